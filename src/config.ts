@@ -1,0 +1,145 @@
+/**
+ * Engram's configuration: read from the environment once, at the entry
+ * point, validated and typed, then passed into constructors. A bad value
+ * fails start-up with a message naming the variable. Every variable is
+ * listed in the README's configuration table.
+ */
+export interface Config {
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    /** Undefined when metrics are disabled; 0 picks a free port. */
+    readonly metricsPort: number | undefined;
+    readonly shutdownGraceMs: number;
+    /** Upper bound for a caller's deadline; longer ones are rejected. */
+    readonly maxTimeoutMs: number;
+  };
+  readonly log: { readonly level: LogLevel };
+  readonly store: {
+    readonly kind: "embedded";
+    readonly sqlitePath: string;
+  };
+  readonly models: {
+    readonly embeddingDimensions: number;
+  };
+  readonly shortTerm: {
+    readonly sessionTtlSeconds: number;
+    readonly tokenLimit: number;
+    readonly keepRecent: number;
+    readonly summaryMaxTokens: number;
+  };
+  readonly working: { readonly defaultTtlSeconds: number };
+  readonly ranking: { readonly episodicHalfLifeHours: number };
+  readonly eviction: {
+    readonly scoreThreshold: number;
+    readonly halfLifeHours: number;
+    readonly minAgeHours: number;
+  };
+  readonly accessFlushIntervalMs: number;
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = new EnvReader(env);
+  const dataDir = read.string("ENGRAM_DATA_DIR", ".engram-data");
+  const config: Config = {
+    server: {
+      host: read.string("ENGRAM_HOST", "127.0.0.1"),
+      port: read.integer("ENGRAM_PORT", 50051, 0, 65535),
+      metricsPort: read.boolean("ENGRAM_METRICS_ENABLED", true)
+        ? read.integer("ENGRAM_METRICS_PORT", 9464, 0, 65535)
+        : undefined,
+      shutdownGraceMs: read.integer("ENGRAM_SHUTDOWN_GRACE_SECONDS", 20, 0, 3600) * 1000,
+      maxTimeoutMs: read.integer("ENGRAM_MAX_DEADLINE_SECONDS", 300, 1, 86400) * 1000,
+    },
+    log: { level: read.oneOf("ENGRAM_LOG_LEVEL", ["debug", "info", "warn", "error"], "info") },
+    store: {
+      kind: read.oneOf("ENGRAM_STORE", ["embedded"], "embedded"),
+      sqlitePath: read.string("ENGRAM_SQLITE_PATH", `${dataDir}/engram.db`),
+    },
+    models: {
+      embeddingDimensions: read.integer("ENGRAM_EMBEDDING_DIMENSIONS", 256, 16, 8192),
+    },
+    shortTerm: {
+      sessionTtlSeconds: read.integer("ENGRAM_SESSION_TTL_SECONDS", 86_400, 1, 30 * 86_400),
+      tokenLimit: read.integer("ENGRAM_SESSION_TOKEN_LIMIT", 4000, 100, 1_000_000),
+      keepRecent: read.integer("ENGRAM_COMPACTION_KEEP_RECENT", 8, 1, 1000),
+      summaryMaxTokens: read.integer("ENGRAM_SUMMARY_MAX_TOKENS", 600, 50, 100_000),
+    },
+    working: { defaultTtlSeconds: read.integer("ENGRAM_WORKING_TTL_SECONDS", 3600, 1, 30 * 86_400) },
+    ranking: { episodicHalfLifeHours: read.integer("ENGRAM_EPISODIC_HALF_LIFE_HOURS", 720, 1, 87_600) },
+    eviction: {
+      scoreThreshold: read.number("ENGRAM_EVICTION_SCORE_THRESHOLD", 0.05, 0, 1),
+      halfLifeHours: read.integer("ENGRAM_EVICTION_HALF_LIFE_HOURS", 720, 1, 87_600),
+      minAgeHours: read.integer("ENGRAM_EVICTION_MIN_AGE_HOURS", 168, 0, 87_600),
+    },
+    accessFlushIntervalMs: read.integer("ENGRAM_ACCESS_FLUSH_MS", 1000, 10, 600_000),
+  };
+  if (config.shortTerm.summaryMaxTokens >= config.shortTerm.tokenLimit) {
+    throw new ConfigError("ENGRAM_SUMMARY_MAX_TOKENS", "must be less than ENGRAM_SESSION_TOKEN_LIMIT");
+  }
+  return config;
+}
+
+class EnvReader {
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!/^-?\d+$/.test(value) || parsed < min || parsed > max) {
+      throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${value}"`);
+    }
+    return parsed;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
+      throw new ConfigError(name, `must be a number from ${min} to ${max}, got "${value}"`);
+    }
+    return parsed;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (value === "true" || value === "1") return true;
+    if (value === "false" || value === "0") return false;
+    throw new ConfigError(name, `must be true or false, got "${value}"`);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new ConfigError(name, `must be one of ${allowed.join(", ")}, got "${value}"`);
+    }
+    return value as T;
+  }
+}

@@ -1,0 +1,53 @@
+import type { LongTermStore } from "../storage/stores.js";
+import type { Scope } from "./types.js";
+
+/**
+ * Records that memories were returned, off the request path: recalls only
+ * queue ids; a timer writes them per user in one batched update. A write that
+ * fails is counted and dropped; access statistics are advisory, and a lost
+ * bump only makes a memory look slightly less used.
+ */
+export class AccessTracker {
+  private pending = new Map<string, { scope: Scope; ids: Set<string>; at: Date }>();
+  private readonly timer: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: LongTermStore,
+    flushIntervalMs: number,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {
+    this.timer = setInterval(() => void this.flush(), flushIntervalMs);
+    this.timer.unref();
+  }
+
+  record(scope: Scope, ids: readonly string[], at: Date): void {
+    if (ids.length === 0) return;
+    const key = `${scope.namespace}\u0000${scope.userId}`;
+    const entry = this.pending.get(key) ?? { scope, ids: new Set<string>(), at };
+    for (const id of ids) entry.ids.add(id);
+    entry.at = at;
+    this.pending.set(key, entry);
+  }
+
+  /** Writes everything queued so far. */
+  flush(): Promise<void> {
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    this.flushing = this.flushing.then(async () => {
+      for (const entry of batch) {
+        try {
+          await this.store.recordAccess(entry.scope, [...entry.ids], entry.at);
+        } catch (error) {
+          this.onError(error);
+        }
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}

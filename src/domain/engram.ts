@@ -1,0 +1,80 @@
+import type { Stores } from "../storage/stores.js";
+import { AccessTracker } from "./access-tracker.js";
+import { ContextAssembler } from "./context-assembler.js";
+import { evictStale, type EvictionTarget } from "./eviction.js";
+import type { Embedder, Summariser } from "./models.js";
+import type { RankingPolicy } from "./ranking.js";
+import { LongTermMemory } from "./long-term-memory.js";
+import { ShortTermMemory, type ShortTermEvents, type ShortTermOptions } from "./short-term-memory.js";
+import type { EvictionPolicy, EvictionReport, Scope } from "./types.js";
+import { requireScope } from "./validation.js";
+import { WorkingMemory, type WorkingOptions } from "./working-memory.js";
+
+export interface EngramOptions {
+  readonly shortTerm: ShortTermOptions;
+  readonly working: WorkingOptions;
+  readonly ranking: RankingPolicy;
+  readonly eviction: EvictionPolicy;
+  readonly accessFlushIntervalMs: number;
+}
+
+export interface EngramEvents extends ShortTermEvents {
+  accessWriteFailed?(error: unknown): void;
+}
+
+export interface ForgetUserReport {
+  readonly sessionsDeleted: number;
+  readonly tasksDeleted: number;
+  readonly memoriesDeleted: number;
+}
+
+/** The memory hierarchy as one object: what the RPC layer and the CLI call. */
+export class Engram {
+  readonly shortTerm: ShortTermMemory;
+  readonly working: WorkingMemory;
+  readonly longTerm: LongTermMemory;
+  readonly assembler: ContextAssembler;
+  private readonly access: AccessTracker;
+
+  constructor(
+    private readonly stores: Stores,
+    models: { embedder: Embedder; summariser: Summariser },
+    private readonly options: EngramOptions,
+    events: EngramEvents = {},
+  ) {
+    this.access = new AccessTracker(stores.longTerm, options.accessFlushIntervalMs, events.accessWriteFailed);
+    this.shortTerm = new ShortTermMemory(stores.sessions, models.summariser, options.shortTerm, events);
+    this.working = new WorkingMemory(stores.working, options.working);
+    this.longTerm = new LongTermMemory(stores.longTerm, models.embedder, this.access, options.ranking);
+    this.assembler = new ContextAssembler(this.shortTerm, this.working, this.longTerm);
+  }
+
+  /** Erases everything of one user, tier by tier; each tier's delete is atomic. */
+  async forgetUser(scope: Scope): Promise<ForgetUserReport> {
+    requireScope(scope);
+    const [sessionsDeleted, tasksDeleted, memoriesDeleted] = await Promise.all([
+      this.stores.sessions.deleteUser(scope),
+      this.stores.working.deleteUser(scope),
+      this.stores.longTerm.deleteUser(scope),
+    ]);
+    return { sessionsDeleted, tasksDeleted, memoriesDeleted };
+  }
+
+  /** Forgets stale memories; `overrides` replace parts of the configured policy. */
+  evictStale(
+    target: EvictionTarget,
+    overrides: Partial<EvictionPolicy>,
+    options: { dryRun: boolean; now?: Date; signal?: AbortSignal },
+  ): Promise<EvictionReport> {
+    return evictStale(this.stores.longTerm, target, { ...this.options.eviction, ...overrides }, {
+      now: options.now ?? new Date(),
+      dryRun: options.dryRun,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /** Writes queued access statistics; called on shutdown. */
+  async close(): Promise<void> {
+    await this.access.close();
+  }
+}

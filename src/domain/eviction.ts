@@ -1,0 +1,62 @@
+import type { LongTermStore } from "../storage/stores.js";
+import { InvalidArgumentError } from "./errors.js";
+import { selectForEviction } from "./forgetting.js";
+import { limits } from "./limits.js";
+import type { EvictionPolicy, EvictionReport, Scope } from "./types.js";
+import { requireId, requireIntInRange, requireUnitInterval } from "./validation.js";
+
+export interface EvictionTarget {
+  /** Undefined sweeps every namespace. */
+  readonly namespace: string | undefined;
+  /** Undefined sweeps every user of the namespace(s). */
+  readonly userId: string | undefined;
+}
+
+const batchSize = 1000;
+
+/**
+ * Applies forgetting: streams each user's memories in batches through the
+ * pure `selectForEviction` and deletes what it picks (unless a dry run), so
+ * memory use stays flat however many memories and users there are.
+ */
+export async function evictStale(
+  store: LongTermStore,
+  target: EvictionTarget,
+  policy: EvictionPolicy,
+  options: { now: Date; dryRun: boolean; signal?: AbortSignal },
+): Promise<EvictionReport> {
+  validateTarget(target);
+  validatePolicy(policy);
+  const users: AsyncIterable<Scope> | Scope[] =
+    target.userId === undefined ? store.users(target.namespace) : [{ namespace: target.namespace!, userId: target.userId }];
+  let scanned = 0;
+  let evicted = 0;
+  const evictedIds: string[] = [];
+  for await (const scope of users) {
+    for await (const batch of store.evictionCandidates(scope, batchSize)) {
+      options.signal?.throwIfAborted();
+      scanned += batch.length;
+      const ids = selectForEviction(batch, options.now, policy);
+      if (ids.length === 0) continue;
+      evicted += options.dryRun ? ids.length : await store.deleteMany(scope, ids);
+      evictedIds.push(...ids.slice(0, limits.evictedIdsReported - evictedIds.length));
+    }
+  }
+  return { scanned, evicted, evictedIds, dryRun: options.dryRun };
+}
+
+function validateTarget(target: EvictionTarget): void {
+  if (target.namespace !== undefined && !limits.namespacePattern.test(target.namespace)) {
+    throw new InvalidArgumentError("namespace", "must be 1-64 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit");
+  }
+  if (target.userId !== undefined) {
+    if (target.namespace === undefined) throw new InvalidArgumentError("namespace", "is required when user_id is set");
+    requireId(target.userId, "user_id");
+  }
+}
+
+function validatePolicy(policy: EvictionPolicy): void {
+  requireUnitInterval(policy.scoreThreshold, "policy.score_threshold");
+  requireIntInRange(policy.halfLifeHours, "policy.half_life_hours", 1, limits.policyHoursMax);
+  requireIntInRange(policy.minAgeHours, "policy.min_age_hours", 0, limits.policyHoursMax);
+}

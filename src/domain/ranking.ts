@@ -1,0 +1,52 @@
+import { recencyWeight } from "./recency.js";
+import type { Memory, ScoredMemory } from "./types.js";
+
+/**
+ * Type-aware ranking of recall candidates: pure, given `now`.
+ *
+ * - semantic facts: relevance alone; a fact does not go stale by age;
+ * - episodic events: relevance weighted by recency of the event, so of two
+ *   similar events the recent one ranks first;
+ * - preferences: relevance while valid; superseded ones (only present when
+ *   history is asked for) rank at half.
+ * Importance nudges every score (±12.5%); pinned memories never decay.
+ */
+export interface RankingPolicy {
+  /** Recency of an episodic memory halves every this many hours. */
+  readonly episodicHalfLifeHours: number;
+}
+
+export interface RankCandidate {
+  readonly memory: Memory;
+  /** Query similarity, 0..1. */
+  readonly relevance: number;
+}
+
+export function scoreMemory(candidate: RankCandidate, now: Date, policy: RankingPolicy): number {
+  const { memory, relevance } = candidate;
+  let typeWeight = 1;
+  if (memory.type === "episodic" && !memory.pinned) {
+    typeWeight = 0.5 + 0.5 * recencyWeight(memory.occurredAt, now, policy.episodicHalfLifeHours);
+  } else if (memory.type === "preference" && memory.supersededBy !== undefined) {
+    typeWeight = 0.5;
+  }
+  const importanceWeight = 0.875 + 0.25 * (memory.importance - 0.5);
+  return clampUnit(relevance * typeWeight * importanceWeight);
+}
+
+export function rankMemories(
+  candidates: readonly RankCandidate[],
+  now: Date,
+  policy: RankingPolicy,
+  options: { topK: number; minScore: number },
+): ScoredMemory[] {
+  return candidates
+    .map((c) => ({ memory: c.memory, relevance: clampUnit(c.relevance), score: scoreMemory(c, now, policy) }))
+    .filter((s) => s.score >= options.minScore && s.score > 0)
+    .sort((a, b) => b.score - a.score || b.memory.updatedAt.getTime() - a.memory.updatedAt.getTime())
+    .slice(0, options.topK);
+}
+
+function clampUnit(value: number): number {
+  return Math.min(1, Math.max(0, value));
+}

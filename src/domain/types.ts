@@ -1,0 +1,133 @@
+/**
+ * The memory domain's own types. They mirror the contract but carry no
+ * protobuf: the domain imports neither generated code nor backend clients.
+ */
+export interface Scope {
+  readonly namespace: string;
+  readonly userId: string;
+}
+
+export type Role = "user" | "assistant" | "system" | "tool";
+
+export type Metadata = Readonly<Record<string, string>>;
+
+export interface MessageInput {
+  readonly role: Role;
+  readonly content: string;
+  readonly metadata: Metadata;
+}
+
+/** A message ready to store: id and token count decided by the domain. */
+export interface NewMessage extends MessageInput {
+  readonly id: string;
+  readonly tokenCount: number;
+  readonly createdAt: Date;
+}
+
+export interface StoredMessage extends NewMessage {
+  /** 1-based position in the session, assigned atomically by the store. */
+  readonly sequence: number;
+}
+
+export interface SessionSummary {
+  readonly content: string;
+  readonly tokenCount: number;
+  readonly summarizedThroughSequence: number;
+  readonly summarizedMessageCount: number;
+}
+
+export interface SessionSnapshot {
+  readonly summary: SessionSummary | undefined;
+  /** Verbatim messages, oldest first. */
+  readonly messages: readonly StoredMessage[];
+  /** Summary tokens plus every verbatim message's tokens. */
+  readonly tokenCount: number;
+}
+
+export interface WorkingState {
+  readonly taskId: string;
+  readonly entries: Readonly<Record<string, string>>;
+  readonly updatedAt: Date;
+  readonly expiresAt: Date;
+}
+
+export type MemoryType = "episodic" | "semantic" | "preference";
+
+export interface Memory {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly type: MemoryType;
+  readonly content: string;
+  readonly importance: number;
+  readonly metadata: Metadata;
+  readonly subject: string;
+  readonly pinned: boolean;
+  readonly occurredAt: Date;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly lastAccessedAt: Date | undefined;
+  readonly accessCount: number;
+  readonly supersededBy: string | undefined;
+  readonly validUntil: Date | undefined;
+}
+
+/** A memory as stored: with the embedding of its content. */
+export interface MemoryRecord extends Memory {
+  readonly embedding: Float32Array;
+}
+
+export interface ScoredMemory {
+  readonly memory: Memory;
+  readonly score: number;
+  readonly relevance: number;
+}
+
+export interface EvictionPolicy {
+  /** Forget when importance × recency is below this (0..1). */
+  readonly scoreThreshold: number;
+  /** Recency halves every this many hours since last access (or creation). */
+  readonly halfLifeHours: number;
+  /** Never forget anything younger than this. */
+  readonly minAgeHours: number;
+}
+
+export interface EvictionReport {
+  readonly scanned: number;
+  readonly evicted: number;
+  /** The first `limits.evictedIdsReported` evicted ids. */
+  readonly evictedIds: readonly string[];
+  readonly dryRun: boolean;
+}
+
+export type SectionKind = "long_term_memories" | "task_state" | "documents" | "conversation_history";
+
+export interface ContextDocument {
+  readonly id: string;
+  readonly content: string;
+  readonly source: string;
+  readonly score: number;
+}
+
+export interface ContextItem {
+  readonly id: string;
+  readonly content: string;
+  readonly tokenCount: number;
+}
+
+export interface ContextSection {
+  readonly kind: SectionKind;
+  readonly items: readonly ContextItem[];
+  readonly tokenCount: number;
+}
+
+export interface OmittedItem {
+  readonly section: SectionKind;
+  readonly id: string;
+  readonly tokenCount: number;
+}
+
+export interface AssemblySummary {
+  readonly totalTokens: number;
+  readonly tokenBudget: number;
+  readonly omitted: readonly OmittedItem[];
+}

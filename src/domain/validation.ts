@@ -1,0 +1,84 @@
+import { InvalidArgumentError } from "./errors.js";
+import { limits } from "./limits.js";
+import type { Metadata, Scope } from "./types.js";
+
+/**
+ * Request validation shared by every tier. Each check names the field it
+ * rejects with a dotted path, so callers can act on the message.
+ */
+
+const utf8 = new TextEncoder();
+
+export function byteLength(text: string): number {
+  return utf8.encode(text).byteLength;
+}
+
+export function requireScope(scope: Scope | undefined, field = "scope"): Scope {
+  if (!scope) throw new InvalidArgumentError(field, "is required");
+  if (!limits.namespacePattern.test(scope.namespace)) {
+    throw new InvalidArgumentError(
+      `${field}.namespace`,
+      scope.namespace === ""
+        ? "is required"
+        : "must be 1-64 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit",
+    );
+  }
+  requireId(scope.userId, `${field}.user_id`);
+  return scope;
+}
+
+export function requireId(value: string, field: string): string {
+  if (value === "") throw new InvalidArgumentError(field, "is required");
+  if (!limits.idPattern.test(value)) {
+    throw new InvalidArgumentError(field, "must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', ':', '@', '-'");
+  }
+  return value;
+}
+
+/** Non-empty text of at most `maxBytes` UTF-8 bytes, without NUL characters. */
+export function requireText(value: string, field: string, maxBytes: number): string {
+  if (value.trim() === "") throw new InvalidArgumentError(field, "must not be empty");
+  checkTextSize(value, field, maxBytes);
+  return value;
+}
+
+/** Optional text: may be empty. */
+export function optionalText(value: string, field: string, maxBytes: number): string {
+  if (value !== "") checkTextSize(value, field, maxBytes);
+  return value;
+}
+
+function checkTextSize(value: string, field: string, maxBytes: number): void {
+  // A quick upper bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
+  if (value.length * 3 > maxBytes && byteLength(value) > maxBytes) {
+    throw new InvalidArgumentError(field, `must be at most ${maxBytes} bytes of UTF-8`);
+  }
+  if (value.includes("\u0000")) throw new InvalidArgumentError(field, "must not contain NUL characters");
+}
+
+export function requireMetadata(metadata: Metadata, field: string): Metadata {
+  const keys = Object.keys(metadata);
+  if (keys.length > limits.metadataEntries) {
+    throw new InvalidArgumentError(field, `must have at most ${limits.metadataEntries} entries`);
+  }
+  for (const key of keys) {
+    if (key === "") throw new InvalidArgumentError(field, "keys must not be empty");
+    checkTextSize(key, `${field}[${JSON.stringify(key.slice(0, 64))}]`, limits.metadataKeyBytes);
+    checkTextSize(metadata[key] ?? "", `${field}[${JSON.stringify(key)}]`, limits.metadataValueBytes);
+  }
+  return metadata;
+}
+
+export function requireIntInRange(value: number, field: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+export function requireUnitInterval(value: number, field: string): number {
+  if (!Number.isFinite(value) || value < 0 || value > 1) {
+    throw new InvalidArgumentError(field, "must be between 0 and 1");
+  }
+  return value;
+}

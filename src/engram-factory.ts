@@ -1,0 +1,32 @@
+import type { Config } from "./config.js";
+import { Engram, type EngramEvents } from "./domain/engram.js";
+import { LocalEmbedder } from "./models/local-embedder.js";
+import { LocalSummariser } from "./models/local-summariser.js";
+import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
+import type { Stores } from "./storage/stores.js";
+
+/**
+ * Builds the memory hierarchy from configuration: the stores it names and the
+ * model providers. Shared by the server and the `engram evict` command so
+ * both see the same data the same way.
+ */
+export function openEngram(config: Config, events: EngramEvents = {}): { engram: Engram; stores: Stores } {
+  const stores = openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions });
+  const engram = new Engram(
+    stores,
+    { embedder: new LocalEmbedder(config.models.embeddingDimensions), summariser: new LocalSummariser() },
+    {
+      shortTerm: {
+        sessionTtlSeconds: config.shortTerm.sessionTtlSeconds,
+        compaction: { tokenLimit: config.shortTerm.tokenLimit, keepRecent: config.shortTerm.keepRecent },
+        summaryMaxTokens: config.shortTerm.summaryMaxTokens,
+      },
+      working: { defaultTtlSeconds: config.working.defaultTtlSeconds },
+      ranking: config.ranking,
+      eviction: config.eviction,
+      accessFlushIntervalMs: config.accessFlushIntervalMs,
+    },
+    events,
+  );
+  return { engram, stores };
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { openEngram } from "./engram-factory.js";
+import { createLogger } from "./observability/logger.js";
+import { startServer } from "./server.js";
+
+/**
+ * The `engram` command. One image, two entry points:
+ *   engram serve   run the service (the default)
+ *   engram evict   forget stale memories once and exit (the CronJob)
+ */
+const usage = `usage:
+  engram serve
+  engram evict [--namespace NS [--user USER]] [--dry-run]
+
+Configuration comes from ENGRAM_* environment variables (see README).`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command = "serve", ...rest] = argv;
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`engram: invalid configuration: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  switch (command) {
+    case "serve":
+      return serve(config);
+    case "evict":
+      return evict(config, rest);
+    case "help":
+    case "--help":
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    default:
+      process.stderr.write(`engram: unknown command "${command}"\n${usage}\n`);
+      return 2;
+  }
+}
+
+async function serve(config: Config): Promise<number> {
+  const logger = createLogger(config.log.level);
+  const server = await startServer(config, logger);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info("signal received", { signal });
+      server.shutdown().then(resolve, (error: unknown) => {
+        logger.error("shutdown failed", { error });
+        resolve();
+      });
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  return 0;
+}
+
+async function evict(config: Config, args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      namespace: { type: "string" },
+      user: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+    },
+  });
+  const { engram, stores } = openEngram(config);
+  try {
+    const started = Date.now();
+    const report = await engram.evictStale(
+      { namespace: values.namespace, userId: values.user },
+      {},
+      { dryRun: values["dry-run"] ?? false },
+    );
+    process.stdout.write(`${JSON.stringify({ ...report, durationMs: Date.now() - started })}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`${JSON.stringify({ error: error instanceof Error ? error.message : String(error) })}\n`);
+    return 1;
+  } finally {
+    await engram.close();
+    await stores.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`engram: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,82 @@
+import { countTokens } from "../domain/tokenizer.js";
+import type { Summariser, SummaryLine } from "../domain/models.js";
+import { tokenize } from "./local-embedder.js";
+
+/**
+ * An extractive summariser that needs no model. Each folded message
+ * contributes its most informative sentence as a "role: sentence" line;
+ * the previous summary's lines are carried over. When the result exceeds
+ * the token target, the least informative lines go first (carried-over
+ * lines before new ones at equal information), and the survivors keep
+ * their order. Deterministic, so compaction is reproducible in tests.
+ */
+export class LocalSummariser implements Summariser {
+  async summarise(previous: string, lines: readonly SummaryLine[], maxTokens: number): Promise<string> {
+    const carried = previous
+      .split("\n")
+      .filter((l) => l.startsWith("- "))
+      .map((l) => l.slice(2));
+    const fresh = lines.map((l) => `${l.role}: ${mostInformativeSentence(l.content)}`);
+    const all = [...carried, ...fresh];
+    const weights = inverseFrequencies(all);
+    const scored = all.map((text, index) => ({
+      text,
+      index,
+      tokens: countTokens(`- ${text}\n`),
+      // Favour rarer words per token, and newer lines slightly.
+      value: information(text, weights) + index / (all.length * 10),
+    }));
+    const header = "Summary of the earlier conversation:";
+    let budget = maxTokens - countTokens(header);
+    const kept = new Set<number>();
+    for (const line of [...scored].sort((a, b) => b.value - a.value)) {
+      if (line.tokens <= budget) {
+        kept.add(line.index);
+        budget -= line.tokens;
+      }
+    }
+    const body = scored.filter((l) => kept.has(l.index)).map((l) => `- ${l.text}`);
+    return [header, ...body].join("\n");
+  }
+}
+
+const maxSentenceWords = 40;
+
+function mostInformativeSentence(content: string): string {
+  const sentences = content
+    .replace(/\s+/g, " ")
+    .split(/(?<=[.!?])\s+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (sentences.length === 0) return "";
+  const weights = inverseFrequencies(sentences);
+  let best = sentences[0]!;
+  let bestValue = -Infinity;
+  for (const sentence of sentences) {
+    const value = information(sentence, weights);
+    if (value > bestValue) {
+      best = sentence;
+      bestValue = value;
+    }
+  }
+  const words = best.split(" ");
+  return words.length > maxSentenceWords ? `${words.slice(0, maxSentenceWords).join(" ")}…` : best;
+}
+
+function inverseFrequencies(texts: readonly string[]): Map<string, number> {
+  const documentFrequency = new Map<string, number>();
+  for (const text of texts) {
+    for (const word of new Set(tokenize(text))) documentFrequency.set(word, (documentFrequency.get(word) ?? 0) + 1);
+  }
+  const weights = new Map<string, number>();
+  for (const [word, df] of documentFrequency) weights.set(word, Math.log(1 + texts.length / df));
+  return weights;
+}
+
+function information(text: string, weights: ReadonlyMap<string, number>): number {
+  const words = tokenize(text);
+  if (words.length === 0) return 0;
+  let sum = 0;
+  for (const word of new Set(words)) sum += weights.get(word) ?? 0;
+  return sum / Math.sqrt(words.length);
+}

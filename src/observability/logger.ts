@@ -1,0 +1,46 @@
+import type { LogLevel } from "../config.js";
+
+/**
+ * Structured logs: one JSON object per line on stdout, for any log shipper.
+ * Fields never include message content, memory text or credentials; call
+ * sites log ids, counts and codes only.
+ */
+export type LogFields = Readonly<Record<string, unknown>>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+}
+
+const severity: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function createLogger(
+  level: LogLevel,
+  write: (line: string) => void = (line) => process.stdout.write(line),
+  base: LogFields = {},
+): Logger {
+  const emit = (at: LogLevel, msg: string, fields?: LogFields) => {
+    if (severity[at] < severity[level]) return;
+    write(`${JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...base, ...serialise(fields) })}\n`);
+  };
+  return {
+    debug: (msg, fields) => emit("debug", msg, fields),
+    info: (msg, fields) => emit("info", msg, fields),
+    warn: (msg, fields) => emit("warn", msg, fields),
+    error: (msg, fields) => emit("error", msg, fields),
+    child: (fields) => createLogger(level, write, { ...base, ...fields }),
+  };
+}
+
+/** Errors become {name, message, stack} instead of "{}". */
+function serialise(fields: LogFields | undefined): LogFields | undefined {
+  if (!fields) return fields;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    out[key] = value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+  }
+  return out;
+}

@@ -1,0 +1,148 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { InvalidArgumentError } from "../domain/errors.js";
+import type * as domain from "../domain/types.js";
+import {
+  AssemblySummarySchema,
+  ContextSectionSchema,
+  SectionKind,
+  type Document,
+} from "../gen/engram/v1/assembly_pb.js";
+import { MemorySchema, MemoryType, ScoredMemorySchema } from "../gen/engram/v1/long_term_pb.js";
+import type { Scope } from "../gen/engram/v1/scope_pb.js";
+import { MessageSchema, Role, SessionSummarySchema, type MessageInput } from "../gen/engram/v1/short_term_pb.js";
+import { WorkingStateSchema } from "../gen/engram/v1/working_pb.js";
+
+/**
+ * Protobuf ↔ domain conversion: the only place that knows both. Enum values
+ * outside the contract (proto3 enums are open) are rejected here, naming
+ * the field.
+ */
+
+export function scopeFromProto(scope: Scope | undefined): domain.Scope | undefined {
+  return scope ? { namespace: scope.namespace, userId: scope.userId } : undefined;
+}
+
+const roles = new Map<Role, domain.Role>([
+  [Role.USER, "user"],
+  [Role.ASSISTANT, "assistant"],
+  [Role.SYSTEM, "system"],
+  [Role.TOOL, "tool"],
+]);
+const roleValues = new Map([...roles].map(([k, v]) => [v, k]));
+
+export function messageInputFromProto(input: MessageInput, field: string): domain.MessageInput {
+  const role = roles.get(input.role);
+  if (!role) throw new InvalidArgumentError(`${field}.role`, enumProblem(input.role, "ROLE"));
+  return { role, content: input.content, metadata: { ...input.metadata } };
+}
+
+const memoryTypes = new Map<MemoryType, domain.MemoryType>([
+  [MemoryType.EPISODIC, "episodic"],
+  [MemoryType.SEMANTIC, "semantic"],
+  [MemoryType.PREFERENCE, "preference"],
+]);
+const memoryTypeValues = new Map([...memoryTypes].map(([k, v]) => [v, k]));
+
+export function memoryTypeFromProto(type: MemoryType, field: string): domain.MemoryType {
+  const value = memoryTypes.get(type);
+  if (!value) throw new InvalidArgumentError(field, enumProblem(type, "MEMORY_TYPE"));
+  return value;
+}
+
+function enumProblem(value: number, prefix: string): string {
+  return value === 0 ? `is required (${prefix}_UNSPECIFIED is not allowed)` : `has unknown value ${value}`;
+}
+
+export function optionalDate(timestamp: Timestamp | undefined, field: string): Date | undefined {
+  if (!timestamp) return undefined;
+  const date = timestampDate(timestamp);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(field, "is not a valid timestamp");
+  return date;
+}
+
+export function documentFromProto(document: Document): domain.ContextDocument {
+  return { id: document.id, content: document.content, source: document.source, score: document.score };
+}
+
+export function messageToProto(message: domain.StoredMessage) {
+  return create(MessageSchema, {
+    id: message.id,
+    role: roleValues.get(message.role) ?? Role.UNSPECIFIED,
+    content: message.content,
+    metadata: { ...message.metadata },
+    sequence: BigInt(message.sequence),
+    tokenCount: message.tokenCount,
+    createdAt: timestampFromDate(message.createdAt),
+  });
+}
+
+export function summaryToProto(summary: domain.SessionSummary | undefined) {
+  if (!summary) return undefined;
+  return create(SessionSummarySchema, {
+    content: summary.content,
+    tokenCount: summary.tokenCount,
+    summarizedThroughSequence: BigInt(summary.summarizedThroughSequence),
+    summarizedMessageCount: BigInt(summary.summarizedMessageCount),
+  });
+}
+
+export function workingStateToProto(state: domain.WorkingState) {
+  return create(WorkingStateSchema, {
+    taskId: state.taskId,
+    entries: { ...state.entries },
+    updatedAt: timestampFromDate(state.updatedAt),
+    expiresAt: timestampFromDate(state.expiresAt),
+  });
+}
+
+export function memoryToProto(memory: domain.Memory) {
+  const optional = (date: Date | undefined) => (date ? timestampFromDate(date) : undefined);
+  return create(MemorySchema, {
+    id: memory.id,
+    type: memoryTypeValues.get(memory.type) ?? MemoryType.UNSPECIFIED,
+    content: memory.content,
+    importance: memory.importance,
+    metadata: { ...memory.metadata },
+    subject: memory.subject,
+    pinned: memory.pinned,
+    occurredAt: timestampFromDate(memory.occurredAt),
+    createdAt: timestampFromDate(memory.createdAt),
+    updatedAt: timestampFromDate(memory.updatedAt),
+    lastAccessedAt: optional(memory.lastAccessedAt),
+    accessCount: BigInt(memory.accessCount),
+    supersededBy: memory.supersededBy ?? "",
+    validUntil: optional(memory.validUntil),
+  });
+}
+
+export function scoredMemoryToProto(scored: domain.ScoredMemory) {
+  return create(ScoredMemorySchema, {
+    memory: memoryToProto(scored.memory),
+    score: scored.score,
+    relevance: scored.relevance,
+  });
+}
+
+const sectionKinds: Record<domain.SectionKind, SectionKind> = {
+  long_term_memories: SectionKind.LONG_TERM_MEMORIES,
+  task_state: SectionKind.TASK_STATE,
+  documents: SectionKind.DOCUMENTS,
+  conversation_history: SectionKind.CONVERSATION_HISTORY,
+};
+
+export function sectionToProto(section: domain.ContextSection) {
+  return create(ContextSectionSchema, {
+    kind: sectionKinds[section.kind],
+    items: section.items.map((i) => ({ id: i.id, content: i.content, tokenCount: i.tokenCount })),
+    tokenCount: section.tokenCount,
+  });
+}
+
+export function assemblySummaryToProto(summary: domain.AssemblySummary) {
+  return create(AssemblySummarySchema, {
+    totalTokens: summary.totalTokens,
+    tokenBudget: summary.tokenBudget,
+    omitted: summary.omitted.map((o) => ({ section: sectionKinds[o.section], id: o.id, tokenCount: o.tokenCount })),
+  });
+}

@@ -1,0 +1,72 @@
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
+
+/**
+ * Serving status per service, as the standard gRPC health protocol reports
+ * it. "" is the server as a whole: SERVING only while every backend check
+ * passes and the server is not draining.
+ */
+export class HealthStatus {
+  private readonly statuses = new Map<string, Status>();
+  private readonly watchers = new Set<() => void>();
+
+  constructor(services: readonly string[]) {
+    for (const service of ["", ...services]) this.statuses.set(service, Status.NOT_SERVING);
+  }
+
+  set(service: string, status: Status): void {
+    if (this.statuses.get(service) === status) return;
+    this.statuses.set(service, status);
+    for (const wake of this.watchers) wake();
+  }
+
+  /** Sets every service at once, e.g. on shutdown. */
+  setAll(status: Status): void {
+    for (const service of this.statuses.keys()) this.set(service, status);
+  }
+
+  get(service: string): Status | undefined {
+    return this.statuses.get(service);
+  }
+
+  all(): ReadonlyMap<string, Status> {
+    return this.statuses;
+  }
+
+  /** Resolves on the next change, or when `signal` aborts. */
+  changed(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.watchers.delete(wake);
+        signal.removeEventListener("abort", wake);
+        resolve();
+      };
+      this.watchers.add(wake);
+      signal.addEventListener("abort", wake, { once: true });
+    });
+  }
+}
+
+export function healthHandlers(health: HealthStatus): ServiceImpl<typeof Health> {
+  return {
+    check(req) {
+      const status = health.get(req.service);
+      if (status === undefined) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
+      return { status };
+    },
+    list() {
+      return { statuses: Object.fromEntries([...health.all()].map(([name, status]) => [name, { status }])) };
+    },
+    async *watch(req, ctx) {
+      let last: Status | undefined;
+      while (!ctx.signal.aborted) {
+        const status = health.get(req.service) ?? Status.SERVICE_UNKNOWN;
+        if (status !== last) {
+          last = status;
+          yield { status };
+        }
+        await health.changed(ctx.signal);
+      }
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { Engram } from "../domain/engram.js";
+import { InvalidArgumentError } from "../domain/errors.js";
+import {
+  AssembleContextResponseSchema,
+  type MemoryService,
+} from "../gen/engram/v1/memory_service_pb.js";
+import {
+  assemblySummaryToProto,
+  documentFromProto,
+  memoryToProto,
+  memoryTypeFromProto,
+  messageInputFromProto,
+  messageToProto,
+  optionalDate,
+  scopeFromProto,
+  scoredMemoryToProto,
+  sectionToProto,
+  summaryToProto,
+  workingStateToProto,
+} from "./convert.js";
+import { withinDeadline } from "./deadline.js";
+
+/**
+ * The MemoryService handlers: convert, call the domain, convert back.
+ * Nothing here decides policy; errors are mapped to statuses by the
+ * interceptor in `interceptors.ts`.
+ */
+export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof MemoryService> {
+  const scopeOf = (request: { scope?: Parameters<typeof scopeFromProto>[0] }) => {
+    const scope = scopeFromProto(request.scope);
+    if (!scope) throw new InvalidArgumentError("scope", "is required");
+    return scope;
+  };
+  const run = <T>(ctx: HandlerContext, work: () => Promise<T>) => withinDeadline(work(), ctx.signal);
+
+  return {
+    ping: async () => ({ serverTime: timestampFromDate(new Date()) }),
+
+    appendMessages: (req, ctx) =>
+      run(ctx, async () => {
+        const scope = scopeOf(req);
+        const inputs = req.messages.map((m, i) => messageInputFromProto(m, `messages[${i}]`));
+        const outcome = await engram.shortTerm.append(scope, req.sessionId, inputs, ctx.signal);
+        return {
+          messageIds: [...outcome.messageIds],
+          tokenCount: outcome.tokenCount,
+          messageCount: outcome.messageCount,
+          compacted: outcome.compacted,
+        };
+      }),
+
+    getMessages: (req, ctx) =>
+      run(ctx, async () => {
+        const snapshot = await engram.shortTerm.get(scopeOf(req), req.sessionId, req.limit);
+        return {
+          summary: summaryToProto(snapshot.summary),
+          messages: snapshot.messages.map(messageToProto),
+          tokenCount: snapshot.tokenCount,
+        };
+      }),
+
+    endSession: (req, ctx) =>
+      run(ctx, async () => ({ messageCount: await engram.shortTerm.end(scopeOf(req), req.sessionId) })),
+
+    setWorking: (req, ctx) =>
+      run(ctx, async () => ({
+        state: workingStateToProto(await engram.working.set(scopeOf(req), req.taskId, req.entries, req.ttlSeconds)),
+      })),
+
+    getWorking: (req, ctx) =>
+      run(ctx, async () => ({ state: workingStateToProto(await engram.working.get(scopeOf(req), req.taskId)) })),
+
+    listWorking: (req, ctx) =>
+      run(ctx, async () => ({ states: (await engram.working.list(scopeOf(req))).map(workingStateToProto) })),
+
+    completeTask: (req, ctx) =>
+      run(ctx, async () => ({ clearedEntries: await engram.working.complete(scopeOf(req), req.taskId) })),
+
+    remember: (req, ctx) =>
+      run(ctx, async () => {
+        const scope = scopeOf(req);
+        const memory = await engram.longTerm.remember(
+          scope,
+          {
+            type: memoryTypeFromProto(req.type, "type"),
+            content: req.content,
+            importance: req.importance,
+            metadata: { ...req.metadata },
+            subject: req.subject,
+            pinned: req.pinned,
+            occurredAt: optionalDate(req.occurredAt, "occurred_at"),
+          },
+          ctx.signal,
+        );
+        return { memory: memoryToProto(memory) };
+      }),
+
+    recall: (req, ctx) =>
+      run(ctx, async () => {
+        const scope = scopeOf(req);
+        const memories = await engram.longTerm.recall(
+          scope,
+          {
+            query: req.query,
+            topK: req.topK,
+            types: req.types.map((t, i) => memoryTypeFromProto(t, `types[${i}]`)),
+            minScore: req.minScore,
+            includeSuperseded: req.includeSuperseded,
+          },
+          ctx.signal,
+        );
+        return { memories: memories.map(scoredMemoryToProto) };
+      }),
+
+    getMemory: (req, ctx) =>
+      run(ctx, async () => ({ memory: memoryToProto(await engram.longTerm.get(scopeOf(req), req.memoryId)) })),
+
+    forgetMemory: (req, ctx) =>
+      run(ctx, async () => {
+        await engram.longTerm.forget(scopeOf(req), req.memoryId);
+        return {};
+      }),
+
+    forgetUser: (req, ctx) => run(ctx, () => engram.forgetUser(scopeOf(req))),
+
+    async *assembleContext(req, ctx) {
+      const events = engram.assembler.assemble(
+        scopeOf(req),
+        {
+          sessionId: req.sessionId,
+          taskId: req.taskId,
+          query: req.query,
+          tokenBudget: req.tokenBudget,
+          documents: req.documents.map(documentFromProto),
+          memoryTopK: req.memoryTopK,
+        },
+        ctx.signal,
+      );
+      for (;;) {
+        const next = await withinDeadline(events.next(), ctx.signal);
+        if (next.done) return;
+        const event = next.value;
+        yield create(
+          AssembleContextResponseSchema,
+          event.kind === "section"
+            ? { event: { case: "section", value: sectionToProto(event.section) } }
+            : { event: { case: "summary", value: assemblySummaryToProto(event.summary) } },
+        );
+      }
+    },
+
+    evictStale: (req, ctx) =>
+      run(ctx, async () => {
+        const policy = req.policy;
+        const report = await engram.evictStale(
+          {
+            namespace: req.namespace === "" ? undefined : req.namespace,
+            userId: req.userId === "" ? undefined : req.userId,
+          },
+          {
+            ...(policy?.scoreThreshold !== undefined ? { scoreThreshold: policy.scoreThreshold } : {}),
+            ...(policy?.halfLifeHours !== undefined ? { halfLifeHours: policy.halfLifeHours } : {}),
+            ...(policy?.minAgeHours !== undefined ? { minAgeHours: policy.minAgeHours } : {}),
+          },
+          { dryRun: req.dryRun, signal: ctx.signal },
+        );
+        return {
+          scanned: BigInt(report.scanned),
+          evicted: BigInt(report.evicted),
+          evictedIds: [...report.evictedIds],
+          dryRun: report.dryRun,
+        };
+      }),
+  };
+}

@@ -1,0 +1,51 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { EngramMetrics } from "../observability/metrics.js";
+import type { Logger } from "../observability/logger.js";
+import { isServerFault, toConnectError } from "./error-mapping.js";
+
+/**
+ * Wraps every RPC: maps failures to statuses (through `toConnectError`, the
+ * one mapping), records latency and status metrics, and logs failures with
+ * their cause. Streaming calls are measured to their last message.
+ */
+export function observeInterceptor(metrics: EngramMetrics, logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    const method = `${req.service.typeName}/${req.method.name}`;
+    const started = process.hrtime.bigint();
+    const finish = (error: unknown): ConnectError | undefined => {
+      const mapped = error === undefined ? undefined : toConnectError(error, req.signal);
+      const code = mapped ? Code[mapped.code] : "OK";
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.rpcDuration.observe({ method, code }, seconds);
+      metrics.rpcTotal.inc({ method, code });
+      if (mapped && isServerFault(mapped.code)) {
+        logger.error("rpc failed", { method, code, durationMs: Math.round(seconds * 1000), error });
+      } else if (mapped) {
+        logger.debug("rpc rejected", { method, code, reason: mapped.rawMessage });
+      }
+      return mapped;
+    };
+    let res;
+    try {
+      res = await next(req);
+    } catch (error) {
+      throw finish(error);
+    }
+    if (!res.stream) {
+      finish(undefined);
+      return res;
+    }
+    const source = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        try {
+          yield* source;
+        } catch (error) {
+          throw finish(error);
+        }
+        finish(undefined);
+      })(),
+    };
+  };
+}

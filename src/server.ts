@@ -1,0 +1,171 @@
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Config } from "./config.js";
+import type { Engram } from "./domain/engram.js";
+import { limits } from "./domain/limits.js";
+import { openEngram } from "./engram-factory.js";
+import { file_engram_v1_memory_service, MemoryService } from "./gen/engram/v1/memory_service_pb.js";
+import { file_grpc_health_v1_health, Health, HealthCheckResponse_ServingStatus } from "./gen/grpc/health/v1/health_pb.js";
+import { file_grpc_reflection_v1_reflection, ServerReflection } from "./gen/grpc/reflection/v1/reflection_pb.js";
+import type { Logger } from "./observability/logger.js";
+import { EngramMetrics } from "./observability/metrics.js";
+import { healthHandlers, HealthStatus } from "./rpc/health-service.js";
+import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
+import { observeInterceptor } from "./rpc/observe-interceptor.js";
+import { reflectionHandlers } from "./rpc/reflection-service.js";
+import type { Stores } from "./storage/stores.js";
+
+export interface RunningServer {
+  /** The port gRPC, gRPC-Web and Connect are served on. */
+  readonly port: number;
+  /** The metrics port, or undefined when disabled. */
+  readonly metricsPort: number | undefined;
+  readonly engram: Engram;
+  readonly health: HealthStatus;
+  /** Drains in-flight calls (up to the grace period), then closes everything. */
+  shutdown(): Promise<void>;
+}
+
+const healthCheckIntervalMs = 5000;
+
+/**
+ * Starts Engram: one HTTP/2 (h2c) listener serving MemoryService, health and
+ * reflection over gRPC, gRPC-Web and Connect, and a plain HTTP listener for
+ * /metrics. Resolves once both listen.
+ */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const metrics = new EngramMetrics();
+  const { engram, stores } = openEngram(config, {
+    compacted: (info) => {
+      metrics.compactions.inc();
+      metrics.compactionTokensSaved.inc(Math.max(0, info.tokensBefore - info.tokensAfter));
+    },
+    compactionFailed: (error) => {
+      metrics.compactionFailures.inc();
+      logger.warn("compaction failed", { error });
+    },
+    accessWriteFailed: (error) => logger.warn("access statistics not written", { error }),
+  });
+
+  const serviceNames = [MemoryService.typeName, Health.typeName, ServerReflection.typeName];
+  const health = new HealthStatus([MemoryService.typeName]);
+  const shutdownController = new AbortController();
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      router.service(MemoryService, memoryServiceHandlers(engram));
+      router.service(Health, healthHandlers(health));
+      router.service(
+        ServerReflection,
+        reflectionHandlers(
+          [file_engram_v1_memory_service, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection],
+          serviceNames,
+        ),
+      );
+    },
+    interceptors: [observeInterceptor(metrics, logger)],
+    readMaxBytes: limits.requestBytes,
+    maxTimeoutMs: config.server.maxTimeoutMs,
+    shutdownSignal: shutdownController.signal,
+  });
+
+  const server = createHttp2Server(handler);
+  const sessions = new Set<Http2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  await listen(server, config.server.port, config.server.host);
+  const port = (server.address() as AddressInfo).port;
+
+  let metricsServer: HttpServer | undefined;
+  if (config.server.metricsPort !== undefined) {
+    metricsServer = createHttpServer((req, res) => {
+      if (req.url === "/metrics") {
+        metrics.registry.metrics().then(
+          (body) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body),
+          () => res.writeHead(500).end(),
+        );
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await listen(metricsServer, config.server.metricsPort, config.server.host);
+  }
+
+  const checker = startHealthChecks(stores, health, logger);
+  logger.info("engram listening", {
+    host: config.server.host,
+    port,
+    metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
+    store: config.store.kind,
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
+    engram,
+    health,
+    shutdown: () =>
+      (stopping ??= (async () => {
+        logger.info("engram draining", { inFlightConnections: sessions.size, graceMs: config.server.shutdownGraceMs });
+        checker.stop();
+        health.setAll(HealthCheckResponse_ServingStatus.NOT_SERVING);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // GOAWAY: clients open no new streams here; streams in flight finish.
+        for (const session of sessions) session.close();
+        const drained = await Promise.race([closed.then(() => true), delay(config.server.shutdownGraceMs).then(() => false)]);
+        if (!drained) {
+          shutdownController.abort(new ConnectError("server is shutting down", Code.Unavailable));
+          for (const session of sessions) session.destroy();
+          await closed;
+        }
+        await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+        await engram.close();
+        await stores.close();
+        logger.info("engram stopped", { drained });
+      })()),
+  };
+}
+
+function startHealthChecks(stores: Stores, health: HealthStatus, logger: Logger): { stop(): void } {
+  let stopped = false;
+  const run = async () => {
+    const results = await Promise.all(
+      stores.health.map(async (h) => ({ name: h.name, ok: await h.check().catch(() => false) })),
+    );
+    if (stopped) return;
+    const ok = results.every((r) => r.ok);
+    const status = ok ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.NOT_SERVING;
+    if (health.get("") !== status) {
+      logger[ok ? "info" : "warn"]("health changed", { serving: ok, backends: results });
+    }
+    health.setAll(status);
+  };
+  void run();
+  const timer = setInterval(() => void run(), healthCheckIntervalMs);
+  timer.unref();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+function listen(server: HttpServer | Http2Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,36 @@
+import type { Stores } from "../stores.js";
+import { SqliteDatabase } from "./sqlite-database.js";
+import { SqliteLongTermStore } from "./sqlite-long-term-store.js";
+import { SqliteSessionStore } from "./sqlite-session-store.js";
+import { SqliteWorkingStore } from "./sqlite-working-store.js";
+
+/**
+ * All three tiers in one SQLite file: the default when no Redis or Weaviate
+ * is configured. Expired sessions and tasks are invisible at once (reads
+ * check expiry) and deleted by a sweep every `sweepIntervalMs`.
+ */
+export function openEmbeddedStores(options: { path: string; dimensions: number; sweepIntervalMs?: number }): Stores {
+  const database = new SqliteDatabase(options.path);
+  const sessions = new SqliteSessionStore(database);
+  const working = new SqliteWorkingStore(database);
+  const longTerm = new SqliteLongTermStore(database, options.dimensions);
+  const sweeper = setInterval(() => {
+    try {
+      sessions.sweepExpired();
+      working.sweepExpired();
+    } catch {
+      // A busy or failing database is reported by the health check; the next sweep retries.
+    }
+  }, options.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
+  return {
+    sessions,
+    working,
+    longTerm,
+    health: [{ name: "embedded", check: async () => database.isOpen() && database.get("SELECT 1 AS ok") !== undefined }],
+    close: async () => {
+      clearInterval(sweeper);
+      database.close();
+    },
+  };
+}

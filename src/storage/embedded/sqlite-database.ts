@@ -1,0 +1,167 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { UnavailableError } from "../../domain/errors.js";
+
+/**
+ * The embedded default's one database file, through Node's built-in SQLite
+ * (`node:sqlite`): a real, durable embedded database with no native addon to
+ * build. WAL with `synchronous = FULL`, so an acknowledged write survives a
+ * crash of the process or the machine.
+ */
+export class SqliteDatabase {
+  readonly db: DatabaseSync;
+
+  constructor(readonly path: string) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path, { timeout: 5000 });
+    this.db.exec("PRAGMA journal_mode = WAL");
+    this.db.exec("PRAGMA synchronous = FULL");
+    this.db.exec("PRAGMA foreign_keys = ON");
+    migrate(this.db);
+  }
+
+  /**
+   * Runs `work` in one write transaction. BEGIN IMMEDIATE takes the write
+   * lock up front, so another process on the same file (the `engram evict`
+   * CronJob) waits instead of failing half-way.
+   */
+  transaction<T>(work: () => T): T {
+    return this.guard(() => {
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = work();
+        this.db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        if (this.db.isTransaction) this.db.exec("ROLLBACK");
+        throw error;
+      }
+    });
+  }
+
+  /** Runs `work`, translating SQLite failures (busy, I/O, full disk) into UnavailableError. */
+  guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (isSqliteError(error)) throw new UnavailableError("embedded store", error.message, { cause: error });
+      throw error;
+    }
+  }
+
+  all(sql: string, ...params: SQLInputValue[]): Record<string, SQLInputValue>[] {
+    return this.guard(() => this.db.prepare(sql).all(...params)) as Record<string, SQLInputValue>[];
+  }
+
+  get(sql: string, ...params: SQLInputValue[]): Record<string, SQLInputValue> | undefined {
+    return this.guard(() => this.db.prepare(sql).get(...params)) as Record<string, SQLInputValue> | undefined;
+  }
+
+  run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.guard(() => this.db.prepare(sql).run(...params)).changes);
+  }
+
+  isOpen(): boolean {
+    return this.db.isOpen;
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+function isSqliteError(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && (error as { code?: unknown }).code === "ERR_SQLITE_ERROR";
+}
+
+/** Schema versions, applied in order; `PRAGMA user_version` records the last. */
+const migrations: readonly string[] = [
+  `
+  CREATE TABLE sessions (
+    namespace TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    last_sequence INTEGER NOT NULL,
+    token_count INTEGER NOT NULL,
+    summary TEXT,
+    summary_tokens INTEGER NOT NULL DEFAULT 0,
+    summarized_through INTEGER NOT NULL DEFAULT 0,
+    summarized_count INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (namespace, user_id, session_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX sessions_expiry ON sessions (expires_at);
+  CREATE TABLE messages (
+    namespace TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    token_count INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (namespace, user_id, session_id, sequence)
+  ) WITHOUT ROWID;
+  CREATE TABLE working_tasks (
+    namespace TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (namespace, user_id, task_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX working_expiry ON working_tasks (expires_at);
+  CREATE TABLE working_entries (
+    namespace TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (namespace, user_id, task_id, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE memories (
+    namespace TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    importance REAL NOT NULL,
+    metadata TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    pinned INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_accessed_at INTEGER,
+    access_count INTEGER NOT NULL,
+    superseded_by TEXT,
+    valid_until INTEGER,
+    embedding BLOB NOT NULL,
+    PRIMARY KEY (namespace, user_id, id)
+  ) WITHOUT ROWID;
+  `,
+];
+
+function migrate(db: DatabaseSync): void {
+  // Each step re-reads the version under the write lock, so replicas or the
+  // evict CLI opening the same file at once migrate it exactly once.
+  for (;;) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const { user_version: version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
+      const next = migrations[version];
+      if (next !== undefined) {
+        db.exec(next);
+        db.exec(`PRAGMA user_version = ${version + 1}`);
+      }
+      db.exec("COMMIT");
+      if (next === undefined) return;
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}

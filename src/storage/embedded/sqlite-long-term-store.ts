@@ -1,0 +1,194 @@
+import type { SQLInputValue } from "node:sqlite";
+import type { EvictionCandidate } from "../../domain/forgetting.js";
+import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
+import { cosine } from "../../domain/vectors.js";
+import type { LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
+import type { SqliteDatabase } from "./sqlite-database.js";
+
+/**
+ * Long-term memory in the embedded database. Search is exact: it scores every
+ * one of the user's candidate vectors (only ids and vectors are read), then
+ * loads the best rows. That is fast enough for the tens of thousands of
+ * memories one user gathers; Weaviate takes over beyond a single machine.
+ */
+export class SqliteLongTermStore implements LongTermStore {
+  constructor(
+    private readonly database: SqliteDatabase,
+    readonly dimensions: number,
+  ) {}
+
+  async insert(record: MemoryRecord): Promise<void> {
+    this.database.run(
+      `INSERT INTO memories (namespace, user_id, id, type, content, importance, metadata, subject, pinned, occurred_at,
+         created_at, updated_at, last_accessed_at, access_count, superseded_by, valid_until, embedding)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      record.scope.namespace,
+      record.scope.userId,
+      record.id,
+      record.type,
+      record.content,
+      record.importance,
+      JSON.stringify(record.metadata),
+      record.subject,
+      record.pinned ? 1 : 0,
+      record.occurredAt.getTime(),
+      record.createdAt.getTime(),
+      record.updatedAt.getTime(),
+      record.lastAccessedAt?.getTime() ?? null,
+      record.accessCount,
+      record.supersededBy ?? null,
+      record.validUntil?.getTime() ?? null,
+      new Uint8Array(record.embedding.buffer, record.embedding.byteOffset, record.embedding.byteLength),
+    );
+  }
+
+  async get(scope: Scope, id: string): Promise<MemoryRecord | undefined> {
+    const row = this.database.get(
+      "SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id = ?",
+      scope.namespace,
+      scope.userId,
+      id,
+    );
+    return row ? toRecord(row) : undefined;
+  }
+
+  async search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
+    const params: SQLInputValue[] = [scope.namespace, scope.userId];
+    let where = "namespace = ? AND user_id = ?";
+    if (search.types.length > 0) {
+      where += ` AND type IN (${search.types.map(() => "?").join(", ")})`;
+      params.push(...search.types);
+    }
+    if (!search.includeSuperseded) where += " AND superseded_by IS NULL";
+    const scored = this.database
+      .all(`SELECT id, embedding FROM memories WHERE ${where}`, ...params)
+      .map((row) => ({ id: String(row.id), relevance: cosine(search.embedding, toVector(row.embedding)) }))
+      .sort((a, b) => b.relevance - a.relevance)
+      .slice(0, search.limit);
+    if (scored.length === 0) return [];
+    const rows = this.database.all(
+      `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${scored.map(() => "?").join(", ")})`,
+      scope.namespace,
+      scope.userId,
+      ...scored.map((s) => s.id),
+    );
+    const byId = new Map(rows.map((row) => [String(row.id), toRecord(row)]));
+    return scored.flatMap((s) => {
+      const record = byId.get(s.id);
+      return record ? [{ record, relevance: Math.max(0, s.relevance) }] : [];
+    });
+  }
+
+  async recordAccess(scope: Scope, ids: readonly string[], at: Date): Promise<void> {
+    if (ids.length === 0) return;
+    this.database.run(
+      `UPDATE memories SET access_count = access_count + 1, last_accessed_at = MAX(COALESCE(last_accessed_at, 0), ?)
+       WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
+      at.getTime(),
+      scope.namespace,
+      scope.userId,
+      ...ids,
+    );
+  }
+
+  async delete(scope: Scope, id: string): Promise<boolean> {
+    return (
+      this.database.run(
+        "DELETE FROM memories WHERE namespace = ? AND user_id = ? AND id = ?",
+        scope.namespace,
+        scope.userId,
+        id,
+      ) > 0
+    );
+  }
+
+  async deleteUser(scope: Scope): Promise<number> {
+    return this.database.run("DELETE FROM memories WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
+  }
+
+  async *users(namespace: string | undefined): AsyncIterable<Scope> {
+    // Keyset pagination: never holds more than one page of users.
+    let after: [string, string] = [namespace ?? "", ""];
+    for (;;) {
+      const rows = this.database.all(
+        `SELECT DISTINCT namespace, user_id FROM memories
+         WHERE (namespace, user_id) > (?, ?) ${namespace === undefined ? "" : "AND namespace = ?"}
+         ORDER BY namespace, user_id LIMIT 500`,
+        ...after,
+        ...(namespace === undefined ? [] : [namespace]),
+      );
+      for (const row of rows) yield { namespace: String(row.namespace), userId: String(row.user_id) };
+      const last = rows.at(-1);
+      if (!last || rows.length < 500) return;
+      after = [String(last.namespace), String(last.user_id)];
+    }
+  }
+
+  async *evictionCandidates(scope: Scope, batchSize: number): AsyncIterable<EvictionCandidate[]> {
+    let after = "";
+    for (;;) {
+      const rows = this.database.all(
+        `SELECT id, importance, pinned, created_at, last_accessed_at, access_count FROM memories
+         WHERE namespace = ? AND user_id = ? AND id > ? ORDER BY id LIMIT ?`,
+        scope.namespace,
+        scope.userId,
+        after,
+        batchSize,
+      );
+      if (rows.length === 0) return;
+      yield rows.map((row) => ({
+        id: String(row.id),
+        importance: Number(row.importance),
+        pinned: Number(row.pinned) === 1,
+        createdAt: new Date(Number(row.created_at)),
+        lastAccessedAt: row.last_accessed_at === null ? undefined : new Date(Number(row.last_accessed_at)),
+        accessCount: Number(row.access_count),
+      }));
+      after = String(rows.at(-1)!.id);
+      if (rows.length < batchSize) return;
+    }
+  }
+
+  async deleteMany(scope: Scope, ids: readonly string[]): Promise<number> {
+    let deleted = 0;
+    // SQLite caps bound parameters; delete in chunks, each its own transaction.
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      deleted += this.database.run(
+        `DELETE FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${chunk.map(() => "?").join(", ")})`,
+        scope.namespace,
+        scope.userId,
+        ...chunk,
+      );
+    }
+    return deleted;
+  }
+}
+
+function toVector(value: SQLInputValue | undefined): Float32Array {
+  const bytes = value as Uint8Array;
+  // Copy into an aligned buffer: a BLOB's bytes need not start on a 4-byte boundary.
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+function toRecord(row: Record<string, SQLInputValue>): MemoryRecord {
+  const optionalDate = (value: SQLInputValue | undefined) => (value === null || value === undefined ? undefined : new Date(Number(value)));
+  return {
+    id: String(row.id),
+    scope: { namespace: String(row.namespace), userId: String(row.user_id) },
+    type: String(row.type) as MemoryType,
+    content: String(row.content),
+    importance: Number(row.importance),
+    metadata: JSON.parse(String(row.metadata)) as Record<string, string>,
+    subject: String(row.subject),
+    pinned: Number(row.pinned) === 1,
+    occurredAt: new Date(Number(row.occurred_at)),
+    createdAt: new Date(Number(row.created_at)),
+    updatedAt: new Date(Number(row.updated_at)),
+    lastAccessedAt: optionalDate(row.last_accessed_at),
+    accessCount: Number(row.access_count),
+    supersededBy: row.superseded_by === null ? undefined : String(row.superseded_by),
+    validUntil: optionalDate(row.valid_until),
+    embedding: toVector(row.embedding),
+  };
+}

@@ -1,0 +1,199 @@
+import type { NewMessage, Role, Scope, SessionSnapshot, StoredMessage } from "../../domain/types.js";
+import type { AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../stores.js";
+import type { SqliteDatabase } from "./sqlite-database.js";
+
+/** Short-term memory in the embedded database. Each operation is one transaction. */
+export class SqliteSessionStore implements SessionStore {
+  constructor(
+    private readonly database: SqliteDatabase,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async append(scope: Scope, sessionId: string, messages: readonly NewMessage[], ttlSeconds: number): Promise<AppendResult> {
+    const now = this.clock().getTime();
+    const key = [scope.namespace, scope.userId, sessionId] as const;
+    return this.database.transaction(() => {
+      const db = this.database;
+      const session = db.get(
+        "SELECT last_sequence, token_count, expires_at FROM sessions WHERE namespace = ? AND user_id = ? AND session_id = ?",
+        ...key,
+      );
+      let lastSequence = 0;
+      let tokenCount = 0;
+      if (session && Number(session.expires_at) > now) {
+        lastSequence = Number(session.last_sequence);
+        tokenCount = Number(session.token_count);
+      } else if (session) {
+        // An expired session that the sweeper has not reached yet starts afresh.
+        deleteSession(db, key);
+      }
+      const insert = db.db.prepare(
+        "INSERT INTO messages (namespace, user_id, session_id, sequence, id, role, content, metadata, token_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      const sequences: number[] = [];
+      for (const message of messages) {
+        lastSequence++;
+        tokenCount += message.tokenCount;
+        insert.run(
+          ...key,
+          lastSequence,
+          message.id,
+          message.role,
+          message.content,
+          JSON.stringify(message.metadata),
+          message.tokenCount,
+          message.createdAt.getTime(),
+        );
+        sequences.push(lastSequence);
+      }
+      db.run(
+        `INSERT INTO sessions (namespace, user_id, session_id, last_sequence, token_count, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (namespace, user_id, session_id) DO UPDATE SET last_sequence = excluded.last_sequence, token_count = excluded.token_count, expires_at = excluded.expires_at`,
+        ...key,
+        lastSequence,
+        tokenCount,
+        now + ttlSeconds * 1000,
+      );
+      const count = db.get(
+        "SELECT COUNT(*) AS n FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ?",
+        ...key,
+      );
+      return { sequences, tokenCount, messageCount: Number(count?.n ?? 0) };
+    });
+  }
+
+  async read(scope: Scope, sessionId: string): Promise<SessionSnapshot | undefined> {
+    const key = [scope.namespace, scope.userId, sessionId] as const;
+    const now = this.clock().getTime();
+    // One read transaction, so the summary and the messages are of one moment.
+    return this.database.guard(() => {
+      const db = this.database;
+      db.db.exec("BEGIN");
+      try {
+        const session = db.get(
+          "SELECT token_count, summary, summary_tokens, summarized_through, summarized_count, expires_at FROM sessions WHERE namespace = ? AND user_id = ? AND session_id = ?",
+          ...key,
+        );
+        if (!session || Number(session.expires_at) <= now) return undefined;
+        const rows = db.all(
+          "SELECT sequence, id, role, content, metadata, token_count, created_at FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ? ORDER BY sequence",
+          ...key,
+        );
+        const messages: StoredMessage[] = rows.map((r) => ({
+          id: String(r.id),
+          sequence: Number(r.sequence),
+          role: String(r.role) as Role,
+          content: String(r.content),
+          metadata: JSON.parse(String(r.metadata)) as Record<string, string>,
+          tokenCount: Number(r.token_count),
+          createdAt: new Date(Number(r.created_at)),
+        }));
+        const summary =
+          session.summary === null
+            ? undefined
+            : {
+                content: String(session.summary),
+                tokenCount: Number(session.summary_tokens),
+                summarizedThroughSequence: Number(session.summarized_through),
+                summarizedMessageCount: Number(session.summarized_count),
+              };
+        return { summary, messages, tokenCount: Number(session.token_count) };
+      } finally {
+        db.db.exec("COMMIT");
+      }
+    });
+  }
+
+  async commitCompaction(scope: Scope, sessionId: string, commit: CompactionCommit): Promise<CompactionOutcome> {
+    const key = [scope.namespace, scope.userId, sessionId] as const;
+    const now = this.clock().getTime();
+    return this.database.transaction(() => {
+      const db = this.database;
+      const session = db.get(
+        "SELECT summary_tokens, summarized_through, expires_at FROM sessions WHERE namespace = ? AND user_id = ? AND session_id = ?",
+        ...key,
+      );
+      if (
+        !session ||
+        Number(session.expires_at) <= now ||
+        Number(session.summarized_through) !== commit.expectedSummarizedThrough
+      ) {
+        return "conflict";
+      }
+      const folded = db.get(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(token_count), 0) AS tokens FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ? AND sequence <= ?",
+        ...key,
+        commit.throughSequence,
+      );
+      db.run(
+        "DELETE FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ? AND sequence <= ?",
+        ...key,
+        commit.throughSequence,
+      );
+      db.run(
+        `UPDATE sessions SET summary = ?, summary_tokens = ?, summarized_through = ?,
+           summarized_count = summarized_count + ?, token_count = token_count - summary_tokens - ? + ?
+         WHERE namespace = ? AND user_id = ? AND session_id = ?`,
+        commit.summary,
+        commit.summaryTokenCount,
+        commit.throughSequence,
+        Number(folded?.n ?? 0),
+        Number(folded?.tokens ?? 0),
+        commit.summaryTokenCount,
+        ...key,
+      );
+      return "committed";
+    });
+  }
+
+  async delete(scope: Scope, sessionId: string): Promise<number | undefined> {
+    const key = [scope.namespace, scope.userId, sessionId] as const;
+    const now = this.clock().getTime();
+    return this.database.transaction(() => {
+      const session = this.database.get(
+        "SELECT expires_at FROM sessions WHERE namespace = ? AND user_id = ? AND session_id = ?",
+        ...key,
+      );
+      if (!session) return undefined;
+      const count = deleteSession(this.database, key);
+      return Number(session.expires_at) > now ? count : undefined;
+    });
+  }
+
+  async deleteUser(scope: Scope): Promise<number> {
+    const now = this.clock().getTime();
+    return this.database.transaction(() => {
+      const db = this.database;
+      const live = db.get(
+        "SELECT COUNT(*) AS n FROM sessions WHERE namespace = ? AND user_id = ? AND expires_at > ?",
+        scope.namespace,
+        scope.userId,
+        now,
+      );
+      db.run("DELETE FROM messages WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
+      db.run("DELETE FROM sessions WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
+      return Number(live?.n ?? 0);
+    });
+  }
+
+  /** Deletes expired sessions and their messages; how many. */
+  sweepExpired(): number {
+    const now = this.clock().getTime();
+    return this.database.transaction(() => {
+      const db = this.database;
+      db.run(
+        `DELETE FROM messages WHERE (namespace, user_id, session_id) IN
+           (SELECT namespace, user_id, session_id FROM sessions WHERE expires_at <= ?)`,
+        now,
+      );
+      return db.run("DELETE FROM sessions WHERE expires_at <= ?", now);
+    });
+  }
+}
+
+/** Deletes one session row and its messages; how many messages it had. */
+function deleteSession(db: SqliteDatabase, key: readonly [string, string, string]): number {
+  const removed = db.run("DELETE FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ?", ...key);
+  db.run("DELETE FROM sessions WHERE namespace = ? AND user_id = ? AND session_id = ?", ...key);
+  return removed;
+}

@@ -1,0 +1,122 @@
+import type { EvictionCandidate } from "../domain/forgetting.js";
+import type {
+  MemoryRecord,
+  MemoryType,
+  NewMessage,
+  Scope,
+  SessionSnapshot,
+  WorkingState,
+} from "../domain/types.js";
+
+/**
+ * The storage ports of the memory domain. Each backend (embedded SQLite,
+ * Redis, Weaviate) implements the ones it serves and passes the same
+ * contract suite (`test/contract/`). Every write is atomic in the backend
+ * itself: no read-modify-write across round trips. A backend that cannot be
+ * reached throws `UnavailableError`.
+ */
+
+export interface AppendResult {
+  /** Sequence numbers given to the appended messages, in order. */
+  readonly sequences: readonly number[];
+  /** Session tokens after the append (summary + verbatim messages). */
+  readonly tokenCount: number;
+  readonly messageCount: number;
+}
+
+export interface CompactionCommit {
+  /**
+   * The summary's `summarizedThroughSequence` the plan was made from (0 for
+   * none). The commit applies only if the session still has exactly that,
+   * so two compactions of one snapshot cannot both apply.
+   */
+  readonly expectedSummarizedThrough: number;
+  /** Fold every message up to and including this sequence. */
+  readonly throughSequence: number;
+  readonly summary: string;
+  readonly summaryTokenCount: number;
+}
+
+export type CompactionOutcome = "committed" | "conflict";
+
+export interface SessionStore {
+  /** Appends in order and renews the session's TTL, atomically. */
+  append(scope: Scope, sessionId: string, messages: readonly NewMessage[], ttlSeconds: number): Promise<AppendResult>;
+  /** The session, or undefined if it does not exist or expired. */
+  read(scope: Scope, sessionId: string): Promise<SessionSnapshot | undefined>;
+  /** Replaces exactly the summarised prefix with the summary, if unchanged. */
+  commitCompaction(scope: Scope, sessionId: string, commit: CompactionCommit): Promise<CompactionOutcome>;
+  /** Deletes the session; its verbatim message count, or undefined if absent. */
+  delete(scope: Scope, sessionId: string): Promise<number | undefined>;
+  /** Deletes every session of the user; how many there were. */
+  deleteUser(scope: Scope): Promise<number>;
+}
+
+export interface WorkingStore {
+  /**
+   * Writes entries (other entries stay) and sets the task's TTL, atomically.
+   * Throws ResourceExhaustedError past `maxEntries` entries in the task.
+   */
+  set(
+    scope: Scope,
+    taskId: string,
+    entries: Readonly<Record<string, string>>,
+    ttlSeconds: number,
+    maxEntries: number,
+  ): Promise<WorkingState>;
+  get(scope: Scope, taskId: string): Promise<WorkingState | undefined>;
+  /** Live tasks, most recently updated first. */
+  list(scope: Scope): Promise<WorkingState[]>;
+  /** Deletes the task's state; how many entries it had, or undefined if absent. */
+  delete(scope: Scope, taskId: string): Promise<number | undefined>;
+  deleteUser(scope: Scope): Promise<number>;
+}
+
+export interface MemorySearch {
+  readonly embedding: Float32Array;
+  /** The query text, for backends that mix in keyword (BM25) scoring. */
+  readonly text: string;
+  /** Empty means every type. */
+  readonly types: readonly MemoryType[];
+  readonly includeSuperseded: boolean;
+  /** Candidates to return, best relevance first. */
+  readonly limit: number;
+}
+
+export interface MemoryHit {
+  readonly record: MemoryRecord;
+  /** Query similarity, 0..1. */
+  readonly relevance: number;
+}
+
+export interface LongTermStore {
+  /** The embedding length this store holds; checked against the embedder. */
+  readonly dimensions: number;
+  insert(record: MemoryRecord): Promise<void>;
+  get(scope: Scope, id: string): Promise<MemoryRecord | undefined>;
+  search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]>;
+  /** Bumps access count and last access of the given memories. */
+  recordAccess(scope: Scope, ids: readonly string[], at: Date): Promise<void>;
+  delete(scope: Scope, id: string): Promise<boolean>;
+  deleteUser(scope: Scope): Promise<number>;
+  /** Users that hold memories, in a namespace or everywhere, in batches. */
+  users(namespace: string | undefined): AsyncIterable<Scope>;
+  /** A user's memories as eviction candidates, in batches of at most `batchSize`. */
+  evictionCandidates(scope: Scope, batchSize: number): AsyncIterable<EvictionCandidate[]>;
+  /** Deletes these memories of the user; how many existed. */
+  deleteMany(scope: Scope, ids: readonly string[]): Promise<number>;
+}
+
+/** A backend's health, for the gRPC health service and readiness probes. */
+export interface HealthCheck {
+  readonly name: string;
+  check(): Promise<boolean>;
+}
+
+export interface Stores {
+  readonly sessions: SessionStore;
+  readonly working: WorkingStore;
+  readonly longTerm: LongTermStore;
+  readonly health: readonly HealthCheck[];
+  close(): Promise<void>;
+}
