@@ -1,0 +1,38 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import {
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  UnavailableError,
+} from "../../src/domain/errors.js";
+import { toConnectError } from "../../src/rpc/error-mapping.js";
+
+describe("toConnectError", () => {
+  it.each([
+    [new InvalidArgumentError("top_k", "must be an integer from 1 to 100"), Code.InvalidArgument],
+    [new NotFoundError("session", "s1"), Code.NotFound],
+    [new ResourceExhaustedError("too many"), Code.ResourceExhausted],
+    [new PermissionDeniedError("not yours"), Code.PermissionDenied],
+    [new UnavailableError("redis", "connection refused"), Code.Unavailable],
+  ])("maps %s", (error, code) => {
+    const mapped = toConnectError(error);
+    expect(mapped.code).toBe(code);
+    expect(mapped.rawMessage).toBe(error.message);
+  });
+
+  it("hides the details of unexpected errors", () => {
+    const mapped = toConnectError(new TypeError("cannot read properties of undefined (secret internals)"));
+    expect(mapped.code).toBe(Code.Internal);
+    expect(mapped.rawMessage).not.toContain("secret");
+  });
+
+  it("passes connect's own errors through and reports an aborted call by its reason", () => {
+    const deadline = new ConnectError("deadline", Code.DeadlineExceeded);
+    expect(toConnectError(deadline)).toBe(deadline);
+    const controller = new AbortController();
+    controller.abort(deadline);
+    expect(toConnectError(new Error("aborted"), controller.signal).code).toBe(Code.DeadlineExceeded);
+  });
+});

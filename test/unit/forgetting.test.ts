@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { retentionScore, selectForEviction, type EvictionCandidate } from "../../src/domain/forgetting.js";
+
+const now = new Date("2026-06-01T00:00:00Z");
+const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000);
+const policy = { scoreThreshold: 0.1, halfLifeHours: 30 * 24, minAgeHours: 7 * 24 };
+
+const candidate = (id: string, overrides: Partial<EvictionCandidate>): EvictionCandidate => ({
+  id,
+  importance: 0.5,
+  pinned: false,
+  createdAt: daysAgo(365),
+  lastAccessedAt: undefined,
+  accessCount: 0,
+  ...overrides,
+});
+
+describe("forgetting", () => {
+  it("halves retention every half-life since last use", () => {
+    const fresh = candidate("a", { importance: 0.8, lastAccessedAt: now });
+    const month = candidate("b", { importance: 0.8, lastAccessedAt: daysAgo(30) });
+    expect(retentionScore(fresh, now, policy)).toBeCloseTo(0.8);
+    expect(retentionScore(month, now, policy)).toBeCloseTo(0.4);
+  });
+
+  it("forgets old, unimportant memories and keeps important or recent ones", () => {
+    const selected = selectForEviction(
+      [
+        candidate("stale-trivial", { importance: 0.2, lastAccessedAt: daysAgo(90) }),
+        candidate("stale-important", { importance: 1, lastAccessedAt: daysAgo(60) }),
+        candidate("recently-used", { importance: 0.2, lastAccessedAt: daysAgo(1) }),
+      ],
+      now,
+      policy,
+    );
+    expect(selected).toEqual(["stale-trivial"]);
+  });
+
+  it("never forgets pinned or young memories", () => {
+    const selected = selectForEviction(
+      [
+        candidate("pinned", { importance: 0, pinned: true }),
+        candidate("young", { importance: 0, createdAt: daysAgo(2) }),
+        candidate("old", { importance: 0 }),
+      ],
+      now,
+      policy,
+    );
+    expect(selected).toEqual(["old"]);
+  });
+
+  it("keeps memories that keep being used a little longer", () => {
+    const unused = candidate("unused", { importance: 0.15, lastAccessedAt: daysAgo(20) });
+    const popular = candidate("popular", { importance: 0.15, lastAccessedAt: daysAgo(20), accessCount: 31 });
+    expect(selectForEviction([unused, popular], now, policy)).toEqual(["unused"]);
+  });
+});

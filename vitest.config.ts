@@ -1,0 +1,18 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Test tiers as vitest projects:
+ *   unit      pure domain logic, no I/O
+ *   contract  every storage adapter against the same suite, on real backends
+ *   e2e       the real server on port 0, called through generated clients
+ */
+export default defineConfig({
+  test: {
+    reporters: ["default"],
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { extends: true, test: { name: "contract", include: ["test/contract/**/*.test.ts"], testTimeout: 30_000 } },
+      { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 60_000 } },
+    ],
+  },
+});
