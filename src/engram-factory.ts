@@ -10,8 +10,12 @@ import type { Stores } from "./storage/stores.js";
  * model providers. Shared by the server and the `engram evict` command so
  * both see the same data the same way.
  */
-export function openEngram(config: Config, events: EngramEvents = {}): { engram: Engram; stores: Stores } {
-  const stores = openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions });
+export function openEngram(
+  config: Config,
+  events: EngramEvents = {},
+  openStores: (config: Config) => Stores = openConfiguredStores,
+): { engram: Engram; stores: Stores } {
+  const stores = openStores(config);
   const engram = new Engram(
     stores,
     { embedder: new LocalEmbedder(config.models.embeddingDimensions), summariser: new LocalSummariser() },
@@ -29,4 +33,8 @@ export function openEngram(config: Config, events: EngramEvents = {}): { engram:
     events,
   );
   return { engram, stores };
+}
+
+export function openConfiguredStores(config: Config): Stores {
+  return openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions });
 }

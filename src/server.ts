@@ -36,9 +36,15 @@ const healthCheckIntervalMs = 5000;
  * reflection over gRPC, gRPC-Web and Connect, and a plain HTTP listener for
  * /metrics. Resolves once both listen.
  */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  dependencies: { openStores?: (config: Config) => Stores } = {},
+): Promise<RunningServer> {
   const metrics = new EngramMetrics();
-  const { engram, stores } = openEngram(config, {
+  const { engram, stores } = openEngram(
+    config,
+    {
     compacted: (info) => {
       metrics.compactions.inc();
       metrics.compactionTokensSaved.inc(Math.max(0, info.tokensBefore - info.tokensAfter));
@@ -48,7 +54,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       logger.warn("compaction failed", { error });
     },
     accessWriteFailed: (error) => logger.warn("access statistics not written", { error }),
-  });
+    },
+    dependencies.openStores,
+  );
 
   const serviceNames = [MemoryService.typeName, Health.typeName, ServerReflection.typeName];
   const health = new HealthStatus([MemoryService.typeName]);

@@ -8,7 +8,7 @@ import type { Scope } from "./types.js";
  * bump only makes a memory look slightly less used.
  */
 export class AccessTracker {
-  private pending = new Map<string, { scope: Scope; ids: Set<string>; at: Date }>();
+  private pending = new Map<string, { scope: Scope; counts: Map<string, number>; at: Date }>();
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -24,8 +24,8 @@ export class AccessTracker {
   record(scope: Scope, ids: readonly string[], at: Date): void {
     if (ids.length === 0) return;
     const key = `${scope.namespace}\u0000${scope.userId}`;
-    const entry = this.pending.get(key) ?? { scope, ids: new Set<string>(), at };
-    for (const id of ids) entry.ids.add(id);
+    const entry = this.pending.get(key) ?? { scope, counts: new Map<string, number>(), at };
+    for (const id of ids) entry.counts.set(id, (entry.counts.get(id) ?? 0) + 1);
     entry.at = at;
     this.pending.set(key, entry);
   }
@@ -37,7 +37,7 @@ export class AccessTracker {
     this.flushing = this.flushing.then(async () => {
       for (const entry of batch) {
         try {
-          await this.store.recordAccess(entry.scope, [...entry.ids], entry.at);
+          await this.store.recordAccess(entry.scope, entry.counts, entry.at);
         } catch (error) {
           this.onError(error);
         }

@@ -95,8 +95,8 @@ export interface LongTermStore {
   insert(record: MemoryRecord): Promise<void>;
   get(scope: Scope, id: string): Promise<MemoryRecord | undefined>;
   search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]>;
-  /** Bumps access count and last access of the given memories. */
-  recordAccess(scope: Scope, ids: readonly string[], at: Date): Promise<void>;
+  /** Adds each count to its memory's access count and moves last access to `at`. */
+  recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void>;
   delete(scope: Scope, id: string): Promise<boolean>;
   deleteUser(scope: Scope): Promise<number>;
   /** Users that hold memories, in a namespace or everywhere, in batches. */

@@ -266,10 +266,10 @@ export function describeStorageContract(name: string, backend: ContractBackend):
         const record = memoryRecord(scope, "likes hiking");
         await stores.longTerm.insert(record);
         const at = new Date(Date.now() - 1000);
-        await stores.longTerm.recordAccess(scope, [record.id], at);
-        await stores.longTerm.recordAccess(scope, [record.id], at);
+        await stores.longTerm.recordAccess(scope, new Map([[record.id, 1]]), at);
+        await stores.longTerm.recordAccess(scope, new Map([[record.id, 2], ["missing", 1]]), at);
         const read = await stores.longTerm.get(scope, record.id);
-        expect(read?.accessCount).toBe(2);
+        expect(read?.accessCount).toBe(3);
         expect(read?.lastAccessedAt?.getTime()).toBe(at.getTime());
       });
 

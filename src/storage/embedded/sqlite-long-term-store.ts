@@ -79,16 +79,15 @@ export class SqliteLongTermStore implements LongTermStore {
     });
   }
 
-  async recordAccess(scope: Scope, ids: readonly string[], at: Date): Promise<void> {
-    if (ids.length === 0) return;
-    this.database.run(
-      `UPDATE memories SET access_count = access_count + 1, last_accessed_at = MAX(COALESCE(last_accessed_at, 0), ?)
-       WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
-      at.getTime(),
-      scope.namespace,
-      scope.userId,
-      ...ids,
-    );
+  async recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
+    if (counts.size === 0) return;
+    this.database.transaction(() => {
+      const update = this.database.db.prepare(
+        `UPDATE memories SET access_count = access_count + ?, last_accessed_at = MAX(COALESCE(last_accessed_at, 0), ?)
+         WHERE namespace = ? AND user_id = ? AND id = ?`,
+      );
+      for (const [id, count] of counts) update.run(count, at.getTime(), scope.namespace, scope.userId, id);
+    });
   }
 
   async delete(scope: Scope, id: string): Promise<boolean> {
