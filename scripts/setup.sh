@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sourced by the entry scripts: Node >= 22 on PATH and npm dependencies
+# installed exactly as locked. Safe to run again; it only does what is missing.
+set -euo pipefail
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+# shellcheck source=scripts/node-env.sh
+source "$repo_root/scripts/node-env.sh"
+
+stamp="node_modules/.engram-installed"
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "engram: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's second command, and exactly what CI runs: install what is
+# needed, check the contract and generated code, then run every test tier.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "typecheck and build"
+npm run --silent typecheck
+npm run --silent build
+
+step "proto: lint, format, breaking changes against main"
+npx buf lint
+npx buf format --diff --exit-code
+if git rev-parse --verify --quiet main >/dev/null; then
+  npx buf breaking --against '.git#branch=main'
+else
+  echo "no local main branch: skipping buf breaking" >&2
+fi
+
+step "generated code is current"
+bash scripts/check-generated.sh
+
+step "tests (unit, contract, e2e)"
+report="$(mktemp)"
+trap 'rm -f "$report"' EXIT
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$report" || true
+exit "$status"

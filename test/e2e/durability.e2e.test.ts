@@ -1,0 +1,83 @@
+import { Code } from "@connectrpc/connect";
+import { afterAll, describe, expect, it } from "vitest";
+import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
+import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
+import type { Stores } from "../../src/storage/stores.js";
+import { openClient } from "../support/clients.js";
+import { expectStatus } from "../support/expect-status.js";
+import { startTestServer, type TestServer } from "../support/server-harness.js";
+
+const started: TestServer[] = [];
+afterAll(async () => {
+  for (const server of started) await server.destroy();
+});
+
+describe("the embedded default", () => {
+  it("keeps every tier across a restart on the same file", async () => {
+    const first = await startTestServer();
+    const scope = { namespace: "durable", userId: "u1" };
+    const { client } = openClient("grpc", first.baseUrl);
+    await client.appendMessages({ scope, sessionId: "s", messages: [{ role: Role.USER, content: "remember this turn" }] });
+    await client.setWorking({ scope, taskId: "t", entries: { plan: "step one" }, ttlSeconds: 3600 });
+    const { memory } = await client.remember({ scope, type: MemoryType.SEMANTIC, content: "Speaks Portuguese" });
+    await first.stop();
+
+    const second = await startTestServer({}, { dataDir: first.dataDir });
+    started.push(second);
+    const again = openClient("grpc", second.baseUrl).client;
+    expect((await again.getMessages({ scope, sessionId: "s" })).messages.map((m) => m.content)).toEqual(["remember this turn"]);
+    expect((await again.getWorking({ scope, taskId: "t" })).state?.entries).toEqual({ plan: "step one" });
+    expect((await again.getMemory({ scope, memoryId: memory!.id })).memory?.content).toBe("Speaks Portuguese");
+    const recalled = await again.recall({ scope, query: "which language does the user speak" });
+    expect(recalled.memories[0]?.memory?.id).toBe(memory!.id);
+  });
+});
+
+describe("deadlines", () => {
+  it("answers DEADLINE_EXCEEDED when a store hangs past the caller's deadline", async () => {
+    let release = () => {};
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    const server = await startTestServer({}, {
+      openStores: (config) =>
+        withHungSearch(openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions }), hung),
+    });
+    started.push(server);
+    try {
+      for (const kind of ["grpc", "connect", "grpc-js"] as const) {
+        const { client } = openClient(kind, server.baseUrl);
+        // The search never returns while the test runs, so an answer at all
+        // means the server gave up at the deadline instead of waiting.
+        await expectStatus(
+          client.recall({ scope: { namespace: "slow", userId: "u" }, query: "anything" }, { timeoutMs: 300 }),
+          Code.DeadlineExceeded,
+        );
+      }
+    } finally {
+      release();
+    }
+  });
+});
+
+/** Stores whose long-term search waits for `until`: a backend that hangs. */
+function withHungSearch(stores: Stores, until: Promise<void>): Stores {
+  const longTerm = stores.longTerm;
+  return {
+    ...stores,
+    longTerm: {
+      dimensions: longTerm.dimensions,
+      insert: (r) => longTerm.insert(r),
+      get: (s, id) => longTerm.get(s, id),
+      search: async (s, q) => {
+        await until;
+        return longTerm.search(s, q);
+      },
+      recordAccess: (s, c, at) => longTerm.recordAccess(s, c, at),
+      delete: (s, id) => longTerm.delete(s, id),
+      deleteUser: (s) => longTerm.deleteUser(s),
+      users: (n) => longTerm.users(n),
+      evictionCandidates: (s, b) => longTerm.evictionCandidates(s, b),
+      deleteMany: (s, ids) => longTerm.deleteMany(s, ids),
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../src/gen/grpc/health/v1/health_pb.js";
+import { openClient } from "../support/clients.js";
+import { expectStatus } from "../support/expect-status.js";
+import { startTestServer, type TestServer } from "../support/server-harness.js";
+
+const run = promisify(execFile);
+const buf = "node_modules/.bin/buf";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.destroy());
+
+describe("health checking (grpc.health.v1)", () => {
+  it.each(["grpc-js", "connect"] as const)("reports SERVING for the server and MemoryService over %s", async (kind) => {
+    const { client, close } = openClient(kind, server.baseUrl, Health);
+    await expect.poll(async () => (await client.check({ service: "" })).status).toBe(Status.SERVING);
+    expect((await client.check({ service: "engram.v1.MemoryService" })).status).toBe(Status.SERVING);
+    const listed = await client.list({});
+    expect(Object.keys(listed.statuses).sort()).toEqual(["", "engram.v1.MemoryService"]);
+    await expectStatus(client.check({ service: "no.such.Service" }), Code.NotFound);
+    close();
+  });
+
+  it("streams status changes to watchers, ending with NOT_SERVING on shutdown", async () => {
+    const own = await startTestServer();
+    const { client } = openClient("grpc", own.baseUrl, Health);
+    await expect.poll(async () => (await client.check({ service: "" })).status).toBe(Status.SERVING);
+    const seen: Status[] = [];
+    const watching = (async () => {
+      try {
+        for await (const update of client.watch({ service: "" })) {
+          seen.push(update.status);
+          if (update.status === Status.SERVING) void own.destroy();
+        }
+      } catch {
+        // The server went away, as asked.
+      }
+    })();
+    await watching;
+    expect(seen).toEqual([Status.SERVING, Status.NOT_SERVING]);
+  });
+});
+
+describe("server reflection (grpc.reflection.v1)", () => {
+  it("lets buf curl list the services without the proto files", async () => {
+    const { stdout } = await run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", server.baseUrl]);
+    expect(stdout.trim().split("\n").sort()).toEqual([
+      "engram.v1.MemoryService",
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+    ]);
+  });
+
+  it("lets buf curl call an RPC from JSON using only reflected descriptors", async () => {
+    const request = { scope: { namespace: "reflect", userId: randomUUID() }, sessionId: "s", messages: [{ role: "ROLE_USER", content: "hello" }] };
+    const { stdout } = await run(buf, [
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "--data",
+      JSON.stringify(request),
+      `${server.baseUrl}/engram.v1.MemoryService/AppendMessages`,
+    ]);
+    const response = JSON.parse(stdout) as { messageIds: string[]; messageCount: number };
+    expect(response.messageIds).toHaveLength(1);
+    expect(response.messageCount).toBe(1);
+  });
+});
+
+describe("metrics", () => {
+  it("exports per-RPC latency and status counts on the metrics port", async () => {
+    const { client } = openClient("grpc", server.baseUrl);
+    await client.ping({});
+    await expectStatus(client.getMemory({ scope: { namespace: "m", userId: "u" }, memoryId: "missing" }), Code.NotFound);
+    const body = await (await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`)).text();
+    expect(body).toMatch(/engram_rpc_requests_total\{method="engram\.v1\.MemoryService\/Ping",code="OK"\} [1-9]/);
+    expect(body).toMatch(/engram_rpc_requests_total\{method="engram\.v1\.MemoryService\/GetMemory",code="NotFound"\} 1/);
+    expect(body).toMatch(/engram_rpc_duration_seconds_bucket\{le="0\.005",method="engram\.v1\.MemoryService\/Ping",code="OK"\}/);
+    expect(body).not.toMatch(/user_id|userId/);
+  });
+});

@@ -1,0 +1,86 @@
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import { openClient } from "../support/clients.js";
+
+/** The `engram` command as operators run it: a separate process. */
+const run = promisify(execFile);
+const engram = [process.execPath, ["--import", "tsx", "src/main.ts"]] as const;
+const dataDir = mkdtempSync(join(tmpdir(), "engram-process-"));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const env = (extra: Record<string, string> = {}) => ({ ...process.env, ENGRAM_DATA_DIR: dataDir, ...extra });
+
+describe("engram serve", () => {
+  it("refuses to start on bad configuration, naming the variable", async () => {
+    const failure = await run(engram[0], [...engram[1], "serve"], { env: env({ ENGRAM_PORT: "not-a-port" }) }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toMatch(/ENGRAM_PORT: must be an integer from 0 to 65535, got "not-a-port"/);
+  });
+
+  it("logs JSON, serves, and drains on SIGTERM, exiting 0", async () => {
+    const child = spawn(engram[0], [...engram[1], "serve"], {
+      env: env({ ENGRAM_PORT: "0", ENGRAM_METRICS_PORT: "0" }),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const lines: Record<string, unknown>[] = [];
+    const listening = new Promise<number>((resolve) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        lines.push(entry);
+        if (entry.msg === "engram listening") resolve(entry.port as number);
+      });
+    });
+    const port = await listening;
+    const { client } = openClient("grpc", `http://127.0.0.1:${port}`);
+    await client.ping({});
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(["engram listening", "signal received", "engram draining", "engram stopped"]),
+    );
+    expect(lines.every((l) => typeof l.time === "string" && typeof l.level === "string")).toBe(true);
+  });
+});
+
+describe("engram evict", () => {
+  it("prints a JSON summary, and forgets only in a real run", async () => {
+    // Seed through a short-lived server on the same data directory.
+    const child = spawn(engram[0], [...engram[1], "serve"], {
+      env: env({ ENGRAM_PORT: "0", ENGRAM_METRICS_ENABLED: "false" }),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const port = await new Promise<number>((resolve) =>
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        const entry = JSON.parse(line) as { msg: string; port: number };
+        if (entry.msg === "engram listening") resolve(entry.port);
+      }),
+    );
+    const { client } = openClient("grpc", `http://127.0.0.1:${port}`);
+    const scope = { namespace: "cron", userId: "u1" };
+    await client.remember({ scope, type: MemoryType.EPISODIC, content: "trivial", importance: 0.01 });
+    await client.remember({ scope, type: MemoryType.SEMANTIC, content: "vital", importance: 1 });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+
+    const evictEnv = env({ ENGRAM_EVICTION_MIN_AGE_HOURS: "0", ENGRAM_EVICTION_SCORE_THRESHOLD: "0.5" });
+    const dry = await run(engram[0], [...engram[1], "evict", "--namespace", "cron", "--dry-run"], { env: evictEnv });
+    expect(JSON.parse(dry.stdout)).toMatchObject({ scanned: 2, evicted: 1, dryRun: true });
+    const real = await run(engram[0], [...engram[1], "evict", "--namespace", "cron"], { env: evictEnv });
+    expect(JSON.parse(real.stdout)).toMatchObject({ scanned: 2, evicted: 1, dryRun: false });
+    const after = await run(engram[0], [...engram[1], "evict", "--namespace", "cron", "--dry-run"], { env: evictEnv });
+    expect(JSON.parse(after.stdout)).toMatchObject({ scanned: 1, evicted: 0 });
+  });
+
+  it("exits non-zero with a JSON error on bad arguments", async () => {
+    const failure = await run(engram[0], [...engram[1], "evict", "--user", "u1"], { env: env() }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 1 });
+    expect(JSON.parse((failure as { stderr: string }).stderr)).toEqual({ error: "namespace: is required when user_id is set" });
+  });
+});
