@@ -1,23 +1,29 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { EvictionCandidate } from "../../domain/forgetting.js";
 import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
-import { cosine } from "../../domain/vectors.js";
 import type { LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
+import { UserVectorCache, type UserVectors } from "./user-vector-cache.js";
 
 /**
  * Long-term memory in the embedded database. Search is exact: it scores every
- * one of the user's candidate vectors (only ids and vectors are read), then
- * loads the best rows. That is fast enough for the tens of thousands of
- * memories one user gathers; Weaviate takes over beyond a single machine.
+ * one of the user's vectors (held in a bounded in-memory cache), then loads
+ * the best rows. That is fast enough for the tens of thousands of memories
+ * one user gathers; Weaviate takes over beyond a single machine.
  */
 export class SqliteLongTermStore implements LongTermStore {
+  private readonly vectors: UserVectorCache;
+
   constructor(
     private readonly database: SqliteDatabase,
     readonly dimensions: number,
-  ) {}
+    options: { cachedVectors?: number } = {},
+  ) {
+    this.vectors = new UserVectorCache(options.cachedVectors ?? 262_144);
+  }
 
   async insert(record: MemoryRecord): Promise<void> {
+    this.vectors.invalidate(userKey(record.scope));
     this.database.run(
       `INSERT INTO memories (namespace, user_id, id, type, content, importance, metadata, subject, pinned, occurred_at,
          created_at, updated_at, last_accessed_at, access_count, superseded_by, valid_until, embedding)
@@ -53,18 +59,21 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 
   async search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
-    const params: SQLInputValue[] = [scope.namespace, scope.userId];
-    let where = "namespace = ? AND user_id = ?";
-    if (search.types.length > 0) {
-      where += ` AND type IN (${search.types.map(() => "?").join(", ")})`;
-      params.push(...search.types);
+    const user = this.userVectors(scope);
+    const wanted = new Set(search.types);
+    const best = new TopK(search.limit);
+    const { matrix } = user;
+    const query = search.embedding;
+    const d = this.dimensions;
+    for (let i = 0; i < user.ids.length; i++) {
+      if (wanted.size > 0 && !wanted.has(user.types[i]!)) continue;
+      if (!search.includeSuperseded && user.superseded[i]) continue;
+      // An inlined dot product: this loop is the whole cost of a recall.
+      let dot = 0;
+      for (let j = 0, offset = i * d; j < d; j++) dot += query[j]! * matrix[offset + j]!;
+      best.offer(i, dot);
     }
-    if (!search.includeSuperseded) where += " AND superseded_by IS NULL";
-    const scored = this.database
-      .all(`SELECT id, embedding FROM memories WHERE ${where}`, ...params)
-      .map((row) => ({ id: String(row.id), relevance: cosine(search.embedding, toVector(row.embedding)) }))
-      .sort((a, b) => b.relevance - a.relevance)
-      .slice(0, search.limit);
+    const scored = best.sorted().map(({ index, score }) => ({ id: user.ids[index]!, relevance: score }));
     if (scored.length === 0) return [];
     const rows = this.database.all(
       `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${scored.map(() => "?").join(", ")})`,
@@ -79,6 +88,29 @@ export class SqliteLongTermStore implements LongTermStore {
     });
   }
 
+  /** The user's vectors, from the cache or read once from the database. */
+  private userVectors(scope: Scope): UserVectors {
+    this.vectors.checkDataVersion(Number(this.database.get("PRAGMA data_version")?.data_version));
+    const key = userKey(scope);
+    const cached = this.vectors.get(key);
+    if (cached) return cached;
+    const rows = this.database.all(
+      "SELECT id, type, superseded_by IS NOT NULL AS superseded, embedding FROM memories WHERE namespace = ? AND user_id = ?",
+      scope.namespace,
+      scope.userId,
+    );
+    const matrix = new Float32Array(rows.length * this.dimensions);
+    rows.forEach((row, i) => matrix.set(toVector(row.embedding).subarray(0, this.dimensions), i * this.dimensions));
+    const vectors: UserVectors = {
+      ids: rows.map((r) => String(r.id)),
+      types: rows.map((r) => String(r.type) as MemoryType),
+      superseded: rows.map((r) => Number(r.superseded) === 1),
+      matrix,
+    };
+    this.vectors.set(key, vectors);
+    return vectors;
+  }
+
   async recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
     if (counts.size === 0) return;
     this.database.transaction(() => {
@@ -91,6 +123,7 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 
   async delete(scope: Scope, id: string): Promise<boolean> {
+    this.vectors.invalidate(userKey(scope));
     return (
       this.database.run(
         "DELETE FROM memories WHERE namespace = ? AND user_id = ? AND id = ?",
@@ -102,6 +135,7 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 
   async deleteUser(scope: Scope): Promise<number> {
+    this.vectors.invalidate(userKey(scope));
     return this.database.run("DELETE FROM memories WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
   }
 
@@ -149,6 +183,7 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 
   async deleteMany(scope: Scope, ids: readonly string[]): Promise<number> {
+    this.vectors.invalidate(userKey(scope));
     let deleted = 0;
     // SQLite caps bound parameters; delete in chunks, each its own transaction.
     for (let i = 0; i < ids.length; i += 500) {
@@ -162,6 +197,29 @@ export class SqliteLongTermStore implements LongTermStore {
     }
     return deleted;
   }
+}
+
+/** The k highest scores seen, kept sorted in a small array. */
+class TopK {
+  private readonly items: { index: number; score: number }[] = [];
+  constructor(private readonly k: number) {}
+
+  offer(index: number, score: number): void {
+    const items = this.items;
+    if (items.length === this.k && score <= items[items.length - 1]!.score) return;
+    let at = items.length;
+    while (at > 0 && items[at - 1]!.score < score) at--;
+    items.splice(at, 0, { index, score });
+    if (items.length > this.k) items.pop();
+  }
+
+  sorted(): readonly { index: number; score: number }[] {
+    return this.items;
+  }
+}
+
+function userKey(scope: Scope): string {
+  return `${scope.namespace}\u0000${scope.userId}`;
 }
 
 function toVector(value: SQLInputValue | undefined): Float32Array {

@@ -1,0 +1,35 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+/** Engram as a separate process, so client and server do not share a CPU queue. */
+export interface EngramProcess {
+  readonly baseUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startEngramProcess(env: Record<string, string> = {}): Promise<EngramProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), "engram-bench-"));
+  const child: ChildProcess = spawn(process.execPath, ["dist/main.js", "serve"], {
+    env: { ...process.env, ENGRAM_PORT: "0", ENGRAM_METRICS_ENABLED: "false", ENGRAM_DATA_DIR: dataDir, ENGRAM_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`engram exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const entry = JSON.parse(line) as { msg?: string; port?: number };
+      if (entry.msg === "engram listening" && entry.port) resolve(entry.port);
+    });
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
