@@ -4,6 +4,8 @@
  * fails start-up with a message naming the variable. Every variable is
  * listed in the README's configuration table.
  */
+import type { RedisConfig } from "./storage/redis/redis-stores.js";
+
 export interface Config {
   readonly server: {
     readonly host: string;
@@ -13,11 +15,15 @@ export interface Config {
     readonly shutdownGraceMs: number;
     /** Upper bound for a caller's deadline; longer ones are rejected. */
     readonly maxTimeoutMs: number;
+    /** How often backend health is checked. */
+    readonly healthCheckIntervalMs: number;
   };
   readonly log: { readonly level: LogLevel };
   readonly store: {
-    readonly kind: "embedded";
+    /** The embedded database: every tier no other backend is configured for. */
     readonly sqlitePath: string;
+    /** Short-term and working memory in Redis, when configured. */
+    readonly redis: RedisConfig | undefined;
   };
   readonly models: {
     readonly embeddingDimensions: number;
@@ -64,11 +70,12 @@ export function loadConfig(env: Env = process.env): Config {
         : undefined,
       shutdownGraceMs: read.integer("ENGRAM_SHUTDOWN_GRACE_SECONDS", 20, 0, 3600) * 1000,
       maxTimeoutMs: read.integer("ENGRAM_MAX_DEADLINE_SECONDS", 300, 1, 86400) * 1000,
+      healthCheckIntervalMs: read.integer("ENGRAM_HEALTH_CHECK_INTERVAL_MS", 5000, 50, 600_000),
     },
     log: { level: read.oneOf("ENGRAM_LOG_LEVEL", ["debug", "info", "warn", "error"], "info") },
     store: {
-      kind: read.oneOf("ENGRAM_STORE", ["embedded"], "embedded"),
       sqlitePath: read.string("ENGRAM_SQLITE_PATH", `${dataDir}/engram.db`),
+      redis: readRedis(read),
     },
     models: {
       embeddingDimensions: read.integer("ENGRAM_EMBEDDING_DIMENSIONS", 256, 16, 8192),
@@ -94,12 +101,46 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
+function readRedis(read: EnvReader): RedisConfig | undefined {
+  const url = read.optional("ENGRAM_REDIS_URL");
+  const clusterNodes = read.list("ENGRAM_REDIS_CLUSTER_NODES");
+  if (url === undefined && clusterNodes.length === 0) return undefined;
+  if (url !== undefined && clusterNodes.length > 0) {
+    throw new ConfigError("ENGRAM_REDIS_CLUSTER_NODES", "set either ENGRAM_REDIS_URL or ENGRAM_REDIS_CLUSTER_NODES, not both");
+  }
+  if (url !== undefined && !/^rediss?:\/\//.test(url)) {
+    throw new ConfigError("ENGRAM_REDIS_URL", `must start with redis:// or rediss://, got "${url}"`);
+  }
+  for (const node of clusterNodes) {
+    if (!/^[^:\s]+:\d{1,5}$/.test(node)) {
+      throw new ConfigError("ENGRAM_REDIS_CLUSTER_NODES", `must be a comma-separated list of host:port, got "${node}"`);
+    }
+  }
+  const keyPrefix = read.string("ENGRAM_REDIS_KEY_PREFIX", "engram");
+  if (/[{}\s]/.test(keyPrefix)) throw new ConfigError("ENGRAM_REDIS_KEY_PREFIX", "must not contain braces or spaces");
+  return {
+    url,
+    clusterNodes,
+    keyPrefix,
+    commandTimeoutMs: read.integer("ENGRAM_REDIS_COMMAND_TIMEOUT_MS", 2000, 10, 600_000),
+    connectTimeoutMs: read.integer("ENGRAM_REDIS_CONNECT_TIMEOUT_MS", 2000, 10, 600_000),
+  };
+}
+
 class EnvReader {
   constructor(private readonly env: Env) {}
 
   private raw(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === undefined || value === "" ? undefined : value;
+  }
+
+  optional(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  list(name: string): string[] {
+    return (this.raw(name) ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
   }
 
   string(name: string, fallback: string): string {

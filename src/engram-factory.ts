@@ -3,6 +3,7 @@ import { Engram, type EngramEvents } from "./domain/engram.js";
 import { LocalEmbedder } from "./models/local-embedder.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
+import { openRedisStores } from "./storage/redis/redis-stores.js";
 import type { Stores } from "./storage/stores.js";
 
 /**
@@ -10,12 +11,12 @@ import type { Stores } from "./storage/stores.js";
  * model providers. Shared by the server and the `engram evict` command so
  * both see the same data the same way.
  */
-export function openEngram(
+export async function openEngram(
   config: Config,
   events: EngramEvents = {},
-  openStores: (config: Config) => Stores = openConfiguredStores,
-): { engram: Engram; stores: Stores } {
-  const stores = openStores(config);
+  openStores: (config: Config) => Stores | Promise<Stores> = openConfiguredStores,
+): Promise<{ engram: Engram; stores: Stores }> {
+  const stores = await openStores(config);
   const engram = new Engram(
     stores,
     { embedder: new LocalEmbedder(config.models.embeddingDimensions), summariser: new LocalSummariser() },
@@ -35,6 +36,23 @@ export function openEngram(
   return { engram, stores };
 }
 
-export function openConfiguredStores(config: Config): Stores {
-  return openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions });
+/**
+ * The embedded database serves every tier no other backend is configured
+ * for; Redis, when configured, serves short-term and working memory.
+ */
+export async function openConfiguredStores(config: Config): Promise<Stores> {
+  const embedded = openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions });
+  if (!config.store.redis) return embedded;
+  const redis = openRedisStores(config.store.redis);
+  await redis.connected;
+  return {
+    sessions: redis.sessions,
+    working: redis.working,
+    longTerm: embedded.longTerm,
+    health: [...embedded.health, redis.health],
+    close: async () => {
+      await redis.close();
+      await embedded.close();
+    },
+  };
 }

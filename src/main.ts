@@ -69,7 +69,7 @@ async function evict(config: Config, args: readonly string[]): Promise<number> {
       "dry-run": { type: "boolean", default: false },
     },
   });
-  const { engram, stores } = openEngram(config);
+  const { engram, stores } = await openEngram(config);
   try {
     const started = Date.now();
     const report = await engram.evictStale(

@@ -29,8 +29,6 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-const healthCheckIntervalMs = 5000;
-
 /**
  * Starts Engram: one HTTP/2 (h2c) listener serving MemoryService, health and
  * reflection over gRPC, gRPC-Web and Connect, and a plain HTTP listener for
@@ -39,10 +37,10 @@ const healthCheckIntervalMs = 5000;
 export async function startServer(
   config: Config,
   logger: Logger,
-  dependencies: { openStores?: (config: Config) => Stores } = {},
+  dependencies: { openStores?: (config: Config) => Stores | Promise<Stores> } = {},
 ): Promise<RunningServer> {
   const metrics = new EngramMetrics();
-  const { engram, stores } = openEngram(
+  const { engram, stores } = await openEngram(
     config,
     {
     compacted: (info) => {
@@ -103,12 +101,12 @@ export async function startServer(
     await listen(metricsServer, config.server.metricsPort, config.server.host);
   }
 
-  const checker = startHealthChecks(stores, health, logger);
+  const checker = startHealthChecks(stores, health, logger, config.server.healthCheckIntervalMs);
   logger.info("engram listening", {
     host: config.server.host,
     port,
     metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
-    store: config.store.kind,
+    backends: stores.health.map((h) => h.name),
   });
 
   let stopping: Promise<void> | undefined;
@@ -139,7 +137,7 @@ export async function startServer(
   };
 }
 
-function startHealthChecks(stores: Stores, health: HealthStatus, logger: Logger): { stop(): void } {
+function startHealthChecks(stores: Stores, health: HealthStatus, logger: Logger, intervalMs: number): { stop(): void } {
   let stopped = false;
   const run = async () => {
     const results = await Promise.all(
@@ -154,7 +152,7 @@ function startHealthChecks(stores: Stores, health: HealthStatus, logger: Logger)
     health.setAll(status);
   };
   void run();
-  const timer = setInterval(() => void run(), healthCheckIntervalMs);
+  const timer = setInterval(() => void run(), intervalMs);
   timer.unref();
   return {
     stop: () => {

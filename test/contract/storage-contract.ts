@@ -23,7 +23,7 @@ export function describeStorageContract(name: string, backend: ContractBackend):
       await stores?.close();
     });
 
-    describe.runIf(backend.tiers.has("sessions"))("sessions", () => {
+    if (backend.tiers.has("sessions")) describe("sessions", () => {
       it("appends in order with consecutive sequences and running token counts", async () => {
         const scope = freshScope();
         const first = await stores.sessions.append(scope, "s", [newMessage("hello there"), newMessage("how are you", "assistant")], 60);
@@ -153,14 +153,18 @@ export function describeStorageContract(name: string, backend: ContractBackend):
       });
     });
 
-    describe.runIf(backend.tiers.has("working"))("working", () => {
+    if (backend.tiers.has("working")) describe("working", () => {
       it("merges entries and renews the TTL", async () => {
         const scope = freshScope();
         const first = await stores.working.set(scope, "t", { plan: "1. search", draft: "" }, 60, 10);
         const second = await stores.working.set(scope, "t", { plan: "2. write" }, 120, 10);
         expect(second.entries).toEqual({ plan: "2. write", draft: "" });
         expect(second.expiresAt.getTime()).toBeGreaterThan(first.expiresAt.getTime());
-        expect(await stores.working.get(scope, "t")).toEqual(second);
+        const read = await stores.working.get(scope, "t");
+        expect(read?.entries).toEqual(second.entries);
+        expect(read?.updatedAt).toEqual(second.updatedAt);
+        // Stores may derive expiry from a remaining TTL read a moment later.
+        expect(Math.abs(read!.expiresAt.getTime() - second.expiresAt.getTime())).toBeLessThan(1000);
       });
 
       it("rejects a write past the entry limit without applying any of it", async () => {
@@ -207,7 +211,7 @@ export function describeStorageContract(name: string, backend: ContractBackend):
       });
     });
 
-    describe.runIf(backend.tiers.has("longTerm"))("long-term", () => {
+    if (backend.tiers.has("longTerm")) describe("long-term", () => {
       it("stores and reads a memory back as written", async () => {
         const scope = freshScope();
         const record = memoryRecord(scope, "The user's dog is called Biscuit", {
