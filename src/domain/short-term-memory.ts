@@ -91,6 +91,8 @@ export class ShortTermMemory {
       const outcome = await this.store.commitCompaction(scope, sessionId, {
         expectedSummarizedThrough: snapshot.summary?.summarizedThroughSequence ?? 0,
         throughSequence: plan.throughSequence,
+        firstFoldedId: folded[0]!.id,
+        lastFoldedId: folded.at(-1)!.id,
         summary,
         summaryTokenCount: countTokens(summary),
       });

@@ -33,6 +33,13 @@ export interface CompactionCommit {
   readonly expectedSummarizedThrough: number;
   /** Fold every message up to and including this sequence. */
   readonly throughSequence: number;
+  /**
+   * Ids of the first and last folded messages. Ids are unique, so these pin
+   * the plan to this incarnation of the session: if it was ended and begun
+   * again meanwhile, the commit is refused.
+   */
+  readonly firstFoldedId: string;
+  readonly lastFoldedId: string;
   readonly summary: string;
   readonly summaryTokenCount: number;
 }

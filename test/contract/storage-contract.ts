@@ -75,12 +75,15 @@ export function describeStorageContract(name: string, backend: ContractBackend):
 
       it("commits a compaction over exactly the planned prefix, keeping later appends", async () => {
         const scope = freshScope();
-        await stores.sessions.append(scope, "c", ["one", "two", "three", "four"].map((t) => newMessage(t)), 60);
+        const sent = ["one", "two", "three", "four"].map((t) => newMessage(t));
+        await stores.sessions.append(scope, "c", sent, 60);
         // A message arrives while the summary is being made.
         await stores.sessions.append(scope, "c", [newMessage("five")], 60);
         const outcome = await stores.sessions.commitCompaction(scope, "c", {
           expectedSummarizedThrough: 0,
           throughSequence: 3,
+          firstFoldedId: sent[0]!.id,
+          lastFoldedId: sent[2]!.id,
           summary: "one two three",
           summaryTokenCount: 3,
         });
@@ -100,11 +103,14 @@ export function describeStorageContract(name: string, backend: ContractBackend):
 
       it("applies only one of two compactions planned from the same snapshot", async () => {
         const scope = freshScope();
-        await stores.sessions.append(scope, "race", ["a", "b", "c", "d"].map((t) => newMessage(t)), 60);
+        const sent = ["a", "b", "c", "d"].map((t) => newMessage(t));
+        await stores.sessions.append(scope, "race", sent, 60);
         const commit = (summary: string) =>
           stores.sessions.commitCompaction(scope, "race", {
             expectedSummarizedThrough: 0,
             throughSequence: 2,
+            firstFoldedId: sent[0]!.id,
+            lastFoldedId: sent[1]!.id,
             summary,
             summaryTokenCount: 1,
           });
@@ -117,16 +123,42 @@ export function describeStorageContract(name: string, backend: ContractBackend):
 
       it("refuses a compaction of a session that no longer exists", async () => {
         const scope = freshScope();
-        await stores.sessions.append(scope, "gone", [newMessage("a"), newMessage("b")], 60);
+        const sent = [newMessage("a"), newMessage("b")];
+        await stores.sessions.append(scope, "gone", sent, 60);
         await stores.sessions.delete(scope, "gone");
         const outcome = await stores.sessions.commitCompaction(scope, "gone", {
           expectedSummarizedThrough: 0,
           throughSequence: 1,
+          firstFoldedId: sent[0]!.id,
+          lastFoldedId: sent[0]!.id,
           summary: "x",
           summaryTokenCount: 1,
         });
         expect(outcome).toBe("conflict");
         expect(await stores.sessions.read(scope, "gone")).toBeUndefined();
+      });
+
+      it("refuses a compaction planned before the session was ended and started again", async () => {
+        const scope = freshScope();
+        const old = ["old-1", "old-2", "old-3", "old-4"].map((t) => newMessage(t));
+        await stores.sessions.append(scope, "again", old, 60);
+        // A compaction is planned from the old session...
+        const plan = {
+          expectedSummarizedThrough: 0,
+          throughSequence: 3,
+          firstFoldedId: old[0]!.id,
+          lastFoldedId: old[2]!.id,
+          summary: "old",
+          summaryTokenCount: 1,
+        };
+        // ...which ends, and a new session of the same id begins, as long as the old one.
+        await stores.sessions.delete(scope, "again");
+        const fresh = ["new-1", "new-2", "new-3", "new-4"];
+        await stores.sessions.append(scope, "again", fresh.map((t) => newMessage(t)), 60);
+        expect(await stores.sessions.commitCompaction(scope, "again", plan)).toBe("conflict");
+        const snapshot = await stores.sessions.read(scope, "again");
+        expect(snapshot?.messages.map((m) => m.content)).toEqual(fresh);
+        expect(snapshot?.summary).toBeUndefined();
       });
 
       it("expires a session after its TTL", async () => {

@@ -121,10 +121,21 @@ export class SqliteSessionStore implements SessionStore {
         return "conflict";
       }
       const folded = db.get(
-        "SELECT COUNT(*) AS n, COALESCE(SUM(token_count), 0) AS tokens FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ? AND sequence <= ?",
+        `SELECT COUNT(*) AS n, COALESCE(SUM(token_count), 0) AS tokens,
+           MAX(CASE WHEN sequence = ? THEN id END) AS first_id, MAX(CASE WHEN sequence = ? THEN id END) AS last_id
+         FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ? AND sequence <= ?`,
+        commit.expectedSummarizedThrough + 1,
+        commit.throughSequence,
         ...key,
         commit.throughSequence,
       );
+      if (
+        Number(folded?.n) !== commit.throughSequence - commit.expectedSummarizedThrough ||
+        folded?.first_id !== commit.firstFoldedId ||
+        folded?.last_id !== commit.lastFoldedId
+      ) {
+        return "conflict";
+      }
       db.run(
         "DELETE FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ? AND sequence <= ?",
         ...key,

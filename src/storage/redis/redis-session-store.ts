@@ -61,7 +61,14 @@ export class RedisSessionStore implements SessionStore {
       const applied = await commitCompactionScript.run(
         this.redis,
         [this.keys.sessionMeta(scope, sessionId), this.keys.sessionMessages(scope, sessionId)],
-        [commit.expectedSummarizedThrough, commit.throughSequence, commit.summary, commit.summaryTokenCount],
+        [
+          commit.expectedSummarizedThrough,
+          commit.throughSequence,
+          commit.summary,
+          commit.summaryTokenCount,
+          commit.firstFoldedId,
+          commit.lastFoldedId,
+        ],
       );
       return applied === 1 ? "committed" : "conflict";
     });

@@ -29,7 +29,8 @@ return {first, last, tokens, redis.call('LLEN', KEYS[2])}
 `);
 
 /**
- * KEYS: meta, msgs. ARGV: expectedThrough, through, summary, summaryTokens.
+ * KEYS: meta, msgs. ARGV: expectedThrough, through, summary, summaryTokens,
+ * firstFoldedId, lastFoldedId.
  * Returns 1 when committed, 0 when the session changed (conflict).
  */
 export const commitCompactionScript = new LuaScript(`
@@ -48,6 +49,9 @@ for _, item in ipairs(items) do
 end
 local last_seq = tonumber(string.match(items[#items], '^(%d+):'))
 if last_seq ~= through then return 0 end
+-- Message ids are unique: these two pin the plan to this incarnation of the session.
+if not string.find(items[1], '"id":"' .. ARGV[5] .. '"', 1, true) then return 0 end
+if not string.find(items[#items], '"id":"' .. ARGV[6] .. '"', 1, true) then return 0 end
 redis.call('LTRIM', KEYS[2], fold, -1)
 local old_summary = tonumber(redis.call('HGET', KEYS[1], 'summary_tokens') or '0')
 local new_summary = tonumber(ARGV[4])
