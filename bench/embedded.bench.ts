@@ -18,12 +18,21 @@ export async function benchEmbedded(options: { memories: number; calls: number; 
     for (let i = 0; i < options.memories; i += 64) {
       await Promise.all(
         Array.from({ length: Math.min(64, options.memories - i) }, (_, j) =>
-          client.remember({ scope, type: MemoryType.SEMANTIC, content: topics(i + j), importance: ((i + j) % 10) / 10 }),
+          client.remember({
+            scope,
+            type: MemoryType.SEMANTIC,
+            content: topics(i + j),
+            importance: ((i + j) % 10) / 10,
+          }),
         ),
       );
     }
     const seedSeconds = (performance.now() - seedStarted) / 1000;
-    await client.setWorking({ scope, taskId: "task", entries: { plan: "compare three flights and pick one", draft: "Option A: TAP 8am" } });
+    await client.setWorking({
+      scope,
+      taskId: "task",
+      entries: { plan: "compare three flights and pick one", draft: "Option A: TAP 8am" },
+    });
     for (let i = 0; i < 20; i++) {
       await client.appendMessages({ scope, sessionId: "history", messages: [{ role: Role.USER, content: topics(i) }] });
     }
@@ -31,7 +40,12 @@ export async function benchEmbedded(options: { memories: number; calls: number; 
     const ping = await measure("Ping (baseline)", () => client.ping({}), options);
     const append = await measure(
       "AppendMessages (1 message)",
-      (i) => client.appendMessages({ scope, sessionId: `s-${Math.abs(i) % 200}`, messages: [{ role: Role.USER, content: `message ${i} about ${topics(i)}` }] }),
+      (i) =>
+        client.appendMessages({
+          scope,
+          sessionId: `s-${Math.abs(i) % 200}`,
+          messages: [{ role: Role.USER, content: `message ${i} about ${topics(i)}` }],
+        }),
       options,
     );
     const recall = await measure(

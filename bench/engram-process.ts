@@ -13,7 +13,14 @@ export interface EngramProcess {
 export async function startEngramProcess(env: Record<string, string> = {}): Promise<EngramProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "engram-bench-"));
   const child: ChildProcess = spawn(process.execPath, ["dist/main.js", "serve"], {
-    env: { ...process.env, ENGRAM_PORT: "0", ENGRAM_METRICS_ENABLED: "false", ENGRAM_DATA_DIR: dataDir, ENGRAM_LOG_LEVEL: "info", ...env },
+    env: {
+      ...process.env,
+      ENGRAM_PORT: "0",
+      ENGRAM_METRICS_ENABLED: "false",
+      ENGRAM_DATA_DIR: dataDir,
+      ENGRAM_LOG_LEVEL: "info",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {

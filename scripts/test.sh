@@ -6,8 +6,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-step "typecheck and build"
+step "typecheck, format, build"
 npm run --silent typecheck
+npm run --silent format:check
 npm run --silent build
 
 step "proto: lint, format, breaking changes against main"
@@ -21,6 +22,9 @@ fi
 
 step "generated code is current"
 bash scripts/check-generated.sh
+
+step "test servers"
+bash scripts/test-servers.sh
 
 step "tests (unit, contract, e2e)"
 report="$(mktemp)"

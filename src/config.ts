@@ -106,7 +106,10 @@ function readRedis(read: EnvReader): RedisConfig | undefined {
   const clusterNodes = read.list("ENGRAM_REDIS_CLUSTER_NODES");
   if (url === undefined && clusterNodes.length === 0) return undefined;
   if (url !== undefined && clusterNodes.length > 0) {
-    throw new ConfigError("ENGRAM_REDIS_CLUSTER_NODES", "set either ENGRAM_REDIS_URL or ENGRAM_REDIS_CLUSTER_NODES, not both");
+    throw new ConfigError(
+      "ENGRAM_REDIS_CLUSTER_NODES",
+      "set either ENGRAM_REDIS_URL or ENGRAM_REDIS_CLUSTER_NODES, not both",
+    );
   }
   if (url !== undefined && !/^rediss?:\/\//.test(url)) {
     throw new ConfigError("ENGRAM_REDIS_URL", `must start with redis:// or rediss://, got "${url}"`);
@@ -140,7 +143,10 @@ class EnvReader {
   }
 
   list(name: string): string[] {
-    return (this.raw(name) ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+    return (this.raw(name) ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
   }
 
   string(name: string, fallback: string): string {

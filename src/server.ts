@@ -8,7 +8,11 @@ import type { Engram } from "./domain/engram.js";
 import { limits } from "./domain/limits.js";
 import { openEngram } from "./engram-factory.js";
 import { file_engram_v1_memory_service, MemoryService } from "./gen/engram/v1/memory_service_pb.js";
-import { file_grpc_health_v1_health, Health, HealthCheckResponse_ServingStatus } from "./gen/grpc/health/v1/health_pb.js";
+import {
+  file_grpc_health_v1_health,
+  Health,
+  HealthCheckResponse_ServingStatus,
+} from "./gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection, ServerReflection } from "./gen/grpc/reflection/v1/reflection_pb.js";
 import type { Logger } from "./observability/logger.js";
 import { EngramMetrics } from "./observability/metrics.js";
@@ -43,15 +47,15 @@ export async function startServer(
   const { engram, stores } = await openEngram(
     config,
     {
-    compacted: (info) => {
-      metrics.compactions.inc();
-      metrics.compactionTokensSaved.inc(Math.max(0, info.tokensBefore - info.tokensAfter));
-    },
-    compactionFailed: (error) => {
-      metrics.compactionFailures.inc();
-      logger.warn("compaction failed", { error });
-    },
-    accessWriteFailed: (error) => logger.warn("access statistics not written", { error }),
+      compacted: (info) => {
+        metrics.compactions.inc();
+        metrics.compactionTokensSaved.inc(Math.max(0, info.tokensBefore - info.tokensAfter));
+      },
+      compactionFailed: (error) => {
+        metrics.compactionFailures.inc();
+        logger.warn("compaction failed", { error });
+      },
+      accessWriteFailed: (error) => logger.warn("access statistics not written", { error }),
     },
     dependencies.openStores,
   );
@@ -123,7 +127,10 @@ export async function startServer(
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         // GOAWAY: clients open no new streams here; streams in flight finish.
         for (const session of sessions) session.close();
-        const drained = await Promise.race([closed.then(() => true), delay(config.server.shutdownGraceMs).then(() => false)]);
+        const drained = await Promise.race([
+          closed.then(() => true),
+          delay(config.server.shutdownGraceMs).then(() => false),
+        ]);
         if (!drained) {
           shutdownController.abort(new ConnectError("server is shutting down", Code.Unavailable));
           for (const session of sessions) session.destroy();

@@ -84,7 +84,9 @@ export class ContextAssembler {
         // Newest message first, then the summary, then older turns newest first.
         contiguous: true,
         items: [
-          ...(session?.summary ? [item("summary", session.summary.content, (session.messages.at(-1)?.sequence ?? 0) - 0.5)] : []),
+          ...(session?.summary
+            ? [item("summary", session.summary.content, (session.messages.at(-1)?.sequence ?? 0) - 0.5)]
+            : []),
           ...(session?.messages ?? []).map((m) => item(m.id, `${m.role}: ${m.content}`, m.sequence)),
         ],
       },

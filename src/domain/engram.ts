@@ -66,11 +66,16 @@ export class Engram {
     overrides: Partial<EvictionPolicy>,
     options: { dryRun: boolean; now?: Date; signal?: AbortSignal },
   ): Promise<EvictionReport> {
-    return evictStale(this.stores.longTerm, target, { ...this.options.eviction, ...overrides }, {
-      now: options.now ?? new Date(),
-      dryRun: options.dryRun,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    return evictStale(
+      this.stores.longTerm,
+      target,
+      { ...this.options.eviction, ...overrides },
+      {
+        now: options.now ?? new Date(),
+        dryRun: options.dryRun,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    );
   }
 
   /** Writes queued access statistics; called on shutdown. */

@@ -28,7 +28,9 @@ export async function evictStale(
   validateTarget(target);
   validatePolicy(policy);
   const users: AsyncIterable<Scope> | Scope[] =
-    target.userId === undefined ? store.users(target.namespace) : [{ namespace: target.namespace!, userId: target.userId }];
+    target.userId === undefined
+      ? store.users(target.namespace)
+      : [{ namespace: target.namespace!, userId: target.userId }];
   let scanned = 0;
   let evicted = 0;
   const evictedIds: string[] = [];
@@ -47,7 +49,10 @@ export async function evictStale(
 
 function validateTarget(target: EvictionTarget): void {
   if (target.namespace !== undefined && !limits.namespacePattern.test(target.namespace)) {
-    throw new InvalidArgumentError("namespace", "must be 1-64 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit");
+    throw new InvalidArgumentError(
+      "namespace",
+      "must be 1-64 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit",
+    );
   }
   if (target.userId !== undefined) {
     if (target.namespace === undefined) throw new InvalidArgumentError("namespace", "is required when user_id is set");

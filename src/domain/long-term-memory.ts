@@ -101,7 +101,11 @@ export class LongTermMemory {
       this.ranking,
       { topK, minScore: input.minScore },
     );
-    this.access.record(scope, ranked.map((r) => r.memory.id), now);
+    this.access.record(
+      scope,
+      ranked.map((r) => r.memory.id),
+      now,
+    );
     return ranked;
   }
 

@@ -46,7 +46,12 @@ export class ShortTermMemory {
     private readonly events: ShortTermEvents = {},
   ) {}
 
-  async append(scope: Scope, sessionId: string, inputs: readonly MessageInput[], signal?: AbortSignal): Promise<AppendOutcome> {
+  async append(
+    scope: Scope,
+    sessionId: string,
+    inputs: readonly MessageInput[],
+    signal?: AbortSignal,
+  ): Promise<AppendOutcome> {
     requireScope(scope);
     requireId(sessionId, "session_id");
     if (inputs.length === 0) throw new InvalidArgumentError("messages", "must contain at least one message");
@@ -64,7 +69,8 @@ export class ShortTermMemory {
     if (appended.tokenCount > this.options.compaction.tokenLimit) {
       try {
         const after = await this.compact(scope, sessionId, signal);
-        if (after) outcome = { ...outcome, tokenCount: after.tokenCount, messageCount: after.messages.length, compacted: true };
+        if (after)
+          outcome = { ...outcome, tokenCount: after.tokenCount, messageCount: after.messages.length, compacted: true };
       } catch (error) {
         // The messages are stored; a failed compaction is retried by the next append.
         this.events.compactionFailed?.(error);

@@ -20,7 +20,12 @@ export class WorkingMemory {
     private readonly options: WorkingOptions,
   ) {}
 
-  async set(scope: Scope, taskId: string, entries: Readonly<Record<string, string>>, ttlSeconds: number): Promise<WorkingState> {
+  async set(
+    scope: Scope,
+    taskId: string,
+    entries: Readonly<Record<string, string>>,
+    ttlSeconds: number,
+  ): Promise<WorkingState> {
     requireScope(scope);
     requireId(taskId, "task_id");
     const keys = Object.keys(entries);
@@ -33,7 +38,10 @@ export class WorkingMemory {
         throw new InvalidArgumentError("entries", `keys must be 1 to ${limits.workingKeyBytes} bytes`);
       }
       if (byteLength(entries[key] ?? "") > limits.workingValueBytes) {
-        throw new InvalidArgumentError(`entries[${JSON.stringify(key)}]`, `must be at most ${limits.workingValueBytes} bytes`);
+        throw new InvalidArgumentError(
+          `entries[${JSON.stringify(key)}]`,
+          `must be at most ${limits.workingValueBytes} bytes`,
+        );
       }
     }
     requireIntInRange(ttlSeconds, "ttl_seconds", 0, limits.ttlSecondsMax);

@@ -41,7 +41,12 @@ export class LocalEmbedder implements Embedder {
 }
 
 export function tokenize(text: string): string[] {
-  return text.toLowerCase().normalize("NFKC").match(/[\p{L}\p{N}]+/gu) ?? [];
+  return (
+    text
+      .toLowerCase()
+      .normalize("NFKC")
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  );
 }
 
 function fnv1a(text: string): number {

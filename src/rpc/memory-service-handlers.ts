@@ -3,10 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Engram } from "../domain/engram.js";
 import { InvalidArgumentError } from "../domain/errors.js";
-import {
-  AssembleContextResponseSchema,
-  type MemoryService,
-} from "../gen/engram/v1/memory_service_pb.js";
+import { AssembleContextResponseSchema, type MemoryService } from "../gen/engram/v1/memory_service_pb.js";
 import {
   assemblySummaryToProto,
   documentFromProto,

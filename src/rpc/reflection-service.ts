@@ -13,7 +13,10 @@ import {
  * into the generated code, so grpcurl, buf curl and Postman work without the
  * proto files. No maintained package serves it for connect-es, hence this.
  */
-export function reflectionHandlers(files: readonly DescFile[], services: readonly string[]): ServiceImpl<typeof ServerReflection> {
+export function reflectionHandlers(
+  files: readonly DescFile[],
+  services: readonly string[],
+): ServiceImpl<typeof ServerReflection> {
   const registry = indexFiles(files);
   return {
     async *serverReflectionInfo(requests) {
@@ -30,7 +33,9 @@ function answer(registry: FileIndex, services: readonly string[], request: Serve
   const req = request.messageRequest;
   switch (req.case) {
     case "listServices":
-      return { messageResponse: { case: "listServicesResponse", value: { service: services.map((name) => ({ name })) } } };
+      return {
+        messageResponse: { case: "listServicesResponse", value: { service: services.map((name) => ({ name })) } },
+      };
     case "fileByFilename": {
       const file = registry.byName.get(req.value);
       return file ? files(file) : notFound(`file "${req.value}"`);
@@ -44,7 +49,12 @@ function answer(registry: FileIndex, services: readonly string[], request: Serve
       // Engram's contract declares no extensions.
       return notFound("extension");
     default:
-      return { messageResponse: { case: "errorResponse", value: { errorCode: Code.InvalidArgument, errorMessage: "empty request" } } };
+      return {
+        messageResponse: {
+          case: "errorResponse",
+          value: { errorCode: Code.InvalidArgument, errorMessage: "empty request" },
+        },
+      };
   }
 }
 
@@ -94,5 +104,7 @@ function files(file: DescFile): Answer {
 }
 
 function notFound(what: string): Answer {
-  return { messageResponse: { case: "errorResponse", value: { errorCode: Code.NotFound, errorMessage: `${what} not found` } } };
+  return {
+    messageResponse: { case: "errorResponse", value: { errorCode: Code.NotFound, errorMessage: `${what} not found` } },
+  };
 }

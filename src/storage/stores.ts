@@ -1,12 +1,5 @@
 import type { EvictionCandidate } from "../domain/forgetting.js";
-import type {
-  MemoryRecord,
-  MemoryType,
-  NewMessage,
-  Scope,
-  SessionSnapshot,
-  WorkingState,
-} from "../domain/types.js";
+import type { MemoryRecord, MemoryType, NewMessage, Scope, SessionSnapshot, WorkingState } from "../domain/types.js";
 
 /**
  * The storage ports of the memory domain. Each backend (embedded SQLite,

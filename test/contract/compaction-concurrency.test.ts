@@ -44,7 +44,10 @@ const backends: [string, () => Promise<Replicas>][] = [
     "embedded",
     async () => {
       const stores = [0, 1, 2].map(() => openEmbeddedStores({ path: join(dir, "shared.db"), dimensions }));
-      return { stores: stores.map((s) => s.sessions), close: async () => void (await Promise.all(stores.map((s) => s.close()))) };
+      return {
+        stores: stores.map((s) => s.sessions),
+        close: async () => void (await Promise.all(stores.map((s) => s.close()))),
+      };
     },
   ],
   ["Redis", () => redisReplicas({ url: redis.url })],
@@ -53,10 +56,19 @@ const backends: [string, () => Promise<Replicas>][] = [
 
 async function redisReplicas(config: { url?: string; clusterNodes?: readonly string[] }): Promise<Replicas> {
   const replicas = [0, 1, 2].map(() =>
-    openRedisStores({ url: config.url, clusterNodes: config.clusterNodes ?? [], keyPrefix: "concurrency", commandTimeoutMs: 5000, connectTimeoutMs: 5000 }),
+    openRedisStores({
+      url: config.url,
+      clusterNodes: config.clusterNodes ?? [],
+      keyPrefix: "concurrency",
+      commandTimeoutMs: 5000,
+      connectTimeoutMs: 5000,
+    }),
   );
   await Promise.all(replicas.map((r) => r.connected));
-  return { stores: replicas.map((r) => r.sessions), close: async () => void (await Promise.all(replicas.map((r) => r.close()))) };
+  return {
+    stores: replicas.map((r) => r.sessions),
+    close: async () => void (await Promise.all(replicas.map((r) => r.close()))),
+  };
 }
 
 describe.each(backends)("compaction under concurrent appends: %s", (_, open) => {
@@ -79,7 +91,9 @@ describe.each(backends)("compaction under concurrent appends: %s", (_, open) => 
         Array.from({ length: writers }, async (_, w) => {
           for (let j = 0; j < perWriter; j++) {
             const replica = engrams[(w + j) % engrams.length]!;
-            const outcome = await replica.append(scope, "hot", [{ role: "user", content: `w${w}-m${j}`, metadata: {} }]);
+            const outcome = await replica.append(scope, "hot", [
+              { role: "user", content: `w${w}-m${j}`, metadata: {} },
+            ]);
             if (outcome.compacted) compactions++;
           }
         }),

@@ -23,332 +23,376 @@ export function describeStorageContract(name: string, backend: ContractBackend):
       await stores?.close();
     });
 
-    if (backend.tiers.has("sessions")) describe("sessions", () => {
-      it("appends in order with consecutive sequences and running token counts", async () => {
-        const scope = freshScope();
-        const first = await stores.sessions.append(scope, "s", [newMessage("hello there"), newMessage("how are you", "assistant")], 60);
-        const second = await stores.sessions.append(scope, "s", [newMessage("fine")], 60);
-        expect(first.sequences).toEqual([1, 2]);
-        expect(second.sequences).toEqual([3]);
-        expect(second.messageCount).toBe(3);
-        const snapshot = await stores.sessions.read(scope, "s");
-        expect(snapshot?.messages.map((m) => m.content)).toEqual(["hello there", "how are you", "fine"]);
-        expect(snapshot?.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
-        const tokens = snapshot!.messages.reduce((sum, m) => sum + m.tokenCount, 0);
-        expect(snapshot?.tokenCount).toBe(tokens);
-        expect(second.tokenCount).toBe(tokens);
-        expect(snapshot?.summary).toBeUndefined();
-      });
-
-      it("keeps metadata and ids as given", async () => {
-        const scope = freshScope();
-        const message = { ...newMessage("with metadata"), metadata: { channel: "web", "trace.id": "abc-123" } };
-        await stores.sessions.append(scope, "s", [message], 60);
-        const [stored] = (await stores.sessions.read(scope, "s"))!.messages;
-        expect(stored?.id).toBe(message.id);
-        expect(stored?.metadata).toEqual(message.metadata);
-      });
-
-      it("returns undefined for an unknown session", async () => {
-        expect(await stores.sessions.read(freshScope(), "nope")).toBeUndefined();
-        expect(await stores.sessions.delete(freshScope(), "nope")).toBeUndefined();
-      });
-
-      it("loses no message under concurrent appends", async () => {
-        const scope = freshScope();
-        const writers = 40;
-        const results = await Promise.all(
-          Array.from({ length: writers }, (_, i) =>
-            stores.sessions.append(scope, "busy", [newMessage(`w${i}-a`), newMessage(`w${i}-b`)], 60),
-          ),
-        );
-        const sequences = results.flatMap((r) => r.sequences).sort((a, b) => a - b);
-        expect(sequences).toEqual(Array.from({ length: writers * 2 }, (_, i) => i + 1));
-        const snapshot = await stores.sessions.read(scope, "busy");
-        expect(snapshot?.messages).toHaveLength(writers * 2);
-        // Each writer's two messages stay adjacent and in order: appends are atomic.
-        for (let i = 0; i < writers; i++) {
-          const a = snapshot!.messages.findIndex((m) => m.content === `w${i}-a`);
-          expect(snapshot!.messages[a + 1]?.content).toBe(`w${i}-b`);
-        }
-      });
-
-      it("commits a compaction over exactly the planned prefix, keeping later appends", async () => {
-        const scope = freshScope();
-        const sent = ["one", "two", "three", "four"].map((t) => newMessage(t));
-        await stores.sessions.append(scope, "c", sent, 60);
-        // A message arrives while the summary is being made.
-        await stores.sessions.append(scope, "c", [newMessage("five")], 60);
-        const outcome = await stores.sessions.commitCompaction(scope, "c", {
-          expectedSummarizedThrough: 0,
-          throughSequence: 3,
-          firstFoldedId: sent[0]!.id,
-          lastFoldedId: sent[2]!.id,
-          summary: "one two three",
-          summaryTokenCount: 3,
+    if (backend.tiers.has("sessions"))
+      describe("sessions", () => {
+        it("appends in order with consecutive sequences and running token counts", async () => {
+          const scope = freshScope();
+          const first = await stores.sessions.append(
+            scope,
+            "s",
+            [newMessage("hello there"), newMessage("how are you", "assistant")],
+            60,
+          );
+          const second = await stores.sessions.append(scope, "s", [newMessage("fine")], 60);
+          expect(first.sequences).toEqual([1, 2]);
+          expect(second.sequences).toEqual([3]);
+          expect(second.messageCount).toBe(3);
+          const snapshot = await stores.sessions.read(scope, "s");
+          expect(snapshot?.messages.map((m) => m.content)).toEqual(["hello there", "how are you", "fine"]);
+          expect(snapshot?.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
+          const tokens = snapshot!.messages.reduce((sum, m) => sum + m.tokenCount, 0);
+          expect(snapshot?.tokenCount).toBe(tokens);
+          expect(second.tokenCount).toBe(tokens);
+          expect(snapshot?.summary).toBeUndefined();
         });
-        expect(outcome).toBe("committed");
-        const snapshot = await stores.sessions.read(scope, "c");
-        expect(snapshot?.messages.map((m) => m.content)).toEqual(["four", "five"]);
-        expect(snapshot?.summary).toEqual({
-          content: "one two three",
-          tokenCount: 3,
-          summarizedThroughSequence: 3,
-          summarizedMessageCount: 3,
-        });
-        expect(snapshot?.tokenCount).toBe(3 + snapshot!.messages.reduce((s, m) => s + m.tokenCount, 0));
-        const next = await stores.sessions.append(scope, "c", [newMessage("six")], 60);
-        expect(next.sequences).toEqual([6]);
-      });
 
-      it("applies only one of two compactions planned from the same snapshot", async () => {
-        const scope = freshScope();
-        const sent = ["a", "b", "c", "d"].map((t) => newMessage(t));
-        await stores.sessions.append(scope, "race", sent, 60);
-        const commit = (summary: string) =>
-          stores.sessions.commitCompaction(scope, "race", {
+        it("keeps metadata and ids as given", async () => {
+          const scope = freshScope();
+          const message = { ...newMessage("with metadata"), metadata: { channel: "web", "trace.id": "abc-123" } };
+          await stores.sessions.append(scope, "s", [message], 60);
+          const [stored] = (await stores.sessions.read(scope, "s"))!.messages;
+          expect(stored?.id).toBe(message.id);
+          expect(stored?.metadata).toEqual(message.metadata);
+        });
+
+        it("returns undefined for an unknown session", async () => {
+          expect(await stores.sessions.read(freshScope(), "nope")).toBeUndefined();
+          expect(await stores.sessions.delete(freshScope(), "nope")).toBeUndefined();
+        });
+
+        it("loses no message under concurrent appends", async () => {
+          const scope = freshScope();
+          const writers = 40;
+          const results = await Promise.all(
+            Array.from({ length: writers }, (_, i) =>
+              stores.sessions.append(scope, "busy", [newMessage(`w${i}-a`), newMessage(`w${i}-b`)], 60),
+            ),
+          );
+          const sequences = results.flatMap((r) => r.sequences).sort((a, b) => a - b);
+          expect(sequences).toEqual(Array.from({ length: writers * 2 }, (_, i) => i + 1));
+          const snapshot = await stores.sessions.read(scope, "busy");
+          expect(snapshot?.messages).toHaveLength(writers * 2);
+          // Each writer's two messages stay adjacent and in order: appends are atomic.
+          for (let i = 0; i < writers; i++) {
+            const a = snapshot!.messages.findIndex((m) => m.content === `w${i}-a`);
+            expect(snapshot!.messages[a + 1]?.content).toBe(`w${i}-b`);
+          }
+        });
+
+        it("commits a compaction over exactly the planned prefix, keeping later appends", async () => {
+          const scope = freshScope();
+          const sent = ["one", "two", "three", "four"].map((t) => newMessage(t));
+          await stores.sessions.append(scope, "c", sent, 60);
+          // A message arrives while the summary is being made.
+          await stores.sessions.append(scope, "c", [newMessage("five")], 60);
+          const outcome = await stores.sessions.commitCompaction(scope, "c", {
             expectedSummarizedThrough: 0,
-            throughSequence: 2,
+            throughSequence: 3,
             firstFoldedId: sent[0]!.id,
-            lastFoldedId: sent[1]!.id,
-            summary,
+            lastFoldedId: sent[2]!.id,
+            summary: "one two three",
+            summaryTokenCount: 3,
+          });
+          expect(outcome).toBe("committed");
+          const snapshot = await stores.sessions.read(scope, "c");
+          expect(snapshot?.messages.map((m) => m.content)).toEqual(["four", "five"]);
+          expect(snapshot?.summary).toEqual({
+            content: "one two three",
+            tokenCount: 3,
+            summarizedThroughSequence: 3,
+            summarizedMessageCount: 3,
+          });
+          expect(snapshot?.tokenCount).toBe(3 + snapshot!.messages.reduce((s, m) => s + m.tokenCount, 0));
+          const next = await stores.sessions.append(scope, "c", [newMessage("six")], 60);
+          expect(next.sequences).toEqual([6]);
+        });
+
+        it("applies only one of two compactions planned from the same snapshot", async () => {
+          const scope = freshScope();
+          const sent = ["a", "b", "c", "d"].map((t) => newMessage(t));
+          await stores.sessions.append(scope, "race", sent, 60);
+          const commit = (summary: string) =>
+            stores.sessions.commitCompaction(scope, "race", {
+              expectedSummarizedThrough: 0,
+              throughSequence: 2,
+              firstFoldedId: sent[0]!.id,
+              lastFoldedId: sent[1]!.id,
+              summary,
+              summaryTokenCount: 1,
+            });
+          const outcomes = await Promise.all([commit("first"), commit("second")]);
+          expect([...outcomes].sort()).toEqual(["committed", "conflict"]);
+          const snapshot = await stores.sessions.read(scope, "race");
+          expect(snapshot?.messages.map((m) => m.content)).toEqual(["c", "d"]);
+          expect(snapshot?.summary?.summarizedMessageCount).toBe(2);
+        });
+
+        it("refuses a compaction of a session that no longer exists", async () => {
+          const scope = freshScope();
+          const sent = [newMessage("a"), newMessage("b")];
+          await stores.sessions.append(scope, "gone", sent, 60);
+          await stores.sessions.delete(scope, "gone");
+          const outcome = await stores.sessions.commitCompaction(scope, "gone", {
+            expectedSummarizedThrough: 0,
+            throughSequence: 1,
+            firstFoldedId: sent[0]!.id,
+            lastFoldedId: sent[0]!.id,
+            summary: "x",
             summaryTokenCount: 1,
           });
-        const outcomes = await Promise.all([commit("first"), commit("second")]);
-        expect([...outcomes].sort()).toEqual(["committed", "conflict"]);
-        const snapshot = await stores.sessions.read(scope, "race");
-        expect(snapshot?.messages.map((m) => m.content)).toEqual(["c", "d"]);
-        expect(snapshot?.summary?.summarizedMessageCount).toBe(2);
-      });
-
-      it("refuses a compaction of a session that no longer exists", async () => {
-        const scope = freshScope();
-        const sent = [newMessage("a"), newMessage("b")];
-        await stores.sessions.append(scope, "gone", sent, 60);
-        await stores.sessions.delete(scope, "gone");
-        const outcome = await stores.sessions.commitCompaction(scope, "gone", {
-          expectedSummarizedThrough: 0,
-          throughSequence: 1,
-          firstFoldedId: sent[0]!.id,
-          lastFoldedId: sent[0]!.id,
-          summary: "x",
-          summaryTokenCount: 1,
+          expect(outcome).toBe("conflict");
+          expect(await stores.sessions.read(scope, "gone")).toBeUndefined();
         });
-        expect(outcome).toBe("conflict");
-        expect(await stores.sessions.read(scope, "gone")).toBeUndefined();
-      });
 
-      it("refuses a compaction planned before the session was ended and started again", async () => {
-        const scope = freshScope();
-        const old = ["old-1", "old-2", "old-3", "old-4"].map((t) => newMessage(t));
-        await stores.sessions.append(scope, "again", old, 60);
-        // A compaction is planned from the old session...
-        const plan = {
-          expectedSummarizedThrough: 0,
-          throughSequence: 3,
-          firstFoldedId: old[0]!.id,
-          lastFoldedId: old[2]!.id,
-          summary: "old",
-          summaryTokenCount: 1,
-        };
-        // ...which ends, and a new session of the same id begins, as long as the old one.
-        await stores.sessions.delete(scope, "again");
-        const fresh = ["new-1", "new-2", "new-3", "new-4"];
-        await stores.sessions.append(scope, "again", fresh.map((t) => newMessage(t)), 60);
-        expect(await stores.sessions.commitCompaction(scope, "again", plan)).toBe("conflict");
-        const snapshot = await stores.sessions.read(scope, "again");
-        expect(snapshot?.messages.map((m) => m.content)).toEqual(fresh);
-        expect(snapshot?.summary).toBeUndefined();
-      });
-
-      it("expires a session after its TTL", async () => {
-        const scope = freshScope();
-        await stores.sessions.append(scope, "short", [newMessage("brief")], 1);
-        expect(await stores.sessions.read(scope, "short")).toBeDefined();
-        await sleep(1300);
-        expect(await stores.sessions.read(scope, "short")).toBeUndefined();
-        const fresh = await stores.sessions.append(scope, "short", [newMessage("again")], 60);
-        expect(fresh.sequences).toEqual([1]);
-      });
-
-      it("deletes one session, or every session of one user and no one else's", async () => {
-        const scope = freshScope();
-        const other = freshScope();
-        await stores.sessions.append(scope, "a", [newMessage("1"), newMessage("2")], 60);
-        await stores.sessions.append(scope, "b", [newMessage("3")], 60);
-        await stores.sessions.append(other, "a", [newMessage("keep")], 60);
-        expect(await stores.sessions.delete(scope, "a")).toBe(2);
-        expect(await stores.sessions.read(scope, "a")).toBeUndefined();
-        expect(await stores.sessions.deleteUser(scope)).toBe(1);
-        expect(await stores.sessions.read(scope, "b")).toBeUndefined();
-        expect((await stores.sessions.read(other, "a"))?.messages).toHaveLength(1);
-      });
-    });
-
-    if (backend.tiers.has("working")) describe("working", () => {
-      it("merges entries and renews the TTL", async () => {
-        const scope = freshScope();
-        const first = await stores.working.set(scope, "t", { plan: "1. search", draft: "" }, 60, 10);
-        const second = await stores.working.set(scope, "t", { plan: "2. write" }, 120, 10);
-        expect(second.entries).toEqual({ plan: "2. write", draft: "" });
-        expect(second.expiresAt.getTime()).toBeGreaterThan(first.expiresAt.getTime());
-        const read = await stores.working.get(scope, "t");
-        expect(read?.entries).toEqual(second.entries);
-        expect(read?.updatedAt).toEqual(second.updatedAt);
-        // Stores may derive expiry from a remaining TTL read a moment later.
-        expect(Math.abs(read!.expiresAt.getTime() - second.expiresAt.getTime())).toBeLessThan(1000);
-      });
-
-      it("rejects a write past the entry limit without applying any of it", async () => {
-        const scope = freshScope();
-        await stores.working.set(scope, "t", { a: "1", b: "2" }, 60, 3);
-        await expect(stores.working.set(scope, "t", { c: "3", d: "4" }, 60, 3)).rejects.toBeInstanceOf(ResourceExhaustedError);
-        expect((await stores.working.get(scope, "t"))?.entries).toEqual({ a: "1", b: "2" });
-      });
-
-      it("lists live tasks, most recently updated first", async () => {
-        const scope = freshScope();
-        await stores.working.set(scope, "older", { k: "v" }, 60, 10);
-        await sleep(5);
-        await stores.working.set(scope, "newer", { k: "v" }, 60, 10);
-        expect((await stores.working.list(scope)).map((s) => s.taskId)).toEqual(["newer", "older"]);
-        expect(await stores.working.list(freshScope())).toEqual([]);
-      });
-
-      it("deletes a task and reports its entries", async () => {
-        const scope = freshScope();
-        await stores.working.set(scope, "t", { a: "1", b: "2" }, 60, 10);
-        expect(await stores.working.delete(scope, "t")).toBe(2);
-        expect(await stores.working.get(scope, "t")).toBeUndefined();
-        expect(await stores.working.delete(scope, "t")).toBeUndefined();
-      });
-
-      it("expires a task after its TTL", async () => {
-        const scope = freshScope();
-        await stores.working.set(scope, "t", { a: "1" }, 1, 10);
-        await sleep(1300);
-        expect(await stores.working.get(scope, "t")).toBeUndefined();
-        expect(await stores.working.list(scope)).toEqual([]);
-      });
-
-      it("deletes every task of one user and no one else's", async () => {
-        const scope = freshScope();
-        const other = freshScope();
-        await stores.working.set(scope, "a", { k: "v" }, 60, 10);
-        await stores.working.set(scope, "b", { k: "v" }, 60, 10);
-        await stores.working.set(other, "a", { k: "v" }, 60, 10);
-        expect(await stores.working.deleteUser(scope)).toBe(2);
-        expect(await stores.working.list(scope)).toEqual([]);
-        expect(await stores.working.list(other)).toHaveLength(1);
-      });
-    });
-
-    if (backend.tiers.has("longTerm")) describe("long-term", () => {
-      it("stores and reads a memory back as written", async () => {
-        const scope = freshScope();
-        const record = memoryRecord(scope, "The user's dog is called Biscuit", {
-          type: "episodic",
-          importance: 0.8,
-          metadata: { source: "chat" },
-          subject: "pet.name",
-          pinned: true,
+        it("refuses a compaction planned before the session was ended and started again", async () => {
+          const scope = freshScope();
+          const old = ["old-1", "old-2", "old-3", "old-4"].map((t) => newMessage(t));
+          await stores.sessions.append(scope, "again", old, 60);
+          // A compaction is planned from the old session...
+          const plan = {
+            expectedSummarizedThrough: 0,
+            throughSequence: 3,
+            firstFoldedId: old[0]!.id,
+            lastFoldedId: old[2]!.id,
+            summary: "old",
+            summaryTokenCount: 1,
+          };
+          // ...which ends, and a new session of the same id begins, as long as the old one.
+          await stores.sessions.delete(scope, "again");
+          const fresh = ["new-1", "new-2", "new-3", "new-4"];
+          await stores.sessions.append(
+            scope,
+            "again",
+            fresh.map((t) => newMessage(t)),
+            60,
+          );
+          expect(await stores.sessions.commitCompaction(scope, "again", plan)).toBe("conflict");
+          const snapshot = await stores.sessions.read(scope, "again");
+          expect(snapshot?.messages.map((m) => m.content)).toEqual(fresh);
+          expect(snapshot?.summary).toBeUndefined();
         });
-        await stores.longTerm.insert(record);
-        const read = await stores.longTerm.get(scope, record.id);
-        expect({ ...read, embedding: undefined }).toEqual({ ...record, embedding: undefined });
-        expect(Array.from(read!.embedding)).toEqual(Array.from(record.embedding));
-        expect(await stores.longTerm.get(freshScope(), record.id)).toBeUndefined();
+
+        it("expires a session after its TTL", async () => {
+          const scope = freshScope();
+          await stores.sessions.append(scope, "short", [newMessage("brief")], 1);
+          expect(await stores.sessions.read(scope, "short")).toBeDefined();
+          await sleep(1300);
+          expect(await stores.sessions.read(scope, "short")).toBeUndefined();
+          const fresh = await stores.sessions.append(scope, "short", [newMessage("again")], 60);
+          expect(fresh.sequences).toEqual([1]);
+        });
+
+        it("deletes one session, or every session of one user and no one else's", async () => {
+          const scope = freshScope();
+          const other = freshScope();
+          await stores.sessions.append(scope, "a", [newMessage("1"), newMessage("2")], 60);
+          await stores.sessions.append(scope, "b", [newMessage("3")], 60);
+          await stores.sessions.append(other, "a", [newMessage("keep")], 60);
+          expect(await stores.sessions.delete(scope, "a")).toBe(2);
+          expect(await stores.sessions.read(scope, "a")).toBeUndefined();
+          expect(await stores.sessions.deleteUser(scope)).toBe(1);
+          expect(await stores.sessions.read(scope, "b")).toBeUndefined();
+          expect((await stores.sessions.read(other, "a"))?.messages).toHaveLength(1);
+        });
       });
 
-      it("finds the most similar memory first and never another user's", async () => {
-        const scope = freshScope();
-        const other = freshScope();
-        await stores.longTerm.insert(memoryRecord(scope, "favourite programming language is Go"));
-        await stores.longTerm.insert(memoryRecord(scope, "lives in Lisbon near the river"));
-        await stores.longTerm.insert(memoryRecord(other, "favourite programming language is Go"));
-        const [query] = await embedder.embed(["which programming language is the favourite"]);
-        const hits = await stores.longTerm.search(scope, { embedding: query!, text: "programming language", types: [], includeSuperseded: false, limit: 10 });
-        expect(hits).toHaveLength(2);
-        expect(hits[0]?.record.content).toBe("favourite programming language is Go");
-        expect(hits[0]!.relevance).toBeGreaterThan(hits[1]!.relevance);
-        expect(hits.every((h) => h.record.scope.userId === scope.userId)).toBe(true);
+    if (backend.tiers.has("working"))
+      describe("working", () => {
+        it("merges entries and renews the TTL", async () => {
+          const scope = freshScope();
+          const first = await stores.working.set(scope, "t", { plan: "1. search", draft: "" }, 60, 10);
+          const second = await stores.working.set(scope, "t", { plan: "2. write" }, 120, 10);
+          expect(second.entries).toEqual({ plan: "2. write", draft: "" });
+          expect(second.expiresAt.getTime()).toBeGreaterThan(first.expiresAt.getTime());
+          const read = await stores.working.get(scope, "t");
+          expect(read?.entries).toEqual(second.entries);
+          expect(read?.updatedAt).toEqual(second.updatedAt);
+          // Stores may derive expiry from a remaining TTL read a moment later.
+          expect(Math.abs(read!.expiresAt.getTime() - second.expiresAt.getTime())).toBeLessThan(1000);
+        });
+
+        it("rejects a write past the entry limit without applying any of it", async () => {
+          const scope = freshScope();
+          await stores.working.set(scope, "t", { a: "1", b: "2" }, 60, 3);
+          await expect(stores.working.set(scope, "t", { c: "3", d: "4" }, 60, 3)).rejects.toBeInstanceOf(
+            ResourceExhaustedError,
+          );
+          expect((await stores.working.get(scope, "t"))?.entries).toEqual({ a: "1", b: "2" });
+        });
+
+        it("lists live tasks, most recently updated first", async () => {
+          const scope = freshScope();
+          await stores.working.set(scope, "older", { k: "v" }, 60, 10);
+          await sleep(5);
+          await stores.working.set(scope, "newer", { k: "v" }, 60, 10);
+          expect((await stores.working.list(scope)).map((s) => s.taskId)).toEqual(["newer", "older"]);
+          expect(await stores.working.list(freshScope())).toEqual([]);
+        });
+
+        it("deletes a task and reports its entries", async () => {
+          const scope = freshScope();
+          await stores.working.set(scope, "t", { a: "1", b: "2" }, 60, 10);
+          expect(await stores.working.delete(scope, "t")).toBe(2);
+          expect(await stores.working.get(scope, "t")).toBeUndefined();
+          expect(await stores.working.delete(scope, "t")).toBeUndefined();
+        });
+
+        it("expires a task after its TTL", async () => {
+          const scope = freshScope();
+          await stores.working.set(scope, "t", { a: "1" }, 1, 10);
+          await sleep(1300);
+          expect(await stores.working.get(scope, "t")).toBeUndefined();
+          expect(await stores.working.list(scope)).toEqual([]);
+        });
+
+        it("deletes every task of one user and no one else's", async () => {
+          const scope = freshScope();
+          const other = freshScope();
+          await stores.working.set(scope, "a", { k: "v" }, 60, 10);
+          await stores.working.set(scope, "b", { k: "v" }, 60, 10);
+          await stores.working.set(other, "a", { k: "v" }, 60, 10);
+          expect(await stores.working.deleteUser(scope)).toBe(2);
+          expect(await stores.working.list(scope)).toEqual([]);
+          expect(await stores.working.list(other)).toHaveLength(1);
+        });
       });
 
-      it("filters by type and hides superseded memories unless asked", async () => {
-        const scope = freshScope();
-        await stores.longTerm.insert(memoryRecord(scope, "prefers tea", { type: "preference", supersededBy: "newer" }));
-        await stores.longTerm.insert(memoryRecord(scope, "prefers coffee", { type: "preference" }));
-        await stores.longTerm.insert(memoryRecord(scope, "drank coffee on Monday", { type: "episodic" }));
-        const [query] = await embedder.embed(["prefers coffee or tea"]);
-        const search = { embedding: query!, text: "coffee tea", limit: 10 };
-        const current = await stores.longTerm.search(scope, { ...search, types: ["preference"], includeSuperseded: false });
-        expect(current.map((h) => h.record.content)).toEqual(["prefers coffee"]);
-        const history = await stores.longTerm.search(scope, { ...search, types: ["preference"], includeSuperseded: true });
-        expect(history.map((h) => h.record.content).sort()).toEqual(["prefers coffee", "prefers tea"]);
-        const all = await stores.longTerm.search(scope, { ...search, types: [], includeSuperseded: false });
-        expect(all).toHaveLength(2);
+    if (backend.tiers.has("longTerm"))
+      describe("long-term", () => {
+        it("stores and reads a memory back as written", async () => {
+          const scope = freshScope();
+          const record = memoryRecord(scope, "The user's dog is called Biscuit", {
+            type: "episodic",
+            importance: 0.8,
+            metadata: { source: "chat" },
+            subject: "pet.name",
+            pinned: true,
+          });
+          await stores.longTerm.insert(record);
+          const read = await stores.longTerm.get(scope, record.id);
+          expect({ ...read, embedding: undefined }).toEqual({ ...record, embedding: undefined });
+          expect(Array.from(read!.embedding)).toEqual(Array.from(record.embedding));
+          expect(await stores.longTerm.get(freshScope(), record.id)).toBeUndefined();
+        });
+
+        it("finds the most similar memory first and never another user's", async () => {
+          const scope = freshScope();
+          const other = freshScope();
+          await stores.longTerm.insert(memoryRecord(scope, "favourite programming language is Go"));
+          await stores.longTerm.insert(memoryRecord(scope, "lives in Lisbon near the river"));
+          await stores.longTerm.insert(memoryRecord(other, "favourite programming language is Go"));
+          const [query] = await embedder.embed(["which programming language is the favourite"]);
+          const hits = await stores.longTerm.search(scope, {
+            embedding: query!,
+            text: "programming language",
+            types: [],
+            includeSuperseded: false,
+            limit: 10,
+          });
+          expect(hits).toHaveLength(2);
+          expect(hits[0]?.record.content).toBe("favourite programming language is Go");
+          expect(hits[0]!.relevance).toBeGreaterThan(hits[1]!.relevance);
+          expect(hits.every((h) => h.record.scope.userId === scope.userId)).toBe(true);
+        });
+
+        it("filters by type and hides superseded memories unless asked", async () => {
+          const scope = freshScope();
+          await stores.longTerm.insert(
+            memoryRecord(scope, "prefers tea", { type: "preference", supersededBy: "newer" }),
+          );
+          await stores.longTerm.insert(memoryRecord(scope, "prefers coffee", { type: "preference" }));
+          await stores.longTerm.insert(memoryRecord(scope, "drank coffee on Monday", { type: "episodic" }));
+          const [query] = await embedder.embed(["prefers coffee or tea"]);
+          const search = { embedding: query!, text: "coffee tea", limit: 10 };
+          const current = await stores.longTerm.search(scope, {
+            ...search,
+            types: ["preference"],
+            includeSuperseded: false,
+          });
+          expect(current.map((h) => h.record.content)).toEqual(["prefers coffee"]);
+          const history = await stores.longTerm.search(scope, {
+            ...search,
+            types: ["preference"],
+            includeSuperseded: true,
+          });
+          expect(history.map((h) => h.record.content).sort()).toEqual(["prefers coffee", "prefers tea"]);
+          const all = await stores.longTerm.search(scope, { ...search, types: [], includeSuperseded: false });
+          expect(all).toHaveLength(2);
+        });
+
+        it("honours the search limit", async () => {
+          const scope = freshScope();
+          for (let i = 0; i < 5; i++) await stores.longTerm.insert(memoryRecord(scope, `note number ${i}`));
+          const [query] = await embedder.embed(["note"]);
+          const hits = await stores.longTerm.search(scope, {
+            embedding: query!,
+            text: "note",
+            types: [],
+            includeSuperseded: false,
+            limit: 3,
+          });
+          expect(hits).toHaveLength(3);
+        });
+
+        it("records access counts and last access", async () => {
+          const scope = freshScope();
+          const record = memoryRecord(scope, "likes hiking");
+          await stores.longTerm.insert(record);
+          const at = new Date(Date.now() - 1000);
+          await stores.longTerm.recordAccess(scope, new Map([[record.id, 1]]), at);
+          await stores.longTerm.recordAccess(
+            scope,
+            new Map([
+              [record.id, 2],
+              ["missing", 1],
+            ]),
+            at,
+          );
+          const read = await stores.longTerm.get(scope, record.id);
+          expect(read?.accessCount).toBe(3);
+          expect(read?.lastAccessedAt?.getTime()).toBe(at.getTime());
+        });
+
+        it("deletes one memory, and every memory of one user and no one else's", async () => {
+          const scope = freshScope();
+          const other = freshScope();
+          const a = memoryRecord(scope, "a");
+          await stores.longTerm.insert(a);
+          await stores.longTerm.insert(memoryRecord(scope, "b"));
+          await stores.longTerm.insert(memoryRecord(other, "c"));
+          expect(await stores.longTerm.delete(scope, a.id)).toBe(true);
+          expect(await stores.longTerm.delete(scope, a.id)).toBe(false);
+          expect(await stores.longTerm.deleteUser(scope)).toBe(1);
+          const [query] = await embedder.embed(["c"]);
+          const search = { embedding: query!, text: "c", types: [], includeSuperseded: true, limit: 10 };
+          expect(await stores.longTerm.search(scope, search)).toEqual([]);
+          expect(await stores.longTerm.search(other, search)).toHaveLength(1);
+        });
+
+        it("lists users and streams eviction candidates in batches, deleting by id", async () => {
+          const namespace = `ns-${Date.now()}`;
+          const alice = freshScope(namespace);
+          const bob = freshScope(namespace);
+          const records = [0, 1, 2, 3, 4].map((i) => memoryRecord(alice, `memory ${i}`, { importance: i / 10 }));
+          for (const r of records) await stores.longTerm.insert(r);
+          await stores.longTerm.insert(memoryRecord(bob, "bob's"));
+          const users: string[] = [];
+          for await (const user of stores.longTerm.users(namespace)) users.push(user.userId);
+          expect(users.sort()).toEqual([alice.userId, bob.userId].sort());
+
+          const batches: number[] = [];
+          const seen: string[] = [];
+          for await (const batch of stores.longTerm.evictionCandidates(alice, 2)) {
+            batches.push(batch.length);
+            seen.push(...batch.map((c) => c.id));
+          }
+          expect(batches.every((n) => n <= 2)).toBe(true);
+          expect(seen.sort()).toEqual(records.map((r) => r.id).sort());
+
+          expect(await stores.longTerm.deleteMany(alice, [records[0]!.id, records[1]!.id, "missing"])).toBe(2);
+          expect(await stores.longTerm.get(alice, records[0]!.id)).toBeUndefined();
+          expect(await stores.longTerm.get(alice, records[2]!.id)).toBeDefined();
+        });
       });
-
-      it("honours the search limit", async () => {
-        const scope = freshScope();
-        for (let i = 0; i < 5; i++) await stores.longTerm.insert(memoryRecord(scope, `note number ${i}`));
-        const [query] = await embedder.embed(["note"]);
-        const hits = await stores.longTerm.search(scope, { embedding: query!, text: "note", types: [], includeSuperseded: false, limit: 3 });
-        expect(hits).toHaveLength(3);
-      });
-
-      it("records access counts and last access", async () => {
-        const scope = freshScope();
-        const record = memoryRecord(scope, "likes hiking");
-        await stores.longTerm.insert(record);
-        const at = new Date(Date.now() - 1000);
-        await stores.longTerm.recordAccess(scope, new Map([[record.id, 1]]), at);
-        await stores.longTerm.recordAccess(scope, new Map([[record.id, 2], ["missing", 1]]), at);
-        const read = await stores.longTerm.get(scope, record.id);
-        expect(read?.accessCount).toBe(3);
-        expect(read?.lastAccessedAt?.getTime()).toBe(at.getTime());
-      });
-
-      it("deletes one memory, and every memory of one user and no one else's", async () => {
-        const scope = freshScope();
-        const other = freshScope();
-        const a = memoryRecord(scope, "a");
-        await stores.longTerm.insert(a);
-        await stores.longTerm.insert(memoryRecord(scope, "b"));
-        await stores.longTerm.insert(memoryRecord(other, "c"));
-        expect(await stores.longTerm.delete(scope, a.id)).toBe(true);
-        expect(await stores.longTerm.delete(scope, a.id)).toBe(false);
-        expect(await stores.longTerm.deleteUser(scope)).toBe(1);
-        const [query] = await embedder.embed(["c"]);
-        const search = { embedding: query!, text: "c", types: [], includeSuperseded: true, limit: 10 };
-        expect(await stores.longTerm.search(scope, search)).toEqual([]);
-        expect(await stores.longTerm.search(other, search)).toHaveLength(1);
-      });
-
-      it("lists users and streams eviction candidates in batches, deleting by id", async () => {
-        const namespace = `ns-${Date.now()}`;
-        const alice = freshScope(namespace);
-        const bob = freshScope(namespace);
-        const records = [0, 1, 2, 3, 4].map((i) => memoryRecord(alice, `memory ${i}`, { importance: i / 10 }));
-        for (const r of records) await stores.longTerm.insert(r);
-        await stores.longTerm.insert(memoryRecord(bob, "bob's"));
-        const users: string[] = [];
-        for await (const user of stores.longTerm.users(namespace)) users.push(user.userId);
-        expect(users.sort()).toEqual([alice.userId, bob.userId].sort());
-
-        const batches: number[] = [];
-        const seen: string[] = [];
-        for await (const batch of stores.longTerm.evictionCandidates(alice, 2)) {
-          batches.push(batch.length);
-          seen.push(...batch.map((c) => c.id));
-        }
-        expect(batches.every((n) => n <= 2)).toBe(true);
-        expect(seen.sort()).toEqual(records.map((r) => r.id).sort());
-
-        expect(await stores.longTerm.deleteMany(alice, [records[0]!.id, records[1]!.id, "missing"])).toBe(2);
-        expect(await stores.longTerm.get(alice, records[0]!.id)).toBeUndefined();
-        expect(await stores.longTerm.get(alice, records[2]!.id)).toBeDefined();
-      });
-    });
   });
 }

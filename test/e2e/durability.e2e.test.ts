@@ -18,7 +18,11 @@ describe("the embedded default", () => {
     const first = await startTestServer();
     const scope = { namespace: "durable", userId: "u1" };
     const { client } = openClient("grpc", first.baseUrl);
-    await client.appendMessages({ scope, sessionId: "s", messages: [{ role: Role.USER, content: "remember this turn" }] });
+    await client.appendMessages({
+      scope,
+      sessionId: "s",
+      messages: [{ role: Role.USER, content: "remember this turn" }],
+    });
     await client.setWorking({ scope, taskId: "t", entries: { plan: "step one" }, ttlSeconds: 3600 });
     const { memory } = await client.remember({ scope, type: MemoryType.SEMANTIC, content: "Speaks Portuguese" });
     await first.stop();
@@ -26,7 +30,9 @@ describe("the embedded default", () => {
     const second = await startTestServer({}, { dataDir: first.dataDir });
     started.push(second);
     const again = openClient("grpc", second.baseUrl).client;
-    expect((await again.getMessages({ scope, sessionId: "s" })).messages.map((m) => m.content)).toEqual(["remember this turn"]);
+    expect((await again.getMessages({ scope, sessionId: "s" })).messages.map((m) => m.content)).toEqual([
+      "remember this turn",
+    ]);
     expect((await again.getWorking({ scope, taskId: "t" })).state?.entries).toEqual({ plan: "step one" });
     expect((await again.getMemory({ scope, memoryId: memory!.id })).memory?.content).toBe("Speaks Portuguese");
     const recalled = await again.recall({ scope, query: "which language does the user speak" });
@@ -38,10 +44,16 @@ describe("deadlines", () => {
   it("answers DEADLINE_EXCEEDED when a store hangs past the caller's deadline", async () => {
     let release = () => {};
     const hung = new Promise<void>((resolve) => (release = resolve));
-    const server = await startTestServer({}, {
-      openStores: (config) =>
-        withHungSearch(openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions }), hung),
-    });
+    const server = await startTestServer(
+      {},
+      {
+        openStores: (config) =>
+          withHungSearch(
+            openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions }),
+            hung,
+          ),
+      },
+    );
     started.push(server);
     try {
       for (const kind of ["grpc", "connect", "grpc-js"] as const) {

@@ -50,7 +50,14 @@ describe("health checking (grpc.health.v1)", () => {
 
 describe("server reflection (grpc.reflection.v1)", () => {
   it("lets buf curl list the services without the proto files", async () => {
-    const { stdout } = await run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", server.baseUrl]);
+    const { stdout } = await run(buf, [
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "--list-services",
+      server.baseUrl,
+    ]);
     expect(stdout.trim().split("\n").sort()).toEqual([
       "engram.v1.MemoryService",
       "grpc.health.v1.Health",
@@ -59,7 +66,11 @@ describe("server reflection (grpc.reflection.v1)", () => {
   });
 
   it("lets buf curl call an RPC from JSON using only reflected descriptors", async () => {
-    const request = { scope: { namespace: "reflect", userId: randomUUID() }, sessionId: "s", messages: [{ role: "ROLE_USER", content: "hello" }] };
+    const request = {
+      scope: { namespace: "reflect", userId: randomUUID() },
+      sessionId: "s",
+      messages: [{ role: "ROLE_USER", content: "hello" }],
+    };
     const { stdout } = await run(buf, [
       "curl",
       "--protocol",
@@ -79,11 +90,18 @@ describe("metrics", () => {
   it("exports per-RPC latency and status counts on the metrics port", async () => {
     const { client } = openClient("grpc", server.baseUrl);
     await client.ping({});
-    await expectStatus(client.getMemory({ scope: { namespace: "m", userId: "u" }, memoryId: "missing" }), Code.NotFound);
+    await expectStatus(
+      client.getMemory({ scope: { namespace: "m", userId: "u" }, memoryId: "missing" }),
+      Code.NotFound,
+    );
     const body = await (await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`)).text();
     expect(body).toMatch(/engram_rpc_requests_total\{method="engram\.v1\.MemoryService\/Ping",code="OK"\} [1-9]/);
-    expect(body).toMatch(/engram_rpc_requests_total\{method="engram\.v1\.MemoryService\/GetMemory",code="NotFound"\} 1/);
-    expect(body).toMatch(/engram_rpc_duration_seconds_bucket\{le="0\.005",method="engram\.v1\.MemoryService\/Ping",code="OK"\}/);
+    expect(body).toMatch(
+      /engram_rpc_requests_total\{method="engram\.v1\.MemoryService\/GetMemory",code="NotFound"\} 1/,
+    );
+    expect(body).toMatch(
+      /engram_rpc_duration_seconds_bucket\{le="0\.005",method="engram\.v1\.MemoryService\/Ping",code="OK"\}/,
+    );
     expect(body).not.toMatch(/user_id|userId/);
   });
 });

@@ -17,9 +17,13 @@ const env = (extra: Record<string, string> = {}) => ({ ...process.env, ENGRAM_DA
 
 describe("engram serve", () => {
   it("refuses to start on bad configuration, naming the variable", async () => {
-    const failure = await run(engram[0], [...engram[1], "serve"], { env: env({ ENGRAM_PORT: "not-a-port" }) }).catch((e: unknown) => e);
+    const failure = await run(engram[0], [...engram[1], "serve"], { env: env({ ENGRAM_PORT: "not-a-port" }) }).catch(
+      (e: unknown) => e,
+    );
     expect(failure).toMatchObject({ code: 2 });
-    expect((failure as { stderr: string }).stderr).toMatch(/ENGRAM_PORT: must be an integer from 0 to 65535, got "not-a-port"/);
+    expect((failure as { stderr: string }).stderr).toMatch(
+      /ENGRAM_PORT: must be an integer from 0 to 65535, got "not-a-port"/,
+    );
   });
 
   it("logs JSON, serves, and drains on SIGTERM, exiting 0", async () => {
@@ -79,8 +83,12 @@ describe("engram evict", () => {
   });
 
   it("exits non-zero with a JSON error on bad arguments", async () => {
-    const failure = await run(engram[0], [...engram[1], "evict", "--user", "u1"], { env: env() }).catch((e: unknown) => e);
+    const failure = await run(engram[0], [...engram[1], "evict", "--user", "u1"], { env: env() }).catch(
+      (e: unknown) => e,
+    );
     expect(failure).toMatchObject({ code: 1 });
-    expect(JSON.parse((failure as { stderr: string }).stderr)).toEqual({ error: "namespace: is required when user_id is set" });
+    expect(JSON.parse((failure as { stderr: string }).stderr)).toEqual({
+      error: "namespace: is required when user_id is set",
+    });
   });
 });

@@ -73,14 +73,22 @@ function grpcJsClient<S extends DescService>(service: S, address: string): Clien
     if (method.methodKind === "unary") {
       client[method.localName] = (request: object, options?: CallOptions) =>
         new Promise((resolve, reject) => {
-          call(create(method.input, request as never), new grpc.Metadata(), callOptions(options), (error: grpc.ServiceError | null, response: unknown) =>
-            error ? reject(toConnectError(error)) : resolve(response),
+          call(
+            create(method.input, request as never),
+            new grpc.Metadata(),
+            callOptions(options),
+            (error: grpc.ServiceError | null, response: unknown) =>
+              error ? reject(toConnectError(error)) : resolve(response),
           );
         });
     } else if (method.methodKind === "server_streaming") {
       client[method.localName] = (request: object, options?: CallOptions) =>
         (async function* () {
-          const stream = call(create(method.input, request as never), new grpc.Metadata(), callOptions(options)) as AsyncIterable<unknown>;
+          const stream = call(
+            create(method.input, request as never),
+            new grpc.Metadata(),
+            callOptions(options),
+          ) as AsyncIterable<unknown>;
           try {
             for await (const message of stream) yield message;
           } catch (error) {

@@ -2,7 +2,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { expect } from "vitest";
 
 /** Asserts that a call fails with `code` and a message matching `message`. */
-export async function expectStatus(call: Promise<unknown> | (() => Promise<unknown>), code: Code, message?: RegExp): Promise<ConnectError> {
+export async function expectStatus(
+  call: Promise<unknown> | (() => Promise<unknown>),
+  code: Code,
+  message?: RegExp,
+): Promise<ConnectError> {
   let caught: unknown;
   try {
     await (typeof call === "function" ? call() : call);

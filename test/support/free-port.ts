@@ -8,7 +8,13 @@ export async function freePort(plus?: number): Promise<number> {
       if (plus === undefined) return port;
       continue;
     }
-    if (await probe(port + plus).then(() => true, () => false)) return port;
+    if (
+      await probe(port + plus).then(
+        () => true,
+        () => false,
+      )
+    )
+      return port;
   }
 }
 

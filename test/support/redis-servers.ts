@@ -67,8 +67,24 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     await run("mkdir", ["-p", nodeDir]);
     children.push(
       await launch(
-        ["--port", String(port), "--bind", "127.0.0.1", "--dir", nodeDir, "--save", "", "--protected-mode", "no",
-          "--cluster-enabled", "yes", "--cluster-config-file", join(nodeDir, "nodes.conf"), "--cluster-node-timeout", "2000"],
+        [
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--dir",
+          nodeDir,
+          "--save",
+          "",
+          "--protected-mode",
+          "no",
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          join(nodeDir, "nodes.conf"),
+          "--cluster-node-timeout",
+          "2000",
+        ],
         port,
       ),
     );
@@ -77,7 +93,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   await run("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"]);
   for (const node of nodes) {
     const port = node.split(":")[1]!;
-    while (!(await run("redis-cli", ["-p", port, "cluster", "info"])).stdout.includes("cluster_state:ok")) await sleep(100);
+    while (!(await run("redis-cli", ["-p", port, "cluster", "info"])).stdout.includes("cluster_state:ok"))
+      await sleep(100);
   }
   return {
     nodes,
@@ -95,7 +112,10 @@ async function launch(args: readonly string[], port: number): Promise<ChildProce
   // Ready once it answers PING (after loading any append-only file).
   for (;;) {
     if (exited) throw new Error(`redis-server on port ${port} exited at start-up`);
-    const reply = await run("redis-cli", ["-p", String(port), "ping"]).then((r) => r.stdout.trim(), () => "");
+    const reply = await run("redis-cli", ["-p", String(port), "ping"]).then(
+      (r) => r.stdout.trim(),
+      () => "",
+    );
     if (reply === "PONG") return child;
     await sleep(50);
   }

@@ -34,7 +34,11 @@ export async function startTestServer(
     ENGRAM_ACCESS_FLUSH_MS: "50",
     ...env,
   });
-  const server = await startServer(config, createLogger("error", () => {}), options.openStores ? { openStores: options.openStores } : {});
+  const server = await startServer(
+    config,
+    createLogger("error", () => {}),
+    options.openStores ? { openStores: options.openStores } : {},
+  );
   const stop = () => server.shutdown();
   return {
     server,

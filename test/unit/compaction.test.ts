@@ -11,7 +11,10 @@ describe("planCompaction", () => {
   });
 
   it("folds everything but the most recent messages once over the limit", () => {
-    expect(planCompaction(messages([10, 10, 10, 10, 10, 10]), 120, policy)).toEqual({ throughSequence: 3, foldCount: 3 });
+    expect(planCompaction(messages([10, 10, 10, 10, 10, 10]), 120, policy)).toEqual({
+      throughSequence: 3,
+      foldCount: 3,
+    });
   });
 
   it("keeps a verbatim tail of at most half the limit", () => {

@@ -10,7 +10,11 @@ describe("loadConfig", () => {
   });
 
   it("reads and types variables", () => {
-    const config = loadConfig({ ENGRAM_PORT: "7000", ENGRAM_DATA_DIR: "/var/lib/engram", ENGRAM_METRICS_ENABLED: "false" });
+    const config = loadConfig({
+      ENGRAM_PORT: "7000",
+      ENGRAM_DATA_DIR: "/var/lib/engram",
+      ENGRAM_METRICS_ENABLED: "false",
+    });
     expect(config.server.port).toBe(7000);
     expect(config.store.sqlitePath).toBe("/var/lib/engram/engram.db");
     expect(config.server.metricsPort).toBeUndefined();
@@ -31,8 +35,13 @@ describe("loadConfig", () => {
 
   it("configures Redis from a URL or a list of cluster nodes, not both", () => {
     expect(loadConfig({ ENGRAM_REDIS_URL: "redis://cache:6379" }).store.redis?.url).toBe("redis://cache:6379");
-    expect(loadConfig({ ENGRAM_REDIS_CLUSTER_NODES: "a:7000, b:7001" }).store.redis?.clusterNodes).toEqual(["a:7000", "b:7001"]);
-    expect(() => loadConfig({ ENGRAM_REDIS_URL: "redis://a:1", ENGRAM_REDIS_CLUSTER_NODES: "b:2" })).toThrow(/not both/);
+    expect(loadConfig({ ENGRAM_REDIS_CLUSTER_NODES: "a:7000, b:7001" }).store.redis?.clusterNodes).toEqual([
+      "a:7000",
+      "b:7001",
+    ]);
+    expect(() => loadConfig({ ENGRAM_REDIS_URL: "redis://a:1", ENGRAM_REDIS_CLUSTER_NODES: "b:2" })).toThrow(
+      /not both/,
+    );
   });
 
   it("rejects a summary target that cannot fit the session limit", () => {

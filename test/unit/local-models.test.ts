@@ -52,7 +52,10 @@ describe("LocalSummariser", () => {
   });
 
   it("stays within its token target", async () => {
-    const lines = Array.from({ length: 60 }, (_, i) => ({ role: "user", content: `Detail number ${i} about topic ${i * 7}.` }));
+    const lines = Array.from({ length: 60 }, (_, i) => ({
+      role: "user",
+      content: `Detail number ${i} about topic ${i * 7}.`,
+    }));
     const summary = await summariser.summarise("", lines, 80);
     expect(countTokens(summary)).toBeLessThanOrEqual(80);
   });

@@ -67,6 +67,9 @@ describe("ranking", () => {
 
   it("honours top_k", () => {
     const candidates = [0.9, 0.8, 0.7].map((relevance, i) => ({ memory: memory(`m${i}`, {}), relevance }));
-    expect(rankMemories(candidates, now, policy, { topK: 2, minScore: 0 }).map((r) => r.memory.id)).toEqual(["m0", "m1"]);
+    expect(rankMemories(candidates, now, policy, { topK: 2, minScore: 0 }).map((r) => r.memory.id)).toEqual([
+      "m0",
+      "m1",
+    ]);
   });
 });

@@ -42,13 +42,17 @@ describe("validation", () => {
     expect(fieldOf(() => requireText("a\u0000b", "content", 10))).toBe("content");
     expect(fieldOf(() => requireText("é".repeat(5), "content", 10))).toBeUndefined();
     expect(fieldOf(() => requireText("é".repeat(6), "content", 10))).toBe("content");
-    expect(fieldOf(() => requireText("x".repeat(limits.messageContentBytes + 1), "content", limits.messageContentBytes))).toBe("content");
+    expect(
+      fieldOf(() => requireText("x".repeat(limits.messageContentBytes + 1), "content", limits.messageContentBytes)),
+    ).toBe("content");
   });
 
   it("bounds metadata", () => {
     const many = Object.fromEntries(Array.from({ length: limits.metadataEntries + 1 }, (_, i) => [`k${i}`, "v"]));
     expect(fieldOf(() => requireMetadata(many, "metadata"))).toBe("metadata");
-    expect(fieldOf(() => requireMetadata({ k: "v".repeat(limits.metadataValueBytes + 1) }, "metadata"))).toBe('metadata["k"]');
+    expect(fieldOf(() => requireMetadata({ k: "v".repeat(limits.metadataValueBytes + 1) }, "metadata"))).toBe(
+      'metadata["k"]',
+    );
     expect(fieldOf(() => requireMetadata({ k: "v" }, "metadata"))).toBeUndefined();
   });
 

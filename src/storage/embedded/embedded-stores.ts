@@ -27,7 +27,9 @@ export function openEmbeddedStores(options: { path: string; dimensions: number; 
     sessions,
     working,
     longTerm,
-    health: [{ name: "embedded", check: async () => database.isOpen() && database.get("SELECT 1 AS ok") !== undefined }],
+    health: [
+      { name: "embedded", check: async () => database.isOpen() && database.get("SELECT 1 AS ok") !== undefined },
+    ],
     close: async () => {
       clearInterval(sweeper);
       database.close();

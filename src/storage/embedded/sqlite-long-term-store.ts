@@ -229,7 +229,8 @@ function toVector(value: SQLInputValue | undefined): Float32Array {
 }
 
 function toRecord(row: Record<string, SQLInputValue>): MemoryRecord {
-  const optionalDate = (value: SQLInputValue | undefined) => (value === null || value === undefined ? undefined : new Date(Number(value)));
+  const optionalDate = (value: SQLInputValue | undefined) =>
+    value === null || value === undefined ? undefined : new Date(Number(value));
   return {
     id: String(row.id),
     scope: { namespace: String(row.namespace), userId: String(row.user_id) },

@@ -9,7 +9,12 @@ export class SqliteSessionStore implements SessionStore {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async append(scope: Scope, sessionId: string, messages: readonly NewMessage[], ttlSeconds: number): Promise<AppendResult> {
+  async append(
+    scope: Scope,
+    sessionId: string,
+    messages: readonly NewMessage[],
+    ttlSeconds: number,
+  ): Promise<AppendResult> {
     const now = this.clock().getTime();
     const key = [scope.namespace, scope.userId, sessionId] as const;
     return this.database.transaction(() => {

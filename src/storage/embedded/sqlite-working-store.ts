@@ -32,7 +32,8 @@ export class SqliteWorkingStore implements WorkingStore {
       );
       for (const [entryKey, value] of Object.entries(entries)) upsert.run(...key, entryKey, value);
       const count = Number(
-        db.get("SELECT COUNT(*) AS n FROM working_entries WHERE namespace = ? AND user_id = ? AND task_id = ?", ...key)?.n,
+        db.get("SELECT COUNT(*) AS n FROM working_entries WHERE namespace = ? AND user_id = ? AND task_id = ?", ...key)
+          ?.n,
       );
       if (count > maxEntries) {
         // Throwing rolls the whole write back: no half-applied state.
@@ -124,7 +125,10 @@ function readTask(db: SqliteDatabase, key: TaskKey, now: number): WorkingState |
   // fromEntries defines own properties, so a key such as "__proto__" stays data.
   const entries = Object.fromEntries(
     db
-      .all("SELECT key, value FROM working_entries WHERE namespace = ? AND user_id = ? AND task_id = ? ORDER BY key", ...key)
+      .all(
+        "SELECT key, value FROM working_entries WHERE namespace = ? AND user_id = ? AND task_id = ? ORDER BY key",
+        ...key,
+      )
       .map((row) => [String(row.key), String(row.value)]),
   );
   return {

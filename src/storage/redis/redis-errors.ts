@@ -29,7 +29,10 @@ export function translateRedisError(error: unknown): unknown {
   const limit = /^ENGRAM_LIMIT (.*)$/.exec(error.message);
   if (limit) return new ResourceExhaustedError(limit[1]!);
   const code = (error as { code?: string }).code ?? "";
-  if (unavailable.some((pattern) => pattern.test(error.message) || pattern.test(code)) || error.name === "ClusterAllFailedError") {
+  if (
+    unavailable.some((pattern) => pattern.test(error.message) || pattern.test(code)) ||
+    error.name === "ClusterAllFailedError"
+  ) {
     return new UnavailableError("redis", error.message, { cause: error });
   }
   return error;

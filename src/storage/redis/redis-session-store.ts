@@ -21,7 +21,11 @@ export class RedisSessionStore implements SessionStore {
       for (const message of messages) args.push(message.tokenCount, encodeMessage(message));
       const [first, last, tokens, count] = (await appendScript.run(
         this.redis,
-        [this.keys.sessionMeta(scope, sessionId), this.keys.sessionMessages(scope, sessionId), this.keys.sessionIndex(scope)],
+        [
+          this.keys.sessionMeta(scope, sessionId),
+          this.keys.sessionMessages(scope, sessionId),
+          this.keys.sessionIndex(scope),
+        ],
         args,
       )) as number[];
       const sequences = Array.from({ length: last! - first! + 1 }, (_, i) => first! + i);
@@ -78,7 +82,11 @@ export class RedisSessionStore implements SessionStore {
     return translateRedisErrors(async () => {
       const count = (await deleteSessionScript.run(
         this.redis,
-        [this.keys.sessionMeta(scope, sessionId), this.keys.sessionMessages(scope, sessionId), this.keys.sessionIndex(scope)],
+        [
+          this.keys.sessionMeta(scope, sessionId),
+          this.keys.sessionMessages(scope, sessionId),
+          this.keys.sessionIndex(scope),
+        ],
         [sessionId],
       )) as number;
       return count < 0 ? undefined : count;

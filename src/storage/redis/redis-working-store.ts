@@ -24,7 +24,11 @@ export class RedisWorkingStore implements WorkingStore {
     return translateRedisErrors(async () => {
       const args: (string | number)[] = [ttlSeconds * 1000, maxEntries, taskId];
       for (const [key, value] of Object.entries(entries)) args.push(key, value);
-      const reply = (await setWorkingScript.run(this.redis, [this.keys.task(scope, taskId), this.keys.taskIndex(scope)], args)) as string[];
+      const reply = (await setWorkingScript.run(
+        this.redis,
+        [this.keys.task(scope, taskId), this.keys.taskIndex(scope)],
+        args,
+      )) as string[];
       return toState(taskId, reply)!;
     });
   }
@@ -48,7 +52,11 @@ export class RedisWorkingStore implements WorkingStore {
 
   delete(scope: Scope, taskId: string): Promise<number | undefined> {
     return translateRedisErrors(async () => {
-      const count = (await deleteTaskScript.run(this.redis, [this.keys.task(scope, taskId), this.keys.taskIndex(scope)], [taskId])) as number;
+      const count = (await deleteTaskScript.run(
+        this.redis,
+        [this.keys.task(scope, taskId), this.keys.taskIndex(scope)],
+        [taskId],
+      )) as number;
       return count < 0 ? undefined : count;
     });
   }
