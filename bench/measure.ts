@@ -47,7 +47,7 @@ function percentile(sorted: readonly number[], q: number): number {
 
 export function printTable(title: string, rows: readonly Figures[], baseline: Figures): void {
   console.log(`\n${title}`);
-  console.log("| operation | calls | p50 ms | p99 ms | ops/s | p50 vs baseline |");
+  console.log(`| operation | calls | p50 ms | p99 ms | ops/s | p50 vs ${baseline.name} |`);
   console.log("|---|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     console.log(

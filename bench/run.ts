@@ -1,13 +1,20 @@
 import { benchEmbedded } from "./embedded.bench.js";
+import { benchRedis } from "./redis.bench.js";
 
 /**
  * `npm run bench`: prints latency percentiles and throughput for Engram's
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
+// BENCH_ONLY=embedded,redis picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const memories = Number(process.env.BENCH_MEMORIES ?? 10_000);
 
 console.log(`engram bench: node ${process.version}, ${calls} calls per figure`);
-await benchEmbedded({ memories, calls, concurrency });
+const only = process.env.BENCH_ONLY?.split(",");
+const wanted = (name: string) => only === undefined || only.includes(name);
+
+if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
+if (wanted("redis")) await benchRedis({ calls, concurrency });
