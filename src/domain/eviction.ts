@@ -1,6 +1,6 @@
 import type { LongTermStore } from "../storage/stores.js";
 import { InvalidArgumentError } from "./errors.js";
-import { selectForEviction } from "./forgetting.js";
+import { evictionBands, selectForEviction } from "./forgetting.js";
 import { limits } from "./limits.js";
 import type { EvictionPolicy, EvictionReport, Scope } from "./types.js";
 import { requireId, requireIntInRange, requireUnitInterval } from "./validation.js";
@@ -15,9 +15,12 @@ export interface EvictionTarget {
 const batchSize = 1000;
 
 /**
- * Applies forgetting: streams each user's memories in batches through the
- * pure `selectForEviction` and deletes what it picks (unless a dry run), so
- * memory use stays flat however many memories and users there are.
+ * Applies forgetting per user in two passes. First (real runs only) the
+ * store deletes in bulk every band of memories that thresholds alone prove
+ * stale (`evictionBands`), without loading them. Then the rest streams in
+ * batches through the exact, pure `selectForEviction`, which deletes (or, in
+ * a dry run, counts) what it picks. Memory use stays flat however many
+ * memories and users there are.
  */
 export async function evictStale(
   store: LongTermStore,
@@ -34,14 +37,26 @@ export async function evictStale(
   let scanned = 0;
   let evicted = 0;
   const evictedIds: string[] = [];
+  const bands = evictionBands(options.now, policy);
+  const report = (ids: readonly string[]) =>
+    evictedIds.push(...ids.slice(0, limits.evictedIdsReported - evictedIds.length));
   for await (const scope of users) {
+    if (!options.dryRun) {
+      for (const band of bands) {
+        options.signal?.throwIfAborted();
+        const deleted = await store.deleteBand(scope, band);
+        scanned += deleted.length;
+        evicted += deleted.length;
+        report(deleted);
+      }
+    }
     for await (const batch of store.evictionCandidates(scope, batchSize)) {
       options.signal?.throwIfAborted();
       scanned += batch.length;
       const ids = selectForEviction(batch, options.now, policy);
       if (ids.length === 0) continue;
       evicted += options.dryRun ? ids.length : await store.deleteMany(scope, ids);
-      evictedIds.push(...ids.slice(0, limits.evictedIdsReported - evictedIds.length));
+      report(ids);
     }
   }
   return { scanned, evicted, evictedIds, dryRun: options.dryRun };

@@ -1,4 +1,4 @@
-import type { EvictionCandidate } from "../domain/forgetting.js";
+import type { EvictionBand, EvictionCandidate } from "../domain/forgetting.js";
 import type { MemoryRecord, MemoryType, NewMessage, Scope, SessionSnapshot, WorkingState } from "../domain/types.js";
 
 /**
@@ -105,6 +105,11 @@ export interface LongTermStore {
   evictionCandidates(scope: Scope, batchSize: number): AsyncIterable<EvictionCandidate[]>;
   /** Deletes these memories of the user; how many existed. */
   deleteMany(scope: Scope, ids: readonly string[]): Promise<number>;
+  /**
+   * Deletes, in bulk and without loading them, the user's unpinned, never
+   * accessed memories inside the band; the ids of what it deleted.
+   */
+  deleteBand(scope: Scope, band: EvictionBand): Promise<string[]>;
 }
 
 /** A backend's health, for the gRPC health service and readiness probes. */

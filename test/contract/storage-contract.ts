@@ -369,6 +369,36 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(await stores.longTerm.search(other, search)).toHaveLength(1);
         });
 
+        it("deletes a band of stale, never-used, unpinned memories in bulk and nothing else", async () => {
+          const scope = freshScope();
+          const day = 86_400_000;
+          const old = new Date(Date.now() - 100 * day);
+          const doomed = memoryRecord(scope, "stale trivia", {
+            importance: 0.1,
+            createdAt: old,
+            updatedAt: old,
+            occurredAt: old,
+          });
+          const keep = [
+            memoryRecord(scope, "important", { importance: 0.9, createdAt: old }),
+            memoryRecord(scope, "pinned", { importance: 0.1, pinned: true, createdAt: old }),
+            memoryRecord(scope, "used", { importance: 0.1, createdAt: old, accessCount: 1, lastAccessedAt: old }),
+            memoryRecord(scope, "recently used", { importance: 0.1, createdAt: old, lastAccessedAt: new Date() }),
+            memoryRecord(scope, "young", { importance: 0.1 }),
+          ];
+          for (const r of [doomed, ...keep]) await stores.longTerm.insert(r);
+          const band = {
+            importanceFrom: 0,
+            importanceBelow: 0.5,
+            lastUsedBefore: new Date(Date.now() - 30 * day),
+            createdBefore: new Date(Date.now() - 7 * day),
+          };
+          expect(await stores.longTerm.deleteBand(scope, band)).toEqual([doomed.id]);
+          expect(await stores.longTerm.get(scope, doomed.id)).toBeUndefined();
+          for (const r of keep) expect(await stores.longTerm.get(scope, r.id), r.content).toBeDefined();
+          expect(await stores.longTerm.deleteBand(scope, band)).toEqual([]);
+        });
+
         it("lists users and streams eviction candidates in batches, deleting by id", async () => {
           const namespace = `ns-${Date.now()}`;
           const alice = freshScope(namespace);

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
-import type { Stores } from "../../src/storage/stores.js";
+import type { LongTermStore, Stores } from "../../src/storage/stores.js";
 import { openClient } from "../support/clients.js";
 import { expectStatus } from "../support/expect-status.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
@@ -73,23 +73,10 @@ describe("deadlines", () => {
 
 /** Stores whose long-term search waits for `until`: a backend that hangs. */
 function withHungSearch(stores: Stores, until: Promise<void>): Stores {
-  const longTerm = stores.longTerm;
-  return {
-    ...stores,
-    longTerm: {
-      dimensions: longTerm.dimensions,
-      insert: (r) => longTerm.insert(r),
-      get: (s, id) => longTerm.get(s, id),
-      search: async (s, q) => {
-        await until;
-        return longTerm.search(s, q);
-      },
-      recordAccess: (s, c, at) => longTerm.recordAccess(s, c, at),
-      delete: (s, id) => longTerm.delete(s, id),
-      deleteUser: (s) => longTerm.deleteUser(s),
-      users: (n) => longTerm.users(n),
-      evictionCandidates: (s, b) => longTerm.evictionCandidates(s, b),
-      deleteMany: (s, ids) => longTerm.deleteMany(s, ids),
-    },
+  const longTerm: LongTermStore = Object.create(stores.longTerm);
+  longTerm.search = async (scope, search) => {
+    await until;
+    return stores.longTerm.search(scope, search);
   };
+  return { ...stores, longTerm };
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { retentionScore, selectForEviction, type EvictionCandidate } from "../../src/domain/forgetting.js";
+import {
+  evictionBands,
+  retentionScore,
+  selectForEviction,
+  type EvictionCandidate,
+} from "../../src/domain/forgetting.js";
 
 const now = new Date("2026-06-01T00:00:00Z");
 const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000);
@@ -53,5 +58,43 @@ describe("forgetting", () => {
     const unused = candidate("unused", { importance: 0.15, lastAccessedAt: daysAgo(20) });
     const popular = candidate("popular", { importance: 0.15, lastAccessedAt: daysAgo(20), accessCount: 31 });
     expect(selectForEviction([unused, popular], now, policy)).toEqual(["unused"]);
+  });
+});
+
+describe("evictionBands", () => {
+  it("only ever matches memories the exact policy would forget", () => {
+    const bands = evictionBands(now, policy);
+    expect(bands[0]).toMatchObject({ importanceFrom: 0, importanceBelow: 0.1 });
+    expect(bands.at(-1)?.importanceBelow).toBe(1);
+    // Probe a grid of never-used, unpinned memories: whatever a band matches, the policy evicts.
+    for (let importance = 0; importance < 1; importance += 0.01) {
+      for (let idleDays = 0; idleDays < 400; idleDays += 3) {
+        const c = candidate("probe", { importance, lastAccessedAt: daysAgo(idleDays) });
+        const matched = bands.some(
+          (b) =>
+            importance >= b.importanceFrom &&
+            importance < b.importanceBelow &&
+            c.lastAccessedAt!.getTime() < b.lastUsedBefore.getTime() &&
+            c.createdAt.getTime() < b.createdBefore.getTime(),
+        );
+        if (matched)
+          expect(selectForEviction([c], now, policy), `importance ${importance}, idle ${idleDays} d`).toEqual([
+            "probe",
+          ]);
+      }
+    }
+  });
+
+  it("matches the bulk of stale memories, not just the trivial ones", () => {
+    const bands = evictionBands(now, policy);
+    const stale = candidate("stale", { importance: 0.3, lastAccessedAt: daysAgo(200) });
+    expect(selectForEviction([stale], now, policy)).toEqual(["stale"]);
+    expect(
+      bands.some((b) => 0.3 >= b.importanceFrom && 0.3 < b.importanceBelow && stale.lastAccessedAt! < b.lastUsedBefore),
+    ).toBe(true);
+  });
+
+  it("respects the minimum age", () => {
+    expect(evictionBands(now, policy).every((b) => b.createdBefore.getTime() === daysAgo(7).getTime())).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import type { SQLInputValue } from "node:sqlite";
-import type { EvictionCandidate } from "../../domain/forgetting.js";
+import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
 import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
 import type { LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
@@ -180,6 +180,24 @@ export class SqliteLongTermStore implements LongTermStore {
       after = String(rows.at(-1)!.id);
       if (rows.length < batchSize) return;
     }
+  }
+
+  async deleteBand(scope: Scope, band: EvictionBand): Promise<string[]> {
+    this.vectors.invalidate(userKey(scope));
+    return this.database
+      .all(
+        `DELETE FROM memories
+         WHERE namespace = ? AND user_id = ? AND pinned = 0 AND access_count = 0
+           AND importance >= ? AND importance < ? AND COALESCE(last_accessed_at, created_at) < ? AND created_at < ?
+         RETURNING id`,
+        scope.namespace,
+        scope.userId,
+        band.importanceFrom,
+        band.importanceBelow,
+        band.lastUsedBefore.getTime(),
+        band.createdBefore.getTime(),
+      )
+      .map((row) => String(row.id));
   }
 
   async deleteMany(scope: Scope, ids: readonly string[]): Promise<number> {
