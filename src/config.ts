@@ -5,6 +5,7 @@
  * listed in the README's configuration table.
  */
 import type { RedisConfig } from "./storage/redis/redis-stores.js";
+import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
 
 export interface Config {
   readonly server: {
@@ -24,6 +25,8 @@ export interface Config {
     readonly sqlitePath: string;
     /** Short-term and working memory in Redis, when configured. */
     readonly redis: RedisConfig | undefined;
+    /** Long-term memory in Weaviate, when configured. */
+    readonly weaviate: WeaviateConfig | undefined;
   };
   readonly models: {
     readonly embeddingDimensions: number;
@@ -76,6 +79,7 @@ export function loadConfig(env: Env = process.env): Config {
     store: {
       sqlitePath: read.string("ENGRAM_SQLITE_PATH", `${dataDir}/engram.db`),
       redis: readRedis(read),
+      weaviate: readWeaviate(read),
     },
     models: {
       embeddingDimensions: read.integer("ENGRAM_EMBEDDING_DIMENSIONS", 256, 16, 8192),
@@ -127,6 +131,33 @@ function readRedis(read: EnvReader): RedisConfig | undefined {
     keyPrefix,
     commandTimeoutMs: read.integer("ENGRAM_REDIS_COMMAND_TIMEOUT_MS", 2000, 10, 600_000),
     connectTimeoutMs: read.integer("ENGRAM_REDIS_CONNECT_TIMEOUT_MS", 2000, 10, 600_000),
+  };
+}
+
+function readWeaviate(read: EnvReader): WeaviateConfig | undefined {
+  const url = read.optional("ENGRAM_WEAVIATE_URL");
+  if (url === undefined) return undefined;
+  if (!/^https?:\/\/[^/]+/.test(url))
+    throw new ConfigError("ENGRAM_WEAVIATE_URL", `must be an http:// or https:// URL, got "${url}"`);
+  const grpcAddress = read.optional("ENGRAM_WEAVIATE_GRPC_ADDRESS");
+  if (grpcAddress !== undefined && !/^[^:\s]+:\d{1,5}$/.test(grpcAddress)) {
+    throw new ConfigError("ENGRAM_WEAVIATE_GRPC_ADDRESS", `must be host:port, got "${grpcAddress}"`);
+  }
+  const collection = read.string("ENGRAM_WEAVIATE_COLLECTION", "EngramMemory");
+  if (!/^[A-Z][A-Za-z0-9_]{0,99}$/.test(collection)) {
+    throw new ConfigError(
+      "ENGRAM_WEAVIATE_COLLECTION",
+      "must start with an upper-case letter, then letters, digits or '_'",
+    );
+  }
+  return {
+    url,
+    grpcAddress,
+    apiKey: read.optional("ENGRAM_WEAVIATE_API_KEY"),
+    collection,
+    alpha: read.number("ENGRAM_WEAVIATE_ALPHA", 0.75, 0, 1),
+    timeoutMs: read.integer("ENGRAM_WEAVIATE_TIMEOUT_MS", 5000, 100, 600_000),
+    batchSize: read.integer("ENGRAM_WEAVIATE_BATCH_SIZE", 100, 1, 10_000),
   };
 }
 

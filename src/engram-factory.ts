@@ -4,6 +4,7 @@ import { LocalEmbedder } from "./models/local-embedder.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
 import { openRedisStores } from "./storage/redis/redis-stores.js";
+import { openWeaviateStores } from "./storage/weaviate/weaviate-store.js";
 import type { Stores } from "./storage/stores.js";
 
 /**
@@ -38,21 +39,31 @@ export async function openEngram(
 
 /**
  * The embedded database serves every tier no other backend is configured
- * for; Redis, when configured, serves short-term and working memory.
+ * for; Redis, when configured, serves short-term and working memory, and
+ * Weaviate long-term memory.
  */
 export async function openConfiguredStores(config: Config): Promise<Stores> {
   const embedded = openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions });
-  if (!config.store.redis) return embedded;
-  const redis = openRedisStores(config.store.redis);
-  await redis.connected;
-  return {
-    sessions: redis.sessions,
-    working: redis.working,
-    longTerm: embedded.longTerm,
-    health: [...embedded.health, redis.health],
-    close: async () => {
-      await redis.close();
-      await embedded.close();
-    },
-  };
+  const redis = config.store.redis ? openRedisStores(config.store.redis) : undefined;
+  try {
+    const weaviate = config.store.weaviate
+      ? await openWeaviateStores(config.store.weaviate, config.models.embeddingDimensions)
+      : undefined;
+    await redis?.connected;
+    return {
+      sessions: redis?.sessions ?? embedded.sessions,
+      working: redis?.working ?? embedded.working,
+      longTerm: weaviate?.longTerm ?? embedded.longTerm,
+      health: [...embedded.health, ...(redis ? [redis.health] : []), ...(weaviate ? [weaviate.health] : [])],
+      close: async () => {
+        await redis?.close();
+        await weaviate?.close();
+        await embedded.close();
+      },
+    };
+  } catch (error) {
+    await redis?.close();
+    await embedded.close();
+    throw error;
+  }
 }

@@ -89,10 +89,17 @@ export interface MemoryHit {
   readonly relevance: number;
 }
 
+export interface BulkInsertResult {
+  /** The records that were not written, each with its reason; the rest were. */
+  readonly failed: readonly { readonly id: string; readonly error: string }[];
+}
+
 export interface LongTermStore {
   /** The embedding length this store holds; checked against the embedder. */
   readonly dimensions: number;
   insert(record: MemoryRecord): Promise<void>;
+  /** Writes many records in chunks; a partial failure is reported per record. */
+  insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult>;
   get(scope: Scope, id: string): Promise<MemoryRecord | undefined>;
   search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]>;
   /** Adds each count to its memory's access count and moves last access to `at`. */

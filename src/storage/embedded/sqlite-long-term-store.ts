@@ -1,7 +1,8 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
 import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
-import type { LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
+import { UnavailableError } from "../../domain/errors.js";
+import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 import { UserVectorCache, type UserVectors } from "./user-vector-cache.js";
 
@@ -46,6 +47,19 @@ export class SqliteLongTermStore implements LongTermStore {
       record.validUntil?.getTime() ?? null,
       new Uint8Array(record.embedding.buffer, record.embedding.byteOffset, record.embedding.byteLength),
     );
+  }
+
+  async insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult> {
+    const failed: { id: string; error: string }[] = [];
+    for (const record of records) {
+      try {
+        await this.insert(record);
+      } catch (error) {
+        if (error instanceof UnavailableError) throw error;
+        failed.push({ id: record.id, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return { failed };
   }
 
   async get(scope: Scope, id: string): Promise<MemoryRecord | undefined> {

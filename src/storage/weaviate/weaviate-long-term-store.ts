@@ -1,0 +1,297 @@
+import { createHash } from "node:crypto";
+import { Filters, type Collection, type FilterValue, type WeaviateClient } from "weaviate-client";
+import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
+import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
+import { cosine } from "../../domain/vectors.js";
+import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
+import { isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
+
+export interface WeaviateStoreOptions {
+  /** Weight of the vector score in hybrid search (0 = BM25 only, 1 = vector only). */
+  readonly alpha: number;
+  /** Objects per batch request for bulk writes. */
+  readonly batchSize: number;
+}
+
+type Properties = Record<string, unknown>;
+type AnyCollection = Collection<undefined, string>;
+
+/** deleteMany removes at most the server's QUERY_MAXIMUM_RESULTS per call; loop until none match. */
+const deleteManyRounds = 1000;
+
+/**
+ * Long-term memory in Weaviate, one tenant per namespace + user, so a
+ * user's query can only ever touch that user's objects and ForgetUser drops
+ * the tenant. Hybrid search (BM25 + vector) finds the candidates; relevance
+ * is the cosine similarity of the embeddings, so scores mean the same as on
+ * the embedded store and the domain's ranking applies unchanged.
+ *
+ * Weaviate has no atomic increment: access counts are read and rewritten
+ * by the batched, off-path access tracker, so two replicas flushing the same
+ * memory at once may undercount. Access statistics are advisory.
+ */
+export class WeaviateLongTermStore implements LongTermStore {
+  private readonly collection: AnyCollection;
+
+  constructor(
+    client: WeaviateClient,
+    collectionName: string,
+    readonly dimensions: number,
+    private readonly options: WeaviateStoreOptions,
+  ) {
+    this.collection = client.collections.get(collectionName);
+  }
+
+  private tenant(scope: Scope): AnyCollection {
+    return this.collection.withTenant(tenantName(scope));
+  }
+
+  insert(record: MemoryRecord): Promise<void> {
+    return translateWeaviateErrors(async () => {
+      await this.tenant(record.scope).data.insert({
+        id: record.id,
+        properties: toProperties(record) as never,
+        vectors: Array.from(record.embedding),
+      });
+    });
+  }
+
+  insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult> {
+    return translateWeaviateErrors(async () => {
+      const failed: { id: string; error: string }[] = [];
+      const byTenant = new Map<string, MemoryRecord[]>();
+      for (const r of records) byTenant.set(tenantName(r.scope), [...(byTenant.get(tenantName(r.scope)) ?? []), r]);
+      for (const [tenant, group] of byTenant) {
+        for (let i = 0; i < group.length; i += this.options.batchSize) {
+          const chunk = group.slice(i, i + this.options.batchSize);
+          const result = await this.collection
+            .withTenant(tenant)
+            .data.insertMany(
+              chunk.map((r) => ({ id: r.id, properties: toProperties(r) as never, vectors: Array.from(r.embedding) })),
+            );
+          for (const [index, error] of Object.entries(result.errors)) {
+            failed.push({ id: chunk[Number(index)]!.id, error: error.message });
+          }
+        }
+      }
+      return { failed };
+    });
+  }
+
+  get(scope: Scope, id: string): Promise<MemoryRecord | undefined> {
+    return translateWeaviateErrors(async () => {
+      try {
+        const object = await this.tenant(scope).query.fetchObjectById(id, { includeVector: true });
+        return object ? toRecord(object.uuid, object.properties, vectorOf(object.vectors)) : undefined;
+      } catch (error) {
+        if (isTenantNotFound(error)) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
+    return translateWeaviateErrors(async () => {
+      const filters: FilterValue[] = [];
+      const f = this.collection.filter;
+      if (search.types.length > 0) filters.push(f.byProperty("type").containsAny([...search.types]));
+      if (!search.includeSuperseded) filters.push(f.byProperty("superseded").equal(false));
+      try {
+        const result = await this.tenant(scope).query.hybrid(search.text, {
+          vector: Array.from(search.embedding),
+          alpha: this.options.alpha,
+          limit: search.limit,
+          includeVector: true,
+          ...(filters.length > 0 ? { filters: Filters.and(...filters) } : {}),
+        });
+        return result.objects
+          .map((o) => {
+            const record = toRecord(o.uuid, o.properties, vectorOf(o.vectors));
+            return { record, relevance: Math.max(0, cosine(search.embedding, record.embedding)) };
+          })
+          .sort((a, b) => b.relevance - a.relevance);
+      } catch (error) {
+        if (isTenantNotFound(error)) return [];
+        throw error;
+      }
+    });
+  }
+
+  recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
+    return translateWeaviateErrors(async () => {
+      const tenant = this.tenant(scope);
+      for (const [id, count] of counts) {
+        const object = await tenant.query.fetchObjectById(id, { returnProperties: ["accessCount", "lastAccessedAt"] });
+        if (!object) continue;
+        const previous = object.properties.lastAccessedAt as Date | undefined;
+        const last = previous && previous.getTime() > at.getTime() ? previous : at;
+        await tenant.data.update({
+          id,
+          properties: {
+            accessCount: Number(object.properties.accessCount ?? 0) + count,
+            lastAccessedAt: last,
+            lastUsedAt: last,
+          } as never,
+        });
+      }
+    });
+  }
+
+  delete(scope: Scope, id: string): Promise<boolean> {
+    return translateWeaviateErrors(async () => {
+      try {
+        const tenant = this.tenant(scope);
+        if (!(await tenant.data.exists(id))) return false;
+        return await tenant.data.deleteById(id);
+      } catch (error) {
+        if (isTenantNotFound(error)) return false;
+        throw error;
+      }
+    });
+  }
+
+  deleteUser(scope: Scope): Promise<number> {
+    return translateWeaviateErrors(async () => {
+      const name = tenantName(scope);
+      const tenants = await this.collection.tenants.getByNames([name]);
+      if (!tenants[name]) return 0;
+      const count = await this.collection.withTenant(name).length();
+      await this.collection.tenants.remove([name]);
+      return count;
+    });
+  }
+
+  async *users(namespace: string | undefined): AsyncIterable<Scope> {
+    const tenants = await translateWeaviateErrors(() => this.collection.tenants.get());
+    for (const name of Object.keys(tenants).sort()) {
+      const sample = await translateWeaviateErrors(() =>
+        this.collection.withTenant(name).query.fetchObjects({ limit: 1, returnProperties: ["namespace", "userId"] }),
+      );
+      const properties = sample.objects[0]?.properties;
+      if (!properties) continue;
+      const scope = { namespace: String(properties.namespace), userId: String(properties.userId) };
+      if (namespace === undefined || scope.namespace === namespace) yield scope;
+    }
+  }
+
+  async *evictionCandidates(scope: Scope, batchSize: number): AsyncIterable<EvictionCandidate[]> {
+    const tenant = this.tenant(scope);
+    let after: string | undefined;
+    for (;;) {
+      const page = await translateWeaviateErrors(async () => {
+        try {
+          return await tenant.query.fetchObjects({
+            limit: batchSize,
+            ...(after ? { after } : {}),
+            returnProperties: ["importance", "pinned", "createdAt", "lastAccessedAt", "accessCount"],
+          });
+        } catch (error) {
+          if (isTenantNotFound(error)) return { objects: [] };
+          throw error;
+        }
+      });
+      if (page.objects.length === 0) return;
+      yield page.objects.map((o) => ({
+        id: o.uuid,
+        importance: Number(o.properties.importance),
+        pinned: o.properties.pinned === true,
+        createdAt: o.properties.createdAt as Date,
+        lastAccessedAt: (o.properties.lastAccessedAt as Date | undefined) ?? undefined,
+        accessCount: Number(o.properties.accessCount ?? 0),
+      }));
+      after = page.objects.at(-1)!.uuid;
+      if (page.objects.length < batchSize) return;
+    }
+  }
+
+  deleteMany(scope: Scope, ids: readonly string[]): Promise<number> {
+    return translateWeaviateErrors(async () => {
+      let deleted = 0;
+      for (let i = 0; i < ids.length; i += 1000) {
+        const chunk = ids.slice(i, i + 1000);
+        const result = await this.tenant(scope).data.deleteMany(this.collection.filter.byId().containsAny(chunk));
+        deleted += result.successful;
+      }
+      return deleted;
+    });
+  }
+
+  deleteBand(scope: Scope, band: EvictionBand): Promise<string[]> {
+    return translateWeaviateErrors(async () => {
+      const f = this.collection.filter;
+      const where = Filters.and(
+        f.byProperty("pinned").equal(false),
+        f.byProperty("accessCount").equal(0),
+        f.byProperty("importance").greaterOrEqual(band.importanceFrom),
+        f.byProperty("importance").lessThan(band.importanceBelow),
+        f.byProperty("lastUsedAt").lessThan(band.lastUsedBefore),
+        f.byProperty("createdAt").lessThan(band.createdBefore),
+      );
+      const deleted: string[] = [];
+      try {
+        for (let round = 0; round < deleteManyRounds; round++) {
+          const result = await this.tenant(scope).data.deleteMany(where, { verbose: true });
+          for (const object of result.objects) if (object.successful) deleted.push(object.id);
+          if (result.matches === 0 || result.successful === 0) break;
+        }
+      } catch (error) {
+        if (!isTenantNotFound(error)) throw error;
+      }
+      return deleted;
+    });
+  }
+}
+
+/** Tenant names allow [A-Za-z0-9_-]{1,64}; user ids allow more, so the tenant is a digest of the scope. */
+export function tenantName(scope: Scope): string {
+  return `u${createHash("sha256").update(`${scope.namespace}\u0000${scope.userId}`).digest("hex").slice(0, 40)}`;
+}
+
+function toProperties(record: MemoryRecord): Properties {
+  return {
+    namespace: record.scope.namespace,
+    userId: record.scope.userId,
+    type: record.type,
+    content: record.content,
+    importance: record.importance,
+    metadata: JSON.stringify(record.metadata),
+    subject: record.subject,
+    pinned: record.pinned,
+    superseded: record.supersededBy !== undefined,
+    supersededBy: record.supersededBy ?? "",
+    occurredAt: record.occurredAt,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    ...(record.lastAccessedAt ? { lastAccessedAt: record.lastAccessedAt } : {}),
+    lastUsedAt: record.lastAccessedAt ?? record.createdAt,
+    accessCount: record.accessCount,
+    ...(record.validUntil ? { validUntil: record.validUntil } : {}),
+  };
+}
+
+function vectorOf(vectors: unknown): Float32Array {
+  const v = (vectors as Record<string, unknown>).default;
+  return Float32Array.from((Array.isArray(v) ? v : []) as number[]);
+}
+
+function toRecord(id: string, p: Properties, embedding: Float32Array): MemoryRecord {
+  const date = (value: unknown) => (value instanceof Date ? value : value ? new Date(String(value)) : undefined);
+  return {
+    id,
+    scope: { namespace: String(p.namespace), userId: String(p.userId) },
+    type: String(p.type) as MemoryType,
+    content: String(p.content),
+    importance: Number(p.importance),
+    metadata: JSON.parse(String(p.metadata ?? "{}")) as Record<string, string>,
+    subject: String(p.subject ?? ""),
+    pinned: p.pinned === true,
+    occurredAt: date(p.occurredAt)!,
+    createdAt: date(p.createdAt)!,
+    updatedAt: date(p.updatedAt)!,
+    lastAccessedAt: date(p.lastAccessedAt),
+    accessCount: Number(p.accessCount ?? 0),
+    supersededBy: p.supersededBy ? String(p.supersededBy) : undefined,
+    validUntil: date(p.validUntil),
+    embedding,
+  };
+}

@@ -1,0 +1,85 @@
+import weaviate, { type WeaviateClient } from "weaviate-client";
+
+/**
+ * The collection Engram owns in Weaviate. Engram brings its own vectors (no
+ * vectorizer module), isolates users by multi-tenancy (one tenant per
+ * namespace + user, created automatically on first write), and records the
+ * embedding dimension in the collection's description, because Weaviate
+ * itself only learns it from the first vector.
+ */
+export const memoryProperties = [
+  { name: "namespace", dataType: "text", tokenization: "field", indexSearchable: false },
+  { name: "userId", dataType: "text", tokenization: "field", indexSearchable: false },
+  { name: "type", dataType: "text", tokenization: "field", indexSearchable: false },
+  { name: "content", dataType: "text", tokenization: "word" },
+  { name: "importance", dataType: "number", indexRangeFilters: true },
+  { name: "metadata", dataType: "text", indexFilterable: false, indexSearchable: false },
+  { name: "subject", dataType: "text", tokenization: "field", indexSearchable: false },
+  { name: "pinned", dataType: "boolean" },
+  { name: "superseded", dataType: "boolean" },
+  { name: "supersededBy", dataType: "text", tokenization: "field", indexSearchable: false },
+  { name: "occurredAt", dataType: "date" },
+  { name: "createdAt", dataType: "date", indexRangeFilters: true },
+  { name: "updatedAt", dataType: "date" },
+  { name: "lastAccessedAt", dataType: "date" },
+  /** Last access, or creation when never accessed: what forgetting measures idleness from. */
+  { name: "lastUsedAt", dataType: "date", indexRangeFilters: true },
+  { name: "accessCount", dataType: "int" },
+  { name: "validUntil", dataType: "date" },
+] as const;
+
+export class SchemaMismatchError extends Error {
+  override name = "SchemaMismatchError";
+}
+
+const dimensionsTag = (dimensions: number) => `engram long-term memory; embedding dimensions=${dimensions}`;
+
+/**
+ * Creates the collection if missing, else checks it: a different embedding
+ * dimension or a missing property fails start-up with what differs. Safe
+ * when several replicas start at once: a lost creation race is followed by
+ * the same check.
+ */
+export async function ensureMemoryCollection(client: WeaviateClient, name: string, dimensions: number): Promise<void> {
+  if (!(await client.collections.exists(name))) {
+    try {
+      await client.collections.create({
+        name,
+        description: dimensionsTag(dimensions),
+        multiTenancy: weaviate.configure.multiTenancy({
+          enabled: true,
+          autoTenantCreation: true,
+          autoTenantActivation: true,
+        }),
+        vectorizers: weaviate.configure.vectors.selfProvided({
+          vectorIndexConfig: weaviate.configure.vectorIndex.hnsw({ distanceMetric: "cosine" }),
+        }),
+        properties: memoryProperties.map((p) => ({ ...p })) as never,
+      });
+      return;
+    } catch (error) {
+      if (!(await client.collections.exists(name))) throw error;
+      // Another replica created it first: check what it made.
+    }
+  }
+  const config = await client.collections.get(name).config.get();
+  const problems: string[] = [];
+  if (config.description !== dimensionsTag(dimensions)) {
+    problems.push(
+      `expected "${dimensionsTag(dimensions)}" in its description, found "${config.description ?? ""}" (ENGRAM_EMBEDDING_DIMENSIONS or the embedding model changed?)`,
+    );
+  }
+  if (!config.multiTenancy.enabled) problems.push("multi-tenancy is not enabled");
+  const existing = new Map(config.properties.map((p) => [p.name, p.dataType]));
+  for (const property of memoryProperties) {
+    const found = existing.get(property.name);
+    if (found === undefined) problems.push(`property "${property.name}" is missing`);
+    else if (found !== property.dataType)
+      problems.push(`property "${property.name}" is ${found}, expected ${property.dataType}`);
+  }
+  if (problems.length > 0) {
+    throw new SchemaMismatchError(
+      `Weaviate collection "${name}" does not match what Engram needs: ${problems.join("; ")}`,
+    );
+  }
+}

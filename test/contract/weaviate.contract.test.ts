@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
+import type { Stores } from "../../src/storage/stores.js";
+import { openWeaviateStores } from "../../src/storage/weaviate/weaviate-store.js";
+import { dimensions, embedder, freshScope, memoryRecord } from "../support/memory-fixtures.js";
+import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
+import { describeStorageContract } from "./storage-contract.js";
+
+let weaviate: WeaviateServer;
+beforeAll(async () => {
+  weaviate = await startWeaviate();
+});
+afterAll(() => weaviate?.stop());
+
+const config = (collection: string) => ({
+  url: weaviate.url,
+  grpcAddress: weaviate.grpcAddress,
+  apiKey: undefined,
+  collection,
+  alpha: 0.75,
+  timeoutMs: 10_000,
+  batchSize: 2,
+});
+
+async function weaviateStores(collection = "ContractMemory"): Promise<Stores> {
+  const store = await openWeaviateStores(config(collection), dimensions);
+  // Sessions and working memory are not Weaviate's tiers; an in-memory embedded store fills the slots.
+  const embedded = openEmbeddedStores({ path: ":memory:", dimensions });
+  return {
+    sessions: embedded.sessions,
+    working: embedded.working,
+    longTerm: store.longTerm,
+    health: [store.health],
+    close: async () => {
+      await store.close();
+      await embedded.close();
+    },
+  };
+}
+
+describeStorageContract("Weaviate", { tiers: new Set(["longTerm"]), open: () => weaviateStores() });
+
+describe("Weaviate specifics", () => {
+  it("creates the collection idempotently when replicas start at once", async () => {
+    const replicas = await Promise.all([0, 1, 2].map(() => openWeaviateStores(config("RaceMemory"), dimensions)));
+    await Promise.all(replicas.map((r) => r.close()));
+  });
+
+  it("refuses to start on a collection made for another embedding dimension", async () => {
+    (await openWeaviateStores(config("DimensionMemory"), dimensions)).close();
+    await expect(openWeaviateStores(config("DimensionMemory"), dimensions * 2)).rejects.toThrow(
+      /DimensionMemory.*embedding dimensions=128.*found.*embedding dimensions=64/,
+    );
+  });
+
+  it("writes in chunks and reports a partial batch failure per object", async () => {
+    const stores = await weaviateStores();
+    try {
+      const scope = freshScope();
+      const good = [memoryRecord(scope, "first"), memoryRecord(scope, "second"), memoryRecord(scope, "third")];
+      const bad = { ...memoryRecord(scope, "wrong dimension"), embedding: new Float32Array(dimensions + 3).fill(0.1) };
+      const result = await stores.longTerm.insertMany([...good, bad]);
+      expect(result.failed.map((f) => f.id)).toEqual([bad.id]);
+      for (const r of good) expect(await stores.longTerm.get(scope, r.id)).toBeDefined();
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it("never returns user B's memories to user A, even for an identical query", async () => {
+    const stores = await weaviateStores();
+    try {
+      const alice = freshScope("iso");
+      const bob = freshScope("iso");
+      await stores.longTerm.insert(memoryRecord(bob, "Bob's account number ends in 1234"));
+      await stores.longTerm.insert(memoryRecord(alice, "Alice likes tea"));
+      const [query] = await embedder.embed(["Bob's account number ends in 1234"]);
+      const hits = await stores.longTerm.search(alice, {
+        embedding: query!,
+        text: "Bob's account number ends in 1234",
+        types: [],
+        includeSuperseded: true,
+        limit: 100,
+      });
+      expect(hits.map((h) => h.record.content)).toEqual(["Alice likes tea"]);
+    } finally {
+      await stores.close();
+    }
+  });
+});
