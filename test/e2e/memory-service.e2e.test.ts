@@ -9,6 +9,7 @@ import { clientKinds, openClient, type ClientHandle } from "../support/clients.j
 import { collect, expectStatus } from "../support/expect-status.js";
 import { sleep } from "../support/memory-fixtures.js";
 import { startRedis, type RedisServer } from "../support/redis-servers.js";
+import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 
@@ -19,14 +20,25 @@ import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js
  * @grpc/grpc-js client.
  */
 let redis: RedisServer;
+let weaviate: WeaviateServer;
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, weaviate] = await Promise.all([startRedis(), startWeaviate()]);
 });
-afterAll(() => redis?.stop());
+afterAll(async () => {
+  await redis?.stop();
+  await weaviate?.stop();
+});
 
 const backends: [string, () => Record<string, string>][] = [
   ["embedded", () => ({})],
-  ["Redis + embedded", () => ({ ENGRAM_REDIS_URL: redis.url })],
+  [
+    "Redis + Weaviate",
+    () => ({
+      ENGRAM_REDIS_URL: redis.url,
+      ENGRAM_WEAVIATE_URL: weaviate.url,
+      ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
+    }),
+  ],
 ];
 
 describe.each(backends)("on %s", (_, backendEnv) => {
