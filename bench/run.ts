@@ -1,12 +1,13 @@
 import { benchEmbedded } from "./embedded.bench.js";
 import { benchRedis } from "./redis.bench.js";
+import { benchWeaviate } from "./weaviate.bench.js";
 
 /**
  * `npm run bench`: prints latency percentiles and throughput for Engram's
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=embedded,redis picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=embedded,redis,weaviate picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -18,3 +19,12 @@ const wanted = (name: string) => only === undefined || only.includes(name);
 
 if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
 if (wanted("redis")) await benchRedis({ calls, concurrency });
+if (wanted("weaviate")) {
+  await benchWeaviate({
+    calls,
+    concurrency,
+    bigTenant: Number(process.env.BENCH_BIG_TENANT ?? 100_000),
+    tenants: Number(process.env.BENCH_TENANTS ?? 1000),
+    perTenant: Number(process.env.BENCH_PER_TENANT ?? 100),
+  });
+}
