@@ -19,6 +19,7 @@ export async function benchEmbedded(options: { memories: number; calls: number; 
       await Promise.all(
         Array.from({ length: Math.min(64, options.memories - i) }, (_, j) =>
           client.remember({
+            bypassGate: true,
             scope,
             type: MemoryType.SEMANTIC,
             content: topics(i + j),

@@ -45,6 +45,8 @@ export interface Config {
     readonly minAgeHours: number;
   };
   readonly accessFlushIntervalMs: number;
+  /** What to do with personal data and credentials in long-term memories. */
+  readonly piiMode: "redact" | "refuse";
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -98,6 +100,7 @@ export function loadConfig(env: Env = process.env): Config {
       minAgeHours: read.integer("ENGRAM_EVICTION_MIN_AGE_HOURS", 168, 0, 87_600),
     },
     accessFlushIntervalMs: read.integer("ENGRAM_ACCESS_FLUSH_MS", 1000, 10, 600_000),
+    piiMode: read.oneOf("ENGRAM_PII_MODE", ["redact", "refuse"], "redact"),
   };
   if (config.shortTerm.summaryMaxTokens >= config.shortTerm.tokenLimit) {
     throw new ConfigError("ENGRAM_SUMMARY_MAX_TOKENS", "must be less than ENGRAM_SESSION_TOKEN_LIMIT");

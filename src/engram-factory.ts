@@ -1,5 +1,6 @@
 import type { Config } from "./config.js";
 import { Engram, type EngramEvents } from "./domain/engram.js";
+import { DropAmbiguousClassifier } from "./domain/write-gate.js";
 import { LocalEmbedder } from "./models/local-embedder.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
@@ -20,7 +21,11 @@ export async function openEngram(
   const stores = await openStores(config);
   const engram = new Engram(
     stores,
-    { embedder: new LocalEmbedder(config.models.embeddingDimensions), summariser: new LocalSummariser() },
+    {
+      embedder: new LocalEmbedder(config.models.embeddingDimensions),
+      summariser: new LocalSummariser(),
+      classifier: new DropAmbiguousClassifier(),
+    },
     {
       shortTerm: {
         sessionTtlSeconds: config.shortTerm.sessionTtlSeconds,
@@ -29,6 +34,7 @@ export async function openEngram(
       },
       working: { defaultTtlSeconds: config.working.defaultTtlSeconds },
       ranking: config.ranking,
+      piiMode: config.piiMode,
       eviction: config.eviction,
       accessFlushIntervalMs: config.accessFlushIntervalMs,
     },

@@ -4,7 +4,10 @@ import { ContextAssembler } from "./context-assembler.js";
 import { evictStale, type EvictionTarget } from "./eviction.js";
 import type { Embedder, Summariser } from "./models.js";
 import type { RankingPolicy } from "./ranking.js";
-import { LongTermMemory } from "./long-term-memory.js";
+import { LongTermMemory, type GateDecision, type LongTermEvents } from "./long-term-memory.js";
+import { NotFoundError } from "./errors.js";
+import { requireId } from "./validation.js";
+import type { GateClassifier } from "./write-gate.js";
 import { ShortTermMemory, type ShortTermEvents, type ShortTermOptions } from "./short-term-memory.js";
 import type { EvictionPolicy, EvictionReport, Scope } from "./types.js";
 import { requireScope } from "./validation.js";
@@ -14,11 +17,12 @@ export interface EngramOptions {
   readonly shortTerm: ShortTermOptions;
   readonly working: WorkingOptions;
   readonly ranking: RankingPolicy;
+  readonly piiMode: "redact" | "refuse";
   readonly eviction: EvictionPolicy;
   readonly accessFlushIntervalMs: number;
 }
 
-export interface EngramEvents extends ShortTermEvents {
+export interface EngramEvents extends ShortTermEvents, LongTermEvents {
   accessWriteFailed?(error: unknown): void;
 }
 
@@ -38,15 +42,41 @@ export class Engram {
 
   constructor(
     private readonly stores: Stores,
-    models: { embedder: Embedder; summariser: Summariser },
+    models: { embedder: Embedder; summariser: Summariser; classifier: GateClassifier },
     private readonly options: EngramOptions,
     events: EngramEvents = {},
   ) {
     this.access = new AccessTracker(stores.longTerm, options.accessFlushIntervalMs, events.accessWriteFailed);
     this.shortTerm = new ShortTermMemory(stores.sessions, models.summariser, options.shortTerm, events);
     this.working = new WorkingMemory(stores.working, options.working);
-    this.longTerm = new LongTermMemory(stores.longTerm, models.embedder, this.access, options.ranking);
+    this.longTerm = new LongTermMemory(
+      stores.longTerm,
+      models.embedder,
+      models.classifier,
+      this.access,
+      { ranking: options.ranking, piiMode: options.piiMode },
+      events,
+    );
     this.assembler = new ContextAssembler(this.shortTerm, this.working, this.longTerm);
+  }
+
+  /**
+   * Ends a session: the write gate decides which messages become long-term
+   * memories and those are written first; only then are the messages
+   * deleted, so a failure part-way leaves the session for a retry.
+   */
+  async endSession(
+    scope: Scope,
+    sessionId: string,
+    signal?: AbortSignal,
+  ): Promise<{ messageCount: number; decisions: GateDecision[] }> {
+    requireScope(scope);
+    requireId(sessionId, "session_id");
+    const snapshot = await this.shortTerm.peek(scope, sessionId);
+    if (!snapshot) throw new NotFoundError("session", sessionId);
+    const decisions = await this.longTerm.extract(scope, snapshot.messages, signal);
+    const messageCount = await this.shortTerm.end(scope, sessionId);
+    return { messageCount, decisions };
   }
 
   /** Erases everything of one user, tier by tier; each tier's delete is atomic. */

@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { LongTermStore } from "../storage/stores.js";
 import type { AccessTracker } from "./access-tracker.js";
+import { inferSubject, resolveConflict } from "./conflicts.js";
 import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
+import { scanPii, type PiiKind } from "./pii.js";
 import { rankMemories, type RankingPolicy } from "./ranking.js";
-import type { Memory, MemoryRecord, MemoryType, Metadata, Scope, ScoredMemory } from "./types.js";
+import type { Memory, MemoryRecord, MemoryType, Metadata, Scope, ScoredMemory, StoredMessage } from "./types.js";
 import {
   optionalText,
   requireId,
@@ -15,6 +17,7 @@ import {
   requireText,
   requireUnitInterval,
 } from "./validation.js";
+import { gateByRules, type GateClassifier } from "./write-gate.js";
 
 export interface RememberInput {
   readonly type: MemoryType;
@@ -24,6 +27,8 @@ export interface RememberInput {
   readonly subject: string;
   readonly pinned: boolean;
   readonly occurredAt: Date | undefined;
+  /** Skip the write gate (personal data is still redacted or refused). */
+  readonly bypassGate: boolean;
 }
 
 export interface RecallInput {
@@ -34,21 +39,65 @@ export interface RecallInput {
   readonly includeSuperseded: boolean;
 }
 
+export type RememberOutcome = "created" | "merged" | "updated" | "superseded_older" | "dropped";
+
+export interface GateDecision {
+  /** The session message it is about; empty for Remember. */
+  readonly messageId: string;
+  readonly stored: boolean;
+  readonly type: MemoryType;
+  readonly importance: number;
+  readonly reason: string;
+  readonly decidedBy: "rules" | "model" | "caller";
+  readonly outcome: RememberOutcome;
+  readonly memoryId: string;
+}
+
+export interface RememberResult {
+  readonly memory: Memory | undefined;
+  readonly outcome: RememberOutcome;
+  readonly supersededIds: readonly string[];
+  readonly decision: GateDecision;
+  readonly redactions: readonly PiiKind[];
+}
+
+export interface LongTermOptions {
+  readonly ranking: RankingPolicy;
+  /** "redact" replaces personal data and credentials; "refuse" rejects the memory. */
+  readonly piiMode: "redact" | "refuse";
+}
+
+/** What long-term memory reports besides its return values (metrics). */
+export interface LongTermEvents {
+  gateDecided?(decision: GateDecision): void;
+  piiFound?(kinds: readonly PiiKind[], refused: boolean): void;
+  superseded?(count: number): void;
+}
+
 const defaultImportance = 0.5;
 /** Candidates fetched per requested result, so ranking has room to reorder. */
 const candidateFactor = 4;
+/** Existing memories compared against a new one for duplicates and conflicts. */
+const conflictCandidates = 10;
 
 /** A user's cross-session memories: episodic, semantic and preference. */
 export class LongTermMemory {
   constructor(
     private readonly store: LongTermStore,
     private readonly embedder: Embedder,
+    private readonly classifier: GateClassifier,
     private readonly access: AccessTracker,
-    private readonly ranking: RankingPolicy,
+    private readonly options: LongTermOptions,
+    private readonly events: LongTermEvents = {},
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async remember(scope: Scope, input: RememberInput, signal?: AbortSignal): Promise<Memory> {
+  /**
+   * An explicit write: personal data is redacted (or refused), the write gate
+   * decides whether it is worth keeping (unless bypassed), then conflicts
+   * with what is stored are settled.
+   */
+  async remember(scope: Scope, input: RememberInput, signal?: AbortSignal): Promise<RememberResult> {
     requireScope(scope);
     requireText(input.content, "content", limits.memoryContentBytes);
     const importance = requireUnitInterval(input.importance ?? defaultImportance, "importance");
@@ -58,17 +107,221 @@ export class LongTermMemory {
     if (input.occurredAt && input.occurredAt.getTime() > now.getTime() + 60_000) {
       throw new InvalidArgumentError("occurred_at", "must not be in the future");
     }
+    const pii = scanPii(input.content);
+    if (pii.kinds.length > 0) {
+      this.events.piiFound?.(pii.kinds, this.options.piiMode === "refuse");
+      if (this.options.piiMode === "refuse") {
+        throw new InvalidArgumentError(
+          "content",
+          `contains personal data or credentials (${pii.kinds.join(", ")}); this server refuses them (ENGRAM_PII_MODE=refuse)`,
+        );
+      }
+    }
+    let decidedBy: GateDecision["decidedBy"] = "caller";
+    let reason = "bypassed";
+    if (!input.bypassGate) {
+      const candidate = { id: "", role: "user" as const, content: pii.redacted, metadata: input.metadata };
+      const verdict = gateByRules(candidate);
+      if (verdict.action === "ambiguous") {
+        const [answer] = await this.classifier.classify([candidate], signal);
+        decidedBy = "model";
+        reason = answer?.reason ?? "unanswered";
+        if (!answer?.store) return this.dropped(input.type, importance, decidedBy, `model:${reason}`, pii.kinds);
+      } else if (verdict.action === "drop") {
+        return this.dropped(input.type, importance, "rules", verdict.reason, pii.kinds);
+      } else {
+        decidedBy = "rules";
+        reason = verdict.reason;
+      }
+    }
+    const written = await this.write(
+      scope,
+      { ...input, content: pii.redacted, importance, occurredAt: input.occurredAt ?? now },
+      signal,
+    );
+    const decision: GateDecision = {
+      messageId: "",
+      stored: true,
+      type: input.type,
+      importance,
+      reason,
+      decidedBy,
+      outcome: written.outcome,
+      memoryId: written.memory.id,
+    };
+    this.events.gateDecided?.(decision);
+    return { ...written, decision, redactions: pii.kinds };
+  }
+
+  /**
+   * The write gate over a session's messages (EndSession): rules settle the
+   * clear cases, the classifier gets the ambiguous rest in one batch, and
+   * what is kept is redacted (or refused) and written like any memory.
+   * One decision per message, in session order.
+   */
+  async extract(scope: Scope, messages: readonly StoredMessage[], signal?: AbortSignal): Promise<GateDecision[]> {
+    const candidates = messages.map((m) => ({ id: m.id, role: m.role, content: m.content, metadata: m.metadata }));
+    const verdicts = candidates.map(gateByRules);
+    const ambiguous = candidates.filter((_, i) => verdicts[i]!.action === "ambiguous");
+    const answers = new Map(
+      (ambiguous.length > 0 ? await this.classifier.classify(ambiguous, signal) : []).map((a) => [a.id, a]),
+    );
+    const decisions: GateDecision[] = [];
+    for (const [i, message] of messages.entries()) {
+      const verdict = verdicts[i]!;
+      const answer = answers.get(message.id);
+      const decidedBy = verdict.action === "ambiguous" ? "model" : "rules";
+      const keep =
+        verdict.action === "store"
+          ? verdict
+          : verdict.action === "ambiguous" && answer?.store
+            ? { type: answer.type, importance: answer.importance, reason: `model:${answer.reason}` }
+            : undefined;
+      const base = { messageId: message.id, decidedBy } as const;
+      if (!keep) {
+        const reason = verdict.action === "drop" ? verdict.reason : `model:${answer?.reason ?? "unanswered"}`;
+        decisions.push(
+          this.decide({
+            ...base,
+            stored: false,
+            type: "semantic",
+            importance: 0,
+            reason,
+            outcome: "dropped",
+            memoryId: "",
+          }),
+        );
+        continue;
+      }
+      const pii = scanPii(message.content);
+      if (pii.kinds.length > 0) this.events.piiFound?.(pii.kinds, this.options.piiMode === "refuse");
+      if (pii.kinds.length > 0 && this.options.piiMode === "refuse") {
+        decisions.push(
+          this.decide({
+            ...base,
+            stored: false,
+            type: keep.type,
+            importance: keep.importance,
+            reason: "pii-refused",
+            outcome: "dropped",
+            memoryId: "",
+          }),
+        );
+        continue;
+      }
+      const written = await this.write(
+        scope,
+        {
+          type: keep.type,
+          content: pii.redacted,
+          importance: keep.importance,
+          metadata: {},
+          subject: "",
+          pinned: false,
+          occurredAt: message.createdAt,
+        },
+        signal,
+      );
+      decisions.push(
+        this.decide({
+          ...base,
+          stored: true,
+          type: keep.type,
+          importance: keep.importance,
+          reason: keep.reason,
+          outcome: written.outcome,
+          memoryId: written.memory.id,
+        }),
+      );
+    }
+    return decisions;
+  }
+
+  private decide(decision: GateDecision): GateDecision {
+    this.events.gateDecided?.(decision);
+    return decision;
+  }
+
+  private dropped(
+    type: MemoryType,
+    importance: number,
+    decidedBy: GateDecision["decidedBy"],
+    reason: string,
+    redactions: readonly PiiKind[],
+  ): RememberResult {
+    const decision: GateDecision = {
+      messageId: "",
+      stored: false,
+      type,
+      importance,
+      reason,
+      decidedBy,
+      outcome: "dropped",
+      memoryId: "",
+    };
+    this.events.gateDecided?.(decision);
+    return { memory: undefined, outcome: "dropped", supersededIds: [], decision, redactions };
+  }
+
+  /**
+   * Writes a memory that passed the gate, settling conflicts: a near-duplicate
+   * refreshes the existing memory, a fact with a known subject is updated in
+   * place, and a newer preference or decision supersedes older ones.
+   */
+  async write(
+    scope: Scope,
+    input: Omit<RememberInput, "importance" | "occurredAt" | "bypassGate"> & { importance: number; occurredAt: Date },
+    signal?: AbortSignal,
+  ): Promise<{ memory: Memory; outcome: Exclude<RememberOutcome, "dropped">; supersededIds: string[] }> {
+    const now = this.clock();
     const [embedding] = await this.embedder.embed([input.content], signal);
+    const subject = input.subject || inferSubject(input.type, input.content);
+    const similar = await this.store.search(scope, {
+      embedding: embedding!,
+      text: input.content,
+      types: [input.type],
+      includeSuperseded: false,
+      limit: conflictCandidates,
+    });
+    const resolution = resolveConflict({ type: input.type, subject }, similar);
+    if (resolution.kind === "merge") {
+      const target = resolution.target;
+      const merged: MemoryRecord = {
+        ...target,
+        importance: Math.max(target.importance, input.importance),
+        pinned: target.pinned || input.pinned,
+        occurredAt: input.occurredAt > target.occurredAt ? input.occurredAt : target.occurredAt,
+        updatedAt: now,
+        lastAccessedAt: now,
+        accessCount: target.accessCount + 1,
+      };
+      await this.store.update(merged);
+      return { memory: withoutEmbedding(merged), outcome: "merged", supersededIds: [] };
+    }
+    if (resolution.kind === "update") {
+      const updated: MemoryRecord = {
+        ...resolution.target,
+        content: input.content,
+        embedding: embedding!,
+        importance: input.importance,
+        metadata: input.metadata,
+        pinned: input.pinned,
+        occurredAt: input.occurredAt,
+        updatedAt: now,
+      };
+      await this.store.update(updated);
+      return { memory: withoutEmbedding(updated), outcome: "updated", supersededIds: [] };
+    }
     const record: MemoryRecord = {
       id: randomUUID(),
       scope,
       type: input.type,
       content: input.content,
-      importance,
+      importance: input.importance,
       metadata: input.metadata,
-      subject: input.subject,
+      subject,
       pinned: input.pinned,
-      occurredAt: input.occurredAt ?? now,
+      occurredAt: input.occurredAt,
       createdAt: now,
       updatedAt: now,
       lastAccessedAt: undefined,
@@ -78,7 +331,19 @@ export class LongTermMemory {
       embedding: embedding!,
     };
     await this.store.insert(record);
-    return withoutEmbedding(record);
+    if (resolution.kind === "create")
+      return { memory: withoutEmbedding(record), outcome: "created", supersededIds: [] };
+    // Recency wins: the new memory replaces older ones of the same subject, which stay as history.
+    const older = resolution.targets.filter((t) => t.occurredAt.getTime() <= input.occurredAt.getTime());
+    for (const target of older) {
+      await this.store.update({ ...target, supersededBy: record.id, validUntil: now, updatedAt: now });
+    }
+    this.events.superseded?.(older.length);
+    return {
+      memory: withoutEmbedding(record),
+      outcome: older.length > 0 ? "superseded_older" : "created",
+      supersededIds: older.map((t) => t.id),
+    };
   }
 
   async recall(scope: Scope, input: RecallInput, signal?: AbortSignal): Promise<ScoredMemory[]> {
@@ -98,7 +363,7 @@ export class LongTermMemory {
     const ranked = rankMemories(
       hits.map((h) => ({ memory: withoutEmbedding(h.record), relevance: h.relevance })),
       now,
-      this.ranking,
+      this.options.ranking,
       { topK, minScore: input.minScore },
     );
     this.access.record(

@@ -8,7 +8,14 @@ import {
   SectionKind,
   type Document,
 } from "../gen/engram/v1/assembly_pb.js";
-import { MemorySchema, MemoryType, ScoredMemorySchema } from "../gen/engram/v1/long_term_pb.js";
+import type { GateDecision, RememberOutcome as DomainOutcome } from "../domain/long-term-memory.js";
+import {
+  GateDecisionSchema,
+  MemorySchema,
+  MemoryType,
+  RememberOutcome,
+  ScoredMemorySchema,
+} from "../gen/engram/v1/long_term_pb.js";
 import type { Scope } from "../gen/engram/v1/scope_pb.js";
 import { MessageSchema, Role, SessionSummarySchema, type MessageInput } from "../gen/engram/v1/short_term_pb.js";
 import { WorkingStateSchema } from "../gen/engram/v1/working_pb.js";
@@ -144,5 +151,30 @@ export function assemblySummaryToProto(summary: domain.AssemblySummary) {
     totalTokens: summary.totalTokens,
     tokenBudget: summary.tokenBudget,
     omitted: summary.omitted.map((o) => ({ section: sectionKinds[o.section], id: o.id, tokenCount: o.tokenCount })),
+  });
+}
+
+const outcomes: Record<DomainOutcome, RememberOutcome> = {
+  created: RememberOutcome.CREATED,
+  merged: RememberOutcome.MERGED,
+  updated: RememberOutcome.UPDATED,
+  superseded_older: RememberOutcome.SUPERSEDED_OLDER,
+  dropped: RememberOutcome.DROPPED,
+};
+
+export function rememberOutcomeToProto(outcome: DomainOutcome): RememberOutcome {
+  return outcomes[outcome];
+}
+
+export function gateDecisionToProto(decision: GateDecision) {
+  return create(GateDecisionSchema, {
+    messageId: decision.messageId,
+    stored: decision.stored,
+    type: memoryTypeValues.get(decision.type) ?? MemoryType.UNSPECIFIED,
+    importance: decision.importance,
+    reason: decision.reason,
+    decidedBy: decision.decidedBy,
+    outcome: outcomes[decision.outcome],
+    memoryId: decision.memoryId,
   });
 }

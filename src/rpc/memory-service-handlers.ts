@@ -7,6 +7,8 @@ import { AssembleContextResponseSchema, type MemoryService } from "../gen/engram
 import {
   assemblySummaryToProto,
   documentFromProto,
+  gateDecisionToProto,
+  rememberOutcomeToProto,
   memoryToProto,
   memoryTypeFromProto,
   messageInputFromProto,
@@ -60,7 +62,10 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
       }),
 
     endSession: (req, ctx) =>
-      run(ctx, async () => ({ messageCount: await engram.shortTerm.end(scopeOf(req), req.sessionId) })),
+      run(ctx, async () => {
+        const ended = await engram.endSession(scopeOf(req), req.sessionId, ctx.signal);
+        return { messageCount: ended.messageCount, decisions: ended.decisions.map(gateDecisionToProto) };
+      }),
 
     setWorking: (req, ctx) =>
       run(ctx, async () => ({
@@ -79,7 +84,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
     remember: (req, ctx) =>
       run(ctx, async () => {
         const scope = scopeOf(req);
-        const memory = await engram.longTerm.remember(
+        const result = await engram.longTerm.remember(
           scope,
           {
             type: memoryTypeFromProto(req.type, "type"),
@@ -89,10 +94,17 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
             subject: req.subject,
             pinned: req.pinned,
             occurredAt: optionalDate(req.occurredAt, "occurred_at"),
+            bypassGate: req.bypassGate,
           },
           ctx.signal,
         );
-        return { memory: memoryToProto(memory) };
+        return {
+          memory: result.memory ? memoryToProto(result.memory) : undefined,
+          outcome: rememberOutcomeToProto(result.outcome),
+          supersededIds: [...result.supersededIds],
+          decision: gateDecisionToProto(result.decision),
+          redactions: [...result.redactions],
+        };
       }),
 
     recall: (req, ctx) =>

@@ -101,6 +101,8 @@ export interface LongTermStore {
   /** Writes many records in chunks; a partial failure is reported per record. */
   insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult>;
   get(scope: Scope, id: string): Promise<MemoryRecord | undefined>;
+  /** Replaces a stored memory (same scope and id); false if it does not exist. */
+  update(record: MemoryRecord): Promise<boolean>;
   search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]>;
   /** Adds each count to its memory's access count and moves last access to `at`. */
   recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void>;

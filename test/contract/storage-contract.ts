@@ -275,6 +275,25 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(await stores.longTerm.get(freshScope(), record.id)).toBeUndefined();
         });
 
+        it("replaces a memory in place, and reports a missing one", async () => {
+          const scope = freshScope();
+          const record = memoryRecord(scope, "works at Acme");
+          await stores.longTerm.insert(record);
+          const later = new Date(record.updatedAt.getTime() + 1000);
+          const changed = {
+            ...memoryRecord(scope, "works at Initech", { id: record.id, createdAt: record.createdAt }),
+            supersededBy: "other-id",
+            validUntil: later,
+            updatedAt: later,
+          };
+          expect(await stores.longTerm.update(changed)).toBe(true);
+          const read = await stores.longTerm.get(scope, record.id);
+          expect(read?.content).toBe("works at Initech");
+          expect(read?.supersededBy).toBe("other-id");
+          expect(read?.validUntil?.getTime()).toBe(later.getTime());
+          expect(await stores.longTerm.update(memoryRecord(freshScope(), "nobody"))).toBe(false);
+        });
+
         it("finds the most similar memory first and never another user's", async () => {
           const scope = freshScope();
           const other = freshScope();

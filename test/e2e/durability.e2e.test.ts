@@ -24,7 +24,12 @@ describe("the embedded default", () => {
       messages: [{ role: Role.USER, content: "remember this turn" }],
     });
     await client.setWorking({ scope, taskId: "t", entries: { plan: "step one" }, ttlSeconds: 3600 });
-    const { memory } = await client.remember({ scope, type: MemoryType.SEMANTIC, content: "Speaks Portuguese" });
+    const { memory } = await client.remember({
+      bypassGate: true,
+      scope,
+      type: MemoryType.SEMANTIC,
+      content: "Speaks Portuguese",
+    });
     await first.stop();
 
     const second = await startTestServer({}, { dataDir: first.dataDir });

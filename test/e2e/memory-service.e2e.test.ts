@@ -182,6 +182,7 @@ describe.each(backends)("on %s", (_, backendEnv) => {
       it("remembers, recalls by relevance, reads and forgets a memory", async () => {
         const scope = newScope();
         const go = await client().remember({
+          bypassGate: true,
           scope,
           type: MemoryType.PREFERENCE,
           content: "Prefers Go for command-line tools and scripting",
@@ -191,8 +192,14 @@ describe.each(backends)("on %s", (_, backendEnv) => {
         });
         expect(go.memory?.id).toMatch(/^[0-9a-f-]{36}$/);
         expect(go.memory?.importance).toBeCloseTo(0.8);
-        await client().remember({ scope, type: MemoryType.SEMANTIC, content: "Lives in Lisbon with two cats" });
         await client().remember({
+          bypassGate: true,
+          scope,
+          type: MemoryType.SEMANTIC,
+          content: "Lives in Lisbon with two cats",
+        });
+        await client().remember({
+          bypassGate: true,
           scope,
           type: MemoryType.EPISODIC,
           content: "Booked a dentist appointment for March",
@@ -222,6 +229,7 @@ describe.each(backends)("on %s", (_, backendEnv) => {
       it("tracks access off the request path", async () => {
         const scope = newScope();
         const { memory } = await client().remember({
+          bypassGate: true,
           scope,
           type: MemoryType.SEMANTIC,
           content: "Allergic to peanuts",
@@ -238,7 +246,12 @@ describe.each(backends)("on %s", (_, backendEnv) => {
       it("never returns another user's memories", async () => {
         const alice = newScope();
         const bob = newScope();
-        await client().remember({ scope: bob, type: MemoryType.SEMANTIC, content: "Bob's bank is in Zurich" });
+        await client().remember({
+          bypassGate: true,
+          scope: bob,
+          type: MemoryType.SEMANTIC,
+          content: "Bob's bank is in Zurich",
+        });
         const recalled = await client().recall({ scope: alice, query: "Bob's bank is in Zurich" });
         expect(recalled.memories).toEqual([]);
       });
@@ -249,9 +262,9 @@ describe.each(backends)("on %s", (_, backendEnv) => {
       const other = newScope();
       await client().appendMessages({ scope, sessionId: "s", messages: [user("hi")] });
       await client().setWorking({ scope, taskId: "t", entries: { k: "v" } });
-      await client().remember({ scope, type: MemoryType.SEMANTIC, content: "fact one" });
-      await client().remember({ scope, type: MemoryType.SEMANTIC, content: "fact two" });
-      await client().remember({ scope: other, type: MemoryType.SEMANTIC, content: "fact one" });
+      await client().remember({ bypassGate: true, scope, type: MemoryType.SEMANTIC, content: "fact one" });
+      await client().remember({ bypassGate: true, scope, type: MemoryType.SEMANTIC, content: "fact two" });
+      await client().remember({ bypassGate: true, scope: other, type: MemoryType.SEMANTIC, content: "fact one" });
 
       const report = await client().forgetUser({ scope });
       expect([report.sessionsDeleted, report.tasksDeleted, report.memoriesDeleted]).toEqual([1, 1, 2]);
@@ -264,7 +277,12 @@ describe.each(backends)("on %s", (_, backendEnv) => {
     describe("AssembleContext", () => {
       it("streams memories, task state, documents and history in order, then a summary", async () => {
         const scope = newScope();
-        await client().remember({ scope, type: MemoryType.PREFERENCE, content: "Prefers aisle seats on flights" });
+        await client().remember({
+          bypassGate: true,
+          scope,
+          type: MemoryType.PREFERENCE,
+          content: "Prefers aisle seats on flights",
+        });
         await client().setWorking({ scope, taskId: "trip", entries: { plan: "find a flight to Lisbon" } });
         await client().appendMessages({
           scope,
@@ -347,18 +365,21 @@ describe.each(backends)("on %s", (_, backendEnv) => {
     it("evicts stale, unimportant memories and keeps the rest, with a dry run first", async () => {
       const scope = newScope();
       const trivial = await client().remember({
+        bypassGate: true,
         scope,
         type: MemoryType.EPISODIC,
         content: "Said hello",
         importance: 0.1,
       });
       const vital = await client().remember({
+        bypassGate: true,
         scope,
         type: MemoryType.SEMANTIC,
         content: "Is diabetic",
         importance: 0.9,
       });
       const pinned = await client().remember({
+        bypassGate: true,
         scope,
         type: MemoryType.SEMANTIC,
         content: "Name is Ana",
@@ -435,18 +456,26 @@ describe.each(backends)("on %s", (_, backendEnv) => {
         ],
         [
           "an unknown memory type",
-          () => client().remember({ scope: newScope(), type: 7 as MemoryType, content: "x" }),
+          () => client().remember({ bypassGate: true, scope: newScope(), type: 7 as MemoryType, content: "x" }),
           /^type: has unknown value 7/,
         ],
         [
           "importance above 1",
-          () => client().remember({ scope: newScope(), type: MemoryType.SEMANTIC, content: "x", importance: 1.5 }),
+          () =>
+            client().remember({
+              bypassGate: true,
+              scope: newScope(),
+              type: MemoryType.SEMANTIC,
+              content: "x",
+              importance: 1.5,
+            }),
           /^importance: must be between 0 and 1/,
         ],
         [
           "a future occurred_at",
           () =>
             client().remember({
+              bypassGate: true,
               scope: newScope(),
               type: MemoryType.EPISODIC,
               content: "x",

@@ -49,6 +49,34 @@ export class SqliteLongTermStore implements LongTermStore {
     );
   }
 
+  async update(record: MemoryRecord): Promise<boolean> {
+    this.vectors.invalidate(userKey(record.scope));
+    return (
+      this.database.run(
+        `UPDATE memories SET type = ?, content = ?, importance = ?, metadata = ?, subject = ?, pinned = ?, occurred_at = ?,
+           created_at = ?, updated_at = ?, last_accessed_at = ?, access_count = ?, superseded_by = ?, valid_until = ?, embedding = ?
+         WHERE namespace = ? AND user_id = ? AND id = ?`,
+        record.type,
+        record.content,
+        record.importance,
+        JSON.stringify(record.metadata),
+        record.subject,
+        record.pinned ? 1 : 0,
+        record.occurredAt.getTime(),
+        record.createdAt.getTime(),
+        record.updatedAt.getTime(),
+        record.lastAccessedAt?.getTime() ?? null,
+        record.accessCount,
+        record.supersededBy ?? null,
+        record.validUntil?.getTime() ?? null,
+        new Uint8Array(record.embedding.buffer, record.embedding.byteOffset, record.embedding.byteLength),
+        record.scope.namespace,
+        record.scope.userId,
+        record.id,
+      ) > 0
+    );
+  }
+
   async insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult> {
     const failed: { id: string; error: string }[] = [];
     for (const record of records) {

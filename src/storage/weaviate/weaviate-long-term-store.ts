@@ -4,9 +4,16 @@ import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js
 import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
 import { cosine } from "../../domain/vectors.js";
 import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
+import { UnavailableError } from "../../domain/errors.js";
 import { isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
 
 export interface WeaviateStoreOptions {
+  /**
+   * False while the last health check failed. Calls then fail fast with
+   * UNAVAILABLE instead of spending the caller's deadline on the client's
+   * own connection retries.
+   */
+  readonly reachable: () => boolean;
   /** Weight of the vector score in hybrid search (0 = BM25 only, 1 = vector only). */
   readonly alpha: number;
   /** Objects per batch request for bulk writes. */
@@ -42,12 +49,19 @@ export class WeaviateLongTermStore implements LongTermStore {
     this.collection = client.collections.get(collectionName);
   }
 
+  private call<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.options.reachable()) {
+      return Promise.reject(new UnavailableError("weaviate", "not reachable (its last health check failed)"));
+    }
+    return translateWeaviateErrors(work);
+  }
+
   private tenant(scope: Scope): AnyCollection {
     return this.collection.withTenant(tenantName(scope));
   }
 
   insert(record: MemoryRecord): Promise<void> {
-    return translateWeaviateErrors(async () => {
+    return this.call(async () => {
       await this.tenant(record.scope).data.insert({
         id: record.id,
         properties: toProperties(record) as never,
@@ -56,8 +70,21 @@ export class WeaviateLongTermStore implements LongTermStore {
     });
   }
 
+  update(record: MemoryRecord): Promise<boolean> {
+    return this.call(async () => {
+      const tenant = this.tenant(record.scope);
+      if (!(await this.exists(tenant, record.id))) return false;
+      await tenant.data.replace({
+        id: record.id,
+        properties: toProperties(record) as never,
+        vectors: Array.from(record.embedding),
+      });
+      return true;
+    });
+  }
+
   insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult> {
-    return translateWeaviateErrors(async () => {
+    return this.call(async () => {
       const failed: { id: string; error: string }[] = [];
       const byTenant = new Map<string, MemoryRecord[]>();
       for (const r of records) byTenant.set(tenantName(r.scope), [...(byTenant.get(tenantName(r.scope)) ?? []), r]);
@@ -78,8 +105,21 @@ export class WeaviateLongTermStore implements LongTermStore {
     });
   }
 
+  /**
+   * Whether an object exists, over gRPC: REST's HEAD answers an unknown
+   * tenant with a bare 422 that cannot be told apart from other errors.
+   */
+  private async exists(tenant: AnyCollection, id: string): Promise<boolean> {
+    try {
+      return (await tenant.query.fetchObjectById(id, { returnProperties: [] })) !== null;
+    } catch (error) {
+      if (isTenantNotFound(error)) return false;
+      throw error;
+    }
+  }
+
   get(scope: Scope, id: string): Promise<MemoryRecord | undefined> {
-    return translateWeaviateErrors(async () => {
+    return this.call(async () => {
       try {
         const object = await this.tenant(scope).query.fetchObjectById(id, { includeVector: true });
         return object ? toRecord(object.uuid, object.properties, vectorOf(object.vectors)) : undefined;
@@ -91,7 +131,7 @@ export class WeaviateLongTermStore implements LongTermStore {
   }
 
   search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
-    return translateWeaviateErrors(async () => {
+    return this.call(async () => {
       const filters: FilterValue[] = [];
       const f = this.collection.filter;
       if (search.types.length > 0) filters.push(f.byProperty("type").containsAny([...search.types]));
@@ -118,7 +158,7 @@ export class WeaviateLongTermStore implements LongTermStore {
   }
 
   recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
-    return translateWeaviateErrors(async () => {
+    return this.call(async () => {
       const tenant = this.tenant(scope);
       for (const [id, count] of counts) {
         const object = await tenant.query.fetchObjectById(id, { returnProperties: ["accessCount", "lastAccessedAt"] });
@@ -138,20 +178,15 @@ export class WeaviateLongTermStore implements LongTermStore {
   }
 
   delete(scope: Scope, id: string): Promise<boolean> {
-    return translateWeaviateErrors(async () => {
-      try {
-        const tenant = this.tenant(scope);
-        if (!(await tenant.data.exists(id))) return false;
-        return await tenant.data.deleteById(id);
-      } catch (error) {
-        if (isTenantNotFound(error)) return false;
-        throw error;
-      }
+    return this.call(async () => {
+      const tenant = this.tenant(scope);
+      if (!(await this.exists(tenant, id))) return false;
+      return tenant.data.deleteById(id);
     });
   }
 
   deleteUser(scope: Scope): Promise<number> {
-    return translateWeaviateErrors(async () => {
+    return this.call(async () => {
       const name = tenantName(scope);
       const tenants = await this.collection.tenants.getByNames([name]);
       if (!tenants[name]) return 0;
@@ -162,9 +197,9 @@ export class WeaviateLongTermStore implements LongTermStore {
   }
 
   async *users(namespace: string | undefined): AsyncIterable<Scope> {
-    const tenants = await translateWeaviateErrors(() => this.collection.tenants.get());
+    const tenants = await this.call(() => this.collection.tenants.get());
     for (const name of Object.keys(tenants).sort()) {
-      const sample = await translateWeaviateErrors(() =>
+      const sample = await this.call(() =>
         this.collection.withTenant(name).query.fetchObjects({ limit: 1, returnProperties: ["namespace", "userId"] }),
       );
       const properties = sample.objects[0]?.properties;
@@ -178,7 +213,7 @@ export class WeaviateLongTermStore implements LongTermStore {
     const tenant = this.tenant(scope);
     let after: string | undefined;
     for (;;) {
-      const page = await translateWeaviateErrors(async () => {
+      const page = await this.call(async () => {
         try {
           return await tenant.query.fetchObjects({
             limit: batchSize,
@@ -205,7 +240,7 @@ export class WeaviateLongTermStore implements LongTermStore {
   }
 
   deleteMany(scope: Scope, ids: readonly string[]): Promise<number> {
-    return translateWeaviateErrors(async () => {
+    return this.call(async () => {
       let deleted = 0;
       for (let i = 0; i < ids.length; i += 1000) {
         const chunk = ids.slice(i, i + 1000);
@@ -217,7 +252,7 @@ export class WeaviateLongTermStore implements LongTermStore {
   }
 
   deleteBand(scope: Scope, band: EvictionBand): Promise<string[]> {
-    return translateWeaviateErrors(async () => {
+    return this.call(async () => {
       const f = this.collection.filter;
       const where = Filters.and(
         f.byProperty("pinned").equal(false),

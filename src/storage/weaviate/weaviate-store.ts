@@ -42,19 +42,22 @@ export async function openWeaviateStores(config: WeaviateConfig, dimensions: num
     timeout: { init: seconds, query: seconds, insert: seconds },
   });
   await ensureMemoryCollection(client, config.collection, dimensions);
+  let reachable = true;
   return {
     longTerm: new WeaviateLongTermStore(client, config.collection, dimensions, {
       alpha: config.alpha,
       batchSize: config.batchSize,
+      reachable: () => reachable,
     }),
     health: {
       name: "weaviate",
       check: async () => {
         try {
-          return await client.isReady();
+          reachable = await client.isReady();
         } catch {
-          return false;
+          reachable = false;
         }
+        return reachable;
       },
     },
     close: () => client.close(),

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file engram/v1/long_term.proto.
  */
 export const file_engram_v1_long_term: GenFile = /*@__PURE__*/
-  fileDesc("ChllbmdyYW0vdjEvbG9uZ190ZXJtLnByb3RvEgllbmdyYW0udjEiiAQKBk1lbW9yeRIKCgJpZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSDwoHY29udGVudBgDIAEoCRISCgppbXBvcnRhbmNlGAQgASgCEjEKCG1ldGFkYXRhGAUgAygLMh8uZW5ncmFtLnYxLk1lbW9yeS5NZXRhZGF0YUVudHJ5Eg8KB3N1YmplY3QYBiABKAkSDgoGcGlubmVkGAcgASgIEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjY2Vzc2VkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhY2Nlc3NfY291bnQYDCABKAMSFQoNc3VwZXJzZWRlZF9ieRgNIAEoCRIvCgt2YWxpZF91bnRpbBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlMKDFNjb3JlZE1lbW9yeRIhCgZtZW1vcnkYASABKAsyES5lbmdyYW0udjEuTWVtb3J5Eg0KBXNjb3JlGAIgASgCEhEKCXJlbGV2YW5jZRgDIAEoAiKiAQoORXZpY3Rpb25Qb2xpY3kSHAoPc2NvcmVfdGhyZXNob2xkGAEgASgCSACIAQESHAoPaGFsZl9saWZlX2hvdXJzGAIgASgFSAGIAQESGgoNbWluX2FnZV9ob3VycxgDIAEoBUgCiAEBQhIKEF9zY29yZV90aHJlc2hvbGRCEgoQX2hhbGZfbGlmZV9ob3Vyc0IQCg5fbWluX2FnZV9ob3Vycyp5CgpNZW1vcnlUeXBlEhsKF01FTU9SWV9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUTUVNT1JZX1RZUEVfRVBJU09ESUMQARIYChRNRU1PUllfVFlQRV9TRU1BTlRJQxACEhoKFk1FTU9SWV9UWVBFX1BSRUZFUkVOQ0UQA2IGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChllbmdyYW0vdjEvbG9uZ190ZXJtLnByb3RvEgllbmdyYW0udjEiiAQKBk1lbW9yeRIKCgJpZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSDwoHY29udGVudBgDIAEoCRISCgppbXBvcnRhbmNlGAQgASgCEjEKCG1ldGFkYXRhGAUgAygLMh8uZW5ncmFtLnYxLk1lbW9yeS5NZXRhZGF0YUVudHJ5Eg8KB3N1YmplY3QYBiABKAkSDgoGcGlubmVkGAcgASgIEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjY2Vzc2VkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhY2Nlc3NfY291bnQYDCABKAMSFQoNc3VwZXJzZWRlZF9ieRgNIAEoCRIvCgt2YWxpZF91bnRpbBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs8BCgxHYXRlRGVjaXNpb24SEgoKbWVzc2FnZV9pZBgBIAEoCRIOCgZzdG9yZWQYAiABKAgSIwoEdHlwZRgDIAEoDjIVLmVuZ3JhbS52MS5NZW1vcnlUeXBlEhIKCmltcG9ydGFuY2UYBCABKAISDgoGcmVhc29uGAUgASgJEhIKCmRlY2lkZWRfYnkYBiABKAkSKwoHb3V0Y29tZRgHIAEoDjIaLmVuZ3JhbS52MS5SZW1lbWJlck91dGNvbWUSEQoJbWVtb3J5X2lkGAggASgJIlMKDFNjb3JlZE1lbW9yeRIhCgZtZW1vcnkYASABKAsyES5lbmdyYW0udjEuTWVtb3J5Eg0KBXNjb3JlGAIgASgCEhEKCXJlbGV2YW5jZRgDIAEoAiKiAQoORXZpY3Rpb25Qb2xpY3kSHAoPc2NvcmVfdGhyZXNob2xkGAEgASgCSACIAQESHAoPaGFsZl9saWZlX2hvdXJzGAIgASgFSAGIAQESGgoNbWluX2FnZV9ob3VycxgDIAEoBUgCiAEBQhIKEF9zY29yZV90aHJlc2hvbGRCEgoQX2hhbGZfbGlmZV9ob3Vyc0IQCg5fbWluX2FnZV9ob3Vycyp5CgpNZW1vcnlUeXBlEhsKF01FTU9SWV9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUTUVNT1JZX1RZUEVfRVBJU09ESUMQARIYChRNRU1PUllfVFlQRV9TRU1BTlRJQxACEhoKFk1FTU9SWV9UWVBFX1BSRUZFUkVOQ0UQAyrRAQoPUmVtZW1iZXJPdXRjb21lEiAKHFJFTUVNQkVSX09VVENPTUVfVU5TUEVDSUZJRUQQABIcChhSRU1FTUJFUl9PVVRDT01FX0NSRUFURUQQARIbChdSRU1FTUJFUl9PVVRDT01FX01FUkdFRBACEhwKGFJFTUVNQkVSX09VVENPTUVfVVBEQVRFRBADEiUKIVJFTUVNQkVSX09VVENPTUVfU1VQRVJTRURFRF9PTERFUhAEEhwKGFJFTUVNQkVSX09VVENPTUVfRFJPUFBFRBAFYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A long-term memory of one user.
@@ -123,6 +123,74 @@ export const MemorySchema: GenMessage<Memory> = /*@__PURE__*/
   messageDesc(file_engram_v1_long_term, 0);
 
 /**
+ * Why the write gate kept or dropped one candidate memory.
+ *
+ * @generated from message engram.v1.GateDecision
+ */
+export type GateDecision = Message<"engram.v1.GateDecision"> & {
+  /**
+   * The message id (EndSession) the decision is about; empty for Remember.
+   *
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: bool stored = 2;
+   */
+  stored: boolean;
+
+  /**
+   * The memory type chosen when stored.
+   *
+   * @generated from field: engram.v1.MemoryType type = 3;
+   */
+  type: MemoryType;
+
+  /**
+   * @generated from field: float importance = 4;
+   */
+  importance: number;
+
+  /**
+   * A short machine-readable reason, e.g. "explicit-preference", "pleasantry",
+   * "procedural", "transient-task-state", "unconfirmed", "pii-refused",
+   * "model:<reason>".
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * Who decided: "rules" or "model".
+   *
+   * @generated from field: string decided_by = 6;
+   */
+  decidedBy: string;
+
+  /**
+   * What happened to the stored memory.
+   *
+   * @generated from field: engram.v1.RememberOutcome outcome = 7;
+   */
+  outcome: RememberOutcome;
+
+  /**
+   * The memory written or refreshed, when stored.
+   *
+   * @generated from field: string memory_id = 8;
+   */
+  memoryId: string;
+};
+
+/**
+ * Describes the message engram.v1.GateDecision.
+ * Use `create(GateDecisionSchema)` to create a new message.
+ */
+export const GateDecisionSchema: GenMessage<GateDecision> = /*@__PURE__*/
+  messageDesc(file_engram_v1_long_term, 1);
+
+/**
  * A memory with the scores that ranked it.
  *
  * @generated from message engram.v1.ScoredMemory
@@ -153,7 +221,7 @@ export type ScoredMemory = Message<"engram.v1.ScoredMemory"> & {
  * Use `create(ScoredMemorySchema)` to create a new message.
  */
 export const ScoredMemorySchema: GenMessage<ScoredMemory> = /*@__PURE__*/
-  messageDesc(file_engram_v1_long_term, 1);
+  messageDesc(file_engram_v1_long_term, 2);
 
 /**
  * Overrides of the configured forgetting policy for one EvictStale call.
@@ -191,7 +259,7 @@ export type EvictionPolicy = Message<"engram.v1.EvictionPolicy"> & {
  * Use `create(EvictionPolicySchema)` to create a new message.
  */
 export const EvictionPolicySchema: GenMessage<EvictionPolicy> = /*@__PURE__*/
-  messageDesc(file_engram_v1_long_term, 2);
+  messageDesc(file_engram_v1_long_term, 3);
 
 /**
  * The kind of a long-term memory, which decides how it is ranked and how
@@ -233,4 +301,59 @@ export enum MemoryType {
  */
 export const MemoryTypeSchema: GenEnum<MemoryType> = /*@__PURE__*/
   enumDesc(file_engram_v1_long_term, 0);
+
+/**
+ * What a write did with the memory it was given.
+ *
+ * @generated from enum engram.v1.RememberOutcome
+ */
+export enum RememberOutcome {
+  /**
+   * @generated from enum value: REMEMBER_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Stored as a new memory.
+   *
+   * @generated from enum value: REMEMBER_OUTCOME_CREATED = 1;
+   */
+  CREATED = 1,
+
+  /**
+   * A near-duplicate of an existing memory, which was refreshed instead
+   * (importance raised to the larger, timestamps bumped); no copy was added.
+   *
+   * @generated from enum value: REMEMBER_OUTCOME_MERGED = 2;
+   */
+  MERGED = 2,
+
+  /**
+   * A semantic fact with the subject of an existing fact, updated in place.
+   *
+   * @generated from enum value: REMEMBER_OUTCOME_UPDATED = 3;
+   */
+  UPDATED = 3,
+
+  /**
+   * Stored, and older contradicting memories of the same subject were
+   * superseded: kept as history, no longer returned by default.
+   *
+   * @generated from enum value: REMEMBER_OUTCOME_SUPERSEDED_OLDER = 4;
+   */
+  SUPERSEDED_OLDER = 4,
+
+  /**
+   * Not stored: the write gate dropped it (see the decision's reason).
+   *
+   * @generated from enum value: REMEMBER_OUTCOME_DROPPED = 5;
+   */
+  DROPPED = 5,
+}
+
+/**
+ * Describes the enum engram.v1.RememberOutcome.
+ */
+export const RememberOutcomeSchema: GenEnum<RememberOutcome> = /*@__PURE__*/
+  enumDesc(file_engram_v1_long_term, 1);
 

@@ -1,0 +1,78 @@
+import type { MemoryType, Role } from "./types.js";
+
+/**
+ * The write gate's cheap first pass: rules that settle the clear cases
+ * without a model call. Only what they cannot settle ("ambiguous") goes to
+ * the classifier, batched per session. Pure and deterministic.
+ */
+export interface GateCandidate {
+  readonly id: string;
+  readonly role: Role;
+  readonly content: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export type GateVerdict =
+  | { readonly action: "store"; readonly type: MemoryType; readonly importance: number; readonly reason: string }
+  | { readonly action: "drop"; readonly reason: string }
+  | { readonly action: "ambiguous" };
+
+/** What the classifier (local rules or a model) says about an ambiguous candidate. */
+export interface GateClassification {
+  readonly id: string;
+  readonly store: boolean;
+  readonly type: MemoryType;
+  readonly importance: number;
+  readonly reason: string;
+}
+
+export interface GateClassifier {
+  /** One classification per candidate, any order; candidates not answered are dropped. */
+  classify(candidates: readonly GateCandidate[], signal?: AbortSignal): Promise<GateClassification[]>;
+}
+
+const pleasantry =
+  /^\s*(hi|hello|hey|hiya|thanks|thank you|thx|ty|cheers|ok|okay|k|cool|great|nice|perfect|awesome|sure|yes|yep|no|nope|bye|goodbye|see you|good (morning|afternoon|evening|night)|got it|sounds good|makes sense|understood|alright|lol)\b[\s!.,:)]*(\b(so much|a lot|again|there|then|thanks|thank you)\b[\s!.,:)]*)*$/i;
+const procedural =
+  /\b(step \d+\s*(of|\/)\s*\d+|next step|continue|go on|proceed|retry|try again|done with (this|that) step)\b/i;
+const transientTask =
+  /\b(currently|right now|at the moment|in progress|todo|to-do|working on (this|the) task|for this task|draft \d+|this session only)\b/i;
+const preference =
+  /\b(i (really )?prefer|i'd rather|i would rather|from now on|going forward|i('ve| have)? switched|i('m| am) switching|i moved to|i like|i love|i enjoy|i hate|i dislike|i don't like|i do not like|i always|i never|please always|please never|my favou?rite)\b/i;
+const fact =
+  /\b(my name is|call me|i live in|i('m| am) from|i work (at|as|for|in)|i('m| am) an? |i('m| am) allergic|i have (an? )?(allergy|kid|child|children|dog|cat|partner|wife|husband)|my (birthday|wife|husband|partner|son|daughter|job|role|team|company) is|i speak)\b/i;
+const decision =
+  /\b(i('ve| have)? decided|we('ve| have)? decided|let's go with|i'll go with|i('ve| have)? chosen|i chose|i booked|we booked|i signed up|i cancell?ed|i bought)\b/i;
+
+export function gateByRules(candidate: GateCandidate): GateVerdict {
+  const { role, content, metadata } = candidate;
+  if (role === "system" || role === "tool") return { action: "drop", reason: "not-user-content" };
+  if (metadata.confirmed === "false" || metadata.corrected === "true") return { action: "drop", reason: "unconfirmed" };
+  if (role === "assistant" && metadata.confirmed !== "true") {
+    // An answer the user did not confirm is never stored as a fact.
+    return { action: "drop", reason: "unconfirmed" };
+  }
+  const text = content.trim();
+  if (pleasantry.test(text)) return { action: "drop", reason: "pleasantry" };
+  if (procedural.test(text) && !preference.test(text)) return { action: "drop", reason: "procedural" };
+  if (transientTask.test(text) && !preference.test(text) && !fact.test(text)) {
+    return { action: "drop", reason: "transient-task-state" };
+  }
+  if (preference.test(text))
+    return { action: "store", type: "preference", importance: 0.7, reason: "explicit-preference" };
+  if (decision.test(text)) return { action: "store", type: "episodic", importance: 0.6, reason: "decision" };
+  if (fact.test(text)) return { action: "store", type: "semantic", importance: 0.6, reason: "stated-fact" };
+  if (/\?\s*$/.test(text)) return { action: "drop", reason: "question" };
+  if (text.split(/\s+/).length < 4) return { action: "drop", reason: "too-short" };
+  return { action: "ambiguous" };
+}
+
+/**
+ * Engram's default classifier: no model, so the ambiguous remainder is
+ * dropped. With an OpenAI-compatible endpoint configured, a model decides it.
+ */
+export class DropAmbiguousClassifier implements GateClassifier {
+  async classify(candidates: readonly GateCandidate[]): Promise<GateClassification[]> {
+    return candidates.map((c) => ({ id: c.id, store: false, type: "semantic", importance: 0, reason: "ambiguous" }));
+  }
+}
