@@ -39,6 +39,24 @@ export function resolveConflict(
  * scripting". Explicit subjects (or a model's) are more precise; this is the
  * rule-based fallback, deliberately narrow to avoid false supersessions.
  */
+const glosses: Readonly<Record<string, string>> = {
+  "programming-language": "programming language for code, scripts, scripting, tools and software",
+  editor: "code editor or IDE for editing text and code",
+  "operating-system": "operating system for computers and laptops",
+  diet: "diet, food, meals and eating",
+  seat: "seat choice on flights, trains and travel",
+  units: "units of measurement, temperature and distance",
+};
+
+/**
+ * Words describing a subject, embedded together with the memory's content
+ * ("document expansion"): "I've switched everything to Go" is then found by
+ * a request for a script even though it shares no word with it.
+ */
+export function subjectGloss(subject: string): string {
+  return glosses[subject] ?? subject.replace(/[._-]+/g, " ");
+}
+
 const lexicon: readonly [subject: string, words: RegExp][] = [
   [
     "programming-language",

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { LongTermStore } from "../storage/stores.js";
 import type { AccessTracker } from "./access-tracker.js";
-import { inferSubject, resolveConflict } from "./conflicts.js";
+import { inferSubject, resolveConflict, subjectGloss } from "./conflicts.js";
 import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
@@ -274,8 +274,11 @@ export class LongTermMemory {
     signal?: AbortSignal,
   ): Promise<{ memory: Memory; outcome: Exclude<RememberOutcome, "dropped">; supersededIds: string[] }> {
     const now = this.clock();
-    const [embedding] = await this.embedder.embed([input.content], signal);
     const subject = input.subject || inferSubject(input.type, input.content);
+    const [embedding] = await this.embedder.embed(
+      [subject ? `${input.content}\n${subjectGloss(subject)}` : input.content],
+      signal,
+    );
     const similar = await this.store.search(scope, {
       embedding: embedding!,
       text: input.content,

@@ -31,7 +31,9 @@ const detectors: readonly Detector[] = [
   { kind: "iban", pattern: /\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b/g, valid: isValidIban },
   { kind: "payment-card", pattern: /\b(?:\d[ -]?){12,18}\d\b/g, valid: passesLuhn },
   { kind: "national-id", pattern: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g },
-  { kind: "phone", pattern: /(?<![\w+])\+?\d{1,3}[ .-]?\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}\b/g },
+  // International numbers with a leading +, or North American (555) 123-4567 style.
+  { kind: "phone", pattern: /(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,4}\d{2,4}\b/g },
+  { kind: "phone", pattern: /(?<![\w+])\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b/g },
 ];
 
 export interface PiiScan {

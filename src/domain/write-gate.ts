@@ -31,10 +31,15 @@ export interface GateClassifier {
   classify(candidates: readonly GateCandidate[], signal?: AbortSignal): Promise<GateClassification[]>;
 }
 
-const pleasantry =
-  /^\s*(hi|hello|hey|hiya|thanks|thank you|thx|ty|cheers|ok|okay|k|cool|great|nice|perfect|awesome|sure|yes|yep|no|nope|bye|goodbye|see you|good (morning|afternoon|evening|night)|got it|sounds good|makes sense|understood|alright|lol)\b[\s!.,:)]*(\b(so much|a lot|again|there|then|thanks|thank you)\b[\s!.,:)]*)*$/i;
+const pleasantryPhrases =
+  "hi|hello|hey|hiya|there|thanks|thank you|thx|ty|cheers|ok|okay|k|cool|great|nice|perfect|awesome|sure|yes|yep|" +
+  "no|nope|bye|goodbye|see you|good morning|good afternoon|good evening|good night|got it|sounds good|makes sense|" +
+  "understood|alright|lol|so much|a lot|again|then";
+/** A message made only of pleasantries and acknowledgements ("ok sounds good, thanks!"). */
+const pleasantry = new RegExp(`^(?:(?:${pleasantryPhrases})\\b[\\s!.,:;)]*)+$`, "i");
 const procedural =
-  /\b(step \d+\s*(of|\/)\s*\d+|next step|continue|go on|proceed|retry|try again|done with (this|that) step)\b/i;
+  /\b(step \d+\s*(of|\/)\s*\d+|next step|go on|proceed|retry|try again|done with (this|that) step)\b|^\s*(next|continue|done|skip|again)\b[\s!.]*$/i;
+/\b(step \d+\s*(of|\/)\s*\d+|next step|continue|go on|proceed|retry|try again|done with (this|that) step)\b/i;
 const transientTask =
   /\b(currently|right now|at the moment|in progress|todo|to-do|working on (this|the) task|for this task|draft \d+|this session only)\b/i;
 const preference =

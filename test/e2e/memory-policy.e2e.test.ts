@@ -1,0 +1,242 @@
+import { randomUUID } from "node:crypto";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SectionKind } from "../../src/gen/engram/v1/assembly_pb.js";
+import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
+import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
+import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
+import { openClient } from "../support/clients.js";
+import { collect, expectStatus } from "../support/expect-status.js";
+import { startRedis, type RedisServer } from "../support/redis-servers.js";
+import { startTestServer, type TestServer } from "../support/server-harness.js";
+import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
+import type { Client } from "@connectrpc/connect";
+
+/**
+ * The memory policy as multi-session stories through the gRPC API, on the
+ * embedded default and on Redis + Weaviate: the same behaviour on both.
+ */
+let redis: RedisServer;
+let weaviate: WeaviateServer;
+beforeAll(async () => {
+  [redis, weaviate] = await Promise.all([startRedis(), startWeaviate()]);
+});
+afterAll(async () => {
+  await redis?.stop();
+  await weaviate?.stop();
+});
+
+const backends: [string, () => Record<string, string>][] = [
+  ["embedded", () => ({})],
+  [
+    "Redis + Weaviate",
+    () => ({
+      ENGRAM_REDIS_URL: redis.url,
+      ENGRAM_WEAVIATE_URL: weaviate.url,
+      ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
+    }),
+  ],
+];
+
+const day = 86_400_000;
+const ago = (days: number) => timestampFromDate(new Date(Date.now() - days * day));
+
+describe.each(backends)("memory policy on %s", (_, backendEnv) => {
+  let server: TestServer;
+  let client: Client<typeof MemoryService>;
+  beforeAll(async () => {
+    server = await startTestServer(backendEnv());
+    client = openClient("grpc", server.baseUrl).client;
+  });
+  afterAll(() => server?.destroy());
+  const newScope = () => ({ namespace: "policy", userId: randomUUID() });
+  const say = (scope: { namespace: string; userId: string }, sessionId: string, ...lines: string[]) =>
+    client.appendMessages({ scope, sessionId, messages: lines.map((content) => ({ role: Role.USER, content })) });
+
+  it("lets a newer preference supersede an older one: a script request gets Go, not Python", async () => {
+    const scope = newScope();
+    const python = await client.remember({
+      scope,
+      type: MemoryType.PREFERENCE,
+      content: "I prefer Python for scripting tasks",
+      importance: 0.7,
+      occurredAt: ago(240),
+    });
+    expect(python.outcome).toBe(RememberOutcome.CREATED);
+    const go = await client.remember({
+      scope,
+      type: MemoryType.PREFERENCE,
+      content: "I've switched everything to Go",
+      importance: 0.8,
+      occurredAt: ago(7),
+    });
+    expect(go.outcome).toBe(RememberOutcome.SUPERSEDED_OLDER);
+    expect(go.supersededIds).toEqual([python.memory!.id]);
+
+    const recalled = await client.recall({
+      scope,
+      query: "Write me a script to rename my photos",
+      types: [MemoryType.PREFERENCE],
+    });
+    expect(recalled.memories.map((m) => m.memory?.content)).toEqual(["I've switched everything to Go"]);
+
+    const history = await client.recall({
+      scope,
+      query: "Write me a script to rename my photos",
+      includeSuperseded: true,
+    });
+    const old = history.memories.find((m) => m.memory?.id === python.memory!.id)?.memory;
+    expect(old?.supersededBy).toBe(go.memory!.id);
+    expect(old?.validUntil).toBeDefined();
+
+    const context = await collect(
+      client.assembleContext({ scope, query: "Write me a script to rename my photos", tokenBudget: 500 }),
+    );
+    const memories = context.find(
+      (e) => e.event.case === "section" && e.event.value.kind === SectionKind.LONG_TERM_MEMORIES,
+    );
+    const items = memories?.event.case === "section" ? memories.event.value.items.map((i) => i.content) : [];
+    expect(items).toEqual(["[preference] I've switched everything to Go"]);
+  });
+
+  it("learns a preference at the end of one session, changes it in the next, and answers with the new one", async () => {
+    const scope = newScope();
+    await say(scope, "monday", "Hi!", "I prefer window seats on long flights", "thanks");
+    const monday = await client.endSession({ scope, sessionId: "monday" });
+    expect(monday.decisions.map((d) => [d.stored, d.reason])).toEqual([
+      [false, "pleasantry"],
+      [true, "explicit-preference"],
+      [false, "pleasantry"],
+    ]);
+    await say(scope, "friday", "From now on I want aisle seats, I get up a lot");
+    const friday = await client.endSession({ scope, sessionId: "friday" });
+    expect(friday.decisions[0]).toMatchObject({ stored: true, outcome: RememberOutcome.SUPERSEDED_OLDER });
+    const recalled = await client.recall({
+      scope,
+      query: "which seat should I book on the flight",
+      types: [MemoryType.PREFERENCE],
+    });
+    expect(recalled.memories.map((m) => m.memory?.content)).toEqual(["From now on I want aisle seats, I get up a lot"]);
+  });
+
+  it("redacts personal data before storing and never returns it from Recall", async () => {
+    const scope = newScope();
+    await say(
+      scope,
+      "s",
+      "My email is ana.silva@example.com and I prefer replies in Portuguese",
+      "my card is 4111 1111 1111 1111 and I love jazz",
+    );
+    const ended = await client.endSession({ scope, sessionId: "s" });
+    expect(ended.decisions.every((d) => d.stored)).toBe(true);
+    const recalled = await client.recall({ scope, query: "email card replies Portuguese jazz", topK: 10 });
+    const text = recalled.memories.map((m) => m.memory?.content).join("\n");
+    expect(text).toContain("[redacted:email]");
+    expect(text).toContain("[redacted:payment-card]");
+    expect(text).not.toContain("ana.silva@example.com");
+    expect(text).not.toContain("4111");
+
+    const explicit = await client.remember({
+      scope,
+      type: MemoryType.SEMANTIC,
+      content: "API key is sk-proj-abcdefghijklmnopqrstuv",
+      bypassGate: true,
+    });
+    expect(explicit.redactions).toEqual(["api-key"]);
+    expect(explicit.memory?.content).not.toContain("sk-proj");
+  });
+
+  it("does not store procedural chatter, pleasantries or unconfirmed answers", async () => {
+    const scope = newScope();
+    await client.appendMessages({
+      scope,
+      sessionId: "setup",
+      messages: [
+        { role: Role.USER, content: "Step 3 of 7: run the installer" },
+        { role: Role.ASSISTANT, content: "The installer is at /opt/setup and takes ten minutes to finish." },
+        { role: Role.USER, content: "ok" },
+        { role: Role.USER, content: "Next" },
+      ],
+    });
+    const ended = await client.endSession({ scope, sessionId: "setup" });
+    expect(ended.decisions.map((d) => [d.stored, d.reason])).toEqual([
+      [false, "procedural"],
+      [false, "unconfirmed"],
+      [false, "pleasantry"],
+      [false, "procedural"],
+    ]);
+    expect((await client.recall({ scope, query: "installer step setup" })).memories).toEqual([]);
+    const chatter = await client.remember({ scope, type: MemoryType.EPISODIC, content: "thanks, sounds good" });
+    expect(chatter.outcome).toBe(RememberOutcome.DROPPED);
+    expect(chatter.decision).toMatchObject({ stored: false, reason: "pleasantry", decidedBy: "rules" });
+    expect(chatter.memory).toBeUndefined();
+  });
+
+  it("merges a repeated memory instead of adding a copy, and updates a fact in place", async () => {
+    const scope = newScope();
+    const first = await client.remember({
+      scope,
+      type: MemoryType.PREFERENCE,
+      content: "I love jazz records",
+      importance: 0.4,
+    });
+    const again = await client.remember({
+      scope,
+      type: MemoryType.PREFERENCE,
+      content: "I love jazz records!",
+      importance: 0.6,
+    });
+    expect(again.outcome).toBe(RememberOutcome.MERGED);
+    expect(again.memory?.id).toBe(first.memory?.id);
+    expect(again.memory?.importance).toBeCloseTo(0.6);
+
+    const job = await client.remember({
+      scope,
+      type: MemoryType.SEMANTIC,
+      content: "I work at Acme as an engineer",
+      subject: "employer",
+    });
+    const moved = await client.remember({
+      scope,
+      type: MemoryType.SEMANTIC,
+      content: "I work at Initech now",
+      subject: "employer",
+    });
+    expect(moved.outcome).toBe(RememberOutcome.UPDATED);
+    expect(moved.memory?.id).toBe(job.memory?.id);
+    expect((await client.getMemory({ scope, memoryId: job.memory!.id })).memory?.content).toBe("I work at Initech now");
+  });
+
+  it("forgets a completed task's working state", async () => {
+    const scope = newScope();
+    await client.setWorking({ scope, taskId: "trip", entries: { plan: "book flights, then hotel" } });
+    await client.completeTask({ scope, taskId: "trip" });
+    await expectStatus(client.getWorking({ scope, taskId: "trip" }), Code.NotFound);
+    const context = await collect(client.assembleContext({ scope, taskId: "trip", query: "trip", tokenBudget: 200 }));
+    expect(context.some((e) => e.event.case === "section" && e.event.value.kind === SectionKind.TASK_STATE)).toBe(
+      false,
+    );
+  });
+
+  it("keeps important and recently used memories when forgetting, and drops stale unimportant ones", async () => {
+    const scope = newScope();
+    const remember = (content: string, importance: number, extra: object = {}) =>
+      client.remember({ scope, type: MemoryType.EPISODIC, content, importance, bypassGate: true, ...extra });
+    const stale = await remember("Asked about the weather in Oslo", 0.1);
+    const important = await remember("Was diagnosed with diabetes", 0.95);
+    const used = await remember("Ordered the blue running shoes", 0.1);
+    await client.recall({ scope, query: "blue running shoes order" });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the access flush
+    // Evaluate as if idle for a long time: a half-life of one hour makes a day look like forever.
+    const report = await client.evictStale({
+      namespace: scope.namespace,
+      userId: scope.userId,
+      policy: { scoreThreshold: 0.3, halfLifeHours: 1, minAgeHours: 0 },
+    });
+    expect(report.evictedIds).toContain(stale.memory!.id);
+    expect(report.evictedIds).not.toContain(important.memory!.id);
+    await client.getMemory({ scope, memoryId: important.memory!.id });
+    expect(used.memory).toBeDefined();
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { gateByRules, type GateCandidate } from "../../src/domain/write-gate.js";
+
+const user = (content: string, metadata: Record<string, string> = {}): GateCandidate => ({
+  id: "m",
+  role: "user",
+  content,
+  metadata,
+});
+
+describe("gateByRules", () => {
+  it.each([
+    ["thanks!", "pleasantry"],
+    ["Hello there", "pleasantry"],
+    ["ok sounds good", "pleasantry"],
+    ["Step 3 of 7: copy the config file", "procedural"],
+    ["I'm currently working on this task, draft 2 is open", "transient-task-state"],
+    ["What time is it in Tokyo?", "question"],
+    ["maybe later", "too-short"],
+  ])("drops %j as %s", (content, reason) => {
+    expect(gateByRules(user(content))).toEqual({ action: "drop", reason });
+  });
+
+  it.each([
+    ["I prefer Python for scripting tasks", "preference"],
+    ["From now on, answer in British English", "preference"],
+    ["I've switched everything to Go", "preference"],
+    ["My name is Ana and I live in Lisbon", "semantic"],
+    ["I'm allergic to peanuts", "semantic"],
+    ["I decided to take the 8am train", "episodic"],
+  ])("keeps %j as %s", (content, type) => {
+    expect(gateByRules(user(content))).toMatchObject({ action: "store", type });
+  });
+
+  it("never stores an assistant answer the user did not confirm", () => {
+    const answer = {
+      id: "a",
+      role: "assistant" as const,
+      content: "Your flight leaves at 8am from gate 12.",
+      metadata: {},
+    };
+    expect(gateByRules(answer)).toEqual({ action: "drop", reason: "unconfirmed" });
+    expect(gateByRules({ ...answer, metadata: { confirmed: "true" } }).action).not.toBe("drop");
+  });
+
+  it("drops what the user corrected or marked unconfirmed", () => {
+    expect(gateByRules(user("I prefer tea", { corrected: "true" }))).toEqual({ action: "drop", reason: "unconfirmed" });
+    expect(gateByRules(user("I prefer tea", { confirmed: "false" }))).toEqual({
+      action: "drop",
+      reason: "unconfirmed",
+    });
+  });
+
+  it("ignores system and tool messages", () => {
+    expect(gateByRules({ id: "s", role: "tool", content: "I prefer JSON output", metadata: {} })).toEqual({
+      action: "drop",
+      reason: "not-user-content",
+    });
+  });
+
+  it("leaves the rest to the classifier", () => {
+    expect(gateByRules(user("The quarterly report covers revenue in three regions"))).toEqual({ action: "ambiguous" });
+  });
+});
