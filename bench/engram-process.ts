@@ -26,8 +26,10 @@ export async function startEngramProcess(env: Record<string, string> = {}): Prom
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`engram exited with ${code}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      const entry = JSON.parse(line) as { msg?: string; port?: number };
+      const entry = JSON.parse(line) as { msg?: string; port?: number; level?: string };
       if (entry.msg === "engram listening" && entry.port) resolve(entry.port);
+      // The server's own failures belong in the bench output.
+      if (entry.level === "error") process.stderr.write(`engram: ${line}\n`);
     });
   });
   return {

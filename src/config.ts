@@ -6,6 +6,7 @@
  */
 import type { RedisConfig } from "./storage/redis/redis-stores.js";
 import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
+import type { OpenAiConfig } from "./models/openai-models.js";
 
 export interface Config {
   readonly server: {
@@ -29,7 +30,11 @@ export interface Config {
     readonly weaviate: WeaviateConfig | undefined;
   };
   readonly models: {
+    /** Local (deterministic, no network) or an OpenAI-compatible endpoint. */
+    readonly provider: "local" | "openai";
+    /** The local embedder's vector length; an OpenAI model's is probed at start-up. */
     readonly embeddingDimensions: number;
+    readonly openai: OpenAiConfig | undefined;
   };
   readonly shortTerm: {
     readonly sessionTtlSeconds: number;
@@ -83,9 +88,7 @@ export function loadConfig(env: Env = process.env): Config {
       redis: readRedis(read),
       weaviate: readWeaviate(read),
     },
-    models: {
-      embeddingDimensions: read.integer("ENGRAM_EMBEDDING_DIMENSIONS", 256, 16, 8192),
-    },
+    models: readModels(read),
     shortTerm: {
       sessionTtlSeconds: read.integer("ENGRAM_SESSION_TTL_SECONDS", 86_400, 1, 30 * 86_400),
       tokenLimit: read.integer("ENGRAM_SESSION_TOKEN_LIMIT", 4000, 100, 1_000_000),
@@ -134,6 +137,31 @@ function readRedis(read: EnvReader): RedisConfig | undefined {
     keyPrefix,
     commandTimeoutMs: read.integer("ENGRAM_REDIS_COMMAND_TIMEOUT_MS", 2000, 10, 600_000),
     connectTimeoutMs: read.integer("ENGRAM_REDIS_CONNECT_TIMEOUT_MS", 2000, 10, 600_000),
+  };
+}
+
+function readModels(read: EnvReader): Config["models"] {
+  const provider = read.oneOf("ENGRAM_MODEL_PROVIDER", ["local", "openai"], "local");
+  const embeddingDimensions = read.integer("ENGRAM_EMBEDDING_DIMENSIONS", 256, 16, 8192);
+  if (provider === "local") return { provider, embeddingDimensions, openai: undefined };
+  const baseUrl = read.optional("ENGRAM_OPENAI_BASE_URL");
+  if (baseUrl === undefined)
+    throw new ConfigError("ENGRAM_OPENAI_BASE_URL", "is required when ENGRAM_MODEL_PROVIDER=openai");
+  if (!/^https?:\/\//.test(baseUrl))
+    throw new ConfigError("ENGRAM_OPENAI_BASE_URL", `must be an http(s) URL, got "${baseUrl}"`);
+  return {
+    provider,
+    embeddingDimensions,
+    openai: {
+      baseUrl,
+      // Local servers (vLLM, Ollama) accept any key; the client insists on one.
+      apiKey: read.string("ENGRAM_OPENAI_API_KEY", "unused"),
+      embeddingModel: read.string("ENGRAM_OPENAI_EMBEDDING_MODEL", "text-embedding-3-small"),
+      chatModel: read.string("ENGRAM_OPENAI_CHAT_MODEL", "gpt-4o-mini"),
+      timeoutMs: read.integer("ENGRAM_OPENAI_TIMEOUT_MS", 15_000, 100, 600_000),
+      maxRetries: read.integer("ENGRAM_OPENAI_MAX_RETRIES", 2, 0, 10),
+      embeddingBatchSize: read.integer("ENGRAM_OPENAI_EMBEDDING_BATCH_SIZE", 64, 1, 2048),
+    },
   };
 }
 

@@ -1,6 +1,8 @@
 import type { Config } from "./config.js";
 import { Engram, type EngramEvents } from "./domain/engram.js";
-import { DropAmbiguousClassifier } from "./domain/write-gate.js";
+import type { Embedder, Summariser } from "./domain/models.js";
+import { DropAmbiguousClassifier, type GateClassifier } from "./domain/write-gate.js";
+import { createOpenAiClient, OpenAiEmbedder, OpenAiGateClassifier, OpenAiSummariser } from "./models/openai-models.js";
 import { LocalEmbedder } from "./models/local-embedder.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
@@ -16,16 +18,13 @@ import type { Stores } from "./storage/stores.js";
 export async function openEngram(
   config: Config,
   events: EngramEvents = {},
-  openStores: (config: Config) => Stores | Promise<Stores> = openConfiguredStores,
+  openStores: (config: Config, dimensions: number) => Stores | Promise<Stores> = openConfiguredStores,
 ): Promise<{ engram: Engram; stores: Stores }> {
-  const stores = await openStores(config);
+  const models = await openModels(config);
+  const stores = await openStores(config, models.embedder.dimensions);
   const engram = new Engram(
     stores,
-    {
-      embedder: new LocalEmbedder(config.models.embeddingDimensions),
-      summariser: new LocalSummariser(),
-      classifier: new DropAmbiguousClassifier(),
-    },
+    models,
     {
       shortTerm: {
         sessionTtlSeconds: config.shortTerm.sessionTtlSeconds,
@@ -48,13 +47,11 @@ export async function openEngram(
  * for; Redis, when configured, serves short-term and working memory, and
  * Weaviate long-term memory.
  */
-export async function openConfiguredStores(config: Config): Promise<Stores> {
-  const embedded = openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions });
+export async function openConfiguredStores(config: Config, dimensions: number): Promise<Stores> {
+  const embedded = openEmbeddedStores({ path: config.store.sqlitePath, dimensions });
   const redis = config.store.redis ? openRedisStores(config.store.redis) : undefined;
   try {
-    const weaviate = config.store.weaviate
-      ? await openWeaviateStores(config.store.weaviate, config.models.embeddingDimensions)
-      : undefined;
+    const weaviate = config.store.weaviate ? await openWeaviateStores(config.store.weaviate, dimensions) : undefined;
     await redis?.connected;
     return {
       sessions: redis?.sessions ?? embedded.sessions,
@@ -72,4 +69,29 @@ export async function openConfiguredStores(config: Config): Promise<Stores> {
     await embedded.close();
     throw error;
   }
+}
+
+/**
+ * The model providers: local and deterministic by default; with an
+ * OpenAI-compatible endpoint, its embedding model (whose dimension is asked
+ * of the model itself), summaries and write-gate decisions.
+ */
+export async function openModels(
+  config: Config,
+): Promise<{ embedder: Embedder; summariser: Summariser; classifier: GateClassifier }> {
+  const openai = config.models.openai;
+  if (!openai) {
+    return {
+      embedder: new LocalEmbedder(config.models.embeddingDimensions),
+      summariser: new LocalSummariser(),
+      classifier: new DropAmbiguousClassifier(),
+    };
+  }
+  const client = createOpenAiClient(openai);
+  const dimensions = await OpenAiEmbedder.probeDimensions(client, openai);
+  return {
+    embedder: new OpenAiEmbedder(client, openai, dimensions),
+    summariser: new OpenAiSummariser(client, openai),
+    classifier: new OpenAiGateClassifier(client, openai),
+  };
 }

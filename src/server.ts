@@ -41,7 +41,7 @@ export interface RunningServer {
 export async function startServer(
   config: Config,
   logger: Logger,
-  dependencies: { openStores?: (config: Config) => Stores | Promise<Stores> } = {},
+  dependencies: { openStores?: (config: Config, dimensions: number) => Stores | Promise<Stores> } = {},
 ): Promise<RunningServer> {
   const metrics = new EngramMetrics();
   const { engram, stores } = await openEngram(
@@ -56,6 +56,17 @@ export async function startServer(
         logger.warn("compaction failed", { error });
       },
       accessWriteFailed: (error) => logger.warn("access statistics not written", { error }),
+      gateDecided: (decision) =>
+        metrics.gateDecisions.inc({
+          outcome: decision.stored ? "stored" : "dropped",
+          // Model reasons are free text: keep label values bounded.
+          reason: decision.decidedBy === "model" ? "model" : decision.reason,
+          decided_by: decision.decidedBy,
+        }),
+      piiFound: (kinds, refused) => {
+        for (const kind of kinds) metrics.piiFindings.inc({ kind, action: refused ? "refused" : "redacted" });
+      },
+      superseded: (count) => metrics.supersessions.inc(count),
     },
     dependencies.openStores,
   );

@@ -44,10 +44,10 @@ export async function evictStale(
     if (!options.dryRun) {
       for (const band of bands) {
         options.signal?.throwIfAborted();
-        const deleted = await store.deleteBand(scope, band);
-        scanned += deleted.length;
-        evicted += deleted.length;
-        report(deleted);
+        const { deleted, ids } = await store.deleteBand(scope, band);
+        scanned += deleted;
+        evicted += deleted;
+        report(ids);
       }
     }
     for await (const batch of store.evictionCandidates(scope, batchSize)) {

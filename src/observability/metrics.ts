@@ -41,6 +41,26 @@ export class EngramMetrics {
     registers: [this.registry],
   });
 
+  readonly gateDecisions = new Counter({
+    name: "engram_gate_decisions_total",
+    help: "Write-gate decisions, by outcome (stored, dropped), reason (rule reasons; 'model' for model decisions) and decider.",
+    labelNames: ["outcome", "reason", "decided_by"] as const,
+    registers: [this.registry],
+  });
+
+  readonly piiFindings = new Counter({
+    name: "engram_pii_findings_total",
+    help: "Personal data or credentials found in long-term writes, by kind and action (redacted, refused).",
+    labelNames: ["kind", "action"] as const,
+    registers: [this.registry],
+  });
+
+  readonly supersessions = new Counter({
+    name: "engram_supersessions_total",
+    help: "Memories superseded by a newer contradicting memory.",
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "engram_" });
   }

@@ -116,9 +116,10 @@ export interface LongTermStore {
   deleteMany(scope: Scope, ids: readonly string[]): Promise<number>;
   /**
    * Deletes, in bulk and without loading them, the user's unpinned, never
-   * accessed memories inside the band; the ids of what it deleted.
+   * accessed memories inside the band: how many, and the ids of those the
+   * backend reports (possibly none: Weaviate's bulk delete reports counts).
    */
-  deleteBand(scope: Scope, band: EvictionBand): Promise<string[]>;
+  deleteBand(scope: Scope, band: EvictionBand): Promise<{ deleted: number; ids: string[] }>;
 }
 
 /** A backend's health, for the gRPC health service and readiness probes. */

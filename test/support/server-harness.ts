@@ -23,7 +23,7 @@ export interface TestServer {
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { dataDir?: string; openStores?: (config: Config) => Stores | Promise<Stores> } = {},
+  options: { dataDir?: string; openStores?: (config: Config, dimensions: number) => Stores | Promise<Stores> } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "engram-e2e-"));
   const config = loadConfig({

@@ -11,6 +11,14 @@ import { SqliteWorkingStore } from "./sqlite-working-store.js";
  */
 export function openEmbeddedStores(options: { path: string; dimensions: number; sweepIntervalMs?: number }): Stores {
   const database = new SqliteDatabase(options.path);
+  const stored = database.get("SELECT length(embedding) / 4 AS dimensions FROM memories LIMIT 1")?.dimensions;
+  if (stored !== undefined && Number(stored) !== options.dimensions) {
+    database.close();
+    throw new Error(
+      `${options.path} holds ${stored}-dimensional embeddings but the embedder makes ${options.dimensions}: ` +
+        "set ENGRAM_EMBEDDING_DIMENSIONS (or the embedding model) back, or use a new database",
+    );
+  }
   const sessions = new SqliteSessionStore(database);
   const working = new SqliteWorkingStore(database);
   const longTerm = new SqliteLongTermStore(database, options.dimensions);

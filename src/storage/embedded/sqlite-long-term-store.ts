@@ -224,9 +224,9 @@ export class SqliteLongTermStore implements LongTermStore {
     }
   }
 
-  async deleteBand(scope: Scope, band: EvictionBand): Promise<string[]> {
+  async deleteBand(scope: Scope, band: EvictionBand): Promise<{ deleted: number; ids: string[] }> {
     this.vectors.invalidate(userKey(scope));
-    return this.database
+    const ids = this.database
       .all(
         `DELETE FROM memories
          WHERE namespace = ? AND user_id = ? AND pinned = 0 AND access_count = 0
@@ -240,6 +240,7 @@ export class SqliteLongTermStore implements LongTermStore {
         band.createdBefore.getTime(),
       )
       .map((row) => String(row.id));
+    return { deleted: ids.length, ids };
   }
 
   async deleteMany(scope: Scope, ids: readonly string[]): Promise<number> {

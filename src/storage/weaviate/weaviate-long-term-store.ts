@@ -251,7 +251,7 @@ export class WeaviateLongTermStore implements LongTermStore {
     });
   }
 
-  deleteBand(scope: Scope, band: EvictionBand): Promise<string[]> {
+  deleteBand(scope: Scope, band: EvictionBand): Promise<{ deleted: number; ids: string[] }> {
     return this.call(async () => {
       const f = this.collection.filter;
       const where = Filters.and(
@@ -262,17 +262,18 @@ export class WeaviateLongTermStore implements LongTermStore {
         f.byProperty("lastUsedAt").lessThan(band.lastUsedBefore),
         f.byProperty("createdAt").lessThan(band.createdBefore),
       );
-      const deleted: string[] = [];
+      let deleted = 0;
       try {
+        // Counts only: weaviate-client cannot decode verbose results of large deletes.
         for (let round = 0; round < deleteManyRounds; round++) {
-          const result = await this.tenant(scope).data.deleteMany(where, { verbose: true });
-          for (const object of result.objects) if (object.successful) deleted.push(object.id);
+          const result = await this.tenant(scope).data.deleteMany(where);
+          deleted += result.successful;
           if (result.matches === 0 || result.successful === 0) break;
         }
       } catch (error) {
         if (!isTenantNotFound(error)) throw error;
       }
-      return deleted;
+      return { deleted, ids: [] };
     });
   }
 }

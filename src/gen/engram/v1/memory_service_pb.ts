@@ -871,7 +871,9 @@ export type EvictStaleResponse = Message<"engram.v1.EvictStaleResponse"> & {
   evicted: bigint;
 
   /**
-   * Ids of the evicted memories, at most the first 1000.
+   * Ids of evicted memories, at most the first 1000. Bulk deletes on
+   * Weaviate report counts only, so there this lists the memories chosen
+   * one by one; `evicted` is always the full count.
    *
    * @generated from field: repeated string evicted_ids = 3;
    */

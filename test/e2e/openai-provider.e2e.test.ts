@@ -1,0 +1,106 @@
+import { randomUUID } from "node:crypto";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
+import { openClient } from "../support/clients.js";
+import { expectStatus } from "../support/expect-status.js";
+import { startFakeModelServer, type FakeModelServer } from "../support/openai-compatible-server.js";
+import { startTestServer, type TestServer } from "../support/server-harness.js";
+
+/** Engram with ENGRAM_MODEL_PROVIDER=openai, against our OpenAI-compatible endpoint. */
+let models: FakeModelServer;
+let server: TestServer;
+beforeAll(async () => {
+  models = await startFakeModelServer(96);
+  server = await startTestServer({
+    ENGRAM_MODEL_PROVIDER: "openai",
+    ENGRAM_OPENAI_BASE_URL: models.baseUrl,
+    ENGRAM_OPENAI_TIMEOUT_MS: "2000",
+    ENGRAM_OPENAI_MAX_RETRIES: "0",
+    ENGRAM_SESSION_TOKEN_LIMIT: "120",
+    ENGRAM_SUMMARY_MAX_TOKENS: "60",
+    ENGRAM_COMPACTION_KEEP_RECENT: "2",
+  });
+});
+afterAll(async () => {
+  await server?.destroy();
+  await models?.stop();
+});
+
+describe("the OpenAI-compatible provider", () => {
+  const scope = () => ({ namespace: "models", userId: randomUUID() });
+
+  it("embeds with the model, whose dimension the store takes", async () => {
+    const { client } = openClient("grpc", server.baseUrl);
+    const s = scope();
+    await client.remember({
+      scope: s,
+      type: MemoryType.SEMANTIC,
+      content: "Keeps bees in the garden",
+      bypassGate: true,
+    });
+    const recalled = await client.recall({ scope: s, query: "bees garden" });
+    expect(recalled.memories[0]?.memory?.content).toBe("Keeps bees in the garden");
+    const embeddingCalls = models.requests.filter((r) => r.path === "/v1/embeddings");
+    expect(embeddingCalls.length).toBeGreaterThanOrEqual(3); // probe, remember, recall
+  });
+
+  it("sends only the gate's ambiguous messages to the model, in one call per session", async () => {
+    const { client } = openClient("grpc", server.baseUrl);
+    const s = scope();
+    await client.appendMessages({
+      scope: s,
+      sessionId: "s",
+      messages: [
+        { role: Role.USER, content: "thanks!" },
+        { role: Role.USER, content: "I prefer green tea in the afternoon" },
+        { role: Role.USER, content: "Please remember the office door code changes every month" },
+        { role: Role.USER, content: "The meeting notes were shared with the wider team yesterday" },
+      ],
+    });
+    const before = models.requests.filter((r) => r.path === "/v1/chat/completions").length;
+    const ended = await client.endSession({ scope: s, sessionId: "s" });
+    const chats = models.requests.filter((r) => r.path === "/v1/chat/completions").slice(before);
+    expect(chats).toHaveLength(1);
+    const asked = JSON.parse((chats[0]!.body.messages as { role: string; content: string }[])[1]!.content) as {
+      content: string;
+    }[];
+    expect(asked.map((a) => a.content)).toEqual([
+      "Please remember the office door code changes every month",
+      "The meeting notes were shared with the wider team yesterday",
+    ]);
+    expect(ended.decisions.map((d) => [d.stored, d.decidedBy, d.reason])).toEqual([
+      [false, "rules", "pleasantry"],
+      [true, "rules", "explicit-preference"],
+      [true, "model", "model:asked-to-remember"],
+      [false, "model", "model:not-durable"],
+    ]);
+  });
+
+  it("compacts with the model's summary", async () => {
+    const { client } = openClient("grpc", server.baseUrl);
+    const s = scope();
+    let compacted = false;
+    for (let i = 0; i < 12 && !compacted; i++) {
+      const result = await client.appendMessages({
+        scope: s,
+        sessionId: "long",
+        messages: [
+          { role: Role.USER, content: `Turn ${i}: planning the trip to Lisbon with a budget of ${i * 100} euros` },
+        ],
+      });
+      compacted = result.compacted;
+    }
+    expect(compacted).toBe(true);
+    const read = await client.getMessages({ scope: s, sessionId: "long" });
+    expect(read.summary?.content).toMatch(/^Model summary: user: Turn 0/);
+  });
+
+  it("answers UNAVAILABLE when the model endpoint fails, and recovers", async () => {
+    const { client } = openClient("grpc", server.baseUrl);
+    models.failNext(1, 500);
+    await expectStatus(client.recall({ scope: scope(), query: "anything" }), Code.Unavailable, /model endpoint/);
+    await client.recall({ scope: scope(), query: "anything" });
+  });
+});

@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { LocalEmbedder } from "../../src/models/local-embedder.js";
+
+/**
+ * A small HTTP server that speaks the OpenAI embeddings and chat-completions
+ * API, so tests exercise the real `openai` client code (retries, timeouts,
+ * error handling) against a model endpoint we control.
+ *
+ * Embeddings come from the local hashed embedder. Chat answers depend on the
+ * requested JSON schema: a summary lists the new turns, and the write gate
+ * stores candidates containing "remember" and drops the rest.
+ */
+export interface RecordedRequest {
+  readonly path: string;
+  readonly body: Record<string, unknown>;
+}
+
+export interface FakeModelServer {
+  readonly baseUrl: string;
+  readonly requests: RecordedRequest[];
+  /** The next `count` requests fail with `status`. */
+  failNext(count: number, status: number): void;
+  /** Every request waits this long before answering. */
+  delayMs: number;
+  /** Chat answers are replaced by this raw text (for malformed-output tests). */
+  rawChatReply: string | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startFakeModelServer(dimensions = 64): Promise<FakeModelServer> {
+  const embedder = new LocalEmbedder(dimensions);
+  let failures: { count: number; status: number } = { count: 0, status: 500 };
+  const state: FakeModelServer = {
+    baseUrl: "",
+    requests: [],
+    delayMs: 0,
+    rawChatReply: undefined,
+    failNext: (count, status) => (failures = { count, status }),
+    stop: async () => {},
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    const body = JSON.parse((await read(req)) || "{}") as Record<string, unknown>;
+    state.requests.push({ path: req.url ?? "", body });
+    if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs));
+    const reply = (status: number, payload: unknown) => {
+      if (res.writableEnded || res.destroyed) return;
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(payload));
+    };
+    if (failures.count > 0) {
+      failures.count--;
+      return reply(failures.status, { error: { message: "injected failure", type: "server_error" } });
+    }
+    if (req.url === "/v1/embeddings") {
+      const input = body.input as string[];
+      return reply(200, {
+        object: "list",
+        model: body.model,
+        data: input.map((text, index) => ({
+          object: "embedding",
+          index,
+          embedding: Array.from(embedder.embedOne(text)),
+        })),
+        usage: { prompt_tokens: 0, total_tokens: 0 },
+      });
+    }
+    if (req.url === "/v1/chat/completions") {
+      const messages = body.messages as { role: string; content: string }[];
+      const format = body.response_format as { json_schema: { name: string } };
+      const user = messages.find((m) => m.role === "user")?.content ?? "";
+      let content = state.rawChatReply;
+      if (content === undefined && format.json_schema.name === "conversation_summary") {
+        const turns = user.split("New turns:\n")[1] ?? "";
+        content = JSON.stringify({
+          summary: `Model summary: ${turns
+            .split("\n")
+            .map((l) => l.slice(0, 40))
+            .join(" | ")}`,
+        });
+      } else if (content === undefined) {
+        const candidates = JSON.parse(user) as { id: string; content: string }[];
+        content = JSON.stringify({
+          decisions: candidates.map((c) => ({
+            id: c.id,
+            store: /remember/i.test(c.content),
+            type: "semantic",
+            importance: 0.55,
+            reason: /remember/i.test(c.content) ? "asked-to-remember" : "not-durable",
+          })),
+        });
+      }
+      return reply(200, {
+        id: "chatcmpl-test",
+        object: "chat.completion",
+        created: Math.floor(Date.now() / 1000),
+        model: body.model,
+        choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content, refusal: null } }],
+        usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+      });
+    }
+    reply(404, { error: { message: `no route ${req.url}` } });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(state, {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+}
+
+function read(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (data += chunk));
+    req.on("end", () => resolve(data));
+    req.on("error", reject);
+  });
+}
