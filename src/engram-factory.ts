@@ -57,6 +57,11 @@ export async function openConfiguredStores(config: Config, dimensions: number): 
       sessions: redis?.sessions ?? embedded.sessions,
       working: redis?.working ?? embedded.working,
       longTerm: weaviate?.longTerm ?? embedded.longTerm,
+      backends: {
+        sessions: redis ? "redis" : "embedded",
+        working: redis ? "redis" : "embedded",
+        longTerm: weaviate ? "weaviate" : "embedded",
+      },
       health: [...embedded.health, ...(redis ? [redis.health] : []), ...(weaviate ? [weaviate.health] : [])],
       close: async () => {
         await redis?.close();

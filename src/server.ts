@@ -6,7 +6,8 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Config } from "./config.js";
 import type { Engram } from "./domain/engram.js";
 import { limits } from "./domain/limits.js";
-import { openEngram } from "./engram-factory.js";
+import { openConfiguredStores, openEngram } from "./engram-factory.js";
+import { instrumentStores } from "./observability/instrument-stores.js";
 import { file_engram_v1_memory_service, MemoryService } from "./gen/engram/v1/memory_service_pb.js";
 import {
   file_grpc_health_v1_health,
@@ -67,8 +68,27 @@ export async function startServer(
         for (const kind of kinds) metrics.piiFindings.inc({ kind, action: refused ? "refused" : "redacted" });
       },
       superseded: (count) => metrics.supersessions.inc(count),
+      recalled: (purpose, results) => {
+        metrics.recalls.inc({ purpose, empty: String(results.length === 0) });
+        metrics.recallResults.observe({ purpose }, results.length);
+        if (results.length > 0) {
+          metrics.recallTopScore.observe({ purpose }, results[0]!.score);
+          metrics.recallMeanScore.observe({ purpose }, results.reduce((sum, r) => sum + r.score, 0) / results.length);
+        }
+        for (const r of results) metrics.recalledByType.inc({ type: r.memory.type });
+      },
+      usageReported: ({ returned, used }) => {
+        metrics.usageReturned.inc(returned);
+        metrics.usageUsed.inc(used);
+        metrics.usagePrecision.observe(used / returned);
+      },
+      evicted: ({ band, policy }) => {
+        if (band > 0) metrics.evictions.inc({ reason: "band" }, band);
+        if (policy > 0) metrics.evictions.inc({ reason: "policy" }, policy);
+      },
     },
-    dependencies.openStores,
+    async (c, dimensions) =>
+      instrumentStores(await (dependencies.openStores ?? openConfiguredStores)(c, dimensions), metrics),
   );
 
   const serviceNames = [MemoryService.typeName, Health.typeName, ServerReflection.typeName];
@@ -116,7 +136,7 @@ export async function startServer(
     await listen(metricsServer, config.server.metricsPort, config.server.host);
   }
 
-  const checker = startHealthChecks(stores, health, logger, config.server.healthCheckIntervalMs);
+  const checker = startHealthChecks(stores, health, logger, metrics, config.server.healthCheckIntervalMs);
   logger.info("engram listening", {
     host: config.server.host,
     port,
@@ -155,13 +175,20 @@ export async function startServer(
   };
 }
 
-function startHealthChecks(stores: Stores, health: HealthStatus, logger: Logger, intervalMs: number): { stop(): void } {
+function startHealthChecks(
+  stores: Stores,
+  health: HealthStatus,
+  logger: Logger,
+  metrics: EngramMetrics,
+  intervalMs: number,
+): { stop(): void } {
   let stopped = false;
   const run = async () => {
     const results = await Promise.all(
       stores.health.map(async (h) => ({ name: h.name, ok: await h.check().catch(() => false) })),
     );
     if (stopped) return;
+    for (const r of results) metrics.backendUp.set({ backend: r.name }, r.ok ? 1 : 0);
     const ok = results.every((r) => r.ok);
     const status = ok ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.NOT_SERVING;
     if (health.get("") !== status) {

@@ -48,7 +48,14 @@ export class ContextAssembler {
         ? []
         : this.longTerm.recall(
             scope,
-            { query: request.query, topK: request.memoryTopK, types: [], minScore: 0, includeSuperseded: false },
+            {
+              purpose: "assemble",
+              query: request.query,
+              topK: request.memoryTopK,
+              types: [],
+              minScore: 0,
+              includeSuperseded: false,
+            },
             signal,
           ),
       request.taskId === "" ? undefined : this.working.peek(scope, request.taskId),

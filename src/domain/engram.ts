@@ -5,7 +5,8 @@ import { evictStale, type EvictionTarget } from "./eviction.js";
 import type { Embedder, Summariser } from "./models.js";
 import type { RankingPolicy } from "./ranking.js";
 import { LongTermMemory, type GateDecision, type LongTermEvents } from "./long-term-memory.js";
-import { NotFoundError } from "./errors.js";
+import { InvalidArgumentError, NotFoundError } from "./errors.js";
+import { limits } from "./limits.js";
 import { requireId } from "./validation.js";
 import type { GateClassifier } from "./write-gate.js";
 import { ShortTermMemory, type ShortTermEvents, type ShortTermOptions } from "./short-term-memory.js";
@@ -24,6 +25,8 @@ export interface EngramOptions {
 
 export interface EngramEvents extends ShortTermEvents, LongTermEvents {
   accessWriteFailed?(error: unknown): void;
+  usageReported?(report: { returned: number; used: number }): void;
+  evicted?(counts: { band: number; policy: number }): void;
 }
 
 export interface ForgetUserReport {
@@ -44,7 +47,7 @@ export class Engram {
     private readonly stores: Stores,
     models: { embedder: Embedder; summariser: Summariser; classifier: GateClassifier },
     private readonly options: EngramOptions,
-    events: EngramEvents = {},
+    private readonly events: EngramEvents = {},
   ) {
     this.access = new AccessTracker(stores.longTerm, options.accessFlushIntervalMs, events.accessWriteFailed);
     this.shortTerm = new ShortTermMemory(stores.sessions, models.summariser, options.shortTerm, events);
@@ -77,6 +80,27 @@ export class Engram {
     const decisions = await this.longTerm.extract(scope, snapshot.messages, signal);
     const messageCount = await this.shortTerm.end(scope, sessionId);
     return { messageCount, decisions };
+  }
+
+  /**
+   * Which returned memories the caller's LLM used: feeds the retrieval
+   * quality metrics; stores nothing. Returns used / returned.
+   */
+  reportUsage(scope: Scope, returnedIds: readonly string[], usedIds: readonly string[]): number {
+    requireScope(scope);
+    if (returnedIds.length === 0) throw new InvalidArgumentError("returned_ids", "must name at least one memory");
+    if (returnedIds.length > limits.topKMax) {
+      throw new InvalidArgumentError("returned_ids", `must name at most ${limits.topKMax} memories`);
+    }
+    returnedIds.forEach((id, i) => requireId(id, `returned_ids[${i}]`));
+    const returned = new Set(returnedIds);
+    const used = new Set<string>();
+    usedIds.forEach((id, i) => {
+      if (!returned.has(id)) throw new InvalidArgumentError(`used_ids[${i}]`, `"${id}" is not among returned_ids`);
+      used.add(id);
+    });
+    this.events.usageReported?.({ returned: returned.size, used: used.size });
+    return used.size / returned.size;
   }
 
   /** Erases everything of one user, tier by tier; each tier's delete is atomic. */

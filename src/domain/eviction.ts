@@ -26,7 +26,13 @@ export async function evictStale(
   store: LongTermStore,
   target: EvictionTarget,
   policy: EvictionPolicy,
-  options: { now: Date; dryRun: boolean; signal?: AbortSignal },
+  options: {
+    now: Date;
+    dryRun: boolean;
+    signal?: AbortSignal;
+    /** Called once at the end of a real run with what each pass forgot. */
+    onEvicted?: (counts: { band: number; policy: number }) => void;
+  },
 ): Promise<EvictionReport> {
   validateTarget(target);
   validatePolicy(policy);
@@ -36,6 +42,7 @@ export async function evictStale(
       : [{ namespace: target.namespace!, userId: target.userId }];
   let scanned = 0;
   let evicted = 0;
+  let byBand = 0;
   const evictedIds: string[] = [];
   const bands = evictionBands(options.now, policy);
   const report = (ids: readonly string[]) =>
@@ -47,6 +54,7 @@ export async function evictStale(
         const { deleted, ids } = await store.deleteBand(scope, band);
         scanned += deleted;
         evicted += deleted;
+        byBand += deleted;
         report(ids);
       }
     }
@@ -59,6 +67,7 @@ export async function evictStale(
       report(ids);
     }
   }
+  if (!options.dryRun) options.onEvicted?.({ band: byBand, policy: evicted - byBand });
   return { scanned, evicted, evictedIds, dryRun: options.dryRun };
 }
 

@@ -32,6 +32,8 @@ export interface RememberInput {
 }
 
 export interface RecallInput {
+  /** Who asks: a Recall call or context assembly (labels the quality metrics). */
+  readonly purpose?: "recall" | "assemble";
   readonly query: string;
   readonly topK: number;
   readonly types: readonly MemoryType[];
@@ -72,6 +74,8 @@ export interface LongTermEvents {
   gateDecided?(decision: GateDecision): void;
   piiFound?(kinds: readonly PiiKind[], refused: boolean): void;
   superseded?(count: number): void;
+  /** Every recall's results, best first, for the retrieval-quality metrics. */
+  recalled?(purpose: "recall" | "assemble", results: readonly ScoredMemory[]): void;
 }
 
 const defaultImportance = 0.5;
@@ -374,6 +378,7 @@ export class LongTermMemory {
       ranked.map((r) => r.memory.id),
       now,
     );
+    this.events.recalled?.(input.purpose ?? "recall", ranked);
     return ranked;
   }
 

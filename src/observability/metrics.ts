@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /**
  * Engram's Prometheus metrics, on their own registry so tests can create
@@ -58,6 +58,92 @@ export class EngramMetrics {
   readonly supersessions = new Counter({
     name: "engram_supersessions_total",
     help: "Memories superseded by a newer contradicting memory.",
+    registers: [this.registry],
+  });
+
+  readonly recalls = new Counter({
+    name: "engram_recalls_total",
+    help: "Recalls served (Recall and AssembleContext), by purpose and whether they returned nothing.",
+    labelNames: ["purpose", "empty"] as const,
+    registers: [this.registry],
+  });
+
+  readonly recallResults = new Histogram({
+    name: "engram_recall_results",
+    help: "Memories returned per recall, by purpose.",
+    labelNames: ["purpose"] as const,
+    buckets: [0, 1, 2, 3, 5, 10, 20, 50, 100],
+    registers: [this.registry],
+  });
+
+  readonly recallTopScore = new Histogram({
+    name: "engram_recall_top_score",
+    help: "Final score of the best memory of each non-empty recall (0..1).",
+    labelNames: ["purpose"] as const,
+    buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+    registers: [this.registry],
+  });
+
+  readonly recallMeanScore = new Histogram({
+    name: "engram_recall_mean_score",
+    help: "Mean final score of the memories of each non-empty recall (0..1).",
+    labelNames: ["purpose"] as const,
+    buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+    registers: [this.registry],
+  });
+
+  readonly recalledByType = new Counter({
+    name: "engram_recalled_memories_total",
+    help: "Memories returned by recalls, by memory type.",
+    labelNames: ["type"] as const,
+    registers: [this.registry],
+  });
+
+  readonly usageReturned = new Counter({
+    name: "engram_usage_returned_total",
+    help: "Memories callers reported as returned to their LLM (ReportUsage).",
+    registers: [this.registry],
+  });
+
+  readonly usageUsed = new Counter({
+    name: "engram_usage_used_total",
+    help: "Memories callers reported their LLM actually used (ReportUsage); used / returned is the used-rate.",
+    registers: [this.registry],
+  });
+
+  readonly usagePrecision = new Histogram({
+    name: "engram_usage_precision_at_k",
+    help: "Per ReportUsage: used / returned, i.e. precision at k for that response.",
+    buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+    registers: [this.registry],
+  });
+
+  readonly evictions = new Counter({
+    name: "engram_evictions_total",
+    help: "Memories forgotten, by how they were chosen: 'band' (bulk, by thresholds) or 'policy' (one by one).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly backendDuration = new Histogram({
+    name: "engram_backend_duration_seconds",
+    help: "Time of storage backend operations, by backend, tier and operation.",
+    labelNames: ["backend", "tier", "operation"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly backendErrors = new Counter({
+    name: "engram_backend_errors_total",
+    help: "Failed storage backend operations, by backend, tier and error kind.",
+    labelNames: ["backend", "tier", "kind"] as const,
+    registers: [this.registry],
+  });
+
+  readonly backendUp = new Gauge({
+    name: "engram_backend_up",
+    help: "1 while the backend's last health check passed, else 0.",
+    labelNames: ["backend"] as const,
     registers: [this.registry],
   });
 

@@ -135,6 +135,8 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
 
     forgetUser: (req, ctx) => run(ctx, () => engram.forgetUser(scopeOf(req))),
 
+    reportUsage: async (req) => ({ precision: engram.reportUsage(scopeOf(req), req.returnedIds, req.usedIds) }),
+
     async *assembleContext(req, ctx) {
       const events = engram.assembler.assemble(
         scopeOf(req),

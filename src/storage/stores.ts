@@ -132,6 +132,8 @@ export interface Stores {
   readonly sessions: SessionStore;
   readonly working: WorkingStore;
   readonly longTerm: LongTermStore;
+  /** Which backend serves each tier, e.g. "redis", "weaviate", "embedded" (metric labels). */
+  readonly backends: { readonly sessions: string; readonly working: string; readonly longTerm: string };
   readonly health: readonly HealthCheck[];
   close(): Promise<void>;
 }

@@ -31,6 +31,7 @@ async function redisStores(config: { url?: string; clusterNodes?: readonly strin
     sessions: redis.sessions,
     working: redis.working,
     longTerm: embedded.longTerm,
+    backends: { sessions: "redis", working: "redis", longTerm: "embedded" },
     health: [redis.health],
     close: async () => {
       await redis.close();

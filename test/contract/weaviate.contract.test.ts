@@ -30,6 +30,7 @@ async function weaviateStores(collection = "ContractMemory"): Promise<Stores> {
     sessions: embedded.sessions,
     working: embedded.working,
     longTerm: store.longTerm,
+    backends: { sessions: "embedded", working: "embedded", longTerm: "weaviate" },
     health: [store.health],
     close: async () => {
       await store.close();

@@ -106,6 +106,51 @@ describe("metrics", () => {
     expect(body).not.toMatch(/user_id|userId/);
   });
 
+  it("reports retrieval quality: scores, empty recalls, memory types, precision and used-rate", async () => {
+    const { client } = openClient("grpc", server.baseUrl);
+    const scope = { namespace: "quality", userId: randomUUID() };
+    const a = await client.remember({
+      scope,
+      type: MemoryType.SEMANTIC,
+      content: "Grows tomatoes on the balcony",
+      bypassGate: true,
+    });
+    const b = await client.remember({
+      scope,
+      type: MemoryType.PREFERENCE,
+      content: "Prefers heirloom tomato varieties",
+      bypassGate: true,
+    });
+    const recalled = await client.recall({ scope, query: "tomatoes balcony heirloom" });
+    expect(recalled.memories).toHaveLength(2);
+    await client.recall({ scope: { namespace: "quality", userId: randomUUID() }, query: "nothing stored here" });
+    const usage = await client.reportUsage({
+      scope,
+      returnedIds: [a.memory!.id, b.memory!.id],
+      usedIds: [a.memory!.id],
+    });
+    expect(usage.precision).toBeCloseTo(0.5);
+    await expectStatus(
+      client.reportUsage({ scope, returnedIds: [a.memory!.id], usedIds: ["not-returned"] }),
+      Code.InvalidArgument,
+      /^used_ids\[0\]: "not-returned" is not among returned_ids/,
+    );
+
+    const body = await (await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(body)?.[1] ?? Number.NaN);
+    expect(value(/engram_recalls_total\{purpose="recall",empty="false"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+    expect(value(/engram_recalls_total\{purpose="recall",empty="true"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+    expect(value(/engram_recall_top_score_count\{purpose="recall"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+    expect(value(/engram_recalled_memories_total\{type="preference"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+    expect(value(/engram_usage_returned_total (\d+)/)).toBe(2);
+    expect(value(/engram_usage_used_total (\d+)/)).toBe(1);
+    expect(value(/engram_usage_precision_at_k_sum (\S+)/)).toBeCloseTo(0.5);
+    expect(body).toMatch(
+      /engram_backend_duration_seconds_count\{backend="embedded",tier="long_term",operation="search"\} [1-9]/,
+    );
+    expect(body).toMatch(/engram_backend_up\{backend="embedded"\} 1/);
+  });
+
   it("counts write-gate decisions and personal data found", async () => {
     const { client } = openClient("grpc", server.baseUrl);
     const scope = { namespace: "m", userId: randomUUID() };

@@ -35,6 +35,7 @@ export function openEmbeddedStores(options: { path: string; dimensions: number; 
     sessions,
     working,
     longTerm,
+    backends: { sessions: "embedded", working: "embedded", longTerm: "embedded" },
     health: [
       { name: "embedded", check: async () => database.isOpen() && database.get("SELECT 1 AS ok") !== undefined },
     ],
