@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
  *   unit      pure domain logic, no I/O
  *   contract  every storage adapter against the same suite, on real backends
  *   e2e       the real server on port 0, called through generated clients
+ *   ops       the Helm chart, the Grafana dashboard and the Dockerfile
  */
 export default defineConfig({
   test: {
@@ -15,6 +16,15 @@ export default defineConfig({
       {
         extends: true,
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        test: {
+          name: "ops",
+          include: ["test/ops/**/*.test.ts"],
+          globalSetup: ["test/support/ops-tools.ts"],
+          testTimeout: 60_000,
+        },
       },
     ],
   },

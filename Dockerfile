@@ -1,0 +1,27 @@
+# Engram's image: one entry point for the server (`serve`, the default) and
+# the eviction CronJob (`evict`). Multi-stage: the runtime stage holds only
+# the compiled code and production dependencies, and runs as a non-root user
+# on a read-only root filesystem (data, if embedded, goes to a volume).
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    ENGRAM_HOST=0.0.0.0 \
+    ENGRAM_DATA_DIR=/var/lib/engram
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+RUN mkdir -p /var/lib/engram && chown 10001:10001 /var/lib/engram
+USER 10001:10001
+EXPOSE 50051 9464
+ENTRYPOINT ["node", "dist/main.js"]
+CMD ["serve"]

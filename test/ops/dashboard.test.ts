@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { EngramMetrics } from "../../src/observability/metrics.js";
+
+/** The Grafana dashboard only queries metrics Engram exports. */
+describe("grafana dashboard", () => {
+  const dashboard = JSON.parse(readFileSync("helm/engram/dashboards/engram.json", "utf8")) as {
+    title: string;
+    panels: { type: string; title: string; targets?: { expr: string }[] }[];
+  };
+
+  it("parses and has panels for quality, latency, policy and backends", () => {
+    const titles = dashboard.panels.map((p) => p.title);
+    for (const expected of [
+      "Empty-recall rate",
+      "Used-rate (memories the LLM used / returned)",
+      "RPC latency p99 by method",
+      "Write-gate decisions",
+      "Compactions and tokens saved",
+      "Evictions by reason (per day)",
+      "Backend up",
+    ]) {
+      expect(titles).toContain(expected);
+    }
+  });
+
+  it("names only metrics that Engram exports", async () => {
+    const exported = new Set<string>();
+    for (const metric of await new EngramMetrics().registry.getMetricsAsJSON()) {
+      exported.add(metric.name);
+      if (String(metric.type) === "histogram")
+        for (const suffix of ["_bucket", "_sum", "_count"]) exported.add(metric.name + suffix);
+    }
+    const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(queries.length).toBeGreaterThan(15);
+    for (const query of queries) {
+      const names = query.match(/\bengram_[a-z0-9_]+/g) ?? [];
+      expect(names.length, query).toBeGreaterThan(0);
+      for (const name of names) expect(exported, `${name} in ${query}`).toContain(name);
+    }
+  });
+});

@@ -1,0 +1,101 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { helmBinary, kubernetesValidateBinary, kubernetesVersion } from "../support/ops-tools.js";
+
+/** The Helm chart: linted, rendered for default and production values, validated offline against Kubernetes schemas. */
+const run = promisify(execFile);
+const chart = "helm/engram";
+const production = "helm/engram/ci/production-values.yaml";
+
+type Manifest = { kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
+
+async function render(...args: string[]): Promise<{ text: string; manifests: Manifest[] }> {
+  const { stdout } = await run(helmBinary(), ["template", "engram", chart, ...args], { maxBuffer: 16 * 1024 * 1024 });
+  const manifests = parseAllDocuments(stdout)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
+  return { text: stdout, manifests };
+}
+
+const byKind = (manifests: Manifest[], kind: string) => manifests.find((m) => m.kind === kind);
+
+describe("helm chart", () => {
+  it.each([[[]], [["-f", production]]])("lints with values %j", async (args) => {
+    const { stdout } = await run(helmBinary(), ["lint", chart, ...args]);
+    expect(stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it.each([
+    ["default values", [] as string[]],
+    ["production values", ["-f", production]],
+  ])("renders %s into manifests that pass the Kubernetes schemas", async (_, args) => {
+    const { text } = await render(...args);
+    const file = join(mkdtempSync(join(tmpdir(), "engram-helm-")), "manifests.yaml");
+    writeFileSync(file, text);
+    const { stdout, stderr } = await run(kubernetesValidateBinary(), ["--strict", "-k", kubernetesVersion, file]);
+    const output = `${stdout}${stderr}`;
+    expect(output).not.toMatch(/ERROR|FAIL/);
+    expect(output).toMatch(/passed for resource deployment\/engram/);
+    expect(output).toMatch(/passed for resource cronjob\/engram-evict/);
+  });
+
+  it("runs the server non-root on a read-only root filesystem, with gRPC probes and a drain the kubelet waits for", async () => {
+    const { manifests } = await render();
+    const deployment = byKind(manifests, "Deployment")!;
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    });
+    expect(container.readinessProbe.grpc.port).toBe(50051);
+    expect(container.livenessProbe.grpc).toMatchObject({ port: 50051, service: "engram.v1.MemoryService" });
+    expect(container.resources.requests).toBeDefined();
+    const config = byKind(manifests, "ConfigMap")!.data!;
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(Number(config.ENGRAM_SHUTDOWN_GRACE_SECONDS));
+    expect(container.args).toEqual(["serve"]);
+  });
+
+  it("schedules `engram evict` nightly with the same image and configuration, never two at once", async () => {
+    const { manifests } = await render("-f", production);
+    const cron = byKind(manifests, "CronJob")!;
+    const deployment = byKind(manifests, "Deployment")!;
+    expect(cron.spec.schedule).toBe("30 2 * * *");
+    expect(cron.spec.concurrencyPolicy).toBe("Forbid");
+    expect(cron.spec.jobTemplate.spec.backoffLimit).toBeGreaterThanOrEqual(0);
+    expect(cron.spec.successfulJobsHistoryLimit).toBeDefined();
+    const job = cron.spec.jobTemplate.spec.template.spec.containers[0];
+    const server = deployment.spec.template.spec.containers[0];
+    expect(job.image).toBe(server.image);
+    expect(job.args[0]).toBe("evict");
+    expect(job.envFrom).toEqual(server.envFrom);
+  });
+
+  it("wires the production backends, secrets and monitoring", async () => {
+    const { manifests } = await render("-f", production);
+    const config = byKind(manifests, "ConfigMap")!.data!;
+    expect(config.ENGRAM_REDIS_CLUSTER_NODES?.split(",")).toHaveLength(3);
+    expect(config.ENGRAM_WEAVIATE_URL).toBe("http://weaviate.data.svc:80");
+    expect(config.ENGRAM_MODEL_PROVIDER).toBe("openai");
+    const server = byKind(manifests, "Deployment")!.spec.template.spec.containers[0];
+    expect(server.envFrom).toContainEqual({ secretRef: { name: "engram-secrets" } });
+    expect(byKind(manifests, "ServiceMonitor")?.metadata.name).toBe("engram");
+    expect(byKind(manifests, "HorizontalPodAutoscaler")?.spec.minReplicas).toBe(3);
+    expect(byKind(manifests, "PodDisruptionBudget")?.spec.minAvailable).toBe(2);
+    const dashboard = manifests.find((m) => m.metadata.name === "engram-dashboard")!;
+    expect(JSON.parse(dashboard.data!["engram.json"]!).title).toBe("Engram");
+  });
+
+  it("rejects values the schema forbids, naming them", async () => {
+    const failure = await render("--set", "piiMode=sometimes").catch((e: { stderr: string }) => e.stderr);
+    expect(failure).toMatch(/piiMode/);
+    const openaiWithoutUrl = await render("--set", "models.provider=openai").catch((e: { stderr: string }) => e.stderr);
+    expect(openaiWithoutUrl).toMatch(/models\.openai\.baseUrl is required/);
+  });
+});
