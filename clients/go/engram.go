@@ -1,0 +1,240 @@
+// Package engram is the Go client of Engram, the memory service for LLM
+// applications. It wraps the generated gRPC client (package engramv1) with
+// what every caller needs: dialing with TLS or plaintext, a bearer token, a
+// default timeout for calls whose context has no deadline, and retries of
+// UNAVAILABLE with backoff. Errors are gRPC statuses: inspect them with
+// status.Code(err).
+package engram
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"iter"
+	"time"
+
+	engramv1 "github.com/engram-memory/engram/clients/go/gen/engram/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// Client calls one Engram server. It is safe for concurrent use.
+type Client struct {
+	conn *grpc.ClientConn
+	rpc  engramv1.MemoryServiceClient
+}
+
+type options struct {
+	tls     *tls.Config
+	token   string
+	timeout time.Duration
+	retries int
+	backoff time.Duration
+}
+
+// Option configures Dial.
+type Option func(*options)
+
+// WithTLS connects over TLS with the given configuration (plaintext otherwise).
+func WithTLS(config *tls.Config) Option { return func(o *options) { o.tls = config } }
+
+// WithToken sends "authorization: Bearer <token>" with every call.
+func WithToken(token string) Option { return func(o *options) { o.token = token } }
+
+// WithTimeout bounds calls whose context has no deadline (default 10s).
+func WithTimeout(timeout time.Duration) Option { return func(o *options) { o.timeout = timeout } }
+
+// WithRetries retries unary calls that fail with UNAVAILABLE up to n times,
+// with exponential backoff from 100ms (default 2). Other codes are never retried.
+func WithRetries(n int) Option { return func(o *options) { o.retries = n } }
+
+// Dial connects to an Engram server at addr ("host:port").
+func Dial(_ context.Context, addr string, opts ...Option) (*Client, error) {
+	o := options{timeout: 10 * time.Second, retries: 2, backoff: 100 * time.Millisecond}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	dialOptions := []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(o.timeoutUnary, o.retryUnary),
+		grpc.WithChainStreamInterceptor(o.timeoutStream),
+	}
+	if o.tls != nil {
+		dialOptions = append(dialOptions, grpc.WithTransportCredentials(credentials.NewTLS(o.tls)))
+	} else {
+		dialOptions = append(dialOptions, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	}
+	if o.token != "" {
+		dialOptions = append(dialOptions, grpc.WithPerRPCCredentials(bearer{token: o.token, secure: o.tls != nil}))
+	}
+	conn, err := grpc.NewClient(addr, dialOptions...)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{conn: conn, rpc: engramv1.NewMemoryServiceClient(conn)}, nil
+}
+
+// Close releases the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Raw is the generated client, for call options the wrapper does not cover.
+func (c *Client) Raw() engramv1.MemoryServiceClient { return c.rpc }
+
+func (c *Client) Ping(ctx context.Context) (*engramv1.PingResponse, error) {
+	return c.rpc.Ping(ctx, &engramv1.PingRequest{})
+}
+
+func (c *Client) AppendMessages(ctx context.Context, req *engramv1.AppendMessagesRequest) (*engramv1.AppendMessagesResponse, error) {
+	return c.rpc.AppendMessages(ctx, req)
+}
+
+func (c *Client) GetMessages(ctx context.Context, req *engramv1.GetMessagesRequest) (*engramv1.GetMessagesResponse, error) {
+	return c.rpc.GetMessages(ctx, req)
+}
+
+func (c *Client) EndSession(ctx context.Context, req *engramv1.EndSessionRequest) (*engramv1.EndSessionResponse, error) {
+	return c.rpc.EndSession(ctx, req)
+}
+
+func (c *Client) SetWorking(ctx context.Context, req *engramv1.SetWorkingRequest) (*engramv1.SetWorkingResponse, error) {
+	return c.rpc.SetWorking(ctx, req)
+}
+
+func (c *Client) GetWorking(ctx context.Context, req *engramv1.GetWorkingRequest) (*engramv1.GetWorkingResponse, error) {
+	return c.rpc.GetWorking(ctx, req)
+}
+
+func (c *Client) ListWorking(ctx context.Context, req *engramv1.ListWorkingRequest) (*engramv1.ListWorkingResponse, error) {
+	return c.rpc.ListWorking(ctx, req)
+}
+
+func (c *Client) CompleteTask(ctx context.Context, req *engramv1.CompleteTaskRequest) (*engramv1.CompleteTaskResponse, error) {
+	return c.rpc.CompleteTask(ctx, req)
+}
+
+func (c *Client) Remember(ctx context.Context, req *engramv1.RememberRequest) (*engramv1.RememberResponse, error) {
+	return c.rpc.Remember(ctx, req)
+}
+
+func (c *Client) Recall(ctx context.Context, req *engramv1.RecallRequest) (*engramv1.RecallResponse, error) {
+	return c.rpc.Recall(ctx, req)
+}
+
+func (c *Client) GetMemory(ctx context.Context, req *engramv1.GetMemoryRequest) (*engramv1.GetMemoryResponse, error) {
+	return c.rpc.GetMemory(ctx, req)
+}
+
+func (c *Client) ForgetMemory(ctx context.Context, req *engramv1.ForgetMemoryRequest) (*engramv1.ForgetMemoryResponse, error) {
+	return c.rpc.ForgetMemory(ctx, req)
+}
+
+func (c *Client) ForgetUser(ctx context.Context, req *engramv1.ForgetUserRequest) (*engramv1.ForgetUserResponse, error) {
+	return c.rpc.ForgetUser(ctx, req)
+}
+
+func (c *Client) ReportUsage(ctx context.Context, req *engramv1.ReportUsageRequest) (*engramv1.ReportUsageResponse, error) {
+	return c.rpc.ReportUsage(ctx, req)
+}
+
+func (c *Client) EvictStale(ctx context.Context, req *engramv1.EvictStaleRequest) (*engramv1.EvictStaleResponse, error) {
+	return c.rpc.EvictStale(ctx, req)
+}
+
+// AssembleContext streams the assembled context; range over it:
+//
+//	for event, err := range client.AssembleContext(ctx, req) { ... }
+//
+// Sections come first, in order, then the summary. A non-nil error ends it.
+func (c *Client) AssembleContext(ctx context.Context, req *engramv1.AssembleContextRequest) iter.Seq2[*engramv1.AssembleContextResponse, error] {
+	return func(yield func(*engramv1.AssembleContextResponse, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stream, err := c.rpc.AssembleContext(ctx, req)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for {
+			event, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(event, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (o options) timeoutUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if _, ok := ctx.Deadline(); !ok && o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+func (o options) timeoutStream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	if _, ok := ctx.Deadline(); ok || o.timeout <= 0 {
+		return streamer(ctx, desc, cc, method, opts...)
+	}
+	// The stream outlives this function: its timeout is released when the
+	// stream ends.
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	stream, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return &cancelOnEnd{ClientStream: stream, cancel: cancel}, nil
+}
+
+type cancelOnEnd struct {
+	grpc.ClientStream
+	cancel context.CancelFunc
+}
+
+func (s *cancelOnEnd) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil {
+		s.cancel()
+	}
+	return err
+}
+
+// retryUnary retries UNAVAILABLE only: the server promises that such a call
+// applied nothing it acknowledged, so a retry cannot lose or reorder data.
+func (o options) retryUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	delay := o.backoff
+	for attempt := 0; ; attempt++ {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if status.Code(err) != codes.Unavailable || attempt >= o.retries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
+
+type bearer struct {
+	token  string
+	secure bool
+}
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + b.token}, nil
+}
+
+func (b bearer) RequireTransportSecurity() bool { return b.secure }

@@ -1,0 +1,156 @@
+package engram_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	engram "github.com/engram-memory/engram/clients/go"
+	engramv1 "github.com/engram-memory/engram/clients/go/gen/engram/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// These tests call a real Engram server. `make test` starts one and passes
+// its address in ENGRAM_TEST_ADDR.
+var addr = os.Getenv("ENGRAM_TEST_ADDR")
+
+func TestMain(m *testing.M) {
+	if addr == "" {
+		fmt.Fprintln(os.Stderr, "ENGRAM_TEST_ADDR is not set: run these through `make test`, which starts Engram, or point it at a server")
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+func dial(t *testing.T, opts ...engram.Option) *engram.Client {
+	t.Helper()
+	client, err := engram.Dial(context.Background(), addr, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+func scope(t *testing.T) *engramv1.Scope {
+	return &engramv1.Scope{Namespace: "go-client", UserId: fmt.Sprintf("u-%d", time.Now().UnixNano())}
+}
+
+func TestEveryRPC(t *testing.T) {
+	ctx := context.Background()
+	c := dial(t)
+	s := scope(t)
+
+	if _, err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appended, err := c.AppendMessages(ctx, &engramv1.AppendMessagesRequest{Scope: s, SessionId: "s1", Messages: []*engramv1.MessageInput{
+		{Role: engramv1.Role_ROLE_USER, Content: "I prefer window seats on long flights"},
+		{Role: engramv1.Role_ROLE_ASSISTANT, Content: "Noted."},
+	}})
+	if err != nil || len(appended.MessageIds) != 2 {
+		t.Fatalf("append: %v %v", appended, err)
+	}
+	read, err := c.GetMessages(ctx, &engramv1.GetMessagesRequest{Scope: s, SessionId: "s1"})
+	if err != nil || len(read.Messages) != 2 || read.Messages[0].Content != "I prefer window seats on long flights" {
+		t.Fatalf("get messages: %v %v", read, err)
+	}
+
+	if _, err := c.SetWorking(ctx, &engramv1.SetWorkingRequest{Scope: s, TaskId: "trip", Entries: map[string]string{"plan": "book"}}); err != nil {
+		t.Fatal(err)
+	}
+	working, err := c.GetWorking(ctx, &engramv1.GetWorkingRequest{Scope: s, TaskId: "trip"})
+	if err != nil || working.State.Entries["plan"] != "book" {
+		t.Fatalf("get working: %v %v", working, err)
+	}
+	listed, err := c.ListWorking(ctx, &engramv1.ListWorkingRequest{Scope: s})
+	if err != nil || len(listed.States) != 1 {
+		t.Fatalf("list working: %v %v", listed, err)
+	}
+
+	var sections, summaries int
+	for event, err := range c.AssembleContext(ctx, &engramv1.AssembleContextRequest{Scope: s, SessionId: "s1", TaskId: "trip", Query: "seats", TokenBudget: 500}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch event.Event.(type) {
+		case *engramv1.AssembleContextResponse_Section:
+			sections++
+		case *engramv1.AssembleContextResponse_Summary:
+			summaries++
+		}
+	}
+	if sections < 2 || summaries != 1 {
+		t.Fatalf("assemble: %d sections, %d summaries", sections, summaries)
+	}
+
+	if _, err := c.CompleteTask(ctx, &engramv1.CompleteTaskRequest{Scope: s, TaskId: "trip"}); err != nil {
+		t.Fatal(err)
+	}
+	ended, err := c.EndSession(ctx, &engramv1.EndSessionRequest{Scope: s, SessionId: "s1"})
+	if err != nil || ended.MessageCount != 2 || !ended.Decisions[0].Stored {
+		t.Fatalf("end session: %v %v", ended, err)
+	}
+
+	remembered, err := c.Remember(ctx, &engramv1.RememberRequest{Scope: s, Type: engramv1.MemoryType_MEMORY_TYPE_SEMANTIC, Content: "Speaks Portuguese and English", BypassGate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recalled, err := c.Recall(ctx, &engramv1.RecallRequest{Scope: s, Query: "speaks Portuguese English", TopK: 5})
+	if err != nil || len(recalled.Memories) == 0 || recalled.Memories[0].Memory.Id != remembered.Memory.Id {
+		t.Fatalf("recall: %v %v", recalled, err)
+	}
+	if _, err := c.ReportUsage(ctx, &engramv1.ReportUsageRequest{Scope: s, ReturnedIds: []string{remembered.Memory.Id}, UsedIds: []string{remembered.Memory.Id}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetMemory(ctx, &engramv1.GetMemoryRequest{Scope: s, MemoryId: remembered.Memory.Id}); err != nil {
+		t.Fatal(err)
+	}
+	evicted, err := c.EvictStale(ctx, &engramv1.EvictStaleRequest{Namespace: s.Namespace, UserId: s.UserId, DryRun: true})
+	if err != nil || !evicted.DryRun {
+		t.Fatalf("evict: %v %v", evicted, err)
+	}
+	if _, err := c.ForgetMemory(ctx, &engramv1.ForgetMemoryRequest{Scope: s, MemoryId: remembered.Memory.Id}); err != nil {
+		t.Fatal(err)
+	}
+	forgot, err := c.ForgetUser(ctx, &engramv1.ForgetUserRequest{Scope: s})
+	if err != nil || forgot.MemoriesDeleted < 1 {
+		t.Fatalf("forget user: %v %v", forgot, err)
+	}
+}
+
+func TestErrorsAreInspectableStatuses(t *testing.T) {
+	c := dial(t)
+	_, err := c.GetMemory(context.Background(), &engramv1.GetMemoryRequest{Scope: scope(t), MemoryId: "missing"})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("want NotFound, got %v", err)
+	}
+	_, err = c.Recall(context.Background(), &engramv1.RecallRequest{Scope: scope(t), Query: "q", TopK: 1000})
+	if status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != "top_k: must be an integer from 1 to 100" {
+		t.Fatalf("want InvalidArgument naming top_k, got %v", err)
+	}
+}
+
+func TestDeadlineExpires(t *testing.T) {
+	c := dial(t, engram.WithTimeout(time.Nanosecond))
+	_, err := c.Ping(context.Background())
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("want DeadlineExceeded, got %v", err)
+	}
+}
+
+func TestRetriesOnlyUnavailable(t *testing.T) {
+	// Nothing listens here: every attempt is UNAVAILABLE, and the client gives up after its retries.
+	c, err := engram.Dial(context.Background(), "127.0.0.1:1", engram.WithRetries(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Ping(context.Background())
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("want Unavailable, got %v", err)
+	}
+}
