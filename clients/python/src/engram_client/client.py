@@ -1,0 +1,250 @@
+"""Synchronous and asyncio clients of Engram's MemoryService.
+
+Both have the same methods, one per RPC, taking the generated request
+messages. They apply a default timeout, send a bearer token, retry
+UNAVAILABLE with exponential backoff (the server promises such a call
+applied nothing it acknowledged), and raise EngramError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from engram.v1 import memory_service_pb2 as pb
+from engram.v1 import memory_service_pb2_grpc as pb_grpc
+
+from .errors import EngramError
+
+
+def _metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+class EngramClient:
+    """A blocking client. Use as a context manager, or call close()."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        token: str | None = None,
+        tls: grpc.ChannelCredentials | None = None,
+        timeout: float = 10.0,
+        retries: int = 2,
+        backoff: float = 0.1,
+    ) -> None:
+        self._channel = grpc.secure_channel(target, tls) if tls else grpc.insecure_channel(target)
+        self._stub = pb_grpc.MemoryServiceStub(self._channel)
+        self._metadata = _metadata(token)
+        self._timeout = timeout
+        self._retries = retries
+        self._backoff = backoff
+
+    def __enter__(self) -> EngramClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, method: Callable[..., Any], request: Any, timeout: float | None) -> Any:
+        delay = self._backoff
+        for attempt in range(self._retries + 1):
+            try:
+                return method(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self._retries:
+                    raise EngramError.from_rpc_error(error) from None
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def ping(self, *, timeout: float | None = None) -> pb.PingResponse:
+        result: pb.PingResponse = self._call(self._stub.Ping, pb.PingRequest(), timeout)
+        return result
+
+    def append_messages(self, request: pb.AppendMessagesRequest, *, timeout: float | None = None) -> pb.AppendMessagesResponse:
+        result: pb.AppendMessagesResponse = self._call(self._stub.AppendMessages, request, timeout)
+        return result
+
+    def get_messages(self, request: pb.GetMessagesRequest, *, timeout: float | None = None) -> pb.GetMessagesResponse:
+        result: pb.GetMessagesResponse = self._call(self._stub.GetMessages, request, timeout)
+        return result
+
+    def end_session(self, request: pb.EndSessionRequest, *, timeout: float | None = None) -> pb.EndSessionResponse:
+        result: pb.EndSessionResponse = self._call(self._stub.EndSession, request, timeout)
+        return result
+
+    def set_working(self, request: pb.SetWorkingRequest, *, timeout: float | None = None) -> pb.SetWorkingResponse:
+        result: pb.SetWorkingResponse = self._call(self._stub.SetWorking, request, timeout)
+        return result
+
+    def get_working(self, request: pb.GetWorkingRequest, *, timeout: float | None = None) -> pb.GetWorkingResponse:
+        result: pb.GetWorkingResponse = self._call(self._stub.GetWorking, request, timeout)
+        return result
+
+    def list_working(self, request: pb.ListWorkingRequest, *, timeout: float | None = None) -> pb.ListWorkingResponse:
+        result: pb.ListWorkingResponse = self._call(self._stub.ListWorking, request, timeout)
+        return result
+
+    def complete_task(self, request: pb.CompleteTaskRequest, *, timeout: float | None = None) -> pb.CompleteTaskResponse:
+        result: pb.CompleteTaskResponse = self._call(self._stub.CompleteTask, request, timeout)
+        return result
+
+    def remember(self, request: pb.RememberRequest, *, timeout: float | None = None) -> pb.RememberResponse:
+        result: pb.RememberResponse = self._call(self._stub.Remember, request, timeout)
+        return result
+
+    def recall(self, request: pb.RecallRequest, *, timeout: float | None = None) -> pb.RecallResponse:
+        result: pb.RecallResponse = self._call(self._stub.Recall, request, timeout)
+        return result
+
+    def get_memory(self, request: pb.GetMemoryRequest, *, timeout: float | None = None) -> pb.GetMemoryResponse:
+        result: pb.GetMemoryResponse = self._call(self._stub.GetMemory, request, timeout)
+        return result
+
+    def forget_memory(self, request: pb.ForgetMemoryRequest, *, timeout: float | None = None) -> pb.ForgetMemoryResponse:
+        result: pb.ForgetMemoryResponse = self._call(self._stub.ForgetMemory, request, timeout)
+        return result
+
+    def forget_user(self, request: pb.ForgetUserRequest, *, timeout: float | None = None) -> pb.ForgetUserResponse:
+        result: pb.ForgetUserResponse = self._call(self._stub.ForgetUser, request, timeout)
+        return result
+
+    def report_usage(self, request: pb.ReportUsageRequest, *, timeout: float | None = None) -> pb.ReportUsageResponse:
+        result: pb.ReportUsageResponse = self._call(self._stub.ReportUsage, request, timeout)
+        return result
+
+    def evict_stale(self, request: pb.EvictStaleRequest, *, timeout: float | None = None) -> pb.EvictStaleResponse:
+        result: pb.EvictStaleResponse = self._call(self._stub.EvictStale, request, timeout)
+        return result
+
+    def assemble_context(
+        self, request: pb.AssembleContextRequest, *, timeout: float | None = None
+    ) -> Iterator[pb.AssembleContextResponse]:
+        """Yields the sections in order, then the summary. Streams are not retried."""
+        try:
+            yield from self._stub.AssembleContext(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
+        except grpc.RpcError as error:
+            raise EngramError.from_rpc_error(error) from None
+
+
+class AsyncEngramClient:
+    """An asyncio client (grpc.aio) with the same methods as EngramClient."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        token: str | None = None,
+        tls: grpc.ChannelCredentials | None = None,
+        timeout: float = 10.0,
+        retries: int = 2,
+        backoff: float = 0.1,
+    ) -> None:
+        self._channel = grpc.aio.secure_channel(target, tls) if tls else grpc.aio.insecure_channel(target)
+        self._stub = pb_grpc.MemoryServiceStub(self._channel)
+        self._metadata = _metadata(token)
+        self._timeout = timeout
+        self._retries = retries
+        self._backoff = backoff
+
+    async def __aenter__(self) -> AsyncEngramClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def _call(self, method: Callable[..., Any], request: Any, timeout: float | None) -> Any:
+        delay = self._backoff
+        for attempt in range(self._retries + 1):
+            try:
+                return await method(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self._retries:
+                    raise EngramError.from_rpc_error(error) from None
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    async def ping(self, *, timeout: float | None = None) -> pb.PingResponse:
+        result: pb.PingResponse = await self._call(self._stub.Ping, pb.PingRequest(), timeout)
+        return result
+
+    async def append_messages(self, request: pb.AppendMessagesRequest, *, timeout: float | None = None) -> pb.AppendMessagesResponse:
+        result: pb.AppendMessagesResponse = await self._call(self._stub.AppendMessages, request, timeout)
+        return result
+
+    async def get_messages(self, request: pb.GetMessagesRequest, *, timeout: float | None = None) -> pb.GetMessagesResponse:
+        result: pb.GetMessagesResponse = await self._call(self._stub.GetMessages, request, timeout)
+        return result
+
+    async def end_session(self, request: pb.EndSessionRequest, *, timeout: float | None = None) -> pb.EndSessionResponse:
+        result: pb.EndSessionResponse = await self._call(self._stub.EndSession, request, timeout)
+        return result
+
+    async def set_working(self, request: pb.SetWorkingRequest, *, timeout: float | None = None) -> pb.SetWorkingResponse:
+        result: pb.SetWorkingResponse = await self._call(self._stub.SetWorking, request, timeout)
+        return result
+
+    async def get_working(self, request: pb.GetWorkingRequest, *, timeout: float | None = None) -> pb.GetWorkingResponse:
+        result: pb.GetWorkingResponse = await self._call(self._stub.GetWorking, request, timeout)
+        return result
+
+    async def list_working(self, request: pb.ListWorkingRequest, *, timeout: float | None = None) -> pb.ListWorkingResponse:
+        result: pb.ListWorkingResponse = await self._call(self._stub.ListWorking, request, timeout)
+        return result
+
+    async def complete_task(self, request: pb.CompleteTaskRequest, *, timeout: float | None = None) -> pb.CompleteTaskResponse:
+        result: pb.CompleteTaskResponse = await self._call(self._stub.CompleteTask, request, timeout)
+        return result
+
+    async def remember(self, request: pb.RememberRequest, *, timeout: float | None = None) -> pb.RememberResponse:
+        result: pb.RememberResponse = await self._call(self._stub.Remember, request, timeout)
+        return result
+
+    async def recall(self, request: pb.RecallRequest, *, timeout: float | None = None) -> pb.RecallResponse:
+        result: pb.RecallResponse = await self._call(self._stub.Recall, request, timeout)
+        return result
+
+    async def get_memory(self, request: pb.GetMemoryRequest, *, timeout: float | None = None) -> pb.GetMemoryResponse:
+        result: pb.GetMemoryResponse = await self._call(self._stub.GetMemory, request, timeout)
+        return result
+
+    async def forget_memory(self, request: pb.ForgetMemoryRequest, *, timeout: float | None = None) -> pb.ForgetMemoryResponse:
+        result: pb.ForgetMemoryResponse = await self._call(self._stub.ForgetMemory, request, timeout)
+        return result
+
+    async def forget_user(self, request: pb.ForgetUserRequest, *, timeout: float | None = None) -> pb.ForgetUserResponse:
+        result: pb.ForgetUserResponse = await self._call(self._stub.ForgetUser, request, timeout)
+        return result
+
+    async def report_usage(self, request: pb.ReportUsageRequest, *, timeout: float | None = None) -> pb.ReportUsageResponse:
+        result: pb.ReportUsageResponse = await self._call(self._stub.ReportUsage, request, timeout)
+        return result
+
+    async def evict_stale(self, request: pb.EvictStaleRequest, *, timeout: float | None = None) -> pb.EvictStaleResponse:
+        result: pb.EvictStaleResponse = await self._call(self._stub.EvictStale, request, timeout)
+        return result
+
+    async def assemble_context(
+        self, request: pb.AssembleContextRequest, *, timeout: float | None = None
+    ) -> AsyncIterator[pb.AssembleContextResponse]:
+        """Yields the sections in order, then the summary. Streams are not retried."""
+        call = self._stub.AssembleContext(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
+        try:
+            async for event in call:
+                yield event
+        except grpc.aio.AioRpcError as error:
+            raise EngramError.from_rpc_error(error) from None

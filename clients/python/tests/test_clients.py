@@ -1,0 +1,136 @@
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+
+import grpc
+import pytest
+from engram.v1 import memory_service_pb2_grpc as pb_grpc
+
+from engram_client import (
+    AsyncEngramClient,
+    EngramClient,
+    EngramError,
+    long_term_pb2,
+    memory_service_pb2 as pb,
+    scope_pb2,
+    short_term_pb2,
+)
+
+
+def test_every_rpc_sync(target: str, scope: scope_pb2.Scope) -> None:
+    with EngramClient(target) as client:
+        assert client.ping().server_time.seconds > 0
+        appended = client.append_messages(
+            pb.AppendMessagesRequest(
+                scope=scope,
+                session_id="s1",
+                messages=[short_term_pb2.MessageInput(role=short_term_pb2.ROLE_USER, content="I prefer tea over coffee")],
+            )
+        )
+        assert len(appended.message_ids) == 1
+        assert client.get_messages(pb.GetMessagesRequest(scope=scope, session_id="s1")).messages[0].content == "I prefer tea over coffee"
+        client.set_working(pb.SetWorkingRequest(scope=scope, task_id="t", entries={"plan": "brew"}))
+        assert client.get_working(pb.GetWorkingRequest(scope=scope, task_id="t")).state.entries["plan"] == "brew"
+        assert [s.task_id for s in client.list_working(pb.ListWorkingRequest(scope=scope)).states] == ["t"]
+        events = list(client.assemble_context(pb.AssembleContextRequest(scope=scope, session_id="s1", task_id="t", query="tea", token_budget=300)))
+        assert events[-1].WhichOneof("event") == "summary"
+        assert sum(1 for e in events if e.WhichOneof("event") == "section") >= 2
+        assert client.complete_task(pb.CompleteTaskRequest(scope=scope, task_id="t")).cleared_entries == 1
+        ended = client.end_session(pb.EndSessionRequest(scope=scope, session_id="s1"))
+        assert ended.message_count == 1 and ended.decisions[0].stored
+        remembered = client.remember(
+            pb.RememberRequest(scope=scope, type=long_term_pb2.MEMORY_TYPE_SEMANTIC, content="Lives in Porto", bypass_gate=True)
+        )
+        recalled = client.recall(pb.RecallRequest(scope=scope, query="lives in Porto", top_k=3))
+        assert recalled.memories[0].memory.id == remembered.memory.id
+        usage = client.report_usage(pb.ReportUsageRequest(scope=scope, returned_ids=[remembered.memory.id], used_ids=[]))
+        assert usage.precision == 0
+        assert client.get_memory(pb.GetMemoryRequest(scope=scope, memory_id=remembered.memory.id)).memory.content == "Lives in Porto"
+        assert client.evict_stale(pb.EvictStaleRequest(namespace=scope.namespace, user_id=scope.user_id, dry_run=True)).dry_run
+        client.forget_memory(pb.ForgetMemoryRequest(scope=scope, memory_id=remembered.memory.id))
+        assert client.forget_user(pb.ForgetUserRequest(scope=scope)).memories_deleted >= 1
+
+
+def test_errors_carry_the_status_code(target: str, scope: scope_pb2.Scope) -> None:
+    with EngramClient(target) as client:
+        with pytest.raises(EngramError) as not_found:
+            client.get_memory(pb.GetMemoryRequest(scope=scope, memory_id="missing"))
+        assert not_found.value.code == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(EngramError) as invalid:
+            client.recall(pb.RecallRequest(scope=scope, query="q", top_k=1000))
+        assert invalid.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert invalid.value.message == "top_k: must be an integer from 1 to 100"
+
+
+class _SlowPing(pb_grpc.MemoryServiceServicer):
+    """Answers Ping only after the test is over: a server that hangs."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def Ping(self, request: pb.PingRequest, context: grpc.ServicerContext) -> pb.PingResponse:
+        self.release.wait(30)
+        return pb.PingResponse()
+
+
+@pytest.fixture
+def hanging_target() -> Iterator[str]:
+    servicer = _SlowPing()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    pb_grpc.add_MemoryServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield f"127.0.0.1:{port}"
+    servicer.release.set()
+    server.stop(grace=None)
+
+
+def test_deadline_expires(hanging_target: str) -> None:
+    with EngramClient(hanging_target, timeout=0.2) as client:
+        with pytest.raises(EngramError) as expired:
+            client.ping()
+        assert expired.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_unavailable_is_retried_then_raised() -> None:
+    with EngramClient("127.0.0.1:1", retries=2, backoff=0.01, timeout=2) as client:
+        with pytest.raises(EngramError) as unavailable:
+            client.ping()
+        assert unavailable.value.code == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_every_rpc_async(target: str, scope: scope_pb2.Scope) -> None:
+    async with AsyncEngramClient(target) as client:
+        assert (await client.ping()).server_time.seconds > 0
+        await client.append_messages(
+            pb.AppendMessagesRequest(
+                scope=scope, session_id="s", messages=[short_term_pb2.MessageInput(role=short_term_pb2.ROLE_USER, content="hello there")]
+            )
+        )
+        assert len((await client.get_messages(pb.GetMessagesRequest(scope=scope, session_id="s"))).messages) == 1
+        await client.set_working(pb.SetWorkingRequest(scope=scope, task_id="t", entries={"k": "v"}))
+        assert (await client.get_working(pb.GetWorkingRequest(scope=scope, task_id="t"))).state.entries == {"k": "v"}
+        assert len((await client.list_working(pb.ListWorkingRequest(scope=scope))).states) == 1
+        events = [e async for e in client.assemble_context(pb.AssembleContextRequest(scope=scope, session_id="s", token_budget=100))]
+        assert events[-1].WhichOneof("event") == "summary"
+        await client.complete_task(pb.CompleteTaskRequest(scope=scope, task_id="t"))
+        assert (await client.end_session(pb.EndSessionRequest(scope=scope, session_id="s"))).message_count == 1
+        memory = (
+            await client.remember(pb.RememberRequest(scope=scope, type=long_term_pb2.MEMORY_TYPE_EPISODIC, content="Ran a marathon in May", bypass_gate=True))
+        ).memory
+        assert (await client.recall(pb.RecallRequest(scope=scope, query="marathon"))).memories[0].memory.id == memory.id
+        await client.report_usage(pb.ReportUsageRequest(scope=scope, returned_ids=[memory.id], used_ids=[memory.id]))
+        assert (await client.get_memory(pb.GetMemoryRequest(scope=scope, memory_id=memory.id))).memory.id == memory.id
+        await client.evict_stale(pb.EvictStaleRequest(namespace=scope.namespace, user_id=scope.user_id, dry_run=True))
+        await client.forget_memory(pb.ForgetMemoryRequest(scope=scope, memory_id=memory.id))
+        with pytest.raises(EngramError) as gone:
+            await client.get_memory(pb.GetMemoryRequest(scope=scope, memory_id=memory.id))
+        assert gone.value.code == grpc.StatusCode.NOT_FOUND
+        await client.forget_user(pb.ForgetUserRequest(scope=scope))
+
+
+async def test_async_deadline_expires(hanging_target: str) -> None:
+    async with AsyncEngramClient(hanging_target, timeout=0.2) as client:
+        with pytest.raises(EngramError) as expired:
+            await client.ping()
+        assert expired.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
