@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
  *   unit      pure domain logic, no I/O
  *   contract  every storage adapter against the same suite, on real backends
  *   e2e       the real server on port 0, called through generated clients
+ *   clients   the TypeScript, Go and Python clients against a running server
  *   ops       the Helm chart, the Grafana dashboard and the Dockerfile
  */
 export default defineConfig({
@@ -16,6 +17,16 @@ export default defineConfig({
       {
         extends: true,
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        test: {
+          name: "clients",
+          include: ["clients/ts/test/**/*.test.ts", "test/clients/**/*.test.ts"],
+          globalSetup: ["test/support/weaviate-server.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 90_000,
+        },
       },
       {
         extends: true,

@@ -20,13 +20,15 @@ else
   echo "no local main branch: skipping buf breaking" >&2
 fi
 
-step "generated code is current"
+step "test servers and client toolchains"
+bash scripts/test-servers.sh
+# The Python client's pinned tools (generation, mypy, pytest).
+source scripts/python-env.sh
+
+step "generated code is current (server, TypeScript, Go and Python clients)"
 bash scripts/check-generated.sh
 
-step "test servers"
-bash scripts/test-servers.sh
-
-step "tests (unit, contract, e2e)"
+step "tests (unit, contract, e2e, clients, ops)"
 report="$(mktemp)"
 trap 'rm -f "$report"' EXIT
 status=0

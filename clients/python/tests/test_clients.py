@@ -4,7 +4,6 @@ from concurrent import futures
 
 import grpc
 import pytest
-from engram.v1 import memory_service_pb2_grpc as pb_grpc
 
 from engram_client import (
     AsyncEngramClient,
@@ -62,26 +61,29 @@ def test_errors_carry_the_status_code(target: str, scope: scope_pb2.Scope) -> No
         assert invalid.value.message == "top_k: must be an integer from 1 to 100"
 
 
-class _SlowPing(pb_grpc.MemoryServiceServicer):
-    """Answers Ping only after the test is over: a server that hangs."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-
-    def Ping(self, request: pb.PingRequest, context: grpc.ServicerContext) -> pb.PingResponse:
-        self.release.wait(30)
-        return pb.PingResponse()
-
-
 @pytest.fixture
 def hanging_target() -> Iterator[str]:
-    servicer = _SlowPing()
+    """A server whose Ping answers only after the test is over: a server that hangs."""
+    release = threading.Event()
+
+    def ping(request: pb.PingRequest, context: grpc.ServicerContext) -> pb.PingResponse:
+        release.wait(30)
+        return pb.PingResponse()
+
+    handler = grpc.method_handlers_generic_handler(
+        "engram.v1.MemoryService",
+        {
+            "Ping": grpc.unary_unary_rpc_method_handler(
+                ping, request_deserializer=pb.PingRequest.FromString, response_serializer=pb.PingResponse.SerializeToString
+            )
+        },
+    )
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    pb_grpc.add_MemoryServiceServicer_to_server(servicer, server)
+    server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     yield f"127.0.0.1:{port}"
-    servicer.release.set()
+    release.set()
     server.stop(grace=None)
 
 

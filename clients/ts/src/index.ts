@@ -1,0 +1,85 @@
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { MemoryService } from "./gen/engram/v1/memory_service_pb.js";
+import { Code, EngramError } from "./engram-error.js";
+
+export * from "./gen/engram/v1/assembly_pb.js";
+export * from "./gen/engram/v1/long_term_pb.js";
+export * from "./gen/engram/v1/memory_service_pb.js";
+export * from "./gen/engram/v1/scope_pb.js";
+export * from "./gen/engram/v1/short_term_pb.js";
+export * from "./gen/engram/v1/working_pb.js";
+export { Code, EngramError };
+
+export interface EngramClientOptions {
+  /** The server, e.g. "http://engram:50051" (h2c) or "https://…". */
+  readonly baseUrl: string;
+  /** Sent as "authorization: Bearer <token>" with every call. */
+  readonly token?: string;
+  /** Deadline of calls that set none themselves; default 10 s. */
+  readonly timeoutMs?: number;
+  /** Retries of unary calls failing with UNAVAILABLE (only), with backoff; default 2. */
+  readonly retries?: number;
+  /** First backoff delay, doubling per retry; default 100 ms. */
+  readonly backoffMs?: number;
+}
+
+/** A typed MemoryService client: one method per RPC; AssembleContext is an async iterator. */
+export type EngramClient = Client<typeof MemoryService>;
+
+/** Connects to Engram over gRPC (HTTP/2). */
+export function createEngramClient(options: EngramClientOptions): EngramClient {
+  const interceptors: Interceptor[] = [errors(), retries(options.retries ?? 2, options.backoffMs ?? 100)];
+  if (options.token) interceptors.push(bearer(options.token));
+  return createClient(
+    MemoryService,
+    createGrpcTransport({ baseUrl: options.baseUrl, defaultTimeoutMs: options.timeoutMs ?? 10_000, interceptors }),
+  );
+}
+
+function bearer(token: string): Interceptor {
+  return (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+}
+
+/** Retries UNAVAILABLE only: the server promises such a call applied nothing it acknowledged. */
+function retries(max: number, backoffMs: number): Interceptor {
+  return (next) => async (req) => {
+    if (req.stream) return next(req);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await next(req);
+      } catch (error) {
+        const code = EngramError.fromError(error).code;
+        if (code !== Code.Unavailable || attempt >= max || req.signal.aborted) throw error;
+        await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** attempt));
+      }
+    }
+  };
+}
+
+/** Every failure, unary or mid-stream, surfaces as an EngramError. */
+function errors(): Interceptor {
+  return (next) => async (req) => {
+    let res;
+    try {
+      res = await next(req);
+    } catch (error) {
+      throw EngramError.fromError(error);
+    }
+    if (!res.stream) return res;
+    const source = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        try {
+          yield* source;
+        } catch (error) {
+          throw EngramError.fromError(error);
+        }
+      })(),
+    };
+  };
+}

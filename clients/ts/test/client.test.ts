@@ -1,0 +1,120 @@
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code, createEngramClient, EngramError, MemoryType, Role, type EngramClient } from "../src/index.js";
+import { startTestServer, type TestServer } from "../../../test/support/server-harness.js";
+
+/** The TypeScript client against a real Engram server. */
+let server: TestServer;
+let client: EngramClient;
+beforeAll(async () => {
+  server = await startTestServer();
+  client = createEngramClient({ baseUrl: server.baseUrl, timeoutMs: 5000 });
+});
+afterAll(() => server?.destroy());
+
+const newScope = () => ({ namespace: "ts-client", userId: randomUUID() });
+
+describe("createEngramClient", () => {
+  it("calls every RPC, with AssembleContext as an async iterator", async () => {
+    const scope = newScope();
+    expect((await client.ping({})).serverTime).toBeDefined();
+    await client.appendMessages({
+      scope,
+      sessionId: "s",
+      messages: [{ role: Role.USER, content: "I prefer tea over coffee" }],
+    });
+    expect((await client.getMessages({ scope, sessionId: "s" })).messages).toHaveLength(1);
+    await client.setWorking({ scope, taskId: "t", entries: { plan: "brew" } });
+    expect((await client.getWorking({ scope, taskId: "t" })).state?.entries).toEqual({ plan: "brew" });
+    expect((await client.listWorking({ scope })).states).toHaveLength(1);
+    const kinds: string[] = [];
+    for await (const event of client.assembleContext({
+      scope,
+      sessionId: "s",
+      taskId: "t",
+      query: "tea",
+      tokenBudget: 300,
+    })) {
+      kinds.push(event.event.case ?? "none");
+    }
+    expect(kinds.at(-1)).toBe("summary");
+    expect(kinds.filter((k) => k === "section").length).toBeGreaterThanOrEqual(2);
+    expect((await client.completeTask({ scope, taskId: "t" })).clearedEntries).toBe(1);
+    expect((await client.endSession({ scope, sessionId: "s" })).decisions[0]?.stored).toBe(true);
+    const { memory } = await client.remember({
+      scope,
+      type: MemoryType.SEMANTIC,
+      content: "Lives in Porto",
+      bypassGate: true,
+    });
+    expect((await client.recall({ scope, query: "lives in Porto" })).memories[0]?.memory?.id).toBe(memory!.id);
+    expect((await client.reportUsage({ scope, returnedIds: [memory!.id], usedIds: [memory!.id] })).precision).toBe(1);
+    expect((await client.getMemory({ scope, memoryId: memory!.id })).memory?.content).toBe("Lives in Porto");
+    expect((await client.evictStale({ namespace: scope.namespace, userId: scope.userId, dryRun: true })).dryRun).toBe(
+      true,
+    );
+    await client.forgetMemory({ scope, memoryId: memory!.id });
+    expect((await client.forgetUser({ scope })).sessionsDeleted).toBe(0);
+  });
+
+  it("throws EngramError carrying the gRPC code", async () => {
+    const error = await client.getMemory({ scope: newScope(), memoryId: "missing" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngramError);
+    expect((error as EngramError).code).toBe(Code.NotFound);
+    const invalid = await client.recall({ scope: newScope(), query: "q", topK: 1000 }).catch((e: unknown) => e);
+    expect((invalid as EngramError).code).toBe(Code.InvalidArgument);
+    expect((invalid as EngramError).rawMessage).toBe("top_k: must be an integer from 1 to 100");
+  });
+
+  it("reports an expired deadline as DEADLINE_EXCEEDED", async () => {
+    const error = await client.ping({}, { timeoutMs: 0.0001 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngramError);
+    expect((error as EngramError).code).toBe(Code.DeadlineExceeded);
+  });
+
+  it("retries UNAVAILABLE (only), then gives up with it, sending the bearer token each time", async () => {
+    const stub = await startStatusStub(Code.Unavailable);
+    try {
+      const flaky = createEngramClient({ baseUrl: stub.baseUrl, retries: 2, backoffMs: 1, token: "secret-token" });
+      const error = await flaky.ping({}).catch((e: unknown) => e);
+      expect((error as EngramError).code).toBe(Code.Unavailable);
+      expect(stub.authorizations).toEqual(["Bearer secret-token", "Bearer secret-token", "Bearer secret-token"]);
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it("does not retry other codes", async () => {
+    const stub = await startStatusStub(Code.InvalidArgument);
+    try {
+      const error = await createEngramClient({ baseUrl: stub.baseUrl, retries: 2, backoffMs: 1 })
+        .ping({})
+        .catch((e: unknown) => e);
+      expect((error as EngramError).code).toBe(Code.InvalidArgument);
+      expect(stub.authorizations).toHaveLength(1);
+    } finally {
+      await stub.close();
+    }
+  });
+});
+
+/** An HTTP/2 server answering every gRPC call with one status, recording the authorization header. */
+async function startStatusStub(
+  code: Code,
+): Promise<{ baseUrl: string; authorizations: string[]; close(): Promise<void> }> {
+  const authorizations: string[] = [];
+  const server = createServer((req, res) => {
+    authorizations.push(String(req.headers.authorization ?? ""));
+    res.writeHead(200, { "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": "stub" });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    authorizations,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
