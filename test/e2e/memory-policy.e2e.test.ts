@@ -8,36 +8,15 @@ import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { openClient } from "../support/clients.js";
 import { collect, expectStatus } from "../support/expect-status.js";
-import { startRedis, type RedisServer } from "../support/redis-servers.js";
+import { serverBackends } from "../support/backends.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
-import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
 import type { Client } from "@connectrpc/connect";
 
 /**
  * The memory policy as multi-session stories through the gRPC API, on the
  * embedded default and on Redis + Weaviate: the same behaviour on both.
  */
-let redis: RedisServer;
-let weaviate: WeaviateServer;
-beforeAll(async () => {
-  [redis, weaviate] = await Promise.all([startRedis(), startWeaviate()]);
-});
-afterAll(async () => {
-  await redis?.stop();
-  await weaviate?.stop();
-});
-
-const backends: [string, () => Record<string, string>][] = [
-  ["embedded", () => ({})],
-  [
-    "Redis + Weaviate",
-    () => ({
-      ENGRAM_REDIS_URL: redis.url,
-      ENGRAM_WEAVIATE_URL: weaviate.url,
-      ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
-    }),
-  ],
-];
+const backends = serverBackends();
 
 const day = 86_400_000;
 const ago = (days: number) => timestampFromDate(new Date(Date.now() - days * day));

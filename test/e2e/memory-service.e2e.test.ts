@@ -8,8 +8,7 @@ import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { clientKinds, openClient, type ClientHandle } from "../support/clients.js";
 import { collect, expectStatus } from "../support/expect-status.js";
 import { sleep } from "../support/memory-fixtures.js";
-import { startRedis, type RedisServer } from "../support/redis-servers.js";
-import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
+import { serverBackends } from "../support/backends.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 
@@ -19,27 +18,7 @@ import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js
  * server: Connect, gRPC and gRPC-Web via connect-node, and a stock
  * @grpc/grpc-js client.
  */
-let redis: RedisServer;
-let weaviate: WeaviateServer;
-beforeAll(async () => {
-  [redis, weaviate] = await Promise.all([startRedis(), startWeaviate()]);
-});
-afterAll(async () => {
-  await redis?.stop();
-  await weaviate?.stop();
-});
-
-const backends: [string, () => Record<string, string>][] = [
-  ["embedded", () => ({})],
-  [
-    "Redis + Weaviate",
-    () => ({
-      ENGRAM_REDIS_URL: redis.url,
-      ENGRAM_WEAVIATE_URL: weaviate.url,
-      ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
-    }),
-  ],
-];
+const backends = serverBackends();
 
 describe.each(backends)("on %s", (_, backendEnv) => {
   let server: TestServer;

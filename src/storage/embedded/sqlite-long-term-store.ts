@@ -26,26 +26,12 @@ export class SqliteLongTermStore implements LongTermStore {
   async insert(record: MemoryRecord): Promise<void> {
     this.vectors.invalidate(userKey(record.scope));
     this.database.run(
-      `INSERT INTO memories (namespace, user_id, id, type, content, importance, metadata, subject, pinned, occurred_at,
-         created_at, updated_at, last_accessed_at, access_count, superseded_by, valid_until, embedding)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO memories (${[...keyColumns, ...valueColumns].join(", ")})
+       VALUES (${[...keyColumns, ...valueColumns].map(() => "?").join(", ")})`,
       record.scope.namespace,
       record.scope.userId,
       record.id,
-      record.type,
-      record.content,
-      record.importance,
-      JSON.stringify(record.metadata),
-      record.subject,
-      record.pinned ? 1 : 0,
-      record.occurredAt.getTime(),
-      record.createdAt.getTime(),
-      record.updatedAt.getTime(),
-      record.lastAccessedAt?.getTime() ?? null,
-      record.accessCount,
-      record.supersededBy ?? null,
-      record.validUntil?.getTime() ?? null,
-      new Uint8Array(record.embedding.buffer, record.embedding.byteOffset, record.embedding.byteLength),
+      ...columnValues(record),
     );
   }
 
@@ -53,23 +39,8 @@ export class SqliteLongTermStore implements LongTermStore {
     this.vectors.invalidate(userKey(record.scope));
     return (
       this.database.run(
-        `UPDATE memories SET type = ?, content = ?, importance = ?, metadata = ?, subject = ?, pinned = ?, occurred_at = ?,
-           created_at = ?, updated_at = ?, last_accessed_at = ?, access_count = ?, superseded_by = ?, valid_until = ?, embedding = ?
-         WHERE namespace = ? AND user_id = ? AND id = ?`,
-        record.type,
-        record.content,
-        record.importance,
-        JSON.stringify(record.metadata),
-        record.subject,
-        record.pinned ? 1 : 0,
-        record.occurredAt.getTime(),
-        record.createdAt.getTime(),
-        record.updatedAt.getTime(),
-        record.lastAccessedAt?.getTime() ?? null,
-        record.accessCount,
-        record.supersededBy ?? null,
-        record.validUntil?.getTime() ?? null,
-        new Uint8Array(record.embedding.buffer, record.embedding.byteOffset, record.embedding.byteLength),
+        `UPDATE memories SET ${valueColumns.map((c) => `${c} = ?`).join(", ")} WHERE namespace = ? AND user_id = ? AND id = ?`,
+        ...columnValues(record),
         record.scope.namespace,
         record.scope.userId,
         record.id,
@@ -258,6 +229,44 @@ export class SqliteLongTermStore implements LongTermStore {
     }
     return deleted;
   }
+}
+
+const keyColumns = ["namespace", "user_id", "id"] as const;
+const valueColumns = [
+  "type",
+  "content",
+  "importance",
+  "metadata",
+  "subject",
+  "pinned",
+  "occurred_at",
+  "created_at",
+  "updated_at",
+  "last_accessed_at",
+  "access_count",
+  "superseded_by",
+  "valid_until",
+  "embedding",
+] as const;
+
+/** A record's values in `valueColumns` order. */
+function columnValues(record: MemoryRecord): SQLInputValue[] {
+  return [
+    record.type,
+    record.content,
+    record.importance,
+    JSON.stringify(record.metadata),
+    record.subject,
+    record.pinned ? 1 : 0,
+    record.occurredAt.getTime(),
+    record.createdAt.getTime(),
+    record.updatedAt.getTime(),
+    record.lastAccessedAt?.getTime() ?? null,
+    record.accessCount,
+    record.supersededBy ?? null,
+    record.validUntil?.getTime() ?? null,
+    new Uint8Array(record.embedding.buffer, record.embedding.byteOffset, record.embedding.byteLength),
+  ];
 }
 
 /** The k highest scores seen, kept sorted in a small array. */

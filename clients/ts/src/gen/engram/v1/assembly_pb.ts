@@ -9,11 +9,8 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file engram/v1/assembly.proto.
  */
-export const file_engram_v1_assembly: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChhlbmdyYW0vdjEvYXNzZW1ibHkucHJvdG8SCWVuZ3JhbS52MSJGCghEb2N1bWVudBIKCgJpZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEg4KBnNvdXJjZRgDIAEoCRINCgVzY29yZRgEIAEoAiI/CgtDb250ZXh0SXRlbRIKCgJpZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEhMKC3Rva2VuX2NvdW50GAMgASgFInIKDkNvbnRleHRTZWN0aW9uEiQKBGtpbmQYASABKA4yFi5lbmdyYW0udjEuU2VjdGlvbktpbmQSJQoFaXRlbXMYAiADKAsyFi5lbmdyYW0udjEuQ29udGV4dEl0ZW0SEwoLdG9rZW5fY291bnQYAyABKAUiVwoLT21pdHRlZEl0ZW0SJwoHc2VjdGlvbhgBIAEoDjIWLmVuZ3JhbS52MS5TZWN0aW9uS2luZBIKCgJpZBgCIAEoCRITCgt0b2tlbl9jb3VudBgDIAEoBSJmCg9Bc3NlbWJseVN1bW1hcnkSFAoMdG90YWxfdG9rZW5zGAEgASgFEhQKDHRva2VuX2J1ZGdldBgCIAEoBRInCgdvbWl0dGVkGAMgAygLMhYuZW5ncmFtLnYxLk9taXR0ZWRJdGVtKrABCgtTZWN0aW9uS2luZBIcChhTRUNUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIjCh9TRUNUSU9OX0tJTkRfTE9OR19URVJNX01FTU9SSUVTEAESGwoXU0VDVElPTl9LSU5EX1RBU0tfU1RBVEUQAhIaChZTRUNUSU9OX0tJTkRfRE9DVU1FTlRTEAMSJQohU0VDVElPTl9LSU5EX0NPTlZFUlNBVElPTl9ISVNUT1JZEARCpgEKDWNvbS5lbmdyYW0udjFCDUFzc2VtYmx5UHJvdG9QAVpBZ2l0aHViLmNvbS9lbmdyYW0tbWVtb3J5L2VuZ3JhbS9jbGllbnRzL2dvL2dlbi9lbmdyYW0vdjE7ZW5ncmFtdjGiAgNFWFiqAglFbmdyYW0uVjHKAglFbmdyYW1cVjHiAhVFbmdyYW1cVjFcR1BCTWV0YWRhdGHqAgpFbmdyYW06OlYxYgZwcm90bzM",
-  );
+export const file_engram_v1_assembly: GenFile = /*@__PURE__*/
+  fileDesc("ChhlbmdyYW0vdjEvYXNzZW1ibHkucHJvdG8SCWVuZ3JhbS52MSJGCghEb2N1bWVudBIKCgJpZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEg4KBnNvdXJjZRgDIAEoCRINCgVzY29yZRgEIAEoAiI/CgtDb250ZXh0SXRlbRIKCgJpZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEhMKC3Rva2VuX2NvdW50GAMgASgFInIKDkNvbnRleHRTZWN0aW9uEiQKBGtpbmQYASABKA4yFi5lbmdyYW0udjEuU2VjdGlvbktpbmQSJQoFaXRlbXMYAiADKAsyFi5lbmdyYW0udjEuQ29udGV4dEl0ZW0SEwoLdG9rZW5fY291bnQYAyABKAUiVwoLT21pdHRlZEl0ZW0SJwoHc2VjdGlvbhgBIAEoDjIWLmVuZ3JhbS52MS5TZWN0aW9uS2luZBIKCgJpZBgCIAEoCRITCgt0b2tlbl9jb3VudBgDIAEoBSJmCg9Bc3NlbWJseVN1bW1hcnkSFAoMdG90YWxfdG9rZW5zGAEgASgFEhQKDHRva2VuX2J1ZGdldBgCIAEoBRInCgdvbWl0dGVkGAMgAygLMhYuZW5ncmFtLnYxLk9taXR0ZWRJdGVtKrABCgtTZWN0aW9uS2luZBIcChhTRUNUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIjCh9TRUNUSU9OX0tJTkRfTE9OR19URVJNX01FTU9SSUVTEAESGwoXU0VDVElPTl9LSU5EX1RBU0tfU1RBVEUQAhIaChZTRUNUSU9OX0tJTkRfRE9DVU1FTlRTEAMSJQohU0VDVElPTl9LSU5EX0NPTlZFUlNBVElPTl9ISVNUT1JZEARCpgEKDWNvbS5lbmdyYW0udjFCDUFzc2VtYmx5UHJvdG9QAVpBZ2l0aHViLmNvbS9lbmdyYW0tbWVtb3J5L2VuZ3JhbS9jbGllbnRzL2dvL2dlbi9lbmdyYW0vdjE7ZW5ncmFtdjGiAgNFWFiqAglFbmdyYW0uVjHKAglFbmdyYW1cVjHiAhVFbmdyYW1cVjFcR1BCTWV0YWRhdGHqAgpFbmdyYW06OlYxYgZwcm90bzM");
 
 /**
  * A retrieved document offered for assembly.
@@ -55,7 +52,8 @@ export type Document = Message<"engram.v1.Document"> & {
  * Describes the message engram.v1.Document.
  * Use `create(DocumentSchema)` to create a new message.
  */
-export const DocumentSchema: GenMessage<Document> = /*@__PURE__*/ messageDesc(file_engram_v1_assembly, 0);
+export const DocumentSchema: GenMessage<Document> = /*@__PURE__*/
+  messageDesc(file_engram_v1_assembly, 0);
 
 /**
  * One piece of assembled context, ready to place in a prompt.
@@ -87,7 +85,8 @@ export type ContextItem = Message<"engram.v1.ContextItem"> & {
  * Describes the message engram.v1.ContextItem.
  * Use `create(ContextItemSchema)` to create a new message.
  */
-export const ContextItemSchema: GenMessage<ContextItem> = /*@__PURE__*/ messageDesc(file_engram_v1_assembly, 1);
+export const ContextItemSchema: GenMessage<ContextItem> = /*@__PURE__*/
+  messageDesc(file_engram_v1_assembly, 1);
 
 /**
  * One section of the assembled context.
@@ -119,7 +118,8 @@ export type ContextSection = Message<"engram.v1.ContextSection"> & {
  * Describes the message engram.v1.ContextSection.
  * Use `create(ContextSectionSchema)` to create a new message.
  */
-export const ContextSectionSchema: GenMessage<ContextSection> = /*@__PURE__*/ messageDesc(file_engram_v1_assembly, 2);
+export const ContextSectionSchema: GenMessage<ContextSection> = /*@__PURE__*/
+  messageDesc(file_engram_v1_assembly, 2);
 
 /**
  * Something left out of the context because the budget was spent.
@@ -147,7 +147,8 @@ export type OmittedItem = Message<"engram.v1.OmittedItem"> & {
  * Describes the message engram.v1.OmittedItem.
  * Use `create(OmittedItemSchema)` to create a new message.
  */
-export const OmittedItemSchema: GenMessage<OmittedItem> = /*@__PURE__*/ messageDesc(file_engram_v1_assembly, 3);
+export const OmittedItemSchema: GenMessage<OmittedItem> = /*@__PURE__*/
+  messageDesc(file_engram_v1_assembly, 3);
 
 /**
  * The last message of an assembly stream.
@@ -177,7 +178,8 @@ export type AssemblySummary = Message<"engram.v1.AssemblySummary"> & {
  * Describes the message engram.v1.AssemblySummary.
  * Use `create(AssemblySummarySchema)` to create a new message.
  */
-export const AssemblySummarySchema: GenMessage<AssemblySummary> = /*@__PURE__*/ messageDesc(file_engram_v1_assembly, 4);
+export const AssemblySummarySchema: GenMessage<AssemblySummary> = /*@__PURE__*/
+  messageDesc(file_engram_v1_assembly, 4);
 
 /**
  * The parts of an assembled context, in the order they are streamed.
@@ -222,4 +224,6 @@ export enum SectionKind {
 /**
  * Describes the enum engram.v1.SectionKind.
  */
-export const SectionKindSchema: GenEnum<SectionKind> = /*@__PURE__*/ enumDesc(file_engram_v1_assembly, 0);
+export const SectionKindSchema: GenEnum<SectionKind> = /*@__PURE__*/
+  enumDesc(file_engram_v1_assembly, 0);
+

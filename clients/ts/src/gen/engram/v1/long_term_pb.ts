@@ -11,12 +11,8 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file engram/v1/long_term.proto.
  */
-export const file_engram_v1_long_term: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChllbmdyYW0vdjEvbG9uZ190ZXJtLnByb3RvEgllbmdyYW0udjEiiAQKBk1lbW9yeRIKCgJpZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSDwoHY29udGVudBgDIAEoCRISCgppbXBvcnRhbmNlGAQgASgCEjEKCG1ldGFkYXRhGAUgAygLMh8uZW5ncmFtLnYxLk1lbW9yeS5NZXRhZGF0YUVudHJ5Eg8KB3N1YmplY3QYBiABKAkSDgoGcGlubmVkGAcgASgIEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjY2Vzc2VkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhY2Nlc3NfY291bnQYDCABKAMSFQoNc3VwZXJzZWRlZF9ieRgNIAEoCRIvCgt2YWxpZF91bnRpbBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs8BCgxHYXRlRGVjaXNpb24SEgoKbWVzc2FnZV9pZBgBIAEoCRIOCgZzdG9yZWQYAiABKAgSIwoEdHlwZRgDIAEoDjIVLmVuZ3JhbS52MS5NZW1vcnlUeXBlEhIKCmltcG9ydGFuY2UYBCABKAISDgoGcmVhc29uGAUgASgJEhIKCmRlY2lkZWRfYnkYBiABKAkSKwoHb3V0Y29tZRgHIAEoDjIaLmVuZ3JhbS52MS5SZW1lbWJlck91dGNvbWUSEQoJbWVtb3J5X2lkGAggASgJIlMKDFNjb3JlZE1lbW9yeRIhCgZtZW1vcnkYASABKAsyES5lbmdyYW0udjEuTWVtb3J5Eg0KBXNjb3JlGAIgASgCEhEKCXJlbGV2YW5jZRgDIAEoAiKiAQoORXZpY3Rpb25Qb2xpY3kSHAoPc2NvcmVfdGhyZXNob2xkGAEgASgCSACIAQESHAoPaGFsZl9saWZlX2hvdXJzGAIgASgFSAGIAQESGgoNbWluX2FnZV9ob3VycxgDIAEoBUgCiAEBQhIKEF9zY29yZV90aHJlc2hvbGRCEgoQX2hhbGZfbGlmZV9ob3Vyc0IQCg5fbWluX2FnZV9ob3Vycyp5CgpNZW1vcnlUeXBlEhsKF01FTU9SWV9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUTUVNT1JZX1RZUEVfRVBJU09ESUMQARIYChRNRU1PUllfVFlQRV9TRU1BTlRJQxACEhoKFk1FTU9SWV9UWVBFX1BSRUZFUkVOQ0UQAyrRAQoPUmVtZW1iZXJPdXRjb21lEiAKHFJFTUVNQkVSX09VVENPTUVfVU5TUEVDSUZJRUQQABIcChhSRU1FTUJFUl9PVVRDT01FX0NSRUFURUQQARIbChdSRU1FTUJFUl9PVVRDT01FX01FUkdFRBACEhwKGFJFTUVNQkVSX09VVENPTUVfVVBEQVRFRBADEiUKIVJFTUVNQkVSX09VVENPTUVfU1VQRVJTRURFRF9PTERFUhAEEhwKGFJFTUVNQkVSX09VVENPTUVfRFJPUFBFRBAFQqYBCg1jb20uZW5ncmFtLnYxQg1Mb25nVGVybVByb3RvUAFaQWdpdGh1Yi5jb20vZW5ncmFtLW1lbW9yeS9lbmdyYW0vY2xpZW50cy9nby9nZW4vZW5ncmFtL3YxO2VuZ3JhbXYxogIDRVhYqgIJRW5ncmFtLlYxygIJRW5ncmFtXFYx4gIVRW5ncmFtXFYxXEdQQk1ldGFkYXRh6gIKRW5ncmFtOjpWMWIGcHJvdG8z",
-    [file_google_protobuf_timestamp],
-  );
+export const file_engram_v1_long_term: GenFile = /*@__PURE__*/
+  fileDesc("ChllbmdyYW0vdjEvbG9uZ190ZXJtLnByb3RvEgllbmdyYW0udjEiiAQKBk1lbW9yeRIKCgJpZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSDwoHY29udGVudBgDIAEoCRISCgppbXBvcnRhbmNlGAQgASgCEjEKCG1ldGFkYXRhGAUgAygLMh8uZW5ncmFtLnYxLk1lbW9yeS5NZXRhZGF0YUVudHJ5Eg8KB3N1YmplY3QYBiABKAkSDgoGcGlubmVkGAcgASgIEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjY2Vzc2VkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhY2Nlc3NfY291bnQYDCABKAMSFQoNc3VwZXJzZWRlZF9ieRgNIAEoCRIvCgt2YWxpZF91bnRpbBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs8BCgxHYXRlRGVjaXNpb24SEgoKbWVzc2FnZV9pZBgBIAEoCRIOCgZzdG9yZWQYAiABKAgSIwoEdHlwZRgDIAEoDjIVLmVuZ3JhbS52MS5NZW1vcnlUeXBlEhIKCmltcG9ydGFuY2UYBCABKAISDgoGcmVhc29uGAUgASgJEhIKCmRlY2lkZWRfYnkYBiABKAkSKwoHb3V0Y29tZRgHIAEoDjIaLmVuZ3JhbS52MS5SZW1lbWJlck91dGNvbWUSEQoJbWVtb3J5X2lkGAggASgJIlMKDFNjb3JlZE1lbW9yeRIhCgZtZW1vcnkYASABKAsyES5lbmdyYW0udjEuTWVtb3J5Eg0KBXNjb3JlGAIgASgCEhEKCXJlbGV2YW5jZRgDIAEoAiKiAQoORXZpY3Rpb25Qb2xpY3kSHAoPc2NvcmVfdGhyZXNob2xkGAEgASgCSACIAQESHAoPaGFsZl9saWZlX2hvdXJzGAIgASgFSAGIAQESGgoNbWluX2FnZV9ob3VycxgDIAEoBUgCiAEBQhIKEF9zY29yZV90aHJlc2hvbGRCEgoQX2hhbGZfbGlmZV9ob3Vyc0IQCg5fbWluX2FnZV9ob3Vycyp5CgpNZW1vcnlUeXBlEhsKF01FTU9SWV9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUTUVNT1JZX1RZUEVfRVBJU09ESUMQARIYChRNRU1PUllfVFlQRV9TRU1BTlRJQxACEhoKFk1FTU9SWV9UWVBFX1BSRUZFUkVOQ0UQAyrRAQoPUmVtZW1iZXJPdXRjb21lEiAKHFJFTUVNQkVSX09VVENPTUVfVU5TUEVDSUZJRUQQABIcChhSRU1FTUJFUl9PVVRDT01FX0NSRUFURUQQARIbChdSRU1FTUJFUl9PVVRDT01FX01FUkdFRBACEhwKGFJFTUVNQkVSX09VVENPTUVfVVBEQVRFRBADEiUKIVJFTUVNQkVSX09VVENPTUVfU1VQRVJTRURFRF9PTERFUhAEEhwKGFJFTUVNQkVSX09VVENPTUVfRFJPUFBFRBAFQqYBCg1jb20uZW5ncmFtLnYxQg1Mb25nVGVybVByb3RvUAFaQWdpdGh1Yi5jb20vZW5ncmFtLW1lbW9yeS9lbmdyYW0vY2xpZW50cy9nby9nZW4vZW5ncmFtL3YxO2VuZ3JhbXYxogIDRVhYqgIJRW5ncmFtLlYxygIJRW5ncmFtXFYx4gIVRW5ncmFtXFYxXEdQQk1ldGFkYXRh6gIKRW5ncmFtOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A long-term memory of one user.
@@ -123,7 +119,8 @@ export type Memory = Message<"engram.v1.Memory"> & {
  * Describes the message engram.v1.Memory.
  * Use `create(MemorySchema)` to create a new message.
  */
-export const MemorySchema: GenMessage<Memory> = /*@__PURE__*/ messageDesc(file_engram_v1_long_term, 0);
+export const MemorySchema: GenMessage<Memory> = /*@__PURE__*/
+  messageDesc(file_engram_v1_long_term, 0);
 
 /**
  * Why the write gate kept or dropped one candidate memory.
@@ -190,7 +187,8 @@ export type GateDecision = Message<"engram.v1.GateDecision"> & {
  * Describes the message engram.v1.GateDecision.
  * Use `create(GateDecisionSchema)` to create a new message.
  */
-export const GateDecisionSchema: GenMessage<GateDecision> = /*@__PURE__*/ messageDesc(file_engram_v1_long_term, 1);
+export const GateDecisionSchema: GenMessage<GateDecision> = /*@__PURE__*/
+  messageDesc(file_engram_v1_long_term, 1);
 
 /**
  * A memory with the scores that ranked it.
@@ -222,7 +220,8 @@ export type ScoredMemory = Message<"engram.v1.ScoredMemory"> & {
  * Describes the message engram.v1.ScoredMemory.
  * Use `create(ScoredMemorySchema)` to create a new message.
  */
-export const ScoredMemorySchema: GenMessage<ScoredMemory> = /*@__PURE__*/ messageDesc(file_engram_v1_long_term, 2);
+export const ScoredMemorySchema: GenMessage<ScoredMemory> = /*@__PURE__*/
+  messageDesc(file_engram_v1_long_term, 2);
 
 /**
  * Overrides of the configured forgetting policy for one EvictStale call.
@@ -259,7 +258,8 @@ export type EvictionPolicy = Message<"engram.v1.EvictionPolicy"> & {
  * Describes the message engram.v1.EvictionPolicy.
  * Use `create(EvictionPolicySchema)` to create a new message.
  */
-export const EvictionPolicySchema: GenMessage<EvictionPolicy> = /*@__PURE__*/ messageDesc(file_engram_v1_long_term, 3);
+export const EvictionPolicySchema: GenMessage<EvictionPolicy> = /*@__PURE__*/
+  messageDesc(file_engram_v1_long_term, 3);
 
 /**
  * The kind of a long-term memory, which decides how it is ranked and how
@@ -299,7 +299,8 @@ export enum MemoryType {
 /**
  * Describes the enum engram.v1.MemoryType.
  */
-export const MemoryTypeSchema: GenEnum<MemoryType> = /*@__PURE__*/ enumDesc(file_engram_v1_long_term, 0);
+export const MemoryTypeSchema: GenEnum<MemoryType> = /*@__PURE__*/
+  enumDesc(file_engram_v1_long_term, 0);
 
 /**
  * What a write did with the memory it was given.
@@ -353,4 +354,6 @@ export enum RememberOutcome {
 /**
  * Describes the enum engram.v1.RememberOutcome.
  */
-export const RememberOutcomeSchema: GenEnum<RememberOutcome> = /*@__PURE__*/ enumDesc(file_engram_v1_long_term, 1);
+export const RememberOutcomeSchema: GenEnum<RememberOutcome> = /*@__PURE__*/
+  enumDesc(file_engram_v1_long_term, 1);
+

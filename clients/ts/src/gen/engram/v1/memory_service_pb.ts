@@ -6,14 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { AssemblySummary, ContextSection, Document } from "./assembly_pb.js";
 import { file_engram_v1_assembly } from "./assembly_pb.js";
-import type {
-  EvictionPolicy,
-  GateDecision,
-  Memory,
-  MemoryType,
-  RememberOutcome,
-  ScoredMemory,
-} from "./long_term_pb.js";
+import type { EvictionPolicy, GateDecision, Memory, MemoryType, RememberOutcome, ScoredMemory } from "./long_term_pb.js";
 import { file_engram_v1_long_term } from "./long_term_pb.js";
 import type { Scope } from "./scope_pb.js";
 import { file_engram_v1_scope } from "./scope_pb.js";
@@ -28,30 +21,21 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file engram/v1/memory_service.proto.
  */
-export const file_engram_v1_memory_service: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "Ch5lbmdyYW0vdjEvbWVtb3J5X3NlcnZpY2UucHJvdG8SCWVuZ3JhbS52MSINCgtQaW5nUmVxdWVzdCI/CgxQaW5nUmVzcG9uc2USLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIncKFUFwcGVuZE1lc3NhZ2VzUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRISCgpzZXNzaW9uX2lkGAIgASgJEikKCG1lc3NhZ2VzGAMgAygLMhcuZW5ncmFtLnYxLk1lc3NhZ2VJbnB1dCJsChZBcHBlbmRNZXNzYWdlc1Jlc3BvbnNlEhMKC21lc3NhZ2VfaWRzGAEgAygJEhMKC3Rva2VuX2NvdW50GAIgASgFEhUKDW1lc3NhZ2VfY291bnQYAyABKAUSEQoJY29tcGFjdGVkGAQgASgIIlgKEkdldE1lc3NhZ2VzUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRISCgpzZXNzaW9uX2lkGAIgASgJEg0KBWxpbWl0GAMgASgFInwKE0dldE1lc3NhZ2VzUmVzcG9uc2USKgoHc3VtbWFyeRgBIAEoCzIZLmVuZ3JhbS52MS5TZXNzaW9uU3VtbWFyeRIkCghtZXNzYWdlcxgCIAMoCzISLmVuZ3JhbS52MS5NZXNzYWdlEhMKC3Rva2VuX2NvdW50GAMgASgFIkgKEUVuZFNlc3Npb25SZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEhIKCnNlc3Npb25faWQYAiABKAkiVwoSRW5kU2Vzc2lvblJlc3BvbnNlEhUKDW1lc3NhZ2VfY291bnQYASABKAUSKgoJZGVjaXNpb25zGAIgAygLMhcuZW5ncmFtLnYxLkdhdGVEZWNpc2lvbiLGAQoRU2V0V29ya2luZ1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSDwoHdGFza19pZBgCIAEoCRI6CgdlbnRyaWVzGAMgAygLMikuZW5ncmFtLnYxLlNldFdvcmtpbmdSZXF1ZXN0LkVudHJpZXNFbnRyeRITCgt0dGxfc2Vjb25kcxgEIAEoBRouCgxFbnRyaWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI8ChJTZXRXb3JraW5nUmVzcG9uc2USJgoFc3RhdGUYASABKAsyFy5lbmdyYW0udjEuV29ya2luZ1N0YXRlIkUKEUdldFdvcmtpbmdSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEg8KB3Rhc2tfaWQYAiABKAkiPAoSR2V0V29ya2luZ1Jlc3BvbnNlEiYKBXN0YXRlGAEgASgLMhcuZW5ncmFtLnYxLldvcmtpbmdTdGF0ZSI1ChJMaXN0V29ya2luZ1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUiPgoTTGlzdFdvcmtpbmdSZXNwb25zZRInCgZzdGF0ZXMYASADKAsyFy5lbmdyYW0udjEuV29ya2luZ1N0YXRlIkcKE0NvbXBsZXRlVGFza1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSDwoHdGFza19pZBgCIAEoCSIvChRDb21wbGV0ZVRhc2tSZXNwb25zZRIXCg9jbGVhcmVkX2VudHJpZXMYASABKAUi5AIKD1JlbWVtYmVyUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIjCgR0eXBlGAIgASgOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSDwoHY29udGVudBgDIAEoCRIXCgppbXBvcnRhbmNlGAQgASgCSACIAQESOgoIbWV0YWRhdGEYBSADKAsyKC5lbmdyYW0udjEuUmVtZW1iZXJSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSDwoHc3ViamVjdBgGIAEoCRIOCgZwaW5uZWQYByABKAgSLwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2J5cGFzc19nYXRlGAkgASgIGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUINCgtfaW1wb3J0YW5jZSK5AQoQUmVtZW1iZXJSZXNwb25zZRIhCgZtZW1vcnkYASABKAsyES5lbmdyYW0udjEuTWVtb3J5EisKB291dGNvbWUYAiABKA4yGi5lbmdyYW0udjEuUmVtZW1iZXJPdXRjb21lEhYKDnN1cGVyc2VkZWRfaWRzGAMgAygJEikKCGRlY2lzaW9uGAQgASgLMhcuZW5ncmFtLnYxLkdhdGVEZWNpc2lvbhISCgpyZWRhY3Rpb25zGAUgAygJIqMBCg1SZWNhbGxSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEg0KBXF1ZXJ5GAIgASgJEg0KBXRvcF9rGAMgASgFEiQKBXR5cGVzGAQgAygOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSEQoJbWluX3Njb3JlGAUgASgCEhoKEmluY2x1ZGVfc3VwZXJzZWRlZBgGIAEoCCI7Cg5SZWNhbGxSZXNwb25zZRIpCghtZW1vcmllcxgBIAMoCzIXLmVuZ3JhbS52MS5TY29yZWRNZW1vcnkiRgoQR2V0TWVtb3J5UmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIRCgltZW1vcnlfaWQYAiABKAkiNgoRR2V0TWVtb3J5UmVzcG9uc2USIQoGbWVtb3J5GAEgASgLMhEuZW5ncmFtLnYxLk1lbW9yeSJJChNGb3JnZXRNZW1vcnlSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEhEKCW1lbW9yeV9pZBgCIAEoCSIWChRGb3JnZXRNZW1vcnlSZXNwb25zZSI0ChFGb3JnZXRVc2VyUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZSJfChJGb3JnZXRVc2VyUmVzcG9uc2USGAoQc2Vzc2lvbnNfZGVsZXRlZBgBIAEoBRIVCg10YXNrc19kZWxldGVkGAIgASgFEhgKEG1lbW9yaWVzX2RlbGV0ZWQYAyABKAUiwQEKFkFzc2VtYmxlQ29udGV4dFJlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSEgoKc2Vzc2lvbl9pZBgCIAEoCRIPCgd0YXNrX2lkGAMgASgJEg0KBXF1ZXJ5GAQgASgJEhQKDHRva2VuX2J1ZGdldBgFIAEoBRImCglkb2N1bWVudHMYBiADKAsyEy5lbmdyYW0udjEuRG9jdW1lbnQSFAoMbWVtb3J5X3RvcF9rGAcgASgFIn8KF0Fzc2VtYmxlQ29udGV4dFJlc3BvbnNlEiwKB3NlY3Rpb24YASABKAsyGS5lbmdyYW0udjEuQ29udGV4dFNlY3Rpb25IABItCgdzdW1tYXJ5GAIgASgLMhouZW5ncmFtLnYxLkFzc2VtYmx5U3VtbWFyeUgAQgcKBWV2ZW50Il0KElJlcG9ydFVzYWdlUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIUCgxyZXR1cm5lZF9pZHMYAiADKAkSEAoIdXNlZF9pZHMYAyADKAkiKAoTUmVwb3J0VXNhZ2VSZXNwb25zZRIRCglwcmVjaXNpb24YASABKAIicwoRRXZpY3RTdGFsZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCBIpCgZwb2xpY3kYBCABKAsyGS5lbmdyYW0udjEuRXZpY3Rpb25Qb2xpY3kiXAoSRXZpY3RTdGFsZVJlc3BvbnNlEg8KB3NjYW5uZWQYASABKAMSDwoHZXZpY3RlZBgCIAEoAxITCgtldmljdGVkX2lkcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIMsoJCg1NZW1vcnlTZXJ2aWNlEjcKBFBpbmcSFi5lbmdyYW0udjEuUGluZ1JlcXVlc3QaFy5lbmdyYW0udjEuUGluZ1Jlc3BvbnNlElUKDkFwcGVuZE1lc3NhZ2VzEiAuZW5ncmFtLnYxLkFwcGVuZE1lc3NhZ2VzUmVxdWVzdBohLmVuZ3JhbS52MS5BcHBlbmRNZXNzYWdlc1Jlc3BvbnNlEkwKC0dldE1lc3NhZ2VzEh0uZW5ncmFtLnYxLkdldE1lc3NhZ2VzUmVxdWVzdBoeLmVuZ3JhbS52MS5HZXRNZXNzYWdlc1Jlc3BvbnNlEkkKCkVuZFNlc3Npb24SHC5lbmdyYW0udjEuRW5kU2Vzc2lvblJlcXVlc3QaHS5lbmdyYW0udjEuRW5kU2Vzc2lvblJlc3BvbnNlEkkKClNldFdvcmtpbmcSHC5lbmdyYW0udjEuU2V0V29ya2luZ1JlcXVlc3QaHS5lbmdyYW0udjEuU2V0V29ya2luZ1Jlc3BvbnNlEkkKCkdldFdvcmtpbmcSHC5lbmdyYW0udjEuR2V0V29ya2luZ1JlcXVlc3QaHS5lbmdyYW0udjEuR2V0V29ya2luZ1Jlc3BvbnNlEkwKC0xpc3RXb3JraW5nEh0uZW5ncmFtLnYxLkxpc3RXb3JraW5nUmVxdWVzdBoeLmVuZ3JhbS52MS5MaXN0V29ya2luZ1Jlc3BvbnNlEk8KDENvbXBsZXRlVGFzaxIeLmVuZ3JhbS52MS5Db21wbGV0ZVRhc2tSZXF1ZXN0Gh8uZW5ncmFtLnYxLkNvbXBsZXRlVGFza1Jlc3BvbnNlEkMKCFJlbWVtYmVyEhouZW5ncmFtLnYxLlJlbWVtYmVyUmVxdWVzdBobLmVuZ3JhbS52MS5SZW1lbWJlclJlc3BvbnNlEj0KBlJlY2FsbBIYLmVuZ3JhbS52MS5SZWNhbGxSZXF1ZXN0GhkuZW5ncmFtLnYxLlJlY2FsbFJlc3BvbnNlEkYKCUdldE1lbW9yeRIbLmVuZ3JhbS52MS5HZXRNZW1vcnlSZXF1ZXN0GhwuZW5ncmFtLnYxLkdldE1lbW9yeVJlc3BvbnNlEk8KDEZvcmdldE1lbW9yeRIeLmVuZ3JhbS52MS5Gb3JnZXRNZW1vcnlSZXF1ZXN0Gh8uZW5ncmFtLnYxLkZvcmdldE1lbW9yeVJlc3BvbnNlEkkKCkZvcmdldFVzZXISHC5lbmdyYW0udjEuRm9yZ2V0VXNlclJlcXVlc3QaHS5lbmdyYW0udjEuRm9yZ2V0VXNlclJlc3BvbnNlEloKD0Fzc2VtYmxlQ29udGV4dBIhLmVuZ3JhbS52MS5Bc3NlbWJsZUNvbnRleHRSZXF1ZXN0GiIuZW5ncmFtLnYxLkFzc2VtYmxlQ29udGV4dFJlc3BvbnNlMAESTAoLUmVwb3J0VXNhZ2USHS5lbmdyYW0udjEuUmVwb3J0VXNhZ2VSZXF1ZXN0Gh4uZW5ncmFtLnYxLlJlcG9ydFVzYWdlUmVzcG9uc2USSQoKRXZpY3RTdGFsZRIcLmVuZ3JhbS52MS5FdmljdFN0YWxlUmVxdWVzdBodLmVuZ3JhbS52MS5FdmljdFN0YWxlUmVzcG9uc2VCqwEKDWNvbS5lbmdyYW0udjFCEk1lbW9yeVNlcnZpY2VQcm90b1ABWkFnaXRodWIuY29tL2VuZ3JhbS1tZW1vcnkvZW5ncmFtL2NsaWVudHMvZ28vZ2VuL2VuZ3JhbS92MTtlbmdyYW12MaICA0VYWKoCCUVuZ3JhbS5WMcoCCUVuZ3JhbVxWMeICFUVuZ3JhbVxWMVxHUEJNZXRhZGF0YeoCCkVuZ3JhbTo6VjFiBnByb3RvMw",
-    [
-      file_engram_v1_assembly,
-      file_engram_v1_long_term,
-      file_engram_v1_scope,
-      file_engram_v1_short_term,
-      file_engram_v1_working,
-      file_google_protobuf_timestamp,
-    ],
-  );
+export const file_engram_v1_memory_service: GenFile = /*@__PURE__*/
+  fileDesc("Ch5lbmdyYW0vdjEvbWVtb3J5X3NlcnZpY2UucHJvdG8SCWVuZ3JhbS52MSINCgtQaW5nUmVxdWVzdCI/CgxQaW5nUmVzcG9uc2USLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIncKFUFwcGVuZE1lc3NhZ2VzUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRISCgpzZXNzaW9uX2lkGAIgASgJEikKCG1lc3NhZ2VzGAMgAygLMhcuZW5ncmFtLnYxLk1lc3NhZ2VJbnB1dCJsChZBcHBlbmRNZXNzYWdlc1Jlc3BvbnNlEhMKC21lc3NhZ2VfaWRzGAEgAygJEhMKC3Rva2VuX2NvdW50GAIgASgFEhUKDW1lc3NhZ2VfY291bnQYAyABKAUSEQoJY29tcGFjdGVkGAQgASgIIlgKEkdldE1lc3NhZ2VzUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRISCgpzZXNzaW9uX2lkGAIgASgJEg0KBWxpbWl0GAMgASgFInwKE0dldE1lc3NhZ2VzUmVzcG9uc2USKgoHc3VtbWFyeRgBIAEoCzIZLmVuZ3JhbS52MS5TZXNzaW9uU3VtbWFyeRIkCghtZXNzYWdlcxgCIAMoCzISLmVuZ3JhbS52MS5NZXNzYWdlEhMKC3Rva2VuX2NvdW50GAMgASgFIkgKEUVuZFNlc3Npb25SZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEhIKCnNlc3Npb25faWQYAiABKAkiVwoSRW5kU2Vzc2lvblJlc3BvbnNlEhUKDW1lc3NhZ2VfY291bnQYASABKAUSKgoJZGVjaXNpb25zGAIgAygLMhcuZW5ncmFtLnYxLkdhdGVEZWNpc2lvbiLGAQoRU2V0V29ya2luZ1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSDwoHdGFza19pZBgCIAEoCRI6CgdlbnRyaWVzGAMgAygLMikuZW5ncmFtLnYxLlNldFdvcmtpbmdSZXF1ZXN0LkVudHJpZXNFbnRyeRITCgt0dGxfc2Vjb25kcxgEIAEoBRouCgxFbnRyaWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI8ChJTZXRXb3JraW5nUmVzcG9uc2USJgoFc3RhdGUYASABKAsyFy5lbmdyYW0udjEuV29ya2luZ1N0YXRlIkUKEUdldFdvcmtpbmdSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEg8KB3Rhc2tfaWQYAiABKAkiPAoSR2V0V29ya2luZ1Jlc3BvbnNlEiYKBXN0YXRlGAEgASgLMhcuZW5ncmFtLnYxLldvcmtpbmdTdGF0ZSI1ChJMaXN0V29ya2luZ1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUiPgoTTGlzdFdvcmtpbmdSZXNwb25zZRInCgZzdGF0ZXMYASADKAsyFy5lbmdyYW0udjEuV29ya2luZ1N0YXRlIkcKE0NvbXBsZXRlVGFza1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSDwoHdGFza19pZBgCIAEoCSIvChRDb21wbGV0ZVRhc2tSZXNwb25zZRIXCg9jbGVhcmVkX2VudHJpZXMYASABKAUi5AIKD1JlbWVtYmVyUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIjCgR0eXBlGAIgASgOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSDwoHY29udGVudBgDIAEoCRIXCgppbXBvcnRhbmNlGAQgASgCSACIAQESOgoIbWV0YWRhdGEYBSADKAsyKC5lbmdyYW0udjEuUmVtZW1iZXJSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSDwoHc3ViamVjdBgGIAEoCRIOCgZwaW5uZWQYByABKAgSLwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2J5cGFzc19nYXRlGAkgASgIGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUINCgtfaW1wb3J0YW5jZSK5AQoQUmVtZW1iZXJSZXNwb25zZRIhCgZtZW1vcnkYASABKAsyES5lbmdyYW0udjEuTWVtb3J5EisKB291dGNvbWUYAiABKA4yGi5lbmdyYW0udjEuUmVtZW1iZXJPdXRjb21lEhYKDnN1cGVyc2VkZWRfaWRzGAMgAygJEikKCGRlY2lzaW9uGAQgASgLMhcuZW5ncmFtLnYxLkdhdGVEZWNpc2lvbhISCgpyZWRhY3Rpb25zGAUgAygJIqMBCg1SZWNhbGxSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEg0KBXF1ZXJ5GAIgASgJEg0KBXRvcF9rGAMgASgFEiQKBXR5cGVzGAQgAygOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSEQoJbWluX3Njb3JlGAUgASgCEhoKEmluY2x1ZGVfc3VwZXJzZWRlZBgGIAEoCCI7Cg5SZWNhbGxSZXNwb25zZRIpCghtZW1vcmllcxgBIAMoCzIXLmVuZ3JhbS52MS5TY29yZWRNZW1vcnkiRgoQR2V0TWVtb3J5UmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIRCgltZW1vcnlfaWQYAiABKAkiNgoRR2V0TWVtb3J5UmVzcG9uc2USIQoGbWVtb3J5GAEgASgLMhEuZW5ncmFtLnYxLk1lbW9yeSJJChNGb3JnZXRNZW1vcnlSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEhEKCW1lbW9yeV9pZBgCIAEoCSIWChRGb3JnZXRNZW1vcnlSZXNwb25zZSI0ChFGb3JnZXRVc2VyUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZSJfChJGb3JnZXRVc2VyUmVzcG9uc2USGAoQc2Vzc2lvbnNfZGVsZXRlZBgBIAEoBRIVCg10YXNrc19kZWxldGVkGAIgASgFEhgKEG1lbW9yaWVzX2RlbGV0ZWQYAyABKAUiwQEKFkFzc2VtYmxlQ29udGV4dFJlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSEgoKc2Vzc2lvbl9pZBgCIAEoCRIPCgd0YXNrX2lkGAMgASgJEg0KBXF1ZXJ5GAQgASgJEhQKDHRva2VuX2J1ZGdldBgFIAEoBRImCglkb2N1bWVudHMYBiADKAsyEy5lbmdyYW0udjEuRG9jdW1lbnQSFAoMbWVtb3J5X3RvcF9rGAcgASgFIn8KF0Fzc2VtYmxlQ29udGV4dFJlc3BvbnNlEiwKB3NlY3Rpb24YASABKAsyGS5lbmdyYW0udjEuQ29udGV4dFNlY3Rpb25IABItCgdzdW1tYXJ5GAIgASgLMhouZW5ncmFtLnYxLkFzc2VtYmx5U3VtbWFyeUgAQgcKBWV2ZW50Il0KElJlcG9ydFVzYWdlUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIUCgxyZXR1cm5lZF9pZHMYAiADKAkSEAoIdXNlZF9pZHMYAyADKAkiKAoTUmVwb3J0VXNhZ2VSZXNwb25zZRIRCglwcmVjaXNpb24YASABKAIicwoRRXZpY3RTdGFsZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCBIpCgZwb2xpY3kYBCABKAsyGS5lbmdyYW0udjEuRXZpY3Rpb25Qb2xpY3kiXAoSRXZpY3RTdGFsZVJlc3BvbnNlEg8KB3NjYW5uZWQYASABKAMSDwoHZXZpY3RlZBgCIAEoAxITCgtldmljdGVkX2lkcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIMsoJCg1NZW1vcnlTZXJ2aWNlEjcKBFBpbmcSFi5lbmdyYW0udjEuUGluZ1JlcXVlc3QaFy5lbmdyYW0udjEuUGluZ1Jlc3BvbnNlElUKDkFwcGVuZE1lc3NhZ2VzEiAuZW5ncmFtLnYxLkFwcGVuZE1lc3NhZ2VzUmVxdWVzdBohLmVuZ3JhbS52MS5BcHBlbmRNZXNzYWdlc1Jlc3BvbnNlEkwKC0dldE1lc3NhZ2VzEh0uZW5ncmFtLnYxLkdldE1lc3NhZ2VzUmVxdWVzdBoeLmVuZ3JhbS52MS5HZXRNZXNzYWdlc1Jlc3BvbnNlEkkKCkVuZFNlc3Npb24SHC5lbmdyYW0udjEuRW5kU2Vzc2lvblJlcXVlc3QaHS5lbmdyYW0udjEuRW5kU2Vzc2lvblJlc3BvbnNlEkkKClNldFdvcmtpbmcSHC5lbmdyYW0udjEuU2V0V29ya2luZ1JlcXVlc3QaHS5lbmdyYW0udjEuU2V0V29ya2luZ1Jlc3BvbnNlEkkKCkdldFdvcmtpbmcSHC5lbmdyYW0udjEuR2V0V29ya2luZ1JlcXVlc3QaHS5lbmdyYW0udjEuR2V0V29ya2luZ1Jlc3BvbnNlEkwKC0xpc3RXb3JraW5nEh0uZW5ncmFtLnYxLkxpc3RXb3JraW5nUmVxdWVzdBoeLmVuZ3JhbS52MS5MaXN0V29ya2luZ1Jlc3BvbnNlEk8KDENvbXBsZXRlVGFzaxIeLmVuZ3JhbS52MS5Db21wbGV0ZVRhc2tSZXF1ZXN0Gh8uZW5ncmFtLnYxLkNvbXBsZXRlVGFza1Jlc3BvbnNlEkMKCFJlbWVtYmVyEhouZW5ncmFtLnYxLlJlbWVtYmVyUmVxdWVzdBobLmVuZ3JhbS52MS5SZW1lbWJlclJlc3BvbnNlEj0KBlJlY2FsbBIYLmVuZ3JhbS52MS5SZWNhbGxSZXF1ZXN0GhkuZW5ncmFtLnYxLlJlY2FsbFJlc3BvbnNlEkYKCUdldE1lbW9yeRIbLmVuZ3JhbS52MS5HZXRNZW1vcnlSZXF1ZXN0GhwuZW5ncmFtLnYxLkdldE1lbW9yeVJlc3BvbnNlEk8KDEZvcmdldE1lbW9yeRIeLmVuZ3JhbS52MS5Gb3JnZXRNZW1vcnlSZXF1ZXN0Gh8uZW5ncmFtLnYxLkZvcmdldE1lbW9yeVJlc3BvbnNlEkkKCkZvcmdldFVzZXISHC5lbmdyYW0udjEuRm9yZ2V0VXNlclJlcXVlc3QaHS5lbmdyYW0udjEuRm9yZ2V0VXNlclJlc3BvbnNlEloKD0Fzc2VtYmxlQ29udGV4dBIhLmVuZ3JhbS52MS5Bc3NlbWJsZUNvbnRleHRSZXF1ZXN0GiIuZW5ncmFtLnYxLkFzc2VtYmxlQ29udGV4dFJlc3BvbnNlMAESTAoLUmVwb3J0VXNhZ2USHS5lbmdyYW0udjEuUmVwb3J0VXNhZ2VSZXF1ZXN0Gh4uZW5ncmFtLnYxLlJlcG9ydFVzYWdlUmVzcG9uc2USSQoKRXZpY3RTdGFsZRIcLmVuZ3JhbS52MS5FdmljdFN0YWxlUmVxdWVzdBodLmVuZ3JhbS52MS5FdmljdFN0YWxlUmVzcG9uc2VCqwEKDWNvbS5lbmdyYW0udjFCEk1lbW9yeVNlcnZpY2VQcm90b1ABWkFnaXRodWIuY29tL2VuZ3JhbS1tZW1vcnkvZW5ncmFtL2NsaWVudHMvZ28vZ2VuL2VuZ3JhbS92MTtlbmdyYW12MaICA0VYWKoCCUVuZ3JhbS5WMcoCCUVuZ3JhbVxWMeICFUVuZ3JhbVxWMVxHUEJNZXRhZGF0YeoCCkVuZ3JhbTo6VjFiBnByb3RvMw", [file_engram_v1_assembly, file_engram_v1_long_term, file_engram_v1_scope, file_engram_v1_short_term, file_engram_v1_working, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message engram.v1.PingRequest
  */
-export type PingRequest = Message<"engram.v1.PingRequest"> & {};
+export type PingRequest = Message<"engram.v1.PingRequest"> & {
+};
 
 /**
  * Describes the message engram.v1.PingRequest.
  * Use `create(PingRequestSchema)` to create a new message.
  */
-export const PingRequestSchema: GenMessage<PingRequest> = /*@__PURE__*/ messageDesc(file_engram_v1_memory_service, 0);
+export const PingRequestSchema: GenMessage<PingRequest> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 0);
 
 /**
  * @generated from message engram.v1.PingResponse
@@ -69,7 +53,8 @@ export type PingResponse = Message<"engram.v1.PingResponse"> & {
  * Describes the message engram.v1.PingResponse.
  * Use `create(PingResponseSchema)` to create a new message.
  */
-export const PingResponseSchema: GenMessage<PingResponse> = /*@__PURE__*/ messageDesc(file_engram_v1_memory_service, 1);
+export const PingResponseSchema: GenMessage<PingResponse> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 1);
 
 /**
  * @generated from message engram.v1.AppendMessagesRequest
@@ -100,8 +85,7 @@ export type AppendMessagesRequest = Message<"engram.v1.AppendMessagesRequest"> &
  * Describes the message engram.v1.AppendMessagesRequest.
  * Use `create(AppendMessagesRequestSchema)` to create a new message.
  */
-export const AppendMessagesRequestSchema: GenMessage<AppendMessagesRequest> =
-  /*@__PURE__*/
+export const AppendMessagesRequestSchema: GenMessage<AppendMessagesRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 2);
 
 /**
@@ -141,8 +125,7 @@ export type AppendMessagesResponse = Message<"engram.v1.AppendMessagesResponse">
  * Describes the message engram.v1.AppendMessagesResponse.
  * Use `create(AppendMessagesResponseSchema)` to create a new message.
  */
-export const AppendMessagesResponseSchema: GenMessage<AppendMessagesResponse> =
-  /*@__PURE__*/
+export const AppendMessagesResponseSchema: GenMessage<AppendMessagesResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 3);
 
 /**
@@ -172,8 +155,7 @@ export type GetMessagesRequest = Message<"engram.v1.GetMessagesRequest"> & {
  * Describes the message engram.v1.GetMessagesRequest.
  * Use `create(GetMessagesRequestSchema)` to create a new message.
  */
-export const GetMessagesRequestSchema: GenMessage<GetMessagesRequest> =
-  /*@__PURE__*/
+export const GetMessagesRequestSchema: GenMessage<GetMessagesRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 4);
 
 /**
@@ -206,8 +188,7 @@ export type GetMessagesResponse = Message<"engram.v1.GetMessagesResponse"> & {
  * Describes the message engram.v1.GetMessagesResponse.
  * Use `create(GetMessagesResponseSchema)` to create a new message.
  */
-export const GetMessagesResponseSchema: GenMessage<GetMessagesResponse> =
-  /*@__PURE__*/
+export const GetMessagesResponseSchema: GenMessage<GetMessagesResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 5);
 
 /**
@@ -229,8 +210,7 @@ export type EndSessionRequest = Message<"engram.v1.EndSessionRequest"> & {
  * Describes the message engram.v1.EndSessionRequest.
  * Use `create(EndSessionRequestSchema)` to create a new message.
  */
-export const EndSessionRequestSchema: GenMessage<EndSessionRequest> =
-  /*@__PURE__*/
+export const EndSessionRequestSchema: GenMessage<EndSessionRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 6);
 
 /**
@@ -256,8 +236,7 @@ export type EndSessionResponse = Message<"engram.v1.EndSessionResponse"> & {
  * Describes the message engram.v1.EndSessionResponse.
  * Use `create(EndSessionResponseSchema)` to create a new message.
  */
-export const EndSessionResponseSchema: GenMessage<EndSessionResponse> =
-  /*@__PURE__*/
+export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 7);
 
 /**
@@ -297,8 +276,7 @@ export type SetWorkingRequest = Message<"engram.v1.SetWorkingRequest"> & {
  * Describes the message engram.v1.SetWorkingRequest.
  * Use `create(SetWorkingRequestSchema)` to create a new message.
  */
-export const SetWorkingRequestSchema: GenMessage<SetWorkingRequest> =
-  /*@__PURE__*/
+export const SetWorkingRequestSchema: GenMessage<SetWorkingRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 8);
 
 /**
@@ -315,8 +293,7 @@ export type SetWorkingResponse = Message<"engram.v1.SetWorkingResponse"> & {
  * Describes the message engram.v1.SetWorkingResponse.
  * Use `create(SetWorkingResponseSchema)` to create a new message.
  */
-export const SetWorkingResponseSchema: GenMessage<SetWorkingResponse> =
-  /*@__PURE__*/
+export const SetWorkingResponseSchema: GenMessage<SetWorkingResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 9);
 
 /**
@@ -338,8 +315,7 @@ export type GetWorkingRequest = Message<"engram.v1.GetWorkingRequest"> & {
  * Describes the message engram.v1.GetWorkingRequest.
  * Use `create(GetWorkingRequestSchema)` to create a new message.
  */
-export const GetWorkingRequestSchema: GenMessage<GetWorkingRequest> =
-  /*@__PURE__*/
+export const GetWorkingRequestSchema: GenMessage<GetWorkingRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 10);
 
 /**
@@ -356,8 +332,7 @@ export type GetWorkingResponse = Message<"engram.v1.GetWorkingResponse"> & {
  * Describes the message engram.v1.GetWorkingResponse.
  * Use `create(GetWorkingResponseSchema)` to create a new message.
  */
-export const GetWorkingResponseSchema: GenMessage<GetWorkingResponse> =
-  /*@__PURE__*/
+export const GetWorkingResponseSchema: GenMessage<GetWorkingResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 11);
 
 /**
@@ -374,8 +349,7 @@ export type ListWorkingRequest = Message<"engram.v1.ListWorkingRequest"> & {
  * Describes the message engram.v1.ListWorkingRequest.
  * Use `create(ListWorkingRequestSchema)` to create a new message.
  */
-export const ListWorkingRequestSchema: GenMessage<ListWorkingRequest> =
-  /*@__PURE__*/
+export const ListWorkingRequestSchema: GenMessage<ListWorkingRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 12);
 
 /**
@@ -394,8 +368,7 @@ export type ListWorkingResponse = Message<"engram.v1.ListWorkingResponse"> & {
  * Describes the message engram.v1.ListWorkingResponse.
  * Use `create(ListWorkingResponseSchema)` to create a new message.
  */
-export const ListWorkingResponseSchema: GenMessage<ListWorkingResponse> =
-  /*@__PURE__*/
+export const ListWorkingResponseSchema: GenMessage<ListWorkingResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 13);
 
 /**
@@ -417,8 +390,7 @@ export type CompleteTaskRequest = Message<"engram.v1.CompleteTaskRequest"> & {
  * Describes the message engram.v1.CompleteTaskRequest.
  * Use `create(CompleteTaskRequestSchema)` to create a new message.
  */
-export const CompleteTaskRequestSchema: GenMessage<CompleteTaskRequest> =
-  /*@__PURE__*/
+export const CompleteTaskRequestSchema: GenMessage<CompleteTaskRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 14);
 
 /**
@@ -437,8 +409,7 @@ export type CompleteTaskResponse = Message<"engram.v1.CompleteTaskResponse"> & {
  * Describes the message engram.v1.CompleteTaskResponse.
  * Use `create(CompleteTaskResponseSchema)` to create a new message.
  */
-export const CompleteTaskResponseSchema: GenMessage<CompleteTaskResponse> =
-  /*@__PURE__*/
+export const CompleteTaskResponseSchema: GenMessage<CompleteTaskResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 15);
 
 /**
@@ -510,8 +481,7 @@ export type RememberRequest = Message<"engram.v1.RememberRequest"> & {
  * Describes the message engram.v1.RememberRequest.
  * Use `create(RememberRequestSchema)` to create a new message.
  */
-export const RememberRequestSchema: GenMessage<RememberRequest> =
-  /*@__PURE__*/
+export const RememberRequestSchema: GenMessage<RememberRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 16);
 
 /**
@@ -557,8 +527,7 @@ export type RememberResponse = Message<"engram.v1.RememberResponse"> & {
  * Describes the message engram.v1.RememberResponse.
  * Use `create(RememberResponseSchema)` to create a new message.
  */
-export const RememberResponseSchema: GenMessage<RememberResponse> =
-  /*@__PURE__*/
+export const RememberResponseSchema: GenMessage<RememberResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 17);
 
 /**
@@ -610,8 +579,7 @@ export type RecallRequest = Message<"engram.v1.RecallRequest"> & {
  * Describes the message engram.v1.RecallRequest.
  * Use `create(RecallRequestSchema)` to create a new message.
  */
-export const RecallRequestSchema: GenMessage<RecallRequest> =
-  /*@__PURE__*/
+export const RecallRequestSchema: GenMessage<RecallRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 18);
 
 /**
@@ -630,8 +598,7 @@ export type RecallResponse = Message<"engram.v1.RecallResponse"> & {
  * Describes the message engram.v1.RecallResponse.
  * Use `create(RecallResponseSchema)` to create a new message.
  */
-export const RecallResponseSchema: GenMessage<RecallResponse> =
-  /*@__PURE__*/
+export const RecallResponseSchema: GenMessage<RecallResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 19);
 
 /**
@@ -653,8 +620,7 @@ export type GetMemoryRequest = Message<"engram.v1.GetMemoryRequest"> & {
  * Describes the message engram.v1.GetMemoryRequest.
  * Use `create(GetMemoryRequestSchema)` to create a new message.
  */
-export const GetMemoryRequestSchema: GenMessage<GetMemoryRequest> =
-  /*@__PURE__*/
+export const GetMemoryRequestSchema: GenMessage<GetMemoryRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 20);
 
 /**
@@ -671,8 +637,7 @@ export type GetMemoryResponse = Message<"engram.v1.GetMemoryResponse"> & {
  * Describes the message engram.v1.GetMemoryResponse.
  * Use `create(GetMemoryResponseSchema)` to create a new message.
  */
-export const GetMemoryResponseSchema: GenMessage<GetMemoryResponse> =
-  /*@__PURE__*/
+export const GetMemoryResponseSchema: GenMessage<GetMemoryResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 21);
 
 /**
@@ -694,21 +659,20 @@ export type ForgetMemoryRequest = Message<"engram.v1.ForgetMemoryRequest"> & {
  * Describes the message engram.v1.ForgetMemoryRequest.
  * Use `create(ForgetMemoryRequestSchema)` to create a new message.
  */
-export const ForgetMemoryRequestSchema: GenMessage<ForgetMemoryRequest> =
-  /*@__PURE__*/
+export const ForgetMemoryRequestSchema: GenMessage<ForgetMemoryRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 22);
 
 /**
  * @generated from message engram.v1.ForgetMemoryResponse
  */
-export type ForgetMemoryResponse = Message<"engram.v1.ForgetMemoryResponse"> & {};
+export type ForgetMemoryResponse = Message<"engram.v1.ForgetMemoryResponse"> & {
+};
 
 /**
  * Describes the message engram.v1.ForgetMemoryResponse.
  * Use `create(ForgetMemoryResponseSchema)` to create a new message.
  */
-export const ForgetMemoryResponseSchema: GenMessage<ForgetMemoryResponse> =
-  /*@__PURE__*/
+export const ForgetMemoryResponseSchema: GenMessage<ForgetMemoryResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 23);
 
 /**
@@ -725,8 +689,7 @@ export type ForgetUserRequest = Message<"engram.v1.ForgetUserRequest"> & {
  * Describes the message engram.v1.ForgetUserRequest.
  * Use `create(ForgetUserRequestSchema)` to create a new message.
  */
-export const ForgetUserRequestSchema: GenMessage<ForgetUserRequest> =
-  /*@__PURE__*/
+export const ForgetUserRequestSchema: GenMessage<ForgetUserRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 24);
 
 /**
@@ -753,8 +716,7 @@ export type ForgetUserResponse = Message<"engram.v1.ForgetUserResponse"> & {
  * Describes the message engram.v1.ForgetUserResponse.
  * Use `create(ForgetUserResponseSchema)` to create a new message.
  */
-export const ForgetUserResponseSchema: GenMessage<ForgetUserResponse> =
-  /*@__PURE__*/
+export const ForgetUserResponseSchema: GenMessage<ForgetUserResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 25);
 
 /**
@@ -814,8 +776,7 @@ export type AssembleContextRequest = Message<"engram.v1.AssembleContextRequest">
  * Describes the message engram.v1.AssembleContextRequest.
  * Use `create(AssembleContextRequestSchema)` to create a new message.
  */
-export const AssembleContextRequestSchema: GenMessage<AssembleContextRequest> =
-  /*@__PURE__*/
+export const AssembleContextRequestSchema: GenMessage<AssembleContextRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 26);
 
 /**
@@ -825,34 +786,30 @@ export type AssembleContextResponse = Message<"engram.v1.AssembleContextResponse
   /**
    * @generated from oneof engram.v1.AssembleContextResponse.event
    */
-  event:
-    | {
-        /**
-         * One per section, in order; a section with nothing to show is skipped.
-         *
-         * @generated from field: engram.v1.ContextSection section = 1;
-         */
-        value: ContextSection;
-        case: "section";
-      }
-    | {
-        /**
-         * Always last.
-         *
-         * @generated from field: engram.v1.AssemblySummary summary = 2;
-         */
-        value: AssemblySummary;
-        case: "summary";
-      }
-    | { case: undefined; value?: undefined };
+  event: {
+    /**
+     * One per section, in order; a section with nothing to show is skipped.
+     *
+     * @generated from field: engram.v1.ContextSection section = 1;
+     */
+    value: ContextSection;
+    case: "section";
+  } | {
+    /**
+     * Always last.
+     *
+     * @generated from field: engram.v1.AssemblySummary summary = 2;
+     */
+    value: AssemblySummary;
+    case: "summary";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
  * Describes the message engram.v1.AssembleContextResponse.
  * Use `create(AssembleContextResponseSchema)` to create a new message.
  */
-export const AssembleContextResponseSchema: GenMessage<AssembleContextResponse> =
-  /*@__PURE__*/
+export const AssembleContextResponseSchema: GenMessage<AssembleContextResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 27);
 
 /**
@@ -883,8 +840,7 @@ export type ReportUsageRequest = Message<"engram.v1.ReportUsageRequest"> & {
  * Describes the message engram.v1.ReportUsageRequest.
  * Use `create(ReportUsageRequestSchema)` to create a new message.
  */
-export const ReportUsageRequestSchema: GenMessage<ReportUsageRequest> =
-  /*@__PURE__*/
+export const ReportUsageRequestSchema: GenMessage<ReportUsageRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 28);
 
 /**
@@ -903,8 +859,7 @@ export type ReportUsageResponse = Message<"engram.v1.ReportUsageResponse"> & {
  * Describes the message engram.v1.ReportUsageResponse.
  * Use `create(ReportUsageResponseSchema)` to create a new message.
  */
-export const ReportUsageResponseSchema: GenMessage<ReportUsageResponse> =
-  /*@__PURE__*/
+export const ReportUsageResponseSchema: GenMessage<ReportUsageResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 29);
 
 /**
@@ -944,8 +899,7 @@ export type EvictStaleRequest = Message<"engram.v1.EvictStaleRequest"> & {
  * Describes the message engram.v1.EvictStaleRequest.
  * Use `create(EvictStaleRequestSchema)` to create a new message.
  */
-export const EvictStaleRequestSchema: GenMessage<EvictStaleRequest> =
-  /*@__PURE__*/
+export const EvictStaleRequestSchema: GenMessage<EvictStaleRequest> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 30);
 
 /**
@@ -985,8 +939,7 @@ export type EvictStaleResponse = Message<"engram.v1.EvictStaleResponse"> & {
  * Describes the message engram.v1.EvictStaleResponse.
  * Use `create(EvictStaleResponseSchema)` to create a new message.
  */
-export const EvictStaleResponseSchema: GenMessage<EvictStaleResponse> =
-  /*@__PURE__*/
+export const EvictStaleResponseSchema: GenMessage<EvictStaleResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 31);
 
 /**
@@ -1011,7 +964,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof PingRequestSchema;
     output: typeof PingResponseSchema;
-  };
+  },
   /**
    * Appends messages to a session, creating it if needed, atomically and in
    * order. When the session passes its token limit, older messages are
@@ -1023,7 +976,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof AppendMessagesRequestSchema;
     output: typeof AppendMessagesResponseSchema;
-  };
+  },
   /**
    * The session's summary and its verbatim messages.
    *
@@ -1033,7 +986,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof GetMessagesRequestSchema;
     output: typeof GetMessagesResponseSchema;
-  };
+  },
   /**
    * Closes a session: the write gate decides which of its messages become
    * long-term memories, those are stored, then the messages are deleted.
@@ -1044,7 +997,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof EndSessionRequestSchema;
     output: typeof EndSessionResponseSchema;
-  };
+  },
   /**
    * Writes entries of a task's working state and renews its TTL.
    *
@@ -1054,7 +1007,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof SetWorkingRequestSchema;
     output: typeof SetWorkingResponseSchema;
-  };
+  },
   /**
    * One task's working state; NOT_FOUND once it expired or was completed.
    *
@@ -1064,7 +1017,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof GetWorkingRequestSchema;
     output: typeof GetWorkingResponseSchema;
-  };
+  },
   /**
    * Every live task of the user.
    *
@@ -1074,7 +1027,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof ListWorkingRequestSchema;
     output: typeof ListWorkingResponseSchema;
-  };
+  },
   /**
    * Marks a task done and clears its working state.
    *
@@ -1084,7 +1037,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof CompleteTaskRequestSchema;
     output: typeof CompleteTaskResponseSchema;
-  };
+  },
   /**
    * Stores a long-term memory explicitly.
    *
@@ -1094,7 +1047,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof RememberRequestSchema;
     output: typeof RememberResponseSchema;
-  };
+  },
   /**
    * The user's memories most relevant to a query, ranked.
    *
@@ -1104,7 +1057,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof RecallRequestSchema;
     output: typeof RecallResponseSchema;
-  };
+  },
   /**
    * One memory by id.
    *
@@ -1114,7 +1067,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof GetMemoryRequestSchema;
     output: typeof GetMemoryResponseSchema;
-  };
+  },
   /**
    * Deletes one memory.
    *
@@ -1124,7 +1077,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof ForgetMemoryRequestSchema;
     output: typeof ForgetMemoryResponseSchema;
-  };
+  },
   /**
    * Erases everything Engram holds of one user, in every tier.
    *
@@ -1134,7 +1087,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof ForgetUserRequestSchema;
     output: typeof ForgetUserResponseSchema;
-  };
+  },
   /**
    * Streams LLM-ready context under a token budget: long-term memories,
    * the active task's state, the caller's documents, then the conversation,
@@ -1146,7 +1099,7 @@ export const MemoryService: GenService<{
     methodKind: "server_streaming";
     input: typeof AssembleContextRequestSchema;
     output: typeof AssembleContextResponseSchema;
-  };
+  },
   /**
    * Tells Engram which of the memories it returned the caller's LLM actually
    * used. Feeds the retrieval-quality metrics (precision at k, used rate);
@@ -1158,7 +1111,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof ReportUsageRequestSchema;
     output: typeof ReportUsageResponseSchema;
-  };
+  },
   /**
    * Forgets old, unimportant memories (importance × recency below a
    * threshold) of one user, one namespace, or everyone.
@@ -1169,5 +1122,7 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof EvictStaleRequestSchema;
     output: typeof EvictStaleResponseSchema;
-  };
-}> = /*@__PURE__*/ serviceDesc(file_engram_v1_memory_service, 0);
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_engram_v1_memory_service, 0);
+

@@ -9,11 +9,8 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file engram/v1/scope.proto.
  */
-export const file_engram_v1_scope: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChVlbmdyYW0vdjEvc2NvcGUucHJvdG8SCWVuZ3JhbS52MSIrCgVTY29wZRIRCgluYW1lc3BhY2UYASABKAkSDwoHdXNlcl9pZBgCIAEoCUKjAQoNY29tLmVuZ3JhbS52MUIKU2NvcGVQcm90b1ABWkFnaXRodWIuY29tL2VuZ3JhbS1tZW1vcnkvZW5ncmFtL2NsaWVudHMvZ28vZ2VuL2VuZ3JhbS92MTtlbmdyYW12MaICA0VYWKoCCUVuZ3JhbS5WMcoCCUVuZ3JhbVxWMeICFUVuZ3JhbVxWMVxHUEJNZXRhZGF0YeoCCkVuZ3JhbTo6VjFiBnByb3RvMw",
-  );
+export const file_engram_v1_scope: GenFile = /*@__PURE__*/
+  fileDesc("ChVlbmdyYW0vdjEvc2NvcGUucHJvdG8SCWVuZ3JhbS52MSIrCgVTY29wZRIRCgluYW1lc3BhY2UYASABKAkSDwoHdXNlcl9pZBgCIAEoCUKjAQoNY29tLmVuZ3JhbS52MUIKU2NvcGVQcm90b1ABWkFnaXRodWIuY29tL2VuZ3JhbS1tZW1vcnkvZW5ncmFtL2NsaWVudHMvZ28vZ2VuL2VuZ3JhbS92MTtlbmdyYW12MaICA0VYWKoCCUVuZ3JhbS5WMcoCCUVuZ3JhbVxWMeICFUVuZ3JhbVxWMVxHUEJNZXRhZGF0YeoCCkVuZ3JhbTo6VjFiBnByb3RvMw");
 
 /**
  * Whose memory a call reads or changes. Every call carries one.
@@ -43,4 +40,6 @@ export type Scope = Message<"engram.v1.Scope"> & {
  * Describes the message engram.v1.Scope.
  * Use `create(ScopeSchema)` to create a new message.
  */
-export const ScopeSchema: GenMessage<Scope> = /*@__PURE__*/ messageDesc(file_engram_v1_scope, 0);
+export const ScopeSchema: GenMessage<Scope> = /*@__PURE__*/
+  messageDesc(file_engram_v1_scope, 0);
+

@@ -11,12 +11,8 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
 /**
  * Describes the file engram/v1/short_term.proto.
  */
-export const file_engram_v1_short_term: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChplbmdyYW0vdjEvc2hvcnRfdGVybS5wcm90bxIJZW5ncmFtLnYxIqgBCgxNZXNzYWdlSW5wdXQSHQoEcm9sZRgBIAEoDjIPLmVuZ3JhbS52MS5Sb2xlEg8KB2NvbnRlbnQYAiABKAkSNwoIbWV0YWRhdGEYAyADKAsyJS5lbmdyYW0udjEuTWVzc2FnZUlucHV0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIoECCgdNZXNzYWdlEgoKAmlkGAEgASgJEh0KBHJvbGUYAiABKA4yDy5lbmdyYW0udjEuUm9sZRIPCgdjb250ZW50GAMgASgJEjIKCG1ldGFkYXRhGAQgAygLMiAuZW5ncmFtLnYxLk1lc3NhZ2UuTWV0YWRhdGFFbnRyeRIQCghzZXF1ZW5jZRgFIAEoAxITCgt0b2tlbl9jb3VudBgGIAEoBRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEifQoOU2Vzc2lvblN1bW1hcnkSDwoHY29udGVudBgBIAEoCRITCgt0b2tlbl9jb3VudBgCIAEoBRIjChtzdW1tYXJpemVkX3Rocm91Z2hfc2VxdWVuY2UYAyABKAMSIAoYc3VtbWFyaXplZF9tZXNzYWdlX2NvdW50GAQgASgDKl8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg0KCVJPTEVfVVNFUhABEhIKDlJPTEVfQVNTSVNUQU5UEAISDwoLUk9MRV9TWVNURU0QAxINCglST0xFX1RPT0wQBEKnAQoNY29tLmVuZ3JhbS52MUIOU2hvcnRUZXJtUHJvdG9QAVpBZ2l0aHViLmNvbS9lbmdyYW0tbWVtb3J5L2VuZ3JhbS9jbGllbnRzL2dvL2dlbi9lbmdyYW0vdjE7ZW5ncmFtdjGiAgNFWFiqAglFbmdyYW0uVjHKAglFbmdyYW1cVjHiAhVFbmdyYW1cVjFcR1BCTWV0YWRhdGHqAgpFbmdyYW06OlYxYgZwcm90bzM",
-    [file_google_protobuf_timestamp],
-  );
+export const file_engram_v1_short_term: GenFile = /*@__PURE__*/
+  fileDesc("ChplbmdyYW0vdjEvc2hvcnRfdGVybS5wcm90bxIJZW5ncmFtLnYxIqgBCgxNZXNzYWdlSW5wdXQSHQoEcm9sZRgBIAEoDjIPLmVuZ3JhbS52MS5Sb2xlEg8KB2NvbnRlbnQYAiABKAkSNwoIbWV0YWRhdGEYAyADKAsyJS5lbmdyYW0udjEuTWVzc2FnZUlucHV0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIoECCgdNZXNzYWdlEgoKAmlkGAEgASgJEh0KBHJvbGUYAiABKA4yDy5lbmdyYW0udjEuUm9sZRIPCgdjb250ZW50GAMgASgJEjIKCG1ldGFkYXRhGAQgAygLMiAuZW5ncmFtLnYxLk1lc3NhZ2UuTWV0YWRhdGFFbnRyeRIQCghzZXF1ZW5jZRgFIAEoAxITCgt0b2tlbl9jb3VudBgGIAEoBRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEifQoOU2Vzc2lvblN1bW1hcnkSDwoHY29udGVudBgBIAEoCRITCgt0b2tlbl9jb3VudBgCIAEoBRIjChtzdW1tYXJpemVkX3Rocm91Z2hfc2VxdWVuY2UYAyABKAMSIAoYc3VtbWFyaXplZF9tZXNzYWdlX2NvdW50GAQgASgDKl8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg0KCVJPTEVfVVNFUhABEhIKDlJPTEVfQVNTSVNUQU5UEAISDwoLUk9MRV9TWVNURU0QAxINCglST0xFX1RPT0wQBEKnAQoNY29tLmVuZ3JhbS52MUIOU2hvcnRUZXJtUHJvdG9QAVpBZ2l0aHViLmNvbS9lbmdyYW0tbWVtb3J5L2VuZ3JhbS9jbGllbnRzL2dvL2dlbi9lbmdyYW0vdjE7ZW5ncmFtdjGiAgNFWFiqAglFbmdyYW0uVjHKAglFbmdyYW1cVjHiAhVFbmdyYW1cVjFcR1BCTWV0YWRhdGHqAgpFbmdyYW06OlYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A message to append to a session.
@@ -51,7 +47,8 @@ export type MessageInput = Message$1<"engram.v1.MessageInput"> & {
  * Describes the message engram.v1.MessageInput.
  * Use `create(MessageInputSchema)` to create a new message.
  */
-export const MessageInputSchema: GenMessage<MessageInput> = /*@__PURE__*/ messageDesc(file_engram_v1_short_term, 0);
+export const MessageInputSchema: GenMessage<MessageInput> = /*@__PURE__*/
+  messageDesc(file_engram_v1_short_term, 0);
 
 /**
  * A message as stored in a session.
@@ -106,7 +103,8 @@ export type Message = Message$1<"engram.v1.Message"> & {
  * Describes the message engram.v1.Message.
  * Use `create(MessageSchema)` to create a new message.
  */
-export const MessageSchema: GenMessage<Message> = /*@__PURE__*/ messageDesc(file_engram_v1_short_term, 1);
+export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
+  messageDesc(file_engram_v1_short_term, 1);
 
 /**
  * What compaction made of a session's older messages.
@@ -146,7 +144,8 @@ export type SessionSummary = Message$1<"engram.v1.SessionSummary"> & {
  * Describes the message engram.v1.SessionSummary.
  * Use `create(SessionSummarySchema)` to create a new message.
  */
-export const SessionSummarySchema: GenMessage<SessionSummary> = /*@__PURE__*/ messageDesc(file_engram_v1_short_term, 2);
+export const SessionSummarySchema: GenMessage<SessionSummary> = /*@__PURE__*/
+  messageDesc(file_engram_v1_short_term, 2);
 
 /**
  * Who spoke a message.
@@ -183,4 +182,6 @@ export enum Role {
 /**
  * Describes the enum engram.v1.Role.
  */
-export const RoleSchema: GenEnum<Role> = /*@__PURE__*/ enumDesc(file_engram_v1_short_term, 0);
+export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
+  enumDesc(file_engram_v1_short_term, 0);
+

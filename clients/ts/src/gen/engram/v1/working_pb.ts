@@ -11,12 +11,8 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file engram/v1/working.proto.
  */
-export const file_engram_v1_working: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "ChdlbmdyYW0vdjEvd29ya2luZy5wcm90bxIJZW5ncmFtLnYxIuYBCgxXb3JraW5nU3RhdGUSDwoHdGFza19pZBgBIAEoCRI1CgdlbnRyaWVzGAIgAygLMiQuZW5ncmFtLnYxLldvcmtpbmdTdGF0ZS5FbnRyaWVzRW50cnkSLgoKdXBkYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLgoMRW50cmllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCpQEKDWNvbS5lbmdyYW0udjFCDFdvcmtpbmdQcm90b1ABWkFnaXRodWIuY29tL2VuZ3JhbS1tZW1vcnkvZW5ncmFtL2NsaWVudHMvZ28vZ2VuL2VuZ3JhbS92MTtlbmdyYW12MaICA0VYWKoCCUVuZ3JhbS5WMcoCCUVuZ3JhbVxWMeICFUVuZ3JhbVxWMVxHUEJNZXRhZGF0YeoCCkVuZ3JhbTo6VjFiBnByb3RvMw",
-    [file_google_protobuf_timestamp],
-  );
+export const file_engram_v1_working: GenFile = /*@__PURE__*/
+  fileDesc("ChdlbmdyYW0vdjEvd29ya2luZy5wcm90bxIJZW5ncmFtLnYxIuYBCgxXb3JraW5nU3RhdGUSDwoHdGFza19pZBgBIAEoCRI1CgdlbnRyaWVzGAIgAygLMiQuZW5ncmFtLnYxLldvcmtpbmdTdGF0ZS5FbnRyaWVzRW50cnkSLgoKdXBkYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLgoMRW50cmllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCpQEKDWNvbS5lbmdyYW0udjFCDFdvcmtpbmdQcm90b1ABWkFnaXRodWIuY29tL2VuZ3JhbS1tZW1vcnkvZW5ncmFtL2NsaWVudHMvZ28vZ2VuL2VuZ3JhbS92MTtlbmdyYW12MaICA0VYWKoCCUVuZ3JhbS5WMcoCCUVuZ3JhbVxWMeICFUVuZ3JhbVxWMVxHUEJNZXRhZGF0YeoCCkVuZ3JhbTo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * A task's scratchpad: plan, partial results, drafts. It is kept apart from
@@ -55,4 +51,6 @@ export type WorkingState = Message<"engram.v1.WorkingState"> & {
  * Describes the message engram.v1.WorkingState.
  * Use `create(WorkingStateSchema)` to create a new message.
  */
-export const WorkingStateSchema: GenMessage<WorkingState> = /*@__PURE__*/ messageDesc(file_engram_v1_working, 0);
+export const WorkingStateSchema: GenMessage<WorkingState> = /*@__PURE__*/
+  messageDesc(file_engram_v1_working, 0);
+
