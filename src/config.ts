@@ -7,6 +7,7 @@
 import type { RedisConfig } from "./storage/redis/redis-stores.js";
 import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
 import type { OpenAiConfig } from "./models/openai-models.js";
+import { loadTokenEntries, type TokenEntry } from "./rpc/authentication.js";
 
 export interface Config {
   readonly server: {
@@ -21,6 +22,12 @@ export interface Config {
     readonly healthCheckIntervalMs: number;
   };
   readonly log: { readonly level: LogLevel };
+  readonly auth: {
+    /** Callers with their hashed tokens; empty means authentication is off. */
+    readonly tokens: readonly TokenEntry[];
+    /** Allow serving a non-loopback address without authentication. */
+    readonly insecure: boolean;
+  };
   readonly store: {
     /** The embedded database: every tier no other backend is configured for. */
     readonly sqlitePath: string;
@@ -83,6 +90,7 @@ export function loadConfig(env: Env = process.env): Config {
       healthCheckIntervalMs: read.integer("ENGRAM_HEALTH_CHECK_INTERVAL_MS", 5000, 50, 600_000),
     },
     log: { level: read.oneOf("ENGRAM_LOG_LEVEL", ["debug", "info", "warn", "error"], "info") },
+    auth: readAuth(read),
     store: {
       sqlitePath: read.string("ENGRAM_SQLITE_PATH", `${dataDir}/engram.db`),
       redis: readRedis(read),
@@ -138,6 +146,39 @@ function readRedis(read: EnvReader): RedisConfig | undefined {
     commandTimeoutMs: read.integer("ENGRAM_REDIS_COMMAND_TIMEOUT_MS", 2000, 10, 600_000),
     connectTimeoutMs: read.integer("ENGRAM_REDIS_CONNECT_TIMEOUT_MS", 2000, 10, 600_000),
   };
+}
+
+function readAuth(read: EnvReader): Config["auth"] {
+  const file = read.optional("ENGRAM_AUTH_TOKENS_FILE");
+  let tokens: TokenEntry[] = [];
+  if (file !== undefined) {
+    try {
+      tokens = loadTokenEntries(file);
+    } catch (error) {
+      throw new ConfigError("ENGRAM_AUTH_TOKENS_FILE", error instanceof Error ? error.message : String(error));
+    }
+    if (tokens.length === 0) throw new ConfigError("ENGRAM_AUTH_TOKENS_FILE", `${file} lists no callers`);
+  }
+  return { tokens, insecure: read.boolean("ENGRAM_INSECURE", false) };
+}
+
+/**
+ * The server refuses to listen beyond loopback without authentication,
+ * unless insecure mode is set explicitly. (Only `serve` listens; the evict
+ * command shares the configuration without this check.)
+ */
+export function checkListenerSecurity(config: Config): void {
+  if (config.auth.tokens.length === 0 && !config.auth.insecure && !isLoopback(config.server.host)) {
+    throw new ConfigError(
+      "ENGRAM_HOST",
+      `refusing to serve ${config.server.host} without authentication: set ENGRAM_AUTH_TOKENS_FILE, ` +
+        "or ENGRAM_INSECURE=true to allow unauthenticated callers explicitly",
+    );
+  }
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function readModels(read: EnvReader): Config["models"] {

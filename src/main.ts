@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { openEngram } from "./engram-factory.js";
 import { createLogger } from "./observability/logger.js";
+import { hashToken } from "./rpc/authentication.js";
 import { startServer } from "./server.js";
 
 /**
@@ -13,11 +14,20 @@ import { startServer } from "./server.js";
 const usage = `usage:
   engram serve
   engram evict [--namespace NS [--user USER]] [--dry-run]
+  engram hash-token TOKEN   print the SHA-256 to put in ENGRAM_AUTH_TOKENS_FILE
 
 Configuration comes from ENGRAM_* environment variables (see README).`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command = "serve", ...rest] = argv;
+  if (command === "hash-token") {
+    if (rest.length !== 1) {
+      process.stderr.write(`${usage}\n`);
+      return 2;
+    }
+    process.stdout.write(`${hashToken(rest[0]!)}\n`);
+    return 0;
+  }
   let config: Config;
   try {
     config = loadConfig();
@@ -45,7 +55,16 @@ async function main(argv: readonly string[]): Promise<number> {
 
 async function serve(config: Config): Promise<number> {
   const logger = createLogger(config.log.level);
-  const server = await startServer(config, logger);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`engram: invalid configuration: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info("signal received", { signal });

@@ -3,7 +3,7 @@ import { createServer as createHttp2Server, type Http2Server, type Http2Session 
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { Config } from "./config.js";
+import { checkListenerSecurity, type Config } from "./config.js";
 import type { Engram } from "./domain/engram.js";
 import { limits } from "./domain/limits.js";
 import { openConfiguredStores, openEngram } from "./engram-factory.js";
@@ -17,6 +17,7 @@ import {
 import { file_grpc_reflection_v1_reflection, ServerReflection } from "./gen/grpc/reflection/v1/reflection_pb.js";
 import type { Logger } from "./observability/logger.js";
 import { EngramMetrics } from "./observability/metrics.js";
+import { Authenticator } from "./rpc/authentication.js";
 import { healthHandlers, HealthStatus } from "./rpc/health-service.js";
 import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
 import { observeInterceptor } from "./rpc/observe-interceptor.js";
@@ -44,6 +45,7 @@ export async function startServer(
   logger: Logger,
   dependencies: { openStores?: (config: Config, dimensions: number) => Stores | Promise<Stores> } = {},
 ): Promise<RunningServer> {
+  checkListenerSecurity(config);
   const metrics = new EngramMetrics();
   const { engram, stores } = await openEngram(
     config,
@@ -94,6 +96,7 @@ export async function startServer(
   const serviceNames = [MemoryService.typeName, Health.typeName, ServerReflection.typeName];
   const health = new HealthStatus([MemoryService.typeName]);
   const shutdownController = new AbortController();
+  const authenticator = new Authenticator(config.auth.tokens);
   const handler = connectNodeAdapter({
     routes: (router) => {
       router.service(MemoryService, memoryServiceHandlers(engram));
@@ -107,6 +110,7 @@ export async function startServer(
       );
     },
     interceptors: [observeInterceptor(metrics, logger)],
+    requestGate: authenticator.gate,
     readMaxBytes: limits.requestBytes,
     maxTimeoutMs: config.server.maxTimeoutMs,
     shutdownSignal: shutdownController.signal,
@@ -142,6 +146,7 @@ export async function startServer(
     port,
     metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
     backends: stores.health.map((h) => h.name),
+    authentication: authenticator.enabled ? "bearer tokens" : "off",
   });
 
   let stopping: Promise<void> | undefined;

@@ -2,7 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Engram } from "../domain/engram.js";
+import { authorize, type Permission } from "../domain/authorization.js";
 import { InvalidArgumentError } from "../domain/errors.js";
+import { callerKey } from "./authentication.js";
 import { AssembleContextResponseSchema, type MemoryService } from "../gen/engram/v1/memory_service_pb.js";
 import {
   assemblySummaryToProto,
@@ -28,9 +30,15 @@ import { withinDeadline } from "./deadline.js";
  * interceptor in `interceptors.ts`.
  */
 export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof MemoryService> {
-  const scopeOf = (request: { scope?: Parameters<typeof scopeFromProto>[0] }) => {
+  /** The request's scope, once the caller is authorized for `permission` in its namespace. */
+  const scopeOf = (
+    request: { scope?: Parameters<typeof scopeFromProto>[0] },
+    ctx: HandlerContext,
+    permission: Permission,
+  ) => {
     const scope = scopeFromProto(request.scope);
     if (!scope) throw new InvalidArgumentError("scope", "is required");
+    authorize(ctx.values.get(callerKey), permission, scope.namespace);
     return scope;
   };
   const run = <T>(ctx: HandlerContext, work: () => Promise<T>) => withinDeadline(work(), ctx.signal);
@@ -40,7 +48,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
 
     appendMessages: (req, ctx) =>
       run(ctx, async () => {
-        const scope = scopeOf(req);
+        const scope = scopeOf(req, ctx, "write");
         const inputs = req.messages.map((m, i) => messageInputFromProto(m, `messages[${i}]`));
         const outcome = await engram.shortTerm.append(scope, req.sessionId, inputs, ctx.signal);
         return {
@@ -53,7 +61,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
 
     getMessages: (req, ctx) =>
       run(ctx, async () => {
-        const snapshot = await engram.shortTerm.get(scopeOf(req), req.sessionId, req.limit);
+        const snapshot = await engram.shortTerm.get(scopeOf(req, ctx, "read"), req.sessionId, req.limit);
         return {
           summary: summaryToProto(snapshot.summary),
           messages: snapshot.messages.map(messageToProto),
@@ -63,27 +71,33 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
 
     endSession: (req, ctx) =>
       run(ctx, async () => {
-        const ended = await engram.endSession(scopeOf(req), req.sessionId, ctx.signal);
+        const ended = await engram.endSession(scopeOf(req, ctx, "write"), req.sessionId, ctx.signal);
         return { messageCount: ended.messageCount, decisions: ended.decisions.map(gateDecisionToProto) };
       }),
 
     setWorking: (req, ctx) =>
       run(ctx, async () => ({
-        state: workingStateToProto(await engram.working.set(scopeOf(req), req.taskId, req.entries, req.ttlSeconds)),
+        state: workingStateToProto(
+          await engram.working.set(scopeOf(req, ctx, "write"), req.taskId, req.entries, req.ttlSeconds),
+        ),
       })),
 
     getWorking: (req, ctx) =>
-      run(ctx, async () => ({ state: workingStateToProto(await engram.working.get(scopeOf(req), req.taskId)) })),
+      run(ctx, async () => ({
+        state: workingStateToProto(await engram.working.get(scopeOf(req, ctx, "read"), req.taskId)),
+      })),
 
     listWorking: (req, ctx) =>
-      run(ctx, async () => ({ states: (await engram.working.list(scopeOf(req))).map(workingStateToProto) })),
+      run(ctx, async () => ({
+        states: (await engram.working.list(scopeOf(req, ctx, "read"))).map(workingStateToProto),
+      })),
 
     completeTask: (req, ctx) =>
-      run(ctx, async () => ({ clearedEntries: await engram.working.complete(scopeOf(req), req.taskId) })),
+      run(ctx, async () => ({ clearedEntries: await engram.working.complete(scopeOf(req, ctx, "write"), req.taskId) })),
 
     remember: (req, ctx) =>
       run(ctx, async () => {
-        const scope = scopeOf(req);
+        const scope = scopeOf(req, ctx, "write");
         const result = await engram.longTerm.remember(
           scope,
           {
@@ -109,7 +123,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
 
     recall: (req, ctx) =>
       run(ctx, async () => {
-        const scope = scopeOf(req);
+        const scope = scopeOf(req, ctx, "read");
         const memories = await engram.longTerm.recall(
           scope,
           {
@@ -125,21 +139,25 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
       }),
 
     getMemory: (req, ctx) =>
-      run(ctx, async () => ({ memory: memoryToProto(await engram.longTerm.get(scopeOf(req), req.memoryId)) })),
+      run(ctx, async () => ({
+        memory: memoryToProto(await engram.longTerm.get(scopeOf(req, ctx, "read"), req.memoryId)),
+      })),
 
     forgetMemory: (req, ctx) =>
       run(ctx, async () => {
-        await engram.longTerm.forget(scopeOf(req), req.memoryId);
+        await engram.longTerm.forget(scopeOf(req, ctx, "write"), req.memoryId);
         return {};
       }),
 
-    forgetUser: (req, ctx) => run(ctx, () => engram.forgetUser(scopeOf(req))),
+    forgetUser: (req, ctx) => run(ctx, () => engram.forgetUser(scopeOf(req, ctx, "admin"))),
 
-    reportUsage: async (req) => ({ precision: engram.reportUsage(scopeOf(req), req.returnedIds, req.usedIds) }),
+    reportUsage: async (req, ctx) => ({
+      precision: engram.reportUsage(scopeOf(req, ctx, "read"), req.returnedIds, req.usedIds),
+    }),
 
     async *assembleContext(req, ctx) {
       const events = engram.assembler.assemble(
-        scopeOf(req),
+        scopeOf(req, ctx, "read"),
         {
           sessionId: req.sessionId,
           taskId: req.taskId,
@@ -165,6 +183,8 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
 
     evictStale: (req, ctx) =>
       run(ctx, async () => {
+        // One user's eviction is a write; a namespace's or everyone's is an admin's.
+        authorize(ctx.values.get(callerKey), req.userId === "" ? "admin" : "write", req.namespace || undefined);
         const policy = req.policy;
         const report = await engram.evictStale(
           {

@@ -92,6 +92,20 @@ describe("helm chart", () => {
     expect(JSON.parse(dashboard.data!["engram.json"]!).title).toBe("Engram");
   });
 
+  it("mounts the hashed tokens, and refuses to render an unauthenticated server unless insecure is explicit", async () => {
+    const { manifests } = await render();
+    const config = byKind(manifests, "ConfigMap")!.data!;
+    expect(config.ENGRAM_AUTH_TOKENS_FILE).toBe("/etc/engram/auth/tokens.json");
+    const pod = byKind(manifests, "Deployment")!.spec.template.spec;
+    expect(pod.volumes).toContainEqual(
+      expect.objectContaining({ name: "auth", secret: expect.objectContaining({ secretName: "engram-auth-tokens" }) }),
+    );
+    const refused = await render("--set", "auth.tokensSecret=").catch((e: { stderr: string }) => e.stderr);
+    expect(refused).toMatch(/set auth\.tokensSecret/);
+    const insecure = await render("--set", "auth.tokensSecret=", "--set", "auth.insecure=true");
+    expect(byKind(insecure.manifests, "ConfigMap")!.data!.ENGRAM_INSECURE).toBe("true");
+  });
+
   it("rejects values the schema forbids, naming them", async () => {
     const failure = await render("--set", "piiMode=sometimes").catch((e: { stderr: string }) => e.stderr);
     expect(failure).toMatch(/piiMode/);

@@ -1,0 +1,95 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import { anonymousCaller, type Caller, type Permission } from "../domain/authorization.js";
+import { UnauthenticatedError } from "../domain/errors.js";
+import { toConnectError } from "./error-mapping.js";
+
+/**
+ * Bearer-token authentication. Tokens are configured only as SHA-256
+ * hashes (from a file mounted from a Kubernetes Secret), each bound to a
+ * caller's namespaces and permissions; the server never holds a plaintext
+ * token. With no tokens configured, every call is the anonymous caller
+ * (allowed only on loopback unless insecure mode is set explicitly).
+ */
+export interface TokenEntry extends Caller {
+  /** Hex SHA-256 of the token. */
+  readonly tokenSha256: string;
+}
+
+export const callerKey = createContextKey<Caller>(anonymousCaller, { description: "the authenticated caller" });
+
+export class Authenticator {
+  private readonly byHash: readonly { hash: Buffer; caller: Caller }[];
+
+  constructor(entries: readonly TokenEntry[]) {
+    this.byHash = entries.map((e) => ({ hash: Buffer.from(e.tokenSha256, "hex"), caller: e }));
+  }
+
+  get enabled(): boolean {
+    return this.byHash.length > 0;
+  }
+
+  /** The caller presenting `authorization`, or UnauthenticatedError. */
+  authenticate(authorization: string | null): Caller {
+    if (!this.enabled) return anonymousCaller;
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+    if (!token) throw new UnauthenticatedError("missing bearer token: send 'authorization: Bearer <token>'");
+    const hash = createHash("sha256").update(token).digest();
+    // Compare against every entry in constant time per entry.
+    let found: Caller | undefined;
+    for (const entry of this.byHash) {
+      if (entry.hash.length === hash.length && timingSafeEqual(entry.hash, hash)) found = entry.caller;
+    }
+    if (!found) throw new UnauthenticatedError("unknown bearer token");
+    return found;
+  }
+
+  /** connect's request gate: runs before the request body is read. */
+  gate = (ctx: HandlerContext): void => {
+    // Health and reflection stay open for probes and tooling.
+    if (ctx.service.typeName !== "engram.v1.MemoryService") return;
+    try {
+      ctx.values.set(callerKey, this.authenticate(ctx.requestHeader.get("authorization")));
+    } catch (error) {
+      // The gate runs before the interceptors: map the status here.
+      throw toConnectError(error);
+    }
+  };
+}
+
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+const permissions: readonly Permission[] = ["read", "write", "admin"];
+
+/** Reads and validates the tokens file: {"callers": [{name, tokenSha256, namespaces, permissions}]}. */
+export function loadTokenEntries(path: string): TokenEntry[] {
+  const parsed = JSON.parse(readFileSync(path, "utf8")) as { callers?: unknown };
+  if (!Array.isArray(parsed.callers)) throw new Error(`${path}: expected {"callers": [...]}`);
+  return parsed.callers.map((raw: unknown, i: number) => {
+    const c = raw as Partial<Record<keyof TokenEntry, unknown>>;
+    const where = `${path}: callers[${i}]`;
+    if (typeof c.name !== "string" || c.name === "") throw new Error(`${where}.name is required`);
+    if (typeof c.tokenSha256 !== "string" || !/^[0-9a-f]{64}$/.test(c.tokenSha256)) {
+      throw new Error(`${where}.tokenSha256 must be 64 lower-case hex characters (engram hash-token <token>)`);
+    }
+    if (
+      !Array.isArray(c.namespaces) ||
+      c.namespaces.length === 0 ||
+      !c.namespaces.every((n) => typeof n === "string")
+    ) {
+      throw new Error(`${where}.namespaces must be a non-empty list of namespaces or "*"`);
+    }
+    if (!Array.isArray(c.permissions) || !c.permissions.every((p) => permissions.includes(p as Permission))) {
+      throw new Error(`${where}.permissions must list of "read", "write", "admin"`);
+    }
+    return {
+      name: c.name,
+      tokenSha256: c.tokenSha256,
+      namespaces: c.namespaces as string[],
+      permissions: c.permissions as Permission[],
+    };
+  });
+}

@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkListenerSecurity, ConfigError, loadConfig } from "../../src/config.js";
+import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import { Health } from "../../src/gen/grpc/health/v1/health_pb.js";
+import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
+import { hashToken } from "../../src/rpc/authentication.js";
+import { connectTransport } from "../support/clients.js";
+import { expectStatus } from "../support/expect-status.js";
+import { startTestServer, type TestServer } from "../support/server-harness.js";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
+
+/** Bearer tokens bound to namespaces and permissions, on every RPC. */
+const dir = mkdtempSync(join(tmpdir(), "engram-auth-"));
+const tokensFile = join(dir, "tokens.json");
+writeFileSync(
+  tokensFile,
+  JSON.stringify({
+    callers: [
+      { name: "chat-api", tokenSha256: hashToken("chat-token"), namespaces: ["chat"], permissions: ["read", "write"] },
+      { name: "dashboards", tokenSha256: hashToken("reader-token"), namespaces: ["chat"], permissions: ["read"] },
+      { name: "ops", tokenSha256: hashToken("ops-token"), namespaces: ["*"], permissions: ["read", "write", "admin"] },
+    ],
+  }),
+);
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ ENGRAM_AUTH_TOKENS_FILE: tokensFile });
+});
+afterAll(async () => {
+  await server?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const as = (token: string | undefined) => {
+  const interceptors: Interceptor[] = token
+    ? [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))]
+    : [];
+  return createClient(MemoryService, createGrpcTransport({ baseUrl: server.baseUrl, interceptors }));
+};
+
+const chat = { namespace: "chat", userId: "u1" };
+const other = { namespace: "billing", userId: "u1" };
+type AnyClient = ReturnType<typeof as>;
+const drain = async (stream: AsyncIterable<unknown>) => {
+  for await (const _ of stream) {
+    // consume
+  }
+};
+
+/** Every RPC, with the permission it needs, called in a given scope. */
+const calls: [string, "read" | "write" | "admin", (c: AnyClient, scope: typeof chat) => Promise<unknown>][] = [
+  [
+    "AppendMessages",
+    "write",
+    (c, scope) =>
+      c.appendMessages({ scope, sessionId: "s", messages: [{ role: Role.USER, content: "hi there friend" }] }),
+  ],
+  ["GetMessages", "read", (c, scope) => c.getMessages({ scope, sessionId: "s" })],
+  ["SetWorking", "write", (c, scope) => c.setWorking({ scope, taskId: "t", entries: { k: "v" } })],
+  ["GetWorking", "read", (c, scope) => c.getWorking({ scope, taskId: "t" })],
+  ["ListWorking", "read", (c, scope) => c.listWorking({ scope })],
+  [
+    "Remember",
+    "write",
+    (c, scope) => c.remember({ scope, type: MemoryType.SEMANTIC, content: "a fact", bypassGate: true }),
+  ],
+  ["Recall", "read", (c, scope) => c.recall({ scope, query: "fact" })],
+  ["GetMemory", "read", (c, scope) => c.getMemory({ scope, memoryId: "m" })],
+  ["ForgetMemory", "write", (c, scope) => c.forgetMemory({ scope, memoryId: "m" })],
+  ["ReportUsage", "read", (c, scope) => c.reportUsage({ scope, returnedIds: ["m"], usedIds: [] })],
+  ["AssembleContext", "read", (c, scope) => drain(c.assembleContext({ scope, tokenBudget: 100 }))],
+  ["CompleteTask", "write", (c, scope) => c.completeTask({ scope, taskId: "t" })],
+  ["EndSession", "write", (c, scope) => c.endSession({ scope, sessionId: "s" })],
+  [
+    "EvictStale (one user)",
+    "write",
+    (c, scope) => c.evictStale({ namespace: scope.namespace, userId: scope.userId, dryRun: true }),
+  ],
+  ["EvictStale (a namespace)", "admin", (c, scope) => c.evictStale({ namespace: scope.namespace, dryRun: true })],
+  ["ForgetUser", "admin", (c, scope) => c.forgetUser({ scope })],
+];
+
+/** A call that got past authentication and authorization (it may still be NOT_FOUND). */
+async function expectAllowed(call: Promise<unknown>): Promise<void> {
+  const error = await call.then(
+    () => undefined,
+    (e: { code?: Code }) => e,
+  );
+  if (error) expect(Code[error.code ?? Code.Unknown]).toBe("NotFound");
+}
+
+describe.each(calls)("%s", (_, permission, call) => {
+  it("is UNAUTHENTICATED without credentials or with an unknown token", async () => {
+    await expectStatus(call(as(undefined), chat), Code.Unauthenticated, /missing bearer token/);
+    await expectStatus(call(as("wrong-token"), chat), Code.Unauthenticated, /unknown bearer token/);
+  });
+
+  it("is PERMISSION_DENIED in another caller's namespace", async () => {
+    await expectStatus(call(as("chat-token"), other), Code.PermissionDenied, /chat-api/);
+  });
+
+  it(`needs the ${permission} permission`, async () => {
+    const token = { read: "reader-token", write: "chat-token", admin: "ops-token" }[permission];
+    await expectAllowed(call(as(token), chat));
+    const lacking = { read: undefined, write: "reader-token", admin: "chat-token" }[permission];
+    if (lacking)
+      await expectStatus(call(as(lacking), chat), Code.PermissionDenied, new RegExp(`lacks the ${permission} scope`));
+  });
+});
+
+describe("authentication", () => {
+  it("needs an all-namespaces admin for eviction across every namespace", async () => {
+    await expectStatus(as("chat-token").evictStale({ dryRun: true }), Code.PermissionDenied);
+    await as("ops-token").evictStale({ dryRun: true });
+  });
+
+  it("leaves health checks open for probes", async () => {
+    const health = createClient(Health, connectTransport("grpc", server.baseUrl));
+    await health.check({ service: "" });
+  });
+
+  it("refuses to serve a non-loopback address without authentication, unless insecure mode is explicit", () => {
+    const check = (env: Record<string, string>) => () => checkListenerSecurity(loadConfig(env));
+    expect(check({ ENGRAM_HOST: "0.0.0.0" })).toThrow(ConfigError);
+    expect(check({ ENGRAM_HOST: "0.0.0.0" })).toThrow(
+      /^ENGRAM_HOST: refusing to serve 0\.0\.0\.0 without authentication/,
+    );
+    expect(check({ ENGRAM_HOST: "0.0.0.0", ENGRAM_INSECURE: "true" })).not.toThrow();
+    expect(check({ ENGRAM_HOST: "0.0.0.0", ENGRAM_AUTH_TOKENS_FILE: tokensFile })).not.toThrow();
+    expect(check({ ENGRAM_HOST: "127.0.0.1" })).not.toThrow();
+  });
+
+  it("rejects a malformed tokens file, naming the variable and the entry", () => {
+    const bad = join(dir, "bad.json");
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        callers: [{ name: "x", tokenSha256: "plaintext-token", namespaces: ["a"], permissions: ["read"] }],
+      }),
+    );
+    expect(() => loadConfig({ ENGRAM_AUTH_TOKENS_FILE: bad })).toThrow(
+      /^ENGRAM_AUTH_TOKENS_FILE: .*callers\[0\]\.tokenSha256/,
+    );
+  });
+});
