@@ -27,6 +27,9 @@ export interface Config {
     readonly tokens: readonly TokenEntry[];
     /** Allow serving a non-loopback address without authentication. */
     readonly insecure: boolean;
+    /** Calls per second per caller (0: unlimited), and the burst above it. */
+    readonly ratePerSecond: number;
+    readonly rateBurst: number;
   };
   readonly store: {
     /** The embedded database: every tier no other backend is configured for. */
@@ -159,7 +162,13 @@ function readAuth(read: EnvReader): Config["auth"] {
     }
     if (tokens.length === 0) throw new ConfigError("ENGRAM_AUTH_TOKENS_FILE", `${file} lists no callers`);
   }
-  return { tokens, insecure: read.boolean("ENGRAM_INSECURE", false) };
+  const ratePerSecond = read.number("ENGRAM_RATE_LIMIT_PER_SECOND", 0, 0, 1_000_000);
+  return {
+    tokens,
+    insecure: read.boolean("ENGRAM_INSECURE", false),
+    ratePerSecond,
+    rateBurst: read.integer("ENGRAM_RATE_LIMIT_BURST", Math.max(1, Math.ceil(ratePerSecond * 2)), 1, 10_000_000),
+  };
 }
 
 /**

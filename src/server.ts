@@ -17,6 +17,7 @@ import {
 import { file_grpc_reflection_v1_reflection, ServerReflection } from "./gen/grpc/reflection/v1/reflection_pb.js";
 import type { Logger } from "./observability/logger.js";
 import { EngramMetrics } from "./observability/metrics.js";
+import { RateLimiter } from "./domain/rate-limit.js";
 import { Authenticator } from "./rpc/authentication.js";
 import { healthHandlers, HealthStatus } from "./rpc/health-service.js";
 import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
@@ -96,7 +97,10 @@ export async function startServer(
   const serviceNames = [MemoryService.typeName, Health.typeName, ServerReflection.typeName];
   const health = new HealthStatus([MemoryService.typeName]);
   const shutdownController = new AbortController();
-  const authenticator = new Authenticator(config.auth.tokens);
+  const authenticator = new Authenticator(
+    config.auth.tokens,
+    config.auth.ratePerSecond > 0 ? new RateLimiter(config.auth.ratePerSecond, config.auth.rateBurst) : undefined,
+  );
   const handler = connectNodeAdapter({
     routes: (router) => {
       router.service(MemoryService, memoryServiceHandlers(engram));

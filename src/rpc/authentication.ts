@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { RateLimiter } from "../domain/rate-limit.js";
 import { anonymousCaller, type Caller, type Permission } from "../domain/authorization.js";
 import { UnauthenticatedError } from "../domain/errors.js";
 import { toConnectError } from "./error-mapping.js";
@@ -22,7 +23,10 @@ export const callerKey = createContextKey<Caller>(anonymousCaller, { description
 export class Authenticator {
   private readonly byHash: readonly { hash: Buffer; caller: Caller }[];
 
-  constructor(entries: readonly TokenEntry[]) {
+  constructor(
+    entries: readonly TokenEntry[],
+    private readonly limiter?: RateLimiter,
+  ) {
     this.byHash = entries.map((e) => ({ hash: Buffer.from(e.tokenSha256, "hex"), caller: e }));
   }
 
@@ -49,12 +53,22 @@ export class Authenticator {
   gate = (ctx: HandlerContext): void => {
     // Health and reflection stay open for probes and tooling.
     if (ctx.service.typeName !== "engram.v1.MemoryService") return;
+    let caller: Caller;
     try {
-      ctx.values.set(callerKey, this.authenticate(ctx.requestHeader.get("authorization")));
+      caller = this.authenticate(ctx.requestHeader.get("authorization"));
     } catch (error) {
       // The gate runs before the interceptors: map the status here.
       throw toConnectError(error);
     }
+    const waitMs = this.limiter?.take(caller.name) ?? 0;
+    if (waitMs > 0) {
+      throw new ConnectError(
+        `caller "${caller.name}" is over its rate limit; retry in ${waitMs} ms`,
+        Code.ResourceExhausted,
+        { "retry-after-ms": String(waitMs) },
+      );
+    }
+    ctx.values.set(callerKey, caller);
   };
 }
 

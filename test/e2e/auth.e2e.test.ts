@@ -121,6 +121,36 @@ describe("authentication", () => {
     await as("ops-token").evictStale({ dryRun: true });
   });
 
+  it("limits each caller's rate with RESOURCE_EXHAUSTED and a retry hint", async () => {
+    const limited = await startTestServer({
+      ENGRAM_AUTH_TOKENS_FILE: tokensFile,
+      ENGRAM_RATE_LIMIT_PER_SECOND: "0.001",
+      ENGRAM_RATE_LIMIT_BURST: "3",
+    });
+    try {
+      const transport = (token: string) =>
+        createClient(
+          MemoryService,
+          createGrpcTransport({
+            baseUrl: limited.baseUrl,
+            interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))],
+          }),
+        );
+      const chatApi = transport("chat-token");
+      for (let i = 0; i < 3; i++) await chatApi.ping({});
+      const error = await expectStatus(
+        chatApi.ping({}),
+        Code.ResourceExhausted,
+        /chat-api" is over its rate limit; retry in \d+ ms/,
+      );
+      expect(Number(error.metadata.get("retry-after-ms"))).toBeGreaterThan(0);
+      // Another caller has its own bucket.
+      await transport("ops-token").ping({});
+    } finally {
+      await limited.destroy();
+    }
+  });
+
   it("leaves health checks open for probes", async () => {
     const health = createClient(Health, connectTransport("grpc", server.baseUrl));
     await health.check({ service: "" });
