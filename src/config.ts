@@ -4,6 +4,7 @@
  * fails start-up with a message naming the variable. Every variable is
  * listed in the README's configuration table.
  */
+import { existsSync } from "node:fs";
 import type { RedisConfig } from "./storage/redis/redis-stores.js";
 import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
 import type { OpenAiConfig } from "./models/openai-models.js";
@@ -27,6 +28,9 @@ export interface Config {
     readonly tokens: readonly TokenEntry[];
     /** Allow serving a non-loopback address without authentication. */
     readonly insecure: boolean;
+    /** TLS for the RPC port, with client-certificate verification when `clientCaFile` is set. */
+    readonly tls:
+      { readonly certFile: string; readonly keyFile: string; readonly clientCaFile: string | undefined } | undefined;
     /** Calls per second per caller (0: unlimited), and the burst above it. */
     readonly ratePerSecond: number;
     readonly rateBurst: number;
@@ -163,8 +167,31 @@ function readAuth(read: EnvReader): Config["auth"] {
     if (tokens.length === 0) throw new ConfigError("ENGRAM_AUTH_TOKENS_FILE", `${file} lists no callers`);
   }
   const ratePerSecond = read.number("ENGRAM_RATE_LIMIT_PER_SECOND", 0, 0, 1_000_000);
+  const certFile = read.optional("ENGRAM_TLS_CERT_FILE");
+  const keyFile = read.optional("ENGRAM_TLS_KEY_FILE");
+  const clientCaFile = read.optional("ENGRAM_TLS_CLIENT_CA_FILE");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      certFile === undefined ? "ENGRAM_TLS_CERT_FILE" : "ENGRAM_TLS_KEY_FILE",
+      "set both ENGRAM_TLS_CERT_FILE and ENGRAM_TLS_KEY_FILE, or neither",
+    );
+  }
+  if (clientCaFile !== undefined && certFile === undefined) {
+    throw new ConfigError(
+      "ENGRAM_TLS_CLIENT_CA_FILE",
+      "client certificates need TLS: set ENGRAM_TLS_CERT_FILE and ENGRAM_TLS_KEY_FILE",
+    );
+  }
+  for (const [name, file] of [
+    ["ENGRAM_TLS_CERT_FILE", certFile],
+    ["ENGRAM_TLS_KEY_FILE", keyFile],
+    ["ENGRAM_TLS_CLIENT_CA_FILE", clientCaFile],
+  ] as const) {
+    if (file !== undefined && !existsSync(file)) throw new ConfigError(name, `no such file: ${file}`);
+  }
   return {
     tokens,
+    tls: certFile && keyFile ? { certFile, keyFile, clientCaFile } : undefined,
     insecure: read.boolean("ENGRAM_INSECURE", false),
     ratePerSecond,
     rateBurst: read.integer("ENGRAM_RATE_LIMIT_BURST", Math.max(1, Math.ceil(ratePerSecond * 2)), 1, 10_000_000),
@@ -177,7 +204,8 @@ function readAuth(read: EnvReader): Config["auth"] {
  * command shares the configuration without this check.)
  */
 export function checkListenerSecurity(config: Config): void {
-  if (config.auth.tokens.length === 0 && !config.auth.insecure && !isLoopback(config.server.host)) {
+  const authenticated = config.auth.tokens.length > 0 || config.auth.tls?.clientCaFile !== undefined;
+  if (!authenticated && !config.auth.insecure && !isLoopback(config.server.host)) {
     throw new ConfigError(
       "ENGRAM_HOST",
       `refusing to serve ${config.server.host} without authentication: set ENGRAM_AUTH_TOKENS_FILE, ` +

@@ -1,7 +1,15 @@
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
-import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
+import { readFileSync } from "node:fs";
+import {
+  createSecureServer,
+  createServer as createHttp2Server,
+  type Http2SecureServer,
+  type Http2Server,
+  type Http2Session,
+} from "node:http2";
+import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { checkListenerSecurity, type Config } from "./config.js";
 import type { Engram } from "./domain/engram.js";
@@ -18,7 +26,7 @@ import { file_grpc_reflection_v1_reflection, ServerReflection } from "./gen/grpc
 import type { Logger } from "./observability/logger.js";
 import { EngramMetrics } from "./observability/metrics.js";
 import { RateLimiter } from "./domain/rate-limit.js";
-import { Authenticator } from "./rpc/authentication.js";
+import { Authenticator, peerCertificateCnKey } from "./rpc/authentication.js";
 import { healthHandlers, HealthStatus } from "./rpc/health-service.js";
 import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
 import { observeInterceptor } from "./rpc/observe-interceptor.js";
@@ -115,12 +123,31 @@ export async function startServer(
     },
     interceptors: [observeInterceptor(metrics, logger)],
     requestGate: authenticator.gate,
+    // A verified client certificate's CN names the caller (mTLS).
+    contextValues: (req) => {
+      const values = createContextValues();
+      const socket = req.socket as TLSSocket;
+      if (socket.authorized) values.set(peerCertificateCnKey, socket.getPeerCertificate().subject?.CN);
+      return values;
+    },
     readMaxBytes: limits.requestBytes,
     maxTimeoutMs: config.server.maxTimeoutMs,
     shutdownSignal: shutdownController.signal,
   });
 
-  const server = createHttp2Server(handler);
+  const tls = config.auth.tls;
+  const server = tls
+    ? createSecureServer(
+        {
+          cert: readFileSync(tls.certFile),
+          key: readFileSync(tls.keyFile),
+          ...(tls.clientCaFile
+            ? { ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: true }
+            : {}),
+        },
+        handler,
+      )
+    : createHttp2Server(handler);
   const sessions = new Set<Http2Session>();
   server.on("session", (session) => {
     sessions.add(session);
@@ -216,7 +243,7 @@ function startHealthChecks(
   };
 }
 
-function listen(server: HttpServer | Http2Server, port: number, host: string): Promise<void> {
+function listen(server: HttpServer | Http2Server | Http2SecureServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

@@ -14,30 +14,49 @@ import { toConnectError } from "./error-mapping.js";
  * (allowed only on loopback unless insecure mode is set explicitly).
  */
 export interface TokenEntry extends Caller {
-  /** Hex SHA-256 of the token. */
-  readonly tokenSha256: string;
+  /** Hex SHA-256 of the token; absent for a caller known only by its client certificate. */
+  readonly tokenSha256: string | undefined;
+  /** The subject common name of the caller's client certificate (mTLS). */
+  readonly certificateCn: string | undefined;
 }
 
 export const callerKey = createContextKey<Caller>(anonymousCaller, { description: "the authenticated caller" });
 
+/** The common name of a verified client certificate, set per request from the TLS socket. */
+export const peerCertificateCnKey = createContextKey<string | undefined>(undefined, {
+  description: "verified client certificate CN",
+});
+
 export class Authenticator {
   private readonly byHash: readonly { hash: Buffer; caller: Caller }[];
+  private readonly byCertificate: ReadonlyMap<string, Caller>;
 
   constructor(
     entries: readonly TokenEntry[],
     private readonly limiter?: RateLimiter,
   ) {
-    this.byHash = entries.map((e) => ({ hash: Buffer.from(e.tokenSha256, "hex"), caller: e }));
+    this.byHash = entries.flatMap((e) =>
+      e.tokenSha256 ? [{ hash: Buffer.from(e.tokenSha256, "hex"), caller: e }] : [],
+    );
+    this.byCertificate = new Map(entries.flatMap((e) => (e.certificateCn ? [[e.certificateCn, e] as const] : [])));
   }
 
   get enabled(): boolean {
-    return this.byHash.length > 0;
+    return this.byHash.length > 0 || this.byCertificate.size > 0;
   }
 
-  /** The caller presenting `authorization`, or UnauthenticatedError. */
-  authenticate(authorization: string | null): Caller {
+  /**
+   * The caller presenting `authorization`, else the caller of a verified
+   * client certificate, else UnauthenticatedError.
+   */
+  authenticate(authorization: string | null, certificateCn?: string): Caller {
     if (!this.enabled) return anonymousCaller;
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+    if (!token && certificateCn !== undefined) {
+      const caller = this.byCertificate.get(certificateCn);
+      if (!caller) throw new UnauthenticatedError(`client certificate "${certificateCn}" is not a known caller`);
+      return caller;
+    }
     if (!token) throw new UnauthenticatedError("missing bearer token: send 'authorization: Bearer <token>'");
     const hash = createHash("sha256").update(token).digest();
     // Compare against every entry in constant time per entry.
@@ -55,7 +74,7 @@ export class Authenticator {
     if (ctx.service.typeName !== "engram.v1.MemoryService") return;
     let caller: Caller;
     try {
-      caller = this.authenticate(ctx.requestHeader.get("authorization"));
+      caller = this.authenticate(ctx.requestHeader.get("authorization"), ctx.values.get(peerCertificateCnKey));
     } catch (error) {
       // The gate runs before the interceptors: map the status here.
       throw toConnectError(error);
@@ -86,8 +105,14 @@ export function loadTokenEntries(path: string): TokenEntry[] {
     const c = raw as Partial<Record<keyof TokenEntry, unknown>>;
     const where = `${path}: callers[${i}]`;
     if (typeof c.name !== "string" || c.name === "") throw new Error(`${where}.name is required`);
-    if (typeof c.tokenSha256 !== "string" || !/^[0-9a-f]{64}$/.test(c.tokenSha256)) {
+    if (c.tokenSha256 !== undefined && (typeof c.tokenSha256 !== "string" || !/^[0-9a-f]{64}$/.test(c.tokenSha256))) {
       throw new Error(`${where}.tokenSha256 must be 64 lower-case hex characters (engram hash-token <token>)`);
+    }
+    if (c.certificateCn !== undefined && (typeof c.certificateCn !== "string" || c.certificateCn === "")) {
+      throw new Error(`${where}.certificateCn must be a non-empty string`);
+    }
+    if (c.tokenSha256 === undefined && c.certificateCn === undefined) {
+      throw new Error(`${where} needs a tokenSha256, a certificateCn, or both`);
     }
     if (
       !Array.isArray(c.namespaces) ||
@@ -101,7 +126,8 @@ export function loadTokenEntries(path: string): TokenEntry[] {
     }
     return {
       name: c.name,
-      tokenSha256: c.tokenSha256,
+      tokenSha256: c.tokenSha256 as string | undefined,
+      certificateCn: c.certificateCn as string | undefined,
       namespaces: c.namespaces as string[],
       permissions: c.permissions as Permission[],
     };

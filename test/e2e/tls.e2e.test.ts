@@ -1,0 +1,82 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
+import { hashToken } from "../../src/rpc/authentication.js";
+import { TestAuthority, type Certificate } from "../support/certificates.js";
+import { expectStatus } from "../support/expect-status.js";
+import { startTestServer, type TestServer } from "../support/server-harness.js";
+
+/** TLS with client-certificate verification: a certificate names the caller. */
+let server: TestServer;
+let trusted: TestAuthority;
+let billing: Certificate;
+let stranger: Certificate;
+beforeAll(async () => {
+  trusted = await TestAuthority.create("trusted");
+  const untrusted = await TestAuthority.create("untrusted");
+  const serverCert = await trusted.issue("engram", { ip: "127.0.0.1" });
+  billing = await trusted.issue("billing-svc");
+  stranger = await untrusted.issue("billing-svc");
+  const tokensFile = join(mkdtempSync(join(tmpdir(), "engram-mtls-")), "tokens.json");
+  writeFileSync(
+    tokensFile,
+    JSON.stringify({
+      callers: [
+        { name: "billing", certificateCn: "billing-svc", namespaces: ["billing"], permissions: ["read", "write"] },
+        { name: "chat-api", tokenSha256: hashToken("chat-token"), namespaces: ["chat"], permissions: ["read"] },
+      ],
+    }),
+  );
+  server = await startTestServer({
+    ENGRAM_TLS_CERT_FILE: serverCert.certFile,
+    ENGRAM_TLS_KEY_FILE: serverCert.keyFile,
+    ENGRAM_TLS_CLIENT_CA_FILE: trusted.root.certFile,
+    ENGRAM_AUTH_TOKENS_FILE: tokensFile,
+  });
+});
+afterAll(() => server?.destroy());
+
+const client = (certificate: Certificate | undefined, token?: string) =>
+  createClient(
+    MemoryService,
+    createGrpcTransport({
+      baseUrl: `https://127.0.0.1:${server.server.port}`,
+      nodeOptions: { ca: trusted.root.cert, ...(certificate ? { cert: certificate.cert, key: certificate.key } : {}) },
+      interceptors: token ? [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))] : [],
+    }),
+  );
+
+describe("mutual TLS", () => {
+  it("maps a trusted client certificate to its caller and that caller's namespaces", async () => {
+    const billingClient = client(billing);
+    await billingClient.setWorking({ scope: { namespace: "billing", userId: "u" }, taskId: "t", entries: { k: "v" } });
+    await expectStatus(
+      billingClient.listWorking({ scope: { namespace: "chat", userId: "u" } }),
+      Code.PermissionDenied,
+      /"billing"/,
+    );
+  });
+
+  it("still accepts a bearer token over the verified connection", async () => {
+    await client(billing, "chat-token").listWorking({ scope: { namespace: "chat", userId: "u" } });
+  });
+
+  it.each([
+    ["a client certificate from an untrusted CA", () => client(stranger)],
+    ["no client certificate", () => client(undefined)],
+  ])("refuses %s at the handshake: no call reaches the service", async (_, open) => {
+    const error = await open()
+      .ping({})
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(ConnectError);
+    const metrics = await (await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`)).text();
+    expect(metrics).not.toMatch(/MemoryService\/Ping/);
+  });
+});
