@@ -23,7 +23,12 @@ export interface TestServer {
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { dataDir?: string; openStores?: (config: Config, dimensions: number) => Stores | Promise<Stores> } = {},
+  options: {
+    dataDir?: string;
+    openStores?: (config: Config, dimensions: number) => Stores | Promise<Stores>;
+    /** Receives every log line (at ENGRAM_LOG_LEVEL); logs are dropped otherwise. */
+    log?: (line: string) => void;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "engram-e2e-"));
   const config = loadConfig({
@@ -34,11 +39,8 @@ export async function startTestServer(
     ENGRAM_ACCESS_FLUSH_MS: "50",
     ...env,
   });
-  const server = await startServer(
-    config,
-    createLogger("error", () => {}),
-    options.openStores ? { openStores: options.openStores } : {},
-  );
+  const logger = options.log ? createLogger(config.log.level, options.log) : createLogger("error", () => {});
+  const server = await startServer(config, logger, options.openStores ? { openStores: options.openStores } : {});
   const stop = () => server.shutdown();
   return {
     server,
