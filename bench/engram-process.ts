@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 /** Engram as a separate process, so client and server do not share a CPU queue. */
 export interface EngramProcess {
   readonly baseUrl: string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -34,6 +35,7 @@ export async function startEngramProcess(env: Record<string, string> = {}): Prom
   });
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: async () => {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
