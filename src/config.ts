@@ -62,10 +62,14 @@ export interface Config {
     readonly scoreThreshold: number;
     readonly halfLifeHours: number;
     readonly minAgeHours: number;
+    readonly maxAgeHours: number;
+    readonly maxMemoriesPerUser: number;
   };
   readonly accessFlushIntervalMs: number;
   /** What to do with personal data and credentials in long-term memories. */
   readonly piiMode: "redact" | "refuse";
+  /** New memories are refused once a user holds this many; 0 for no limit. */
+  readonly maxMemoriesPerUser: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -116,9 +120,12 @@ export function loadConfig(env: Env = process.env): Config {
       scoreThreshold: read.number("ENGRAM_EVICTION_SCORE_THRESHOLD", 0.05, 0, 1),
       halfLifeHours: read.integer("ENGRAM_EVICTION_HALF_LIFE_HOURS", 720, 1, 87_600),
       minAgeHours: read.integer("ENGRAM_EVICTION_MIN_AGE_HOURS", 168, 0, 87_600),
+      maxAgeHours: read.integer("ENGRAM_EVICTION_MAX_AGE_HOURS", 0, 0, 87_600),
+      maxMemoriesPerUser: read.integer("ENGRAM_EVICTION_MAX_MEMORIES_PER_USER", 0, 0, 100_000_000),
     },
     accessFlushIntervalMs: read.integer("ENGRAM_ACCESS_FLUSH_MS", 1000, 10, 600_000),
     piiMode: read.oneOf("ENGRAM_PII_MODE", ["redact", "refuse"], "redact"),
+    maxMemoriesPerUser: read.integer("ENGRAM_MAX_MEMORIES_PER_USER", 100_000, 0, 100_000_000),
   };
   if (config.shortTerm.summaryMaxTokens >= config.shortTerm.tokenLimit) {
     throw new ConfigError("ENGRAM_SUMMARY_MAX_TOKENS", "must be less than ENGRAM_SESSION_TOKEN_LIMIT");

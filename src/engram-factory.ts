@@ -34,6 +34,7 @@ export async function openEngram(
       working: { defaultTtlSeconds: config.working.defaultTtlSeconds },
       ranking: config.ranking,
       piiMode: config.piiMode,
+      maxMemoriesPerUser: config.maxMemoriesPerUser,
       eviction: config.eviction,
       accessFlushIntervalMs: config.accessFlushIntervalMs,
     },

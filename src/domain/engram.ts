@@ -19,6 +19,7 @@ export interface EngramOptions {
   readonly working: WorkingOptions;
   readonly ranking: RankingPolicy;
   readonly piiMode: "redact" | "refuse";
+  readonly maxMemoriesPerUser: number;
   readonly eviction: EvictionPolicy;
   readonly accessFlushIntervalMs: number;
 }
@@ -57,7 +58,7 @@ export class Engram {
       models.embedder,
       models.classifier,
       this.access,
-      { ranking: options.ranking, piiMode: options.piiMode },
+      { ranking: options.ranking, piiMode: options.piiMode, maxMemoriesPerUser: options.maxMemoriesPerUser },
       events,
     );
     this.assembler = new ContextAssembler(this.shortTerm, this.working, this.longTerm);

@@ -1,6 +1,6 @@
 import type { LongTermStore } from "../storage/stores.js";
 import { InvalidArgumentError } from "./errors.js";
-import { evictionBands, selectForEviction } from "./forgetting.js";
+import { evictionBands, retentionScore, selectForEviction, selectOverBudget } from "./forgetting.js";
 import { limits } from "./limits.js";
 import type { EvictionPolicy, EvictionReport, Scope } from "./types.js";
 import { requireId, requireIntInRange, requireUnitInterval } from "./validation.js";
@@ -58,13 +58,32 @@ export async function evictStale(
         report(ids);
       }
     }
+    // Survivors' ids and scores, only when a budget needs them.
+    const survivors: { id: string; score: number; pinned: boolean }[] = [];
     for await (const batch of store.evictionCandidates(scope, batchSize)) {
       options.signal?.throwIfAborted();
       scanned += batch.length;
       const ids = selectForEviction(batch, options.now, policy);
+      if (policy.maxMemoriesPerUser > 0) {
+        const chosen = new Set(ids);
+        for (const c of batch) {
+          if (!chosen.has(c.id)) {
+            survivors.push({
+              id: c.id,
+              score: retentionScore(c, options.now, policy),
+              pinned: c.pinned || (policy.pinnedIds?.has(c.id) ?? false),
+            });
+          }
+        }
+      }
       if (ids.length === 0) continue;
       evicted += options.dryRun ? ids.length : await store.deleteMany(scope, ids);
       report(ids);
+    }
+    const overBudget = selectOverBudget(survivors, policy);
+    if (overBudget.length > 0) {
+      evicted += options.dryRun ? overBudget.length : await store.deleteMany(scope, overBudget);
+      report(overBudget);
     }
   }
   if (!options.dryRun) options.onEvicted?.({ band: byBand, policy: evicted - byBand });
@@ -88,4 +107,6 @@ function validatePolicy(policy: EvictionPolicy): void {
   requireUnitInterval(policy.scoreThreshold, "policy.score_threshold");
   requireIntInRange(policy.halfLifeHours, "policy.half_life_hours", 1, limits.policyHoursMax);
   requireIntInRange(policy.minAgeHours, "policy.min_age_hours", 0, limits.policyHoursMax);
+  requireIntInRange(policy.maxAgeHours, "policy.max_age_hours", 0, limits.policyHoursMax);
+  requireIntInRange(policy.maxMemoriesPerUser, "policy.max_memories_per_user", 0, 100_000_000);
 }

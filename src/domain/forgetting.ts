@@ -26,20 +26,45 @@ export function retentionScore(candidate: EvictionCandidate, now: Date, policy: 
   return usefulness * recencyWeight(lastUse, now, policy.halfLifeHours);
 }
 
-/** Ids to forget: unpinned, older than the minimum age, scoring below the threshold. */
+function isPinned(candidate: EvictionCandidate, policy: EvictionPolicy): boolean {
+  return candidate.pinned || (policy.pinnedIds?.has(candidate.id) ?? false);
+}
+
+/**
+ * Ids to forget: unpinned memories past their TTL (`maxAgeHours`), and
+ * unpinned memories older than the minimum age scoring below the threshold.
+ */
 export function selectForEviction(
   candidates: readonly EvictionCandidate[],
   now: Date,
   policy: EvictionPolicy,
 ): string[] {
   return candidates
-    .filter(
-      (c) =>
-        !c.pinned &&
-        hoursBetween(c.createdAt, now) >= policy.minAgeHours &&
-        retentionScore(c, now, policy) < policy.scoreThreshold,
-    )
+    .filter((c) => {
+      if (isPinned(c, policy)) return false;
+      const age = hoursBetween(c.createdAt, now);
+      if (policy.maxAgeHours > 0 && age > policy.maxAgeHours) return true;
+      return age >= policy.minAgeHours && retentionScore(c, now, policy) < policy.scoreThreshold;
+    })
     .map((c) => c.id);
+}
+
+/**
+ * The per-user budget: of the memories that survive `selectForEviction`,
+ * the lowest-scoring unpinned ones beyond `maxMemoriesPerUser`. Takes only
+ * ids and scores, so a user's whole set fits in memory cheaply.
+ */
+export function selectOverBudget(
+  survivors: readonly { readonly id: string; readonly score: number; readonly pinned: boolean }[],
+  policy: EvictionPolicy,
+): string[] {
+  if (policy.maxMemoriesPerUser <= 0 || survivors.length <= policy.maxMemoriesPerUser) return [];
+  const excess = survivors.length - policy.maxMemoriesPerUser;
+  return survivors
+    .filter((s) => !s.pinned)
+    .sort((a, b) => a.score - b.score)
+    .slice(0, excess)
+    .map((s) => s.id);
 }
 
 /**
@@ -66,7 +91,8 @@ export interface EvictionBand {
  * are left to the exact pass.
  */
 export function evictionBands(now: Date, policy: EvictionPolicy): EvictionBand[] {
-  if (policy.scoreThreshold <= 0) return [];
+  // Explicitly pinned ids are not visible to a store's bulk delete.
+  if (policy.scoreThreshold <= 0 || (policy.pinnedIds?.size ?? 0) > 0) return [];
   const createdBefore = new Date(now.getTime() - policy.minAgeHours * 3_600_000);
   const bands: EvictionBand[] = [];
   let from = 0;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { LongTermStore } from "../storage/stores.js";
 import type { AccessTracker } from "./access-tracker.js";
 import { inferSubject, resolveConflict, subjectGloss } from "./conflicts.js";
-import { InvalidArgumentError, NotFoundError } from "./errors.js";
+import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
 import { scanPii, type PiiKind } from "./pii.js";
@@ -65,6 +65,8 @@ export interface RememberResult {
 
 export interface LongTermOptions {
   readonly ranking: RankingPolicy;
+  /** New memories are refused (RESOURCE_EXHAUSTED) once a user holds this many; 0 for no limit. */
+  readonly maxMemoriesPerUser: number;
   /** "redact" replaces personal data and credentials; "refuse" rejects the memory. */
   readonly piiMode: "redact" | "refuse";
 }
@@ -318,6 +320,11 @@ export class LongTermMemory {
       };
       await this.store.update(updated);
       return { memory: withoutEmbedding(updated), outcome: "updated", supersededIds: [] };
+    }
+    if (this.options.maxMemoriesPerUser > 0 && (await this.store.count(scope)) >= this.options.maxMemoriesPerUser) {
+      throw new ResourceExhaustedError(
+        `user "${scope.userId}" holds ${this.options.maxMemoriesPerUser} memories, the limit; forget some or let eviction run`,
+      );
     }
     const record: MemoryRecord = {
       id: randomUUID(),

@@ -89,6 +89,12 @@ export interface EvictionPolicy {
   readonly halfLifeHours: number;
   /** Never forget anything younger than this. */
   readonly minAgeHours: number;
+  /** Forget anything unpinned older than this, whatever its score (a TTL); 0 for none. */
+  readonly maxAgeHours: number;
+  /** Keep at most this many memories per user, forgetting the lowest-scoring beyond it; 0 for no budget. */
+  readonly maxMemoriesPerUser: number;
+  /** Memories never to forget, besides those marked pinned. */
+  readonly pinnedIds?: ReadonlySet<string>;
 }
 
 export interface EvictionReport {

@@ -195,6 +195,8 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
             ...(policy?.scoreThreshold !== undefined ? { scoreThreshold: policy.scoreThreshold } : {}),
             ...(policy?.halfLifeHours !== undefined ? { halfLifeHours: policy.halfLifeHours } : {}),
             ...(policy?.minAgeHours !== undefined ? { minAgeHours: policy.minAgeHours } : {}),
+            ...(policy?.maxAgeHours !== undefined ? { maxAgeHours: policy.maxAgeHours } : {}),
+            ...(policy?.maxMemoriesPerUser !== undefined ? { maxMemoriesPerUser: policy.maxMemoriesPerUser } : {}),
           },
           { dryRun: req.dryRun, signal: ctx.signal },
         );

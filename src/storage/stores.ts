@@ -101,6 +101,8 @@ export interface LongTermStore {
   /** Writes many records in chunks; a partial failure is reported per record. */
   insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult>;
   get(scope: Scope, id: string): Promise<MemoryRecord | undefined>;
+  /** How many memories the user holds (superseded ones included). */
+  count(scope: Scope): Promise<number>;
   /** Replaces a stored memory (same scope and id); false if it does not exist. */
   update(record: MemoryRecord): Promise<boolean>;
   search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]>;

@@ -275,6 +275,15 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(await stores.longTerm.get(freshScope(), record.id)).toBeUndefined();
         });
 
+        it("counts a user's memories", async () => {
+          const scope = freshScope();
+          expect(await stores.longTerm.count(scope)).toBe(0);
+          await stores.longTerm.insert(memoryRecord(scope, "one"));
+          await stores.longTerm.insert(memoryRecord(scope, "two"));
+          await stores.longTerm.insert(memoryRecord(freshScope(), "someone else's"));
+          expect(await stores.longTerm.count(scope)).toBe(2);
+        });
+
         it("replaces a memory in place, and reports a missing one", async () => {
           const scope = freshScope();
           const record = memoryRecord(scope, "works at Acme");

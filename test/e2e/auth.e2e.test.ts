@@ -151,6 +151,25 @@ describe("authentication", () => {
     }
   });
 
+  it("refuses new memories past the per-user limit with RESOURCE_EXHAUSTED", async () => {
+    const small = await startTestServer({ ENGRAM_MAX_MEMORIES_PER_USER: "2" });
+    try {
+      const c = createClient(MemoryService, createGrpcTransport({ baseUrl: small.baseUrl }));
+      const scope = { namespace: "limits", userId: "u" };
+      await c.remember({ scope, type: MemoryType.SEMANTIC, content: "first fact about gardens", bypassGate: true });
+      await c.remember({ scope, type: MemoryType.SEMANTIC, content: "second fact about rivers", bypassGate: true });
+      await expectStatus(
+        c.remember({ scope, type: MemoryType.SEMANTIC, content: "third fact about mountains", bypassGate: true }),
+        Code.ResourceExhausted,
+        /holds 2 memories, the limit/,
+      );
+      // A near-duplicate refreshes an existing memory, which the limit allows.
+      await c.remember({ scope, type: MemoryType.SEMANTIC, content: "first fact about gardens", bypassGate: true });
+    } finally {
+      await small.destroy();
+    }
+  });
+
   it("leaves health checks open for probes", async () => {
     const health = createClient(Health, connectTransport("grpc", server.baseUrl));
     await health.check({ service: "" });

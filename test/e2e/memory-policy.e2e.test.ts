@@ -198,6 +198,24 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
     );
   });
 
+  it("keeps a user within the memory budget, forgetting the lowest-scoring first", async () => {
+    const scope = newScope();
+    const remember = (content: string, importance: number) =>
+      client.remember({ scope, type: MemoryType.SEMANTIC, content, importance, bypassGate: true });
+    const best = await remember("Is allergic to penicillin", 0.95);
+    const middle = await remember("Owns a red bicycle", 0.5);
+    const worst = await remember("Once mentioned liking rain", 0.1);
+    const report = await client.evictStale({
+      namespace: scope.namespace,
+      userId: scope.userId,
+      policy: { scoreThreshold: 0.0001, minAgeHours: 0, maxMemoriesPerUser: 1 },
+    });
+    expect(report.evicted).toBe(2n);
+    await client.getMemory({ scope, memoryId: best.memory!.id });
+    await expectStatus(client.getMemory({ scope, memoryId: middle.memory!.id }), Code.NotFound);
+    await expectStatus(client.getMemory({ scope, memoryId: worst.memory!.id }), Code.NotFound);
+  });
+
   it("keeps important and recently used memories when forgetting, and drops stale unimportant ones", async () => {
     const scope = newScope();
     const remember = (content: string, importance: number, extra: object = {}) =>

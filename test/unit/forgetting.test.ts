@@ -3,12 +3,19 @@ import {
   evictionBands,
   retentionScore,
   selectForEviction,
+  selectOverBudget,
   type EvictionCandidate,
 } from "../../src/domain/forgetting.js";
 
 const now = new Date("2026-06-01T00:00:00Z");
 const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000);
-const policy = { scoreThreshold: 0.1, halfLifeHours: 30 * 24, minAgeHours: 7 * 24 };
+const policy = {
+  scoreThreshold: 0.1,
+  halfLifeHours: 30 * 24,
+  minAgeHours: 7 * 24,
+  maxAgeHours: 0,
+  maxMemoriesPerUser: 0,
+};
 
 const candidate = (id: string, overrides: Partial<EvictionCandidate>): EvictionCandidate => ({
   id,
@@ -58,6 +65,44 @@ describe("forgetting", () => {
     const unused = candidate("unused", { importance: 0.15, lastAccessedAt: daysAgo(20) });
     const popular = candidate("popular", { importance: 0.15, lastAccessedAt: daysAgo(20), accessCount: 31 });
     expect(selectForEviction([unused, popular], now, policy)).toEqual(["unused"]);
+  });
+});
+
+describe("TTL, pinned ids and the per-user budget", () => {
+  it("forgets anything unpinned past the TTL, whatever its score", () => {
+    const ttl = { ...policy, maxAgeHours: 300 * 24 };
+    const selected = selectForEviction(
+      [
+        candidate("ancient-vital", { importance: 1, lastAccessedAt: now, createdAt: daysAgo(400) }),
+        candidate("ancient-pinned", { importance: 1, pinned: true, createdAt: daysAgo(400) }),
+        candidate("recent-vital", { importance: 1, lastAccessedAt: now, createdAt: daysAgo(10) }),
+      ],
+      now,
+      ttl,
+    );
+    expect(selected).toEqual(["ancient-vital"]);
+  });
+
+  it("never forgets explicitly pinned ids", () => {
+    const pinned = { ...policy, pinnedIds: new Set(["keep-me"]) };
+    const stale = { importance: 0, lastAccessedAt: daysAgo(300) };
+    expect(selectForEviction([candidate("keep-me", stale), candidate("drop-me", stale)], now, pinned)).toEqual([
+      "drop-me",
+    ]);
+    expect(evictionBands(now, pinned)).toEqual([]);
+  });
+
+  it("keeps the best-scoring memories within the budget, never dropping pinned ones", () => {
+    const budget = { ...policy, maxMemoriesPerUser: 2 };
+    const survivors = [
+      { id: "best", score: 0.9, pinned: false },
+      { id: "worst", score: 0.1, pinned: false },
+      { id: "middle", score: 0.5, pinned: false },
+      { id: "pinned-poor", score: 0.05, pinned: true },
+    ];
+    expect(selectOverBudget(survivors, budget)).toEqual(["worst", "middle"]);
+    expect(selectOverBudget(survivors.slice(0, 2), budget)).toEqual([]);
+    expect(selectOverBudget(survivors, { ...budget, maxMemoriesPerUser: 0 })).toEqual([]);
   });
 });
 

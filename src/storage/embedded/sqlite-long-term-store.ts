@@ -35,6 +35,16 @@ export class SqliteLongTermStore implements LongTermStore {
     );
   }
 
+  async count(scope: Scope): Promise<number> {
+    return Number(
+      this.database.get(
+        "SELECT COUNT(*) AS n FROM memories WHERE namespace = ? AND user_id = ?",
+        scope.namespace,
+        scope.userId,
+      )?.n ?? 0,
+    );
+  }
+
   async update(record: MemoryRecord): Promise<boolean> {
     this.vectors.invalidate(userKey(record.scope));
     return (

@@ -70,6 +70,17 @@ export class WeaviateLongTermStore implements LongTermStore {
     });
   }
 
+  count(scope: Scope): Promise<number> {
+    return this.call(async () => {
+      try {
+        return await this.tenant(scope).length();
+      } catch (error) {
+        if (isTenantNotFound(error)) return 0;
+        throw error;
+      }
+    });
+  }
+
   update(record: MemoryRecord): Promise<boolean> {
     return this.call(async () => {
       const tenant = this.tenant(record.scope);

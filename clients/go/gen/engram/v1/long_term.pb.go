@@ -491,9 +491,15 @@ type EvictionPolicy struct {
 	// 1 to 87600; unset uses ENGRAM_EVICTION_HALF_LIFE_HOURS.
 	HalfLifeHours *int32 `protobuf:"varint,2,opt,name=half_life_hours,json=halfLifeHours,proto3,oneof" json:"half_life_hours,omitempty"`
 	// 0 to 87600; unset uses ENGRAM_EVICTION_MIN_AGE_HOURS.
-	MinAgeHours   *int32 `protobuf:"varint,3,opt,name=min_age_hours,json=minAgeHours,proto3,oneof" json:"min_age_hours,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MinAgeHours *int32 `protobuf:"varint,3,opt,name=min_age_hours,json=minAgeHours,proto3,oneof" json:"min_age_hours,omitempty"`
+	// A TTL: forget anything unpinned older than this, whatever its score;
+	// 0 for none. Unset uses ENGRAM_EVICTION_MAX_AGE_HOURS.
+	MaxAgeHours *int32 `protobuf:"varint,4,opt,name=max_age_hours,json=maxAgeHours,proto3,oneof" json:"max_age_hours,omitempty"`
+	// Keep at most this many memories per user, forgetting the lowest-scoring
+	// beyond it; 0 for no budget. Unset uses ENGRAM_EVICTION_MAX_MEMORIES_PER_USER.
+	MaxMemoriesPerUser *int32 `protobuf:"varint,5,opt,name=max_memories_per_user,json=maxMemoriesPerUser,proto3,oneof" json:"max_memories_per_user,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *EvictionPolicy) Reset() {
@@ -547,6 +553,20 @@ func (x *EvictionPolicy) GetMinAgeHours() int32 {
 	return 0
 }
 
+func (x *EvictionPolicy) GetMaxAgeHours() int32 {
+	if x != nil && x.MaxAgeHours != nil {
+		return *x.MaxAgeHours
+	}
+	return 0
+}
+
+func (x *EvictionPolicy) GetMaxMemoriesPerUser() int32 {
+	if x != nil && x.MaxMemoriesPerUser != nil {
+		return *x.MaxMemoriesPerUser
+	}
+	return 0
+}
+
 var File_engram_v1_long_term_proto protoreflect.FileDescriptor
 
 const file_engram_v1_long_term_proto_rawDesc = "" +
@@ -593,14 +613,18 @@ const file_engram_v1_long_term_proto_rawDesc = "" +
 	"\fScoredMemory\x12)\n" +
 	"\x06memory\x18\x01 \x01(\v2\x11.engram.v1.MemoryR\x06memory\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x02R\x05score\x12\x1c\n" +
-	"\trelevance\x18\x03 \x01(\x02R\trelevance\"\xce\x01\n" +
+	"\trelevance\x18\x03 \x01(\x02R\trelevance\"\xdb\x02\n" +
 	"\x0eEvictionPolicy\x12,\n" +
 	"\x0fscore_threshold\x18\x01 \x01(\x02H\x00R\x0escoreThreshold\x88\x01\x01\x12+\n" +
 	"\x0fhalf_life_hours\x18\x02 \x01(\x05H\x01R\rhalfLifeHours\x88\x01\x01\x12'\n" +
-	"\rmin_age_hours\x18\x03 \x01(\x05H\x02R\vminAgeHours\x88\x01\x01B\x12\n" +
+	"\rmin_age_hours\x18\x03 \x01(\x05H\x02R\vminAgeHours\x88\x01\x01\x12'\n" +
+	"\rmax_age_hours\x18\x04 \x01(\x05H\x03R\vmaxAgeHours\x88\x01\x01\x126\n" +
+	"\x15max_memories_per_user\x18\x05 \x01(\x05H\x04R\x12maxMemoriesPerUser\x88\x01\x01B\x12\n" +
 	"\x10_score_thresholdB\x12\n" +
 	"\x10_half_life_hoursB\x10\n" +
-	"\x0e_min_age_hours*y\n" +
+	"\x0e_min_age_hoursB\x10\n" +
+	"\x0e_max_age_hoursB\x18\n" +
+	"\x16_max_memories_per_user*y\n" +
 	"\n" +
 	"MemoryType\x12\x1b\n" +
 	"\x17MEMORY_TYPE_UNSPECIFIED\x10\x00\x12\x18\n" +

@@ -293,31 +293,51 @@ class EvictionPolicy(_message.Message):
     SCORE_THRESHOLD_FIELD_NUMBER: _builtins.int
     HALF_LIFE_HOURS_FIELD_NUMBER: _builtins.int
     MIN_AGE_HOURS_FIELD_NUMBER: _builtins.int
+    MAX_AGE_HOURS_FIELD_NUMBER: _builtins.int
+    MAX_MEMORIES_PER_USER_FIELD_NUMBER: _builtins.int
     score_threshold: _builtins.float
     """0 to 1; unset uses ENGRAM_EVICTION_SCORE_THRESHOLD."""
     half_life_hours: _builtins.int
     """1 to 87600; unset uses ENGRAM_EVICTION_HALF_LIFE_HOURS."""
     min_age_hours: _builtins.int
     """0 to 87600; unset uses ENGRAM_EVICTION_MIN_AGE_HOURS."""
+    max_age_hours: _builtins.int
+    """A TTL: forget anything unpinned older than this, whatever its score;
+    0 for none. Unset uses ENGRAM_EVICTION_MAX_AGE_HOURS.
+    """
+    max_memories_per_user: _builtins.int
+    """Keep at most this many memories per user, forgetting the lowest-scoring
+    beyond it; 0 for no budget. Unset uses ENGRAM_EVICTION_MAX_MEMORIES_PER_USER.
+    """
     def __init__(
         self,
         *,
         score_threshold: _builtins.float | None = ...,
         half_life_hours: _builtins.int | None = ...,
         min_age_hours: _builtins.int | None = ...,
+        max_age_hours: _builtins.int | None = ...,
+        max_memories_per_user: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_half_life_hours", b"_half_life_hours", "_min_age_hours", b"_min_age_hours", "_score_threshold", b"_score_threshold", "half_life_hours", b"half_life_hours", "min_age_hours", b"min_age_hours", "score_threshold", b"score_threshold"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_half_life_hours", b"_half_life_hours", "_max_age_hours", b"_max_age_hours", "_max_memories_per_user", b"_max_memories_per_user", "_min_age_hours", b"_min_age_hours", "_score_threshold", b"_score_threshold", "half_life_hours", b"half_life_hours", "max_age_hours", b"max_age_hours", "max_memories_per_user", b"max_memories_per_user", "min_age_hours", b"min_age_hours", "score_threshold", b"score_threshold"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_half_life_hours", b"_half_life_hours", "_min_age_hours", b"_min_age_hours", "_score_threshold", b"_score_threshold", "half_life_hours", b"half_life_hours", "min_age_hours", b"min_age_hours", "score_threshold", b"score_threshold"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_half_life_hours", b"_half_life_hours", "_max_age_hours", b"_max_age_hours", "_max_memories_per_user", b"_max_memories_per_user", "_min_age_hours", b"_min_age_hours", "_score_threshold", b"_score_threshold", "half_life_hours", b"half_life_hours", "max_age_hours", b"max_age_hours", "max_memories_per_user", b"max_memories_per_user", "min_age_hours", b"min_age_hours", "score_threshold", b"score_threshold"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__half_life_hours: _TypeAlias = _typing.Literal["half_life_hours"]  # noqa: Y015
     _WhichOneofArgType__half_life_hours: _TypeAlias = _typing.Literal["_half_life_hours", b"_half_life_hours"]  # noqa: Y015
+    _WhichOneofReturnType__max_age_hours: _TypeAlias = _typing.Literal["max_age_hours"]  # noqa: Y015
+    _WhichOneofArgType__max_age_hours: _TypeAlias = _typing.Literal["_max_age_hours", b"_max_age_hours"]  # noqa: Y015
+    _WhichOneofReturnType__max_memories_per_user: _TypeAlias = _typing.Literal["max_memories_per_user"]  # noqa: Y015
+    _WhichOneofArgType__max_memories_per_user: _TypeAlias = _typing.Literal["_max_memories_per_user", b"_max_memories_per_user"]  # noqa: Y015
     _WhichOneofReturnType__min_age_hours: _TypeAlias = _typing.Literal["min_age_hours"]  # noqa: Y015
     _WhichOneofArgType__min_age_hours: _TypeAlias = _typing.Literal["_min_age_hours", b"_min_age_hours"]  # noqa: Y015
     _WhichOneofReturnType__score_threshold: _TypeAlias = _typing.Literal["score_threshold"]  # noqa: Y015
     _WhichOneofArgType__score_threshold: _TypeAlias = _typing.Literal["_score_threshold", b"_score_threshold"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__half_life_hours) -> _WhichOneofReturnType__half_life_hours | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_age_hours) -> _WhichOneofReturnType__max_age_hours | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_memories_per_user) -> _WhichOneofReturnType__max_memories_per_user | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__min_age_hours) -> _WhichOneofReturnType__min_age_hours | None: ...
     @_typing.overload
