@@ -64,6 +64,14 @@ export async function openConfiguredStores(config: Config, dimensions: number): 
         longTerm: weaviate ? "weaviate" : "embedded",
       },
       health: [...embedded.health, ...(redis ? [redis.health] : []), ...(weaviate ? [weaviate.health] : [])],
+      // Only the tiers the embedded store still serves can be counted cheaply.
+      sizes: async () => {
+        const all = (await embedded.sizes?.()) ?? {};
+        return {
+          ...(redis ? {} : { sessions: all.sessions, working: all.working }),
+          ...(weaviate ? {} : { long_term: all.long_term }),
+        };
+      },
       close: async () => {
         await redis?.close();
         await weaviate?.close();

@@ -225,6 +225,10 @@ function startHealthChecks(
     );
     if (stopped) return;
     for (const r of results) metrics.backendUp.set({ backend: r.name }, r.ok ? 1 : 0);
+    const sizes = await stores.sizes?.().catch(() => undefined);
+    for (const [tier, items] of Object.entries(sizes ?? {})) {
+      if (items !== undefined) metrics.storeItems.set({ tier }, items);
+    }
     const ok = results.every((r) => r.ok);
     const status = ok ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.NOT_SERVING;
     if (health.get("") !== status) {

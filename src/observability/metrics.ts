@@ -147,6 +147,13 @@ export class EngramMetrics {
     registers: [this.registry],
   });
 
+  readonly storeItems = new Gauge({
+    name: "engram_store_items",
+    help: "Items held per tier (sessions, working tasks, long-term memories), where the backend counts them cheaply.",
+    labelNames: ["tier"] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "engram_" });
   }

@@ -137,5 +137,10 @@ export interface Stores {
   /** Which backend serves each tier, e.g. "redis", "weaviate", "embedded" (metric labels). */
   readonly backends: { readonly sessions: string; readonly working: string; readonly longTerm: string };
   readonly health: readonly HealthCheck[];
+  /**
+   * Items held per tier, where the backends can count them cheaply (the
+   * embedded store can; Redis and Weaviate would need a scan, so they don't).
+   */
+  sizes?(): Promise<Partial<Record<"sessions" | "working" | "long_term", number>>>;
   close(): Promise<void>;
 }

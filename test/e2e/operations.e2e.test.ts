@@ -149,6 +149,16 @@ describe("metrics", () => {
       /engram_backend_duration_seconds_count\{backend="embedded",tier="long_term",operation="search"\} [1-9]/,
     );
     expect(body).toMatch(/engram_backend_up\{backend="embedded"\} 1/);
+    // Sizes are sampled with the health checks.
+    await expect
+      .poll(
+        async () => {
+          const text = await (await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`)).text();
+          return Number(/engram_store_items\{tier="long_term"\} (\d+)/.exec(text)?.[1] ?? -1);
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toBeGreaterThanOrEqual(2);
   });
 
   it("counts write-gate decisions and personal data found", async () => {

@@ -36,6 +36,10 @@ export function openEmbeddedStores(options: { path: string; dimensions: number; 
     working,
     longTerm,
     backends: { sessions: "embedded", working: "embedded", longTerm: "embedded" },
+    sizes: async () => {
+      const count = (table: string) => Number(database.get(`SELECT COUNT(*) AS n FROM ${table}`)?.n ?? 0);
+      return { sessions: count("sessions"), working: count("working_tasks"), long_term: count("memories") };
+    },
     health: [
       { name: "embedded", check: async () => database.isOpen() && database.get("SELECT 1 AS ok") !== undefined },
     ],
