@@ -133,7 +133,7 @@ export async function benchWeaviate(options: {
       (i) => many[Math.abs(i) % many.length]!,
     );
     printTable(
-      `Long-term memory on Weaviate ${"(loopback)"}; seeded ${options.bigTenant} in ${bigSeconds.toFixed(0)} s and ${options.tenants}×${options.perTenant} in ${manySeconds.toFixed(0)} s`,
+      `Long-term memory on Weaviate (loopback); seeded ${options.bigTenant} in ${bigSeconds.toFixed(0)} s and ${options.tenants}×${options.perTenant} in ${manySeconds.toFixed(0)} s`,
       [...rows, ping],
       bigFigures.floor,
     );
