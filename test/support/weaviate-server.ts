@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -24,17 +24,27 @@ export function weaviateBinary(): string {
   return join(cacheDir(), `weaviate-${weaviateVersion}`, "weaviate-server");
 }
 
-/** Builds the pinned Weaviate when the cache does not have it yet (a few minutes, once). */
+/**
+ * Builds the pinned Weaviate when the cache does not have it yet (a few
+ * minutes, once). Several vitest projects may ask at the same time, so each
+ * build goes to its own directory and the binary is renamed into place:
+ * a reader never sees a half-written file.
+ */
 export async function ensureWeaviateBinary(): Promise<string> {
   const binary = weaviateBinary();
   if (existsSync(binary)) return binary;
-  const bin = join(cacheDir(), `weaviate-${weaviateVersion}`);
-  mkdirSync(bin, { recursive: true });
-  process.stderr.write(`engram tests: building Weaviate ${weaviateVersion} with go install (cached in ${bin})\n`);
-  await run("go", ["install", `github.com/weaviate/weaviate/cmd/weaviate-server@${weaviateVersion}`], {
-    env: { ...process.env, GOBIN: bin, CGO_ENABLED: "0" },
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  mkdirSync(join(binary, ".."), { recursive: true });
+  const staging = mkdtempSync(join(binary, "..", "build-"));
+  process.stderr.write(`engram tests: building Weaviate ${weaviateVersion} with go install (cached in ${binary})\n`);
+  try {
+    await run("go", ["install", `github.com/weaviate/weaviate/cmd/weaviate-server@${weaviateVersion}`], {
+      env: { ...process.env, GOBIN: staging, CGO_ENABLED: "0" },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    renameSync(join(staging, "weaviate-server"), binary);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   return binary;
 }
 
@@ -47,6 +57,9 @@ export interface WeaviateServer {
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Test hooks that start Weaviate must allow at least this long (see vitest.config.ts). */
+export const readinessTimeoutMs = 60_000;
 
 export async function startWeaviate(): Promise<WeaviateServer> {
   const binary = await ensureWeaviateBinary();
@@ -72,24 +85,37 @@ export async function startWeaviate(): Promise<WeaviateServer> {
     CLUSTER_DATA_BIND_PORT: String(gossipPort + 1),
     RAFT_PORT: String(raftPort),
     RAFT_INTERNAL_RPC_PORT: String(raftPort + 1),
+    // Weaviate multiplies its Raft timeouts by 5 by default, which makes a
+    // single node wait about 10 s for its own election before it is ready.
+    // A one-node test server has no network to tolerate.
+    RAFT_TIMEOUTS_MULTIPLIER: "1",
     LOG_LEVEL: "error",
     QUERY_MAXIMUM_RESULTS: "10000",
   };
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn(binary, ["--host", "127.0.0.1", "--port", String(httpPort), "--scheme", "http"], {
       env,
-      stdio: "ignore",
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    // Keep the end of Weaviate's error log, so a failed start says why.
+    let stderrTail = "";
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString()).slice(-2000);
     });
     let exited = false;
     child.once("exit", () => (exited = true));
-    for (let i = 0; ; i++) {
-      if (exited) throw new Error("weaviate-server exited at start-up");
+    const deadline = Date.now() + readinessTimeoutMs;
+    for (;;) {
+      if (exited) throw new Error(`weaviate-server exited at start-up:\n${stderrTail}`);
       const ready = await fetch(`http://127.0.0.1:${httpPort}/v1/.well-known/ready`).then(
         (r) => r.ok,
         () => false,
       );
       if (ready) return child;
-      if (i > 1200) throw new Error("weaviate-server did not become ready in 60 s");
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`weaviate-server did not become ready in ${readinessTimeoutMs / 1000} s:\n${stderrTail}`);
+      }
       await sleep(50);
     }
   };
