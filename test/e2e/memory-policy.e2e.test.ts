@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SectionKind } from "../../src/gen/engram/v1/assembly_pb.js";
 import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
@@ -224,7 +224,11 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
     const important = await remember("Was diagnosed with diabetes", 0.95);
     const used = await remember("Ordered the blue running shoes", 0.4);
     await client.recall({ scope, query: "blue running shoes order" });
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the access flush
+    // Access counts are written off the request path; wait for the flush rather than guess its timing.
+    await vi.waitFor(
+      async () => expect((await client.getMemory({ scope, memoryId: used.memory!.id })).memory?.accessCount).toBe(1n),
+      { timeout: 10_000, interval: 50 },
+    );
     // Evaluate as if idle for a long time: a half-life of one hour makes a day look like forever.
     const report = await client.evictStale({
       namespace: scope.namespace,
