@@ -3,6 +3,7 @@ import type { LongTermStore } from "../storage/stores.js";
 import type { AccessTracker } from "./access-tracker.js";
 import { inferSubject, resolveConflict, subjectGloss } from "./conflicts.js";
 import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "./errors.js";
+import { KeyedMutex } from "./keyed-mutex.js";
 import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
 import { scanPii, type PiiKind } from "./pii.js";
@@ -88,6 +89,9 @@ const conflictCandidates = 10;
 
 /** A user's cross-session memories: episodic, semantic and preference. */
 export class LongTermMemory {
+  /** One settling write at a time per user (see write). */
+  private readonly settling = new KeyedMutex();
+
   constructor(
     private readonly store: LongTermStore,
     private readonly embedder: Embedder,
@@ -273,20 +277,41 @@ export class LongTermMemory {
    * Writes a memory that passed the gate, settling conflicts: a near-duplicate
    * refreshes the existing memory, a fact with a known subject is updated in
    * place, and a newer preference or decision supersedes older ones.
+   *
+   * Settling is a read (what is stored) then a write that depends on it, so a
+   * user's writes settle one at a time: two concurrent copies of one fact
+   * must end as one memory, not two current versions. The embedding, the
+   * slow part, is computed before taking the user's turn.
    */
   async write(
     scope: Scope,
     input: Omit<RememberInput, "importance" | "occurredAt" | "bypassGate"> & { importance: number; occurredAt: Date },
     signal?: AbortSignal,
   ): Promise<{ memory: Memory; outcome: Exclude<RememberOutcome, "dropped">; supersededIds: string[] }> {
-    const now = this.clock();
     const subject = input.subject || inferSubject(input.type, input.content);
     const [embedding] = await this.embedder.embed(
       [subject ? `${input.content}\n${subjectGloss(subject)}` : input.content],
       signal,
     );
+    return this.settling.run(`${scope.namespace}\u0000${scope.userId}`, () => {
+      signal?.throwIfAborted();
+      return this.settle(scope, { ...input, subject }, embedding!);
+    });
+  }
+
+  private async settle(
+    scope: Scope,
+    input: Omit<RememberInput, "importance" | "occurredAt" | "bypassGate"> & {
+      importance: number;
+      occurredAt: Date;
+      subject: string;
+    },
+    embedding: Float32Array,
+  ): Promise<{ memory: Memory; outcome: Exclude<RememberOutcome, "dropped">; supersededIds: string[] }> {
+    const now = this.clock();
+    const subject = input.subject;
     const similar = await this.store.search(scope, {
-      embedding: embedding!,
+      embedding,
       text: input.content,
       types: [input.type],
       includeSuperseded: false,
@@ -301,17 +326,17 @@ export class LongTermMemory {
         pinned: target.pinned || input.pinned,
         occurredAt: input.occurredAt > target.occurredAt ? input.occurredAt : target.occurredAt,
         updatedAt: now,
-        lastAccessedAt: now,
-        accessCount: target.accessCount + 1,
       };
       await this.store.update(merged);
+      // Being told again is a use: counted like a recall, through the atomic access path.
+      this.access.record(scope, [target.id], now);
       return { memory: withoutEmbedding(merged), outcome: "merged", supersededIds: [] };
     }
     if (resolution.kind === "update") {
       const updated: MemoryRecord = {
         ...resolution.target,
         content: input.content,
-        embedding: embedding!,
+        embedding,
         importance: input.importance,
         metadata: input.metadata,
         pinned: input.pinned,
@@ -342,7 +367,7 @@ export class LongTermMemory {
       accessCount: 0,
       supersededBy: undefined,
       validUntil: undefined,
-      embedding: embedding!,
+      embedding,
     };
     await this.store.insert(record);
     if (resolution.kind === "create")

@@ -103,7 +103,11 @@ export interface LongTermStore {
   get(scope: Scope, id: string): Promise<MemoryRecord | undefined>;
   /** How many memories the user holds (superseded ones included). */
   count(scope: Scope): Promise<number>;
-  /** Replaces a stored memory (same scope and id); false if it does not exist. */
+  /**
+   * Replaces a stored memory's content and policy fields (same scope and id);
+   * false if it does not exist. Access statistics are not written: only
+   * recordAccess moves them, so an update never undoes a concurrent bump.
+   */
   update(record: MemoryRecord): Promise<boolean>;
   search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]>;
   /** Adds each count to its memory's access count and moves last access to `at`. */

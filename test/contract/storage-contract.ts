@@ -304,6 +304,20 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(await stores.longTerm.update(memoryRecord(freshScope(), "nobody"))).toBe(false);
         });
 
+        it("leaves access statistics to recordAccess: an update from a stale read keeps a concurrent bump", async () => {
+          const scope = freshScope();
+          const record = memoryRecord(scope, "likes hiking");
+          await stores.longTerm.insert(record);
+          const stale = (await stores.longTerm.get(scope, record.id))!;
+          const at = new Date(Date.now() - 1000);
+          await stores.longTerm.recordAccess(scope, new Map([[record.id, 2]]), at);
+          expect(await stores.longTerm.update({ ...stale, importance: 0.9, updatedAt: new Date() })).toBe(true);
+          const read = await stores.longTerm.get(scope, record.id);
+          expect(read?.importance).toBeCloseTo(0.9);
+          expect(read?.accessCount).toBe(2);
+          expect(read?.lastAccessedAt?.getTime()).toBe(at.getTime());
+        });
+
         it("finds the most similar memory first and never another user's", async () => {
           const scope = freshScope();
           const other = freshScope();

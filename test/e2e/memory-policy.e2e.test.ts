@@ -187,6 +187,32 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
     expect((await client.getMemory({ scope, memoryId: job.memory!.id })).memory?.content).toBe("I work at Initech now");
   });
 
+  it("settles concurrent writes of one fact into one memory: no duplicate, no second current version", async () => {
+    const scope = newScope();
+    const writers = 8;
+    const repeated = await Promise.all(
+      Array.from({ length: writers }, () =>
+        client.remember({ scope, type: MemoryType.PREFERENCE, content: "I love jazz records", importance: 0.5 }),
+      ),
+    );
+    expect(new Set(repeated.map((r) => r.memory!.id)).size).toBe(1);
+    expect(repeated.filter((r) => r.outcome === RememberOutcome.CREATED)).toHaveLength(1);
+
+    const moves = await Promise.all(
+      ["Acme", "Initech", "Globex", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka"].map((employer) =>
+        client.remember({ scope, type: MemoryType.SEMANTIC, content: `I work at ${employer}`, subject: "employer" }),
+      ),
+    );
+    expect(new Set(moves.map((m) => m.memory!.id)).size).toBe(1);
+    const facts = await client.recall({
+      scope,
+      query: "where do I work",
+      types: [MemoryType.SEMANTIC],
+      topK: 20,
+      includeSuperseded: true,
+    });
+    expect(facts.memories.filter((m) => m.memory?.subject === "employer")).toHaveLength(1);
+  });
   it("forgets a completed task's working state", async () => {
     const scope = newScope();
     await client.setWorking({ scope, taskId: "trip", entries: { plan: "book flights, then hotel" } });

@@ -49,8 +49,8 @@ export class SqliteLongTermStore implements LongTermStore {
     this.vectors.invalidate(userKey(record.scope));
     return (
       this.database.run(
-        `UPDATE memories SET ${valueColumns.map((c) => `${c} = ?`).join(", ")} WHERE namespace = ? AND user_id = ? AND id = ?`,
-        ...columnValues(record),
+        `UPDATE memories SET ${updatedColumns.map((c) => `${c} = ?`).join(", ")} WHERE namespace = ? AND user_id = ? AND id = ?`,
+        ...columnValues(record).filter((_, i) => !accessColumns.has(valueColumns[i]!)),
         record.scope.namespace,
         record.scope.userId,
         record.id,
@@ -258,6 +258,10 @@ const valueColumns = [
   "valid_until",
   "embedding",
 ] as const;
+
+/** Written only by recordAccess (and on insert), never by update. */
+const accessColumns: ReadonlySet<string> = new Set(["last_accessed_at", "access_count"]);
+const updatedColumns = valueColumns.filter((c) => !accessColumns.has(c));
 
 /** A record's values in `valueColumns` order. */
 function columnValues(record: MemoryRecord): SQLInputValue[] {

@@ -15,6 +15,13 @@ export function isTenantNotFound(error: unknown): boolean {
   );
 }
 
+/** A REST call answered 404: the object is gone (deleted by someone else meanwhile). */
+export function isNotFound(error: unknown): boolean {
+  return (
+    error instanceof Error && (/status code: 404\b/.test(error.message) || (error as { code?: unknown }).code === 404)
+  );
+}
+
 export async function translateWeaviateErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();

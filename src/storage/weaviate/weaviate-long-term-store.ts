@@ -5,7 +5,7 @@ import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
 import { cosine } from "../../domain/vectors.js";
 import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
 import { UnavailableError } from "../../domain/errors.js";
-import { isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
+import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
 
 export interface WeaviateStoreOptions {
   /**
@@ -85,11 +85,20 @@ export class WeaviateLongTermStore implements LongTermStore {
     return this.call(async () => {
       const tenant = this.tenant(record.scope);
       if (!(await this.exists(tenant, record.id))) return false;
-      await tenant.data.replace({
-        id: record.id,
-        properties: toProperties(record) as never,
-        vectors: Array.from(record.embedding),
-      });
+      // A merge (PATCH) of everything but the access statistics; Weaviate
+      // checks existence again itself, so a delete in between wins.
+      const properties = toProperties(record);
+      for (const name of accessProperties) delete properties[name];
+      try {
+        await tenant.data.update({
+          id: record.id,
+          properties: properties as never,
+          vectors: Array.from(record.embedding),
+        });
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
       return true;
     });
   }
@@ -293,6 +302,9 @@ export class WeaviateLongTermStore implements LongTermStore {
 export function tenantName(scope: Scope): string {
   return `u${createHash("sha256").update(`${scope.namespace}\u0000${scope.userId}`).digest("hex").slice(0, 40)}`;
 }
+
+/** Written only by recordAccess (and on insert), never by update. */
+const accessProperties = ["accessCount", "lastAccessedAt", "lastUsedAt"] as const;
 
 function toProperties(record: MemoryRecord): Properties {
   return {
