@@ -64,6 +64,9 @@ export async function openConfiguredStores(config: Config, dimensions: number): 
         longTerm: weaviate ? "weaviate" : "embedded",
       },
       health: [...embedded.health, ...(redis ? [redis.health] : []), ...(weaviate ? [weaviate.health] : [])],
+      // Replicas share long-term memory only through Weaviate; an embedded
+      // store belongs to one process, whose in-process ordering suffices.
+      userWriteLock: weaviate ? redis?.userWriteLock : undefined,
       // Only the tiers the embedded store still serves can be counted cheaply.
       sizes: async () => {
         const all = (await embedded.sizes?.()) ?? {};

@@ -58,7 +58,12 @@ export class Engram {
       models.embedder,
       models.classifier,
       this.access,
-      { ranking: options.ranking, piiMode: options.piiMode, maxMemoriesPerUser: options.maxMemoriesPerUser },
+      {
+        ranking: options.ranking,
+        piiMode: options.piiMode,
+        maxMemoriesPerUser: options.maxMemoriesPerUser,
+        userWriteLock: stores.userWriteLock,
+      },
       events,
     );
     this.assembler = new ContextAssembler(this.shortTerm, this.working, this.longTerm);

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { LongTermStore } from "../storage/stores.js";
+import type { LongTermStore, UserWriteLock } from "../storage/stores.js";
 import type { AccessTracker } from "./access-tracker.js";
 import { inferSubject, resolveConflict, subjectGloss } from "./conflicts.js";
 import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "./errors.js";
@@ -70,6 +70,8 @@ export interface LongTermOptions {
   readonly maxMemoriesPerUser: number;
   /** "redact" replaces personal data and credentials; "refuse" rejects the memory. */
   readonly piiMode: "redact" | "refuse";
+  /** Serialises a user's writes across replicas that share the long-term store. */
+  readonly userWriteLock?: UserWriteLock;
 }
 
 /** What long-term memory reports besides its return values (metrics). */
@@ -281,7 +283,8 @@ export class LongTermMemory {
    * Settling is a read (what is stored) then a write that depends on it, so a
    * user's writes settle one at a time: two concurrent copies of one fact
    * must end as one memory, not two current versions. The embedding, the
-   * slow part, is computed before taking the user's turn.
+   * slow part, is computed before taking the user's turn; replicas sharing
+   * a long-term store also take the user's shared write lock.
    */
   async write(
     scope: Scope,
@@ -293,10 +296,15 @@ export class LongTermMemory {
       [subject ? `${input.content}\n${subjectGloss(subject)}` : input.content],
       signal,
     );
-    return this.settling.run(`${scope.namespace}\u0000${scope.userId}`, () => {
+    const settle = () => {
       signal?.throwIfAborted();
       return this.settle(scope, { ...input, subject }, embedding!);
-    });
+    };
+    const lock = this.options.userWriteLock;
+    // In-process order first, so a replica's own writers queue here instead of polling the shared lock.
+    return this.settling.run(`${scope.namespace}\u0000${scope.userId}`, () =>
+      lock ? lock.hold(scope, settle, signal) : settle(),
+    );
   }
 
   private async settle(

@@ -128,6 +128,17 @@ export interface LongTermStore {
   deleteBand(scope: Scope, band: EvictionBand): Promise<{ deleted: number; ids: string[] }>;
 }
 
+/**
+ * Serialises one user's long-term writes across replicas. Settling a write
+ * reads what is stored and then writes depending on it (merge, update in
+ * place, supersede), so two replicas must not settle the same user at once.
+ * A backend shared by replicas provides it; one process needs none.
+ */
+export interface UserWriteLock {
+  /** Runs `section` holding the user's lock; UnavailableError if it cannot be had in time. */
+  hold<T>(scope: Scope, section: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+}
+
 /** A backend's health, for the gRPC health service and readiness probes. */
 export interface HealthCheck {
   readonly name: string;
@@ -141,6 +152,8 @@ export interface Stores {
   /** Which backend serves each tier, e.g. "redis", "weaviate", "embedded" (metric labels). */
   readonly backends: { readonly sessions: string; readonly working: string; readonly longTerm: string };
   readonly health: readonly HealthCheck[];
+  /** Shared by replicas when a shared backend (Redis) is configured; absent on the embedded store alone. */
+  readonly userWriteLock?: UserWriteLock;
   /**
    * Items held per tier, where the backends can count them cheaply (the
    * embedded store can; Redis and Weaviate would need a scan, so they don't).

@@ -11,6 +11,7 @@ import type { Scope } from "../../domain/types.js";
  *   <prefix>:{ns/user}:sessions           set    session ids (ForgetUser)
  *   <prefix>:{ns/user}:t:<task>           hash   "e:<key>" entries, "m:updated"
  *   <prefix>:{ns/user}:tasks              zset   task ids by last update
+ *   <prefix>:{ns/user}:lock:write         string the user's long-term write lock
  */
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
@@ -37,5 +38,9 @@ export class RedisKeys {
 
   taskIndex(scope: Scope): string {
     return `${this.user(scope)}:tasks`;
+  }
+
+  writeLock(scope: Scope): string {
+    return `${this.user(scope)}:lock:write`;
   }
 }

@@ -1,8 +1,9 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
-import type { HealthCheck, SessionStore, WorkingStore } from "../stores.js";
+import type { HealthCheck, SessionStore, UserWriteLock, WorkingStore } from "../stores.js";
 import type { RedisClient } from "./lua-script.js";
 import { RedisKeys } from "./redis-keys.js";
 import { RedisSessionStore } from "./redis-session-store.js";
+import { RedisUserWriteLock } from "./redis-user-write-lock.js";
 import { RedisWorkingStore } from "./redis-working-store.js";
 
 export interface RedisConfig {
@@ -24,6 +25,8 @@ export interface RedisStores {
   readonly connected: Promise<boolean>;
   readonly sessions: SessionStore;
   readonly working: WorkingStore;
+  /** Long-term writes of one user, serialised across every replica sharing this Redis. */
+  readonly userWriteLock: UserWriteLock;
   readonly health: HealthCheck;
   readonly client: RedisClient;
   close(): Promise<void>;
@@ -78,6 +81,7 @@ export function openRedisStores(config: RedisConfig): RedisStores {
     connected,
     sessions: new RedisSessionStore(client, keys),
     working: new RedisWorkingStore(client, keys),
+    userWriteLock: new RedisUserWriteLock(client, keys),
     client,
     health: {
       name: config.clusterNodes.length > 0 ? "redis-cluster" : "redis",

@@ -1,0 +1,121 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UnavailableError } from "../../src/domain/errors.js";
+import { openRedisStores, type RedisStores } from "../../src/storage/redis/redis-stores.js";
+import { RedisKeys } from "../../src/storage/redis/redis-keys.js";
+import { RedisUserWriteLock } from "../../src/storage/redis/redis-user-write-lock.js";
+import { freshScope, sleep } from "../support/memory-fixtures.js";
+import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from "../support/redis-servers.js";
+
+/**
+ * The shared per-user write lock on real Redis, standalone and Cluster. Each
+ * "replica" is its own connection, as separate processes would be.
+ */
+let standalone: RedisServer;
+let cluster: RedisCluster;
+const opened: RedisStores[] = [];
+beforeAll(async () => {
+  [standalone, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
+}, 60_000);
+afterAll(async () => {
+  await Promise.all(opened.map((r) => r.close()));
+  await standalone?.stop();
+  await cluster?.stop();
+});
+
+const deployments: [string, () => { url?: string; clusterNodes?: readonly string[] }][] = [
+  ["standalone Redis", () => ({ url: standalone.url })],
+  ["Redis Cluster", () => ({ clusterNodes: cluster.nodes })],
+];
+
+describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
+  const prefix = `lock-${randomUUID()}`;
+  async function replica(timing = { leaseMs: 30_000, waitMs: 10_000 }): Promise<RedisUserWriteLock> {
+    const redis = openRedisStores({
+      url: target().url,
+      clusterNodes: target().clusterNodes ?? [],
+      keyPrefix: prefix,
+      commandTimeoutMs: 5000,
+      connectTimeoutMs: 5000,
+    });
+    opened.push(redis);
+    if (!(await redis.connected)) throw new Error("Redis did not become ready");
+    return new RedisUserWriteLock(redis.client, new RedisKeys(prefix), timing);
+  }
+
+  it("lets one replica at a time into a user's section, and different users in parallel", async () => {
+    const [a, b] = [await replica(), await replica()];
+    const scope = freshScope();
+    let inside = 0;
+    let most = 0;
+    const section = async () => {
+      inside++;
+      most = Math.max(most, inside);
+      await sleep(5);
+      inside--;
+    };
+    await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).hold(scope, section)));
+    expect(most).toBe(1);
+
+    let otherUserRan = false;
+    let release!: () => void;
+    const held = a.hold(scope, () => new Promise<void>((resolve) => (release = resolve)));
+    await sleep(20);
+    await b.hold(freshScope(), async () => {
+      otherUserRan = true;
+    });
+    expect(otherUserRan).toBe(true);
+    release();
+    await held;
+  });
+
+  it("frees a crashed holder's lock when its lease ends, and a late release frees nothing", async () => {
+    const [a, b] = [await replica({ leaseMs: 300, waitMs: 10_000 }), await replica()];
+    const scope = freshScope();
+    let finishA!: () => void;
+    const stuck = a.hold(scope, () => new Promise<void>((resolve) => (finishA = resolve)));
+    await sleep(20);
+    let bInside = false;
+    let finishB!: () => void;
+    const next = b.hold(scope, async () => {
+      bInside = true;
+      await new Promise<void>((resolve) => (finishB = resolve));
+    });
+    await expect.poll(() => bInside, { timeout: 10_000 }).toBe(true);
+    // A wakes up after its lease and releases: B's lock must survive it.
+    finishA();
+    await stuck;
+    const c = await replica({ leaseMs: 30_000, waitMs: 200 });
+    await expect(c.hold(scope, async () => {})).rejects.toBeInstanceOf(UnavailableError);
+    finishB();
+    await next;
+    await c.hold(scope, async () => {});
+  });
+
+  it("answers UNAVAILABLE after waiting its limit, and stops waiting when the caller gives up", async () => {
+    const holder = await replica();
+    const scope = freshScope();
+    let release!: () => void;
+    const held = holder.hold(scope, () => new Promise<void>((resolve) => (release = resolve)));
+    await sleep(20);
+    const impatient = await replica({ leaseMs: 30_000, waitMs: 150 });
+    await expect(impatient.hold(scope, async () => {})).rejects.toThrow(/retry later/);
+    const cancelled = new AbortController();
+    const waiting = (await replica()).hold(scope, async () => {}, cancelled.signal);
+    cancelled.abort(new Error("caller gave up"));
+    await expect(waiting).rejects.toThrow("caller gave up");
+    release();
+    await held;
+  });
+
+  it("releases the lock when the section fails, and passes the failure on", async () => {
+    const lock = await replica({ leaseMs: 30_000, waitMs: 500 });
+    const scope = freshScope();
+    await expect(
+      lock.hold(scope, async () => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    await lock.hold(scope, async () => {});
+  });
+});
