@@ -46,30 +46,34 @@ export async function openEngram(
 /**
  * The embedded database serves every tier no other backend is configured
  * for; Redis, when configured, serves short-term and working memory, and
- * Weaviate long-term memory.
+ * Weaviate long-term memory. With both configured no local file is opened,
+ * so a replica needs no writable volume.
  */
 export async function openConfiguredStores(config: Config, dimensions: number): Promise<Stores> {
-  const embedded = openEmbeddedStores({ path: config.store.sqlitePath, dimensions });
-  const redis = config.store.redis ? openRedisStores(config.store.redis) : undefined;
+  const redisConfig = config.store.redis;
+  const weaviateConfig = config.store.weaviate;
+  const embedded =
+    redisConfig && weaviateConfig ? undefined : openEmbeddedStores({ path: config.store.sqlitePath, dimensions });
+  const redis = redisConfig ? openRedisStores(redisConfig) : undefined;
   try {
-    const weaviate = config.store.weaviate ? await openWeaviateStores(config.store.weaviate, dimensions) : undefined;
+    const weaviate = weaviateConfig ? await openWeaviateStores(weaviateConfig, dimensions) : undefined;
     await redis?.connected;
     return {
-      sessions: redis?.sessions ?? embedded.sessions,
-      working: redis?.working ?? embedded.working,
-      longTerm: weaviate?.longTerm ?? embedded.longTerm,
+      sessions: redis?.sessions ?? embedded!.sessions,
+      working: redis?.working ?? embedded!.working,
+      longTerm: weaviate?.longTerm ?? embedded!.longTerm,
       backends: {
         sessions: redis ? "redis" : "embedded",
         working: redis ? "redis" : "embedded",
         longTerm: weaviate ? "weaviate" : "embedded",
       },
-      health: [...embedded.health, ...(redis ? [redis.health] : []), ...(weaviate ? [weaviate.health] : [])],
+      health: [...(embedded?.health ?? []), ...(redis ? [redis.health] : []), ...(weaviate ? [weaviate.health] : [])],
       // Replicas share long-term memory only through Weaviate; an embedded
       // store belongs to one process, whose in-process ordering suffices.
       userWriteLock: weaviate ? redis?.userWriteLock : undefined,
       // Only the tiers the embedded store still serves can be counted cheaply.
       sizes: async () => {
-        const all = (await embedded.sizes?.()) ?? {};
+        const all = (await embedded?.sizes?.()) ?? {};
         return {
           ...(redis ? {} : { sessions: all.sessions, working: all.working }),
           ...(weaviate ? {} : { long_term: all.long_term }),
@@ -78,12 +82,12 @@ export async function openConfiguredStores(config: Config, dimensions: number): 
       close: async () => {
         await redis?.close();
         await weaviate?.close();
-        await embedded.close();
+        await embedded?.close();
       },
     };
   } catch (error) {
     await redis?.close();
-    await embedded.close();
+    await embedded?.close();
     throw error;
   }
 }

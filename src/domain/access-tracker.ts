@@ -1,11 +1,14 @@
-import type { LongTermStore } from "../storage/stores.js";
+import type { LongTermStore, UserWriteLock } from "../storage/stores.js";
 import type { Scope } from "./types.js";
 
 /**
  * Records that memories were returned, off the request path: recalls only
- * queue ids; a timer writes them per user in one batched update. A write that
- * fails is counted and dropped; access statistics are advisory, and a lost
- * bump only makes a memory look slightly less used.
+ * queue ids; a timer writes them per user in one batched update. Where the
+ * store has no atomic increment (Weaviate) and replicas share it, each
+ * user's batch is written under the user's write lock, so two replicas'
+ * flushes cannot overwrite each other's counts. A write that fails is
+ * counted and dropped; access statistics are advisory, and a lost bump only
+ * makes a memory look slightly less used.
  */
 export class AccessTracker {
   private pending = new Map<string, { scope: Scope; counts: Map<string, number>; at: Date }>();
@@ -16,6 +19,7 @@ export class AccessTracker {
     private readonly store: LongTermStore,
     flushIntervalMs: number,
     private readonly onError: (error: unknown) => void = () => {},
+    private readonly userWriteLock?: UserWriteLock,
   ) {
     this.timer = setInterval(() => void this.flush(), flushIntervalMs);
     this.timer.unref();
@@ -37,7 +41,8 @@ export class AccessTracker {
     this.flushing = this.flushing.then(async () => {
       for (const entry of batch) {
         try {
-          await this.store.recordAccess(entry.scope, entry.counts, entry.at);
+          const write = () => this.store.recordAccess(entry.scope, entry.counts, entry.at);
+          await (this.userWriteLock ? this.userWriteLock.hold(entry.scope, write) : write());
         } catch (error) {
           this.onError(error);
         }

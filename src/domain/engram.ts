@@ -50,7 +50,12 @@ export class Engram {
     private readonly options: EngramOptions,
     private readonly events: EngramEvents = {},
   ) {
-    this.access = new AccessTracker(stores.longTerm, options.accessFlushIntervalMs, events.accessWriteFailed);
+    this.access = new AccessTracker(
+      stores.longTerm,
+      options.accessFlushIntervalMs,
+      events.accessWriteFailed,
+      stores.userWriteLock,
+    );
     this.shortTerm = new ShortTermMemory(stores.sessions, models.summariser, options.shortTerm, events);
     this.working = new WorkingMemory(stores.working, options.working);
     this.longTerm = new LongTermMemory(

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
@@ -40,6 +41,10 @@ const newScope = () => ({ namespace: "replicas", userId: `u-${randomUUID()}` });
 const through = (i: number) => clients[i % clients.length]!;
 
 describe("two replicas sharing Redis and Weaviate", () => {
+  it("keep nothing on local disk: no embedded database is opened", () => {
+    for (const replica of replicas) expect(readdirSync(replica.dataDir)).toEqual([]);
+  });
+
   it("merge concurrent copies of one memory written through both into one", async () => {
     const scope = newScope();
     const written = await Promise.all(
@@ -76,6 +81,28 @@ describe("two replicas sharing Redis and Weaviate", () => {
     expect(facts).toHaveLength(1);
     // The survivor is one of the writes, whole: never a blend of two.
     expect(employers.map((e) => `I work at ${e}`)).toContain(facts[0]!.memory!.content);
+  });
+
+  it("count every recall of a memory made through both", async () => {
+    const scope = newScope();
+    const { memory } = await through(0).remember({
+      scope,
+      type: MemoryType.SEMANTIC,
+      content: "My favourite colour is teal",
+      bypassGate: true,
+    });
+    const rounds = 10;
+    const perRound = 8;
+    for (let round = 0; round < rounds; round++) {
+      await Promise.all(
+        Array.from({ length: perRound }, (_, i) => through(i).recall({ scope, query: "favourite colour teal" })),
+      );
+    }
+    await expect
+      .poll(async () => (await through(0).getMemory({ scope, memoryId: memory!.id })).memory?.accessCount, {
+        timeout: 10_000,
+      })
+      .toBe(BigInt(rounds * perRound));
   });
 
   it("lose no message appended to one session through both", async () => {
