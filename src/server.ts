@@ -122,7 +122,16 @@ export async function startServer(
       );
     },
     interceptors: [observeInterceptor(metrics, logger)],
-    requestGate: authenticator.gate,
+    requestGate: (ctx) => {
+      try {
+        authenticator.gate(ctx);
+      } catch (error) {
+        // Refused before the interceptors run: counted here, so dashboards see refused traffic too.
+        const code = error instanceof ConnectError ? Code[error.code] : "Unknown";
+        metrics.rpcTotal.inc({ method: `${ctx.service.typeName}/${ctx.method.name}`, code });
+        throw error;
+      }
+    },
     // A verified client certificate's CN names the caller (mTLS).
     contextValues: (req) => {
       const values = createContextValues();

@@ -146,6 +146,16 @@ describe("authentication", () => {
       expect(Number(error.metadata.get("retry-after-ms"))).toBeGreaterThan(0);
       // Another caller has its own bucket.
       await transport("ops-token").ping({});
+      // Refused calls are counted like served ones.
+      await expectStatus(transport("wrong-token").ping({}), Code.Unauthenticated);
+      const metrics = await (await fetch(`http://127.0.0.1:${limited.server.metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(
+        /engram_rpc_requests_total\{method="engram.v1.MemoryService\/Ping",code="ResourceExhausted"\} 1\n/,
+      );
+      expect(metrics).toMatch(
+        /engram_rpc_requests_total\{method="engram.v1.MemoryService\/Ping",code="Unauthenticated"\} 1\n/,
+      );
+      expect(metrics).toMatch(/engram_rpc_requests_total\{method="engram.v1.MemoryService\/Ping",code="OK"\} 4\n/);
     } finally {
       await limited.destroy();
     }
