@@ -49,6 +49,18 @@ export async function benchEmbedded(options: { memories: number; calls: number; 
         }),
       options,
     );
+    const remember = await measure(
+      "Remember (new fact, gate bypassed)",
+      (i) =>
+        client.remember({
+          bypassGate: true,
+          scope: { namespace: "bench", userId: "writer" },
+          type: MemoryType.SEMANTIC,
+          content: `${topics(i)} (note ${i})`,
+          importance: 0.5,
+        }),
+      options,
+    );
     const recall = await measure(
       `Recall (top 10 of ${options.memories})`,
       (i) => client.recall({ scope, query: topics(i * 7 + 3), topK: 10 }),
@@ -72,7 +84,7 @@ export async function benchEmbedded(options: { memories: number; calls: number; 
     );
     printTable(
       `Embedded default (SQLite) over loopback gRPC; ${options.memories} memories seeded in ${seedSeconds.toFixed(1)} s; latency sequential, throughput at concurrency ${options.concurrency}`,
-      [ping, append, recall, assemble],
+      [ping, append, remember, recall, assemble],
       ping,
     );
   } finally {

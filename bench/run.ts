@@ -1,5 +1,6 @@
 import { benchEmbedded } from "./embedded.bench.js";
 import { benchRedis } from "./redis.bench.js";
+import { benchRemember } from "./remember.bench.js";
 import { benchWeaviate } from "./weaviate.bench.js";
 
 /**
@@ -7,7 +8,7 @@ import { benchWeaviate } from "./weaviate.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=embedded,redis,weaviate picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=embedded,redis,remember,weaviate picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -19,6 +20,7 @@ const wanted = (name: string) => only === undefined || only.includes(name);
 
 if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
 if (wanted("redis")) await benchRedis({ calls, concurrency });
+if (wanted("remember")) await benchRemember({ calls, concurrency });
 if (wanted("weaviate")) {
   await benchWeaviate({
     calls,

@@ -304,6 +304,38 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(await stores.longTerm.update(memoryRecord(freshScope(), "nobody"))).toBe(false);
         });
 
+        it("searches see each write at once: an insert, a supersession, an update of content", async () => {
+          const scope = freshScope();
+          const search = async (text: string, includeSuperseded = false) => {
+            const [embedding] = await embedder.embed([text]);
+            const hits = await stores.longTerm.search(scope, {
+              embedding: embedding!,
+              text,
+              types: [],
+              includeSuperseded,
+              limit: 5,
+            });
+            return hits.map((h) => h.record.content);
+          };
+          await stores.longTerm.insert(memoryRecord(scope, "plays the cello"));
+          expect(await search("cello")).toEqual(["plays the cello"]);
+          const fresh = memoryRecord(scope, "owns a red bicycle");
+          await stores.longTerm.insert(fresh);
+          expect((await search("red bicycle"))[0]).toBe("owns a red bicycle");
+          await stores.longTerm.update({ ...fresh, supersededBy: "newer", validUntil: new Date() });
+          expect(await search("red bicycle")).not.toContain("owns a red bicycle");
+          expect(await search("red bicycle", true)).toContain("owns a red bicycle");
+          const [moved] = await embedder.embed(["collects vinyl records"]);
+          await stores.longTerm.update({
+            ...fresh,
+            content: "collects vinyl records",
+            embedding: moved!,
+            supersededBy: undefined,
+            validUntil: undefined,
+          });
+          expect((await search("vinyl records"))[0]).toBe("collects vinyl records");
+        });
+
         it("leaves access statistics to recordAccess: an update from a stale read keeps a concurrent bump", async () => {
           const scope = freshScope();
           const record = memoryRecord(scope, "likes hiking");

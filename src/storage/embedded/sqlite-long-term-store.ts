@@ -4,7 +4,7 @@ import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
 import { UnavailableError } from "../../domain/errors.js";
 import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
-import { UserVectorCache, type UserVectors } from "./user-vector-cache.js";
+import { UserVectorCache, type UserVectors, type VectorRow } from "./user-vector-cache.js";
 
 /**
  * Long-term memory in the embedded database. Search is exact: it scores every
@@ -24,7 +24,6 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 
   async insert(record: MemoryRecord): Promise<void> {
-    this.vectors.invalidate(userKey(record.scope));
     this.database.run(
       `INSERT INTO memories (${[...keyColumns, ...valueColumns].join(", ")})
        VALUES (${[...keyColumns, ...valueColumns].map(() => "?").join(", ")})`,
@@ -33,6 +32,7 @@ export class SqliteLongTermStore implements LongTermStore {
       record.id,
       ...columnValues(record),
     );
+    this.vectors.upsert(userKey(record.scope), vectorRow(record), this.dimensions);
   }
 
   async count(scope: Scope): Promise<number> {
@@ -46,16 +46,16 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 
   async update(record: MemoryRecord): Promise<boolean> {
-    this.vectors.invalidate(userKey(record.scope));
-    return (
+    const changed =
       this.database.run(
         `UPDATE memories SET ${updatedColumns.map((c) => `${c} = ?`).join(", ")} WHERE namespace = ? AND user_id = ? AND id = ?`,
         ...columnValues(record).filter((_, i) => !accessColumns.has(valueColumns[i]!)),
         record.scope.namespace,
         record.scope.userId,
         record.id,
-      ) > 0
-    );
+      ) > 0;
+    if (changed) this.vectors.upsert(userKey(record.scope), vectorRow(record), this.dimensions);
+    return changed;
   }
 
   async insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult> {
@@ -258,6 +258,15 @@ const valueColumns = [
   "valid_until",
   "embedding",
 ] as const;
+
+function vectorRow(record: MemoryRecord): VectorRow {
+  return {
+    id: record.id,
+    type: record.type,
+    superseded: record.supersededBy !== undefined,
+    embedding: record.embedding,
+  };
+}
 
 /** Written only by recordAccess (and on insert), never by update. */
 const accessColumns: ReadonlySet<string> = new Set(["last_accessed_at", "access_count"]);

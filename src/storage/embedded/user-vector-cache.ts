@@ -1,20 +1,36 @@
 import type { MemoryType } from "../../domain/types.js";
 
-/** One user's memory vectors, packed for a fast exact scan. */
+/**
+ * One user's memory vectors, packed for a fast exact scan. Row i of the
+ * matrix belongs to ids[i]; the matrix may have spare rows past ids.length,
+ * so that writes can append without copying it every time.
+ */
 export interface UserVectors {
-  readonly ids: readonly string[];
-  readonly types: readonly MemoryType[];
-  readonly superseded: readonly boolean[];
-  /** `ids.length × dimensions` floats, row-major. */
-  readonly matrix: Float32Array;
+  readonly ids: string[];
+  readonly types: MemoryType[];
+  readonly superseded: boolean[];
+  /** At least `ids.length × dimensions` floats, row-major. */
+  matrix: Float32Array;
+}
+
+/** One memory's row, as a write by this process leaves it. */
+export interface VectorRow {
+  readonly id: string;
+  readonly type: MemoryType;
+  readonly superseded: boolean;
+  readonly embedding: Float32Array;
 }
 
 /**
  * Keeps recently searched users' vectors in memory, so a recall scans
  * floats instead of reading every BLOB from SQLite. Bounded by the total
- * number of vectors held (least recently used users go first). Writes by
- * this process invalidate the user; a change in SQLite's `data_version`
- * (a commit by another connection, e.g. the evict CronJob) clears it all.
+ * number of vectors held (least recently used users go first). Inserts and
+ * updates by this process patch the cached user in place (a Remember
+ * searches the user right after the previous one wrote, so invalidating
+ * would re-read every BLOB per write); deletes invalidate the user; a change
+ * in SQLite's `data_version` (a commit by another connection, e.g. the
+ * evict CronJob) clears it all. Searches are synchronous, so patching never
+ * races a scan.
  */
 export class UserVectorCache {
   private readonly users = new Map<string, UserVectors>();
@@ -49,6 +65,28 @@ export class UserVectorCache {
       this.users.delete(oldest);
       this.held -= entry.ids.length;
     }
+  }
+
+  /** Puts a written row into the user's cached vectors, if the user is cached. */
+  upsert(key: string, row: VectorRow, dimensions: number): void {
+    const entry = this.users.get(key);
+    if (!entry) return;
+    let index = entry.ids.indexOf(row.id);
+    if (index < 0) {
+      if (this.held >= this.maxVectors) return this.invalidate(key);
+      index = entry.ids.length;
+      if ((index + 1) * dimensions > entry.matrix.length) {
+        // Double the spare rows: appends cost amortised O(1) copies.
+        const grown = new Float32Array(Math.max(16, index * 2) * dimensions);
+        grown.set(entry.matrix.subarray(0, index * dimensions));
+        entry.matrix = grown;
+      }
+      entry.ids.push(row.id);
+      this.held++;
+    }
+    entry.types[index] = row.type;
+    entry.superseded[index] = row.superseded;
+    entry.matrix.set(row.embedding.subarray(0, dimensions), index * dimensions);
   }
 
   invalidate(key: string): void {
