@@ -120,7 +120,7 @@ export class Engram {
     const [sessionsDeleted, tasksDeleted, memoriesDeleted] = await Promise.all([
       this.stores.sessions.deleteUser(scope),
       this.stores.working.deleteUser(scope),
-      this.stores.longTerm.deleteUser(scope),
+      this.longTerm.forgetUser(scope),
     ]);
     return { sessionsDeleted, tasksDeleted, memoriesDeleted };
   }

@@ -296,14 +296,30 @@ export class LongTermMemory {
       [subject ? `${input.content}\n${subjectGloss(subject)}` : input.content],
       signal,
     );
-    const settle = () => {
-      signal?.throwIfAborted();
-      return this.settle(scope, { ...input, subject }, embedding!);
-    };
+    return this.inUserTurn(
+      scope,
+      () => {
+        signal?.throwIfAborted();
+        return this.settle(scope, { ...input, subject }, embedding!);
+      },
+      signal,
+    );
+  }
+
+  /**
+   * Erases the user's memories in the user's turn, so a write being settled
+   * finishes before the erasure instead of landing after it.
+   */
+  forgetUser(scope: Scope): Promise<number> {
+    return this.inUserTurn(scope, () => this.store.deleteUser(scope));
+  }
+
+  /** Runs `section` as the only long-term write of this user, in this replica and across replicas. */
+  private inUserTurn<T>(scope: Scope, section: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const lock = this.options.userWriteLock;
     // In-process order first, so a replica's own writers queue here instead of polling the shared lock.
     return this.settling.run(`${scope.namespace}\u0000${scope.userId}`, () =>
-      lock ? lock.hold(scope, settle, signal) : settle(),
+      lock ? lock.hold(scope, section, signal) : section(),
     );
   }
 

@@ -76,6 +76,51 @@ describe("deadlines", () => {
   });
 });
 
+describe("erasure", () => {
+  it("lets a Remember already being written finish before ForgetUser erases, so nothing outlives the erasure", async () => {
+    let entered = () => {};
+    const insertEntered = new Promise<void>((resolve) => (entered = resolve));
+    let release = () => {};
+    const slowInsert = new Promise<void>((resolve) => (release = resolve));
+    const server = await startTestServer(
+      {},
+      {
+        openStores: (config) => {
+          const stores = openEmbeddedStores({
+            path: config.store.sqlitePath,
+            dimensions: config.models.embeddingDimensions,
+          });
+          const longTerm: LongTermStore = Object.create(stores.longTerm);
+          longTerm.insert = async (record) => {
+            entered();
+            await slowInsert;
+            return stores.longTerm.insert(record);
+          };
+          return { ...stores, longTerm };
+        },
+      },
+    );
+    started.push(server);
+    const { client } = openClient("grpc", server.baseUrl);
+    const scope = { namespace: "erasure", userId: "u1" };
+    const remembered = client.remember({
+      bypassGate: true,
+      scope,
+      type: MemoryType.SEMANTIC,
+      content: "Lives in Porto",
+    });
+    await insertEntered;
+    let erased = false;
+    const forgetting = client.forgetUser({ scope }).then((report) => ((erased = true), report));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(erased).toBe(false); // waiting for the write in progress
+    release();
+    const { memory } = await remembered;
+    expect((await forgetting).memoriesDeleted).toBe(1);
+    await expectStatus(client.getMemory({ scope, memoryId: memory!.id }), Code.NotFound);
+  });
+});
+
 /** Stores whose long-term search waits for `until`: a backend that hangs. */
 function withHungSearch(stores: Stores, until: Promise<void>): Stores {
   const longTerm: LongTermStore = Object.create(stores.longTerm);
