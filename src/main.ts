@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { openEngram } from "./engram-factory.js";
-import { createLogger } from "./observability/logger.js";
+import { captureConsole, createLogger } from "./observability/logger.js";
 import { hashToken } from "./rpc/authentication.js";
 import { startServer } from "./server.js";
 
@@ -55,6 +55,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 async function serve(config: Config): Promise<number> {
   const logger = createLogger(config.log.level);
+  captureConsole(logger);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, logger);
@@ -88,6 +89,8 @@ async function evict(config: Config, args: readonly string[]): Promise<number> {
       "dry-run": { type: "boolean", default: false },
     },
   });
+  // stdout carries the one report; anything a library prints goes to stderr, as JSON.
+  captureConsole(createLogger(config.log.level, (line) => process.stderr.write(line)));
   const { engram, stores } = await openEngram(config);
   try {
     const started = Date.now();

@@ -1,3 +1,4 @@
+import { formatWithOptions } from "node:util";
 import type { LogLevel } from "../config.js";
 
 /**
@@ -43,4 +44,26 @@ function serialise(fields: LogFields | undefined): LogFields | undefined {
     out[key] = value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
   }
   return out;
+}
+
+/**
+ * Routes what libraries print through `console` into the structured log, so
+ * stdout stays one JSON object per line (weaviate-client, for one, warns on
+ * every gRPC retry with a bare console.warn). Returns a function that puts
+ * the original console back.
+ */
+export function captureConsole(logger: Logger): () => void {
+  const methods = ["debug", "info", "log", "warn", "error"] as const;
+  const originals = methods.map((method) => [method, console[method]] as const);
+  const levelOf = { debug: "debug", info: "info", log: "info", warn: "warn", error: "error" } as const;
+  for (const method of methods) {
+    console[method] = (...args: unknown[]) =>
+      logger[levelOf[method]]("library output", {
+        source: "console",
+        detail: formatWithOptions({ breakLength: Infinity, depth: 3 }, ...args).slice(0, 4000),
+      });
+  }
+  return () => {
+    for (const [method, original] of originals) console[method] = original;
+  };
 }

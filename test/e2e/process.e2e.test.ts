@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import { openClient } from "../support/clients.js";
+import { startWeaviate } from "../support/weaviate-server.js";
 
 /** The `engram` command as operators run it: a separate process. */
 const run = promisify(execFile);
@@ -49,6 +50,48 @@ describe("engram serve", () => {
       expect.arrayContaining(["engram listening", "signal received", "engram draining", "engram stopped"]),
     );
     expect(lines.every((l) => typeof l.time === "string" && typeof l.level === "string")).toBe(true);
+  });
+});
+
+describe("engram serve on Weaviate", () => {
+  it("keeps stdout and stderr JSON while weaviate-client complains about an outage", async () => {
+    const weaviate = await startWeaviate();
+    const child = spawn(engram[0], [...engram[1], "serve"], {
+      env: env({
+        ENGRAM_PORT: "0",
+        ENGRAM_METRICS_ENABLED: "false",
+        ENGRAM_WEAVIATE_URL: weaviate.url,
+        ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
+        ENGRAM_WEAVIATE_TIMEOUT_MS: "3000",
+        // The health check must not notice first: the call has to reach the client and its retries.
+        ENGRAM_HEALTH_CHECK_INTERVAL_MS: "600000",
+      }),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    createInterface({ input: child.stderr }).on("line", (line) => stderr.push(line));
+    const port = await new Promise<number>((resolve) =>
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        stdout.push(line);
+        const entry = JSON.parse(line) as { msg: string; port: number };
+        if (entry.msg === "engram listening") resolve(entry.port);
+      }),
+    );
+    try {
+      const { client } = openClient("grpc", `http://127.0.0.1:${port}`);
+      const scope = { namespace: "noisy", userId: "u1" };
+      await client.recall({ scope, query: "anything" });
+      await weaviate.kill();
+      await expect(client.recall({ scope, query: "anything" }, { timeoutMs: 10_000 })).rejects.toThrow();
+    } finally {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+      await weaviate.stop();
+    }
+    const entries = [...stdout, ...stderr].map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries.some((e) => e.msg === "library output" && /Retrying/.test(String(e.detail)))).toBe(true);
   });
 });
 
