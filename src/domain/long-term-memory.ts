@@ -86,6 +86,18 @@ export interface LongTermEvents {
 const defaultImportance = 0.5;
 /** Candidates fetched per requested result, so ranking has room to reorder. */
 const candidateFactor = 4;
+/** A memory that passed the gate, with its importance and time settled. */
+type GatedMemory = Omit<RememberInput, "importance" | "occurredAt" | "bypassGate"> & {
+  importance: number;
+  occurredAt: Date;
+};
+
+interface WriteResult {
+  memory: Memory;
+  outcome: Exclude<RememberOutcome, "dropped">;
+  supersededIds: string[];
+}
+
 /** Existing memories compared against a new one for duplicates and conflicts. */
 const conflictCandidates = 10;
 
@@ -286,11 +298,7 @@ export class LongTermMemory {
    * slow part, is computed before taking the user's turn; replicas sharing
    * a long-term store also take the user's shared write lock.
    */
-  async write(
-    scope: Scope,
-    input: Omit<RememberInput, "importance" | "occurredAt" | "bypassGate"> & { importance: number; occurredAt: Date },
-    signal?: AbortSignal,
-  ): Promise<{ memory: Memory; outcome: Exclude<RememberOutcome, "dropped">; supersededIds: string[] }> {
+  async write(scope: Scope, input: GatedMemory, signal?: AbortSignal): Promise<WriteResult> {
     const subject = input.subject || inferSubject(input.type, input.content);
     const [embedding] = await this.embedder.embed(
       [subject ? `${input.content}\n${subjectGloss(subject)}` : input.content],
@@ -325,15 +333,10 @@ export class LongTermMemory {
 
   private async settle(
     scope: Scope,
-    input: Omit<RememberInput, "importance" | "occurredAt" | "bypassGate"> & {
-      importance: number;
-      occurredAt: Date;
-      subject: string;
-    },
+    input: GatedMemory & { subject: string },
     embedding: Float32Array,
-  ): Promise<{ memory: Memory; outcome: Exclude<RememberOutcome, "dropped">; supersededIds: string[] }> {
+  ): Promise<WriteResult> {
     const now = this.clock();
-    const subject = input.subject;
     const similar = await this.store.search(scope, {
       embedding,
       text: input.content,
@@ -341,7 +344,7 @@ export class LongTermMemory {
       includeSuperseded: false,
       limit: conflictCandidates,
     });
-    const resolution = resolveConflict({ type: input.type, subject }, similar);
+    const resolution = resolveConflict({ type: input.type, subject: input.subject }, similar);
     if (resolution.kind === "merge") {
       const target = resolution.target;
       const merged: MemoryRecord = {
@@ -382,7 +385,7 @@ export class LongTermMemory {
       content: input.content,
       importance: input.importance,
       metadata: input.metadata,
-      subject,
+      subject: input.subject,
       pinned: input.pinned,
       occurredAt: input.occurredAt,
       createdAt: now,
