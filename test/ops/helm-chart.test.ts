@@ -106,6 +106,52 @@ describe("helm chart", () => {
     expect(byKind(insecure.manifests, "ConfigMap")!.data!.ENGRAM_INSECURE).toBe("true");
   });
 
+  it("never makes a running eviction Job a Service endpoint or a member of the disruption budget", async () => {
+    const { manifests } = await render("-f", production);
+    const jobLabels = byKind(manifests, "CronJob")!.spec.jobTemplate.spec.template.metadata.labels;
+    const serverLabels = byKind(manifests, "Deployment")!.spec.template.metadata.labels;
+    const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+      Object.entries(selector).every(([key, value]) => labels[key] === value);
+    for (const selector of [
+      byKind(manifests, "Service")!.spec.selector,
+      byKind(manifests, "PodDisruptionBudget")!.spec.selector.matchLabels,
+      byKind(manifests, "Deployment")!.spec.selector.matchLabels,
+    ]) {
+      expect(selects(selector, serverLabels)).toBe(true);
+      expect(selects(selector, jobLabels)).toBe(false);
+    }
+  });
+
+  it("runs the embedded default as one pod on a volume, with eviction beside it on that volume", async () => {
+    const { manifests } = await render();
+    const deployment = byKind(manifests, "Deployment")!;
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.strategy.type).toBe("Recreate");
+    expect(byKind(manifests, "HorizontalPodAutoscaler")).toBeUndefined();
+    const claim = byKind(manifests, "PersistentVolumeClaim")!.metadata.name;
+    const volumeOf = (pod: any) => pod.volumes.find((v: any) => v.name === "data").persistentVolumeClaim?.claimName;
+    expect(volumeOf(deployment.spec.template.spec)).toBe(claim);
+    const job = byKind(manifests, "CronJob")!.spec.jobTemplate.spec.template.spec;
+    expect(volumeOf(job)).toBe(claim);
+    const [term] = job.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    expect(term.topologyKey).toBe("kubernetes.io/hostname");
+    expect(term.labelSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+
+    const { manifests: shared } = await render("-f", production);
+    expect(byKind(shared, "Deployment")!.spec.strategy.type).toBe("RollingUpdate");
+    expect(byKind(shared, "CronJob")!.spec.jobTemplate.spec.template.spec.affinity).toBeUndefined();
+  });
+
+  it.each([
+    [["--set", "replicaCount=2"], /embedded store lives in one pod: set redis\.url .* and weaviate\.url/],
+    [["--set", "autoscaling.enabled=true"], /embedded store lives in one pod/],
+    [["--set", "redis.url=redis://redis:6379", "--set", "replicaCount=3"], /embedded store lives in one pod/],
+    [["--set", "persistence.enabled=false"], /eviction on the embedded store needs persistence\.enabled=true/],
+  ])("refuses values that would split or strand the embedded store: %j", async (args, message) => {
+    const failure = await render(...args).catch((e: { stderr: string }) => e.stderr);
+    expect(failure).toMatch(message);
+  });
+
   it("rejects values the schema forbids, naming them", async () => {
     const failure = await render("--set", "piiMode=sometimes").catch((e: { stderr: string }) => e.stderr);
     expect(failure).toMatch(/piiMode/);

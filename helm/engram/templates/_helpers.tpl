@@ -15,6 +15,34 @@ app.kubernetes.io/name: {{ include "engram.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/*
+The server's pods. The eviction Job's pods share the selector labels above,
+so everything that means "the server" (the Deployment, Service, PDB and
+NetworkPolicy) selects on the component too: a running eviction Job must
+never become a Service endpoint.
+*/}}
+{{- define "engram.serverSelectorLabels" -}}
+{{ include "engram.selectorLabels" . }}
+app.kubernetes.io/component: server
+{{- end -}}
+
+{{/* "true" when Redis and Weaviate hold every tier, so replicas share all state. */}}
+{{- define "engram.sharedBackends" -}}
+{{- if and (or .Values.redis.url .Values.redis.clusterNodes) .Values.weaviate.url -}}true{{- end -}}
+{{- end -}}
+
+{{/* Refuses values that would split the embedded store's data across pods or leave eviction without it. */}}
+{{- define "engram.validate" -}}
+{{- if not (include "engram.sharedBackends" .) -}}
+{{- if or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled -}}
+{{- fail "the embedded store lives in one pod: set redis.url (or redis.clusterNodes) and weaviate.url to run more than one replica, or keep replicaCount=1 and autoscaling.enabled=false" -}}
+{{- end -}}
+{{- if and .Values.eviction.enabled (not .Values.persistence.enabled) -}}
+{{- fail "eviction on the embedded store needs persistence.enabled=true: the CronJob reaches the data through the server's volume (or set weaviate.url, or eviction.enabled=false)" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "engram.labels" -}}
 {{ include "engram.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
