@@ -26,6 +26,8 @@ export interface AppendOutcome {
   readonly tokenCount: number;
   readonly messageCount: number;
   readonly compacted: boolean;
+  /** The idempotency key had been seen: nothing was appended. */
+  readonly replayed: boolean;
 }
 
 /** How often a compaction re-plans after losing a race before leaving it to the winner. */
@@ -51,9 +53,11 @@ export class ShortTermMemory {
     sessionId: string,
     inputs: readonly MessageInput[],
     signal?: AbortSignal,
+    idempotencyKey = "",
   ): Promise<AppendOutcome> {
     requireScope(scope);
     requireId(sessionId, "session_id");
+    if (idempotencyKey !== "") requireId(idempotencyKey, "idempotency_key");
     if (inputs.length === 0) throw new InvalidArgumentError("messages", "must contain at least one message");
     if (inputs.length > limits.messagesPerAppend) {
       throw new InvalidArgumentError("messages", `must contain at most ${limits.messagesPerAppend} messages`);
@@ -64,9 +68,21 @@ export class ShortTermMemory {
       requireMetadata(input.metadata, `messages[${i}].metadata`);
       return { ...input, id: randomUUID(), tokenCount: countTokens(input.content), createdAt };
     });
-    const appended = await this.store.append(scope, sessionId, messages, this.options.sessionTtlSeconds);
-    let outcome: AppendOutcome = { messageIds: messages.map((m) => m.id), ...appended, compacted: false };
-    if (appended.tokenCount > this.options.compaction.tokenLimit) {
+    const appended = await this.store.append(
+      scope,
+      sessionId,
+      messages,
+      this.options.sessionTtlSeconds,
+      idempotencyKey || undefined,
+    );
+    let outcome: AppendOutcome = {
+      messageIds: appended.messageIds,
+      tokenCount: appended.tokenCount,
+      messageCount: appended.messageCount,
+      compacted: false,
+      replayed: appended.replayed,
+    };
+    if (!appended.replayed && appended.tokenCount > this.options.compaction.tokenLimit) {
       try {
         const after = await this.compact(scope, sessionId, signal);
         if (after)

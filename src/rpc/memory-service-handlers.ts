@@ -50,12 +50,13 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
       run(ctx, async () => {
         const scope = scopeOf(req, ctx, "write");
         const inputs = req.messages.map((m, i) => messageInputFromProto(m, `messages[${i}]`));
-        const outcome = await engram.shortTerm.append(scope, req.sessionId, inputs, ctx.signal);
+        const outcome = await engram.shortTerm.append(scope, req.sessionId, inputs, ctx.signal, req.idempotencyKey);
         return {
           messageIds: [...outcome.messageIds],
           tokenCount: outcome.tokenCount,
           messageCount: outcome.messageCount,
           compacted: outcome.compacted,
+          replayed: outcome.replayed,
         };
       }),
 

@@ -12,6 +12,10 @@ import type { MemoryRecord, MemoryType, NewMessage, Scope, SessionSnapshot, Work
 export interface AppendResult {
   /** Sequence numbers given to the appended messages, in order. */
   readonly sequences: readonly number[];
+  /** Their ids: the ones given, or on a replay those of the first append with the key. */
+  readonly messageIds: readonly string[];
+  /** The append key had been seen in this session: nothing was appended. */
+  readonly replayed: boolean;
   /** Session tokens after the append (summary + verbatim messages). */
   readonly tokenCount: number;
   readonly messageCount: number;
@@ -40,8 +44,18 @@ export interface CompactionCommit {
 export type CompactionOutcome = "committed" | "conflict";
 
 export interface SessionStore {
-  /** Appends in order and renews the session's TTL, atomically. */
-  append(scope: Scope, sessionId: string, messages: readonly NewMessage[], ttlSeconds: number): Promise<AppendResult>;
+  /**
+   * Appends in order and renews the session's TTL, atomically. With an
+   * `appendKey` this session has seen before, appends nothing and answers
+   * with that append's sequences and ids (keys live as long as the session).
+   */
+  append(
+    scope: Scope,
+    sessionId: string,
+    messages: readonly NewMessage[],
+    ttlSeconds: number,
+    appendKey?: string,
+  ): Promise<AppendResult>;
   /** The session, or undefined if it does not exist or expired. */
   read(scope: Scope, sessionId: string): Promise<SessionSnapshot | undefined>;
   /** Replaces exactly the summarised prefix with the summary, if unchanged. */

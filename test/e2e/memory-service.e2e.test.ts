@@ -48,6 +48,23 @@ describe.each(backends)("on %s", (_, backendEnv) => {
     });
 
     describe("short-term", () => {
+      it("applies a retried append once when it carries an idempotency key", async () => {
+        const scope = newScope();
+        const request = { scope, sessionId: "retry", idempotencyKey: "call-1", messages: [user("Only once, please")] };
+        const first = await client().appendMessages(request);
+        const again = await client().appendMessages(request);
+        expect(first.replayed).toBe(false);
+        expect(again.replayed).toBe(true);
+        expect(again.messageIds).toEqual(first.messageIds);
+        const read = await client().getMessages({ scope, sessionId: "retry" });
+        expect(read.messages.map((m) => m.content)).toEqual(["Only once, please"]);
+        await expectStatus(
+          client().appendMessages({ ...request, idempotencyKey: "has spaces" }),
+          Code.InvalidArgument,
+          /idempotency_key/,
+        );
+      });
+
       it("appends messages and reads them back in order", async () => {
         const scope = newScope();
         const appended = await client().appendMessages({

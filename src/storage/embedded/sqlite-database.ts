@@ -143,6 +143,18 @@ const migrations: readonly string[] = [
     PRIMARY KEY (namespace, user_id, id)
   ) WITHOUT ROWID;
   `,
+  // Append keys (AppendMessages.idempotency_key), kept as long as their session.
+  `
+  CREATE TABLE session_appends (
+    namespace TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    append_key TEXT NOT NULL,
+    first_sequence INTEGER NOT NULL,
+    message_ids TEXT NOT NULL,
+    PRIMARY KEY (namespace, user_id, session_id, append_key)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 function migrate(db: DatabaseSync): void {

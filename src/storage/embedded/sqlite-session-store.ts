@@ -14,6 +14,7 @@ export class SqliteSessionStore implements SessionStore {
     sessionId: string,
     messages: readonly NewMessage[],
     ttlSeconds: number,
+    appendKey?: string,
   ): Promise<AppendResult> {
     const now = this.clock().getTime();
     const key = [scope.namespace, scope.userId, sessionId] as const;
@@ -28,6 +29,23 @@ export class SqliteSessionStore implements SessionStore {
       if (session && Number(session.expires_at) > now) {
         lastSequence = Number(session.last_sequence);
         tokenCount = Number(session.token_count);
+        const seen = appendKey
+          ? db.get(
+              "SELECT first_sequence, message_ids FROM session_appends WHERE namespace = ? AND user_id = ? AND session_id = ? AND append_key = ?",
+              ...key,
+              appendKey,
+            )
+          : undefined;
+        if (seen) {
+          const messageIds = String(seen.message_ids).split(",");
+          return {
+            sequences: messageIds.map((_, i) => Number(seen.first_sequence) + i),
+            messageIds,
+            tokenCount,
+            messageCount: countMessages(db, key),
+            replayed: true,
+          };
+        }
       } else if (session) {
         // An expired session that the sweeper has not reached yet starts afresh.
         deleteSession(db, key);
@@ -59,11 +77,22 @@ export class SqliteSessionStore implements SessionStore {
         tokenCount,
         now + ttlSeconds * 1000,
       );
-      const count = db.get(
-        "SELECT COUNT(*) AS n FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ?",
-        ...key,
-      );
-      return { sequences, tokenCount, messageCount: Number(count?.n ?? 0) };
+      if (appendKey) {
+        db.run(
+          "INSERT INTO session_appends (namespace, user_id, session_id, append_key, first_sequence, message_ids) VALUES (?, ?, ?, ?, ?, ?)",
+          ...key,
+          appendKey,
+          sequences[0]!,
+          messages.map((m) => m.id).join(","),
+        );
+      }
+      return {
+        sequences,
+        messageIds: messages.map((m) => m.id),
+        tokenCount,
+        messageCount: countMessages(db, key),
+        replayed: false,
+      };
     });
   }
 
@@ -187,6 +216,7 @@ export class SqliteSessionStore implements SessionStore {
         now,
       );
       db.run("DELETE FROM messages WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
+      db.run("DELETE FROM session_appends WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
       db.run("DELETE FROM sessions WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
       return Number(live?.n ?? 0);
     });
@@ -197,19 +227,30 @@ export class SqliteSessionStore implements SessionStore {
     const now = this.clock().getTime();
     return this.database.transaction(() => {
       const db = this.database;
-      db.run(
-        `DELETE FROM messages WHERE (namespace, user_id, session_id) IN
-           (SELECT namespace, user_id, session_id FROM sessions WHERE expires_at <= ?)`,
-        now,
-      );
+      for (const table of ["messages", "session_appends"]) {
+        db.run(
+          `DELETE FROM ${table} WHERE (namespace, user_id, session_id) IN
+             (SELECT namespace, user_id, session_id FROM sessions WHERE expires_at <= ?)`,
+          now,
+        );
+      }
       return db.run("DELETE FROM sessions WHERE expires_at <= ?", now);
     });
   }
 }
 
-/** Deletes one session row and its messages; how many messages it had. */
+/** Deletes one session row, its messages and its append keys; how many messages it had. */
 function deleteSession(db: SqliteDatabase, key: readonly [string, string, string]): number {
   const removed = db.run("DELETE FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ?", ...key);
+  db.run("DELETE FROM session_appends WHERE namespace = ? AND user_id = ? AND session_id = ?", ...key);
   db.run("DELETE FROM sessions WHERE namespace = ? AND user_id = ? AND session_id = ?", ...key);
   return removed;
+}
+
+function countMessages(db: SqliteDatabase, key: readonly [string, string, string]): number {
+  const count = db.get(
+    "SELECT COUNT(*) AS n FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ?",
+    ...key,
+  );
+  return Number(count?.n ?? 0);
 }

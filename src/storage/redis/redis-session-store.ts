@@ -15,11 +15,22 @@ export class RedisSessionStore implements SessionStore {
     private readonly keys: RedisKeys,
   ) {}
 
-  append(scope: Scope, sessionId: string, messages: readonly NewMessage[], ttlSeconds: number): Promise<AppendResult> {
+  append(
+    scope: Scope,
+    sessionId: string,
+    messages: readonly NewMessage[],
+    ttlSeconds: number,
+    appendKey?: string,
+  ): Promise<AppendResult> {
     return translateRedisErrors(async () => {
-      const args: (string | number)[] = [ttlSeconds * 1000, sessionId];
+      const args: (string | number)[] = [
+        ttlSeconds * 1000,
+        sessionId,
+        appendKey ?? "",
+        messages.map((m) => m.id).join(","),
+      ];
       for (const message of messages) args.push(message.tokenCount, encodeMessage(message));
-      const [first, last, tokens, count] = (await appendScript.run(
+      const [first, last, tokens, count, replayed, ids] = (await appendScript.run(
         this.redis,
         [
           this.keys.sessionMeta(scope, sessionId),
@@ -27,9 +38,14 @@ export class RedisSessionStore implements SessionStore {
           this.keys.sessionIndex(scope),
         ],
         args,
-      )) as number[];
-      const sequences = Array.from({ length: last! - first! + 1 }, (_, i) => first! + i);
-      return { sequences, tokenCount: tokens!, messageCount: count! };
+      )) as [number, number, number, number, number, string];
+      return {
+        sequences: Array.from({ length: last - first + 1 }, (_, i) => first + i),
+        messageIds: ids.split(","),
+        tokenCount: tokens,
+        messageCount: count,
+        replayed: replayed === 1,
+      };
     });
   }
 
@@ -38,25 +54,37 @@ export class RedisSessionStore implements SessionStore {
       // MULTI: the summary and the list are read at one instant.
       const results = await this.redis
         .multi()
-        .hgetall(this.keys.sessionMeta(scope, sessionId))
+        // Named fields only: the hash also remembers append keys ("k:<key>").
+        .hmget(
+          this.keys.sessionMeta(scope, sessionId),
+          "tokens",
+          "summary",
+          "summary_tokens",
+          "summarized_through",
+          "summarized_count",
+        )
         .lrange(this.keys.sessionMessages(scope, sessionId), 0, -1)
         .exec();
       const [metaResult, listResult] = results ?? [];
       if (metaResult?.[0]) throw metaResult[0];
       if (listResult?.[0]) throw listResult[0];
-      const meta = metaResult?.[1] as Record<string, string> | undefined;
-      if (!meta || Object.keys(meta).length === 0) return undefined;
+      const [tokens, summary, summaryTokens, summarizedThrough, summarizedCount] = metaResult?.[1] as (string | null)[];
+      // Every live session has a token count; none means no session.
+      if (tokens === null || tokens === undefined) return undefined;
       const messages = (listResult?.[1] as string[]).map(decodeMessage);
-      const summary =
-        meta.summary === undefined
-          ? undefined
-          : {
-              content: meta.summary,
-              tokenCount: Number(meta.summary_tokens),
-              summarizedThroughSequence: Number(meta.summarized_through),
-              summarizedMessageCount: Number(meta.summarized_count),
-            };
-      return { summary, messages, tokenCount: Number(meta.tokens) };
+      return {
+        summary:
+          summary === null || summary === undefined
+            ? undefined
+            : {
+                content: summary,
+                tokenCount: Number(summaryTokens),
+                summarizedThroughSequence: Number(summarizedThrough),
+                summarizedMessageCount: Number(summarizedCount),
+              },
+        messages,
+        tokenCount: Number(tokens),
+      };
     });
   }
 

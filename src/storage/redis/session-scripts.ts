@@ -7,25 +7,39 @@ import { LuaScript } from "./lua-script.js";
  * prefix it summarised. List items are "<seq>:<tokens>:<message json>".
  */
 
-/** KEYS: meta, msgs, index. ARGV: ttlMs, sessionId, then (tokens, json) per message. */
+/**
+ * KEYS: meta, msgs, index. ARGV: ttlMs, sessionId, appendKey ("" for none),
+ * the message ids joined by ",", then (tokens, json) per message.
+ * Returns {first, last, tokens, count, replayed, ids}: with a key already in
+ * the meta hash (field "k:<key>" = "first:last:ids"), nothing is appended
+ * and the first append's range and ids come back.
+ */
 export const appendScript = new LuaScript(`
 local ttl = tonumber(ARGV[1])
 -- The two keys expire separately; a list outliving its meta is a dead session's.
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
-local last = tonumber(redis.call('HGET', KEYS[1], 'last_seq') or '0')
 local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens') or '0')
+if ARGV[3] ~= '' then
+  local seen = redis.call('HGET', KEYS[1], 'k:' .. ARGV[3])
+  if seen then
+    local first, last, ids = string.match(seen, '^(%d+):(%d+):(.*)$')
+    return {tonumber(first), tonumber(last), tokens, redis.call('LLEN', KEYS[2]), 1, ids}
+  end
+end
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_seq') or '0')
 local first = last + 1
-for i = 3, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   last = last + 1
   tokens = tokens + tonumber(ARGV[i])
   redis.call('RPUSH', KEYS[2], last .. ':' .. ARGV[i] .. ':' .. ARGV[i + 1])
 end
 redis.call('HSET', KEYS[1], 'last_seq', last, 'tokens', tokens)
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'k:' .. ARGV[3], first .. ':' .. last .. ':' .. ARGV[4]) end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('SADD', KEYS[3], ARGV[2])
 if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
-return {first, last, tokens, redis.call('LLEN', KEYS[2])}
+return {first, last, tokens, redis.call('LLEN', KEYS[2]), 0, ARGV[4]}
 `);
 
 /**

@@ -110,9 +110,15 @@ type AppendMessagesRequest struct {
 	// '.', '_', ':', '@', '-'.
 	SessionId string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// 1 to 100 messages, appended in this order.
-	Messages      []*MessageInput `protobuf:"bytes,3,rep,name=messages,proto3" json:"messages,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Messages []*MessageInput `protobuf:"bytes,3,rep,name=messages,proto3" json:"messages,omitempty"`
+	// Optional; makes a retried append apply once. A second append to the same
+	// session with the same key appends nothing and answers with the first
+	// append's message ids and `replayed` set. Keys are remembered for the
+	// session's lifetime. 1 to 128 of letters, digits and '.', '_', ':', '@',
+	// '-'. The typed clients set a fresh key per call and reuse it on retries.
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *AppendMessagesRequest) Reset() {
@@ -166,6 +172,13 @@ func (x *AppendMessagesRequest) GetMessages() []*MessageInput {
 	return nil
 }
 
+func (x *AppendMessagesRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
 type AppendMessagesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Ids of the appended messages, in request order.
@@ -175,7 +188,10 @@ type AppendMessagesResponse struct {
 	// Verbatim messages the session holds now.
 	MessageCount int32 `protobuf:"varint,3,opt,name=message_count,json=messageCount,proto3" json:"message_count,omitempty"`
 	// Whether this call compacted the session.
-	Compacted     bool `protobuf:"varint,4,opt,name=compacted,proto3" json:"compacted,omitempty"`
+	Compacted bool `protobuf:"varint,4,opt,name=compacted,proto3" json:"compacted,omitempty"`
+	// The idempotency key had been seen: nothing was appended, and
+	// `message_ids` are those of the earlier append.
+	Replayed      bool `protobuf:"varint,5,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +250,13 @@ func (x *AppendMessagesResponse) GetMessageCount() int32 {
 func (x *AppendMessagesResponse) GetCompacted() bool {
 	if x != nil {
 		return x.Compacted
+	}
+	return false
+}
+
+func (x *AppendMessagesResponse) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
 	}
 	return false
 }
@@ -1930,19 +1953,21 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\vPingRequest\"K\n" +
 	"\fPingResponse\x12;\n" +
 	"\vserver_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"serverTime\"\x93\x01\n" +
+	"serverTime\"\xbc\x01\n" +
 	"\x15AppendMessagesRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x02 \x01(\tR\tsessionId\x123\n" +
-	"\bmessages\x18\x03 \x03(\v2\x17.engram.v1.MessageInputR\bmessages\"\x9d\x01\n" +
+	"\bmessages\x18\x03 \x03(\v2\x17.engram.v1.MessageInputR\bmessages\x12'\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"\xb9\x01\n" +
 	"\x16AppendMessagesResponse\x12\x1f\n" +
 	"\vmessage_ids\x18\x01 \x03(\tR\n" +
 	"messageIds\x12\x1f\n" +
 	"\vtoken_count\x18\x02 \x01(\x05R\n" +
 	"tokenCount\x12#\n" +
 	"\rmessage_count\x18\x03 \x01(\x05R\fmessageCount\x12\x1c\n" +
-	"\tcompacted\x18\x04 \x01(\bR\tcompacted\"q\n" +
+	"\tcompacted\x18\x04 \x01(\bR\tcompacted\x12\x1a\n" +
+	"\breplayed\x18\x05 \x01(\bR\breplayed\"q\n" +
 	"\x12GetMessagesRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x1d\n" +
 	"\n" +

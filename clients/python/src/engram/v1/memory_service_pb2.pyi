@@ -68,9 +68,17 @@ class AppendMessagesRequest(_message.Message):
     SCOPE_FIELD_NUMBER: _builtins.int
     SESSION_ID_FIELD_NUMBER: _builtins.int
     MESSAGES_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The session, chosen by the caller: 1 to 128 of letters, digits and
     '.', '_', ':', '@', '-'.
+    """
+    idempotency_key: _builtins.str
+    """Optional; makes a retried append apply once. A second append to the same
+    session with the same key appends nothing and answers with the first
+    append's message ids and `replayed` set. Keys are remembered for the
+    session's lifetime. 1 to 128 of letters, digits and '.', '_', ':', '@',
+    '-'. The typed clients set a fresh key per call and reuse it on retries.
     """
     @_builtins.property
     def scope(self) -> _scope_pb2.Scope: ...
@@ -84,10 +92,11 @@ class AppendMessagesRequest(_message.Message):
         scope: _scope_pb2.Scope | None = ...,
         session_id: _builtins.str = ...,
         messages: _abc.Iterable[_short_term_pb2.MessageInput] | None = ...,
+        idempotency_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages", "scope", b"scope", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "messages", b"messages", "scope", b"scope", "session_id", b"session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -101,12 +110,17 @@ class AppendMessagesResponse(_message.Message):
     TOKEN_COUNT_FIELD_NUMBER: _builtins.int
     MESSAGE_COUNT_FIELD_NUMBER: _builtins.int
     COMPACTED_FIELD_NUMBER: _builtins.int
+    REPLAYED_FIELD_NUMBER: _builtins.int
     token_count: _builtins.int
     """Tokens the session holds now: its summary plus its verbatim messages."""
     message_count: _builtins.int
     """Verbatim messages the session holds now."""
     compacted: _builtins.bool
     """Whether this call compacted the session."""
+    replayed: _builtins.bool
+    """The idempotency key had been seen: nothing was appended, and
+    `message_ids` are those of the earlier append.
+    """
     @_builtins.property
     def message_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Ids of the appended messages, in request order."""
@@ -118,10 +132,11 @@ class AppendMessagesResponse(_message.Message):
         token_count: _builtins.int = ...,
         message_count: _builtins.int = ...,
         compacted: _builtins.bool = ...,
+        replayed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["compacted", b"compacted", "message_count", b"message_count", "message_ids", b"message_ids", "token_count", b"token_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["compacted", b"compacted", "message_count", b"message_count", "message_ids", b"message_ids", "replayed", b"replayed", "token_count", b"token_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
