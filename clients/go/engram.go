@@ -8,7 +8,9 @@ package engram
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"io"
 	"iter"
@@ -20,6 +22,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // Client calls one Engram server. It is safe for concurrent use.
@@ -210,9 +213,11 @@ func (s *cancelOnEnd) RecvMsg(m any) error {
 	return err
 }
 
-// retryUnary retries UNAVAILABLE only: the server promises that such a call
-// applied nothing it acknowledged, so a retry cannot lose or reorder data.
+// retryUnary retries UNAVAILABLE only. An append whose reply was lost may
+// have applied, so each AppendMessages call gets an idempotency key (unless
+// the caller set one) that every retry reuses: the server applies it once.
 func (o options) retryUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	req = withIdempotencyKey(req)
 	delay := o.backoff
 	for attempt := 0; ; attempt++ {
 		err := invoker(ctx, method, req, reply, cc, opts...)
@@ -226,6 +231,21 @@ func (o options) retryUnary(ctx context.Context, method string, req, reply any, 
 		}
 		delay *= 2
 	}
+}
+
+// withIdempotencyKey gives an AppendMessagesRequest without a key a random
+// one, on a copy: the caller's message is left as it was, so reusing it for
+// the next append is still a new append.
+func withIdempotencyKey(req any) any {
+	r, ok := req.(*engramv1.AppendMessagesRequest)
+	if !ok || r.GetIdempotencyKey() != "" {
+		return req
+	}
+	var random [16]byte
+	_, _ = rand.Read(random[:]) // crypto/rand.Read never fails (Go 1.24+)
+	keyed := proto.Clone(r).(*engramv1.AppendMessagesRequest)
+	keyed.IdempotencyKey = hex.EncodeToString(random[:])
+	return keyed
 }
 
 type bearer struct {

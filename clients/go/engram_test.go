@@ -154,3 +154,41 @@ func TestRetriesOnlyUnavailable(t *testing.T) {
 		t.Fatalf("want Unavailable, got %v", err)
 	}
 }
+
+// The runner also starts a server whose first append to each "lost-reply…"
+// session applies and then answers UNAVAILABLE, as if the reply were lost.
+func TestRetriedAppendAppliesOnce(t *testing.T) {
+	lossy := os.Getenv("ENGRAM_TEST_LOST_REPLY_ADDR")
+	if lossy == "" {
+		t.Fatal("ENGRAM_TEST_LOST_REPLY_ADDR is not set: run these through `make test`")
+	}
+	ctx := context.Background()
+	c, err := engram.Dial(ctx, lossy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := scope(t)
+	req := &engramv1.AppendMessagesRequest{
+		Scope:     s,
+		SessionId: "lost-reply-go",
+		Messages:  []*engramv1.MessageInput{{Role: engramv1.Role_ROLE_USER, Content: "Book the 8am train"}},
+	}
+	answered, err := c.AppendMessages(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !answered.GetReplayed() {
+		t.Fatal("want the retry to be answered as a replay of the applied append")
+	}
+	if req.GetIdempotencyKey() != "" {
+		t.Fatal("the caller's request must not be changed")
+	}
+	read, err := c.GetMessages(ctx, &engramv1.GetMessagesRequest{Scope: s, SessionId: "lost-reply-go"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(read.GetMessages()); n != 1 || read.GetMessages()[0].GetId() != answered.GetMessageIds()[0] {
+		t.Fatalf("want the one message the append answered with, got %d: %v", n, read.GetMessages())
+	}
+}

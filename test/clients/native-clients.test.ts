@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storesWithLostReplies } from "../support/lost-replies.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
 
 /**
@@ -10,10 +11,16 @@ import { startTestServer, type TestServer } from "../support/server-harness.js";
  */
 const run = promisify(execFile);
 let server: TestServer;
+// Loses the reply of the first append to each "lost-reply…" session (test/support/lost-replies.ts).
+let lossy: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  [server, lossy] = await Promise.all([startTestServer(), startTestServer({}, { openStores: storesWithLostReplies })]);
 });
-afterAll(() => server?.destroy());
+afterAll(async () => {
+  await server?.destroy();
+  await lossy?.destroy();
+});
+const servers = () => ({ ENGRAM_TEST_ADDR: server.address, ENGRAM_TEST_LOST_REPLY_ADDR: lossy.address });
 
 async function check(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<void> {
   try {
@@ -27,7 +34,7 @@ async function check(command: string, args: string[], cwd: string, env: Record<s
 describe("Go client", () => {
   it("is go vet clean", () => check("go", ["vet", "./..."], "clients/go"));
   it("passes go test against the running server", () =>
-    check("go", ["test", "-count=1", "./..."], "clients/go", { ENGRAM_TEST_ADDR: server.address }));
+    check("go", ["test", "-count=1", "./..."], "clients/go", servers()));
 });
 
 describe("Python client", () => {
@@ -35,5 +42,5 @@ describe("Python client", () => {
   it("has its environment", () => expect(process.env.ENGRAM_PYTHON_VENV, "run through `make test`").toBeTruthy());
   it("is mypy --strict clean", () => check(python(), ["-m", "mypy", "src/engram_client", "tests"], "clients/python"));
   it("passes pytest (sync and asyncio clients) against the running server", () =>
-    check(python(), ["-m", "pytest", "-q", "tests"], "clients/python", { ENGRAM_TEST_ADDR: server.address }));
+    check(python(), ["-m", "pytest", "-q", "tests"], "clients/python", servers()));
 });

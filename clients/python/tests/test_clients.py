@@ -1,3 +1,4 @@
+import os
 import threading
 from collections.abc import Iterator
 from concurrent import futures
@@ -136,3 +137,37 @@ async def test_async_deadline_expires(hanging_target: str) -> None:
         with pytest.raises(EngramError) as expired:
             await client.ping()
         assert expired.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def _lost_reply_target() -> str:
+    """A server whose first append to each "lost-reply…" session applies, then answers UNAVAILABLE."""
+    address = os.environ.get("ENGRAM_TEST_LOST_REPLY_ADDR")
+    if not address:
+        pytest.fail("ENGRAM_TEST_LOST_REPLY_ADDR is not set: run these through `make test`")
+    return address
+
+
+def _book_train(scope: scope_pb2.Scope, session_id: str) -> pb.AppendMessagesRequest:
+    return pb.AppendMessagesRequest(
+        scope=scope,
+        session_id=session_id,
+        messages=[short_term_pb2.MessageInput(role=short_term_pb2.ROLE_USER, content="Book the 8am train")],
+    )
+
+
+def test_retried_append_applies_once(scope: scope_pb2.Scope) -> None:
+    with EngramClient(_lost_reply_target(), backoff=0.01) as client:
+        request = _book_train(scope, "lost-reply-sync")
+        answered = client.append_messages(request)
+        assert answered.replayed
+        assert request.idempotency_key == ""  # the caller's message is left as it was
+        stored = client.get_messages(pb.GetMessagesRequest(scope=scope, session_id="lost-reply-sync")).messages
+        assert [m.id for m in stored] == list(answered.message_ids)
+
+
+async def test_async_retried_append_applies_once(scope: scope_pb2.Scope) -> None:
+    async with AsyncEngramClient(_lost_reply_target(), backoff=0.01) as client:
+        answered = await client.append_messages(_book_train(scope, "lost-reply-async"))
+        assert answered.replayed
+        stored = (await client.get_messages(pb.GetMessagesRequest(scope=scope, session_id="lost-reply-async"))).messages
+        assert [m.id for m in stored] == list(answered.message_ids)

@@ -1,6 +1,7 @@
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { MemoryService } from "./gen/engram/v1/memory_service_pb.js";
+import { randomUUID } from "node:crypto";
+import { MemoryService, type AppendMessagesRequest } from "./gen/engram/v1/memory_service_pb.js";
 import { Code, EngramError } from "./engram-error.js";
 
 export * from "./gen/engram/v1/assembly_pb.js";
@@ -44,13 +45,18 @@ function bearer(token: string): Interceptor {
   };
 }
 
-/** Retries UNAVAILABLE only: the server promises such a call applied nothing it acknowledged. */
+/**
+ * Retries UNAVAILABLE only. An append whose reply was lost may have applied,
+ * so each AppendMessages call gets an idempotency key (unless the caller set
+ * one) that every retry reuses: the server applies it once.
+ */
 function retries(max: number, backoffMs: number): Interceptor {
   return (next) => async (req) => {
     if (req.stream) return next(req);
+    const request = withIdempotencyKey(req);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await next(req);
+        return await next(request);
       } catch (error) {
         const code = EngramError.fromError(error).code;
         if (code !== Code.Unavailable || attempt >= max || req.signal.aborted) throw error;
@@ -58,6 +64,15 @@ function retries(max: number, backoffMs: number): Interceptor {
       }
     }
   };
+}
+
+/** An AppendMessages request with a key of its own; a new object, so the caller's message is left as it was. */
+function withIdempotencyKey(req: UnaryRequest): UnaryRequest {
+  if (req.method !== MemoryService.method.appendMessages) return req;
+  const message = req.message as AppendMessagesRequest;
+  if (message.idempotencyKey !== "") return req;
+  const keyed: AppendMessagesRequest = { ...message, idempotencyKey: randomUUID() };
+  return { ...req, message: keyed };
 }
 
 /** Every failure, unary or mid-stream, surfaces as an EngramError. */

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, createEngramClient, EngramError, MemoryType, Role, type EngramClient } from "../src/index.js";
 import { startTestServer, type TestServer } from "../../../test/support/server-harness.js";
+import { lostReplySessionPrefix, storesWithLostReplies } from "../../../test/support/lost-replies.js";
 
 /** The TypeScript client against a real Engram server. */
 let server: TestServer;
@@ -17,6 +18,27 @@ afterAll(() => server?.destroy());
 const newScope = () => ({ namespace: "ts-client", userId: randomUUID() });
 
 describe("createEngramClient", () => {
+  it("retries an append whose reply was lost, and the server applies it once", async () => {
+    const flaky = await startTestServer({}, { openStores: storesWithLostReplies });
+    try {
+      const retrying = createEngramClient({ baseUrl: flaky.baseUrl, timeoutMs: 5000, backoffMs: 10 });
+      const scope = newScope();
+      const sessionId = `${lostReplySessionPrefix}-ts`;
+      const request = { scope, sessionId, messages: [{ role: Role.USER, content: "Book the 8am train" }] };
+      const answered = await retrying.appendMessages(request);
+      expect(answered.replayed).toBe(true);
+      expect((request as { idempotencyKey?: string }).idempotencyKey).toBeUndefined();
+      const stored = await retrying.getMessages({ scope, sessionId });
+      expect(stored.messages.map((m) => m.content)).toEqual(["Book the 8am train"]);
+      expect(stored.messages.map((m) => m.id)).toEqual(answered.messageIds);
+      // The same request object again is a new append, with a new key.
+      expect((await retrying.appendMessages(request)).replayed).toBe(false);
+      expect((await retrying.getMessages({ scope, sessionId })).messages).toHaveLength(2);
+    } finally {
+      await flaky.destroy();
+    }
+  });
+
   it("calls every RPC, with AssembleContext as an async iterator", async () => {
     const scope = newScope();
     expect((await client.ping({})).serverTime).toBeDefined();

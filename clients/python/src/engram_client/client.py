@@ -2,14 +2,17 @@
 
 Both have the same methods, one per RPC, taking the generated request
 messages. They apply a default timeout, send a bearer token, retry
-UNAVAILABLE with exponential backoff (the server promises such a call
-applied nothing it acknowledged), and raise EngramError.
+UNAVAILABLE with exponential backoff, and raise EngramError. An append
+whose reply was lost may have applied, so append_messages gives each call
+an idempotency key (unless the caller set one) that every retry reuses:
+the server applies it once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -20,6 +23,16 @@ from engram.v1 import memory_service_pb2 as pb
 from engram.v1 import memory_service_pb2_grpc as pb_grpc
 
 from .errors import EngramError
+
+
+def _keyed(request: pb.AppendMessagesRequest) -> pb.AppendMessagesRequest:
+    """A copy of the request with an idempotency key; the caller's message is left as it was."""
+    if request.idempotency_key:
+        return request
+    keyed = pb.AppendMessagesRequest()
+    keyed.CopyFrom(request)
+    keyed.idempotency_key = str(uuid.uuid4())
+    return keyed
 
 
 def _metadata(token: str | None) -> tuple[tuple[str, str], ...]:
@@ -72,7 +85,7 @@ class EngramClient:
         return result
 
     def append_messages(self, request: pb.AppendMessagesRequest, *, timeout: float | None = None) -> pb.AppendMessagesResponse:
-        result: pb.AppendMessagesResponse = self._call(self._stub.AppendMessages, request, timeout)
+        result: pb.AppendMessagesResponse = self._call(self._stub.AppendMessages, _keyed(request), timeout)
         return result
 
     def get_messages(self, request: pb.GetMessagesRequest, *, timeout: float | None = None) -> pb.GetMessagesResponse:
@@ -183,7 +196,7 @@ class AsyncEngramClient:
         return result
 
     async def append_messages(self, request: pb.AppendMessagesRequest, *, timeout: float | None = None) -> pb.AppendMessagesResponse:
-        result: pb.AppendMessagesResponse = await self._call(self._stub.AppendMessages, request, timeout)
+        result: pb.AppendMessagesResponse = await self._call(self._stub.AppendMessages, _keyed(request), timeout)
         return result
 
     async def get_messages(self, request: pb.GetMessagesRequest, *, timeout: float | None = None) -> pb.GetMessagesResponse:
