@@ -4,6 +4,7 @@ import { UnavailableError } from "../../src/domain/errors.js";
 import { openRedisStores, type RedisStores } from "../../src/storage/redis/redis-stores.js";
 import { RedisKeys } from "../../src/storage/redis/redis-keys.js";
 import { RedisUserWriteLock } from "../../src/storage/redis/redis-user-write-lock.js";
+import type { Scope } from "../../src/domain/types.js";
 import { freshScope, sleep } from "../support/memory-fixtures.js";
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from "../support/redis-servers.js";
 
@@ -22,6 +23,18 @@ afterAll(async () => {
   await standalone?.stop();
   await cluster?.stop();
 });
+
+/** Holds the user's lock until `release`; `inside` resolves once the section has the lock. */
+function holdOpen(lock: RedisUserWriteLock, scope: Scope) {
+  let entered!: () => void;
+  let release!: () => void;
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  const done = lock.hold(scope, () => {
+    entered();
+    return new Promise<void>((resolve) => (release = resolve));
+  });
+  return { inside, done, release: () => release() };
+}
 
 const deployments: [string, () => { url?: string; clusterNodes?: readonly string[] }][] = [
   ["standalone Redis", () => ({ url: standalone.url })],
@@ -58,23 +71,21 @@ describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
     expect(most).toBe(1);
 
     let otherUserRan = false;
-    let release!: () => void;
-    const held = a.hold(scope, () => new Promise<void>((resolve) => (release = resolve)));
-    await sleep(20);
+    const held = holdOpen(a, scope);
+    await held.inside;
     await b.hold(freshScope(), async () => {
       otherUserRan = true;
     });
     expect(otherUserRan).toBe(true);
-    release();
-    await held;
+    held.release();
+    await held.done;
   });
 
   it("frees a crashed holder's lock when its lease ends, and a late release frees nothing", async () => {
     const [a, b] = [await replica({ leaseMs: 300, waitMs: 10_000 }), await replica()];
     const scope = freshScope();
-    let finishA!: () => void;
-    const stuck = a.hold(scope, () => new Promise<void>((resolve) => (finishA = resolve)));
-    await sleep(20);
+    const stuck = holdOpen(a, scope);
+    await stuck.inside;
     let bInside = false;
     let finishB!: () => void;
     const next = b.hold(scope, async () => {
@@ -83,8 +94,8 @@ describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
     });
     await expect.poll(() => bInside, { timeout: 10_000 }).toBe(true);
     // A wakes up after its lease and releases: B's lock must survive it.
-    finishA();
-    await stuck;
+    stuck.release();
+    await stuck.done;
     const c = await replica({ leaseMs: 30_000, waitMs: 200 });
     await expect(c.hold(scope, async () => {})).rejects.toBeInstanceOf(UnavailableError);
     finishB();
@@ -95,17 +106,16 @@ describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
   it("answers UNAVAILABLE after waiting its limit, and stops waiting when the caller gives up", async () => {
     const holder = await replica();
     const scope = freshScope();
-    let release!: () => void;
-    const held = holder.hold(scope, () => new Promise<void>((resolve) => (release = resolve)));
-    await sleep(20);
+    const held = holdOpen(holder, scope);
+    await held.inside;
     const impatient = await replica({ leaseMs: 30_000, waitMs: 150 });
     await expect(impatient.hold(scope, async () => {})).rejects.toThrow(/retry later/);
     const cancelled = new AbortController();
     const waiting = (await replica()).hold(scope, async () => {}, cancelled.signal);
     cancelled.abort(new Error("caller gave up"));
     await expect(waiting).rejects.toThrow("caller gave up");
-    release();
-    await held;
+    held.release();
+    await held.done;
   });
 
   it("releases the lock when the section fails, and passes the failure on", async () => {
