@@ -77,18 +77,19 @@ export class SqliteSessionStore implements SessionStore {
         tokenCount,
         now + ttlSeconds * 1000,
       );
+      const messageIds = messages.map((m) => m.id);
       if (appendKey) {
         db.run(
           "INSERT INTO session_appends (namespace, user_id, session_id, append_key, first_sequence, message_ids) VALUES (?, ?, ?, ?, ?, ?)",
           ...key,
           appendKey,
           sequences[0]!,
-          messages.map((m) => m.id).join(","),
+          messageIds.join(","),
         );
       }
       return {
         sequences,
-        messageIds: messages.map((m) => m.id),
+        messageIds,
         tokenCount,
         messageCount: countMessages(db, key),
         replayed: false,

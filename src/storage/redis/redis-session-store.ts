@@ -27,10 +27,10 @@ export class RedisSessionStore implements SessionStore {
         ttlSeconds * 1000,
         sessionId,
         appendKey ?? "",
-        messages.map((m) => m.id).join(","),
+        appendKey ? messages.map((m) => m.id).join(",") : "",
       ];
       for (const message of messages) args.push(message.tokenCount, encodeMessage(message));
-      const [first, last, tokens, count, replayed, ids] = (await appendScript.run(
+      const [first, last, tokens, count, replayedIds] = (await appendScript.run(
         this.redis,
         [
           this.keys.sessionMeta(scope, sessionId),
@@ -38,13 +38,13 @@ export class RedisSessionStore implements SessionStore {
           this.keys.sessionIndex(scope),
         ],
         args,
-      )) as [number, number, number, number, number, string];
+      )) as [number, number, number, number, string?];
       return {
         sequences: Array.from({ length: last - first + 1 }, (_, i) => first + i),
-        messageIds: ids.split(","),
+        messageIds: replayedIds === undefined ? messages.map((m) => m.id) : replayedIds.split(","),
         tokenCount: tokens,
         messageCount: count,
-        replayed: replayed === 1,
+        replayed: replayedIds !== undefined,
       };
     });
   }

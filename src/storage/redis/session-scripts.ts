@@ -9,10 +9,10 @@ import { LuaScript } from "./lua-script.js";
 
 /**
  * KEYS: meta, msgs, index. ARGV: ttlMs, sessionId, appendKey ("" for none),
- * the message ids joined by ",", then (tokens, json) per message.
- * Returns {first, last, tokens, count, replayed, ids}: with a key already in
- * the meta hash (field "k:<key>" = "first:last:ids"), nothing is appended
- * and the first append's range and ids come back.
+ * the message ids joined by "," (only with a key), then (tokens, json) per
+ * message. Returns {first, last, tokens, count}; with a key already in the
+ * meta hash (field "k:<key>" = "first:last:ids"), nothing is appended and
+ * {first, last, tokens, count, ids} of the first append come back.
  */
 export const appendScript = new LuaScript(`
 local ttl = tonumber(ARGV[1])
@@ -23,7 +23,7 @@ if ARGV[3] ~= '' then
   local seen = redis.call('HGET', KEYS[1], 'k:' .. ARGV[3])
   if seen then
     local first, last, ids = string.match(seen, '^(%d+):(%d+):(.*)$')
-    return {tonumber(first), tonumber(last), tokens, redis.call('LLEN', KEYS[2]), 1, ids}
+    return {tonumber(first), tonumber(last), tokens, redis.call('LLEN', KEYS[2]), ids}
   end
 end
 local last = tonumber(redis.call('HGET', KEYS[1], 'last_seq') or '0')
@@ -39,7 +39,7 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('SADD', KEYS[3], ARGV[2])
 if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
-return {first, last, tokens, redis.call('LLEN', KEYS[2]), 0, ARGV[4]}
+return {first, last, tokens, redis.call('LLEN', KEYS[2])}
 `);
 
 /**
