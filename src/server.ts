@@ -29,7 +29,7 @@ import { RateLimiter } from "./domain/rate-limit.js";
 import { Authenticator, peerCertificateCnKey } from "./rpc/authentication.js";
 import { healthHandlers, HealthStatus } from "./rpc/health-service.js";
 import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
-import { observeInterceptor } from "./rpc/observe-interceptor.js";
+import { methodLabel, observeInterceptor } from "./rpc/observe-interceptor.js";
 import { reflectionHandlers } from "./rpc/reflection-service.js";
 import type { Stores } from "./storage/stores.js";
 
@@ -128,7 +128,7 @@ export async function startServer(
       } catch (error) {
         // Refused before the interceptors run: counted here, so dashboards see refused traffic too.
         const code = error instanceof ConnectError ? Code[error.code] : "Unknown";
-        metrics.rpcTotal.inc({ method: `${ctx.service.typeName}/${ctx.method.name}`, code });
+        metrics.rpcTotal.inc({ method: methodLabel(ctx.service.typeName, ctx.method.name), code });
         throw error;
       }
     },

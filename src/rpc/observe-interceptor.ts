@@ -3,6 +3,11 @@ import type { EngramMetrics } from "../observability/metrics.js";
 import type { Logger } from "../observability/logger.js";
 import { isServerFault, toConnectError } from "./error-mapping.js";
 
+/** The `method` label of RPC metrics and logs, e.g. "engram.v1.MemoryService/Recall". */
+export function methodLabel(service: string, method: string): string {
+  return `${service}/${method}`;
+}
+
 /**
  * Wraps every RPC: maps failures to statuses (through `toConnectError`, the
  * one mapping), records latency and status metrics, and logs failures with
@@ -10,7 +15,7 @@ import { isServerFault, toConnectError } from "./error-mapping.js";
  */
 export function observeInterceptor(metrics: EngramMetrics, logger: Logger): Interceptor {
   return (next) => async (req) => {
-    const method = `${req.service.typeName}/${req.method.name}`;
+    const method = methodLabel(req.service.typeName, req.method.name);
     const started = process.hrtime.bigint();
     const finish = (error: unknown): ConnectError | undefined => {
       const mapped = error === undefined ? undefined : toConnectError(error, req.signal);
