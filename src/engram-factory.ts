@@ -8,7 +8,7 @@ import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
 import { openRedisStores } from "./storage/redis/redis-stores.js";
 import { openWeaviateStores } from "./storage/weaviate/weaviate-store.js";
-import type { Stores } from "./storage/stores.js";
+import type { Stores } from "./domain/ports.js";
 
 /**
  * Builds the memory hierarchy from configuration: the stores it names and the

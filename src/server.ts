@@ -31,7 +31,7 @@ import { healthHandlers, HealthStatus } from "./rpc/health-service.js";
 import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
 import { methodLabel, observeInterceptor } from "./rpc/observe-interceptor.js";
 import { reflectionHandlers } from "./rpc/reflection-service.js";
-import type { Stores } from "./storage/stores.js";
+import type { Stores } from "./domain/ports.js";
 
 export interface RunningServer {
   /** The port gRPC, gRPC-Web and Connect are served on. */

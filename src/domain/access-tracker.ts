@@ -1,4 +1,4 @@
-import type { LongTermStore, UserWriteLock } from "../storage/stores.js";
+import type { LongTermStore, UserWriteLock } from "./ports.js";
 import type { Scope } from "./types.js";
 
 /**

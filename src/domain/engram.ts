@@ -1,4 +1,4 @@
-import type { Stores } from "../storage/stores.js";
+import type { Stores } from "./ports.js";
 import { AccessTracker } from "./access-tracker.js";
 import { ContextAssembler } from "./context-assembler.js";
 import { evictStale, type EvictionTarget } from "./eviction.js";

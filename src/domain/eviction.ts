@@ -1,4 +1,4 @@
-import type { LongTermStore } from "../storage/stores.js";
+import type { LongTermStore } from "./ports.js";
 import { InvalidArgumentError } from "./errors.js";
 import { evictionBands, retentionScore, selectForEviction, selectOverBudget } from "./forgetting.js";
 import { limits } from "./limits.js";

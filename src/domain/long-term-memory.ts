@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { LongTermStore, UserWriteLock } from "../storage/stores.js";
+import type { LongTermStore, UserWriteLock } from "./ports.js";
 import type { AccessTracker } from "./access-tracker.js";
 import { inferSubject, resolveConflict, subjectGloss } from "./conflicts.js";
 import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "./errors.js";

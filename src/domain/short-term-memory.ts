@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { SessionStore } from "../storage/stores.js";
+import type { SessionStore } from "./ports.js";
 import { planCompaction, type CompactionPolicy } from "./compaction.js";
 import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";

@@ -1,4 +1,4 @@
-import type { WorkingStore } from "../storage/stores.js";
+import type { WorkingStore } from "./ports.js";
 import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Scope, WorkingState } from "./types.js";

@@ -1,5 +1,5 @@
 import { EngramError } from "../domain/errors.js";
-import type { Stores } from "../storage/stores.js";
+import type { Stores } from "../domain/ports.js";
 import type { EngramMetrics } from "./metrics.js";
 
 /**

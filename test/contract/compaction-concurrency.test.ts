@@ -6,7 +6,7 @@ import type { Summariser, SummaryLine } from "../../src/domain/models.js";
 import { ShortTermMemory } from "../../src/domain/short-term-memory.js";
 import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
 import { openRedisStores } from "../../src/storage/redis/redis-stores.js";
-import type { SessionStore } from "../../src/storage/stores.js";
+import type { SessionStore } from "../../src/domain/ports.js";
 import { dimensions, freshScope, sleep } from "../support/memory-fixtures.js";
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from "../support/redis-servers.js";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
 import { openRedisStores } from "../../src/storage/redis/redis-stores.js";
-import type { Stores } from "../../src/storage/stores.js";
+import type { Stores } from "../../src/domain/ports.js";
 import { dimensions } from "../support/memory-fixtures.js";
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from "../support/redis-servers.js";
 import { describeStorageContract } from "./storage-contract.js";

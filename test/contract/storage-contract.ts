@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResourceExhaustedError } from "../../src/domain/errors.js";
-import type { Stores } from "../../src/storage/stores.js";
+import type { Stores } from "../../src/domain/ports.js";
 import { embedder, freshScope, memoryRecord, newMessage, sleep } from "../support/memory-fixtures.js";
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
-import type { Stores } from "../../src/storage/stores.js";
+import type { Stores } from "../../src/domain/ports.js";
 import { openWeaviateStores } from "../../src/storage/weaviate/weaviate-store.js";
 import { dimensions, embedder, freshScope, memoryRecord } from "../support/memory-fixtures.js";
 import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";

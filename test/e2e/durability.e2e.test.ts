@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
-import type { LongTermStore, Stores } from "../../src/storage/stores.js";
+import type { LongTermStore, Stores } from "../../src/domain/ports.js";
 import { openClient } from "../support/clients.js";
 import { expectStatus } from "../support/expect-status.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";

@@ -1,6 +1,6 @@
 import { UnavailableError } from "../../src/domain/errors.js";
 import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
-import type { SessionStore, Stores } from "../../src/storage/stores.js";
+import type { SessionStore, Stores } from "../../src/domain/ports.js";
 import type { Config } from "../../src/config.js";
 
 /** Sessions whose name starts with this lose the reply of their first append. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { loadConfig, type Config } from "../../src/config.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startServer, type RunningServer } from "../../src/server.js";
-import type { Stores } from "../../src/storage/stores.js";
+import type { Stores } from "../../src/domain/ports.js";
 
 export interface TestServer {
   readonly server: RunningServer;

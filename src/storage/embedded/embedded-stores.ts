@@ -1,4 +1,4 @@
-import type { Stores } from "../stores.js";
+import type { Stores } from "../../domain/ports.js";
 import { SqliteDatabase } from "./sqlite-database.js";
 import { SqliteLongTermStore } from "./sqlite-long-term-store.js";
 import { SqliteSessionStore } from "./sqlite-session-store.js";

@@ -2,7 +2,7 @@ import type { SQLInputValue } from "node:sqlite";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
 import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
 import { UnavailableError } from "../../domain/errors.js";
-import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
+import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../../domain/ports.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 import { UserVectorCache, type UserVectors, type VectorRow } from "./user-vector-cache.js";
 

@@ -1,5 +1,5 @@
 import type { NewMessage, Role, Scope, SessionSnapshot, StoredMessage } from "../../domain/types.js";
-import type { AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../stores.js";
+import type { AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../../domain/ports.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 
 /** Short-term memory in the embedded database. Each operation is one transaction. */

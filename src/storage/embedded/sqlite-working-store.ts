@@ -1,6 +1,6 @@
 import { ResourceExhaustedError } from "../../domain/errors.js";
 import type { Scope, WorkingState } from "../../domain/types.js";
-import type { WorkingStore } from "../stores.js";
+import type { WorkingStore } from "../../domain/ports.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 
 /** Working memory in the embedded database: a task row plus its entries. */

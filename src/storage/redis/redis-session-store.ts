@@ -1,5 +1,5 @@
 import type { NewMessage, Role, Scope, SessionSnapshot, StoredMessage } from "../../domain/types.js";
-import type { AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../stores.js";
+import type { AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../../domain/ports.js";
 import type { RedisClient } from "./lua-script.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { translateRedisErrors } from "./redis-errors.js";

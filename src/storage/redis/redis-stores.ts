@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
-import type { HealthCheck, SessionStore, UserWriteLock, WorkingStore } from "../stores.js";
+import type { HealthCheck, SessionStore, UserWriteLock, WorkingStore } from "../../domain/ports.js";
 import type { RedisClient } from "./lua-script.js";
 import { RedisKeys } from "./redis-keys.js";
 import { RedisSessionStore } from "./redis-session-store.js";

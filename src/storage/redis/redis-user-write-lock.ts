@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { UnavailableError } from "../../domain/errors.js";
 import type { Scope } from "../../domain/types.js";
-import type { UserWriteLock } from "../stores.js";
+import type { UserWriteLock } from "../../domain/ports.js";
 import { LuaScript, type RedisClient } from "./lua-script.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { translateRedisErrors } from "./redis-errors.js";

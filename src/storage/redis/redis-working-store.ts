@@ -1,5 +1,5 @@
 import type { Scope, WorkingState } from "../../domain/types.js";
-import type { WorkingStore } from "../stores.js";
+import type { WorkingStore } from "../../domain/ports.js";
 import type { RedisClient } from "./lua-script.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { translateRedisErrors } from "./redis-errors.js";

@@ -3,7 +3,7 @@ import { Filters, type Collection, type FilterValue, type WeaviateClient } from 
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
 import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
 import { cosine } from "../../domain/vectors.js";
-import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../stores.js";
+import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../../domain/ports.js";
 import { UnavailableError } from "../../domain/errors.js";
 import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
 

@@ -1,5 +1,5 @@
 import weaviate, { type WeaviateClient } from "weaviate-client";
-import type { HealthCheck, LongTermStore } from "../stores.js";
+import type { HealthCheck, LongTermStore } from "../../domain/ports.js";
 import { WeaviateLongTermStore } from "./weaviate-long-term-store.js";
 import { ensureMemoryCollection } from "./weaviate-schema.js";
 

@@ -1,5 +1,5 @@
-import type { EvictionBand, EvictionCandidate } from "../domain/forgetting.js";
-import type { MemoryRecord, MemoryType, NewMessage, Scope, SessionSnapshot, WorkingState } from "../domain/types.js";
+import type { EvictionBand, EvictionCandidate } from "./forgetting.js";
+import type { MemoryRecord, MemoryType, NewMessage, Scope, SessionSnapshot, WorkingState } from "./types.js";
 
 /**
  * The storage ports of the memory domain. Each backend (embedded SQLite,
