@@ -16,14 +16,44 @@ export interface EvictionCandidate {
 }
 
 /**
- * importance × recency, where recency halves every `halfLifeHours` since the
- * memory was last used (or created). Each doubling of use adds a little
- * importance, so memories that keep proving useful are kept longer.
+ * How long a memory's strength takes to halve, in hours: the policy's
+ * half-life H scaled by importance and by use, in the spirit of spaced
+ * repetition (each recall makes the next forgetting slower):
+ *
+ *   halfLife(i, n) = H × max(1, 4·i) × (1 + log2(1 + n))
+ *
+ * for importance i and access count n. Trivia (i ≤ 0.25) decays at H; an
+ * importance of 0.8 decays 3.2 times slower; one recall doubles the
+ * half-life, three triple it, seven quadruple it.
+ */
+export function strengthHalfLifeHours(importance: number, accessCount: number, policy: EvictionPolicy): number {
+  return policy.halfLifeHours * importanceFactor(importance) * (1 + Math.log2(1 + Math.max(0, accessCount)));
+}
+
+function importanceFactor(importance: number): number {
+  return Math.max(1, 4 * importance);
+}
+
+/**
+ * importance × recency, where recency halves every
+ * `strengthHalfLifeHours` since the memory was last used (or created).
  */
 export function retentionScore(candidate: EvictionCandidate, now: Date, policy: EvictionPolicy): number {
-  const usefulness = Math.min(1, candidate.importance + 0.05 * Math.log2(1 + candidate.accessCount));
   const lastUse = candidate.lastAccessedAt ?? candidate.createdAt;
-  return usefulness * recencyWeight(lastUse, now, policy.halfLifeHours);
+  return (
+    candidate.importance *
+    recencyWeight(lastUse, now, strengthHalfLifeHours(candidate.importance, candidate.accessCount, policy))
+  );
+}
+
+/**
+ * Hours a memory can stay unused before its score falls below the
+ * threshold: importance × 0.5^(t / halfLife) < θ  ⇔  t > halfLife × log2(i / θ).
+ * 0 when it is already below (i ≤ θ). The README's survival table is this.
+ */
+export function survivalHours(importance: number, accessCount: number, policy: EvictionPolicy): number {
+  if (importance <= policy.scoreThreshold) return 0;
+  return strengthHalfLifeHours(importance, accessCount, policy) * Math.log2(importance / policy.scoreThreshold);
 }
 
 function isPinned(candidate: EvictionCandidate, policy: EvictionPolicy): boolean {
@@ -82,13 +112,16 @@ export interface EvictionBand {
 }
 
 /**
- * Importance bands whose members are evictable by thresholds alone. For a
- * memory never accessed, usefulness is its importance, so one with
- * importance below b is forgotten once idle for more than
- * halfLife × log2(b / threshold). Bands double from the threshold up to 1;
- * each is a plain range filter, so a store can delete a band in bulk
- * without loading it. Memories outside every band (used ones, band edges)
- * are left to the exact pass.
+ * Importance bands whose members are evictable by thresholds alone. A
+ * never-used memory (n = 0) of importance i is forgotten once idle for more
+ * than survival(i) = H × max(1, 4i) × log2(i / θ) (see `survivalHours`).
+ * survival is strictly increasing in i where positive (both factors are
+ * non-decreasing and the logarithm strictly increasing) and ≤ 0 for i ≤ θ,
+ * so over a band [from, below) it is below survival(below): every member
+ * idle for at least survival(below) + 1 ms is certainly evictable. Bands
+ * double from the threshold up to 1; each is a plain range filter, so a
+ * store can delete a band in bulk without loading it. Memories outside
+ * every band (used ones, band edges) are left to the exact pass.
  */
 export function evictionBands(now: Date, policy: EvictionPolicy): EvictionBand[] {
   // Explicitly pinned ids are not visible to a store's bulk delete.
@@ -97,9 +130,9 @@ export function evictionBands(now: Date, policy: EvictionPolicy): EvictionBand[]
   const bands: EvictionBand[] = [];
   let from = 0;
   for (let below = policy.scoreThreshold; from < 1; below = Math.min(1, below * 2)) {
-    const idleHours = policy.halfLifeHours * Math.log2(below / policy.scoreThreshold);
-    // Strictly older than the idle time: at exactly that age the score equals the threshold.
-    const lastUsedBefore = new Date(now.getTime() - idleHours * 3_600_000 - 1);
+    const idleHours = survivalHours(below, 0, policy);
+    // Strictly older than the idle time: at exactly that age a memory of importance `below` scores the threshold.
+    const lastUsedBefore = new Date(now.getTime() - Math.ceil(idleHours * 3_600_000) - 1);
     bands.push({ importanceFrom: from, importanceBelow: below, lastUsedBefore, createdBefore });
     from = below;
     if (below >= 1) break;

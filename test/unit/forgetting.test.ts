@@ -4,6 +4,8 @@ import {
   retentionScore,
   selectForEviction,
   selectOverBudget,
+  strengthHalfLifeHours,
+  survivalHours,
   type EvictionCandidate,
 } from "../../src/domain/forgetting.js";
 
@@ -28,11 +30,40 @@ const candidate = (id: string, overrides: Partial<EvictionCandidate>): EvictionC
 });
 
 describe("forgetting", () => {
-  it("halves retention every half-life since last use", () => {
+  it("halves retention every strength half-life since last use", () => {
     const fresh = candidate("a", { importance: 0.8, lastAccessedAt: now });
-    const month = candidate("b", { importance: 0.8, lastAccessedAt: daysAgo(30) });
+    // 0.8 decays 3.2 times slower than trivia: its half-life is 96 days, not 30.
+    const halfLife = candidate("b", { importance: 0.8, lastAccessedAt: daysAgo(96) });
+    const trivia = candidate("c", { importance: 0.2, lastAccessedAt: daysAgo(30) });
     expect(retentionScore(fresh, now, policy)).toBeCloseTo(0.8);
-    expect(retentionScore(month, now, policy)).toBeCloseTo(0.4);
+    expect(retentionScore(halfLife, now, policy)).toBeCloseTo(0.4);
+    expect(retentionScore(trivia, now, policy)).toBeCloseTo(0.1);
+  });
+
+  it("each recall lengthens the half-life: one doubles it, three triple it", () => {
+    expect(strengthHalfLifeHours(0.2, 1, policy)).toBe(2 * strengthHalfLifeHours(0.2, 0, policy));
+    expect(strengthHalfLifeHours(0.2, 3, policy)).toBe(3 * strengthHalfLifeHours(0.2, 0, policy));
+    for (let n = 0; n < 20; n++) {
+      expect(survivalHours(0.5, n + 1, policy)).toBeGreaterThan(survivalHours(0.5, n, policy));
+    }
+  });
+
+  it("with the defaults, important memories outlive a year unused and trivia goes within two months", () => {
+    const defaults = {
+      scoreThreshold: 0.05,
+      halfLifeHours: 720,
+      minAgeHours: 168,
+      maxAgeHours: 0,
+      maxMemoriesPerUser: 0,
+    };
+    const days = (importance: number, accessCount = 0) => survivalHours(importance, accessCount, defaults) / 24;
+    expect(days(0.8)).toBeGreaterThan(365);
+    expect(days(0.9)).toBeGreaterThan(365);
+    expect(days(0.2)).toBeLessThanOrEqual(61);
+    expect(days(0.2, 1)).toBeGreaterThan(days(0.2));
+    // The README's table.
+    expect([0.1, 0.2, 0.5, 0.8, 1].map((i) => Math.floor(days(i)))).toEqual([30, 60, 199, 384, 518]);
+    expect([0.1, 0.2, 0.5, 0.8, 1].map((i) => Math.floor(days(i, 3)))).toEqual([90, 180, 597, 1152, 1555]);
   });
 
   it("forgets old, unimportant memories and keeps important or recent ones", () => {
@@ -113,7 +144,7 @@ describe("evictionBands", () => {
     expect(bands.at(-1)?.importanceBelow).toBe(1);
     // Probe a grid of never-used, unpinned memories: whatever a band matches, the policy evicts.
     for (let importance = 0; importance < 1; importance += 0.01) {
-      for (let idleDays = 0; idleDays < 400; idleDays += 3) {
+      for (let idleDays = 0; idleDays < 800; idleDays += 3) {
         const c = candidate("probe", { importance, lastAccessedAt: daysAgo(idleDays) });
         const matched = bands.some(
           (b) =>

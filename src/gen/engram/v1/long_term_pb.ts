@@ -226,8 +226,10 @@ export const ScoredMemorySchema: GenMessage<ScoredMemory> = /*@__PURE__*/
 /**
  * Overrides of the configured forgetting policy for one EvictStale call.
  * A memory is forgotten when importance × recency falls below
- * `score_threshold`, where recency halves every `half_life_hours` since its
- * last access (or creation), and it is older than `min_age_hours`.
+ * `score_threshold` and it is older than `min_age_hours`. Recency halves
+ * every half_life_hours × max(1, 4 × importance) × (1 + log2(1 + access_count))
+ * hours since its last access (or creation): important and recalled
+ * memories fade more slowly.
  *
  * @generated from message engram.v1.EvictionPolicy
  */
@@ -240,7 +242,7 @@ export type EvictionPolicy = Message<"engram.v1.EvictionPolicy"> & {
   scoreThreshold?: number | undefined;
 
   /**
-   * 1 to 87600; unset uses ENGRAM_EVICTION_HALF_LIFE_HOURS.
+   * The base half-life, 1 to 87600; unset uses ENGRAM_EVICTION_HALF_LIFE_HOURS.
    *
    * @generated from field: optional int32 half_life_hours = 2;
    */

@@ -482,13 +482,15 @@ func (x *ScoredMemory) GetRelevance() float32 {
 
 // Overrides of the configured forgetting policy for one EvictStale call.
 // A memory is forgotten when importance × recency falls below
-// `score_threshold`, where recency halves every `half_life_hours` since its
-// last access (or creation), and it is older than `min_age_hours`.
+// `score_threshold` and it is older than `min_age_hours`. Recency halves
+// every half_life_hours × max(1, 4 × importance) × (1 + log2(1 + access_count))
+// hours since its last access (or creation): important and recalled
+// memories fade more slowly.
 type EvictionPolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 0 to 1; unset uses ENGRAM_EVICTION_SCORE_THRESHOLD.
 	ScoreThreshold *float32 `protobuf:"fixed32,1,opt,name=score_threshold,json=scoreThreshold,proto3,oneof" json:"score_threshold,omitempty"`
-	// 1 to 87600; unset uses ENGRAM_EVICTION_HALF_LIFE_HOURS.
+	// The base half-life, 1 to 87600; unset uses ENGRAM_EVICTION_HALF_LIFE_HOURS.
 	HalfLifeHours *int32 `protobuf:"varint,2,opt,name=half_life_hours,json=halfLifeHours,proto3,oneof" json:"half_life_hours,omitempty"`
 	// 0 to 87600; unset uses ENGRAM_EVICTION_MIN_AGE_HOURS.
 	MinAgeHours *int32 `protobuf:"varint,3,opt,name=min_age_hours,json=minAgeHours,proto3,oneof" json:"min_age_hours,omitempty"`

@@ -284,8 +284,10 @@ Global___ScoredMemory: _TypeAlias = ScoredMemory  # noqa: Y015
 class EvictionPolicy(_message.Message):
     """Overrides of the configured forgetting policy for one EvictStale call.
     A memory is forgotten when importance × recency falls below
-    `score_threshold`, where recency halves every `half_life_hours` since its
-    last access (or creation), and it is older than `min_age_hours`.
+    `score_threshold` and it is older than `min_age_hours`. Recency halves
+    every half_life_hours × max(1, 4 × importance) × (1 + log2(1 + access_count))
+    hours since its last access (or creation): important and recalled
+    memories fade more slowly.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -298,7 +300,7 @@ class EvictionPolicy(_message.Message):
     score_threshold: _builtins.float
     """0 to 1; unset uses ENGRAM_EVICTION_SCORE_THRESHOLD."""
     half_life_hours: _builtins.int
-    """1 to 87600; unset uses ENGRAM_EVICTION_HALF_LIFE_HOURS."""
+    """The base half-life, 1 to 87600; unset uses ENGRAM_EVICTION_HALF_LIFE_HOURS."""
     min_age_hours: _builtins.int
     """0 to 87600; unset uses ENGRAM_EVICTION_MIN_AGE_HOURS."""
     max_age_hours: _builtins.int
