@@ -137,3 +137,9 @@ export interface AssemblySummary {
   readonly tokenBudget: number;
   readonly omitted: readonly OmittedItem[];
 }
+
+/** A stored memory as callers see it: without its embedding. */
+export function withoutEmbedding(record: MemoryRecord): Memory {
+  const { embedding: _embedding, ...memory } = record;
+  return memory;
+}

@@ -39,7 +39,6 @@ const pleasantryPhrases =
 const pleasantry = new RegExp(`^(?:(?:${pleasantryPhrases})\\b[\\s!.,:;)]*)+$`, "i");
 const procedural =
   /\b(step \d+\s*(of|\/)\s*\d+|next step|go on|proceed|retry|try again|done with (this|that) step)\b|^\s*(next|continue|done|skip|again)\b[\s!.]*$/i;
-/\b(step \d+\s*(of|\/)\s*\d+|next step|continue|go on|proceed|retry|try again|done with (this|that) step)\b/i;
 const transientTask =
   /\b(currently|right now|at the moment|in progress|todo|to-do|working on (this|the) task|for this task|draft \d+|this session only)\b/i;
 const preference =

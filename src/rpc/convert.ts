@@ -8,7 +8,7 @@ import {
   SectionKind,
   type Document,
 } from "../gen/engram/v1/assembly_pb.js";
-import type { GateDecision, RememberOutcome as DomainOutcome } from "../domain/long-term-memory.js";
+import type { GateDecision, RememberOutcome as DomainOutcome } from "../domain/memory-intake.js";
 import {
   GateDecisionSchema,
   MemorySchema,

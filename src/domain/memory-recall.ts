@@ -1,0 +1,81 @@
+import type { AccessTracker } from "./access-tracker.js";
+import { NotFoundError } from "./errors.js";
+import { limits } from "./limits.js";
+import type { Embedder } from "./models.js";
+import type { LongTermStore } from "./ports.js";
+import { rankMemories, type RankingPolicy } from "./ranking.js";
+import { withoutEmbedding, type Memory, type MemoryType, type Scope, type ScoredMemory } from "./types.js";
+import { requireId, requireIntInRange, requireScope, requireText, requireUnitInterval } from "./validation.js";
+
+export interface RecallInput {
+  /** Who asks: a Recall call or context assembly (labels the quality metrics). */
+  readonly purpose?: "recall" | "assemble";
+  readonly query: string;
+  readonly topK: number;
+  readonly types: readonly MemoryType[];
+  readonly minScore: number;
+  readonly includeSuperseded: boolean;
+}
+
+export interface RecallEvents {
+  /** Every recall's results, best first, for the retrieval-quality metrics. */
+  recalled?(purpose: "recall" | "assemble", results: readonly ScoredMemory[]): void;
+}
+
+/** Candidates fetched per requested result, so ranking has room to reorder. */
+const candidateFactor = 4;
+
+/** Reading a user's long-term memories: ranked recall, one by id, and forgetting one. */
+export class MemoryRecall {
+  constructor(
+    private readonly store: LongTermStore,
+    private readonly embedder: Embedder,
+    private readonly access: AccessTracker,
+    private readonly ranking: RankingPolicy,
+    private readonly events: RecallEvents = {},
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async recall(scope: Scope, input: RecallInput, signal?: AbortSignal): Promise<ScoredMemory[]> {
+    requireScope(scope);
+    requireText(input.query, "query", limits.queryBytes);
+    const topK = input.topK === 0 ? limits.topKDefault : requireIntInRange(input.topK, "top_k", 1, limits.topKMax);
+    requireUnitInterval(input.minScore, "min_score");
+    const [embedding] = await this.embedder.embed([input.query], signal);
+    const hits = await this.store.search(scope, {
+      embedding: embedding!,
+      text: input.query,
+      types: input.types,
+      includeSuperseded: input.includeSuperseded,
+      limit: Math.max(topK * candidateFactor, 20),
+    });
+    const now = this.clock();
+    const ranked = rankMemories(
+      hits.map((h) => ({ memory: withoutEmbedding(h.record), relevance: h.relevance })),
+      now,
+      this.ranking,
+      { topK, minScore: input.minScore },
+    );
+    this.access.record(
+      scope,
+      ranked.map((r) => r.memory.id),
+      now,
+    );
+    this.events.recalled?.(input.purpose ?? "recall", ranked);
+    return ranked;
+  }
+
+  async get(scope: Scope, memoryId: string): Promise<Memory> {
+    requireScope(scope);
+    requireId(memoryId, "memory_id");
+    const record = await this.store.get(scope, memoryId);
+    if (!record) throw new NotFoundError("memory", memoryId);
+    return withoutEmbedding(record);
+  }
+
+  async forget(scope: Scope, memoryId: string): Promise<void> {
+    requireScope(scope);
+    requireId(memoryId, "memory_id");
+    if (!(await this.store.delete(scope, memoryId))) throw new NotFoundError("memory", memoryId);
+  }
+}
