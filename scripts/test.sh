@@ -11,14 +11,10 @@ npm run --silent typecheck
 npm run --silent format:check
 npm run --silent build
 
-step "proto: lint, format, breaking changes against main"
+step "proto: lint, format, breaking changes against the released contract"
 npx buf lint
 npx buf format --diff --exit-code
-if git rev-parse --verify --quiet main >/dev/null; then
-  npx buf breaking --against '.git#branch=main'
-else
-  echo "no local main branch: skipping buf breaking" >&2
-fi
+bash scripts/check-breaking.sh
 
 step "test servers and client toolchains"
 bash scripts/test-servers.sh
