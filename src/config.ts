@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import type { RedisConfig } from "./storage/redis/redis-stores.js";
 import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
 import type { OpenAiConfig } from "./models/openai-models.js";
+import { limits } from "./domain/limits.js";
 import { loadTokenEntries, type TokenEntry } from "./rpc/authentication.js";
 
 export interface Config {
@@ -23,6 +24,18 @@ export interface Config {
     readonly healthCheckIntervalMs: number;
   };
   readonly log: { readonly level: LogLevel };
+  /** The Model Context Protocol front door (see src/mcp). */
+  readonly mcp: {
+    /** Whether `engram serve` also serves MCP over streamable HTTP. */
+    readonly enabled: boolean;
+    /** Its own port (HTTP/1.1, TLS when the RPC port has TLS); 0 picks a free port. */
+    readonly port: number;
+    /** The URL path of the MCP endpoint. */
+    readonly path: string;
+    /** The scope tools act in unless an HTTP client sends Engram-Namespace / Engram-User-Id. */
+    readonly namespace: string;
+    readonly userId: string | undefined;
+  };
   readonly auth: {
     /** Callers with their hashed tokens; empty means authentication is off. */
     readonly tokens: readonly TokenEntry[];
@@ -101,6 +114,7 @@ export function loadConfig(env: Env = process.env): Config {
       healthCheckIntervalMs: read.integer("ENGRAM_HEALTH_CHECK_INTERVAL_MS", 5000, 50, 600_000),
     },
     log: { level: read.oneOf("ENGRAM_LOG_LEVEL", ["debug", "info", "warn", "error"], "info") },
+    mcp: readMcp(read),
     auth: readAuth(read),
     store: {
       sqlitePath: read.string("ENGRAM_SQLITE_PATH", `${dataDir}/engram.db`),
@@ -159,6 +173,28 @@ function readRedis(read: EnvReader): RedisConfig | undefined {
     keyPrefix,
     commandTimeoutMs: read.integer("ENGRAM_REDIS_COMMAND_TIMEOUT_MS", 2000, 10, 600_000),
     connectTimeoutMs: read.integer("ENGRAM_REDIS_CONNECT_TIMEOUT_MS", 2000, 10, 600_000),
+  };
+}
+
+function readMcp(read: EnvReader): Config["mcp"] {
+  const path = read.string("ENGRAM_MCP_PATH", "/mcp");
+  if (!/^\/[A-Za-z0-9._~/-]*$/.test(path)) {
+    throw new ConfigError("ENGRAM_MCP_PATH", `must be a URL path starting with "/", got "${path}"`);
+  }
+  const namespace = read.string("ENGRAM_MCP_NAMESPACE", "default");
+  if (!limits.namespacePattern.test(namespace)) {
+    throw new ConfigError("ENGRAM_MCP_NAMESPACE", `must match ${limits.namespacePattern.source}, got "${namespace}"`);
+  }
+  const userId = read.optional("ENGRAM_MCP_USER_ID");
+  if (userId !== undefined && !limits.idPattern.test(userId)) {
+    throw new ConfigError("ENGRAM_MCP_USER_ID", `must match ${limits.idPattern.source}, got "${userId}"`);
+  }
+  return {
+    enabled: read.boolean("ENGRAM_MCP_ENABLED", false),
+    port: read.integer("ENGRAM_MCP_PORT", 50053, 0, 65535),
+    path,
+    namespace,
+    userId,
   };
 }
 

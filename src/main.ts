@@ -5,15 +5,20 @@ import { openEngram } from "./engram-factory.js";
 import { captureConsole, createLogger } from "./observability/logger.js";
 import { hashToken } from "./rpc/authentication.js";
 import { startServer } from "./server.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { anonymousCaller } from "./domain/authorization.js";
+import { createMcpServer } from "./mcp/mcp-server.js";
 
 /**
  * The `engram` command. One image, two entry points:
  *   engram serve   run the service (the default)
  *   engram evict   forget stale memories once and exit (the CronJob)
+ *   engram mcp     a Model Context Protocol server on stdin/stdout (desktop agents)
  */
 const usage = `usage:
   engram serve
   engram evict [--namespace NS [--user USER]] [--dry-run]
+  engram mcp                MCP over stdio, as ENGRAM_MCP_USER_ID in ENGRAM_MCP_NAMESPACE
   engram hash-token TOKEN   print the SHA-256 to put in ENGRAM_AUTH_TOKENS_FILE
 
 Configuration comes from ENGRAM_* environment variables (see README).`;
@@ -43,6 +48,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return serve(config);
     case "evict":
       return evict(config, rest);
+    case "mcp":
+      return mcpStdio(config);
     case "help":
     case "--help":
       process.stdout.write(`${usage}\n`);
@@ -108,6 +115,40 @@ async function evict(config: Config, args: readonly string[]): Promise<number> {
     await engram.close();
     await stores.close();
   }
+}
+
+/**
+ * MCP over stdio for a desktop agent that starts Engram itself: the process
+ * is the local user's, so it acts as the anonymous caller, in the scope the
+ * agent's configuration names. stdout carries the protocol: logs go to stderr.
+ */
+async function mcpStdio(config: Config): Promise<number> {
+  const userId = config.mcp.userId;
+  if (userId === undefined) {
+    process.stderr.write("engram: invalid configuration: ENGRAM_MCP_USER_ID: is required for engram mcp\n");
+    return 2;
+  }
+  const logger = createLogger(config.log.level, (line) => process.stderr.write(line));
+  captureConsole(logger);
+  const { engram, stores } = await openEngram(config);
+  const server = createMcpServer(engram, {
+    caller: anonymousCaller,
+    scope: { namespace: config.mcp.namespace, userId },
+  });
+  const closed = new Promise<void>((resolve) => (server.server.onclose = resolve));
+  await server.connect(new StdioServerTransport());
+  logger.info("engram mcp serving on stdio", { namespace: config.mcp.namespace, userId });
+  // The agent ends the server by closing stdin (or by a signal).
+  await Promise.race([
+    closed,
+    new Promise<void>((resolve) => process.stdin.once("end", resolve)),
+    new Promise<void>((resolve) => process.once("SIGTERM", () => resolve())),
+    new Promise<void>((resolve) => process.once("SIGINT", () => resolve())),
+  ]);
+  await server.close();
+  await engram.close();
+  await stores.close();
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

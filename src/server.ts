@@ -31,6 +31,8 @@ import { healthHandlers, HealthStatus } from "./rpc/health-service.js";
 import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
 import { methodLabel, observeInterceptor } from "./rpc/observe-interceptor.js";
 import { reflectionHandlers } from "./rpc/reflection-service.js";
+import { startMcpHttp } from "./mcp/mcp-http.js";
+import { isServerFault } from "./rpc/error-mapping.js";
 import type { Stores } from "./domain/ports.js";
 
 export interface RunningServer {
@@ -38,6 +40,8 @@ export interface RunningServer {
   readonly port: number;
   /** The metrics port, or undefined when disabled. */
   readonly metricsPort: number | undefined;
+  /** The MCP (streamable HTTP) port, or undefined when disabled. */
+  readonly mcpPort: number | undefined;
   readonly engram: Engram;
   readonly health: HealthStatus;
   /** Drains in-flight calls (up to the grace period), then closes everything. */
@@ -180,11 +184,26 @@ export async function startServer(
     await listen(metricsServer, config.server.metricsPort, config.server.host);
   }
 
+  const mcp = config.mcp.enabled
+    ? await startMcpHttp(config, engram, authenticator, logger, (tool, seconds, failure) => {
+        const method = `mcp/${tool}`;
+        const code = failure ? Code[failure.status.code] : "OK";
+        metrics.rpcDuration.observe({ method, code }, seconds);
+        metrics.rpcTotal.inc({ method, code });
+        if (failure && isServerFault(failure.status.code)) {
+          logger.error("mcp tool failed", { method, code, error: failure.cause });
+        } else if (failure) {
+          logger.debug("mcp tool rejected", { method, code, reason: failure.status.rawMessage });
+        }
+      })
+    : undefined;
+
   const checker = startHealthChecks(stores, health, logger, metrics, config.server.healthCheckIntervalMs);
   logger.info("engram listening", {
     host: config.server.host,
     port,
     metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
+    mcpPort: mcp?.port,
     backends: stores.health.map((h) => h.name),
     authentication: authenticator.enabled ? "bearer tokens" : "off",
   });
@@ -193,6 +212,7 @@ export async function startServer(
   return {
     port,
     metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
+    mcpPort: mcp?.port,
     engram,
     health,
     shutdown: () =>
@@ -213,6 +233,7 @@ export async function startServer(
           await closed;
         }
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+        await mcp?.close();
         await engram.close();
         await stores.close();
         logger.info("engram stopped", { drained });

@@ -72,11 +72,20 @@ export class Authenticator {
   gate = (ctx: HandlerContext): void => {
     // Health and reflection stay open for probes and tooling.
     if (ctx.service.typeName !== "engram.v1.MemoryService") return;
+    ctx.values.set(callerKey, this.admit(ctx.requestHeader.get("authorization"), ctx.values.get(peerCertificateCnKey)));
+  };
+
+  /**
+   * Authenticates a call on any front door (gRPC, MCP over HTTP) and takes
+   * it from the caller's rate limit. Throws the ConnectError to answer with:
+   * UNAUTHENTICATED, or RESOURCE_EXHAUSTED with a `retry-after-ms` header.
+   */
+  admit(authorization: string | null, certificateCn?: string): Caller {
     let caller: Caller;
     try {
-      caller = this.authenticate(ctx.requestHeader.get("authorization"), ctx.values.get(peerCertificateCnKey));
+      caller = this.authenticate(authorization, certificateCn);
     } catch (error) {
-      // The gate runs before the interceptors: map the status here.
+      // Callers of admit run before any interceptor: map the status here.
       throw toConnectError(error);
     }
     const waitMs = this.limiter?.take(caller.name) ?? 0;
@@ -87,8 +96,8 @@ export class Authenticator {
         { "retry-after-ms": String(waitMs) },
       );
     }
-    ctx.values.set(callerKey, caller);
-  };
+    return caller;
+  }
 }
 
 export function hashToken(token: string): string {

@@ -1,0 +1,335 @@
+import { create, fromJson, toJson, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
+import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import * as z from "zod";
+import type { Caller } from "../domain/authorization.js";
+import type { Engram } from "../domain/engram.js";
+import type { Scope } from "../domain/types.js";
+import { MemoryService } from "../gen/engram/v1/memory_service_pb.js";
+import { callerKey } from "../rpc/authentication.js";
+import { toConnectError } from "../rpc/error-mapping.js";
+import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
+
+/**
+ * Engram as a Model Context Protocol server. Each tool builds the gRPC
+ * request of one MemoryService method and calls the same handler the gRPC
+ * port calls, so authorization, validation, policy and the error mapping are
+ * the ones callers of the RPC API get; the tool's JSON result is that
+ * method's response in protobuf JSON.
+ *
+ * The scope is bound when the server is created (from configuration or the
+ * authenticated HTTP caller): no tool takes a namespace or a user, so a model
+ * cannot reach another user's memory by choosing one.
+ */
+export interface McpBinding {
+  readonly caller: Caller;
+  readonly scope: Scope;
+}
+
+/** Reports each tool call (metrics, logs): the tool, its duration, and on failure the status sent and the cause. */
+export type ToolObserver = (tool: string, seconds: number, failure?: { status: ConnectError; cause: unknown }) => void;
+
+export const mcpServerInfo = { name: "engram", version: "0.1.0" } as const;
+
+type MethodName = keyof typeof MemoryService.method;
+
+export function createMcpServer(engram: Engram, binding: McpBinding, observe?: ToolObserver): McpServer {
+  const handlers = memoryServiceHandlers(engram);
+  const scopeJson = { namespace: binding.scope.namespace, userId: binding.scope.userId };
+
+  /** Calls one MemoryService handler as the bound caller, in the bound scope; returns the response as JSON. */
+  const invoke = async (name: MethodName, request: Record<string, JsonValue>, signal: AbortSignal) => {
+    const method = MemoryService.method[name] as DescMethod;
+    const values = createContextValues().set(callerKey, binding.caller);
+    const ctx = createHandlerContext({
+      service: MemoryService,
+      method,
+      protocolName: "mcp",
+      requestMethod: "POST",
+      url: `mcp:${MemoryService.typeName}/${method.name}`,
+      requestSignal: signal,
+      contextValues: values,
+    });
+    const input = fromJson(method.input, { ...request, scope: scopeJson });
+    const impl = handlers[name] as unknown as (req: unknown, ctx: unknown) => unknown;
+    if (method.methodKind === "server_streaming") {
+      const events: JsonValue[] = [];
+      for await (const event of impl(input, ctx) as AsyncIterable<Record<string, unknown>>) {
+        events.push(toJson(method.output, create(method.output, event)));
+      }
+      return events;
+    }
+    return toJson(method.output, create(method.output, (await impl(input, ctx)) as Record<string, unknown>));
+  };
+
+  /** Runs a tool: the result as JSON text, or a tool error with the gRPC status and message. */
+  const tool =
+    <A>(name: string, work: (args: A, signal: AbortSignal) => Promise<unknown>) =>
+    async (args: A, extra: { signal: AbortSignal }): Promise<CallToolResult> => {
+      const started = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+      try {
+        const result = await work(args, extra.signal);
+        observe?.(name, seconds());
+        return { content: [{ type: "text", text: JSON.stringify(result, null, 2) }] };
+      } catch (error) {
+        const mapped = toConnectError(error, extra.signal);
+        observe?.(name, seconds(), { status: mapped, cause: error });
+        return { isError: true, content: [{ type: "text", text: toolErrorText(mapped) }] };
+      }
+    };
+
+  const server = new McpServer(mcpServerInfo, {
+    instructions:
+      `Engram is this user's memory (namespace "${binding.scope.namespace}", user "${binding.scope.userId}"). ` +
+      "Call recall before answering questions that may depend on what the user told you before; call remember " +
+      "for durable facts, preferences and events worth keeping across sessions (not passing task state, not " +
+      "secrets); keep a task's scratchpad with set_working and clear it with complete_task.",
+  });
+  const idArg = (what: string) => z.string().describe(`The ${what} id: 1 to 128 characters of A-Z a-z 0-9 . _ : @ -.`);
+  const memoryType = z
+    .enum(["episodic", "semantic", "preference"])
+    .describe(
+      "episodic: something that happened (newer wins on conflict); semantic: a fact (updated in place); " +
+        "preference: what the user likes or wants.",
+    );
+  const enumJson = (prefix: string, value: string) => `${prefix}_${value.toUpperCase()}`;
+
+  server.registerTool(
+    "remember",
+    {
+      title: "Remember",
+      description:
+        "Store a long-term memory about the user. The write gate may decline it (transient task state, an " +
+        "unconfirmed answer); personal data and credentials are redacted. Returns the outcome (created, merged, " +
+        "updated, superseded an older memory, or dropped with the gate's reason) and the stored memory.",
+      inputSchema: {
+        content: z.string().describe("The memory as one self-contained sentence; 1 byte to 8 KiB."),
+        type: memoryType,
+        importance: z.number().min(0).max(1).optional().describe("0 to 1; 0.5 when omitted."),
+        subject: z
+          .string()
+          .optional()
+          .describe("What the memory is about (e.g. 'favourite editor'); at most 256 bytes; inferred when omitted."),
+        pinned: z.boolean().optional().describe("Never forgotten by eviction."),
+        occurred_at: z.iso
+          .datetime({ offset: true })
+          .optional()
+          .describe("When it happened (RFC 3339); now when omitted."),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    },
+    tool("remember", (a, signal) =>
+      invoke(
+        "remember",
+        {
+          content: a.content,
+          type: enumJson("MEMORY_TYPE", a.type),
+          ...(a.importance !== undefined ? { importance: a.importance } : {}),
+          ...(a.subject !== undefined ? { subject: a.subject } : {}),
+          ...(a.pinned !== undefined ? { pinned: a.pinned } : {}),
+          ...(a.occurred_at !== undefined ? { occurredAt: a.occurred_at } : {}),
+        },
+        signal,
+      ),
+    ),
+  );
+
+  server.registerTool(
+    "recall",
+    {
+      title: "Recall",
+      description:
+        "Search the user's long-term memories by meaning. Returns the best matches first, each with its score " +
+        "(relevance weighted by importance and recency) and the memory.",
+      inputSchema: {
+        query: z.string().describe("What to look for, in natural language; 1 byte to 8 KiB."),
+        top_k: z.number().int().min(1).max(100).optional().describe("How many memories, 1 to 100; 10 when omitted."),
+        types: z.array(memoryType).optional().describe("Only these memory types; all when omitted."),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    tool("recall", (a, signal) =>
+      invoke(
+        "recall",
+        {
+          query: a.query,
+          ...(a.top_k !== undefined ? { topK: a.top_k } : {}),
+          ...(a.types ? { types: a.types.map((t) => enumJson("MEMORY_TYPE", t)) } : {}),
+        },
+        signal,
+      ),
+    ),
+  );
+
+  server.registerTool(
+    "forget_memory",
+    {
+      title: "Forget a memory",
+      description: "Delete one long-term memory by id (from recall or remember). Fails with NOT_FOUND if it is gone.",
+      inputSchema: { memory_id: idArg("memory") },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+    },
+    tool("forget_memory", (a, signal) => invoke("forgetMemory", { memoryId: a.memory_id }, signal)),
+  );
+
+  server.registerTool(
+    "assemble_context",
+    {
+      title: "Assemble context",
+      description:
+        "Gather what is relevant for the next answer under a token budget: the user's memories matching the " +
+        "query, a task's working state, and a session's summary and recent messages. Returns the sections, each " +
+        "with its items, then a summary with the tokens used and what was left out.",
+      inputSchema: {
+        query: z.string().optional().describe("What the next answer is about; memories are recalled for it."),
+        token_budget: z.number().int().min(1).max(1_000_000).describe("Most tokens to return, 1 to 1,000,000."),
+        session_id: idArg("session").optional(),
+        task_id: idArg("task").optional(),
+        memory_top_k: z
+          .number()
+          .int()
+          .min(0)
+          .max(100)
+          .optional()
+          .describe("Memories to consider, 0 to 100; 10 when omitted."),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    tool("assemble_context", (a, signal) =>
+      invoke(
+        "assembleContext",
+        {
+          tokenBudget: a.token_budget,
+          ...(a.query !== undefined ? { query: a.query } : {}),
+          ...(a.session_id !== undefined ? { sessionId: a.session_id } : {}),
+          ...(a.task_id !== undefined ? { taskId: a.task_id } : {}),
+          ...(a.memory_top_k !== undefined ? { memoryTopK: a.memory_top_k } : {}),
+        },
+        signal,
+      ),
+    ),
+  );
+
+  server.registerTool(
+    "get_working",
+    {
+      title: "Get working memory",
+      description: "Read a task's scratchpad (its key/value entries and when it expires). NOT_FOUND if none.",
+      inputSchema: { task_id: idArg("task") },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    tool("get_working", (a, signal) => invoke("getWorking", { taskId: a.task_id }, signal)),
+  );
+
+  server.registerTool(
+    "set_working",
+    {
+      title: "Set working memory",
+      description:
+        "Write entries into a task's scratchpad (merged with what is there; the TTL restarts). For state that " +
+        "matters only while the task runs; it survives compaction and is cleared by complete_task.",
+      inputSchema: {
+        task_id: idArg("task"),
+        entries: z
+          .record(z.string(), z.string())
+          .describe("1 to 64 entries; keys 1 to 128 bytes, values at most 64 KiB."),
+        ttl_seconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(2_592_000)
+          .optional()
+          .describe("Seconds until the scratchpad expires (at most 30 days); the server default when omitted."),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+    },
+    tool("set_working", (a, signal) =>
+      invoke(
+        "setWorking",
+        {
+          taskId: a.task_id,
+          entries: a.entries,
+          ...(a.ttl_seconds !== undefined ? { ttlSeconds: a.ttl_seconds } : {}),
+        },
+        signal,
+      ),
+    ),
+  );
+
+  server.registerTool(
+    "complete_task",
+    {
+      title: "Complete a task",
+      description: "Clear a finished task's scratchpad. Returns how many entries were cleared.",
+      inputSchema: { task_id: idArg("task") },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+    },
+    tool("complete_task", (a, signal) => invoke("completeTask", { taskId: a.task_id }, signal)),
+  );
+
+  server.registerTool(
+    "append_messages",
+    {
+      title: "Append messages",
+      description:
+        "Add turns to a session's short-term memory, in order. Past the session's token limit older turns are " +
+        "compacted into a summary. Returns the new message ids and the session's token count.",
+      inputSchema: {
+        session_id: idArg("session"),
+        messages: z
+          .array(
+            z.object({
+              role: z.enum(["user", "assistant", "system", "tool"]),
+              content: z.string().describe("1 byte to 32 KiB."),
+            }),
+          )
+          .min(1)
+          .max(100)
+          .describe("1 to 100 messages, oldest first."),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    },
+    tool("append_messages", (a, signal) =>
+      invoke(
+        "appendMessages",
+        {
+          sessionId: a.session_id,
+          messages: a.messages.map((m) => ({ role: enumJson("ROLE", m.role), content: m.content })),
+        },
+        signal,
+      ),
+    ),
+  );
+
+  server.registerResource(
+    "memory",
+    new ResourceTemplate("engram://memories/{memory_id}", { list: undefined }),
+    {
+      title: "A long-term memory",
+      description: "One of this user's long-term memories, by id, as protobuf JSON.",
+      mimeType: "application/json",
+    },
+    async (uri, variables, extra) => {
+      const id = Array.isArray(variables.memory_id) ? variables.memory_id[0] : variables.memory_id;
+      try {
+        const result = await invoke("getMemory", { memoryId: id ?? "" }, extra.signal);
+        return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(result, null, 2) }] };
+      } catch (error) {
+        throw new Error(toolErrorText(toConnectError(error, extra.signal)));
+      }
+    },
+  );
+
+  return server;
+}
+
+/** A tool error's text: the gRPC status name and the message a gRPC caller gets, e.g. "NOT_FOUND: memory ...". */
+export function toolErrorText(error: ConnectError): string {
+  return `${grpcCodeName(error.code)}: ${error.rawMessage}`;
+}
+
+function grpcCodeName(code: Code): string {
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}

@@ -1,0 +1,276 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import { hashToken } from "../../src/rpc/authentication.js";
+import { openClient } from "../support/clients.js";
+import { startTestServer, type TestServer } from "../support/server-harness.js";
+
+/**
+ * Engram's MCP server through the SDK's own client: over stdio (spawning
+ * `engram mcp` as a desktop agent does) and over streamable HTTP (served by
+ * `engram serve`), every tool end to end on the embedded store, with the
+ * default write gate.
+ */
+const run = promisify(execFile);
+const engram = [process.execPath, ["--import", "tsx", "src/main.ts"]] as const;
+const dir = mkdtempSync(join(tmpdir(), "engram-mcp-"));
+const tokensFile = join(dir, "tokens.json");
+writeFileSync(
+  tokensFile,
+  JSON.stringify({
+    callers: [
+      { name: "agent", tokenSha256: hashToken("agent-token"), namespaces: ["chat"], permissions: ["read", "write"] },
+      { name: "reader", tokenSha256: hashToken("reader-token"), namespaces: ["chat"], permissions: ["read"] },
+    ],
+  }),
+);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const toolNames = [
+  "append_messages",
+  "assemble_context",
+  "complete_task",
+  "forget_memory",
+  "get_working",
+  "recall",
+  "remember",
+  "set_working",
+];
+
+async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  return (await client.callTool({ name, arguments: args })) as CallToolResult;
+}
+function text(result: CallToolResult): string {
+  const first = result.content[0];
+  return first?.type === "text" ? first.text : "";
+}
+/** A successful tool call's JSON result. */
+async function ok(client: Client, name: string, args: Record<string, unknown>): Promise<any> {
+  const result = await call(client, name, args);
+  expect(result.isError, text(result)).toBeFalsy();
+  return JSON.parse(text(result));
+}
+
+/** Every tool, end to end, in the scope the server bound; the same on every transport. */
+async function exerciseTools(client: Client): Promise<void> {
+  const { tools } = await client.listTools();
+  expect(tools.map((t) => t.name).sort()).toEqual(toolNames);
+  for (const t of tools) {
+    expect(t.description?.length, t.name).toBeGreaterThan(40);
+    expect(t.inputSchema.type).toBe("object");
+    // The model never picks the scope.
+    expect(Object.keys(t.inputSchema.properties ?? {})).not.toContain("namespace");
+    expect(Object.keys(t.inputSchema.properties ?? {})).not.toContain("user_id");
+  }
+
+  // Through the default write gate, as an agent would.
+  const remembered = await ok(client, "remember", {
+    content: "I prefer Python for scripting tasks",
+    type: "preference",
+  });
+  expect(remembered.outcome).toBe("REMEMBER_OUTCOME_CREATED");
+  const memoryId: string = remembered.memory.id;
+  const declined = await ok(client, "remember", { content: "thanks, sounds good", type: "episodic" });
+  expect(declined.outcome).toBe("REMEMBER_OUTCOME_DROPPED");
+
+  const recalled = await ok(client, "recall", { query: "which language for scripts?", top_k: 3 });
+  expect(recalled.memories[0].memory.id).toBe(memoryId);
+  expect(recalled.memories[0].memory.content).toBe("I prefer Python for scripting tasks");
+
+  const resource = await client.readResource({ uri: `engram://memories/${memoryId}` });
+  const first = resource.contents[0];
+  expect(first && "text" in first ? JSON.parse(first.text).memory.id : undefined).toBe(memoryId);
+
+  const set = await ok(client, "set_working", { task_id: "t1", entries: { step: "2 of 5", file: "setup.py" } });
+  expect(set.state.entries).toEqual({ step: "2 of 5", file: "setup.py" });
+  expect((await ok(client, "get_working", { task_id: "t1" })).state.entries.step).toBe("2 of 5");
+
+  const appended = await ok(client, "append_messages", {
+    session_id: "s1",
+    messages: [
+      { role: "user", content: "Help me script the backup job" },
+      { role: "assistant", content: "Sure: which language do you want it in?" },
+    ],
+  });
+  expect(appended.messageIds).toHaveLength(2);
+
+  const events: any[] = await ok(client, "assemble_context", {
+    query: "scripting language",
+    token_budget: 500,
+    session_id: "s1",
+    task_id: "t1",
+  });
+  const sections = events.filter((e) => e.section).map((e) => e.section);
+  expect(sections.map((s) => s.kind)).toEqual([
+    "SECTION_KIND_LONG_TERM_MEMORIES",
+    "SECTION_KIND_TASK_STATE",
+    "SECTION_KIND_CONVERSATION_HISTORY",
+  ]);
+  expect(sections[0].items[0].id).toBe(memoryId);
+  expect(sections[2].items.map((i: { content: string }) => i.content)).toEqual([
+    "user: Help me script the backup job",
+    "assistant: Sure: which language do you want it in?",
+  ]);
+  expect(events.at(-1).summary.tokenBudget).toBe(500);
+
+  expect((await ok(client, "complete_task", { task_id: "t1" })).clearedEntries).toBe(2);
+  const gone = await call(client, "get_working", { task_id: "t1" });
+  expect(gone.isError).toBe(true);
+  expect(text(gone)).toBe('NOT_FOUND: task "t1" was not found');
+
+  expect(await ok(client, "forget_memory", { memory_id: memoryId })).toEqual({});
+  const forgotten = await call(client, "forget_memory", { memory_id: memoryId });
+  expect(text(forgotten)).toBe(`NOT_FOUND: memory "${memoryId}" was not found`);
+  expect((await ok(client, "recall", { query: "which language for scripts?" })).memories ?? []).toHaveLength(0);
+}
+
+describe("engram mcp (stdio)", () => {
+  const dataDir = join(dir, "stdio");
+
+  const spawnClient = async (env: Record<string, string>) => {
+    const client = new Client({ name: "engram-test", version: "1.0.0" });
+    await client.connect(
+      new StdioClientTransport({
+        command: engram[0],
+        args: [...engram[1], "mcp"],
+        env: { PATH: process.env.PATH ?? "", ENGRAM_DATA_DIR: dataDir, ...env },
+        stderr: "ignore",
+      }),
+    );
+    return client;
+  };
+
+  it("serves every tool to the SDK's client, in the configured scope", async () => {
+    const client = await spawnClient({ ENGRAM_MCP_NAMESPACE: "desk", ENGRAM_MCP_USER_ID: "alice" });
+    try {
+      await exerciseTools(client);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("reports the gRPC status and message as a tool error", async () => {
+    const client = await spawnClient({ ENGRAM_MCP_USER_ID: "alice" });
+    try {
+      const result = await call(client, "remember", { content: "", type: "semantic" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/^INVALID_ARGUMENT: content: /);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("refuses to start without a user, naming the variable", async () => {
+    const failure = await run(engram[0], [...engram[1], "mcp"], {
+      env: { PATH: process.env.PATH ?? "", ENGRAM_DATA_DIR: dataDir },
+    }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toMatch(/ENGRAM_MCP_USER_ID: is required for engram mcp/);
+  });
+});
+
+describe("MCP over streamable HTTP (engram serve)", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      ENGRAM_AUTH_TOKENS_FILE: tokensFile,
+      ENGRAM_MCP_ENABLED: "true",
+      ENGRAM_MCP_PORT: "0",
+      ENGRAM_MCP_NAMESPACE: "chat",
+    });
+  });
+  afterAll(() => server?.destroy());
+
+  const connect = async (headers: Record<string, string>) => {
+    const client = new Client({ name: "engram-test", version: "1.0.0" });
+    const url = new URL(`http://127.0.0.1:${server.server.mcpPort}/mcp`);
+    await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
+    return client;
+  };
+  const as = (token: string, userId = "bob", extra: Record<string, string> = {}) =>
+    connect({ authorization: `Bearer ${token}`, "engram-user-id": userId, ...extra });
+
+  it("serves every tool to the SDK's client as the token's caller", async () => {
+    const client = await as("agent-token");
+    try {
+      await exerciseTools(client);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("writes what gRPC callers read, in the same scope only", async () => {
+    const client = await as("agent-token", "carol");
+    const grpc = openClient("grpc", server.baseUrl);
+    try {
+      const memory = (await ok(client, "remember", { content: "I love jazz records", type: "preference" })).memory;
+      const headers = { authorization: "Bearer agent-token" };
+      const found = await grpc.client.getMemory(
+        { scope: { namespace: "chat", userId: "carol" }, memoryId: memory.id },
+        { headers },
+      );
+      expect(found.memory?.type).toBe(MemoryType.PREFERENCE);
+      const elsewhere = await grpc.client
+        .getMemory({ scope: { namespace: "chat", userId: "dave" }, memoryId: memory.id }, { headers })
+        .catch((e: unknown) => e);
+      expect(ConnectError.from(elsewhere).code).toBe(Code.NotFound);
+    } finally {
+      await client.close();
+      grpc.close();
+    }
+  });
+
+  it("refuses a call without a known bearer token", async () => {
+    await expect(connect({ "engram-user-id": "bob" })).rejects.toThrow(/missing bearer token/);
+    await expect(as("wrong-token")).rejects.toThrow(/unknown bearer token/);
+  });
+
+  it("refuses a scope without a user", async () => {
+    await expect(connect({ authorization: "Bearer agent-token" })).rejects.toThrow(/engram-user-id/);
+  });
+
+  it("gives the gRPC PERMISSION_DENIED message for a missing permission or namespace", async () => {
+    const reader = await as("reader-token");
+    const outsider = await as("agent-token", "bob", { "engram-namespace": "billing" });
+    const grpcMessage = async (namespace: string, token: string) => {
+      const grpc = openClient("grpc", server.baseUrl);
+      const failure = await grpc.client
+        .remember(
+          { scope: { namespace, userId: "bob" }, type: MemoryType.SEMANTIC, content: "I work at Acme" },
+          { headers: { authorization: `Bearer ${token}` } },
+        )
+        .catch((e: unknown) => ConnectError.from(e));
+      grpc.close();
+      return (failure as ConnectError).rawMessage;
+    };
+    try {
+      expect((await ok(reader, "recall", { query: "anything" })).memories ?? []).toEqual([]);
+      const refused = await call(reader, "remember", { content: "I work at Acme", type: "semantic" });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toBe(`PERMISSION_DENIED: ${await grpcMessage("chat", "reader-token")}`);
+      expect(text(refused)).toMatch(/lacks the write scope/);
+
+      const elsewhere = await call(outsider, "recall", { query: "anything" });
+      expect(text(elsewhere)).toBe(`PERMISSION_DENIED: ${await grpcMessage("billing", "agent-token")}`);
+      expect(text(elsewhere)).toMatch(/may not access namespace "billing"/);
+    } finally {
+      await reader.close();
+      await outsider.close();
+    }
+  });
+
+  it("counts tool calls in the RPC metrics", async () => {
+    const metrics = await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/engram_rpc_requests_total\{method="mcp\/remember",code="OK"\} [1-9]/);
+    expect(metrics).toMatch(/engram_rpc_requests_total\{method="mcp\/remember",code="PermissionDenied"\} [1-9]/);
+  });
+});
