@@ -4,7 +4,16 @@ import type { LongTermMemory } from "./long-term-memory.js";
 import { packContext, type PackCandidate, type SectionCandidates } from "./packing.js";
 import type { ShortTermMemory } from "./short-term-memory.js";
 import { countTokens } from "./tokenizer.js";
-import type { AssemblySummary, ContextDocument, ContextSection, Scope, SectionKind } from "./types.js";
+import { renderContext } from "./context-rendering.js";
+import type {
+  AssemblySummary,
+  ContextDocument,
+  ContextFormat,
+  ContextSection,
+  RenderedContext,
+  Scope,
+  SectionKind,
+} from "./types.js";
 import { optionalText, requireId, requireIntInRange, requireScope, requireText } from "./validation.js";
 import type { WorkingMemory } from "./working-memory.js";
 
@@ -15,10 +24,13 @@ export interface AssemblyRequest {
   readonly tokenBudget: number;
   readonly documents: readonly ContextDocument[];
   readonly memoryTopK: number;
+  /** Sections of items (the default), or the whole context rendered as chat messages. */
+  readonly format?: ContextFormat;
 }
 
 export type AssemblyEvent =
   | { readonly kind: "section"; readonly section: ContextSection }
+  | { readonly kind: "rendered"; readonly rendered: RenderedContext }
   | { readonly kind: "summary"; readonly summary: AssemblySummary };
 
 /** First-pass budget shares; what a section leaves unused flows on to the others. */
@@ -94,14 +106,21 @@ export class ContextAssembler {
           ...(session?.summary
             ? [item("summary", session.summary.content, (session.messages.at(-1)?.sequence ?? 0) - 0.5)]
             : []),
-          ...(session?.messages ?? []).map((m) => item(m.id, `${m.role}: ${m.content}`, m.sequence)),
+          ...(session?.messages ?? []).map((m) => ({
+            ...item(m.id, `${m.role}: ${m.content}`, m.sequence),
+            turn: { role: m.role, content: m.content },
+          })),
         ],
       },
     ];
     const packed = packContext(sections, request.tokenBudget);
-    for (const section of packed.sections) {
-      signal?.throwIfAborted();
-      if (section.items.length > 0) yield { kind: "section", section };
+    if (request.format === "messages") {
+      yield { kind: "rendered", rendered: renderContext(packed.sections) };
+    } else {
+      for (const section of packed.sections) {
+        signal?.throwIfAborted();
+        if (section.items.length > 0) yield { kind: "section", section };
+      }
     }
     yield {
       kind: "summary",

@@ -75,7 +75,12 @@ export function packContext(sections: readonly SectionCandidates[], budget: numb
     let tokenCount = 0;
     for (const item of section.items) {
       if (kept[i]!.has(item)) {
-        items.push({ id: item.id, content: item.content, tokenCount: item.tokenCount });
+        items.push({
+          id: item.id,
+          content: item.content,
+          tokenCount: item.tokenCount,
+          ...(item.turn ? { turn: item.turn } : {}),
+        });
         tokenCount += item.tokenCount;
       } else {
         omitted.push({ section: section.kind, id: item.id, tokenCount: item.tokenCount });

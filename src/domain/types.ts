@@ -118,6 +118,23 @@ export interface ContextItem {
   readonly id: string;
   readonly content: string;
   readonly tokenCount: number;
+  /** For a conversation turn: who spoke it and its text, for rendering it as a chat message. */
+  readonly turn?: { readonly role: Role; readonly content: string };
+}
+
+/** How an assembled context comes back: sections of items, or chat messages ready to send. */
+export type ContextFormat = "items" | "messages";
+
+/** A rendered message; tool output is rendered as an assistant turn, which needs no tool-call id. */
+export interface ChatMessage {
+  readonly role: Exclude<Role, "tool">;
+  readonly content: string;
+}
+
+export interface RenderedContext {
+  readonly messages: readonly ChatMessage[];
+  /** Tokens of every message's content, template text included. */
+  readonly tokenCount: number;
 }
 
 export interface ContextSection {

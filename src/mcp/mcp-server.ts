@@ -180,8 +180,9 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       title: "Assemble context",
       description:
         "Gather what is relevant for the next answer under a token budget: the user's memories matching the " +
-        "query, a task's working state, and a session's summary and recent messages. Returns the sections, each " +
-        "with its items, then a summary with the tokens used and what was left out.",
+        "query, a task's working state, and a session's summary and recent messages. Returns chat messages " +
+        "ready to send (a system preamble, then the conversation's turns) or, with format 'items', the sections " +
+        "and their items; then a summary with the tokens used and what was left out.",
       inputSchema: {
         query: z.string().optional().describe("What the next answer is about; memories are recalled for it."),
         token_budget: z.number().int().min(1).max(1_000_000).describe("Most tokens to return, 1 to 1,000,000."),
@@ -194,6 +195,10 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           .max(100)
           .optional()
           .describe("Memories to consider, 0 to 100; 10 when omitted."),
+        format: z
+          .enum(["messages", "items"])
+          .optional()
+          .describe("messages (the default): rendered chat messages; items: sections of items."),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -202,6 +207,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         "assembleContext",
         {
           tokenBudget: a.token_budget,
+          format: enumJson("CONTEXT_FORMAT", a.format ?? "messages"),
           ...(a.query !== undefined ? { query: a.query } : {}),
           ...(a.session_id !== undefined ? { sessionId: a.session_id } : {}),
           ...(a.task_id !== undefined ? { taskId: a.task_id } : {}),

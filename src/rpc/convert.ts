@@ -4,7 +4,9 @@ import { InvalidArgumentError } from "../domain/errors.js";
 import type * as domain from "../domain/types.js";
 import {
   AssemblySummarySchema,
+  ContextFormat,
   ContextSectionSchema,
+  RenderedContextSchema,
   SectionKind,
   type Document,
 } from "../gen/engram/v1/assembly_pb.js";
@@ -143,6 +145,25 @@ export function sectionToProto(section: domain.ContextSection) {
     kind: sectionKinds[section.kind],
     items: section.items.map((i) => ({ id: i.id, content: i.content, tokenCount: i.tokenCount })),
     tokenCount: section.tokenCount,
+  });
+}
+
+const formats = new Map<ContextFormat, domain.ContextFormat>([
+  [ContextFormat.UNSPECIFIED, "items"],
+  [ContextFormat.ITEMS, "items"],
+  [ContextFormat.MESSAGES, "messages"],
+]);
+
+export function contextFormatFromProto(format: ContextFormat, field: string): domain.ContextFormat {
+  const value = formats.get(format);
+  if (!value) throw new InvalidArgumentError(field, `has unknown value ${format}`);
+  return value;
+}
+
+export function renderedContextToProto(rendered: domain.RenderedContext) {
+  return create(RenderedContextSchema, {
+    messages: rendered.messages.map((m) => ({ role: roleValues.get(m.role) ?? Role.UNSPECIFIED, content: m.content })),
+    tokenCount: rendered.tokenCount,
   });
 }
 

@@ -8,9 +8,11 @@ import { callerKey } from "./authentication.js";
 import { AssembleContextResponseSchema, type MemoryService } from "../gen/engram/v1/memory_service_pb.js";
 import {
   assemblySummaryToProto,
+  contextFormatFromProto,
   documentFromProto,
   gateDecisionToProto,
   rememberOutcomeToProto,
+  renderedContextToProto,
   memoryToProto,
   memoryTypeFromProto,
   messageInputFromProto,
@@ -166,6 +168,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
           tokenBudget: req.tokenBudget,
           documents: req.documents.map(documentFromProto),
           memoryTopK: req.memoryTopK,
+          format: contextFormatFromProto(req.format, "format"),
         },
         ctx.signal,
       );
@@ -177,7 +180,9 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
           AssembleContextResponseSchema,
           event.kind === "section"
             ? { event: { case: "section", value: sectionToProto(event.section) } }
-            : { event: { case: "summary", value: assemblySummaryToProto(event.summary) } },
+            : event.kind === "rendered"
+              ? { event: { case: "rendered", value: renderedContextToProto(event.rendered) } }
+              : { event: { case: "summary", value: assemblySummaryToProto(event.summary) } },
         );
       }
     },

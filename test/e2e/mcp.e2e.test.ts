@@ -103,12 +103,17 @@ async function exerciseTools(client: Client): Promise<void> {
   });
   expect(appended.messageIds).toHaveLength(2);
 
-  const events: any[] = await ok(client, "assemble_context", {
-    query: "scripting language",
-    token_budget: 500,
-    session_id: "s1",
-    task_id: "t1",
-  });
+  const assembly = { query: "scripting language", token_budget: 500, session_id: "s1", task_id: "t1" };
+  const [rendered, renderedSummary]: any[] = await ok(client, "assemble_context", assembly);
+  expect(rendered.rendered.messages.map((m: { role: string }) => m.role)).toEqual([
+    "ROLE_SYSTEM",
+    "ROLE_USER",
+    "ROLE_ASSISTANT",
+  ]);
+  expect(rendered.rendered.messages[0].content).toContain("- [preference] I prefer Python for scripting tasks");
+  expect(rendered.rendered.messages[0].content).toContain("- step: 2 of 5");
+  expect(renderedSummary.summary.tokenBudget).toBe(500);
+  const events: any[] = await ok(client, "assemble_context", { ...assembly, format: "items" });
   const sections = events.filter((e) => e.section).map((e) => e.section);
   expect(sections.map((s) => s.kind)).toEqual([
     "SECTION_KIND_LONG_TERM_MEMORIES",

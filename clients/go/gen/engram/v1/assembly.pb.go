@@ -81,6 +81,59 @@ func (SectionKind) EnumDescriptor() ([]byte, []int) {
 	return file_engram_v1_assembly_proto_rawDescGZIP(), []int{0}
 }
 
+// The shape of an assembled context.
+type ContextFormat int32
+
+const (
+	// Treated as CONTEXT_FORMAT_ITEMS.
+	ContextFormat_CONTEXT_FORMAT_UNSPECIFIED ContextFormat = 0
+	// One ContextSection per non-empty section, each with its items.
+	ContextFormat_CONTEXT_FORMAT_ITEMS ContextFormat = 1
+	// One RenderedContext: a system preamble, then the conversation's turns.
+	ContextFormat_CONTEXT_FORMAT_MESSAGES ContextFormat = 2
+)
+
+// Enum value maps for ContextFormat.
+var (
+	ContextFormat_name = map[int32]string{
+		0: "CONTEXT_FORMAT_UNSPECIFIED",
+		1: "CONTEXT_FORMAT_ITEMS",
+		2: "CONTEXT_FORMAT_MESSAGES",
+	}
+	ContextFormat_value = map[string]int32{
+		"CONTEXT_FORMAT_UNSPECIFIED": 0,
+		"CONTEXT_FORMAT_ITEMS":       1,
+		"CONTEXT_FORMAT_MESSAGES":    2,
+	}
+)
+
+func (x ContextFormat) Enum() *ContextFormat {
+	p := new(ContextFormat)
+	*p = x
+	return p
+}
+
+func (x ContextFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ContextFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_engram_v1_assembly_proto_enumTypes[1].Descriptor()
+}
+
+func (ContextFormat) Type() protoreflect.EnumType {
+	return &file_engram_v1_assembly_proto_enumTypes[1]
+}
+
+func (x ContextFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ContextFormat.Descriptor instead.
+func (ContextFormat) EnumDescriptor() ([]byte, []int) {
+	return file_engram_v1_assembly_proto_rawDescGZIP(), []int{1}
+}
+
 // A retrieved document offered for assembly.
 type Document struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -404,11 +457,127 @@ func (x *AssemblySummary) GetOmitted() []*OmittedItem {
 	return nil
 }
 
+// One message of a rendered context, in the shape chat-completion APIs take.
+type ChatMessage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ROLE_SYSTEM, ROLE_USER or ROLE_ASSISTANT; never ROLE_TOOL (a tool's
+	// output is rendered as an assistant turn, which needs no tool-call id).
+	Role Role `protobuf:"varint,1,opt,name=role,proto3,enum=engram.v1.Role" json:"role,omitempty"`
+	// The text to send.
+	Content       string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatMessage) Reset() {
+	*x = ChatMessage{}
+	mi := &file_engram_v1_assembly_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatMessage) ProtoMessage() {}
+
+func (x *ChatMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_assembly_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
+func (*ChatMessage) Descriptor() ([]byte, []int) {
+	return file_engram_v1_assembly_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ChatMessage) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *ChatMessage) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+// The assembled context rendered for a chat model (see the README's
+// "Rendered context" for the template). Forward `messages` as they are, then
+// append the new user turn.
+type RenderedContext struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A system message holding the memories, task state, documents and the
+	// conversation's summary (omitted when all are empty), then the kept turns
+	// of the conversation, oldest first.
+	Messages []*ChatMessage `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// Tokens of all message contents, template text included; at least the
+	// summary's total_tokens, which counts only the packed items.
+	TokenCount    int32 `protobuf:"varint,2,opt,name=token_count,json=tokenCount,proto3" json:"token_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenderedContext) Reset() {
+	*x = RenderedContext{}
+	mi := &file_engram_v1_assembly_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenderedContext) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenderedContext) ProtoMessage() {}
+
+func (x *RenderedContext) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_assembly_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenderedContext.ProtoReflect.Descriptor instead.
+func (*RenderedContext) Descriptor() ([]byte, []int) {
+	return file_engram_v1_assembly_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RenderedContext) GetMessages() []*ChatMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *RenderedContext) GetTokenCount() int32 {
+	if x != nil {
+		return x.TokenCount
+	}
+	return 0
+}
+
 var File_engram_v1_assembly_proto protoreflect.FileDescriptor
 
 const file_engram_v1_assembly_proto_rawDesc = "" +
 	"\n" +
-	"\x18engram/v1/assembly.proto\x12\tengram.v1\"b\n" +
+	"\x18engram/v1/assembly.proto\x12\tengram.v1\x1a\x1aengram/v1/short_term.proto\"b\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x12\x16\n" +
@@ -432,13 +601,24 @@ const file_engram_v1_assembly_proto_rawDesc = "" +
 	"\x0fAssemblySummary\x12!\n" +
 	"\ftotal_tokens\x18\x01 \x01(\x05R\vtotalTokens\x12!\n" +
 	"\ftoken_budget\x18\x02 \x01(\x05R\vtokenBudget\x120\n" +
-	"\aomitted\x18\x03 \x03(\v2\x16.engram.v1.OmittedItemR\aomitted*\xb0\x01\n" +
+	"\aomitted\x18\x03 \x03(\v2\x16.engram.v1.OmittedItemR\aomitted\"L\n" +
+	"\vChatMessage\x12#\n" +
+	"\x04role\x18\x01 \x01(\x0e2\x0f.engram.v1.RoleR\x04role\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\"f\n" +
+	"\x0fRenderedContext\x122\n" +
+	"\bmessages\x18\x01 \x03(\v2\x16.engram.v1.ChatMessageR\bmessages\x12\x1f\n" +
+	"\vtoken_count\x18\x02 \x01(\x05R\n" +
+	"tokenCount*\xb0\x01\n" +
 	"\vSectionKind\x12\x1c\n" +
 	"\x18SECTION_KIND_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fSECTION_KIND_LONG_TERM_MEMORIES\x10\x01\x12\x1b\n" +
 	"\x17SECTION_KIND_TASK_STATE\x10\x02\x12\x1a\n" +
 	"\x16SECTION_KIND_DOCUMENTS\x10\x03\x12%\n" +
-	"!SECTION_KIND_CONVERSATION_HISTORY\x10\x04B\xa6\x01\n" +
+	"!SECTION_KIND_CONVERSATION_HISTORY\x10\x04*f\n" +
+	"\rContextFormat\x12\x1e\n" +
+	"\x1aCONTEXT_FORMAT_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14CONTEXT_FORMAT_ITEMS\x10\x01\x12\x1b\n" +
+	"\x17CONTEXT_FORMAT_MESSAGES\x10\x02B\xa6\x01\n" +
 	"\rcom.engram.v1B\rAssemblyProtoP\x01ZAgithub.com/engram-memory/engram/clients/go/gen/engram/v1;engramv1\xa2\x02\x03EXX\xaa\x02\tEngram.V1\xca\x02\tEngram\\V1\xe2\x02\x15Engram\\V1\\GPBMetadata\xea\x02\n" +
 	"Engram::V1b\x06proto3"
 
@@ -454,26 +634,32 @@ func file_engram_v1_assembly_proto_rawDescGZIP() []byte {
 	return file_engram_v1_assembly_proto_rawDescData
 }
 
-var file_engram_v1_assembly_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_engram_v1_assembly_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_engram_v1_assembly_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_engram_v1_assembly_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_engram_v1_assembly_proto_goTypes = []any{
 	(SectionKind)(0),        // 0: engram.v1.SectionKind
-	(*Document)(nil),        // 1: engram.v1.Document
-	(*ContextItem)(nil),     // 2: engram.v1.ContextItem
-	(*ContextSection)(nil),  // 3: engram.v1.ContextSection
-	(*OmittedItem)(nil),     // 4: engram.v1.OmittedItem
-	(*AssemblySummary)(nil), // 5: engram.v1.AssemblySummary
+	(ContextFormat)(0),      // 1: engram.v1.ContextFormat
+	(*Document)(nil),        // 2: engram.v1.Document
+	(*ContextItem)(nil),     // 3: engram.v1.ContextItem
+	(*ContextSection)(nil),  // 4: engram.v1.ContextSection
+	(*OmittedItem)(nil),     // 5: engram.v1.OmittedItem
+	(*AssemblySummary)(nil), // 6: engram.v1.AssemblySummary
+	(*ChatMessage)(nil),     // 7: engram.v1.ChatMessage
+	(*RenderedContext)(nil), // 8: engram.v1.RenderedContext
+	(Role)(0),               // 9: engram.v1.Role
 }
 var file_engram_v1_assembly_proto_depIdxs = []int32{
 	0, // 0: engram.v1.ContextSection.kind:type_name -> engram.v1.SectionKind
-	2, // 1: engram.v1.ContextSection.items:type_name -> engram.v1.ContextItem
+	3, // 1: engram.v1.ContextSection.items:type_name -> engram.v1.ContextItem
 	0, // 2: engram.v1.OmittedItem.section:type_name -> engram.v1.SectionKind
-	4, // 3: engram.v1.AssemblySummary.omitted:type_name -> engram.v1.OmittedItem
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 3: engram.v1.AssemblySummary.omitted:type_name -> engram.v1.OmittedItem
+	9, // 4: engram.v1.ChatMessage.role:type_name -> engram.v1.Role
+	7, // 5: engram.v1.RenderedContext.messages:type_name -> engram.v1.ChatMessage
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_engram_v1_assembly_proto_init() }
@@ -481,13 +667,14 @@ func file_engram_v1_assembly_proto_init() {
 	if File_engram_v1_assembly_proto != nil {
 		return
 	}
+	file_engram_v1_short_term_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_engram_v1_assembly_proto_rawDesc), len(file_engram_v1_assembly_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   5,
+			NumEnums:      2,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1525,7 +1525,10 @@ type AssembleContextRequest struct {
 	// Retrieved documents to place, at most 100.
 	Documents []*Document `protobuf:"bytes,6,rep,name=documents,proto3" json:"documents,omitempty"`
 	// Long-term memories to consider, 0 to 100; 0 means 10.
-	MemoryTopK    int32 `protobuf:"varint,7,opt,name=memory_top_k,json=memoryTopK,proto3" json:"memory_top_k,omitempty"`
+	MemoryTopK int32 `protobuf:"varint,7,opt,name=memory_top_k,json=memoryTopK,proto3" json:"memory_top_k,omitempty"`
+	// How the context comes back: sections of items (the default) or chat
+	// messages ready to send to a model.
+	Format        ContextFormat `protobuf:"varint,8,opt,name=format,proto3,enum=engram.v1.ContextFormat" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1609,12 +1612,20 @@ func (x *AssembleContextRequest) GetMemoryTopK() int32 {
 	return 0
 }
 
+func (x *AssembleContextRequest) GetFormat() ContextFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ContextFormat_CONTEXT_FORMAT_UNSPECIFIED
+}
+
 type AssembleContextResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Event:
 	//
 	//	*AssembleContextResponse_Section
 	//	*AssembleContextResponse_Summary
+	//	*AssembleContextResponse_Rendered
 	Event         isAssembleContextResponse_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1675,12 +1686,22 @@ func (x *AssembleContextResponse) GetSummary() *AssemblySummary {
 	return nil
 }
 
+func (x *AssembleContextResponse) GetRendered() *RenderedContext {
+	if x != nil {
+		if x, ok := x.Event.(*AssembleContextResponse_Rendered); ok {
+			return x.Rendered
+		}
+	}
+	return nil
+}
+
 type isAssembleContextResponse_Event interface {
 	isAssembleContextResponse_Event()
 }
 
 type AssembleContextResponse_Section struct {
-	// One per section, in order; a section with nothing to show is skipped.
+	// CONTEXT_FORMAT_ITEMS: one per section, in order; a section with nothing
+	// to show is skipped.
 	Section *ContextSection `protobuf:"bytes,1,opt,name=section,proto3,oneof"`
 }
 
@@ -1689,9 +1710,17 @@ type AssembleContextResponse_Summary struct {
 	Summary *AssemblySummary `protobuf:"bytes,2,opt,name=summary,proto3,oneof"`
 }
 
+type AssembleContextResponse_Rendered struct {
+	// CONTEXT_FORMAT_MESSAGES: the whole context as chat messages, once,
+	// before the summary.
+	Rendered *RenderedContext `protobuf:"bytes,3,opt,name=rendered,proto3,oneof"`
+}
+
 func (*AssembleContextResponse_Section) isAssembleContextResponse_Event() {}
 
 func (*AssembleContextResponse_Summary) isAssembleContextResponse_Event() {}
+
+func (*AssembleContextResponse_Rendered) isAssembleContextResponse_Event() {}
 
 type ReportUsageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2059,7 +2088,7 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\x12ForgetUserResponse\x12)\n" +
 	"\x10sessions_deleted\x18\x01 \x01(\x05R\x0fsessionsDeleted\x12#\n" +
 	"\rtasks_deleted\x18\x02 \x01(\x05R\ftasksDeleted\x12)\n" +
-	"\x10memories_deleted\x18\x03 \x01(\x05R\x0fmemoriesDeleted\"\x86\x02\n" +
+	"\x10memories_deleted\x18\x03 \x01(\x05R\x0fmemoriesDeleted\"\xb8\x02\n" +
 	"\x16AssembleContextRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x1d\n" +
 	"\n" +
@@ -2069,10 +2098,12 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\ftoken_budget\x18\x05 \x01(\x05R\vtokenBudget\x121\n" +
 	"\tdocuments\x18\x06 \x03(\v2\x13.engram.v1.DocumentR\tdocuments\x12 \n" +
 	"\fmemory_top_k\x18\a \x01(\x05R\n" +
-	"memoryTopK\"\x91\x01\n" +
+	"memoryTopK\x120\n" +
+	"\x06format\x18\b \x01(\x0e2\x18.engram.v1.ContextFormatR\x06format\"\xcb\x01\n" +
 	"\x17AssembleContextResponse\x125\n" +
 	"\asection\x18\x01 \x01(\v2\x19.engram.v1.ContextSectionH\x00R\asection\x126\n" +
-	"\asummary\x18\x02 \x01(\v2\x1a.engram.v1.AssemblySummaryH\x00R\asummaryB\a\n" +
+	"\asummary\x18\x02 \x01(\v2\x1a.engram.v1.AssemblySummaryH\x00R\asummary\x128\n" +
+	"\brendered\x18\x03 \x01(\v2\x1a.engram.v1.RenderedContextH\x00R\brenderedB\a\n" +
 	"\x05event\"z\n" +
 	"\x12ReportUsageRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12!\n" +
@@ -2176,9 +2207,11 @@ var file_engram_v1_memory_service_proto_goTypes = []any{
 	(RememberOutcome)(0),            // 43: engram.v1.RememberOutcome
 	(*ScoredMemory)(nil),            // 44: engram.v1.ScoredMemory
 	(*Document)(nil),                // 45: engram.v1.Document
-	(*ContextSection)(nil),          // 46: engram.v1.ContextSection
-	(*AssemblySummary)(nil),         // 47: engram.v1.AssemblySummary
-	(*EvictionPolicy)(nil),          // 48: engram.v1.EvictionPolicy
+	(ContextFormat)(0),              // 46: engram.v1.ContextFormat
+	(*ContextSection)(nil),          // 47: engram.v1.ContextSection
+	(*AssemblySummary)(nil),         // 48: engram.v1.AssemblySummary
+	(*RenderedContext)(nil),         // 49: engram.v1.RenderedContext
+	(*EvictionPolicy)(nil),          // 50: engram.v1.EvictionPolicy
 }
 var file_engram_v1_memory_service_proto_depIdxs = []int32{
 	34, // 0: engram.v1.PingResponse.server_time:type_name -> google.protobuf.Timestamp
@@ -2213,47 +2246,49 @@ var file_engram_v1_memory_service_proto_depIdxs = []int32{
 	35, // 29: engram.v1.ForgetUserRequest.scope:type_name -> engram.v1.Scope
 	35, // 30: engram.v1.AssembleContextRequest.scope:type_name -> engram.v1.Scope
 	45, // 31: engram.v1.AssembleContextRequest.documents:type_name -> engram.v1.Document
-	46, // 32: engram.v1.AssembleContextResponse.section:type_name -> engram.v1.ContextSection
-	47, // 33: engram.v1.AssembleContextResponse.summary:type_name -> engram.v1.AssemblySummary
-	35, // 34: engram.v1.ReportUsageRequest.scope:type_name -> engram.v1.Scope
-	48, // 35: engram.v1.EvictStaleRequest.policy:type_name -> engram.v1.EvictionPolicy
-	0,  // 36: engram.v1.MemoryService.Ping:input_type -> engram.v1.PingRequest
-	2,  // 37: engram.v1.MemoryService.AppendMessages:input_type -> engram.v1.AppendMessagesRequest
-	4,  // 38: engram.v1.MemoryService.GetMessages:input_type -> engram.v1.GetMessagesRequest
-	6,  // 39: engram.v1.MemoryService.EndSession:input_type -> engram.v1.EndSessionRequest
-	8,  // 40: engram.v1.MemoryService.SetWorking:input_type -> engram.v1.SetWorkingRequest
-	10, // 41: engram.v1.MemoryService.GetWorking:input_type -> engram.v1.GetWorkingRequest
-	12, // 42: engram.v1.MemoryService.ListWorking:input_type -> engram.v1.ListWorkingRequest
-	14, // 43: engram.v1.MemoryService.CompleteTask:input_type -> engram.v1.CompleteTaskRequest
-	16, // 44: engram.v1.MemoryService.Remember:input_type -> engram.v1.RememberRequest
-	18, // 45: engram.v1.MemoryService.Recall:input_type -> engram.v1.RecallRequest
-	20, // 46: engram.v1.MemoryService.GetMemory:input_type -> engram.v1.GetMemoryRequest
-	22, // 47: engram.v1.MemoryService.ForgetMemory:input_type -> engram.v1.ForgetMemoryRequest
-	24, // 48: engram.v1.MemoryService.ForgetUser:input_type -> engram.v1.ForgetUserRequest
-	26, // 49: engram.v1.MemoryService.AssembleContext:input_type -> engram.v1.AssembleContextRequest
-	28, // 50: engram.v1.MemoryService.ReportUsage:input_type -> engram.v1.ReportUsageRequest
-	30, // 51: engram.v1.MemoryService.EvictStale:input_type -> engram.v1.EvictStaleRequest
-	1,  // 52: engram.v1.MemoryService.Ping:output_type -> engram.v1.PingResponse
-	3,  // 53: engram.v1.MemoryService.AppendMessages:output_type -> engram.v1.AppendMessagesResponse
-	5,  // 54: engram.v1.MemoryService.GetMessages:output_type -> engram.v1.GetMessagesResponse
-	7,  // 55: engram.v1.MemoryService.EndSession:output_type -> engram.v1.EndSessionResponse
-	9,  // 56: engram.v1.MemoryService.SetWorking:output_type -> engram.v1.SetWorkingResponse
-	11, // 57: engram.v1.MemoryService.GetWorking:output_type -> engram.v1.GetWorkingResponse
-	13, // 58: engram.v1.MemoryService.ListWorking:output_type -> engram.v1.ListWorkingResponse
-	15, // 59: engram.v1.MemoryService.CompleteTask:output_type -> engram.v1.CompleteTaskResponse
-	17, // 60: engram.v1.MemoryService.Remember:output_type -> engram.v1.RememberResponse
-	19, // 61: engram.v1.MemoryService.Recall:output_type -> engram.v1.RecallResponse
-	21, // 62: engram.v1.MemoryService.GetMemory:output_type -> engram.v1.GetMemoryResponse
-	23, // 63: engram.v1.MemoryService.ForgetMemory:output_type -> engram.v1.ForgetMemoryResponse
-	25, // 64: engram.v1.MemoryService.ForgetUser:output_type -> engram.v1.ForgetUserResponse
-	27, // 65: engram.v1.MemoryService.AssembleContext:output_type -> engram.v1.AssembleContextResponse
-	29, // 66: engram.v1.MemoryService.ReportUsage:output_type -> engram.v1.ReportUsageResponse
-	31, // 67: engram.v1.MemoryService.EvictStale:output_type -> engram.v1.EvictStaleResponse
-	52, // [52:68] is the sub-list for method output_type
-	36, // [36:52] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	46, // 32: engram.v1.AssembleContextRequest.format:type_name -> engram.v1.ContextFormat
+	47, // 33: engram.v1.AssembleContextResponse.section:type_name -> engram.v1.ContextSection
+	48, // 34: engram.v1.AssembleContextResponse.summary:type_name -> engram.v1.AssemblySummary
+	49, // 35: engram.v1.AssembleContextResponse.rendered:type_name -> engram.v1.RenderedContext
+	35, // 36: engram.v1.ReportUsageRequest.scope:type_name -> engram.v1.Scope
+	50, // 37: engram.v1.EvictStaleRequest.policy:type_name -> engram.v1.EvictionPolicy
+	0,  // 38: engram.v1.MemoryService.Ping:input_type -> engram.v1.PingRequest
+	2,  // 39: engram.v1.MemoryService.AppendMessages:input_type -> engram.v1.AppendMessagesRequest
+	4,  // 40: engram.v1.MemoryService.GetMessages:input_type -> engram.v1.GetMessagesRequest
+	6,  // 41: engram.v1.MemoryService.EndSession:input_type -> engram.v1.EndSessionRequest
+	8,  // 42: engram.v1.MemoryService.SetWorking:input_type -> engram.v1.SetWorkingRequest
+	10, // 43: engram.v1.MemoryService.GetWorking:input_type -> engram.v1.GetWorkingRequest
+	12, // 44: engram.v1.MemoryService.ListWorking:input_type -> engram.v1.ListWorkingRequest
+	14, // 45: engram.v1.MemoryService.CompleteTask:input_type -> engram.v1.CompleteTaskRequest
+	16, // 46: engram.v1.MemoryService.Remember:input_type -> engram.v1.RememberRequest
+	18, // 47: engram.v1.MemoryService.Recall:input_type -> engram.v1.RecallRequest
+	20, // 48: engram.v1.MemoryService.GetMemory:input_type -> engram.v1.GetMemoryRequest
+	22, // 49: engram.v1.MemoryService.ForgetMemory:input_type -> engram.v1.ForgetMemoryRequest
+	24, // 50: engram.v1.MemoryService.ForgetUser:input_type -> engram.v1.ForgetUserRequest
+	26, // 51: engram.v1.MemoryService.AssembleContext:input_type -> engram.v1.AssembleContextRequest
+	28, // 52: engram.v1.MemoryService.ReportUsage:input_type -> engram.v1.ReportUsageRequest
+	30, // 53: engram.v1.MemoryService.EvictStale:input_type -> engram.v1.EvictStaleRequest
+	1,  // 54: engram.v1.MemoryService.Ping:output_type -> engram.v1.PingResponse
+	3,  // 55: engram.v1.MemoryService.AppendMessages:output_type -> engram.v1.AppendMessagesResponse
+	5,  // 56: engram.v1.MemoryService.GetMessages:output_type -> engram.v1.GetMessagesResponse
+	7,  // 57: engram.v1.MemoryService.EndSession:output_type -> engram.v1.EndSessionResponse
+	9,  // 58: engram.v1.MemoryService.SetWorking:output_type -> engram.v1.SetWorkingResponse
+	11, // 59: engram.v1.MemoryService.GetWorking:output_type -> engram.v1.GetWorkingResponse
+	13, // 60: engram.v1.MemoryService.ListWorking:output_type -> engram.v1.ListWorkingResponse
+	15, // 61: engram.v1.MemoryService.CompleteTask:output_type -> engram.v1.CompleteTaskResponse
+	17, // 62: engram.v1.MemoryService.Remember:output_type -> engram.v1.RememberResponse
+	19, // 63: engram.v1.MemoryService.Recall:output_type -> engram.v1.RecallResponse
+	21, // 64: engram.v1.MemoryService.GetMemory:output_type -> engram.v1.GetMemoryResponse
+	23, // 65: engram.v1.MemoryService.ForgetMemory:output_type -> engram.v1.ForgetMemoryResponse
+	25, // 66: engram.v1.MemoryService.ForgetUser:output_type -> engram.v1.ForgetUserResponse
+	27, // 67: engram.v1.MemoryService.AssembleContext:output_type -> engram.v1.AssembleContextResponse
+	29, // 68: engram.v1.MemoryService.ReportUsage:output_type -> engram.v1.ReportUsageResponse
+	31, // 69: engram.v1.MemoryService.EvictStale:output_type -> engram.v1.EvictStaleResponse
+	54, // [54:70] is the sub-list for method output_type
+	38, // [38:54] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_engram_v1_memory_service_proto_init() }
@@ -2270,6 +2305,7 @@ func file_engram_v1_memory_service_proto_init() {
 	file_engram_v1_memory_service_proto_msgTypes[27].OneofWrappers = []any{
 		(*AssembleContextResponse_Section)(nil),
 		(*AssembleContextResponse_Summary)(nil),
+		(*AssembleContextResponse_Rendered)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

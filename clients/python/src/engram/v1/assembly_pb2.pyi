@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 from collections import abc as _abc
+from engram.v1 import short_term_pb2 as _short_term_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
@@ -48,6 +49,30 @@ SECTION_KIND_DOCUMENTS: SectionKind.ValueType  # 3
 SECTION_KIND_CONVERSATION_HISTORY: SectionKind.ValueType  # 4
 """The session: its compaction summary, then its most recent messages."""
 Global___SectionKind: _TypeAlias = SectionKind  # noqa: Y015
+
+class _ContextFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ContextFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ContextFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CONTEXT_FORMAT_UNSPECIFIED: _ContextFormat.ValueType  # 0
+    """Treated as CONTEXT_FORMAT_ITEMS."""
+    CONTEXT_FORMAT_ITEMS: _ContextFormat.ValueType  # 1
+    """One ContextSection per non-empty section, each with its items."""
+    CONTEXT_FORMAT_MESSAGES: _ContextFormat.ValueType  # 2
+    """One RenderedContext: a system preamble, then the conversation's turns."""
+
+class ContextFormat(_ContextFormat, metaclass=_ContextFormatEnumTypeWrapper):
+    """The shape of an assembled context."""
+
+CONTEXT_FORMAT_UNSPECIFIED: ContextFormat.ValueType  # 0
+"""Treated as CONTEXT_FORMAT_ITEMS."""
+CONTEXT_FORMAT_ITEMS: ContextFormat.ValueType  # 1
+"""One ContextSection per non-empty section, each with its items."""
+CONTEXT_FORMAT_MESSAGES: ContextFormat.ValueType  # 2
+"""One RenderedContext: a system preamble, then the conversation's turns."""
+Global___ContextFormat: _TypeAlias = ContextFormat  # noqa: Y015
 
 @_typing.final
 class Document(_message.Message):
@@ -200,3 +225,67 @@ class AssemblySummary(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AssemblySummary: _TypeAlias = AssemblySummary  # noqa: Y015
+
+@_typing.final
+class ChatMessage(_message.Message):
+    """One message of a rendered context, in the shape chat-completion APIs take."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLE_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    role: _short_term_pb2.Role.ValueType
+    """ROLE_SYSTEM, ROLE_USER or ROLE_ASSISTANT; never ROLE_TOOL (a tool's
+    output is rendered as an assistant turn, which needs no tool-call id).
+    """
+    content: _builtins.str
+    """The text to send."""
+    def __init__(
+        self,
+        *,
+        role: _short_term_pb2.Role.ValueType = ...,
+        content: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChatMessage: _TypeAlias = ChatMessage  # noqa: Y015
+
+@_typing.final
+class RenderedContext(_message.Message):
+    """The assembled context rendered for a chat model (see the README's
+    "Rendered context" for the template). Forward `messages` as they are, then
+    append the new user turn.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    TOKEN_COUNT_FIELD_NUMBER: _builtins.int
+    token_count: _builtins.int
+    """Tokens of all message contents, template text included; at least the
+    summary's total_tokens, which counts only the packed items.
+    """
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChatMessage]:
+        """A system message holding the memories, task state, documents and the
+        conversation's summary (omitted when all are empty), then the kept turns
+        of the conversation, oldest first.
+        """
+
+    def __init__(
+        self,
+        *,
+        messages: _abc.Iterable[Global___ChatMessage] | None = ...,
+        token_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages", "token_count", b"token_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenderedContext: _TypeAlias = RenderedContext  # noqa: Y015

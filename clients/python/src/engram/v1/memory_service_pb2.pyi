@@ -783,6 +783,7 @@ class AssembleContextRequest(_message.Message):
     TOKEN_BUDGET_FIELD_NUMBER: _builtins.int
     DOCUMENTS_FIELD_NUMBER: _builtins.int
     MEMORY_TOP_K_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The session whose history to include; optional."""
     task_id: _builtins.str
@@ -795,6 +796,10 @@ class AssembleContextRequest(_message.Message):
     """Tokens the whole context may take, 1 to 1000000."""
     memory_top_k: _builtins.int
     """Long-term memories to consider, 0 to 100; 0 means 10."""
+    format: _assembly_pb2.ContextFormat.ValueType
+    """How the context comes back: sections of items (the default) or chat
+    messages ready to send to a model.
+    """
     @_builtins.property
     def scope(self) -> _scope_pb2.Scope: ...
     @_builtins.property
@@ -811,10 +816,11 @@ class AssembleContextRequest(_message.Message):
         token_budget: _builtins.int = ...,
         documents: _abc.Iterable[_assembly_pb2.Document] | None = ...,
         memory_top_k: _builtins.int = ...,
+        format: _assembly_pb2.ContextFormat.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["documents", b"documents", "memory_top_k", b"memory_top_k", "query", b"query", "scope", b"scope", "session_id", b"session_id", "task_id", b"task_id", "token_budget", b"token_budget"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["documents", b"documents", "format", b"format", "memory_top_k", b"memory_top_k", "query", b"query", "scope", b"scope", "session_id", b"session_id", "task_id", b"task_id", "token_budget", b"token_budget"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -826,25 +832,35 @@ class AssembleContextResponse(_message.Message):
 
     SECTION_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
+    RENDERED_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def section(self) -> _assembly_pb2.ContextSection:
-        """One per section, in order; a section with nothing to show is skipped."""
+        """CONTEXT_FORMAT_ITEMS: one per section, in order; a section with nothing
+        to show is skipped.
+        """
 
     @_builtins.property
     def summary(self) -> _assembly_pb2.AssemblySummary:
         """Always last."""
+
+    @_builtins.property
+    def rendered(self) -> _assembly_pb2.RenderedContext:
+        """CONTEXT_FORMAT_MESSAGES: the whole context as chat messages, once,
+        before the summary.
+        """
 
     def __init__(
         self,
         *,
         section: _assembly_pb2.ContextSection | None = ...,
         summary: _assembly_pb2.AssemblySummary | None = ...,
+        rendered: _assembly_pb2.RenderedContext | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "section", b"section", "summary", b"summary"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "rendered", b"rendered", "section", b"section", "summary", b"summary"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "section", b"section", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "rendered", b"rendered", "section", b"section", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["section", "summary"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["section", "summary", "rendered"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 

@@ -4,13 +4,15 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Role } from "./short_term_pb.js";
+import { file_engram_v1_short_term } from "./short_term_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file engram/v1/assembly.proto.
  */
 export const file_engram_v1_assembly: GenFile = /*@__PURE__*/
-  fileDesc("ChhlbmdyYW0vdjEvYXNzZW1ibHkucHJvdG8SCWVuZ3JhbS52MSJGCghEb2N1bWVudBIKCgJpZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEg4KBnNvdXJjZRgDIAEoCRINCgVzY29yZRgEIAEoAiI/CgtDb250ZXh0SXRlbRIKCgJpZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEhMKC3Rva2VuX2NvdW50GAMgASgFInIKDkNvbnRleHRTZWN0aW9uEiQKBGtpbmQYASABKA4yFi5lbmdyYW0udjEuU2VjdGlvbktpbmQSJQoFaXRlbXMYAiADKAsyFi5lbmdyYW0udjEuQ29udGV4dEl0ZW0SEwoLdG9rZW5fY291bnQYAyABKAUiVwoLT21pdHRlZEl0ZW0SJwoHc2VjdGlvbhgBIAEoDjIWLmVuZ3JhbS52MS5TZWN0aW9uS2luZBIKCgJpZBgCIAEoCRITCgt0b2tlbl9jb3VudBgDIAEoBSJmCg9Bc3NlbWJseVN1bW1hcnkSFAoMdG90YWxfdG9rZW5zGAEgASgFEhQKDHRva2VuX2J1ZGdldBgCIAEoBRInCgdvbWl0dGVkGAMgAygLMhYuZW5ncmFtLnYxLk9taXR0ZWRJdGVtKrABCgtTZWN0aW9uS2luZBIcChhTRUNUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIjCh9TRUNUSU9OX0tJTkRfTE9OR19URVJNX01FTU9SSUVTEAESGwoXU0VDVElPTl9LSU5EX1RBU0tfU1RBVEUQAhIaChZTRUNUSU9OX0tJTkRfRE9DVU1FTlRTEAMSJQohU0VDVElPTl9LSU5EX0NPTlZFUlNBVElPTl9ISVNUT1JZEARCpgEKDWNvbS5lbmdyYW0udjFCDUFzc2VtYmx5UHJvdG9QAVpBZ2l0aHViLmNvbS9lbmdyYW0tbWVtb3J5L2VuZ3JhbS9jbGllbnRzL2dvL2dlbi9lbmdyYW0vdjE7ZW5ncmFtdjGiAgNFWFiqAglFbmdyYW0uVjHKAglFbmdyYW1cVjHiAhVFbmdyYW1cVjFcR1BCTWV0YWRhdGHqAgpFbmdyYW06OlYxYgZwcm90bzM");
+  fileDesc("ChhlbmdyYW0vdjEvYXNzZW1ibHkucHJvdG8SCWVuZ3JhbS52MSJGCghEb2N1bWVudBIKCgJpZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEg4KBnNvdXJjZRgDIAEoCRINCgVzY29yZRgEIAEoAiI/CgtDb250ZXh0SXRlbRIKCgJpZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEhMKC3Rva2VuX2NvdW50GAMgASgFInIKDkNvbnRleHRTZWN0aW9uEiQKBGtpbmQYASABKA4yFi5lbmdyYW0udjEuU2VjdGlvbktpbmQSJQoFaXRlbXMYAiADKAsyFi5lbmdyYW0udjEuQ29udGV4dEl0ZW0SEwoLdG9rZW5fY291bnQYAyABKAUiVwoLT21pdHRlZEl0ZW0SJwoHc2VjdGlvbhgBIAEoDjIWLmVuZ3JhbS52MS5TZWN0aW9uS2luZBIKCgJpZBgCIAEoCRITCgt0b2tlbl9jb3VudBgDIAEoBSJmCg9Bc3NlbWJseVN1bW1hcnkSFAoMdG90YWxfdG9rZW5zGAEgASgFEhQKDHRva2VuX2J1ZGdldBgCIAEoBRInCgdvbWl0dGVkGAMgAygLMhYuZW5ncmFtLnYxLk9taXR0ZWRJdGVtIj0KC0NoYXRNZXNzYWdlEh0KBHJvbGUYASABKA4yDy5lbmdyYW0udjEuUm9sZRIPCgdjb250ZW50GAIgASgJIlAKD1JlbmRlcmVkQ29udGV4dBIoCghtZXNzYWdlcxgBIAMoCzIWLmVuZ3JhbS52MS5DaGF0TWVzc2FnZRITCgt0b2tlbl9jb3VudBgCIAEoBSqwAQoLU2VjdGlvbktpbmQSHAoYU0VDVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASIwofU0VDVElPTl9LSU5EX0xPTkdfVEVSTV9NRU1PUklFUxABEhsKF1NFQ1RJT05fS0lORF9UQVNLX1NUQVRFEAISGgoWU0VDVElPTl9LSU5EX0RPQ1VNRU5UUxADEiUKIVNFQ1RJT05fS0lORF9DT05WRVJTQVRJT05fSElTVE9SWRAEKmYKDUNvbnRleHRGb3JtYXQSHgoaQ09OVEVYVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIYChRDT05URVhUX0ZPUk1BVF9JVEVNUxABEhsKF0NPTlRFWFRfRk9STUFUX01FU1NBR0VTEAJCpgEKDWNvbS5lbmdyYW0udjFCDUFzc2VtYmx5UHJvdG9QAVpBZ2l0aHViLmNvbS9lbmdyYW0tbWVtb3J5L2VuZ3JhbS9jbGllbnRzL2dvL2dlbi9lbmdyYW0vdjE7ZW5ncmFtdjGiAgNFWFiqAglFbmdyYW0uVjHKAglFbmdyYW1cVjHiAhVFbmdyYW1cVjFcR1BCTWV0YWRhdGHqAgpFbmdyYW06OlYxYgZwcm90bzM", [file_engram_v1_short_term]);
 
 /**
  * A retrieved document offered for assembly.
@@ -182,6 +184,68 @@ export const AssemblySummarySchema: GenMessage<AssemblySummary> = /*@__PURE__*/
   messageDesc(file_engram_v1_assembly, 4);
 
 /**
+ * One message of a rendered context, in the shape chat-completion APIs take.
+ *
+ * @generated from message engram.v1.ChatMessage
+ */
+export type ChatMessage = Message<"engram.v1.ChatMessage"> & {
+  /**
+   * ROLE_SYSTEM, ROLE_USER or ROLE_ASSISTANT; never ROLE_TOOL (a tool's
+   * output is rendered as an assistant turn, which needs no tool-call id).
+   *
+   * @generated from field: engram.v1.Role role = 1;
+   */
+  role: Role;
+
+  /**
+   * The text to send.
+   *
+   * @generated from field: string content = 2;
+   */
+  content: string;
+};
+
+/**
+ * Describes the message engram.v1.ChatMessage.
+ * Use `create(ChatMessageSchema)` to create a new message.
+ */
+export const ChatMessageSchema: GenMessage<ChatMessage> = /*@__PURE__*/
+  messageDesc(file_engram_v1_assembly, 5);
+
+/**
+ * The assembled context rendered for a chat model (see the README's
+ * "Rendered context" for the template). Forward `messages` as they are, then
+ * append the new user turn.
+ *
+ * @generated from message engram.v1.RenderedContext
+ */
+export type RenderedContext = Message<"engram.v1.RenderedContext"> & {
+  /**
+   * A system message holding the memories, task state, documents and the
+   * conversation's summary (omitted when all are empty), then the kept turns
+   * of the conversation, oldest first.
+   *
+   * @generated from field: repeated engram.v1.ChatMessage messages = 1;
+   */
+  messages: ChatMessage[];
+
+  /**
+   * Tokens of all message contents, template text included; at least the
+   * summary's total_tokens, which counts only the packed items.
+   *
+   * @generated from field: int32 token_count = 2;
+   */
+  tokenCount: number;
+};
+
+/**
+ * Describes the message engram.v1.RenderedContext.
+ * Use `create(RenderedContextSchema)` to create a new message.
+ */
+export const RenderedContextSchema: GenMessage<RenderedContext> = /*@__PURE__*/
+  messageDesc(file_engram_v1_assembly, 6);
+
+/**
  * The parts of an assembled context, in the order they are streamed.
  *
  * @generated from enum engram.v1.SectionKind
@@ -226,4 +290,38 @@ export enum SectionKind {
  */
 export const SectionKindSchema: GenEnum<SectionKind> = /*@__PURE__*/
   enumDesc(file_engram_v1_assembly, 0);
+
+/**
+ * The shape of an assembled context.
+ *
+ * @generated from enum engram.v1.ContextFormat
+ */
+export enum ContextFormat {
+  /**
+   * Treated as CONTEXT_FORMAT_ITEMS.
+   *
+   * @generated from enum value: CONTEXT_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * One ContextSection per non-empty section, each with its items.
+   *
+   * @generated from enum value: CONTEXT_FORMAT_ITEMS = 1;
+   */
+  ITEMS = 1,
+
+  /**
+   * One RenderedContext: a system preamble, then the conversation's turns.
+   *
+   * @generated from enum value: CONTEXT_FORMAT_MESSAGES = 2;
+   */
+  MESSAGES = 2,
+}
+
+/**
+ * Describes the enum engram.v1.ContextFormat.
+ */
+export const ContextFormatSchema: GenEnum<ContextFormat> = /*@__PURE__*/
+  enumDesc(file_engram_v1_assembly, 1);
 
