@@ -19,7 +19,6 @@ export async function benchEmbedded(options: { memories: number; calls: number; 
       await Promise.all(
         Array.from({ length: Math.min(64, options.memories - i) }, (_, j) =>
           client.remember({
-            bypassGate: true,
             scope,
             type: MemoryType.SEMANTIC,
             content: topics(i + j),
@@ -53,7 +52,6 @@ export async function benchEmbedded(options: { memories: number; calls: number; 
       "Remember (new fact, gate bypassed)",
       (i) =>
         client.remember({
-          bypassGate: true,
           scope: { namespace: "bench", userId: "writer" },
           type: MemoryType.SEMANTIC,
           content: `${topics(i)} (note ${i})`,

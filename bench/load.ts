@@ -81,7 +81,7 @@ export async function runLoad(options: { clients: number; seconds: number }): Pr
         let id = "";
         const ok = await timed("Remember", async () => {
           const r = await client.remember(
-            { scope, type: MemoryType.SEMANTIC, content: `fact ${w}-${i}: prefers route ${i % 17}`, bypassGate: true },
+            { scope, type: MemoryType.SEMANTIC, content: `fact ${w}-${i}: prefers route ${i % 17}` },
             { timeoutMs: 3000 },
           );
           id = r.memory!.id;

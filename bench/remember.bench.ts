@@ -36,7 +36,6 @@ export async function benchRemember(options: { calls: number; concurrency: numbe
           type: MemoryType.SEMANTIC,
           content: `${topics(i)} (note ${i})`,
           importance: 0.5,
-          bypassGate: true,
         });
       rows.push(await measure(`${label}: Remember, one user`, (i) => remember(`${run}-one`, i), options));
       rows.push(

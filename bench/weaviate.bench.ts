@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import weaviate from "weaviate-client";
-import type { MemoryRecord, Scope } from "../src/domain/types.js";
+import { unknownSource, type MemoryRecord, type Scope } from "../src/domain/types.js";
 import { MemoryService } from "../src/gen/engram/v1/memory_service_pb.js";
 import { LocalEmbedder } from "../src/models/local-embedder.js";
 import { openWeaviateStores } from "../src/storage/weaviate/weaviate-store.js";
@@ -72,6 +72,7 @@ export async function benchWeaviate(options: {
         accessCount: 0,
         supersededBy: undefined,
         validUntil: undefined,
+        source: unknownSource,
         embedding: embedder.embedOne(content),
       };
     };

@@ -95,7 +95,7 @@ func TestEveryRPC(t *testing.T) {
 		t.Fatalf("end session: %v %v", ended, err)
 	}
 
-	remembered, err := c.Remember(ctx, &engramv1.RememberRequest{Scope: s, Type: engramv1.MemoryType_MEMORY_TYPE_SEMANTIC, Content: "Speaks Portuguese and English", BypassGate: true})
+	remembered, err := c.Remember(ctx, &engramv1.RememberRequest{Scope: s, Type: engramv1.MemoryType_MEMORY_TYPE_SEMANTIC, Content: "Speaks Portuguese and English"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,7 @@ export class Engram {
     requireId(sessionId, "session_id");
     const snapshot = await this.shortTerm.peek(scope, sessionId);
     if (!snapshot) throw new NotFoundError("session", sessionId);
-    const decisions = await this.longTerm.extract(scope, snapshot.messages, signal);
+    const decisions = await this.longTerm.extract(scope, sessionId, snapshot.messages, signal);
     const messageCount = await this.shortTerm.end(scope, sessionId);
     return { messageCount, decisions };
   }

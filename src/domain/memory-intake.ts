@@ -2,8 +2,15 @@ import { InvalidArgumentError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { MemorySettlement, WriteOutcome, WriteResult } from "./memory-settlement.js";
 import { scanPii, type PiiKind } from "./pii.js";
-import type { Memory, MemoryType, Metadata, Role, Scope, StoredMessage } from "./types.js";
-import { optionalText, requireMetadata, requireScope, requireText, requireUnitInterval } from "./validation.js";
+import type { Memory, MemorySource, MemoryType, Metadata, Role, Scope, StoredMessage } from "./types.js";
+import {
+  optionalText,
+  requireMetadata,
+  requireNotFuture,
+  requireScope,
+  requireText,
+  requireUnitInterval,
+} from "./validation.js";
 import { gateByRules, type GateCandidate, type GateClassifier, type GateVerdict } from "./write-gate.js";
 
 export interface RememberInput {
@@ -14,8 +21,14 @@ export interface RememberInput {
   readonly subject: string;
   readonly pinned: boolean;
   readonly occurredAt: Date | undefined;
-  /** Skip the write gate (personal data is still redacted or refused). */
-  readonly bypassGate: boolean;
+  /**
+   * Ask the write gate whether it is worth keeping. Off, the caller's word
+   * stands: personal data is still redacted (or refused), duplicates and
+   * conflicts still settled.
+   */
+  readonly applyGate: boolean;
+  /** Who writes it (the authenticated caller's name), recorded as its source. */
+  readonly caller: string;
 }
 
 export type RememberOutcome = WriteOutcome | "dropped";
@@ -63,6 +76,7 @@ interface Candidate {
   readonly subject: string;
   readonly pinned: boolean;
   readonly occurredAt: Date;
+  readonly source: MemorySource;
   /** The caller's type and importance (Remember); for a message the gate decides them. */
   readonly declared: { readonly type: MemoryType; readonly importance: number } | undefined;
   /** False when the caller decided it is worth keeping (the gate is skipped). */
@@ -103,9 +117,7 @@ export class MemoryIntake {
     requireMetadata(input.metadata, "metadata");
     optionalText(input.subject, "subject", limits.subjectBytes);
     const now = this.clock();
-    if (input.occurredAt && input.occurredAt.getTime() > now.getTime() + 60_000) {
-      throw new InvalidArgumentError("occurred_at", "must not be in the future");
-    }
+    requireNotFuture(input.occurredAt, "occurred_at", now);
     const [result] = await this.intake(
       scope,
       [
@@ -117,8 +129,9 @@ export class MemoryIntake {
           subject: input.subject,
           pinned: input.pinned,
           occurredAt: input.occurredAt ?? now,
+          source: { kind: "remember", sessionId: "", messageIds: [], caller: input.caller },
           declared: { type: input.type, importance },
-          gated: !input.bypassGate,
+          gated: input.applyGate,
         },
       ],
       "throw",
@@ -135,7 +148,12 @@ export class MemoryIntake {
   }
 
   /** A session's messages through the gate: one decision per message, in session order. */
-  async extract(scope: Scope, messages: readonly StoredMessage[], signal?: AbortSignal): Promise<GateDecision[]> {
+  async extract(
+    scope: Scope,
+    sessionId: string,
+    messages: readonly StoredMessage[],
+    signal?: AbortSignal,
+  ): Promise<GateDecision[]> {
     const candidates = messages.map((m): Candidate => ({
       messageId: m.id,
       role: m.role,
@@ -143,7 +161,8 @@ export class MemoryIntake {
       metadata: m.metadata,
       subject: "",
       pinned: false,
-      occurredAt: m.createdAt,
+      occurredAt: m.occurredAt,
+      source: { kind: "session", sessionId, messageIds: [m.id], caller: "" },
       declared: undefined,
       gated: true,
     }));
@@ -206,6 +225,7 @@ export class MemoryIntake {
           subject: candidate.subject,
           pinned: candidate.pinned,
           occurredAt: candidate.occurredAt,
+          source: candidate.source,
         },
         signal,
       );

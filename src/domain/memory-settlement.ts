@@ -10,7 +10,7 @@ import { withoutEmbedding, type Memory, type MemoryRecord, type Scope } from "./
 /** A memory that passed intake (redacted, gated), with its importance and time settled. */
 export type GatedMemory = Pick<
   Memory,
-  "type" | "content" | "importance" | "metadata" | "subject" | "pinned" | "occurredAt"
+  "type" | "content" | "importance" | "metadata" | "subject" | "pinned" | "occurredAt" | "source"
 >;
 
 export type WriteOutcome = "created" | "merged" | "updated" | "superseded_older";
@@ -126,6 +126,8 @@ export class MemorySettlement {
         metadata: input.metadata,
         pinned: input.pinned,
         occurredAt: input.occurredAt,
+        // The content is the newer one now, and so is where it came from.
+        source: input.source,
         updatedAt: now,
       };
       await this.store.update(updated);
@@ -152,6 +154,7 @@ export class MemorySettlement {
       accessCount: 0,
       supersededBy: undefined,
       validUntil: undefined,
+      source: input.source,
       embedding,
     };
     await this.store.insert(record);

@@ -6,7 +6,14 @@ import { limits } from "./limits.js";
 import type { Summariser } from "./models.js";
 import { countTokens } from "./tokenizer.js";
 import type { MessageInput, NewMessage, Scope, SessionSnapshot } from "./types.js";
-import { requireId, requireIntInRange, requireMetadata, requireScope, requireText } from "./validation.js";
+import {
+  requireId,
+  requireIntInRange,
+  requireMetadata,
+  requireNotFuture,
+  requireScope,
+  requireText,
+} from "./validation.js";
 
 export interface ShortTermOptions {
   readonly sessionTtlSeconds: number;
@@ -66,7 +73,8 @@ export class ShortTermMemory {
     const messages: NewMessage[] = inputs.map((input, i) => {
       requireText(input.content, `messages[${i}].content`, limits.messageContentBytes);
       requireMetadata(input.metadata, `messages[${i}].metadata`);
-      return { ...input, id: randomUUID(), tokenCount: countTokens(input.content), createdAt };
+      const occurredAt = requireNotFuture(input.occurredAt, `messages[${i}].occurred_at`, createdAt) ?? createdAt;
+      return { ...input, id: randomUUID(), tokenCount: countTokens(input.content), createdAt, occurredAt };
     });
     const appended = await this.store.append(
       scope,

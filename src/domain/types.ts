@@ -15,13 +15,17 @@ export interface MessageInput {
   readonly role: Role;
   readonly content: string;
   readonly metadata: Metadata;
+  /** When it was said, if not now (an imported conversation). */
+  readonly occurredAt?: Date | undefined;
 }
 
-/** A message ready to store: id and token count decided by the domain. */
+/** A message ready to store: id, token count and times decided by the domain. */
 export interface NewMessage extends MessageInput {
   readonly id: string;
   readonly tokenCount: number;
   readonly createdAt: Date;
+  /** When it was said: the caller's occurredAt, else createdAt. */
+  readonly occurredAt: Date;
 }
 
 export interface StoredMessage extends NewMessage {
@@ -53,6 +57,22 @@ export interface WorkingState {
 
 export type MemoryType = "episodic" | "semantic" | "preference";
 
+/**
+ * Where a memory came from. "unknown" marks memories stored before Engram
+ * kept provenance.
+ */
+export interface MemorySource {
+  readonly kind: "remember" | "session" | "unknown";
+  /** The session it was extracted from (kind "session"). */
+  readonly sessionId: string;
+  /** The messages it was extracted from, oldest first (kind "session"). */
+  readonly messageIds: readonly string[];
+  /** The caller's name (kind "remember"). */
+  readonly caller: string;
+}
+
+export const unknownSource: MemorySource = { kind: "unknown", sessionId: "", messageIds: [], caller: "" };
+
 export interface Memory {
   readonly id: string;
   readonly scope: Scope;
@@ -69,6 +89,7 @@ export interface Memory {
   readonly accessCount: number;
   readonly supersededBy: string | undefined;
   readonly validUntil: Date | undefined;
+  readonly source: MemorySource;
 }
 
 /** A memory as stored: with the embedding of its content. */

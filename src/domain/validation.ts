@@ -82,3 +82,14 @@ export function requireUnitInterval(value: number, field: string): number {
   }
   return value;
 }
+
+/** Clocks of callers and servers drift; a minute ahead is tolerated. */
+const futureTolerance = 60_000;
+
+/** An optional time that must not be in the future (relative to `now`). */
+export function requireNotFuture(value: Date | undefined, field: string, now: Date): Date | undefined {
+  if (value && value.getTime() > now.getTime() + futureTolerance) {
+    throw new InvalidArgumentError(field, "must not be in the future");
+  }
+  return value;
+}

@@ -12,8 +12,11 @@ import {
 } from "../gen/engram/v1/assembly_pb.js";
 import type { GateDecision, RememberOutcome as DomainOutcome } from "../domain/memory-intake.js";
 import {
+  GateDecider,
   GateDecisionSchema,
   MemorySchema,
+  MemorySourceKind,
+  MemorySourceSchema,
   MemoryType,
   RememberOutcome,
   ScoredMemorySchema,
@@ -43,7 +46,12 @@ const roleValues = new Map([...roles].map(([k, v]) => [v, k]));
 export function messageInputFromProto(input: MessageInput, field: string): domain.MessageInput {
   const role = roles.get(input.role);
   if (!role) throw new InvalidArgumentError(`${field}.role`, enumProblem(input.role, "ROLE"));
-  return { role, content: input.content, metadata: { ...input.metadata } };
+  return {
+    role,
+    content: input.content,
+    metadata: { ...input.metadata },
+    occurredAt: optionalDate(input.occurredAt, `${field}.occurred_at`),
+  };
 }
 
 const memoryTypes = new Map<MemoryType, domain.MemoryType>([
@@ -83,6 +91,7 @@ export function messageToProto(message: domain.StoredMessage) {
     sequence: BigInt(message.sequence),
     tokenCount: message.tokenCount,
     createdAt: timestampFromDate(message.createdAt),
+    occurredAt: timestampFromDate(message.occurredAt),
   });
 }
 
@@ -122,8 +131,20 @@ export function memoryToProto(memory: domain.Memory) {
     accessCount: BigInt(memory.accessCount),
     supersededBy: memory.supersededBy ?? "",
     validUntil: optional(memory.validUntil),
+    source: create(MemorySourceSchema, {
+      kind: sourceKinds[memory.source.kind],
+      sessionId: memory.source.sessionId,
+      messageIds: [...memory.source.messageIds],
+      caller: memory.source.caller,
+    }),
   });
 }
+
+const sourceKinds: Record<domain.MemorySource["kind"], MemorySourceKind> = {
+  remember: MemorySourceKind.REMEMBER,
+  session: MemorySourceKind.SESSION,
+  unknown: MemorySourceKind.UNSPECIFIED,
+};
 
 export function scoredMemoryToProto(scored: domain.ScoredMemory) {
   return create(ScoredMemorySchema, {
@@ -187,6 +208,12 @@ export function rememberOutcomeToProto(outcome: DomainOutcome): RememberOutcome 
   return outcomes[outcome];
 }
 
+const deciders: Record<GateDecision["decidedBy"], GateDecider> = {
+  rules: GateDecider.RULES,
+  model: GateDecider.MODEL,
+  caller: GateDecider.CALLER,
+};
+
 export function gateDecisionToProto(decision: GateDecision) {
   return create(GateDecisionSchema, {
     messageId: decision.messageId,
@@ -197,5 +224,6 @@ export function gateDecisionToProto(decision: GateDecision) {
     decidedBy: decision.decidedBy,
     outcome: outcomes[decision.outcome],
     memoryId: decision.memoryId,
+    decider: deciders[decision.decidedBy],
   });
 }

@@ -101,6 +101,10 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
     remember: (req, ctx) =>
       run(ctx, async () => {
         const scope = scopeOf(req, ctx, "write");
+        // bypass_gate is what every Remember now does unless apply_gate asks otherwise: both is a contradiction.
+        if (req.bypassGate && req.applyGate) {
+          throw new InvalidArgumentError("apply_gate", "contradicts bypass_gate (deprecated); set only apply_gate");
+        }
         const result = await engram.longTerm.remember(
           scope,
           {
@@ -111,7 +115,8 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
             subject: req.subject,
             pinned: req.pinned,
             occurredAt: optionalDate(req.occurredAt, "occurred_at"),
-            bypassGate: req.bypassGate,
+            applyGate: req.applyGate,
+            caller: ctx.values.get(callerKey).name,
           },
           ctx.signal,
         );

@@ -46,13 +46,16 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(snapshot?.summary).toBeUndefined();
         });
 
-        it("keeps metadata and ids as given", async () => {
+        it("keeps metadata, ids and when a message was said as given", async () => {
           const scope = freshScope();
           const message = { ...newMessage("with metadata"), metadata: { channel: "web", "trace.id": "abc-123" } };
-          await stores.sessions.append(scope, "s", [message], 60);
-          const [stored] = (await stores.sessions.read(scope, "s"))!.messages;
+          const imported = { ...newMessage("said last year"), occurredAt: new Date("2025-03-01T10:00:00Z") };
+          await stores.sessions.append(scope, "s", [message, imported], 60);
+          const [stored, old] = (await stores.sessions.read(scope, "s"))!.messages;
           expect(stored?.id).toBe(message.id);
           expect(stored?.metadata).toEqual(message.metadata);
+          expect(stored?.occurredAt.getTime()).toBe(message.createdAt.getTime());
+          expect(old?.occurredAt.toISOString()).toBe("2025-03-01T10:00:00.000Z");
         });
 
         it("returns undefined for an unknown session", async () => {
@@ -291,6 +294,7 @@ export function describeStorageContract(name: string, backend: ContractBackend):
             metadata: { source: "chat" },
             subject: "pet.name",
             pinned: true,
+            source: { kind: "session", sessionId: "trip-planning", messageIds: ["m-1", "m-2"], caller: "" },
           });
           await stores.longTerm.insert(record);
           const read = await stores.longTerm.get(scope, record.id);

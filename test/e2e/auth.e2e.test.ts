@@ -66,11 +66,7 @@ const calls: [string, "read" | "write" | "admin", (c: AnyClient, scope: typeof c
   ["SetWorking", "write", (c, scope) => c.setWorking({ scope, taskId: "t", entries: { k: "v" } })],
   ["GetWorking", "read", (c, scope) => c.getWorking({ scope, taskId: "t" })],
   ["ListWorking", "read", (c, scope) => c.listWorking({ scope })],
-  [
-    "Remember",
-    "write",
-    (c, scope) => c.remember({ scope, type: MemoryType.SEMANTIC, content: "a fact", bypassGate: true }),
-  ],
+  ["Remember", "write", (c, scope) => c.remember({ scope, type: MemoryType.SEMANTIC, content: "a fact" })],
   ["Recall", "read", (c, scope) => c.recall({ scope, query: "fact" })],
   ["GetMemory", "read", (c, scope) => c.getMemory({ scope, memoryId: "m" })],
   ["ForgetMemory", "write", (c, scope) => c.forgetMemory({ scope, memoryId: "m" })],
@@ -166,15 +162,15 @@ describe("authentication", () => {
     try {
       const c = createClient(MemoryService, createGrpcTransport({ baseUrl: small.baseUrl }));
       const scope = { namespace: "limits", userId: "u" };
-      await c.remember({ scope, type: MemoryType.SEMANTIC, content: "first fact about gardens", bypassGate: true });
-      await c.remember({ scope, type: MemoryType.SEMANTIC, content: "second fact about rivers", bypassGate: true });
+      await c.remember({ scope, type: MemoryType.SEMANTIC, content: "first fact about gardens" });
+      await c.remember({ scope, type: MemoryType.SEMANTIC, content: "second fact about rivers" });
       await expectStatus(
-        c.remember({ scope, type: MemoryType.SEMANTIC, content: "third fact about mountains", bypassGate: true }),
+        c.remember({ scope, type: MemoryType.SEMANTIC, content: "third fact about mountains" }),
         Code.ResourceExhausted,
         /holds 2 memories, the limit/,
       );
       // A near-duplicate refreshes an existing memory, which the limit allows.
-      await c.remember({ scope, type: MemoryType.SEMANTIC, content: "first fact about gardens", bypassGate: true });
+      await c.remember({ scope, type: MemoryType.SEMANTIC, content: "first fact about gardens" });
     } finally {
       await small.destroy();
     }

@@ -25,7 +25,6 @@ describe("the embedded default", () => {
     });
     await client.setWorking({ scope, taskId: "t", entries: { plan: "step one" }, ttlSeconds: 3600 });
     const { memory } = await client.remember({
-      bypassGate: true,
       scope,
       type: MemoryType.SEMANTIC,
       content: "Speaks Portuguese",
@@ -104,7 +103,6 @@ describe("erasure", () => {
     const { client } = openClient("grpc", server.baseUrl);
     const scope = { namespace: "erasure", userId: "u1" };
     const remembered = client.remember({
-      bypassGate: true,
       scope,
       type: MemoryType.SEMANTIC,
       content: "Lives in Porto",

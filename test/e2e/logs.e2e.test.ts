@@ -43,7 +43,7 @@ describe("logs", () => {
     );
     const scope = { namespace: "logs", userId: "u1" };
     await client.appendMessages({ scope, sessionId: "s", messages: [{ role: Role.USER, content: secretContent }] });
-    await client.remember({ scope, type: MemoryType.SEMANTIC, content: secretContent, bypassGate: true });
+    await client.remember({ scope, type: MemoryType.SEMANTIC, content: secretContent });
     await client.recall({ scope, query: secretContent });
     await client
       .appendMessages({ scope, sessionId: "s", messages: [{ role: Role.USER, content: `${secretContent}\u0000` }] })

@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { readFileSync } from "node:fs";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SectionKind } from "../../src/gen/engram/v1/assembly_pb.js";
-import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
-import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
+import { GateDecider, MemorySourceKind, MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
+import { RememberRequestSchema, type MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { openClient } from "../support/clients.js";
 import { collect, expectStatus } from "../support/expect-status.js";
@@ -19,6 +21,14 @@ import type { Client } from "@connectrpc/connect";
 const backends = serverBackends();
 
 const day = 86_400_000;
+
+/** The README's first Remember call, parsed from the README itself so the test follows the text. */
+function readmeRemember() {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const call = /grpcurl -plaintext -d '([^']+)'\s*\\\s*\S+ engram\.v1\.MemoryService\/Remember/.exec(readme);
+  if (!call) throw new Error("README.md has no grpcurl Remember call");
+  return fromJson(RememberRequestSchema, JSON.parse(call[1]!) as JsonValue);
+}
 const ago = (days: number) => timestampFromDate(new Date(Date.now() - days * day));
 
 describe.each(backends)("memory policy on %s", (_, backendEnv) => {
@@ -120,7 +130,6 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
       scope,
       type: MemoryType.SEMANTIC,
       content: "API key is sk-proj-abcdefghijklmnopqrstuv",
-      bypassGate: true,
     });
     expect(explicit.redactions).toEqual(["api-key"]);
     expect(explicit.memory?.content).not.toContain("sk-proj");
@@ -146,10 +155,85 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
       [false, "procedural"],
     ]);
     expect((await client.recall({ scope, query: "installer step setup" })).memories).toEqual([]);
-    const chatter = await client.remember({ scope, type: MemoryType.EPISODIC, content: "thanks, sounds good" });
+    // Asked to, the gate judges an explicit write like a message: a pleasantry is dropped.
+    const chatter = await client.remember({
+      scope,
+      type: MemoryType.EPISODIC,
+      content: "thanks, sounds good",
+      applyGate: true,
+    });
     expect(chatter.outcome).toBe(RememberOutcome.DROPPED);
-    expect(chatter.decision).toMatchObject({ stored: false, reason: "pleasantry", decidedBy: "rules" });
+    expect(chatter.decision).toMatchObject({ stored: false, reason: "pleasantry", decider: GateDecider.RULES });
     expect(chatter.memory).toBeUndefined();
+  });
+
+  it("stores the README's first Remember exactly as written, and recalls it", async () => {
+    const request = readmeRemember();
+    // The README's payload, for a user of its own so other tests cannot interfere.
+    request.scope = { ...request.scope!, userId: `ana-${randomUUID()}` };
+    const remembered = await client.remember(request);
+    expect(remembered.outcome).toBe(RememberOutcome.CREATED);
+    expect(remembered.decision).toMatchObject({ stored: true, decider: GateDecider.CALLER });
+    expect(remembered.memory).toMatchObject({
+      type: MemoryType.PREFERENCE,
+      content: "Prefers aisle seats",
+      source: { kind: MemorySourceKind.REMEMBER, caller: "anonymous" },
+    });
+    const recalled = await client.recall({ scope: request.scope, query: "seat preference" });
+    expect(recalled.memories[0]?.memory?.content).toBe("Prefers aisle seats");
+    // Third-person facts and plain statements, the form applications write, are kept too.
+    for (const content of [
+      "The user works at Acme as a data engineer",
+      "This codebase uses async patterns throughout",
+    ]) {
+      const fact = await client.remember({ scope: request.scope, type: MemoryType.SEMANTIC, content });
+      expect(fact.outcome).toBe(RememberOutcome.CREATED);
+    }
+  });
+
+  it("records where a learnt memory came from and when it was said", async () => {
+    const scope = newScope();
+    const said = new Date("2025-06-01T09:30:00Z");
+    const appended = await client.appendMessages({
+      scope,
+      sessionId: "imported",
+      messages: [{ role: Role.USER, content: "I prefer window seats on trains", occurredAt: timestampFromDate(said) }],
+    });
+    const [message] = (await client.getMessages({ scope, sessionId: "imported" })).messages;
+    expect(message?.occurredAt && timestampDate(message.occurredAt).toISOString()).toBe(said.toISOString());
+    await client.endSession({ scope, sessionId: "imported" });
+    const [learnt] = (await client.recall({ scope, query: "train seats" })).memories;
+    expect(learnt?.memory?.source).toMatchObject({
+      kind: MemorySourceKind.SESSION,
+      sessionId: "imported",
+      messageIds: [appended.messageIds[0]],
+    });
+    expect(learnt?.memory?.occurredAt && timestampDate(learnt.memory.occurredAt).toISOString()).toBe(
+      said.toISOString(),
+    );
+    await expectStatus(
+      client.appendMessages({
+        scope,
+        sessionId: "imported",
+        messages: [{ role: Role.USER, content: "hi", occurredAt: timestampFromDate(new Date(Date.now() + day)) }],
+      }),
+      Code.InvalidArgument,
+      /messages\[0\]\.occurred_at: must not be in the future/,
+    );
+  });
+
+  it("rejects apply_gate together with the deprecated bypass_gate", async () => {
+    await expectStatus(
+      client.remember({
+        scope: newScope(),
+        type: MemoryType.SEMANTIC,
+        content: "x",
+        applyGate: true,
+        bypassGate: true,
+      }),
+      Code.InvalidArgument,
+      /apply_gate/,
+    );
   });
 
   it("merges a repeated memory instead of adding a copy, and updates a fact in place", async () => {
@@ -227,7 +311,7 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
   it("keeps a user within the memory budget, forgetting the lowest-scoring first", async () => {
     const scope = newScope();
     const remember = (content: string, importance: number) =>
-      client.remember({ scope, type: MemoryType.SEMANTIC, content, importance, bypassGate: true });
+      client.remember({ scope, type: MemoryType.SEMANTIC, content, importance });
     const best = await remember("Is allergic to penicillin", 0.95);
     const middle = await remember("Owns a red bicycle", 0.5);
     const worst = await remember("Once mentioned liking rain", 0.1);
@@ -245,7 +329,7 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
   it("keeps important and recently used memories when forgetting, and drops stale unimportant ones", async () => {
     const scope = newScope();
     const remember = (content: string, importance: number, extra: object = {}) =>
-      client.remember({ scope, type: MemoryType.EPISODIC, content, importance, bypassGate: true, ...extra });
+      client.remember({ scope, type: MemoryType.EPISODIC, content, importance, ...extra });
     const stale = await remember("Asked about the weather in Oslo", 0.1);
     const important = await remember("Was diagnosed with diabetes", 0.95);
     const used = await remember("Ordered the blue running shoes", 0.4);

@@ -178,7 +178,6 @@ describe.each(backends)("on %s", (_, backendEnv) => {
       it("remembers, recalls by relevance, reads and forgets a memory", async () => {
         const scope = newScope();
         const go = await client().remember({
-          bypassGate: true,
           scope,
           type: MemoryType.PREFERENCE,
           content: "Prefers Go for command-line tools and scripting",
@@ -189,13 +188,11 @@ describe.each(backends)("on %s", (_, backendEnv) => {
         expect(go.memory?.id).toMatch(/^[0-9a-f-]{36}$/);
         expect(go.memory?.importance).toBeCloseTo(0.8);
         await client().remember({
-          bypassGate: true,
           scope,
           type: MemoryType.SEMANTIC,
           content: "Lives in Lisbon with two cats",
         });
         await client().remember({
-          bypassGate: true,
           scope,
           type: MemoryType.EPISODIC,
           content: "Booked a dentist appointment for March",
@@ -225,7 +222,6 @@ describe.each(backends)("on %s", (_, backendEnv) => {
       it("tracks access off the request path", async () => {
         const scope = newScope();
         const { memory } = await client().remember({
-          bypassGate: true,
           scope,
           type: MemoryType.SEMANTIC,
           content: "Allergic to peanuts",
@@ -243,7 +239,6 @@ describe.each(backends)("on %s", (_, backendEnv) => {
         const alice = newScope();
         const bob = newScope();
         await client().remember({
-          bypassGate: true,
           scope: bob,
           type: MemoryType.SEMANTIC,
           content: "Bob's bank is in Zurich",
@@ -258,9 +253,9 @@ describe.each(backends)("on %s", (_, backendEnv) => {
       const other = newScope();
       await client().appendMessages({ scope, sessionId: "s", messages: [user("hi")] });
       await client().setWorking({ scope, taskId: "t", entries: { k: "v" } });
-      await client().remember({ bypassGate: true, scope, type: MemoryType.SEMANTIC, content: "fact one" });
-      await client().remember({ bypassGate: true, scope, type: MemoryType.SEMANTIC, content: "fact two" });
-      await client().remember({ bypassGate: true, scope: other, type: MemoryType.SEMANTIC, content: "fact one" });
+      await client().remember({ scope, type: MemoryType.SEMANTIC, content: "fact one" });
+      await client().remember({ scope, type: MemoryType.SEMANTIC, content: "fact two" });
+      await client().remember({ scope: other, type: MemoryType.SEMANTIC, content: "fact one" });
 
       const report = await client().forgetUser({ scope });
       expect([report.sessionsDeleted, report.tasksDeleted, report.memoriesDeleted]).toEqual([1, 1, 2]);
@@ -274,7 +269,6 @@ describe.each(backends)("on %s", (_, backendEnv) => {
       it("streams memories, task state, documents and history in order, then a summary", async () => {
         const scope = newScope();
         await client().remember({
-          bypassGate: true,
           scope,
           type: MemoryType.PREFERENCE,
           content: "Prefers aisle seats on flights",
@@ -361,21 +355,18 @@ describe.each(backends)("on %s", (_, backendEnv) => {
     it("evicts stale, unimportant memories and keeps the rest, with a dry run first", async () => {
       const scope = newScope();
       const trivial = await client().remember({
-        bypassGate: true,
         scope,
         type: MemoryType.EPISODIC,
         content: "Said hello",
         importance: 0.1,
       });
       const vital = await client().remember({
-        bypassGate: true,
         scope,
         type: MemoryType.SEMANTIC,
         content: "Is diabetic",
         importance: 0.9,
       });
       const pinned = await client().remember({
-        bypassGate: true,
         scope,
         type: MemoryType.SEMANTIC,
         content: "Name is Ana",
@@ -454,14 +445,13 @@ describe.each(backends)("on %s", (_, backendEnv) => {
         ],
         [
           "an unknown memory type",
-          () => client().remember({ bypassGate: true, scope: newScope(), type: 7 as MemoryType, content: "x" }),
+          () => client().remember({ scope: newScope(), type: 7 as MemoryType, content: "x" }),
           /^type: has unknown value 7/,
         ],
         [
           "importance above 1",
           () =>
             client().remember({
-              bypassGate: true,
               scope: newScope(),
               type: MemoryType.SEMANTIC,
               content: "x",
@@ -473,7 +463,6 @@ describe.each(backends)("on %s", (_, backendEnv) => {
           "a future occurred_at",
           () =>
             client().remember({
-              bypassGate: true,
               scope: newScope(),
               type: MemoryType.EPISODIC,
               content: "x",

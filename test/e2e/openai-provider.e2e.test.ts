@@ -38,7 +38,6 @@ describe("the OpenAI-compatible provider", () => {
       scope: s,
       type: MemoryType.SEMANTIC,
       content: "Keeps bees in the garden",
-      bypassGate: true,
     });
     const recalled = await client.recall({ scope: s, query: "bees garden" });
     expect(recalled.memories[0]?.memory?.content).toBe("Keeps bees in the garden");

@@ -113,13 +113,11 @@ describe("metrics", () => {
       scope,
       type: MemoryType.SEMANTIC,
       content: "Grows tomatoes on the balcony",
-      bypassGate: true,
     });
     const b = await client.remember({
       scope,
       type: MemoryType.PREFERENCE,
       content: "Prefers heirloom tomato varieties",
-      bypassGate: true,
     });
     const recalled = await client.recall({ scope, query: "tomatoes balcony heirloom" });
     expect(recalled.memories).toHaveLength(2);
@@ -164,8 +162,13 @@ describe("metrics", () => {
   it("counts write-gate decisions and personal data found", async () => {
     const { client } = openClient("grpc", server.baseUrl);
     const scope = { namespace: "m", userId: randomUUID() };
-    await client.remember({ scope, type: MemoryType.EPISODIC, content: "thanks!" });
-    await client.remember({ scope, type: MemoryType.PREFERENCE, content: "I prefer email at ana@example.com" });
+    await client.remember({ scope, type: MemoryType.EPISODIC, content: "thanks!", applyGate: true });
+    await client.remember({
+      scope,
+      type: MemoryType.PREFERENCE,
+      content: "I prefer email at ana@example.com",
+      applyGate: true,
+    });
     const body = await (await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`)).text();
     expect(body).toMatch(
       /engram_gate_decisions_total\{outcome="dropped",reason="pleasantry",decided_by="rules"\} [1-9]/,

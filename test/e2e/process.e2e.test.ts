@@ -110,8 +110,8 @@ describe("engram evict", () => {
     );
     const { client } = openClient("grpc", `http://127.0.0.1:${port}`);
     const scope = { namespace: "cron", userId: "u1" };
-    await client.remember({ bypassGate: true, scope, type: MemoryType.EPISODIC, content: "trivial", importance: 0.01 });
-    await client.remember({ bypassGate: true, scope, type: MemoryType.SEMANTIC, content: "vital", importance: 1 });
+    await client.remember({ scope, type: MemoryType.EPISODIC, content: "trivial", importance: 0.01 });
+    await client.remember({ scope, type: MemoryType.SEMANTIC, content: "vital", importance: 1 });
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
     await exited;

@@ -89,7 +89,6 @@ describe("two replicas sharing Redis and Weaviate", () => {
       scope,
       type: MemoryType.SEMANTIC,
       content: "My favourite colour is teal",
-      bypassGate: true,
     });
     const rounds = 10;
     const perRound = 8;

@@ -43,7 +43,7 @@ describe("a Weaviate outage", () => {
         const content = `fact ${w}-${i} about the user's travel plans`;
         try {
           const { memory } = await client.remember(
-            { bypassGate: true, scope, type: MemoryType.SEMANTIC, content, importance: 0.5 },
+            { scope, type: MemoryType.SEMANTIC, content, importance: 0.5 },
             { timeoutMs: 3000 },
           );
           acknowledged.set(memory!.id, content);

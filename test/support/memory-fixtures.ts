@@ -12,7 +12,16 @@ export function freshScope(namespace = "test"): Scope {
 }
 
 export function newMessage(content: string, role: NewMessage["role"] = "user"): NewMessage {
-  return { id: randomUUID(), role, content, metadata: {}, tokenCount: countTokens(content), createdAt: new Date() };
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    role,
+    content,
+    metadata: {},
+    tokenCount: countTokens(content),
+    createdAt: now,
+    occurredAt: now,
+  };
 }
 
 export function memoryRecord(scope: Scope, content: string, overrides: Partial<MemoryRecord> = {}): MemoryRecord {
@@ -33,6 +42,7 @@ export function memoryRecord(scope: Scope, content: string, overrides: Partial<M
     accessCount: 0,
     supersededBy: undefined,
     validUntil: undefined,
+    source: { kind: "remember", sessionId: "", messageIds: [], caller: "test" },
     embedding: embedder.embedOne(content),
     ...overrides,
   };

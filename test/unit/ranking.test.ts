@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rankMemories, scoreMemory } from "../../src/domain/ranking.js";
-import type { Memory } from "../../src/domain/types.js";
+import { unknownSource, type Memory } from "../../src/domain/types.js";
 
 const now = new Date("2026-06-01T00:00:00Z");
 const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000);
@@ -22,6 +22,7 @@ const memory = (id: string, overrides: Partial<Memory>): Memory => ({
   accessCount: 0,
   supersededBy: undefined,
   validUntil: undefined,
+  source: unknownSource,
   ...overrides,
 });
 

@@ -39,7 +39,7 @@ def test_every_rpc_sync(target: str, scope: scope_pb2.Scope) -> None:
         ended = client.end_session(pb.EndSessionRequest(scope=scope, session_id="s1"))
         assert ended.message_count == 1 and ended.decisions[0].stored
         remembered = client.remember(
-            pb.RememberRequest(scope=scope, type=long_term_pb2.MEMORY_TYPE_SEMANTIC, content="Lives in Porto", bypass_gate=True)
+            pb.RememberRequest(scope=scope, type=long_term_pb2.MEMORY_TYPE_SEMANTIC, content="Lives in Porto")
         )
         recalled = client.recall(pb.RecallRequest(scope=scope, query="lives in Porto", top_k=3))
         assert recalled.memories[0].memory.id == remembered.memory.id
@@ -119,7 +119,7 @@ async def test_every_rpc_async(target: str, scope: scope_pb2.Scope) -> None:
         await client.complete_task(pb.CompleteTaskRequest(scope=scope, task_id="t"))
         assert (await client.end_session(pb.EndSessionRequest(scope=scope, session_id="s"))).message_count == 1
         memory = (
-            await client.remember(pb.RememberRequest(scope=scope, type=long_term_pb2.MEMORY_TYPE_EPISODIC, content="Ran a marathon in May", bypass_gate=True))
+            await client.remember(pb.RememberRequest(scope=scope, type=long_term_pb2.MEMORY_TYPE_EPISODIC, content="Ran a marathon in May"))
         ).memory
         assert (await client.recall(pb.RecallRequest(scope=scope, query="marathon"))).memories[0].memory.id == memory.id
         await client.report_usage(pb.ReportUsageRequest(scope=scope, returned_ids=[memory.id], used_ids=[memory.id]))

@@ -69,7 +69,6 @@ describe("createEngramClient", () => {
       scope,
       type: MemoryType.SEMANTIC,
       content: "Lives in Porto",
-      bypassGate: true,
     });
     expect((await client.recall({ scope, query: "lives in Porto" })).memories[0]?.memory?.id).toBe(memory!.id);
     expect((await client.reportUsage({ scope, returnedIds: [memory!.id], usedIds: [memory!.id] })).precision).toBe(1);

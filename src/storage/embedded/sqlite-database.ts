@@ -155,6 +155,14 @@ const migrations: readonly string[] = [
     PRIMARY KEY (namespace, user_id, session_id, append_key)
   ) WITHOUT ROWID;
   `,
+  // Provenance of memories (rows from before it are "unknown"), and when a message was said.
+  `
+  ALTER TABLE memories ADD COLUMN source_kind TEXT NOT NULL DEFAULT 'unknown';
+  ALTER TABLE memories ADD COLUMN source_session TEXT NOT NULL DEFAULT '';
+  ALTER TABLE memories ADD COLUMN source_message_ids TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE memories ADD COLUMN source_caller TEXT NOT NULL DEFAULT '';
+  ALTER TABLE messages ADD COLUMN occurred_at INTEGER;
+  `,
 ];
 
 function migrate(db: DatabaseSync): void {

@@ -1,6 +1,6 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
-import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
+import type { MemoryRecord, MemorySource, MemoryType, Scope } from "../../domain/types.js";
 import { UnavailableError } from "../../domain/errors.js";
 import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../../domain/ports.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
@@ -257,6 +257,10 @@ const valueColumns = [
   "superseded_by",
   "valid_until",
   "embedding",
+  "source_kind",
+  "source_session",
+  "source_message_ids",
+  "source_caller",
 ] as const;
 
 function vectorRow(record: MemoryRecord): VectorRow {
@@ -289,6 +293,10 @@ function columnValues(record: MemoryRecord): SQLInputValue[] {
     record.supersededBy ?? null,
     record.validUntil?.getTime() ?? null,
     new Uint8Array(record.embedding.buffer, record.embedding.byteOffset, record.embedding.byteLength),
+    record.source.kind,
+    record.source.sessionId,
+    JSON.stringify(record.source.messageIds),
+    record.source.caller,
   ];
 }
 
@@ -341,5 +349,11 @@ function toRecord(row: Record<string, SQLInputValue>): MemoryRecord {
     supersededBy: row.superseded_by === null ? undefined : String(row.superseded_by),
     validUntil: optionalDate(row.valid_until),
     embedding: toVector(row.embedding),
+    source: {
+      kind: String(row.source_kind) as MemorySource["kind"],
+      sessionId: String(row.source_session),
+      messageIds: JSON.parse(String(row.source_message_ids)) as string[],
+      caller: String(row.source_caller),
+    },
   };
 }

@@ -51,7 +51,7 @@ export class SqliteSessionStore implements SessionStore {
         deleteSession(db, key);
       }
       const insert = db.db.prepare(
-        "INSERT INTO messages (namespace, user_id, session_id, sequence, id, role, content, metadata, token_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (namespace, user_id, session_id, sequence, id, role, content, metadata, token_count, created_at, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       );
       const sequences: number[] = [];
       for (const message of messages) {
@@ -66,6 +66,7 @@ export class SqliteSessionStore implements SessionStore {
           JSON.stringify(message.metadata),
           message.tokenCount,
           message.createdAt.getTime(),
+          message.occurredAt.getTime(),
         );
         sequences.push(lastSequence);
       }
@@ -111,7 +112,7 @@ export class SqliteSessionStore implements SessionStore {
         );
         if (!session || Number(session.expires_at) <= now) return undefined;
         const rows = db.all(
-          "SELECT sequence, id, role, content, metadata, token_count, created_at FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ? ORDER BY sequence",
+          "SELECT sequence, id, role, content, metadata, token_count, created_at, occurred_at FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ? ORDER BY sequence",
           ...key,
         );
         const messages: StoredMessage[] = rows.map((r) => ({
@@ -122,6 +123,7 @@ export class SqliteSessionStore implements SessionStore {
           metadata: JSON.parse(String(r.metadata)) as Record<string, string>,
           tokenCount: Number(r.token_count),
           createdAt: new Date(Number(r.created_at)),
+          occurredAt: new Date(Number(r.occurred_at ?? r.created_at)),
         }));
         const summary =
           session.summary === null

@@ -144,6 +144,9 @@ function encodeMessage(message: NewMessage): string {
     content: message.content,
     metadata: message.metadata,
     createdAt: message.createdAt.getTime(),
+    ...(message.occurredAt.getTime() !== message.createdAt.getTime()
+      ? { occurredAt: message.occurredAt.getTime() }
+      : {}),
   });
 }
 
@@ -155,6 +158,7 @@ function decodeMessage(item: string): StoredMessage {
     content: string;
     metadata: Record<string, string>;
     createdAt: number;
+    occurredAt?: number;
   };
   return {
     id: body.id,
@@ -164,5 +168,6 @@ function decodeMessage(item: string): StoredMessage {
     content: body.content,
     metadata: body.metadata,
     createdAt: new Date(body.createdAt),
+    occurredAt: new Date(body.occurredAt ?? body.createdAt),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Filters, type Collection, type FilterValue, type WeaviateClient } from "weaviate-client";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
-import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
+import type { MemoryRecord, MemorySource, MemoryType, Scope } from "../../domain/types.js";
 import { cosine } from "../../domain/vectors.js";
 import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../../domain/ports.js";
 import { UnavailableError } from "../../domain/errors.js";
@@ -325,6 +325,10 @@ function toProperties(record: MemoryRecord): Properties {
     lastUsedAt: record.lastAccessedAt ?? record.createdAt,
     accessCount: record.accessCount,
     ...(record.validUntil ? { validUntil: record.validUntil } : {}),
+    sourceKind: record.source.kind,
+    sourceSession: record.source.sessionId,
+    sourceMessageIds: [...record.source.messageIds],
+    sourceCaller: record.source.caller,
   };
 }
 
@@ -352,5 +356,11 @@ function toRecord(id: string, p: Properties, embedding: Float32Array): MemoryRec
     supersededBy: p.supersededBy ? String(p.supersededBy) : undefined,
     validUntil: date(p.validUntil),
     embedding,
+    source: {
+      kind: p.sourceKind ? (String(p.sourceKind) as MemorySource["kind"]) : "unknown",
+      sessionId: String(p.sourceSession ?? ""),
+      messageIds: Array.isArray(p.sourceMessageIds) ? p.sourceMessageIds.map(String) : [],
+      caller: String(p.sourceCaller ?? ""),
+    },
   };
 }

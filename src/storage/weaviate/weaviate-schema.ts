@@ -26,7 +26,15 @@ export const memoryProperties = [
   { name: "lastUsedAt", dataType: "date", indexRangeFilters: true },
   { name: "accessCount", dataType: "int" },
   { name: "validUntil", dataType: "date" },
+  // Provenance (added after the first release: added to older collections at start-up).
+  { name: "sourceKind", dataType: "text", tokenization: "field", indexSearchable: false },
+  { name: "sourceSession", dataType: "text", tokenization: "field", indexSearchable: false },
+  { name: "sourceMessageIds", dataType: "text[]", tokenization: "field", indexSearchable: false },
+  { name: "sourceCaller", dataType: "text", tokenization: "field", indexSearchable: false },
 ] as const;
+
+/** Properties a collection made by an older Engram may lack; start-up adds them instead of refusing. */
+const addedLater: ReadonlySet<string> = new Set(["sourceKind", "sourceSession", "sourceMessageIds", "sourceCaller"]);
 
 export class SchemaMismatchError extends Error {
   override name = "SchemaMismatchError";
@@ -73,6 +81,10 @@ export async function ensureMemoryCollection(client: WeaviateClient, name: strin
   const existing = new Map(config.properties.map((p) => [p.name, p.dataType]));
   for (const property of memoryProperties) {
     const found = existing.get(property.name);
+    if (found === undefined && addedLater.has(property.name)) {
+      await addMissingProperty(client, name, property);
+      continue;
+    }
     if (found === undefined) problems.push(`property "${property.name}" is missing`);
     else if (found !== property.dataType)
       problems.push(`property "${property.name}" is ${found}, expected ${property.dataType}`);
@@ -81,5 +93,20 @@ export async function ensureMemoryCollection(client: WeaviateClient, name: strin
     throw new SchemaMismatchError(
       `Weaviate collection "${name}" does not match what Engram needs: ${problems.join("; ")}`,
     );
+  }
+}
+
+/** Adds a property; another replica adding it first is fine. */
+async function addMissingProperty(
+  client: WeaviateClient,
+  name: string,
+  property: (typeof memoryProperties)[number],
+): Promise<void> {
+  const collection = client.collections.get(name);
+  try {
+    await collection.config.addProperty({ ...property } as never);
+  } catch (error) {
+    const config = await collection.config.get();
+    if (!config.properties.some((p) => p.name === property.name)) throw error;
   }
 }

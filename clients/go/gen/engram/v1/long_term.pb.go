@@ -80,6 +80,60 @@ func (MemoryType) EnumDescriptor() ([]byte, []int) {
 	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{0}
 }
 
+// How a memory entered long-term memory.
+type MemorySourceKind int32
+
+const (
+	// Recorded before Engram kept provenance.
+	MemorySourceKind_MEMORY_SOURCE_KIND_UNSPECIFIED MemorySourceKind = 0
+	// Written by an explicit Remember call.
+	MemorySourceKind_MEMORY_SOURCE_KIND_REMEMBER MemorySourceKind = 1
+	// Extracted from a session's messages (compaction, EndSession or the idle
+	// sweep).
+	MemorySourceKind_MEMORY_SOURCE_KIND_SESSION MemorySourceKind = 2
+)
+
+// Enum value maps for MemorySourceKind.
+var (
+	MemorySourceKind_name = map[int32]string{
+		0: "MEMORY_SOURCE_KIND_UNSPECIFIED",
+		1: "MEMORY_SOURCE_KIND_REMEMBER",
+		2: "MEMORY_SOURCE_KIND_SESSION",
+	}
+	MemorySourceKind_value = map[string]int32{
+		"MEMORY_SOURCE_KIND_UNSPECIFIED": 0,
+		"MEMORY_SOURCE_KIND_REMEMBER":    1,
+		"MEMORY_SOURCE_KIND_SESSION":     2,
+	}
+)
+
+func (x MemorySourceKind) Enum() *MemorySourceKind {
+	p := new(MemorySourceKind)
+	*p = x
+	return p
+}
+
+func (x MemorySourceKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemorySourceKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_engram_v1_long_term_proto_enumTypes[1].Descriptor()
+}
+
+func (MemorySourceKind) Type() protoreflect.EnumType {
+	return &file_engram_v1_long_term_proto_enumTypes[1]
+}
+
+func (x MemorySourceKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemorySourceKind.Descriptor instead.
+func (MemorySourceKind) EnumDescriptor() ([]byte, []int) {
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{1}
+}
+
 // What a write did with the memory it was given.
 type RememberOutcome int32
 
@@ -130,11 +184,11 @@ func (x RememberOutcome) String() string {
 }
 
 func (RememberOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_engram_v1_long_term_proto_enumTypes[1].Descriptor()
+	return file_engram_v1_long_term_proto_enumTypes[2].Descriptor()
 }
 
 func (RememberOutcome) Type() protoreflect.EnumType {
-	return &file_engram_v1_long_term_proto_enumTypes[1]
+	return &file_engram_v1_long_term_proto_enumTypes[2]
 }
 
 func (x RememberOutcome) Number() protoreflect.EnumNumber {
@@ -143,7 +197,63 @@ func (x RememberOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RememberOutcome.Descriptor instead.
 func (RememberOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{1}
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{2}
+}
+
+// Who settled a gate decision.
+type GateDecider int32
+
+const (
+	GateDecider_GATE_DECIDER_UNSPECIFIED GateDecider = 0
+	// The rules of the write gate (no model call).
+	GateDecider_GATE_DECIDER_RULES GateDecider = 1
+	// The configured model (extractor or classifier).
+	GateDecider_GATE_DECIDER_MODEL GateDecider = 2
+	// The caller: a Remember without apply_gate is kept as given.
+	GateDecider_GATE_DECIDER_CALLER GateDecider = 3
+)
+
+// Enum value maps for GateDecider.
+var (
+	GateDecider_name = map[int32]string{
+		0: "GATE_DECIDER_UNSPECIFIED",
+		1: "GATE_DECIDER_RULES",
+		2: "GATE_DECIDER_MODEL",
+		3: "GATE_DECIDER_CALLER",
+	}
+	GateDecider_value = map[string]int32{
+		"GATE_DECIDER_UNSPECIFIED": 0,
+		"GATE_DECIDER_RULES":       1,
+		"GATE_DECIDER_MODEL":       2,
+		"GATE_DECIDER_CALLER":      3,
+	}
+)
+
+func (x GateDecider) Enum() *GateDecider {
+	p := new(GateDecider)
+	*p = x
+	return p
+}
+
+func (x GateDecider) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GateDecider) Descriptor() protoreflect.EnumDescriptor {
+	return file_engram_v1_long_term_proto_enumTypes[3].Descriptor()
+}
+
+func (GateDecider) Type() protoreflect.EnumType {
+	return &file_engram_v1_long_term_proto_enumTypes[3]
+}
+
+func (x GateDecider) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GateDecider.Descriptor instead.
+func (GateDecider) EnumDescriptor() ([]byte, []int) {
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{3}
 }
 
 // A long-term memory of one user.
@@ -175,7 +285,11 @@ type Memory struct {
 	// Set when a newer memory replaced this one; it is then kept as history.
 	SupersededBy string `protobuf:"bytes,13,opt,name=superseded_by,json=supersededBy,proto3" json:"superseded_by,omitempty"`
 	// When the memory stopped being valid; unset while it is valid.
-	ValidUntil    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	// Where the memory came from: a Remember call or the session messages it
+	// was extracted from. Settled memories keep the source of their current
+	// content (an in-place update takes the newer source).
+	Source        *MemorySource `protobuf:"bytes,15,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -308,6 +422,87 @@ func (x *Memory) GetValidUntil() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Memory) GetSource() *MemorySource {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+// The provenance of a memory.
+type MemorySource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  MemorySourceKind       `protobuf:"varint,1,opt,name=kind,proto3,enum=engram.v1.MemorySourceKind" json:"kind,omitempty"`
+	// The session it was extracted from (kind SESSION); empty otherwise.
+	SessionId string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The ids of the messages it was extracted from, oldest first (kind
+	// SESSION); at most 64.
+	MessageIds []string `protobuf:"bytes,3,rep,name=message_ids,json=messageIds,proto3" json:"message_ids,omitempty"`
+	// The authenticated caller that wrote it (kind REMEMBER), by its configured
+	// name; "anonymous" when authentication is off.
+	Caller        string `protobuf:"bytes,4,opt,name=caller,proto3" json:"caller,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemorySource) Reset() {
+	*x = MemorySource{}
+	mi := &file_engram_v1_long_term_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemorySource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemorySource) ProtoMessage() {}
+
+func (x *MemorySource) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_long_term_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemorySource.ProtoReflect.Descriptor instead.
+func (*MemorySource) Descriptor() ([]byte, []int) {
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MemorySource) GetKind() MemorySourceKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MemorySourceKind_MEMORY_SOURCE_KIND_UNSPECIFIED
+}
+
+func (x *MemorySource) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *MemorySource) GetMessageIds() []string {
+	if x != nil {
+		return x.MessageIds
+	}
+	return nil
+}
+
+func (x *MemorySource) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
 // Why the write gate kept or dropped one candidate memory.
 type GateDecision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -321,19 +516,24 @@ type GateDecision struct {
 	// "procedural", "transient-task-state", "unconfirmed", "pii-refused",
 	// "model:<reason>".
 	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
-	// Who decided: "rules" or "model".
+	// Who decided, as a name: "rules", "model" or "caller". Deprecated: use
+	// `decider`, which carries the same as an enum.
+	//
+	// Deprecated: Marked as deprecated in engram/v1/long_term.proto.
 	DecidedBy string `protobuf:"bytes,6,opt,name=decided_by,json=decidedBy,proto3" json:"decided_by,omitempty"`
 	// What happened to the stored memory.
 	Outcome RememberOutcome `protobuf:"varint,7,opt,name=outcome,proto3,enum=engram.v1.RememberOutcome" json:"outcome,omitempty"`
 	// The memory written or refreshed, when stored.
-	MemoryId      string `protobuf:"bytes,8,opt,name=memory_id,json=memoryId,proto3" json:"memory_id,omitempty"`
+	MemoryId string `protobuf:"bytes,8,opt,name=memory_id,json=memoryId,proto3" json:"memory_id,omitempty"`
+	// Who decided.
+	Decider       GateDecider `protobuf:"varint,9,opt,name=decider,proto3,enum=engram.v1.GateDecider" json:"decider,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GateDecision) Reset() {
 	*x = GateDecision{}
-	mi := &file_engram_v1_long_term_proto_msgTypes[1]
+	mi := &file_engram_v1_long_term_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -345,7 +545,7 @@ func (x *GateDecision) String() string {
 func (*GateDecision) ProtoMessage() {}
 
 func (x *GateDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_long_term_proto_msgTypes[1]
+	mi := &file_engram_v1_long_term_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -358,7 +558,7 @@ func (x *GateDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GateDecision.ProtoReflect.Descriptor instead.
 func (*GateDecision) Descriptor() ([]byte, []int) {
-	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{1}
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GateDecision) GetMessageId() string {
@@ -396,6 +596,7 @@ func (x *GateDecision) GetReason() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in engram/v1/long_term.proto.
 func (x *GateDecision) GetDecidedBy() string {
 	if x != nil {
 		return x.DecidedBy
@@ -417,6 +618,13 @@ func (x *GateDecision) GetMemoryId() string {
 	return ""
 }
 
+func (x *GateDecision) GetDecider() GateDecider {
+	if x != nil {
+		return x.Decider
+	}
+	return GateDecider_GATE_DECIDER_UNSPECIFIED
+}
+
 // A memory with the scores that ranked it.
 type ScoredMemory struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -431,7 +639,7 @@ type ScoredMemory struct {
 
 func (x *ScoredMemory) Reset() {
 	*x = ScoredMemory{}
-	mi := &file_engram_v1_long_term_proto_msgTypes[2]
+	mi := &file_engram_v1_long_term_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -443,7 +651,7 @@ func (x *ScoredMemory) String() string {
 func (*ScoredMemory) ProtoMessage() {}
 
 func (x *ScoredMemory) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_long_term_proto_msgTypes[2]
+	mi := &file_engram_v1_long_term_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -456,7 +664,7 @@ func (x *ScoredMemory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoredMemory.ProtoReflect.Descriptor instead.
 func (*ScoredMemory) Descriptor() ([]byte, []int) {
-	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{2}
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ScoredMemory) GetMemory() *Memory {
@@ -506,7 +714,7 @@ type EvictionPolicy struct {
 
 func (x *EvictionPolicy) Reset() {
 	*x = EvictionPolicy{}
-	mi := &file_engram_v1_long_term_proto_msgTypes[3]
+	mi := &file_engram_v1_long_term_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +726,7 @@ func (x *EvictionPolicy) String() string {
 func (*EvictionPolicy) ProtoMessage() {}
 
 func (x *EvictionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_long_term_proto_msgTypes[3]
+	mi := &file_engram_v1_long_term_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +739,7 @@ func (x *EvictionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvictionPolicy.ProtoReflect.Descriptor instead.
 func (*EvictionPolicy) Descriptor() ([]byte, []int) {
-	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{3}
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EvictionPolicy) GetScoreThreshold() float32 {
@@ -573,7 +781,7 @@ var File_engram_v1_long_term_proto protoreflect.FileDescriptor
 
 const file_engram_v1_long_term_proto_rawDesc = "" +
 	"\n" +
-	"\x19engram/v1/long_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa7\x05\n" +
+	"\x19engram/v1/long_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x05\n" +
 	"\x06Memory\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x15.engram.v1.MemoryTypeR\x04type\x12\x18\n" +
@@ -595,10 +803,18 @@ const file_engram_v1_long_term_proto_rawDesc = "" +
 	"\faccess_count\x18\f \x01(\x03R\vaccessCount\x12#\n" +
 	"\rsuperseded_by\x18\r \x01(\tR\fsupersededBy\x12;\n" +
 	"\vvalid_until\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"validUntil\x1a;\n" +
+	"validUntil\x12/\n" +
+	"\x06source\x18\x0f \x01(\v2\x17.engram.v1.MemorySourceR\x06source\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9a\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x97\x01\n" +
+	"\fMemorySource\x12/\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1b.engram.v1.MemorySourceKindR\x04kind\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x1f\n" +
+	"\vmessage_ids\x18\x03 \x03(\tR\n" +
+	"messageIds\x12\x16\n" +
+	"\x06caller\x18\x04 \x01(\tR\x06caller\"\xd0\x02\n" +
 	"\fGateDecision\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x16\n" +
@@ -607,11 +823,12 @@ const file_engram_v1_long_term_proto_rawDesc = "" +
 	"\n" +
 	"importance\x18\x04 \x01(\x02R\n" +
 	"importance\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1d\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12!\n" +
 	"\n" +
-	"decided_by\x18\x06 \x01(\tR\tdecidedBy\x124\n" +
+	"decided_by\x18\x06 \x01(\tB\x02\x18\x01R\tdecidedBy\x124\n" +
 	"\aoutcome\x18\a \x01(\x0e2\x1a.engram.v1.RememberOutcomeR\aoutcome\x12\x1b\n" +
-	"\tmemory_id\x18\b \x01(\tR\bmemoryId\"m\n" +
+	"\tmemory_id\x18\b \x01(\tR\bmemoryId\x120\n" +
+	"\adecider\x18\t \x01(\x0e2\x16.engram.v1.GateDeciderR\adecider\"m\n" +
 	"\fScoredMemory\x12)\n" +
 	"\x06memory\x18\x01 \x01(\v2\x11.engram.v1.MemoryR\x06memory\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x02R\x05score\x12\x1c\n" +
@@ -632,14 +849,23 @@ const file_engram_v1_long_term_proto_rawDesc = "" +
 	"\x17MEMORY_TYPE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MEMORY_TYPE_EPISODIC\x10\x01\x12\x18\n" +
 	"\x14MEMORY_TYPE_SEMANTIC\x10\x02\x12\x1a\n" +
-	"\x16MEMORY_TYPE_PREFERENCE\x10\x03*\xd1\x01\n" +
+	"\x16MEMORY_TYPE_PREFERENCE\x10\x03*w\n" +
+	"\x10MemorySourceKind\x12\"\n" +
+	"\x1eMEMORY_SOURCE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bMEMORY_SOURCE_KIND_REMEMBER\x10\x01\x12\x1e\n" +
+	"\x1aMEMORY_SOURCE_KIND_SESSION\x10\x02*\xd1\x01\n" +
 	"\x0fRememberOutcome\x12 \n" +
 	"\x1cREMEMBER_OUTCOME_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18REMEMBER_OUTCOME_CREATED\x10\x01\x12\x1b\n" +
 	"\x17REMEMBER_OUTCOME_MERGED\x10\x02\x12\x1c\n" +
 	"\x18REMEMBER_OUTCOME_UPDATED\x10\x03\x12%\n" +
 	"!REMEMBER_OUTCOME_SUPERSEDED_OLDER\x10\x04\x12\x1c\n" +
-	"\x18REMEMBER_OUTCOME_DROPPED\x10\x05B\xa6\x01\n" +
+	"\x18REMEMBER_OUTCOME_DROPPED\x10\x05*t\n" +
+	"\vGateDecider\x12\x1c\n" +
+	"\x18GATE_DECIDER_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12GATE_DECIDER_RULES\x10\x01\x12\x16\n" +
+	"\x12GATE_DECIDER_MODEL\x10\x02\x12\x17\n" +
+	"\x13GATE_DECIDER_CALLER\x10\x03B\xa6\x01\n" +
 	"\rcom.engram.v1B\rLongTermProtoP\x01ZAgithub.com/engram-memory/engram/clients/go/gen/engram/v1;engramv1\xa2\x02\x03EXX\xaa\x02\tEngram.V1\xca\x02\tEngram\\V1\xe2\x02\x15Engram\\V1\\GPBMetadata\xea\x02\n" +
 	"Engram::V1b\x06proto3"
 
@@ -655,34 +881,40 @@ func file_engram_v1_long_term_proto_rawDescGZIP() []byte {
 	return file_engram_v1_long_term_proto_rawDescData
 }
 
-var file_engram_v1_long_term_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_engram_v1_long_term_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_engram_v1_long_term_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_engram_v1_long_term_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_engram_v1_long_term_proto_goTypes = []any{
 	(MemoryType)(0),               // 0: engram.v1.MemoryType
-	(RememberOutcome)(0),          // 1: engram.v1.RememberOutcome
-	(*Memory)(nil),                // 2: engram.v1.Memory
-	(*GateDecision)(nil),          // 3: engram.v1.GateDecision
-	(*ScoredMemory)(nil),          // 4: engram.v1.ScoredMemory
-	(*EvictionPolicy)(nil),        // 5: engram.v1.EvictionPolicy
-	nil,                           // 6: engram.v1.Memory.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(MemorySourceKind)(0),         // 1: engram.v1.MemorySourceKind
+	(RememberOutcome)(0),          // 2: engram.v1.RememberOutcome
+	(GateDecider)(0),              // 3: engram.v1.GateDecider
+	(*Memory)(nil),                // 4: engram.v1.Memory
+	(*MemorySource)(nil),          // 5: engram.v1.MemorySource
+	(*GateDecision)(nil),          // 6: engram.v1.GateDecision
+	(*ScoredMemory)(nil),          // 7: engram.v1.ScoredMemory
+	(*EvictionPolicy)(nil),        // 8: engram.v1.EvictionPolicy
+	nil,                           // 9: engram.v1.Memory.MetadataEntry
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_engram_v1_long_term_proto_depIdxs = []int32{
 	0,  // 0: engram.v1.Memory.type:type_name -> engram.v1.MemoryType
-	6,  // 1: engram.v1.Memory.metadata:type_name -> engram.v1.Memory.MetadataEntry
-	7,  // 2: engram.v1.Memory.occurred_at:type_name -> google.protobuf.Timestamp
-	7,  // 3: engram.v1.Memory.created_at:type_name -> google.protobuf.Timestamp
-	7,  // 4: engram.v1.Memory.updated_at:type_name -> google.protobuf.Timestamp
-	7,  // 5: engram.v1.Memory.last_accessed_at:type_name -> google.protobuf.Timestamp
-	7,  // 6: engram.v1.Memory.valid_until:type_name -> google.protobuf.Timestamp
-	0,  // 7: engram.v1.GateDecision.type:type_name -> engram.v1.MemoryType
-	1,  // 8: engram.v1.GateDecision.outcome:type_name -> engram.v1.RememberOutcome
-	2,  // 9: engram.v1.ScoredMemory.memory:type_name -> engram.v1.Memory
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	9,  // 1: engram.v1.Memory.metadata:type_name -> engram.v1.Memory.MetadataEntry
+	10, // 2: engram.v1.Memory.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 3: engram.v1.Memory.created_at:type_name -> google.protobuf.Timestamp
+	10, // 4: engram.v1.Memory.updated_at:type_name -> google.protobuf.Timestamp
+	10, // 5: engram.v1.Memory.last_accessed_at:type_name -> google.protobuf.Timestamp
+	10, // 6: engram.v1.Memory.valid_until:type_name -> google.protobuf.Timestamp
+	5,  // 7: engram.v1.Memory.source:type_name -> engram.v1.MemorySource
+	1,  // 8: engram.v1.MemorySource.kind:type_name -> engram.v1.MemorySourceKind
+	0,  // 9: engram.v1.GateDecision.type:type_name -> engram.v1.MemoryType
+	2,  // 10: engram.v1.GateDecision.outcome:type_name -> engram.v1.RememberOutcome
+	3,  // 11: engram.v1.GateDecision.decider:type_name -> engram.v1.GateDecider
+	4,  // 12: engram.v1.ScoredMemory.memory:type_name -> engram.v1.Memory
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_engram_v1_long_term_proto_init() }
@@ -690,14 +922,14 @@ func file_engram_v1_long_term_proto_init() {
 	if File_engram_v1_long_term_proto != nil {
 		return
 	}
-	file_engram_v1_long_term_proto_msgTypes[3].OneofWrappers = []any{}
+	file_engram_v1_long_term_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_engram_v1_long_term_proto_rawDesc), len(file_engram_v1_long_term_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   5,
+			NumEnums:      4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

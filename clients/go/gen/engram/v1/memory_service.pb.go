@@ -907,9 +907,18 @@ type RememberRequest struct {
 	Pinned  bool   `protobuf:"varint,7,opt,name=pinned,proto3" json:"pinned,omitempty"`
 	// When it happened; unset means now. Not in the future.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	// Store without asking the write gate whether it is worth remembering.
-	// Personal data and credentials are still redacted (or refused).
-	BypassGate    bool `protobuf:"varint,9,opt,name=bypass_gate,json=bypassGate,proto3" json:"bypass_gate,omitempty"`
+	// Deprecated and without effect: an explicit Remember is stored without
+	// the write gate unless `apply_gate` asks for it. Setting both is
+	// rejected (INVALID_ARGUMENT).
+	//
+	// Deprecated: Marked as deprecated in engram/v1/memory_service.proto.
+	BypassGate bool `protobuf:"varint,9,opt,name=bypass_gate,json=bypassGate,proto3" json:"bypass_gate,omitempty"`
+	// Ask the write gate whether this is worth remembering, as for session
+	// messages: it may then be dropped (outcome DROPPED, see the decision's
+	// reason). Unset, the memory is stored as given. Either way personal data
+	// and credentials are redacted (or refused), and duplicates and conflicts
+	// are settled.
+	ApplyGate     bool `protobuf:"varint,10,opt,name=apply_gate,json=applyGate,proto3" json:"apply_gate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1000,9 +1009,17 @@ func (x *RememberRequest) GetOccurredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in engram/v1/memory_service.proto.
 func (x *RememberRequest) GetBypassGate() bool {
 	if x != nil {
 		return x.BypassGate
+	}
+	return false
+}
+
+func (x *RememberRequest) GetApplyGate() bool {
+	if x != nil {
+		return x.ApplyGate
 	}
 	return false
 }
@@ -2038,7 +2055,7 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\tR\x06taskId\"?\n" +
 	"\x14CompleteTaskResponse\x12'\n" +
-	"\x0fcleared_entries\x18\x01 \x01(\x05R\x0eclearedEntries\"\xc5\x03\n" +
+	"\x0fcleared_entries\x18\x01 \x01(\x05R\x0eclearedEntries\"\xe8\x03\n" +
 	"\x0fRememberRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12)\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x15.engram.v1.MemoryTypeR\x04type\x12\x18\n" +
@@ -2050,9 +2067,12 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\asubject\x18\x06 \x01(\tR\asubject\x12\x16\n" +
 	"\x06pinned\x18\a \x01(\bR\x06pinned\x12;\n" +
 	"\voccurred_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"occurredAt\x12\x1f\n" +
-	"\vbypass_gate\x18\t \x01(\bR\n" +
-	"bypassGate\x1a;\n" +
+	"occurredAt\x12#\n" +
+	"\vbypass_gate\x18\t \x01(\bB\x02\x18\x01R\n" +
+	"bypassGate\x12\x1d\n" +
+	"\n" +
+	"apply_gate\x18\n" +
+	" \x01(\bR\tapplyGate\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\r\n" +

@@ -87,7 +87,11 @@ type MessageInput struct {
 	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
 	// Free-form labels kept with the message: at most 32 entries, keys 1 to 64
 	// bytes, values at most 1 KiB.
-	Metadata      map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// When the message was said; unset means when it is appended. For
+	// importing an older conversation: memories extracted from the message
+	// carry this time. Not more than a minute in the future.
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -143,6 +147,13 @@ func (x *MessageInput) GetMetadata() map[string]string {
 	return nil
 }
 
+func (x *MessageInput) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
 // A message as stored in a session.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -155,8 +166,10 @@ type Message struct {
 	// what compaction folded into the summary.
 	Sequence int64 `protobuf:"varint,5,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// Tokens of `content` by Engram's tokenizer (o200k_base).
-	TokenCount    int32                  `protobuf:"varint,6,opt,name=token_count,json=tokenCount,proto3" json:"token_count,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	TokenCount int32                  `protobuf:"varint,6,opt,name=token_count,json=tokenCount,proto3" json:"token_count,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// When the message was said: MessageInput.occurred_at, else created_at.
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -240,6 +253,13 @@ func (x *Message) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Message) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
 // What compaction made of a session's older messages.
 type SessionSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -317,14 +337,16 @@ var File_engram_v1_short_term_proto protoreflect.FileDescriptor
 
 const file_engram_v1_short_term_proto_rawDesc = "" +
 	"\n" +
-	"\x1aengram/v1/short_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x01\n" +
+	"\x1aengram/v1/short_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x02\n" +
 	"\fMessageInput\x12#\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x0f.engram.v1.RoleR\x04role\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x12A\n" +
-	"\bmetadata\x18\x03 \x03(\v2%.engram.v1.MessageInput.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\x03 \x03(\v2%.engram.v1.MessageInput.MetadataEntryR\bmetadata\x12;\n" +
+	"\voccurred_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcb\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x88\x03\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x0f.engram.v1.RoleR\x04role\x12\x18\n" +
@@ -334,7 +356,9 @@ const file_engram_v1_short_term_proto_rawDesc = "" +
 	"\vtoken_count\x18\x06 \x01(\x05R\n" +
 	"tokenCount\x129\n" +
 	"\n" +
-	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x1a;\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12;\n" +
+	"\voccurred_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc5\x01\n" +
@@ -379,14 +403,16 @@ var file_engram_v1_short_term_proto_goTypes = []any{
 var file_engram_v1_short_term_proto_depIdxs = []int32{
 	0, // 0: engram.v1.MessageInput.role:type_name -> engram.v1.Role
 	4, // 1: engram.v1.MessageInput.metadata:type_name -> engram.v1.MessageInput.MetadataEntry
-	0, // 2: engram.v1.Message.role:type_name -> engram.v1.Role
-	5, // 3: engram.v1.Message.metadata:type_name -> engram.v1.Message.MetadataEntry
-	6, // 4: engram.v1.Message.created_at:type_name -> google.protobuf.Timestamp
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	6, // 2: engram.v1.MessageInput.occurred_at:type_name -> google.protobuf.Timestamp
+	0, // 3: engram.v1.Message.role:type_name -> engram.v1.Role
+	5, // 4: engram.v1.Message.metadata:type_name -> engram.v1.Message.MetadataEntry
+	6, // 5: engram.v1.Message.created_at:type_name -> google.protobuf.Timestamp
+	6, // 6: engram.v1.Message.occurred_at:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_engram_v1_short_term_proto_init() }

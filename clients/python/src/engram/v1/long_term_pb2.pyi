@@ -18,6 +18,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class _MemoryType:
@@ -51,6 +56,34 @@ MEMORY_TYPE_PREFERENCE: MemoryType.ValueType  # 3
 contradicting preference supersedes it.
 """
 Global___MemoryType: _TypeAlias = MemoryType  # noqa: Y015
+
+class _MemorySourceKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MemorySourceKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MemorySourceKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MEMORY_SOURCE_KIND_UNSPECIFIED: _MemorySourceKind.ValueType  # 0
+    """Recorded before Engram kept provenance."""
+    MEMORY_SOURCE_KIND_REMEMBER: _MemorySourceKind.ValueType  # 1
+    """Written by an explicit Remember call."""
+    MEMORY_SOURCE_KIND_SESSION: _MemorySourceKind.ValueType  # 2
+    """Extracted from a session's messages (compaction, EndSession or the idle
+    sweep).
+    """
+
+class MemorySourceKind(_MemorySourceKind, metaclass=_MemorySourceKindEnumTypeWrapper):
+    """How a memory entered long-term memory."""
+
+MEMORY_SOURCE_KIND_UNSPECIFIED: MemorySourceKind.ValueType  # 0
+"""Recorded before Engram kept provenance."""
+MEMORY_SOURCE_KIND_REMEMBER: MemorySourceKind.ValueType  # 1
+"""Written by an explicit Remember call."""
+MEMORY_SOURCE_KIND_SESSION: MemorySourceKind.ValueType  # 2
+"""Extracted from a session's messages (compaction, EndSession or the idle
+sweep).
+"""
+Global___MemorySourceKind: _TypeAlias = MemorySourceKind  # noqa: Y015
 
 class _RememberOutcome:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -94,6 +127,32 @@ REMEMBER_OUTCOME_DROPPED: RememberOutcome.ValueType  # 5
 """Not stored: the write gate dropped it (see the decision's reason)."""
 Global___RememberOutcome: _TypeAlias = RememberOutcome  # noqa: Y015
 
+class _GateDecider:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _GateDeciderEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GateDecider.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    GATE_DECIDER_UNSPECIFIED: _GateDecider.ValueType  # 0
+    GATE_DECIDER_RULES: _GateDecider.ValueType  # 1
+    """The rules of the write gate (no model call)."""
+    GATE_DECIDER_MODEL: _GateDecider.ValueType  # 2
+    """The configured model (extractor or classifier)."""
+    GATE_DECIDER_CALLER: _GateDecider.ValueType  # 3
+    """The caller: a Remember without apply_gate is kept as given."""
+
+class GateDecider(_GateDecider, metaclass=_GateDeciderEnumTypeWrapper):
+    """Who settled a gate decision."""
+
+GATE_DECIDER_UNSPECIFIED: GateDecider.ValueType  # 0
+GATE_DECIDER_RULES: GateDecider.ValueType  # 1
+"""The rules of the write gate (no model call)."""
+GATE_DECIDER_MODEL: GateDecider.ValueType  # 2
+"""The configured model (extractor or classifier)."""
+GATE_DECIDER_CALLER: GateDecider.ValueType  # 3
+"""The caller: a Remember without apply_gate is kept as given."""
+Global___GateDecider: _TypeAlias = GateDecider  # noqa: Y015
+
 @_typing.final
 class Memory(_message.Message):
     """A long-term memory of one user."""
@@ -134,6 +193,7 @@ class Memory(_message.Message):
     ACCESS_COUNT_FIELD_NUMBER: _builtins.int
     SUPERSEDED_BY_FIELD_NUMBER: _builtins.int
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Assigned by Engram."""
     type: Global___MemoryType.ValueType
@@ -173,6 +233,13 @@ class Memory(_message.Message):
     def valid_until(self) -> _timestamp_pb2.Timestamp:
         """When the memory stopped being valid; unset while it is valid."""
 
+    @_builtins.property
+    def source(self) -> Global___MemorySource:
+        """Where the memory came from: a Remember call or the session messages it
+        was extracted from. Settled memories keep the source of their current
+        content (an in-place update takes the newer source).
+        """
+
     def __init__(
         self,
         *,
@@ -190,14 +257,54 @@ class Memory(_message.Message):
         access_count: _builtins.int = ...,
         superseded_by: _builtins.str = ...,
         valid_until: _timestamp_pb2.Timestamp | None = ...,
+        source: Global___MemorySource | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "last_accessed_at", b"last_accessed_at", "occurred_at", b"occurred_at", "updated_at", b"updated_at", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "last_accessed_at", b"last_accessed_at", "occurred_at", b"occurred_at", "source", b"source", "updated_at", b"updated_at", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_count", b"access_count", "content", b"content", "created_at", b"created_at", "id", b"id", "importance", b"importance", "last_accessed_at", b"last_accessed_at", "metadata", b"metadata", "occurred_at", b"occurred_at", "pinned", b"pinned", "subject", b"subject", "superseded_by", b"superseded_by", "type", b"type", "updated_at", b"updated_at", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_count", b"access_count", "content", b"content", "created_at", b"created_at", "id", b"id", "importance", b"importance", "last_accessed_at", b"last_accessed_at", "metadata", b"metadata", "occurred_at", b"occurred_at", "pinned", b"pinned", "source", b"source", "subject", b"subject", "superseded_by", b"superseded_by", "type", b"type", "updated_at", b"updated_at", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Memory: _TypeAlias = Memory  # noqa: Y015
+
+@_typing.final
+class MemorySource(_message.Message):
+    """The provenance of a memory."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    MESSAGE_IDS_FIELD_NUMBER: _builtins.int
+    CALLER_FIELD_NUMBER: _builtins.int
+    kind: Global___MemorySourceKind.ValueType
+    session_id: _builtins.str
+    """The session it was extracted from (kind SESSION); empty otherwise."""
+    caller: _builtins.str
+    """The authenticated caller that wrote it (kind REMEMBER), by its configured
+    name; "anonymous" when authentication is off.
+    """
+    @_builtins.property
+    def message_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The ids of the messages it was extracted from, oldest first (kind
+        SESSION); at most 64.
+        """
+
+    def __init__(
+        self,
+        *,
+        kind: Global___MemorySourceKind.ValueType = ...,
+        session_id: _builtins.str = ...,
+        message_ids: _abc.Iterable[_builtins.str] | None = ...,
+        caller: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caller", b"caller", "kind", b"kind", "message_ids", b"message_ids", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemorySource: _TypeAlias = MemorySource  # noqa: Y015
 
 @_typing.final
 class GateDecision(_message.Message):
@@ -213,6 +320,7 @@ class GateDecision(_message.Message):
     DECIDED_BY_FIELD_NUMBER: _builtins.int
     OUTCOME_FIELD_NUMBER: _builtins.int
     MEMORY_ID_FIELD_NUMBER: _builtins.int
+    DECIDER_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """The message id (EndSession) the decision is about; empty for Remember."""
     stored: _builtins.bool
@@ -224,12 +332,26 @@ class GateDecision(_message.Message):
     "procedural", "transient-task-state", "unconfirmed", "pii-refused",
     "model:<reason>".
     """
-    decided_by: _builtins.str
-    """Who decided: "rules" or "model"."""
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def decided_by(self) -> _builtins.str:
+        """Who decided, as a name: "rules", "model" or "caller". Deprecated: use
+        `decider`, which carries the same as an enum.
+        """
+
+    @decided_by.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def decided_by(self, value: _builtins.str) -> None:
+        """Who decided, as a name: "rules", "model" or "caller". Deprecated: use
+        `decider`, which carries the same as an enum.
+        """
+
     outcome: Global___RememberOutcome.ValueType
     """What happened to the stored memory."""
     memory_id: _builtins.str
     """The memory written or refreshed, when stored."""
+    decider: Global___GateDecider.ValueType
+    """Who decided."""
     def __init__(
         self,
         *,
@@ -241,10 +363,11 @@ class GateDecision(_message.Message):
         decided_by: _builtins.str = ...,
         outcome: Global___RememberOutcome.ValueType = ...,
         memory_id: _builtins.str = ...,
+        decider: Global___GateDecider.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_by", b"decided_by", "importance", b"importance", "memory_id", b"memory_id", "message_id", b"message_id", "outcome", b"outcome", "reason", b"reason", "stored", b"stored", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_by", b"decided_by", "decider", b"decider", "importance", b"importance", "memory_id", b"memory_id", "message_id", b"message_id", "outcome", b"outcome", "reason", b"reason", "stored", b"stored", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,6 +22,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
@@ -491,6 +496,7 @@ class RememberRequest(_message.Message):
     PINNED_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
     BYPASS_GATE_FIELD_NUMBER: _builtins.int
+    APPLY_GATE_FIELD_NUMBER: _builtins.int
     type: _long_term_pb2.MemoryType.ValueType
     """Required; MEMORY_TYPE_UNSPECIFIED is rejected."""
     content: _builtins.str
@@ -500,9 +506,28 @@ class RememberRequest(_message.Message):
     subject: _builtins.str
     """Optional, at most 256 bytes; see Memory.subject."""
     pinned: _builtins.bool
-    bypass_gate: _builtins.bool
-    """Store without asking the write gate whether it is worth remembering.
-    Personal data and credentials are still redacted (or refused).
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def bypass_gate(self) -> _builtins.bool:
+        """Deprecated and without effect: an explicit Remember is stored without
+        the write gate unless `apply_gate` asks for it. Setting both is
+        rejected (INVALID_ARGUMENT).
+        """
+
+    @bypass_gate.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def bypass_gate(self, value: _builtins.bool) -> None:
+        """Deprecated and without effect: an explicit Remember is stored without
+        the write gate unless `apply_gate` asks for it. Setting both is
+        rejected (INVALID_ARGUMENT).
+        """
+
+    apply_gate: _builtins.bool
+    """Ask the write gate whether this is worth remembering, as for session
+    messages: it may then be dropped (outcome DROPPED, see the decision's
+    reason). Unset, the memory is stored as given. Either way personal data
+    and credentials are redacted (or refused), and duplicates and conflicts
+    are settled.
     """
     @_builtins.property
     def scope(self) -> _scope_pb2.Scope: ...
@@ -526,10 +551,11 @@ class RememberRequest(_message.Message):
         pinned: _builtins.bool = ...,
         occurred_at: _timestamp_pb2.Timestamp | None = ...,
         bypass_gate: _builtins.bool = ...,
+        apply_gate: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_importance", b"_importance", "importance", b"importance", "occurred_at", b"occurred_at", "scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_importance", b"_importance", "bypass_gate", b"bypass_gate", "content", b"content", "importance", b"importance", "metadata", b"metadata", "occurred_at", b"occurred_at", "pinned", b"pinned", "scope", b"scope", "subject", b"subject", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_importance", b"_importance", "apply_gate", b"apply_gate", "bypass_gate", b"bypass_gate", "content", b"content", "importance", b"importance", "metadata", b"metadata", "occurred_at", b"occurred_at", "pinned", b"pinned", "scope", b"scope", "subject", b"subject", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__importance: _TypeAlias = _typing.Literal["importance"]  # noqa: Y015
     _WhichOneofArgType__importance: _TypeAlias = _typing.Literal["_importance", b"_importance"]  # noqa: Y015

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file engram/v1/long_term.proto.
  */
 export const file_engram_v1_long_term: GenFile = /*@__PURE__*/
-  fileDesc("ChllbmdyYW0vdjEvbG9uZ190ZXJtLnByb3RvEgllbmdyYW0udjEiiAQKBk1lbW9yeRIKCgJpZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSDwoHY29udGVudBgDIAEoCRISCgppbXBvcnRhbmNlGAQgASgCEjEKCG1ldGFkYXRhGAUgAygLMh8uZW5ncmFtLnYxLk1lbW9yeS5NZXRhZGF0YUVudHJ5Eg8KB3N1YmplY3QYBiABKAkSDgoGcGlubmVkGAcgASgIEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjY2Vzc2VkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhY2Nlc3NfY291bnQYDCABKAMSFQoNc3VwZXJzZWRlZF9ieRgNIAEoCRIvCgt2YWxpZF91bnRpbBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs8BCgxHYXRlRGVjaXNpb24SEgoKbWVzc2FnZV9pZBgBIAEoCRIOCgZzdG9yZWQYAiABKAgSIwoEdHlwZRgDIAEoDjIVLmVuZ3JhbS52MS5NZW1vcnlUeXBlEhIKCmltcG9ydGFuY2UYBCABKAISDgoGcmVhc29uGAUgASgJEhIKCmRlY2lkZWRfYnkYBiABKAkSKwoHb3V0Y29tZRgHIAEoDjIaLmVuZ3JhbS52MS5SZW1lbWJlck91dGNvbWUSEQoJbWVtb3J5X2lkGAggASgJIlMKDFNjb3JlZE1lbW9yeRIhCgZtZW1vcnkYASABKAsyES5lbmdyYW0udjEuTWVtb3J5Eg0KBXNjb3JlGAIgASgCEhEKCXJlbGV2YW5jZRgDIAEoAiKOAgoORXZpY3Rpb25Qb2xpY3kSHAoPc2NvcmVfdGhyZXNob2xkGAEgASgCSACIAQESHAoPaGFsZl9saWZlX2hvdXJzGAIgASgFSAGIAQESGgoNbWluX2FnZV9ob3VycxgDIAEoBUgCiAEBEhoKDW1heF9hZ2VfaG91cnMYBCABKAVIA4gBARIiChVtYXhfbWVtb3JpZXNfcGVyX3VzZXIYBSABKAVIBIgBAUISChBfc2NvcmVfdGhyZXNob2xkQhIKEF9oYWxmX2xpZmVfaG91cnNCEAoOX21pbl9hZ2VfaG91cnNCEAoOX21heF9hZ2VfaG91cnNCGAoWX21heF9tZW1vcmllc19wZXJfdXNlcip5CgpNZW1vcnlUeXBlEhsKF01FTU9SWV9UWVBFX1VOU1BFQ0lGSUVEEAASGAoUTUVNT1JZX1RZUEVfRVBJU09ESUMQARIYChRNRU1PUllfVFlQRV9TRU1BTlRJQxACEhoKFk1FTU9SWV9UWVBFX1BSRUZFUkVOQ0UQAyrRAQoPUmVtZW1iZXJPdXRjb21lEiAKHFJFTUVNQkVSX09VVENPTUVfVU5TUEVDSUZJRUQQABIcChhSRU1FTUJFUl9PVVRDT01FX0NSRUFURUQQARIbChdSRU1FTUJFUl9PVVRDT01FX01FUkdFRBACEhwKGFJFTUVNQkVSX09VVENPTUVfVVBEQVRFRBADEiUKIVJFTUVNQkVSX09VVENPTUVfU1VQRVJTRURFRF9PTERFUhAEEhwKGFJFTUVNQkVSX09VVENPTUVfRFJPUFBFRBAFQqYBCg1jb20uZW5ncmFtLnYxQg1Mb25nVGVybVByb3RvUAFaQWdpdGh1Yi5jb20vZW5ncmFtLW1lbW9yeS9lbmdyYW0vY2xpZW50cy9nby9nZW4vZW5ncmFtL3YxO2VuZ3JhbXYxogIDRVhYqgIJRW5ncmFtLlYxygIJRW5ncmFtXFYx4gIVRW5ncmFtXFYxXEdQQk1ldGFkYXRh6gIKRW5ncmFtOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChllbmdyYW0vdjEvbG9uZ190ZXJtLnByb3RvEgllbmdyYW0udjEisQQKBk1lbW9yeRIKCgJpZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSDwoHY29udGVudBgDIAEoCRISCgppbXBvcnRhbmNlGAQgASgCEjEKCG1ldGFkYXRhGAUgAygLMh8uZW5ncmFtLnYxLk1lbW9yeS5NZXRhZGF0YUVudHJ5Eg8KB3N1YmplY3QYBiABKAkSDgoGcGlubmVkGAcgASgIEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjY2Vzc2VkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhY2Nlc3NfY291bnQYDCABKAMSFQoNc3VwZXJzZWRlZF9ieRgNIAEoCRIvCgt2YWxpZF91bnRpbBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGc291cmNlGA8gASgLMhcuZW5ncmFtLnYxLk1lbW9yeVNvdXJjZRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEicgoMTWVtb3J5U291cmNlEikKBGtpbmQYASABKA4yGy5lbmdyYW0udjEuTWVtb3J5U291cmNlS2luZBISCgpzZXNzaW9uX2lkGAIgASgJEhMKC21lc3NhZ2VfaWRzGAMgAygJEg4KBmNhbGxlchgEIAEoCSL8AQoMR2F0ZURlY2lzaW9uEhIKCm1lc3NhZ2VfaWQYASABKAkSDgoGc3RvcmVkGAIgASgIEiMKBHR5cGUYAyABKA4yFS5lbmdyYW0udjEuTWVtb3J5VHlwZRISCgppbXBvcnRhbmNlGAQgASgCEg4KBnJlYXNvbhgFIAEoCRIWCgpkZWNpZGVkX2J5GAYgASgJQgIYARIrCgdvdXRjb21lGAcgASgOMhouZW5ncmFtLnYxLlJlbWVtYmVyT3V0Y29tZRIRCgltZW1vcnlfaWQYCCABKAkSJwoHZGVjaWRlchgJIAEoDjIWLmVuZ3JhbS52MS5HYXRlRGVjaWRlciJTCgxTY29yZWRNZW1vcnkSIQoGbWVtb3J5GAEgASgLMhEuZW5ncmFtLnYxLk1lbW9yeRINCgVzY29yZRgCIAEoAhIRCglyZWxldmFuY2UYAyABKAIijgIKDkV2aWN0aW9uUG9saWN5EhwKD3Njb3JlX3RocmVzaG9sZBgBIAEoAkgAiAEBEhwKD2hhbGZfbGlmZV9ob3VycxgCIAEoBUgBiAEBEhoKDW1pbl9hZ2VfaG91cnMYAyABKAVIAogBARIaCg1tYXhfYWdlX2hvdXJzGAQgASgFSAOIAQESIgoVbWF4X21lbW9yaWVzX3Blcl91c2VyGAUgASgFSASIAQFCEgoQX3Njb3JlX3RocmVzaG9sZEISChBfaGFsZl9saWZlX2hvdXJzQhAKDl9taW5fYWdlX2hvdXJzQhAKDl9tYXhfYWdlX2hvdXJzQhgKFl9tYXhfbWVtb3JpZXNfcGVyX3VzZXIqeQoKTWVtb3J5VHlwZRIbChdNRU1PUllfVFlQRV9VTlNQRUNJRklFRBAAEhgKFE1FTU9SWV9UWVBFX0VQSVNPRElDEAESGAoUTUVNT1JZX1RZUEVfU0VNQU5USUMQAhIaChZNRU1PUllfVFlQRV9QUkVGRVJFTkNFEAMqdwoQTWVtb3J5U291cmNlS2luZBIiCh5NRU1PUllfU09VUkNFX0tJTkRfVU5TUEVDSUZJRUQQABIfChtNRU1PUllfU09VUkNFX0tJTkRfUkVNRU1CRVIQARIeChpNRU1PUllfU09VUkNFX0tJTkRfU0VTU0lPThACKtEBCg9SZW1lbWJlck91dGNvbWUSIAocUkVNRU1CRVJfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhwKGFJFTUVNQkVSX09VVENPTUVfQ1JFQVRFRBABEhsKF1JFTUVNQkVSX09VVENPTUVfTUVSR0VEEAISHAoYUkVNRU1CRVJfT1VUQ09NRV9VUERBVEVEEAMSJQohUkVNRU1CRVJfT1VUQ09NRV9TVVBFUlNFREVEX09MREVSEAQSHAoYUkVNRU1CRVJfT1VUQ09NRV9EUk9QUEVEEAUqdAoLR2F0ZURlY2lkZXISHAoYR0FURV9ERUNJREVSX1VOU1BFQ0lGSUVEEAASFgoSR0FURV9ERUNJREVSX1JVTEVTEAESFgoSR0FURV9ERUNJREVSX01PREVMEAISFwoTR0FURV9ERUNJREVSX0NBTExFUhADQqYBCg1jb20uZW5ncmFtLnYxQg1Mb25nVGVybVByb3RvUAFaQWdpdGh1Yi5jb20vZW5ncmFtLW1lbW9yeS9lbmdyYW0vY2xpZW50cy9nby9nZW4vZW5ncmFtL3YxO2VuZ3JhbXYxogIDRVhYqgIJRW5ncmFtLlYxygIJRW5ncmFtXFYx4gIVRW5ncmFtXFYxXEdQQk1ldGFkYXRh6gIKRW5ncmFtOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A long-term memory of one user.
@@ -113,6 +113,15 @@ export type Memory = Message<"engram.v1.Memory"> & {
    * @generated from field: google.protobuf.Timestamp valid_until = 14;
    */
   validUntil?: Timestamp | undefined;
+
+  /**
+   * Where the memory came from: a Remember call or the session messages it
+   * was extracted from. Settled memories keep the source of their current
+   * content (an in-place update takes the newer source).
+   *
+   * @generated from field: engram.v1.MemorySource source = 15;
+   */
+  source?: MemorySource | undefined;
 };
 
 /**
@@ -121,6 +130,48 @@ export type Memory = Message<"engram.v1.Memory"> & {
  */
 export const MemorySchema: GenMessage<Memory> = /*@__PURE__*/
   messageDesc(file_engram_v1_long_term, 0);
+
+/**
+ * The provenance of a memory.
+ *
+ * @generated from message engram.v1.MemorySource
+ */
+export type MemorySource = Message<"engram.v1.MemorySource"> & {
+  /**
+   * @generated from field: engram.v1.MemorySourceKind kind = 1;
+   */
+  kind: MemorySourceKind;
+
+  /**
+   * The session it was extracted from (kind SESSION); empty otherwise.
+   *
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+
+  /**
+   * The ids of the messages it was extracted from, oldest first (kind
+   * SESSION); at most 64.
+   *
+   * @generated from field: repeated string message_ids = 3;
+   */
+  messageIds: string[];
+
+  /**
+   * The authenticated caller that wrote it (kind REMEMBER), by its configured
+   * name; "anonymous" when authentication is off.
+   *
+   * @generated from field: string caller = 4;
+   */
+  caller: string;
+};
+
+/**
+ * Describes the message engram.v1.MemorySource.
+ * Use `create(MemorySourceSchema)` to create a new message.
+ */
+export const MemorySourceSchema: GenMessage<MemorySource> = /*@__PURE__*/
+  messageDesc(file_engram_v1_long_term, 1);
 
 /**
  * Why the write gate kept or dropped one candidate memory.
@@ -162,9 +213,11 @@ export type GateDecision = Message<"engram.v1.GateDecision"> & {
   reason: string;
 
   /**
-   * Who decided: "rules" or "model".
+   * Who decided, as a name: "rules", "model" or "caller". Deprecated: use
+   * `decider`, which carries the same as an enum.
    *
-   * @generated from field: string decided_by = 6;
+   * @generated from field: string decided_by = 6 [deprecated = true];
+   * @deprecated
    */
   decidedBy: string;
 
@@ -181,6 +234,13 @@ export type GateDecision = Message<"engram.v1.GateDecision"> & {
    * @generated from field: string memory_id = 8;
    */
   memoryId: string;
+
+  /**
+   * Who decided.
+   *
+   * @generated from field: engram.v1.GateDecider decider = 9;
+   */
+  decider: GateDecider;
 };
 
 /**
@@ -188,7 +248,7 @@ export type GateDecision = Message<"engram.v1.GateDecision"> & {
  * Use `create(GateDecisionSchema)` to create a new message.
  */
 export const GateDecisionSchema: GenMessage<GateDecision> = /*@__PURE__*/
-  messageDesc(file_engram_v1_long_term, 1);
+  messageDesc(file_engram_v1_long_term, 2);
 
 /**
  * A memory with the scores that ranked it.
@@ -221,7 +281,7 @@ export type ScoredMemory = Message<"engram.v1.ScoredMemory"> & {
  * Use `create(ScoredMemorySchema)` to create a new message.
  */
 export const ScoredMemorySchema: GenMessage<ScoredMemory> = /*@__PURE__*/
-  messageDesc(file_engram_v1_long_term, 2);
+  messageDesc(file_engram_v1_long_term, 3);
 
 /**
  * Overrides of the configured forgetting policy for one EvictStale call.
@@ -277,7 +337,7 @@ export type EvictionPolicy = Message<"engram.v1.EvictionPolicy"> & {
  * Use `create(EvictionPolicySchema)` to create a new message.
  */
 export const EvictionPolicySchema: GenMessage<EvictionPolicy> = /*@__PURE__*/
-  messageDesc(file_engram_v1_long_term, 3);
+  messageDesc(file_engram_v1_long_term, 4);
 
 /**
  * The kind of a long-term memory, which decides how it is ranked and how
@@ -319,6 +379,41 @@ export enum MemoryType {
  */
 export const MemoryTypeSchema: GenEnum<MemoryType> = /*@__PURE__*/
   enumDesc(file_engram_v1_long_term, 0);
+
+/**
+ * How a memory entered long-term memory.
+ *
+ * @generated from enum engram.v1.MemorySourceKind
+ */
+export enum MemorySourceKind {
+  /**
+   * Recorded before Engram kept provenance.
+   *
+   * @generated from enum value: MEMORY_SOURCE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Written by an explicit Remember call.
+   *
+   * @generated from enum value: MEMORY_SOURCE_KIND_REMEMBER = 1;
+   */
+  REMEMBER = 1,
+
+  /**
+   * Extracted from a session's messages (compaction, EndSession or the idle
+   * sweep).
+   *
+   * @generated from enum value: MEMORY_SOURCE_KIND_SESSION = 2;
+   */
+  SESSION = 2,
+}
+
+/**
+ * Describes the enum engram.v1.MemorySourceKind.
+ */
+export const MemorySourceKindSchema: GenEnum<MemorySourceKind> = /*@__PURE__*/
+  enumDesc(file_engram_v1_long_term, 1);
 
 /**
  * What a write did with the memory it was given.
@@ -373,5 +468,44 @@ export enum RememberOutcome {
  * Describes the enum engram.v1.RememberOutcome.
  */
 export const RememberOutcomeSchema: GenEnum<RememberOutcome> = /*@__PURE__*/
-  enumDesc(file_engram_v1_long_term, 1);
+  enumDesc(file_engram_v1_long_term, 2);
+
+/**
+ * Who settled a gate decision.
+ *
+ * @generated from enum engram.v1.GateDecider
+ */
+export enum GateDecider {
+  /**
+   * @generated from enum value: GATE_DECIDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The rules of the write gate (no model call).
+   *
+   * @generated from enum value: GATE_DECIDER_RULES = 1;
+   */
+  RULES = 1,
+
+  /**
+   * The configured model (extractor or classifier).
+   *
+   * @generated from enum value: GATE_DECIDER_MODEL = 2;
+   */
+  MODEL = 2,
+
+  /**
+   * The caller: a Remember without apply_gate is kept as given.
+   *
+   * @generated from enum value: GATE_DECIDER_CALLER = 3;
+   */
+  CALLER = 3,
+}
+
+/**
+ * Describes the enum engram.v1.GateDecider.
+ */
+export const GateDeciderSchema: GenEnum<GateDecider> = /*@__PURE__*/
+  enumDesc(file_engram_v1_long_term, 3);
 
