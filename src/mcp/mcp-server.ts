@@ -126,6 +126,8 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         {
           content: a.content,
           type: enumJson("MEMORY_TYPE", a.type),
+          // A model chose to write this, not a person: the write gate judges it (Remember skips it by default).
+          applyGate: true,
           ...(a.importance !== undefined ? { importance: a.importance } : {}),
           ...(a.subject !== undefined ? { subject: a.subject } : {}),
           ...(a.pinned !== undefined ? { pinned: a.pinned } : {}),
