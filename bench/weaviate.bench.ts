@@ -34,7 +34,6 @@ export async function benchWeaviate(options: {
     grpcAddress: server.grpcAddress,
     apiKey: undefined,
     collection,
-    alpha: 0.75,
     timeoutMs: 60_000,
     batchSize: 500,
   };
@@ -113,9 +112,12 @@ export async function benchWeaviate(options: {
             .withTenant(tenantName(scopeOf(i)))
             .query.hybrid(query, {
               vector: Array.from(embedder.embedOne(query)),
-              alpha: 0.75,
+              // The query Engram sends (ENGRAM_HYBRID_ALPHA's default, relative-score fusion).
+              alpha: 0.5,
+              fusionType: "RelativeScore",
               limit: 40,
               includeVector: true,
+              returnMetadata: ["score"],
             });
         },
         options,

@@ -70,7 +70,7 @@ export interface Config {
     readonly summaryMaxTokens: number;
   };
   readonly working: { readonly defaultTtlSeconds: number };
-  readonly ranking: { readonly episodicHalfLifeHours: number };
+  readonly ranking: { readonly episodicHalfLifeHours: number; readonly hybridAlpha: number };
   readonly eviction: {
     readonly scoreThreshold: number;
     readonly halfLifeHours: number;
@@ -129,7 +129,10 @@ export function loadConfig(env: Env = process.env): Config {
       summaryMaxTokens: read.integer("ENGRAM_SUMMARY_MAX_TOKENS", 600, 50, 100_000),
     },
     working: { defaultTtlSeconds: read.integer("ENGRAM_WORKING_TTL_SECONDS", 3600, 1, 30 * 86_400) },
-    ranking: { episodicHalfLifeHours: read.integer("ENGRAM_EPISODIC_HALF_LIFE_HOURS", 720, 1, 87_600) },
+    ranking: {
+      episodicHalfLifeHours: read.integer("ENGRAM_EPISODIC_HALF_LIFE_HOURS", 720, 1, 87_600),
+      hybridAlpha: read.number("ENGRAM_HYBRID_ALPHA", 0.5, 0, 1),
+    },
     eviction: {
       scoreThreshold: read.number("ENGRAM_EVICTION_SCORE_THRESHOLD", 0.05, 0, 1),
       halfLifeHours: read.integer("ENGRAM_EVICTION_HALF_LIFE_HOURS", 720, 1, 87_600),
@@ -307,7 +310,6 @@ function readWeaviate(read: EnvReader): WeaviateConfig | undefined {
     grpcAddress,
     apiKey: read.optional("ENGRAM_WEAVIATE_API_KEY"),
     collection,
-    alpha: read.number("ENGRAM_WEAVIATE_ALPHA", 0.75, 0, 1),
     timeoutMs: read.integer("ENGRAM_WEAVIATE_TIMEOUT_MS", 5000, 100, 600_000),
     batchSize: read.integer("ENGRAM_WEAVIATE_BATCH_SIZE", 100, 1, 10_000),
   };

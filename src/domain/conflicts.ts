@@ -57,22 +57,69 @@ export function subjectGloss(subject: string): string {
   return glosses[subject] ?? subject.replace(/[._-]+/g, " ");
 }
 
-const lexicon: readonly [subject: string, words: RegExp][] = [
-  [
-    "programming-language",
-    /\b(python|golang|rust|java|javascript|typescript|ruby|c\+\+|c#|kotlin|swift|php|scala|elixir|haskell|perl)\b/i,
-  ],
-  // "Go" only capitalised: "I go running" is not about a language.
-  ["programming-language", /\bGo\b/],
-  ["editor", /\b(vim|neovim|emacs|vs ?code|visual studio code|intellij|sublime|nano|zed)\b/i],
-  ["operating-system", /\b(linux|ubuntu|debian|fedora|windows|macos|mac os|arch linux)\b/i],
-  ["diet", /\b(vegan|vegetarian|pescatarian|keto|gluten[- ]free|omnivore|halal|kosher)\b/i],
-  ["seat", /\b(aisle|window|middle) seats?\b/i],
-  ["units", /\b(metric|imperial|celsius|fahrenheit)\b/i],
+/**
+ * One way of naming a subject: `words` name it; when those words also have
+ * everyday meanings ("Go for it", "a sublime evening", "clean the windows",
+ * "30 celsius today"), `context` must match too.
+ */
+interface LexiconEntry {
+  readonly subject: string;
+  readonly words: RegExp;
+  readonly context?: RegExp;
+}
+
+const codeContext =
+  /\b(code|coding|coded|program(s|ming|mer)?|script(s|ing)?|language|develop(er|ers|ment)?|software|services?|backend|frontend|compiler|librar(y|ies)|apps?|rewr(ite|ote|itten)|engineer(s|ing)?|stack|projects?|repos?|tools?|cli)\b/i;
+
+const lexicon: readonly LexiconEntry[] = [
+  { subject: "programming-language", words: /\b(golang|javascript|typescript|kotlin|c\+\+|c#|haskell|php)\b/i },
+  // Also words for snakes, rust on a bike, coffee, gems, singers and potions: only with talk of code.
+  {
+    subject: "programming-language",
+    words: /\b(python|rust|java|ruby|swift|perl|scala|elixir)\b/i,
+    context: codeContext,
+  },
+  // "Go" only capitalised and not as a verb: "Go for it!", "Go ahead" and a
+  // sentence that starts with "Go" are imperatives; code talk settles the rest.
+  {
+    subject: "programming-language",
+    words: /(?<![.!?]\s*|^\s*)\bGo\b(?!\s+(for|ahead|on|away|home|back|out|to|with|and|get|see|check|figure|team)\b)/,
+  },
+  { subject: "programming-language", words: /\bGo\b/, context: codeContext },
+  { subject: "editor", words: /\b(vim|neovim|emacs|vs ?code|visual studio code|intellij)\b/i },
+  {
+    subject: "editor",
+    words: /\b(sublime|nano|zed|atom)\b/i,
+    context: /\b(editor|ide|editing|code|coding|plugins?|keybindings|text files?)\b/i,
+  },
+  { subject: "operating-system", words: /\b(linux|ubuntu|debian|fedora|macos|mac os|arch linux)\b/i },
+  {
+    subject: "operating-system",
+    words: /\bwindows\b/i,
+    context: /\b(laptop|computer|pc|desktop|os|operating system|install(ed)?|machine|boot|dual|microsoft|\d+)\b/i,
+  },
+  { subject: "diet", words: /\b(vegan|vegetarian|pescatarian|keto|gluten[- ]free|omnivore|halal|kosher)\b/i },
+  { subject: "seat", words: /\b(aisle|window|middle) seats?\b/i },
+  { subject: "units", words: /\b(metric|imperial|celsius|fahrenheit)\b/i },
 ];
 
+/**
+ * The speaker talking about themselves or asking for something: a subject
+ * is only a preference or decision of the user's when it is theirs ("my
+ * sister is vegan" is not "I am vegan", "it's 30 celsius" prefers nothing).
+ */
+const aboutTheSpeaker = /\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|our|us|please)\b/i;
+
+/**
+ * The subject a preference or decision is about, or "" when it names none
+ * clearly. Deliberately narrow: a wrong subject makes an unrelated memory
+ * supersede (hide) a correct one, which is worse than missing a real
+ * conflict (both then stay current and both are recalled).
+ */
 export function inferSubject(type: MemoryType, content: string): string {
-  if (type === "semantic") return "";
-  for (const [subject, words] of lexicon) if (words.test(content)) return subject;
+  if (type === "semantic" || !aboutTheSpeaker.test(content)) return "";
+  for (const { subject, words, context } of lexicon) {
+    if (words.test(content) && (context === undefined || context.test(content))) return subject;
+  }
   return "";
 }

@@ -45,6 +45,7 @@ export class MemoryRecall {
     const hits = await this.store.search(scope, {
       embedding: embedding!,
       text: input.query,
+      alpha: this.ranking.hybridAlpha,
       types: input.types,
       includeSuperseded: input.includeSuperseded,
       limit: Math.max(topK * candidateFactor, 20),

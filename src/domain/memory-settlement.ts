@@ -98,6 +98,8 @@ export class MemorySettlement {
     const similar = await this.store.search(scope, {
       embedding,
       text: input.content,
+      // Cosine similarity itself: duplicates are recognised by a fixed threshold.
+      alpha: 1,
       types: [input.type],
       includeSuperseded: false,
       limit: conflictCandidates,

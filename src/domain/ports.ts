@@ -88,18 +88,30 @@ export interface WorkingStore {
 
 export interface MemorySearch {
   readonly embedding: Float32Array;
-  /** The query text, for backends that mix in keyword (BM25) scoring. */
+  /** The query text, for lexical (BM25) matching. */
   readonly text: string;
+  /**
+   * Weight of vector similarity against BM25 in the relevance, 0..1 (see
+   * domain/hybrid-fusion.ts). 1 is vector search alone, and relevance is then
+   * the cosine similarity itself (settlement compares it with fixed
+   * thresholds); below 1, the vector and lexical candidates are fused by
+   * relative score.
+   */
+  readonly alpha: number;
   /** Empty means every type. */
   readonly types: readonly MemoryType[];
   readonly includeSuperseded: boolean;
-  /** Candidates to return, best relevance first. */
+  /**
+   * Candidates to return, best relevance first. Only memories that match
+   * the query are candidates: a positive cosine similarity, or (below
+   * alpha 1) a word in common; an unrelated query finds nothing.
+   */
   readonly limit: number;
 }
 
 export interface MemoryHit {
   readonly record: MemoryRecord;
-  /** Query similarity, 0..1. */
+  /** Query relevance, 0..1: cosine similarity, or the fused score when `alpha` < 1. */
   readonly relevance: number;
 }
 

@@ -14,6 +14,11 @@ import type { Memory, ScoredMemory } from "./types.js";
 export interface RankingPolicy {
   /** Recency of an episodic memory halves every this many hours. */
   readonly episodicHalfLifeHours: number;
+  /**
+   * Weight of vector similarity against BM25 when a recall's candidates are
+   * fused (domain/hybrid-fusion.ts): 1 is vector search alone, 0 BM25 alone.
+   */
+  readonly hybridAlpha: number;
 }
 
 export interface RankCandidate {
@@ -40,11 +45,15 @@ export function rankMemories(
   policy: RankingPolicy,
   options: { topK: number; minScore: number },
 ): ScoredMemory[] {
-  return candidates
-    .map((c) => ({ memory: c.memory, relevance: clampUnit(c.relevance), score: scoreMemory(c, now, policy) }))
-    .filter((s) => s.score >= options.minScore && s.score > 0)
-    .sort((a, b) => b.score - a.score || b.memory.updatedAt.getTime() - a.memory.updatedAt.getTime())
-    .slice(0, options.topK);
+  return (
+    candidates
+      .map((c) => ({ memory: c.memory, relevance: clampUnit(c.relevance), score: scoreMemory(c, now, policy) }))
+      // Every candidate matched the query (a positive cosine or a shared word,
+      // see MemorySearch); a fused relevance of 0 is the weakest of them, not no match.
+      .filter((s) => s.score >= options.minScore)
+      .sort((a, b) => b.score - a.score || b.memory.updatedAt.getTime() - a.memory.updatedAt.getTime())
+      .slice(0, options.topK)
+  );
 }
 
 function clampUnit(value: number): number {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
 import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
 import { dimensions, embedder, freshScope, memoryRecord } from "../support/memory-fixtures.js";
@@ -24,7 +25,14 @@ describe("embedded store specifics", () => {
       const doomed = memoryRecord(scope, "a note about gardening");
       await server.longTerm.insert(doomed);
       const [query] = await embedder.embed(["gardening"]);
-      const search = { embedding: query!, text: "gardening", types: [], includeSuperseded: false, limit: 5 };
+      const search = {
+        embedding: query!,
+        text: "gardening",
+        alpha: 0.5,
+        types: [],
+        includeSuperseded: false,
+        limit: 5,
+      };
       expect(await server.longTerm.search(scope, search)).toHaveLength(1); // warms the vector cache
       await cron.longTerm.deleteMany(scope, [doomed.id]);
       await cron.longTerm.insert(memoryRecord(scope, "a note about gardening tools"));
@@ -33,6 +41,36 @@ describe("embedded store specifics", () => {
     } finally {
       await server.close();
       await cron.close();
+    }
+  });
+
+  it("indexes the memories of a database made before lexical search when it opens it (migration)", async () => {
+    const path = join(dir, "before-fts.db");
+    const scope = freshScope();
+    const first = openEmbeddedStores({ path, dimensions });
+    const [elsewhere] = await embedder.embed(["tax forms and invoices"]);
+    const quokka = memoryRecord(scope, "visited the quokka sanctuary", { embedding: elsewhere! });
+    await first.longTerm.insert(quokka);
+    await first.close();
+    // Back to schema version 3: the same tables without the lexical index.
+    const old = new DatabaseSync(path);
+    old.exec(`DROP TRIGGER memories_fts_insert; DROP TRIGGER memories_fts_update; DROP TRIGGER memories_fts_delete;
+      DROP TABLE memories_fts; DROP TABLE memory_search_keys; PRAGMA user_version = 3;`);
+    old.close();
+    const reopened = openEmbeddedStores({ path, dimensions });
+    try {
+      const [query] = await embedder.embed(["quokka"]);
+      const hits = await reopened.longTerm.search(scope, {
+        embedding: query!,
+        text: "quokka",
+        alpha: 0,
+        types: [],
+        includeSuperseded: false,
+        limit: 5,
+      });
+      expect(hits.map((h) => h.record.id)).toEqual([quokka.id]);
+    } finally {
+      await reopened.close();
     }
   });
 });

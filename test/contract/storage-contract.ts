@@ -338,6 +338,7 @@ export function describeStorageContract(name: string, backend: ContractBackend):
             const hits = await stores.longTerm.search(scope, {
               embedding: embedding!,
               text,
+              alpha: 0.5,
               types: [],
               includeSuperseded,
               limit: 5,
@@ -387,6 +388,7 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           const hits = await stores.longTerm.search(scope, {
             embedding: query!,
             text: "programming language",
+            alpha: 0.5,
             types: [],
             includeSuperseded: false,
             limit: 10,
@@ -405,7 +407,7 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           await stores.longTerm.insert(memoryRecord(scope, "prefers coffee", { type: "preference" }));
           await stores.longTerm.insert(memoryRecord(scope, "drank coffee on Monday", { type: "episodic" }));
           const [query] = await embedder.embed(["prefers coffee or tea"]);
-          const search = { embedding: query!, text: "coffee tea", limit: 10 };
+          const search = { embedding: query!, text: "coffee tea", alpha: 0.5, limit: 10 };
           const current = await stores.longTerm.search(scope, {
             ...search,
             types: ["preference"],
@@ -422,6 +424,84 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(all).toHaveLength(2);
         });
 
+        it("finds a memory by its words alone (BM25) when vectors miss it", async () => {
+          const scope = freshScope();
+          // The quokka memory's vector is about something else entirely: only its words can find it.
+          const [elsewhere] = await embedder.embed(["tax forms and invoices for the accountant"]);
+          const quokka = memoryRecord(scope, "visited the quokka sanctuary on Rottnest", { embedding: elsewhere! });
+          await stores.longTerm.insert(quokka);
+          for (const content of ["walks the dog at dawn", "plays chess on Sundays", "grows tomatoes", "reads poetry"]) {
+            await stores.longTerm.insert(memoryRecord(scope, content));
+          }
+          const [query] = await embedder.embed(["quokka"]);
+          const search = { embedding: query!, text: "quokka", types: [], includeSuperseded: false };
+          const lexical = await stores.longTerm.search(scope, { ...search, alpha: 0, limit: 3 });
+          expect(lexical[0]?.record.id).toBe(quokka.id);
+          expect(lexical[0]?.relevance).toBeCloseTo(1, 3);
+          const vectorOnly = await stores.longTerm.search(scope, { ...search, alpha: 1, limit: 1 });
+          expect(vectorOnly[0]?.record.id).not.toBe(quokka.id);
+          const hybrid = await stores.longTerm.search(scope, { ...search, alpha: 0.4, limit: 1 });
+          expect(hybrid[0]?.record.id).toBe(quokka.id);
+        });
+
+        it("fuses by relative score: relevance = alpha × min-max(cosine) + (1 − alpha) × min-max(BM25)", async () => {
+          const scope = freshScope();
+          const [elsewhere] = await embedder.embed(["tax forms and invoices for the accountant"]);
+          const records = [
+            memoryRecord(scope, "visited the quokka sanctuary", { embedding: elsewhere! }),
+            memoryRecord(scope, "walks the dog at dawn"),
+            memoryRecord(scope, "plays chess on Sundays with the dog"),
+            memoryRecord(scope, "grows tomatoes"),
+          ];
+          for (const record of records) await stores.longTerm.insert(record);
+          const [query] = await embedder.embed(["quokka dog"]);
+          const alpha = 0.4;
+          const hits = await stores.longTerm.search(scope, {
+            embedding: query!,
+            text: "quokka",
+            alpha,
+            types: [],
+            includeSuperseded: false,
+            limit: 10,
+          });
+          // Fewer memories than the limit: every one pointing the query's way (cosine > 0) is a
+          // vector candidate; only the first matches "quokka".
+          const cosines = records.map((r) => r.embedding.reduce((sum, v, i) => sum + v * query![i]!, 0));
+          const positive = cosines.filter((c) => c > 0);
+          const [min, max] = [Math.min(...positive), Math.max(...positive)];
+          const expected = records
+            .map((r, i) => ({
+              id: r.id,
+              relevance:
+                (cosines[i]! > 0 ? alpha * ((cosines[i]! - min) / (max - min)) : 0) + (i === 0 ? 1 - alpha : 0),
+              candidate: cosines[i]! > 0 || i === 0,
+            }))
+            .filter((e) => e.candidate);
+          expect(positive.length).toBeGreaterThan(1);
+          expect(hits).toHaveLength(expected.length);
+          for (const hit of hits) {
+            expect(hit.relevance).toBeCloseTo(expected.find((e) => e.id === hit.record.id)!.relevance, 2);
+          }
+          expect(hits.map((h) => h.relevance)).toEqual([...hits.map((h) => h.relevance)].sort((a, b) => b - a));
+        });
+
+        it("with alpha 1 searches vectors alone and relevance is the cosine similarity", async () => {
+          const scope = freshScope();
+          const record = memoryRecord(scope, "rows on the river at weekends");
+          await stores.longTerm.insert(record);
+          const [query] = await embedder.embed(["rowing on a river"]);
+          const hits = await stores.longTerm.search(scope, {
+            embedding: query!,
+            text: "rowing on a river",
+            alpha: 1,
+            types: [],
+            includeSuperseded: false,
+            limit: 5,
+          });
+          const cosine = record.embedding.reduce((sum, v, i) => sum + v * query![i]!, 0);
+          expect(hits[0]?.relevance).toBeCloseTo(cosine, 4);
+        });
+
         it("honours the search limit", async () => {
           const scope = freshScope();
           for (let i = 0; i < 5; i++) await stores.longTerm.insert(memoryRecord(scope, `note number ${i}`));
@@ -429,6 +509,7 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           const hits = await stores.longTerm.search(scope, {
             embedding: query!,
             text: "note",
+            alpha: 0.5,
             types: [],
             includeSuperseded: false,
             limit: 3,
@@ -466,7 +547,7 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(await stores.longTerm.delete(scope, a.id)).toBe(false);
           expect(await stores.longTerm.deleteUser(scope)).toBe(1);
           const [query] = await embedder.embed(["c"]);
-          const search = { embedding: query!, text: "c", types: [], includeSuperseded: true, limit: 10 };
+          const search = { embedding: query!, text: "c", alpha: 0.5, types: [], includeSuperseded: true, limit: 10 };
           expect(await stores.longTerm.search(scope, search)).toEqual([]);
           expect(await stores.longTerm.search(other, search)).toHaveLength(1);
         });

@@ -17,7 +17,6 @@ const config = (collection: string) => ({
   grpcAddress: weaviate.grpcAddress,
   apiKey: undefined,
   collection,
-  alpha: 0.75,
   timeoutMs: 10_000,
   batchSize: 2,
 });
@@ -79,6 +78,7 @@ describe("Weaviate specifics", () => {
       const hits = await stores.longTerm.search(alice, {
         embedding: query!,
         text: "Bob's account number ends in 1234",
+        alpha: 0.5,
         types: [],
         includeSuperseded: true,
         limit: 100,

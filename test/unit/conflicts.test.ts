@@ -68,3 +68,29 @@ describe("inferSubject", () => {
     expect(inferSubject("semantic", "Python is installed on the laptop")).toBe("");
   });
 });
+
+describe("inferSubject precision: ordinary words never name a subject", () => {
+  const cases: [string, string][] = [
+    ["Go for it!", ""],
+    ["Go ahead, I trust you.", ""],
+    ["I'm going on a diet of TV shows this weekend", ""],
+    ["I saw a python at the zoo with my kids", ""],
+    ["My old bike is covered in rust", ""],
+    ["We had a sublime evening by the lake", ""],
+    ["I need to clean the windows this weekend", ""],
+    ["It was 30 celsius today", ""],
+    ["Taylor Swift is on tour and I got tickets", ""],
+    ["At work most of my code these days is in Rust", "programming-language"],
+    ["We rewrote the services, so I write Go all day now", "programming-language"],
+    ["I installed Windows on the new laptop", "operating-system"],
+    ["I only edit in Sublime, the editor is fast", "editor"],
+    ["I've been vegetarian since 2019", "diet"],
+    ["Please show temperatures in Fahrenheit", "units"],
+  ];
+  for (const [text, subject] of cases) {
+    it(`"${text}" -> ${subject || "none"}`, () => {
+      expect(inferSubject("preference", text)).toBe(subject);
+      expect(inferSubject("episodic", text)).toBe(subject);
+    });
+  }
+});

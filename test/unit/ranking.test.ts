@@ -4,7 +4,7 @@ import { unknownSource, type Memory } from "../../src/domain/types.js";
 
 const now = new Date("2026-06-01T00:00:00Z");
 const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000);
-const policy = { episodicHalfLifeHours: 30 * 24 };
+const policy = { episodicHalfLifeHours: 30 * 24, hybridAlpha: 0.5 };
 
 const memory = (id: string, overrides: Partial<Memory>): Memory => ({
   id,

@@ -163,6 +163,41 @@ const migrations: readonly string[] = [
   ALTER TABLE memories ADD COLUMN source_caller TEXT NOT NULL DEFAULT '';
   ALTER TABLE messages ADD COLUMN occurred_at INTEGER;
   `,
+  // Lexical search (BM25) over memory content: an FTS5 index kept by
+  // triggers, so every write path (and existing rows, here) is indexed in the
+  // same transaction as the memory itself. memories has no rowid, so
+  // memory_search_keys gives each memory the integer key FTS5 needs.
+  `
+  CREATE TABLE memory_search_keys (
+    key INTEGER PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    UNIQUE (namespace, user_id, id)
+  );
+  CREATE VIRTUAL TABLE memories_fts USING fts5(
+    content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+  );
+  CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+    INSERT INTO memory_search_keys (namespace, user_id, id) VALUES (new.namespace, new.user_id, new.id);
+    INSERT INTO memories_fts (rowid, content) VALUES (last_insert_rowid(), new.content);
+  END;
+  CREATE TRIGGER memories_fts_update AFTER UPDATE OF content ON memories BEGIN
+    DELETE FROM memories_fts WHERE rowid = (
+      SELECT key FROM memory_search_keys WHERE namespace = old.namespace AND user_id = old.user_id AND id = old.id);
+    INSERT INTO memories_fts (rowid, content) SELECT key, new.content FROM memory_search_keys
+      WHERE namespace = new.namespace AND user_id = new.user_id AND id = new.id;
+  END;
+  CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
+    DELETE FROM memories_fts WHERE rowid = (
+      SELECT key FROM memory_search_keys WHERE namespace = old.namespace AND user_id = old.user_id AND id = old.id);
+    DELETE FROM memory_search_keys WHERE namespace = old.namespace AND user_id = old.user_id AND id = old.id;
+  END;
+  INSERT INTO memory_search_keys (namespace, user_id, id) SELECT namespace, user_id, id FROM memories;
+  INSERT INTO memories_fts (rowid, content)
+    SELECT k.key, m.content FROM memories m
+    JOIN memory_search_keys k ON k.namespace = m.namespace AND k.user_id = m.user_id AND k.id = m.id;
+  `,
 ];
 
 function migrate(db: DatabaseSync): void {

@@ -3,13 +3,16 @@ import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js
 import type { MemoryRecord, MemorySource, MemoryType, Scope } from "../../domain/types.js";
 import { UnavailableError } from "../../domain/errors.js";
 import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../../domain/ports.js";
+import { fuseRelativeScores, type ScoredId } from "../../domain/hybrid-fusion.js";
+import { ftsQuery } from "./fts-query.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 import { UserVectorCache, type UserVectors, type VectorRow } from "./user-vector-cache.js";
 
 /**
  * Long-term memory in the embedded database. Search is exact: it scores every
- * one of the user's vectors (held in a bounded in-memory cache), then loads
- * the best rows. That is fast enough for the tens of thousands of memories
+ * one of the user's vectors (held in a bounded in-memory cache), asks the
+ * FTS5 index for the best BM25 matches, fuses the two, then loads the best
+ * rows. That is fast enough for the tens of thousands of memories
  * one user gathers; Weaviate takes over beyond a single machine.
  */
 export class SqliteLongTermStore implements LongTermStore {
@@ -81,7 +84,33 @@ export class SqliteLongTermStore implements LongTermStore {
     return row ? toRecord(row) : undefined;
   }
 
+  /**
+   * Exact vector search over the user's cached vectors and, unless `alpha`
+   * is 1, BM25 over the FTS5 index, fused by relative score (the formula
+   * Weaviate applies, so relevances mean the same on both backends).
+   */
   async search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
+    const vector = this.vectorCandidates(scope, search).filter((v) => v.score > 0);
+    const scored =
+      search.alpha >= 1
+        ? vector
+        : fuseRelativeScores(vector, this.lexicalCandidates(scope, search), search.alpha).slice(0, search.limit);
+    if (scored.length === 0) return [];
+    const rows = this.database.all(
+      `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${scored.map(() => "?").join(", ")})`,
+      scope.namespace,
+      scope.userId,
+      ...scored.map((s) => s.id),
+    );
+    const byId = new Map(rows.map((row) => [String(row.id), toRecord(row)]));
+    return scored.flatMap((s) => {
+      const record = byId.get(s.id);
+      return record ? [{ record, relevance: s.score }] : [];
+    });
+  }
+
+  /** The user's `limit` nearest vectors by cosine (vectors are unit length), best first. */
+  private vectorCandidates(scope: Scope, search: MemorySearch): ScoredId[] {
     const user = this.userVectors(scope);
     const wanted = new Set(search.types);
     const best = new TopK(search.limit);
@@ -96,19 +125,29 @@ export class SqliteLongTermStore implements LongTermStore {
       for (let j = 0, offset = i * d; j < d; j++) dot += query[j]! * matrix[offset + j]!;
       best.offer(i, dot);
     }
-    const scored = best.sorted().map(({ index, score }) => ({ id: user.ids[index]!, relevance: score }));
-    if (scored.length === 0) return [];
-    const rows = this.database.all(
-      `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${scored.map(() => "?").join(", ")})`,
-      scope.namespace,
-      scope.userId,
-      ...scored.map((s) => s.id),
-    );
-    const byId = new Map(rows.map((row) => [String(row.id), toRecord(row)]));
-    return scored.flatMap((s) => {
-      const record = byId.get(s.id);
-      return record ? [{ record, relevance: Math.max(0, s.relevance) }] : [];
-    });
+    return best.sorted().map(({ index, score }) => ({ id: user.ids[index]!, score }));
+  }
+
+  /** The user's `limit` best BM25 matches for the query's words (FTS5's bm25() is negated: higher is better). */
+  private lexicalCandidates(scope: Scope, search: MemorySearch): ScoredId[] {
+    const match = ftsQuery(search.text);
+    if (match === undefined) return [];
+    const types = search.types.length > 0 ? `AND m.type IN (${search.types.map(() => "?").join(", ")})` : "";
+    const current = search.includeSuperseded ? "" : "AND m.superseded_by IS NULL";
+    return this.database
+      .all(
+        `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
+         JOIN memory_search_keys k ON k.key = memories_fts.rowid
+         JOIN memories m ON m.namespace = k.namespace AND m.user_id = k.user_id AND m.id = k.id
+         WHERE memories_fts MATCH ? AND k.namespace = ? AND k.user_id = ? ${types} ${current}
+         ORDER BY bm25(memories_fts) LIMIT ?`,
+        match,
+        scope.namespace,
+        scope.userId,
+        ...search.types,
+        search.limit,
+      )
+      .map((row) => ({ id: String(row.id), score: Number(row.score) }));
   }
 
   /** The user's vectors, from the cache or read once from the database. */

@@ -14,8 +14,6 @@ export interface WeaviateStoreOptions {
    * own connection retries.
    */
   readonly reachable: () => boolean;
-  /** Weight of the vector score in hybrid search (0 = BM25 only, 1 = vector only). */
-  readonly alpha: number;
   /** Objects per batch request for bulk writes. */
   readonly batchSize: number;
 }
@@ -29,9 +27,11 @@ const deleteManyRounds = 1000;
 /**
  * Long-term memory in Weaviate, one tenant per namespace + user, so a
  * user's query can only ever touch that user's objects and ForgetUser drops
- * the tenant. Hybrid search (BM25 + vector) finds the candidates; relevance
- * is the cosine similarity of the embeddings, so scores mean the same as on
- * the embedded store and the domain's ranking applies unchanged.
+ * the tenant. Search is Weaviate's hybrid query (BM25 + vector) fused by
+ * relative score, whose fused score is the relevance: the embedded store
+ * applies the same formula (domain/hybrid-fusion.ts), so scores mean the
+ * same on both backends. With `alpha` 1 it is a vector search and relevance
+ * is the cosine similarity, as settlement's thresholds expect.
  *
  * Weaviate has no atomic increment: access counts are read and rewritten
  * by the batched, off-path access tracker, so two replicas flushing the same
@@ -157,18 +157,38 @@ export class WeaviateLongTermStore implements LongTermStore {
       if (search.types.length > 0) filters.push(f.byProperty("type").containsAny([...search.types]));
       if (!search.includeSuperseded) filters.push(f.byProperty("superseded").equal(false));
       try {
-        const result = await this.tenant(scope).query.hybrid(search.text, {
+        const where = filters.length > 0 ? { filters: Filters.and(...filters) } : {};
+        const tenant = this.tenant(scope);
+        if (search.alpha >= 1) {
+          const result = await tenant.query.nearVector(Array.from(search.embedding), {
+            limit: search.limit,
+            includeVector: true,
+            ...where,
+          });
+          return result.objects
+            .map((o) => {
+              const record = toRecord(o.uuid, o.properties, vectorOf(o.vectors));
+              return { record, relevance: cosine(search.embedding, record.embedding) };
+            })
+            .filter((hit) => hit.relevance > 0)
+            .sort((a, b) => b.relevance - a.relevance);
+        }
+        const result = await tenant.query.hybrid(search.text, {
           vector: Array.from(search.embedding),
-          alpha: this.options.alpha,
+          alpha: search.alpha,
+          fusionType: "RelativeScore",
+          // Vector candidates must point the query's way (cosine > 0), as on the embedded store.
+          maxVectorDistance: 1 - 1e-6,
           limit: search.limit,
           includeVector: true,
-          ...(filters.length > 0 ? { filters: Filters.and(...filters) } : {}),
+          returnMetadata: ["score"],
+          ...where,
         });
         return result.objects
-          .map((o) => {
-            const record = toRecord(o.uuid, o.properties, vectorOf(o.vectors));
-            return { record, relevance: Math.max(0, cosine(search.embedding, record.embedding)) };
-          })
+          .map((o) => ({
+            record: toRecord(o.uuid, o.properties, vectorOf(o.vectors)),
+            relevance: Math.min(1, Math.max(0, o.metadata?.score ?? 0)),
+          }))
           .sort((a, b) => b.relevance - a.relevance);
       } catch (error) {
         if (isTenantNotFound(error)) return [];

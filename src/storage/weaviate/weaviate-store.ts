@@ -10,7 +10,6 @@ export interface WeaviateConfig {
   readonly grpcAddress: string | undefined;
   readonly apiKey: string | undefined;
   readonly collection: string;
-  readonly alpha: number;
   readonly timeoutMs: number;
   readonly batchSize: number;
 }
@@ -45,7 +44,6 @@ export async function openWeaviateStores(config: WeaviateConfig, dimensions: num
   let reachable = true;
   return {
     longTerm: new WeaviateLongTermStore(client, config.collection, dimensions, {
-      alpha: config.alpha,
       batchSize: config.batchSize,
       reachable: () => reachable,
     }),
