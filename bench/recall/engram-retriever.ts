@@ -42,7 +42,6 @@ export async function loadConversation(
         type: MemoryType.EPISODIC,
         content: turn.content,
         occurredAt: timestampFromDate(turn.occurredAt),
-        bypassGate: true,
         metadata: { turn: turn.id, speaker: turn.speaker },
       });
       if (reply.outcome !== RememberOutcome.DROPPED) note(reply.memory?.id ?? "", turn.id);
@@ -63,6 +62,7 @@ export async function loadConversation(
               role: t.role === "user" ? Role.USER : Role.ASSISTANT,
               content: t.content,
               metadata: { turn: t.id, speaker: t.speaker },
+              occurredAt: timestampFromDate(t.occurredAt),
             }),
           ),
         });
