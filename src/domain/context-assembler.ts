@@ -3,8 +3,8 @@ import { limits } from "./limits.js";
 import type { LongTermMemory } from "./long-term-memory.js";
 import { packContext, type PackCandidate, type SectionCandidates } from "./packing.js";
 import type { ShortTermMemory } from "./short-term-memory.js";
-import { countTokens } from "./tokenizer.js";
-import { renderContext } from "./context-rendering.js";
+import { countTokensEach } from "./tokenizer.js";
+import { renderMessages } from "./context-rendering.js";
 import type {
   AssemblySummary,
   ContextDocument,
@@ -75,11 +75,12 @@ export class ContextAssembler {
     ]);
     signal?.throwIfAborted();
 
+    // Token counts are filled in below, all at once.
     const item = (id: string, content: string, priority: number): PackCandidate => ({
       id,
       content,
       priority,
-      tokenCount: countTokens(content),
+      tokenCount: Number.NaN,
     });
     const sections: SectionCandidates[] = [
       {
@@ -113,9 +114,21 @@ export class ContextAssembler {
         ],
       },
     ];
-    const packed = packContext(sections, request.tokenBudget);
+    // Counted in one pass that yields between slices: the documents alone may be 6 MB of text.
+    const counts = await countTokensEach(
+      sections.flatMap((s) => s.items.map((i) => i.content)),
+      signal,
+    );
+    let next = 0;
+    const counted = sections.map((s) => ({ ...s, items: s.items.map((i) => ({ ...i, tokenCount: counts[next++]! })) }));
+    const packed = packContext(counted, request.tokenBudget);
     if (request.format === "messages") {
-      yield { kind: "rendered", rendered: renderContext(packed.sections) };
+      const messages = renderMessages(packed.sections);
+      const tokens = await countTokensEach(
+        messages.map((m) => m.content),
+        signal,
+      );
+      yield { kind: "rendered", rendered: { messages, tokenCount: tokens.reduce((sum, n) => sum + n, 0) } };
     } else {
       for (const section of packed.sections) {
         signal?.throwIfAborted();

@@ -33,6 +33,12 @@ export const sectionHeadings: Readonly<Record<Exclude<SectionKind, "conversation
 export const summaryHeading = "Summary of the conversation so far";
 
 export function renderContext(sections: readonly ContextSection[]): RenderedContext {
+  const messages = renderMessages(sections);
+  return { messages, tokenCount: messages.reduce((sum, m) => sum + countTokens(m.content), 0) };
+}
+
+/** The messages alone, for a caller that counts their tokens itself (in time slices). */
+export function renderMessages(sections: readonly ContextSection[]): ChatMessage[] {
   const blocks: string[] = [];
   const turns: ChatMessage[] = [];
   for (const kind of ["long_term_memories", "task_state", "documents"] as const) {
@@ -48,7 +54,5 @@ export function renderContext(sections: readonly ContextSection[]): RenderedCont
       turns.push({ role: item.turn.role, content: item.turn.content });
     }
   }
-  const messages: ChatMessage[] =
-    blocks.length > 0 ? [{ role: "system", content: [preambleLine, ...blocks].join("\n\n") }, ...turns] : turns;
-  return { messages, tokenCount: messages.reduce((sum, m) => sum + countTokens(m.content), 0) };
+  return blocks.length > 0 ? [{ role: "system", content: [preambleLine, ...blocks].join("\n\n") }, ...turns] : turns;
 }

@@ -15,19 +15,33 @@ interface Detector {
   readonly group?: number;
 }
 
+// Every pattern runs in time linear in the text, whatever the text: an
+// unbounded run ("[...]+" or "{8,}") either starts only where the run itself
+// starts (a lookbehind refusing the run's own characters), so a failed match
+// is not retried from every position inside the run, or is capped at the
+// longest real value (an e-mail local part is at most 64 characters, a
+// domain 253). Unguarded, "a-" x 16k or "eyJa-" x 6k cost seconds (quadratic
+// backtracking); test/e2e/bounded-work.e2e.test.ts sends them.
 const detectors: readonly Detector[] = [
   // Credentials first: a key may contain digits that look like a phone number.
-  { kind: "api-key", pattern: /\b(?:sk|pk|rk)-(?:proj-|live-|test-)?[A-Za-z0-9_-]{16,}\b/g },
-  { kind: "api-key", pattern: /\b(?:ghp|gho|ghs|ghu|github_pat|xox[abpr]|glpat)[-_][A-Za-z0-9_-]{16,}\b/g },
+  { kind: "api-key", pattern: /(?<![A-Za-z0-9_-])(?:sk|pk|rk)-(?:proj-|live-|test-)?[A-Za-z0-9_-]{16,}\b/g },
+  {
+    kind: "api-key",
+    pattern: /(?<![A-Za-z0-9_-])(?:ghp|gho|ghs|ghu|github_pat|xox[abpr]|glpat)[-_][A-Za-z0-9_-]{16,}\b/g,
+  },
   { kind: "api-key", pattern: /\bAKIA[0-9A-Z]{16}\b/g },
-  { kind: "api-key", pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g },
-  { kind: "api-key", pattern: /\b[Bb]earer\s+([A-Za-z0-9._~+/-]{20,}=*)/g, group: 1 },
+  { kind: "api-key", pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g },
+  { kind: "api-key", pattern: /\b[Bb]earer\s{1,8}([A-Za-z0-9._~+/-]{20,}=*)/g, group: 1 },
   {
     kind: "password",
-    pattern: /\b(?:password|passwd|passcode|pwd|pin|secret|api[_ ]?key|token)\b\s*(?:is|:|=)\s*["']?([^\s"',;]{3,})/gi,
+    pattern:
+      /\b(?:password|passwd|passcode|pwd|pin|secret|api[_ ]?key|token)\b\s{0,8}(?:is|:|=)\s{0,8}["']?([^\s"',;]{3,})/gi,
     group: 1,
   },
-  { kind: "email", pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g },
+  {
+    kind: "email",
+    pattern: /\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,252}\.[A-Za-z]{2,63}\b/g,
+  },
   { kind: "iban", pattern: /\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b/g, valid: isValidIban },
   { kind: "payment-card", pattern: /\b(?:\d[ -]?){12,18}\d\b/g, valid: passesLuhn },
   { kind: "national-id", pattern: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g },

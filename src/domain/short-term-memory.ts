@@ -4,7 +4,7 @@ import { planCompaction, type CompactionPolicy } from "./compaction.js";
 import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Summariser } from "./models.js";
-import { countTokens } from "./tokenizer.js";
+import { countTokensEach } from "./tokenizer.js";
 import type { MessageInput, NewMessage, Scope, SessionSnapshot } from "./types.js";
 import {
   requireId,
@@ -70,12 +70,22 @@ export class ShortTermMemory {
       throw new InvalidArgumentError("messages", `must contain at most ${limits.messagesPerAppend} messages`);
     }
     const createdAt = new Date();
-    const messages: NewMessage[] = inputs.map((input, i) => {
+    const occurredAt = inputs.map((input, i) => {
       requireText(input.content, `messages[${i}].content`, limits.messageContentBytes);
       requireMetadata(input.metadata, `messages[${i}].metadata`);
-      const occurredAt = requireNotFuture(input.occurredAt, `messages[${i}].occurred_at`, createdAt) ?? createdAt;
-      return { ...input, id: randomUUID(), tokenCount: countTokens(input.content), createdAt, occurredAt };
+      return requireNotFuture(input.occurredAt, `messages[${i}].occurred_at`, createdAt) ?? createdAt;
     });
+    const tokenCounts = await countTokensEach(
+      inputs.map((input) => input.content),
+      signal,
+    );
+    const messages: NewMessage[] = inputs.map((input, i) => ({
+      ...input,
+      id: randomUUID(),
+      tokenCount: tokenCounts[i]!,
+      createdAt,
+      occurredAt: occurredAt[i]!,
+    }));
     const appended = await this.store.append(
       scope,
       sessionId,
@@ -124,7 +134,7 @@ export class ShortTermMemory {
         firstFoldedId: folded[0]!.id,
         lastFoldedId: folded.at(-1)!.id,
         summary,
-        summaryTokenCount: countTokens(summary),
+        summaryTokenCount: (await countTokensEach([summary], signal))[0]!,
       });
       if (outcome === "committed") {
         const after = await this.store.read(scope, sessionId);

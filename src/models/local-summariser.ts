@@ -1,4 +1,4 @@
-import { countTokens } from "../domain/tokenizer.js";
+import { countTokensEach } from "../domain/tokenizer.js";
 import type { Summariser, SummaryLine } from "../domain/models.js";
 import { tokenize } from "./local-embedder.js";
 
@@ -11,7 +11,12 @@ import { tokenize } from "./local-embedder.js";
  * their order. Deterministic, so compaction is reproducible in tests.
  */
 export class LocalSummariser implements Summariser {
-  async summarise(previous: string, lines: readonly SummaryLine[], maxTokens: number): Promise<string> {
+  async summarise(
+    previous: string,
+    lines: readonly SummaryLine[],
+    maxTokens: number,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const carried = previous
       .split("\n")
       .filter((l) => l.startsWith("- "))
@@ -19,15 +24,16 @@ export class LocalSummariser implements Summariser {
     const fresh = lines.map((l) => `${l.role}: ${mostInformativeSentence(l.content)}`);
     const all = [...carried, ...fresh];
     const weights = inverseFrequencies(all);
+    const header = "Summary of the earlier conversation:";
+    const [headerTokens, ...lineTokens] = await countTokensEach([header, ...all.map((text) => `- ${text}\n`)], signal);
     const scored = all.map((text, index) => ({
       text,
       index,
-      tokens: countTokens(`- ${text}\n`),
+      tokens: lineTokens[index]!,
       // Favour rarer words per token, and newer lines slightly.
       value: information(text, weights) + index / (all.length * 10),
     }));
-    const header = "Summary of the earlier conversation:";
-    let budget = maxTokens - countTokens(header);
+    let budget = maxTokens - headerTokens!;
     const kept = new Set<number>();
     for (const line of [...scored].sort((a, b) => b.value - a.value)) {
       if (line.tokens <= budget) {
@@ -41,6 +47,11 @@ export class LocalSummariser implements Summariser {
 }
 
 const maxSentenceWords = 40;
+const maxLineChars = 400;
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
 
 function mostInformativeSentence(content: string): string {
   const sentences = content
@@ -60,7 +71,11 @@ function mostInformativeSentence(content: string): string {
     }
   }
   const words = best.split(" ");
-  return words.length > maxSentenceWords ? `${words.slice(0, maxSentenceWords).join(" ")}…` : best;
+  const line = words.length > maxSentenceWords ? `${words.slice(0, maxSentenceWords).join(" ")}…` : best;
+  // A "word" may be a 32 KB run without spaces; a summary line never needs that much.
+  if (line.length <= maxLineChars) return line;
+  const cut = isLowSurrogate(line.charCodeAt(maxLineChars)) ? maxLineChars - 1 : maxLineChars;
+  return `${line.slice(0, cut)}…`;
 }
 
 function inverseFrequencies(texts: readonly string[]): Map<string, number> {
