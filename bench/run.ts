@@ -1,3 +1,4 @@
+import { benchBoundedWork } from "./bounded-work.bench.js";
 import { benchEmbedded } from "./embedded.bench.js";
 import { benchRedis } from "./redis.bench.js";
 import { benchRemember } from "./remember.bench.js";
@@ -8,7 +9,7 @@ import { benchWeaviate } from "./weaviate.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=embedded,redis,remember,weaviate picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=embedded,redis,remember,weaviate,bounded-work picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -19,6 +20,7 @@ const only = process.env.BENCH_ONLY?.split(",");
 const wanted = (name: string) => only === undefined || only.includes(name);
 
 if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
+if (wanted("bounded-work")) await benchBoundedWork();
 if (wanted("redis")) await benchRedis({ calls, concurrency });
 if (wanted("remember")) await benchRemember({ calls, concurrency });
 if (wanted("weaviate")) {

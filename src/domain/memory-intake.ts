@@ -2,6 +2,7 @@ import { InvalidArgumentError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { MemorySettlement, WriteOutcome, WriteResult } from "./memory-settlement.js";
 import { scanPii, type PiiKind } from "./pii.js";
+import { timeSlicer } from "./time-slice.js";
 import type { Memory, MemorySource, MemoryType, Metadata, Role, Scope, StoredMessage } from "./types.js";
 import {
   optionalText,
@@ -182,7 +183,11 @@ export class MemoryIntake {
     signal?: AbortSignal,
   ): Promise<IntakeResult[]> {
     const refuse = this.options.piiMode === "refuse";
-    const scanned = candidates.map((candidate) => {
+    // A session may hold thousands of 32 KiB messages: scan them in time slices.
+    const pause = timeSlicer(signal);
+    const scanned: (Candidate & { readonly redactions: readonly PiiKind[] })[] = [];
+    for (const candidate of candidates) {
+      await pause();
       const pii = scanPii(candidate.content);
       if (pii.kinds.length > 0) {
         this.events.piiFound?.(pii.kinds, refuse);
@@ -193,8 +198,8 @@ export class MemoryIntake {
           );
         }
       }
-      return { ...candidate, content: pii.redacted, redactions: pii.kinds };
-    });
+      scanned.push({ ...candidate, content: pii.redacted, redactions: pii.kinds });
+    }
     const verdicts = await this.gate(scanned, signal);
     const results: IntakeResult[] = [];
     for (const [i, candidate] of scanned.entries()) {

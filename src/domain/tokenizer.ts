@@ -1,5 +1,5 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { countTokens as countO200k } from "gpt-tokenizer/encoding/o200k_base";
+import { timeSlicer } from "./time-slice.js";
 
 /**
  * Token counts for budgets and compaction, by a real BPE tokenizer
@@ -17,9 +17,7 @@ import { countTokens as countO200k } from "gpt-tokenizer/encoding/o200k_base";
  * event loop between segments, so one large request cannot hold other
  * callers for more than a slice.
  */
-export const segmentChars = 512;
-/** Work done between two yields of `countTokensEach`. */
-const sliceMs = 4;
+export const segmentChars = 128;
 
 // User text may contain special-token spellings such as "<|endoftext|>";
 // they are counted as the plain text they are, never rejected.
@@ -38,16 +36,12 @@ export function countTokens(text: string): number {
  */
 export async function countTokensEach(texts: readonly string[], signal?: AbortSignal): Promise<number[]> {
   const counts: number[] = [];
-  let sliceStart = performance.now();
+  const pause = timeSlicer(signal);
   for (const text of texts) {
     let total = 0;
     for (const segment of segments(text)) {
       total += countO200k(segment, asPlainText);
-      if (performance.now() - sliceStart >= sliceMs) {
-        await nextTurn();
-        signal?.throwIfAborted();
-        sliceStart = performance.now();
-      }
+      await pause();
     }
     counts.push(total);
   }
