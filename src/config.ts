@@ -44,6 +44,11 @@ export interface Config {
     /** TLS for the RPC port, with client-certificate verification when `clientCaFile` is set. */
     readonly tls:
       { readonly certFile: string; readonly keyFile: string; readonly clientCaFile: string | undefined } | undefined;
+    /**
+     * mTLS with no tokens file: every verified certificate is an admin of
+     * every namespace. Only with ENGRAM_MTLS_ALLOW_ANY_CN=true, said out loud.
+     */
+    readonly mtlsAllowAnyCn: boolean;
     /** Calls per second per caller (0: unlimited), and the burst above it. */
     readonly ratePerSecond: number;
     readonly rateBurst: number;
@@ -235,9 +240,26 @@ function readAuth(read: EnvReader): Config["auth"] {
   ] as const) {
     if (file !== undefined && !existsSync(file)) throw new ConfigError(name, `no such file: ${file}`);
   }
+  const mtlsAllowAnyCn = read.boolean("ENGRAM_MTLS_ALLOW_ANY_CN", false);
+  if (clientCaFile !== undefined && tokens.length === 0 && !mtlsAllowAnyCn) {
+    throw new ConfigError(
+      "ENGRAM_MTLS_ALLOW_ANY_CN",
+      "client certificates without ENGRAM_AUTH_TOKENS_FILE would make every holder of a certificate from " +
+        "ENGRAM_TLS_CLIENT_CA_FILE an admin of every namespace: list callers with their certificateCn in a tokens " +
+        "file, or set ENGRAM_MTLS_ALLOW_ANY_CN=true to accept that explicitly",
+    );
+  }
+  if (mtlsAllowAnyCn && (clientCaFile === undefined || tokens.length > 0)) {
+    throw new ConfigError(
+      "ENGRAM_MTLS_ALLOW_ANY_CN",
+      "applies only to client certificates (ENGRAM_TLS_CLIENT_CA_FILE) with no ENGRAM_AUTH_TOKENS_FILE; " +
+        "with a tokens file, a certificate grants what its certificateCn entry grants",
+    );
+  }
   return {
     tokens,
     tls: certFile && keyFile ? { certFile, keyFile, clientCaFile } : undefined,
+    mtlsAllowAnyCn,
     insecure: read.boolean("ENGRAM_INSECURE", false),
     ratePerSecond,
     rateBurst: read.integer("ENGRAM_RATE_LIMIT_BURST", Math.max(1, Math.ceil(ratePerSecond * 2)), 1, 10_000_000),

@@ -112,6 +112,7 @@ export async function startServer(
   const authenticator = new Authenticator(
     config.auth.tokens,
     config.auth.ratePerSecond > 0 ? new RateLimiter(config.auth.ratePerSecond, config.auth.rateBurst) : undefined,
+    config.auth.mtlsAllowAnyCn,
   );
   const handler = connectNodeAdapter({
     routes: (router) => {
@@ -205,8 +206,15 @@ export async function startServer(
     metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
     mcpPort: mcp?.port,
     backends: stores.health.map((h) => h.name),
-    authentication: authenticator.enabled ? "bearer tokens" : "off",
+    authentication: authenticator.mode,
   });
+  if (config.auth.mtlsAllowAnyCn) {
+    logger.warn(
+      "every holder of a certificate from ENGRAM_TLS_CLIENT_CA_FILE is an admin of every namespace " +
+        "(ENGRAM_MTLS_ALLOW_ANY_CN=true); list callers by certificateCn in ENGRAM_AUTH_TOKENS_FILE to narrow this",
+      { clientCaFile: config.auth.tls?.clientCaFile },
+    );
+  }
 
   let stopping: Promise<void> | undefined;
   return {

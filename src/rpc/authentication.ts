@@ -7,11 +7,14 @@ import { UnauthenticatedError } from "../domain/errors.js";
 import { toConnectError } from "./error-mapping.js";
 
 /**
- * Bearer-token authentication. Tokens are configured only as SHA-256
- * hashes (from a file mounted from a Kubernetes Secret), each bound to a
- * caller's namespaces and permissions; the server never holds a plaintext
- * token. With no tokens configured, every call is the anonymous caller
- * (allowed only on loopback unless insecure mode is set explicitly).
+ * Bearer-token and client-certificate authentication. Tokens are configured
+ * only as SHA-256 hashes (from a file mounted from a Kubernetes Secret),
+ * each bound to a caller's namespaces and permissions; the server never
+ * holds a plaintext token. A verified client certificate grants only what
+ * the entry with its `certificateCn` grants. With no tokens configured,
+ * every call is the anonymous caller (allowed only on loopback unless
+ * insecure mode is set explicitly), or, under mTLS with
+ * ENGRAM_MTLS_ALLOW_ANY_CN=true, every certificate holder is an admin.
  */
 export interface TokenEntry extends Caller {
   /** Hex SHA-256 of the token; absent for a caller known only by its client certificate. */
@@ -34,6 +37,8 @@ export class Authenticator {
   constructor(
     entries: readonly TokenEntry[],
     private readonly limiter?: RateLimiter,
+    /** mTLS with no tokens file, explicitly allowed: any verified certificate is an admin. */
+    private readonly anyCertificate = false,
   ) {
     this.byHash = entries.flatMap((e) =>
       e.tokenSha256 ? [{ hash: Buffer.from(e.tokenSha256, "hex"), caller: e }] : [],
@@ -42,7 +47,17 @@ export class Authenticator {
   }
 
   get enabled(): boolean {
-    return this.byHash.length > 0 || this.byCertificate.size > 0;
+    return this.byHash.length > 0 || this.byCertificate.size > 0 || this.anyCertificate;
+  }
+
+  /** How callers are told apart, for the start-up log. */
+  get mode(): string {
+    if (this.anyCertificate) return "any client certificate (every holder is an admin)";
+    const ways = [
+      ...(this.byHash.length > 0 ? ["bearer tokens"] : []),
+      ...(this.byCertificate.size > 0 ? ["client certificates by CN"] : []),
+    ];
+    return ways.length > 0 ? ways.join(" and ") : "off";
   }
 
   /**
@@ -51,6 +66,11 @@ export class Authenticator {
    */
   authenticate(authorization: string | null, certificateCn?: string): Caller {
     if (!this.enabled) return anonymousCaller;
+    if (this.anyCertificate) {
+      // The TLS handshake has already refused connections without a verified certificate.
+      if (certificateCn === undefined) throw new UnauthenticatedError("a verified client certificate is required");
+      return { ...anonymousCaller, name: `certificate:${certificateCn}` };
+    }
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
     if (!token && certificateCn !== undefined) {
       const caller = this.byCertificate.get(certificateCn);
