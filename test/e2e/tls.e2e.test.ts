@@ -15,11 +15,13 @@ let server: TestServer;
 let trusted: TestAuthority;
 let billing: Certificate;
 let stranger: Certificate;
+let unnamed: Certificate;
 beforeAll(async () => {
   trusted = await TestAuthority.create("trusted");
   const untrusted = await TestAuthority.create("untrusted");
   const serverCert = await trusted.issue("engram", { ip: "127.0.0.1" });
   billing = await trusted.issue("billing-svc");
+  unnamed = await trusted.issue("nobody-svc");
   stranger = await untrusted.issue("billing-svc");
   const tokensFile = join(mkdtempSync(join(tmpdir(), "engram-mtls-")), "tokens.json");
   writeFileSync(
@@ -61,6 +63,21 @@ describe("mutual TLS", () => {
     );
   });
 
+  it("grants a certificate only what its certificateCn entry grants", async () => {
+    // billing-svc holds read and write in "billing", not admin.
+    await expectStatus(
+      client(billing).forgetUser({ scope: { namespace: "billing", userId: "u" } }),
+      Code.PermissionDenied,
+      /lacks the admin scope/,
+    );
+    // A certificate from the trusted CA whose CN no entry names is nobody.
+    await expectStatus(
+      client(unnamed).listWorking({ scope: { namespace: "billing", userId: "u" } }),
+      Code.Unauthenticated,
+      /"nobody-svc" is not a known caller/,
+    );
+  });
+
   it("still accepts a bearer token over the verified connection", async () => {
     await client(billing, "chat-token").listWorking({ scope: { namespace: "chat", userId: "u" } });
   });
@@ -78,5 +95,42 @@ describe("mutual TLS", () => {
     expect(error).toBeInstanceOf(ConnectError);
     const metrics = await (await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`)).text();
     expect(metrics).not.toMatch(/MemoryService\/Ping/);
+  });
+});
+
+describe("mutual TLS with no tokens file", () => {
+  it("serves only with ENGRAM_MTLS_ALLOW_ANY_CN=true, says every certificate holder is an admin, and means it", async () => {
+    const serverCert = await trusted.issue("engram", { ip: "127.0.0.1" });
+    const env = {
+      ENGRAM_TLS_CERT_FILE: serverCert.certFile,
+      ENGRAM_TLS_KEY_FILE: serverCert.keyFile,
+      ENGRAM_TLS_CLIENT_CA_FILE: trusted.root.certFile,
+    };
+    await expect(startTestServer(env)).rejects.toThrow(/^ENGRAM_MTLS_ALLOW_ANY_CN: /);
+
+    const lines: string[] = [];
+    const open = await startTestServer(
+      { ...env, ENGRAM_MTLS_ALLOW_ANY_CN: "true" },
+      { log: (line) => lines.push(line) },
+    );
+    try {
+      const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(entries.find((e) => e.msg === "engram listening")?.authentication).toBe(
+        "any client certificate (every holder is an admin)",
+      );
+      expect(
+        entries.find((e) => e.level === "warn" && /is an admin of every namespace/.test(String(e.msg))),
+      ).toBeDefined();
+      const anyHolder = createClient(
+        MemoryService,
+        createGrpcTransport({
+          baseUrl: `https://127.0.0.1:${open.server.port}`,
+          nodeOptions: { ca: trusted.root.cert, cert: unnamed.cert, key: unnamed.key },
+        }),
+      );
+      await anyHolder.forgetUser({ scope: { namespace: "anything", userId: "u" } });
+    } finally {
+      await open.destroy();
+    }
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 
@@ -48,5 +51,38 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ENGRAM_SESSION_TOKEN_LIMIT: "500", ENGRAM_SUMMARY_MAX_TOKENS: "500" })).toThrow(
       /ENGRAM_SUMMARY_MAX_TOKENS/,
     );
+  });
+});
+
+describe("client certificates (mTLS)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "engram-config-"));
+  const file = (name: string, content = "x") => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+  const mtls = {
+    ENGRAM_TLS_CERT_FILE: file("server.pem"),
+    ENGRAM_TLS_KEY_FILE: file("server.key"),
+    ENGRAM_TLS_CLIENT_CA_FILE: file("ca.pem"),
+  };
+  const tokensFile = file(
+    "tokens.json",
+    JSON.stringify({
+      callers: [{ name: "billing", certificateCn: "billing-svc", namespaces: ["billing"], permissions: ["read"] }],
+    }),
+  );
+
+  it("refuses mTLS with no tokens file unless every certificate holder being an admin is accepted explicitly", () => {
+    expect(() => loadConfig(mtls)).toThrow(/^ENGRAM_MTLS_ALLOW_ANY_CN: .*admin of every namespace/);
+    expect(loadConfig({ ...mtls, ENGRAM_MTLS_ALLOW_ANY_CN: "true" }).auth.mtlsAllowAnyCn).toBe(true);
+    expect(loadConfig({ ...mtls, ENGRAM_AUTH_TOKENS_FILE: tokensFile }).auth.mtlsAllowAnyCn).toBe(false);
+  });
+
+  it("refuses ENGRAM_MTLS_ALLOW_ANY_CN where it would mean nothing or contradict the tokens file", () => {
+    expect(() => loadConfig({ ENGRAM_MTLS_ALLOW_ANY_CN: "true" })).toThrow(/^ENGRAM_MTLS_ALLOW_ANY_CN: /);
+    expect(() =>
+      loadConfig({ ...mtls, ENGRAM_AUTH_TOKENS_FILE: tokensFile, ENGRAM_MTLS_ALLOW_ANY_CN: "true" }),
+    ).toThrow(/^ENGRAM_MTLS_ALLOW_ANY_CN: /);
   });
 });
