@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ContextFormat } from "../../src/gen/engram/v1/assembly_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { adversarialTexts } from "../support/adversarial-texts.js";
 import { openClient } from "../support/clients.js";
@@ -57,16 +58,20 @@ describe("bounded work per request", () => {
             content: texts.messages[i % texts.messages.length]!,
           })),
         });
-        // 10 documents of 64 KiB, and the session's history, counted for the budget.
-        await collect(
-          attacker.assembleContext({
-            scope,
-            sessionId,
-            query: "anything",
-            tokenBudget: 4000,
-            documents: texts.documents.slice(0, 10).map((content, i) => ({ id: `doc-${i}`, content })),
-          }),
-        );
+        // 10 documents of 64 KiB, and the session's history, counted for the budget;
+        // then rendered as chat messages, whose text is counted again.
+        for (const format of [ContextFormat.ITEMS, ContextFormat.MESSAGES]) {
+          await collect(
+            attacker.assembleContext({
+              scope,
+              sessionId,
+              query: "anything",
+              tokenBudget: 200_000,
+              format,
+              documents: texts.documents.slice(0, 10).map((content, i) => ({ id: `doc-${i}`, content })),
+            }),
+          );
+        }
         // Every message scanned for personal data and through the write gate.
         await attacker.endSession({ scope, sessionId });
       } finally {
