@@ -1,15 +1,8 @@
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { readFileSync } from "node:fs";
-import {
-  createSecureServer,
-  createServer as createHttp2Server,
-  type Http2SecureServer,
-  type Http2Server,
-  type Http2Session,
-} from "node:http2";
 import type { TLSSocket } from "node:tls";
-import type { AddressInfo } from "node:net";
-import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import type { AddressInfo, Server as NetServer } from "node:net";
+import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { checkListenerSecurity, type Config } from "./config.js";
 import type { Engram } from "./domain/engram.js";
@@ -33,6 +26,8 @@ import { methodLabel, observeInterceptor } from "./rpc/observe-interceptor.js";
 import { reflectionHandlers } from "./rpc/reflection-service.js";
 import { startMcpHttp } from "./mcp/mcp-http.js";
 import { isServerFault } from "./rpc/error-mapping.js";
+import { createListener } from "./rpc/listener.js";
+import { nativeGrpcStreamHandler, served, type ServedService } from "./rpc/native-grpc.js";
 import type { Stores } from "./domain/ports.js";
 
 export interface RunningServer {
@@ -114,59 +109,76 @@ export async function startServer(
     config.auth.ratePerSecond > 0 ? new RateLimiter(config.auth.ratePerSecond, config.auth.rateBurst) : undefined,
     config.auth.mtlsAllowAnyCn,
   );
+  const services: ServedService[] = [
+    served(MemoryService, memoryServiceHandlers(engram)),
+    served(Health, healthHandlers(health)),
+    served(
+      ServerReflection,
+      reflectionHandlers(
+        [file_engram_v1_memory_service, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection],
+        serviceNames,
+      ),
+    ),
+  ];
+  const interceptors = [observeInterceptor(metrics, logger)];
+  const requestGate = (ctx: HandlerContext) => {
+    try {
+      authenticator.gate(ctx);
+    } catch (error) {
+      // Refused before the interceptors run: counted here, so dashboards see refused traffic too.
+      const code = error instanceof ConnectError ? Code[error.code] : "Unknown";
+      metrics.rpcTotal.inc({ method: methodLabel(ctx.service.typeName, ctx.method.name), code });
+      throw error;
+    }
+  };
+  // A verified client certificate's CN names the caller (mTLS). The listener
+  // requests certificates only with rejectUnauthorized, so one presented is verified.
+  const certificateValues = (cn: string | undefined) => {
+    const values = createContextValues();
+    if (cn !== undefined) values.set(peerCertificateCnKey, cn);
+    return values;
+  };
   const handler = connectNodeAdapter({
     routes: (router) => {
-      router.service(MemoryService, memoryServiceHandlers(engram));
-      router.service(Health, healthHandlers(health));
-      router.service(
-        ServerReflection,
-        reflectionHandlers(
-          [file_engram_v1_memory_service, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection],
-          serviceNames,
-        ),
-      );
+      for (const { service, impl } of services) router.service(service, impl as never);
     },
-    interceptors: [observeInterceptor(metrics, logger)],
-    requestGate: (ctx) => {
-      try {
-        authenticator.gate(ctx);
-      } catch (error) {
-        // Refused before the interceptors run: counted here, so dashboards see refused traffic too.
-        const code = error instanceof ConnectError ? Code[error.code] : "Unknown";
-        metrics.rpcTotal.inc({ method: methodLabel(ctx.service.typeName, ctx.method.name), code });
-        throw error;
-      }
-    },
-    // A verified client certificate's CN names the caller (mTLS).
+    interceptors,
+    requestGate,
     contextValues: (req) => {
-      const values = createContextValues();
       const socket = req.socket as TLSSocket;
-      if (socket.authorized) values.set(peerCertificateCnKey, socket.getPeerCertificate().subject?.CN);
-      return values;
+      return certificateValues(socket.authorized ? firstOf(socket.getPeerCertificate().subject?.CN) : undefined);
     },
     readMaxBytes: limits.requestBytes,
     maxTimeoutMs: config.server.maxTimeoutMs,
     shutdownSignal: shutdownController.signal,
   });
+  const grpcStreams = nativeGrpcStreamHandler({
+    services,
+    interceptors,
+    requestGate,
+    contextValues: (call) => certificateValues(firstOf(call.getAuthContext().sslPeerCertificate?.subject?.CN)),
+    maxTimeoutMs: config.server.maxTimeoutMs,
+    readMaxBytes: limits.requestBytes,
+    shutdownSignal: shutdownController.signal,
+  });
 
   const tls = config.auth.tls;
-  const server = tls
-    ? createSecureServer(
-        {
-          cert: readFileSync(tls.certFile),
-          key: readFileSync(tls.keyFile),
-          ...(tls.clientCaFile
-            ? { ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: true }
-            : {}),
-        },
-        handler,
-      )
-    : createHttp2Server(handler);
-  const sessions = new Set<Http2Session>();
-  server.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+  const listener = createListener({
+    ...(tls
+      ? {
+          tls: {
+            cert: readFileSync(tls.certFile),
+            key: readFileSync(tls.keyFile),
+            ...(tls.clientCaFile ? { ca: readFileSync(tls.clientCaFile) } : {}),
+          },
+        }
+      : {}),
+    http: handler,
+    grpc: grpcStreams,
+    maxConcurrentStreams: 100,
   });
+  const server = listener.server;
+  const sessions = listener.sessions;
   await listen(server, config.server.port, config.server.host);
   const port = (server.address() as AddressInfo).port;
 
@@ -228,16 +240,14 @@ export async function startServer(
         logger.info("engram draining", { inFlightConnections: sessions.size, graceMs: config.server.shutdownGraceMs });
         checker.stop();
         health.setAll(HealthCheckResponse_ServingStatus.NOT_SERVING);
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        // GOAWAY: clients open no new streams here; streams in flight finish.
-        for (const session of sessions) session.close();
+        const closed = listener.close();
         const drained = await Promise.race([
           closed.then(() => true),
           delay(config.server.shutdownGraceMs).then(() => false),
         ]);
         if (!drained) {
           shutdownController.abort(new ConnectError("server is shutting down", Code.Unavailable));
-          for (const session of sessions) session.destroy();
+          listener.destroy();
           await closed;
         }
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
@@ -285,7 +295,7 @@ function startHealthChecks(
   };
 }
 
-function listen(server: HttpServer | Http2Server | Http2SecureServer, port: number, host: string): Promise<void> {
+function listen(server: HttpServer | NetServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -297,4 +307,9 @@ function listen(server: HttpServer | Http2Server | Http2SecureServer, port: numb
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** A certificate subject field may repeat; the first names the caller. */
+function firstOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

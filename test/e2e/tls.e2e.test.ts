@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { hashToken } from "../../src/rpc/authentication.js";
@@ -42,17 +42,33 @@ beforeAll(async () => {
 });
 afterAll(() => server?.destroy());
 
-const client = (certificate: Certificate | undefined, token?: string) =>
-  createClient(
-    MemoryService,
-    createGrpcTransport({
-      baseUrl: `https://127.0.0.1:${server.server.port}`,
-      nodeOptions: { ca: trusted.root.cert, ...(certificate ? { cert: certificate.cert, key: certificate.key } : {}) },
-      interceptors: token ? [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))] : [],
-    }),
-  );
+interface TlsClientOptions {
+  baseUrl: string;
+  nodeOptions: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  interceptors: Interceptor[];
+}
 
-describe("mutual TLS", () => {
+/** Native gRPC (grpc-js), Connect over HTTP/2 and gRPC-Web over HTTP/1.1 (ALPN picks), on one port. */
+const transports: Record<string, (options: TlsClientOptions) => Transport> = {
+  grpc: (options) => createGrpcTransport(options),
+  "connect (HTTP/2)": (options) => createConnectTransport({ ...options, httpVersion: "2" }),
+  "grpc-web (HTTP/1.1)": (options) => createGrpcWebTransport({ ...options, httpVersion: "1.1" }),
+};
+
+describe.each(Object.entries(transports))("mutual TLS over %s", (_, transport) => {
+  const client = (certificate: Certificate | undefined, token?: string) =>
+    createClient(
+      MemoryService,
+      transport({
+        baseUrl: `https://127.0.0.1:${server.server.port}`,
+        nodeOptions: {
+          ca: trusted.root.cert,
+          ...(certificate ? { cert: certificate.cert, key: certificate.key } : {}),
+        },
+        interceptors: token ? [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))] : [],
+      }),
+    );
+
   it("maps a trusted client certificate to its caller and that caller's namespaces", async () => {
     const billingClient = client(billing);
     await billingClient.setWorking({ scope: { namespace: "billing", userId: "u" }, taskId: "t", entries: { k: "v" } });

@@ -6,12 +6,14 @@ import { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 
 /**
  * The ways a caller reaches Engram, each yielding the same typed client
- * shape, so one test body runs over every protocol: connect-node's Connect,
- * gRPC and gRPC-Web transports, and a stock @grpc/grpc-js client built from
- * the generated descriptors. Errors surface as ConnectError either way.
+ * shape, so one test body runs over every protocol and both server paths:
+ * connect-node's Connect (HTTP/2 and HTTP/1.1) and gRPC-Web transports
+ * (served by connect-node), its gRPC transport and a stock @grpc/grpc-js
+ * client built from the generated descriptors (both served natively by
+ * grpc-js). Errors surface as ConnectError either way.
  */
-export type ClientKind = "connect" | "grpc" | "grpc-web" | "grpc-js";
-export const clientKinds: readonly ClientKind[] = ["connect", "grpc", "grpc-web", "grpc-js"];
+export type ClientKind = "connect" | "connect-http1" | "grpc" | "grpc-web" | "grpc-js";
+export const clientKinds: readonly ClientKind[] = ["connect", "connect-http1", "grpc", "grpc-web", "grpc-js"];
 
 export interface ClientHandle<S extends DescService> {
   readonly client: Client<S>;
@@ -22,6 +24,8 @@ export function connectTransport(kind: Exclude<ClientKind, "grpc-js">, baseUrl: 
   switch (kind) {
     case "connect":
       return createConnectTransport({ baseUrl, httpVersion: "2" });
+    case "connect-http1":
+      return createConnectTransport({ baseUrl, httpVersion: "1.1" });
     case "grpc":
       return createGrpcTransport({ baseUrl });
     case "grpc-web":
