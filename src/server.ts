@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from "nod
 import { readFileSync } from "node:fs";
 import type { TLSSocket } from "node:tls";
 import type { AddressInfo, Server as NetServer } from "node:net";
-import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { checkListenerSecurity, type Config } from "./config.js";
 import type { Engram } from "./domain/engram.js";
@@ -16,6 +16,10 @@ import {
   HealthCheckResponse_ServingStatus,
 } from "./gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection, ServerReflection } from "./gen/grpc/reflection/v1/reflection_pb.js";
+import {
+  file_grpc_reflection_v1alpha_reflection,
+  ServerReflection as ServerReflectionV1Alpha,
+} from "./gen/grpc/reflection/v1alpha/reflection_pb.js";
 import type { Logger } from "./observability/logger.js";
 import { EngramMetrics } from "./observability/metrics.js";
 import { RateLimiter } from "./domain/rate-limit.js";
@@ -101,7 +105,12 @@ export async function startServer(
       instrumentStores(await (dependencies.openStores ?? openConfiguredStores)(c, dimensions), metrics),
   );
 
-  const serviceNames = [MemoryService.typeName, Health.typeName, ServerReflection.typeName];
+  const serviceNames = [
+    MemoryService.typeName,
+    Health.typeName,
+    ServerReflection.typeName,
+    ServerReflectionV1Alpha.typeName,
+  ];
   const health = new HealthStatus([MemoryService.typeName]);
   const shutdownController = new AbortController();
   const authenticator = new Authenticator(
@@ -109,16 +118,21 @@ export async function startServer(
     config.auth.ratePerSecond > 0 ? new RateLimiter(config.auth.ratePerSecond, config.auth.rateBurst) : undefined,
     config.auth.mtlsAllowAnyCn,
   );
+  const reflection = reflectionHandlers(
+    [
+      file_engram_v1_memory_service,
+      file_grpc_health_v1_health,
+      file_grpc_reflection_v1_reflection,
+      file_grpc_reflection_v1alpha_reflection,
+    ],
+    serviceNames,
+  );
   const services: ServedService[] = [
     served(MemoryService, memoryServiceHandlers(engram)),
     served(Health, healthHandlers(health)),
-    served(
-      ServerReflection,
-      reflectionHandlers(
-        [file_engram_v1_memory_service, file_grpc_health_v1_health, file_grpc_reflection_v1_reflection],
-        serviceNames,
-      ),
-    ),
+    served(ServerReflection, reflection),
+    // v1alpha's messages are v1's under another package: the same handler serves both.
+    served(ServerReflectionV1Alpha, reflection as unknown as ServiceImpl<typeof ServerReflectionV1Alpha>),
   ];
   const interceptors = [observeInterceptor(metrics, logger)];
   const requestGate = (ctx: HandlerContext) => {

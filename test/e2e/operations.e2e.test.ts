@@ -1,11 +1,15 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
-import { Code } from "@connectrpc/connect";
+import { fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, createClient } from "@connectrpc/connect";
+import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../src/gen/grpc/health/v1/health_pb.js";
-import { openClient } from "../support/clients.js";
+import { ServerReflection as ServerReflectionV1Alpha } from "../../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { connectTransport, openClient } from "../support/clients.js";
 import { expectStatus } from "../support/expect-status.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
 
@@ -49,7 +53,7 @@ describe("health checking (grpc.health.v1)", () => {
   });
 });
 
-describe("server reflection (grpc.reflection.v1)", () => {
+describe("server reflection (grpc.reflection.v1 and v1alpha)", () => {
   it("lets buf curl list the services without the proto files", async () => {
     const { stdout } = await run(buf, [
       "curl",
@@ -63,8 +67,35 @@ describe("server reflection (grpc.reflection.v1)", () => {
       "engram.v1.MemoryService",
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
     ]);
   });
+
+  it.each(["grpc", "connect"] as const)(
+    "answers v1alpha (what ghz and evans ask for) over %s: services and the file declaring MemoryService",
+    async (kind) => {
+      const client = createClient(ServerReflectionV1Alpha, connectTransport(kind, server.baseUrl));
+      const responses = [];
+      for await (const response of client.serverReflectionInfo(
+        createAsyncIterable([
+          { messageRequest: { case: "listServices" as const, value: "" } },
+          { messageRequest: { case: "fileContainingSymbol" as const, value: "engram.v1.MemoryService.Ping" } },
+        ]),
+      )) {
+        responses.push(response);
+      }
+      const [list, file] = responses.map((r) => r.messageResponse);
+      expect(list?.case === "listServicesResponse" && list.value.service.map((s) => s.name)).toContain(
+        "engram.v1.MemoryService",
+      );
+      expect(file?.case).toBe("fileDescriptorResponse");
+      const names =
+        file?.case === "fileDescriptorResponse"
+          ? file.value.fileDescriptorProto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes).name)
+          : [];
+      expect(names[0]).toBe("engram/v1/memory_service.proto");
+    },
+  );
 
   it("lets buf curl call an RPC from JSON using only reflected descriptors", async () => {
     const request = {
