@@ -22,9 +22,12 @@ import {
 } from "./gen/grpc/reflection/v1alpha/reflection_pb.js";
 import type { Logger } from "./observability/logger.js";
 import { EngramMetrics } from "./observability/metrics.js";
+import { metricEvents } from "./observability/metric-events.js";
+import { startHealthChecks } from "./observability/health-checks.js";
+import { operationsHandler } from "./observability/operations-http.js";
 import { RateLimiter } from "./domain/rate-limit.js";
 import { Authenticator, peerCertificateCnKey } from "./rpc/authentication.js";
-import { healthHandlers, HealthStatus } from "./rpc/health-service.js";
+import { healthHandlers, HealthStatus, livenessService } from "./rpc/health-service.js";
 import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
 import { methodLabel, observeInterceptor } from "./rpc/observe-interceptor.js";
 import { reflectionHandlers } from "./rpc/reflection-service.js";
@@ -59,50 +62,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   checkListenerSecurity(config);
   const metrics = new EngramMetrics();
-  const { engram, stores } = await openEngram(
-    config,
-    {
-      compacted: (info) => {
-        metrics.compactions.inc();
-        metrics.compactionTokensSaved.inc(Math.max(0, info.tokensBefore - info.tokensAfter));
-      },
-      compactionFailed: (error) => {
-        metrics.compactionFailures.inc();
-        logger.warn("compaction failed", { error });
-      },
-      accessWriteFailed: (error) => logger.warn("access statistics not written", { error }),
-      gateDecided: (decision) =>
-        metrics.gateDecisions.inc({
-          outcome: decision.stored ? "stored" : "dropped",
-          // Model reasons are free text: keep label values bounded.
-          reason: decision.decidedBy === "model" ? "model" : decision.reason,
-          decided_by: decision.decidedBy,
-        }),
-      piiFound: (kinds, refused) => {
-        for (const kind of kinds) metrics.piiFindings.inc({ kind, action: refused ? "refused" : "redacted" });
-      },
-      superseded: (count) => metrics.supersessions.inc(count),
-      recalled: (purpose, results) => {
-        metrics.recalls.inc({ purpose, empty: String(results.length === 0) });
-        metrics.recallResults.observe({ purpose }, results.length);
-        if (results.length > 0) {
-          metrics.recallTopScore.observe({ purpose }, results[0]!.score);
-          metrics.recallMeanScore.observe({ purpose }, results.reduce((sum, r) => sum + r.score, 0) / results.length);
-        }
-        for (const r of results) metrics.recalledByType.inc({ type: r.memory.type });
-      },
-      usageReported: ({ returned, used }) => {
-        metrics.usageReturned.inc(returned);
-        metrics.usageUsed.inc(used);
-        metrics.usagePrecision.observe(used / returned);
-      },
-      evicted: ({ band, policy }) => {
-        if (band > 0) metrics.evictions.inc({ reason: "band" }, band);
-        if (policy > 0) metrics.evictions.inc({ reason: "policy" }, policy);
-      },
-    },
-    async (c, dimensions) =>
-      instrumentStores(await (dependencies.openStores ?? openConfiguredStores)(c, dimensions), metrics),
+  const { engram, stores } = await openEngram(config, metricEvents(metrics, logger), async (c, dimensions) =>
+    instrumentStores(await (dependencies.openStores ?? openConfiguredStores)(c, dimensions), metrics),
   );
 
   const serviceNames = [
@@ -198,16 +159,7 @@ export async function startServer(
 
   let metricsServer: HttpServer | undefined;
   if (config.server.metricsPort !== undefined) {
-    metricsServer = createHttpServer((req, res) => {
-      if (req.url === "/metrics") {
-        metrics.registry.metrics().then(
-          (body) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body),
-          () => res.writeHead(500).end(),
-        );
-      } else {
-        res.writeHead(404).end();
-      }
-    });
+    metricsServer = createHttpServer(operationsHandler(metrics, health));
     await listen(metricsServer, config.server.metricsPort, config.server.host);
   }
 
@@ -225,6 +177,7 @@ export async function startServer(
       })
     : undefined;
 
+  health.set(livenessService, HealthCheckResponse_ServingStatus.SERVING);
   const checker = startHealthChecks(stores, health, logger, metrics, config.server.healthCheckIntervalMs);
   logger.info("engram listening", {
     host: config.server.host,
@@ -270,42 +223,6 @@ export async function startServer(
         await stores.close();
         logger.info("engram stopped", { drained });
       })()),
-  };
-}
-
-function startHealthChecks(
-  stores: Stores,
-  health: HealthStatus,
-  logger: Logger,
-  metrics: EngramMetrics,
-  intervalMs: number,
-): { stop(): void } {
-  let stopped = false;
-  const run = async () => {
-    const results = await Promise.all(
-      stores.health.map(async (h) => ({ name: h.name, ok: await h.check().catch(() => false) })),
-    );
-    if (stopped) return;
-    for (const r of results) metrics.backendUp.set({ backend: r.name }, r.ok ? 1 : 0);
-    const sizes = await stores.sizes?.().catch(() => undefined);
-    for (const [tier, items] of Object.entries(sizes ?? {})) {
-      if (items !== undefined) metrics.storeItems.set({ tier }, items);
-    }
-    const ok = results.every((r) => r.ok);
-    const status = ok ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.NOT_SERVING;
-    if (health.get("") !== status) {
-      logger[ok ? "info" : "warn"]("health changed", { serving: ok, backends: results });
-    }
-    health.setAll(status);
-  };
-  void run();
-  const timer = setInterval(() => void run(), intervalMs);
-  timer.unref();
-  return {
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-    },
   };
 }
 

@@ -140,6 +140,7 @@ export class Engram {
         now: options.now ?? new Date(),
         dryRun: options.dryRun,
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(this.events.evicted ? { onEvicted: this.events.evicted } : {}),
       },
     );
   }

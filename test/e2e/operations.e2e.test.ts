@@ -28,7 +28,7 @@ describe("health checking (grpc.health.v1)", () => {
     await expect.poll(async () => (await client.check({ service: "" })).status).toBe(Status.SERVING);
     expect((await client.check({ service: "engram.v1.MemoryService" })).status).toBe(Status.SERVING);
     const listed = await client.list({});
-    expect(Object.keys(listed.statuses).sort()).toEqual(["", "engram.v1.MemoryService"]);
+    expect(Object.keys(listed.statuses).sort()).toEqual(["", "engram.v1.MemoryService", "liveness", "readiness"]);
     await expectStatus(client.check({ service: "no.such.Service" }), Code.NotFound);
     close();
   });

@@ -23,15 +23,17 @@ async function render(...args: string[]): Promise<{ text: string; manifests: Man
 }
 
 const byKind = (manifests: Manifest[], kind: string) => manifests.find((m) => m.kind === kind);
+/** The least an install must say: where the callers' token hashes are. */
+const minimal = ["--set", "auth.tokensSecret=engram-auth-tokens"];
 
 describe("helm chart", () => {
-  it.each([[[]], [["-f", production]]])("lints with values %j", async (args) => {
+  it.each([[minimal], [["-f", production]]])("lints with values %j", async (args) => {
     const { stdout } = await run(helmBinary(), ["lint", chart, ...args]);
     expect(stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
   it.each([
-    ["default values", [] as string[]],
+    ["minimal values", minimal],
     ["production values", ["-f", production]],
   ])("renders %s into manifests that pass the Kubernetes schemas", async (_, args) => {
     const { text } = await render(...args);
@@ -45,7 +47,7 @@ describe("helm chart", () => {
   });
 
   it("runs the server non-root on a read-only root filesystem, with gRPC probes and a drain the kubelet waits for", async () => {
-    const { manifests } = await render();
+    const { manifests } = await render(...minimal);
     const deployment = byKind(manifests, "Deployment")!;
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
@@ -54,8 +56,11 @@ describe("helm chart", () => {
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
     });
-    expect(container.readinessProbe.grpc.port).toBe(50051);
-    expect(container.livenessProbe.grpc).toMatchObject({ port: 50051, service: "engram.v1.MemoryService" });
+    // Start-up and liveness ask for the process, readiness for the backends:
+    // an outage of Redis or Weaviate never restarts a pod, even one booting.
+    expect(container.startupProbe.grpc).toEqual({ port: 50051, service: "liveness" });
+    expect(container.livenessProbe.grpc).toEqual({ port: 50051, service: "liveness" });
+    expect(container.readinessProbe.grpc).toEqual({ port: 50051, service: "readiness" });
     expect(container.resources.requests).toBeDefined();
     const config = byKind(manifests, "ConfigMap")!.data!;
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(Number(config.ENGRAM_SHUTDOWN_GRACE_SECONDS));
@@ -92,18 +97,68 @@ describe("helm chart", () => {
     expect(JSON.parse(dashboard.data!["engram.json"]!).title).toBe("Engram");
   });
 
-  it("mounts the hashed tokens, and refuses to render an unauthenticated server unless insecure is explicit", async () => {
-    const { manifests } = await render();
-    const config = byKind(manifests, "ConfigMap")!.data!;
-    expect(config.ENGRAM_AUTH_TOKENS_FILE).toBe("/etc/engram/auth/tokens.json");
+  it("mounts the hashed tokens for the server only, and refuses to render without callers unless insecure is explicit", async () => {
+    const { manifests } = await render(...minimal);
     const pod = byKind(manifests, "Deployment")!.spec.template.spec;
+    expect(pod.containers[0].env).toContainEqual({
+      name: "ENGRAM_AUTH_TOKENS_FILE",
+      value: "/etc/engram/auth/tokens.json",
+    });
     expect(pod.volumes).toContainEqual(
       expect.objectContaining({ name: "auth", secret: expect.objectContaining({ secretName: "engram-auth-tokens" }) }),
     );
-    const refused = await render("--set", "auth.tokensSecret=").catch((e: { stderr: string }) => e.stderr);
-    expect(refused).toMatch(/set auth\.tokensSecret/);
-    const insecure = await render("--set", "auth.tokensSecret=", "--set", "auth.insecure=true");
+    // The eviction Job neither listens nor authenticates: it must not need the tokens file.
+    const job = byKind(manifests, "CronJob")!.spec.jobTemplate.spec.template.spec.containers[0];
+    expect(job.env ?? []).toEqual([]);
+    expect(byKind(manifests, "ConfigMap")!.data!.ENGRAM_AUTH_TOKENS_FILE).toBeUndefined();
+
+    const refused = await render().catch((e: { stderr: string }) => e.stderr);
+    expect(refused).toMatch(
+      /set auth\.callers .* or auth\.tokensSecret=NAME after `kubectl create secret generic NAME --from-file=tokens\.json`/,
+    );
+    const both = await render(
+      ...minimal,
+      "--set-json",
+      'auth.callers=[{"name":"a","certificateCn":"a","namespaces":["x"],"permissions":["read"]}]',
+    ).catch((e: { stderr: string }) => e.stderr);
+    expect(both).toMatch(/not both/);
+    const insecure = await render("--set", "auth.insecure=true");
     expect(byKind(insecure.manifests, "ConfigMap")!.data!.ENGRAM_INSECURE).toBe("true");
+    expect(byKind(insecure.manifests, "Deployment")!.spec.template.spec.volumes.map((v: any) => v.name)).not.toContain(
+      "auth",
+    );
+  });
+
+  it("creates the tokens Secret from auth.callers, holding only hashes, and rejects a malformed hash", async () => {
+    const callers = [{ name: "chat-api", tokenSha256: "a".repeat(64), namespaces: ["chat"], permissions: ["read"] }];
+    const { manifests } = await render("--set-json", `auth.callers=${JSON.stringify(callers)}`);
+    const secret = byKind(manifests, "Secret") as Manifest & { stringData: Record<string, string> };
+    expect(secret.metadata.name).toBe("engram-auth");
+    expect(JSON.parse(secret.stringData["tokens.json"]!)).toEqual({ callers });
+    const pod = byKind(manifests, "Deployment")!.spec.template.spec;
+    expect(pod.volumes).toContainEqual(
+      expect.objectContaining({ name: "auth", secret: expect.objectContaining({ secretName: "engram-auth" }) }),
+    );
+    const bad = [{ ...callers[0], tokenSha256: "not-a-hash" }];
+    const refused = await render("--set-json", `auth.callers=${JSON.stringify(bad)}`).catch(
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(refused).toMatch(/tokenSha256/);
+  });
+
+  it("probes over HTTP on the metrics port when TLS is on, and mounts the certificate for the server only", async () => {
+    const { manifests } = await render("-f", production);
+    const container = byKind(manifests, "Deployment")!.spec.template.spec.containers[0];
+    expect(container.startupProbe.httpGet).toEqual({ path: "/livez", port: "metrics" });
+    expect(container.livenessProbe.httpGet).toEqual({ path: "/livez", port: "metrics" });
+    expect(container.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "metrics" });
+    expect(container.env).toContainEqual({ name: "ENGRAM_TLS_CERT_FILE", value: "/etc/engram/tls/tls.crt" });
+    expect(container.env.map((e: { name: string }) => e.name)).not.toContain("ENGRAM_TLS_CLIENT_CA_FILE");
+    const mtls = await render("-f", production, "--set", "tls.verifyClients=true");
+    const verified = byKind(mtls.manifests, "Deployment")!.spec.template.spec.containers[0];
+    expect(verified.env).toContainEqual({ name: "ENGRAM_TLS_CLIENT_CA_FILE", value: "/etc/engram/tls/ca.crt" });
+    const missing = await render(...minimal, "--set", "tls.enabled=true").catch((e: { stderr: string }) => e.stderr);
+    expect(missing).toMatch(/tls\.secretName is required/);
   });
 
   it("never makes a running eviction Job a Service endpoint or a member of the disruption budget", async () => {
@@ -123,7 +178,7 @@ describe("helm chart", () => {
   });
 
   it("runs the embedded default as one pod on a volume, with eviction beside it on that volume", async () => {
-    const { manifests } = await render();
+    const { manifests } = await render(...minimal);
     const deployment = byKind(manifests, "Deployment")!;
     expect(deployment.spec.replicas).toBe(1);
     expect(deployment.spec.strategy.type).toBe("Recreate");
@@ -148,14 +203,16 @@ describe("helm chart", () => {
     [["--set", "redis.url=redis://redis:6379", "--set", "replicaCount=3"], /embedded store lives in one pod/],
     [["--set", "persistence.enabled=false"], /eviction on the embedded store needs persistence\.enabled=true/],
   ])("refuses values that would split or strand the embedded store: %j", async (args, message) => {
-    const failure = await render(...args).catch((e: { stderr: string }) => e.stderr);
+    const failure = await render(...minimal, ...args).catch((e: { stderr: string }) => e.stderr);
     expect(failure).toMatch(message);
   });
 
   it("rejects values the schema forbids, naming them", async () => {
-    const failure = await render("--set", "piiMode=sometimes").catch((e: { stderr: string }) => e.stderr);
+    const failure = await render(...minimal, "--set", "piiMode=sometimes").catch((e: { stderr: string }) => e.stderr);
     expect(failure).toMatch(/piiMode/);
-    const openaiWithoutUrl = await render("--set", "models.provider=openai").catch((e: { stderr: string }) => e.stderr);
+    const openaiWithoutUrl = await render(...minimal, "--set", "models.provider=openai").catch(
+      (e: { stderr: string }) => e.stderr,
+    );
     expect(openaiWithoutUrl).toMatch(/models\.openai\.baseUrl is required/);
   });
 });

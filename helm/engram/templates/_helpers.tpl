@@ -43,6 +43,36 @@ app.kubernetes.io/component: server
 {{- end -}}
 {{- end -}}
 
+{{/*
+The Secret holding tokens.json: the chart's own (from auth.callers) or the
+operator's (auth.tokensSecret). Installing with neither fails, saying how to
+provide one, unless auth.insecure is set explicitly.
+*/}}
+{{- define "engram.tokensSecretName" -}}
+{{- if and .Values.auth.callers .Values.auth.tokensSecret -}}
+{{- fail "set auth.callers (the chart creates the Secret) or auth.tokensSecret (a Secret you created), not both" -}}
+{{- else if .Values.auth.callers -}}
+{{ include "engram.fullname" . }}-auth
+{{- else if .Values.auth.tokensSecret -}}
+{{ .Values.auth.tokensSecret }}
+{{- else if not .Values.auth.insecure -}}
+{{- fail "callers need tokens: set auth.callers (e.g. --set-json 'auth.callers=[{\"name\":\"chat-api\",\"tokenSha256\":\"<engram hash-token TOKEN>\",\"namespaces\":[\"chat\"],\"permissions\":[\"read\",\"write\"]}]'), or auth.tokensSecret=NAME after `kubectl create secret generic NAME --from-file=tokens.json`, or explicitly auth.insecure=true" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* gRPC probes when the port is plaintext; HTTP probes on the metrics port under TLS, which the kubelet's gRPC probe cannot speak. */}}
+{{- define "engram.probe" -}}
+{{- if .root.Values.tls.enabled -}}
+httpGet:
+  path: {{ ternary "/livez" "/readyz" (eq .service "liveness") }}
+  port: metrics
+{{- else -}}
+grpc:
+  port: {{ .root.Values.service.grpcPort }}
+  service: {{ .service }}
+{{- end -}}
+{{- end -}}
+
 {{- define "engram.labels" -}}
 {{ include "engram.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}

@@ -38,15 +38,25 @@ const deleteManyRounds = 1000;
  * memory at once may undercount. Access statistics are advisory.
  */
 export class WeaviateLongTermStore implements LongTermStore {
-  private readonly collection: AnyCollection;
+  private handle: AnyCollection | undefined;
 
   constructor(
-    client: WeaviateClient,
-    collectionName: string,
+    private readonly client: WeaviateClient,
+    private readonly collectionName: string,
     readonly dimensions: number,
     private readonly options: WeaviateStoreOptions,
-  ) {
-    this.collection = client.collections.get(collectionName);
+  ) {}
+
+  /**
+   * The collection, made on first use once Weaviate has been reached: the
+   * client's collection handle asks for the server version at once, and
+   * while Weaviate is away that request fails where nobody can catch it.
+   */
+  private get collection(): AnyCollection {
+    if (!this.options.reachable()) {
+      throw new UnavailableError("weaviate", "not reachable (its last health check failed)");
+    }
+    return (this.handle ??= this.client.collections.get(this.collectionName));
   }
 
   private call<T>(work: () => Promise<T>): Promise<T> {

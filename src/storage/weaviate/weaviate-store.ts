@@ -1,7 +1,7 @@
 import weaviate, { type WeaviateClient } from "weaviate-client";
 import type { HealthCheck, LongTermStore } from "../../domain/ports.js";
 import { WeaviateLongTermStore } from "./weaviate-long-term-store.js";
-import { ensureMemoryCollection } from "./weaviate-schema.js";
+import { ensureMemoryCollection, SchemaMismatchError } from "./weaviate-schema.js";
 
 export interface WeaviateConfig {
   /** REST endpoint, e.g. http://weaviate:8080. */
@@ -21,43 +21,81 @@ export interface WeaviateStores {
 }
 
 /**
- * Connects to Weaviate and makes sure Engram's collection is there and
- * matches (creating it if missing). Fails start-up when Weaviate cannot be
- * reached or the collection differs: without its schema Engram cannot serve.
+ * Connects to Weaviate without waiting for it: Engram starts, and stays
+ * NOT_SERVING, while Weaviate is unreachable, and recovers when it appears,
+ * as with Redis. Each health check that finds Weaviate ready before the
+ * collection is known makes sure Engram's collection is there and matches
+ * (creating it if missing). A collection that differs is fatal to serving:
+ * the health check fails with what differs, and every call is UNAVAILABLE.
+ * A path in the URL (a reverse proxy's prefix) is kept.
  */
 export async function openWeaviateStores(config: WeaviateConfig, dimensions: number): Promise<WeaviateStores> {
   const rest = new URL(config.url);
   const [grpcHost, grpcPort] = (config.grpcAddress ?? `${rest.hostname}:50051`).split(":");
   const secure = rest.protocol === "https:";
   const seconds = Math.max(1, Math.ceil(config.timeoutMs / 1000));
+  const path = rest.pathname.replace(/\/+$/, "");
   const client: WeaviateClient = await weaviate.connectToCustom({
     httpHost: rest.hostname,
     httpPort: Number(rest.port || (secure ? 443 : 80)),
     httpSecure: secure,
+    ...(path ? { httpPath: path } : {}),
     grpcHost: grpcHost!,
     grpcPort: Number(grpcPort),
     grpcSecure: secure,
     ...(config.apiKey ? { authCredentials: new weaviate.ApiKey(config.apiKey) } : {}),
     timeout: { init: seconds, query: seconds, insert: seconds },
+    // The version checks would need Weaviate up now; it may come later.
+    skipInitChecks: true,
   });
-  await ensureMemoryCollection(client, config.collection, dimensions);
-  let reachable = true;
+  const readyUrl = `${rest.origin}${path}/v1/.well-known/ready`;
+  let schemaChecked = false;
+  let reachable = false;
+  const check = async (): Promise<boolean> => {
+    reachable = await isReady(readyUrl, config);
+    if (reachable && !schemaChecked) {
+      try {
+        // Known from now on (the client caches it), so no later call asks for it.
+        await client.getWeaviateVersion();
+        await ensureMemoryCollection(client, config.collection, dimensions);
+        schemaChecked = true;
+      } catch (error) {
+        reachable = false;
+        if (error instanceof SchemaMismatchError) throw error;
+        return false;
+      }
+    }
+    return reachable;
+  };
+  // The first check now, so a server with Weaviate up is ready at once; a
+  // mismatch found now fails start-up, as it should.
+  await check().catch((error: unknown) => {
+    if (error instanceof SchemaMismatchError) throw error;
+  });
   return {
     longTerm: new WeaviateLongTermStore(client, config.collection, dimensions, {
       batchSize: config.batchSize,
       reachable: () => reachable,
     }),
-    health: {
-      name: "weaviate",
-      check: async () => {
-        try {
-          reachable = await client.isReady();
-        } catch {
-          reachable = false;
-        }
-        return reachable;
-      },
-    },
+    health: { name: "weaviate", check },
     close: () => client.close(),
   };
+}
+
+/**
+ * Weaviate's readiness endpoint, asked directly: the client's own isReady()
+ * schedules a version refresh whose failure (Weaviate gone a moment later)
+ * is an unhandled rejection, which would end the process.
+ */
+async function isReady(url: string, config: WeaviateConfig): Promise<boolean> {
+  try {
+    const response = await fetch(url, {
+      signal: AbortSignal.timeout(config.timeoutMs),
+      ...(config.apiKey ? { headers: { authorization: `Bearer ${config.apiKey}` } } : {}),
+    });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,51 @@
+import type { EngramEvents } from "../domain/engram.js";
+import type { Logger } from "./logger.js";
+import type { EngramMetrics } from "./metrics.js";
+
+/**
+ * The domain's events as Prometheus metrics and log lines: what the server
+ * and the `engram evict` command hand to `openEngram`, so both count the
+ * same things the same way.
+ */
+export function metricEvents(metrics: EngramMetrics, logger: Logger): EngramEvents {
+  return {
+    compacted: (info) => {
+      metrics.compactions.inc();
+      metrics.compactionTokensSaved.inc(Math.max(0, info.tokensBefore - info.tokensAfter));
+    },
+    compactionFailed: (error) => {
+      metrics.compactionFailures.inc();
+      logger.warn("compaction failed", { error });
+    },
+    accessWriteFailed: (error) => logger.warn("access statistics not written", { error }),
+    gateDecided: (decision) =>
+      metrics.gateDecisions.inc({
+        outcome: decision.stored ? "stored" : "dropped",
+        // Model reasons are free text: keep label values bounded.
+        reason: decision.decidedBy === "model" ? "model" : decision.reason,
+        decided_by: decision.decidedBy,
+      }),
+    piiFound: (kinds, refused) => {
+      for (const kind of kinds) metrics.piiFindings.inc({ kind, action: refused ? "refused" : "redacted" });
+    },
+    superseded: (count) => metrics.supersessions.inc(count),
+    recalled: (purpose, results) => {
+      metrics.recalls.inc({ purpose, empty: String(results.length === 0) });
+      metrics.recallResults.observe({ purpose }, results.length);
+      if (results.length > 0) {
+        metrics.recallTopScore.observe({ purpose }, results[0]!.score);
+        metrics.recallMeanScore.observe({ purpose }, results.reduce((sum, r) => sum + r.score, 0) / results.length);
+      }
+      for (const r of results) metrics.recalledByType.inc({ type: r.memory.type });
+    },
+    usageReported: ({ returned, used }) => {
+      metrics.usageReturned.inc(returned);
+      metrics.usageUsed.inc(used);
+      metrics.usagePrecision.observe(used / returned);
+    },
+    evicted: ({ band, policy }) => {
+      if (band > 0) metrics.evictions.inc({ reason: "band" }, band);
+      if (policy > 0) metrics.evictions.inc({ reason: "policy" }, policy);
+    },
+  };
+}
