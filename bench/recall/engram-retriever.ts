@@ -84,7 +84,8 @@ function recallRetriever(
 ): Retriever {
   return {
     async rank(query, k) {
-      const reply = await client.recall({ scope, query, topK: k });
+      // A benchmark looks without touching: access counts stay as loaded.
+      const reply = await client.recall({ scope, query, topK: k, skipAccessTracking: true });
       const turns: string[] = [];
       for (const scored of reply.memories) {
         for (const turn of turnsOf.get(scored.memory?.id ?? "") ?? []) if (!turns.includes(turn)) turns.push(turn);

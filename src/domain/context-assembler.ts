@@ -26,6 +26,8 @@ export interface AssemblyRequest {
   readonly memoryTopK: number;
   /** Sections of items (the default), or the whole context rendered as chat messages. */
   readonly format?: ContextFormat;
+  /** Look without touching: the included memories are not counted as accessed. */
+  readonly skipAccessTracking?: boolean;
 }
 
 export type AssemblyEvent =
@@ -67,6 +69,7 @@ export class ContextAssembler {
               types: [],
               minScore: 0,
               includeSuperseded: false,
+              skipAccessTracking: request.skipAccessTracking ?? false,
             },
             signal,
           ),

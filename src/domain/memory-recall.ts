@@ -15,6 +15,11 @@ export interface RecallInput {
   readonly types: readonly MemoryType[];
   readonly minScore: number;
   readonly includeSuperseded: boolean;
+  /**
+   * Look without touching: leave the results' access statistics as they are
+   * (dry runs, admin screens, benchmarks). Absent or false records the access.
+   */
+  readonly skipAccessTracking?: boolean;
 }
 
 export interface RecallEvents {
@@ -57,11 +62,13 @@ export class MemoryRecall {
       this.ranking,
       { topK, minScore: input.minScore },
     );
-    this.access.record(
-      scope,
-      ranked.map((r) => r.memory.id),
-      now,
-    );
+    if (!input.skipAccessTracking) {
+      this.access.record(
+        scope,
+        ranked.map((r) => r.memory.id),
+        now,
+      );
+    }
     this.events.recalled?.(input.purpose ?? "recall", ranked);
     return ranked;
   }

@@ -140,6 +140,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
             types: req.types.map((t, i) => memoryTypeFromProto(t, `types[${i}]`)),
             minScore: req.minScore,
             includeSuperseded: req.includeSuperseded,
+            skipAccessTracking: req.skipAccessTracking,
           },
           ctx.signal,
         );
@@ -174,6 +175,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
           documents: req.documents.map(documentFromProto),
           memoryTopK: req.memoryTopK,
           format: contextFormatFromProto(req.format, "format"),
+          skipAccessTracking: req.skipAccessTracking,
         },
         ctx.signal,
       );

@@ -235,6 +235,35 @@ describe.each(backends)("on %s", (_, backendEnv) => {
           .toBe(2n);
       });
 
+      it("looks without touching: Recall and AssembleContext with skip_access_tracking leave access counts alone", async () => {
+        const scope = newScope();
+        const looked = await client().remember({ scope, type: MemoryType.SEMANTIC, content: "Allergic to hazelnuts" });
+        const sentinel = await client().remember({ scope, type: MemoryType.SEMANTIC, content: "Owns a red kayak" });
+        const peek = await client().recall({ scope, query: "hazelnut allergy", topK: 1, skipAccessTracking: true });
+        expect(peek.memories.map((m) => m.memory?.id)).toEqual([looked.memory!.id]);
+        const assembled = await collect(
+          client().assembleContext({ scope, query: "hazelnut allergy", tokenBudget: 500, skipAccessTracking: true }),
+        );
+        expect(
+          JSON.stringify(
+            assembled.map((e) => e.event.value),
+            (_, v) => (typeof v === "bigint" ? String(v) : v),
+          ),
+        ).toContain("Allergic to hazelnuts");
+        // A recall that records, after the looks: once its access is written, any
+        // access recorded before it would be too (the tracker flushes in order).
+        const used = await client().recall({ scope, query: "red kayak", topK: 1 });
+        expect(used.memories.map((m) => m.memory?.id)).toEqual([sentinel.memory!.id]);
+        await expect
+          .poll(async () => (await client().getMemory({ scope, memoryId: sentinel.memory!.id })).memory?.accessCount, {
+            timeout: 5000,
+          })
+          .toBe(1n);
+        const untouched = await client().getMemory({ scope, memoryId: looked.memory!.id });
+        expect(untouched.memory?.accessCount).toBe(0n);
+        expect(untouched.memory?.lastAccessedAt).toBeUndefined();
+      });
+
       it("never returns another user's memories", async () => {
         const alice = newScope();
         const bob = newScope();

@@ -1118,8 +1118,12 @@ type RecallRequest struct {
 	MinScore float32 `protobuf:"fixed32,5,opt,name=min_score,json=minScore,proto3" json:"min_score,omitempty"`
 	// Also return superseded memories (history).
 	IncludeSuperseded bool `protobuf:"varint,6,opt,name=include_superseded,json=includeSuperseded,proto3" json:"include_superseded,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Look without touching: the returned memories' access count and last
+	// access stay as they are (forgetting weighs them), for dry runs, admin
+	// screens and benchmarks. Unset (the default) records the access.
+	SkipAccessTracking bool `protobuf:"varint,7,opt,name=skip_access_tracking,json=skipAccessTracking,proto3" json:"skip_access_tracking,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RecallRequest) Reset() {
@@ -1190,6 +1194,13 @@ func (x *RecallRequest) GetMinScore() float32 {
 func (x *RecallRequest) GetIncludeSuperseded() bool {
 	if x != nil {
 		return x.IncludeSuperseded
+	}
+	return false
+}
+
+func (x *RecallRequest) GetSkipAccessTracking() bool {
+	if x != nil {
+		return x.SkipAccessTracking
 	}
 	return false
 }
@@ -1545,9 +1556,13 @@ type AssembleContextRequest struct {
 	MemoryTopK int32 `protobuf:"varint,7,opt,name=memory_top_k,json=memoryTopK,proto3" json:"memory_top_k,omitempty"`
 	// How the context comes back: sections of items (the default) or chat
 	// messages ready to send to a model.
-	Format        ContextFormat `protobuf:"varint,8,opt,name=format,proto3,enum=engram.v1.ContextFormat" json:"format,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Format ContextFormat `protobuf:"varint,8,opt,name=format,proto3,enum=engram.v1.ContextFormat" json:"format,omitempty"`
+	// Look without touching: the long-term memories included are not counted
+	// as accessed (see RecallRequest.skip_access_tracking). Unset (the
+	// default) records the access.
+	SkipAccessTracking bool `protobuf:"varint,9,opt,name=skip_access_tracking,json=skipAccessTracking,proto3" json:"skip_access_tracking,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *AssembleContextRequest) Reset() {
@@ -1634,6 +1649,13 @@ func (x *AssembleContextRequest) GetFormat() ContextFormat {
 		return x.Format
 	}
 	return ContextFormat_CONTEXT_FORMAT_UNSPECIFIED
+}
+
+func (x *AssembleContextRequest) GetSkipAccessTracking() bool {
+	if x != nil {
+		return x.SkipAccessTracking
+	}
+	return false
 }
 
 type AssembleContextResponse struct {
@@ -2084,14 +2106,15 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\bdecision\x18\x04 \x01(\v2\x17.engram.v1.GateDecisionR\bdecision\x12\x1e\n" +
 	"\n" +
 	"redactions\x18\x05 \x03(\tR\n" +
-	"redactions\"\xdb\x01\n" +
+	"redactions\"\x8d\x02\n" +
 	"\rRecallRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x13\n" +
 	"\x05top_k\x18\x03 \x01(\x05R\x04topK\x12+\n" +
 	"\x05types\x18\x04 \x03(\x0e2\x15.engram.v1.MemoryTypeR\x05types\x12\x1b\n" +
 	"\tmin_score\x18\x05 \x01(\x02R\bminScore\x12-\n" +
-	"\x12include_superseded\x18\x06 \x01(\bR\x11includeSuperseded\"E\n" +
+	"\x12include_superseded\x18\x06 \x01(\bR\x11includeSuperseded\x120\n" +
+	"\x14skip_access_tracking\x18\a \x01(\bR\x12skipAccessTracking\"E\n" +
 	"\x0eRecallResponse\x123\n" +
 	"\bmemories\x18\x01 \x03(\v2\x17.engram.v1.ScoredMemoryR\bmemories\"W\n" +
 	"\x10GetMemoryRequest\x12&\n" +
@@ -2108,7 +2131,7 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\x12ForgetUserResponse\x12)\n" +
 	"\x10sessions_deleted\x18\x01 \x01(\x05R\x0fsessionsDeleted\x12#\n" +
 	"\rtasks_deleted\x18\x02 \x01(\x05R\ftasksDeleted\x12)\n" +
-	"\x10memories_deleted\x18\x03 \x01(\x05R\x0fmemoriesDeleted\"\xb8\x02\n" +
+	"\x10memories_deleted\x18\x03 \x01(\x05R\x0fmemoriesDeleted\"\xea\x02\n" +
 	"\x16AssembleContextRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x1d\n" +
 	"\n" +
@@ -2119,7 +2142,8 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\tdocuments\x18\x06 \x03(\v2\x13.engram.v1.DocumentR\tdocuments\x12 \n" +
 	"\fmemory_top_k\x18\a \x01(\x05R\n" +
 	"memoryTopK\x120\n" +
-	"\x06format\x18\b \x01(\x0e2\x18.engram.v1.ContextFormatR\x06format\"\xcb\x01\n" +
+	"\x06format\x18\b \x01(\x0e2\x18.engram.v1.ContextFormatR\x06format\x120\n" +
+	"\x14skip_access_tracking\x18\t \x01(\bR\x12skipAccessTracking\"\xcb\x01\n" +
 	"\x17AssembleContextResponse\x125\n" +
 	"\asection\x18\x01 \x01(\v2\x19.engram.v1.ContextSectionH\x00R\asection\x126\n" +
 	"\asummary\x18\x02 \x01(\v2\x1a.engram.v1.AssemblySummaryH\x00R\asummary\x128\n" +

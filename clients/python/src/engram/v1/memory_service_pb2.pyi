@@ -618,6 +618,7 @@ class RecallRequest(_message.Message):
     TYPES_FIELD_NUMBER: _builtins.int
     MIN_SCORE_FIELD_NUMBER: _builtins.int
     INCLUDE_SUPERSEDED_FIELD_NUMBER: _builtins.int
+    SKIP_ACCESS_TRACKING_FIELD_NUMBER: _builtins.int
     query: _builtins.str
     """What to look for, 1 byte to 8 KiB."""
     top_k: _builtins.int
@@ -626,6 +627,11 @@ class RecallRequest(_message.Message):
     """Drop memories whose final score is below this, 0 to 1."""
     include_superseded: _builtins.bool
     """Also return superseded memories (history)."""
+    skip_access_tracking: _builtins.bool
+    """Look without touching: the returned memories' access count and last
+    access stay as they are (forgetting weighs them), for dry runs, admin
+    screens and benchmarks. Unset (the default) records the access.
+    """
     @_builtins.property
     def scope(self) -> _scope_pb2.Scope: ...
     @_builtins.property
@@ -641,10 +647,11 @@ class RecallRequest(_message.Message):
         types: _abc.Iterable[_long_term_pb2.MemoryType.ValueType] | None = ...,
         min_score: _builtins.float = ...,
         include_superseded: _builtins.bool = ...,
+        skip_access_tracking: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_superseded", b"include_superseded", "min_score", b"min_score", "query", b"query", "scope", b"scope", "top_k", b"top_k", "types", b"types"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_superseded", b"include_superseded", "min_score", b"min_score", "query", b"query", "scope", b"scope", "skip_access_tracking", b"skip_access_tracking", "top_k", b"top_k", "types", b"types"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -810,6 +817,7 @@ class AssembleContextRequest(_message.Message):
     DOCUMENTS_FIELD_NUMBER: _builtins.int
     MEMORY_TOP_K_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    SKIP_ACCESS_TRACKING_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """The session whose history to include; optional."""
     task_id: _builtins.str
@@ -825,6 +833,11 @@ class AssembleContextRequest(_message.Message):
     format: _assembly_pb2.ContextFormat.ValueType
     """How the context comes back: sections of items (the default) or chat
     messages ready to send to a model.
+    """
+    skip_access_tracking: _builtins.bool
+    """Look without touching: the long-term memories included are not counted
+    as accessed (see RecallRequest.skip_access_tracking). Unset (the
+    default) records the access.
     """
     @_builtins.property
     def scope(self) -> _scope_pb2.Scope: ...
@@ -843,10 +856,11 @@ class AssembleContextRequest(_message.Message):
         documents: _abc.Iterable[_assembly_pb2.Document] | None = ...,
         memory_top_k: _builtins.int = ...,
         format: _assembly_pb2.ContextFormat.ValueType = ...,
+        skip_access_tracking: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["documents", b"documents", "format", b"format", "memory_top_k", b"memory_top_k", "query", b"query", "scope", b"scope", "session_id", b"session_id", "task_id", b"task_id", "token_budget", b"token_budget"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["documents", b"documents", "format", b"format", "memory_top_k", b"memory_top_k", "query", b"query", "scope", b"scope", "session_id", b"session_id", "skip_access_tracking", b"skip_access_tracking", "task_id", b"task_id", "token_budget", b"token_budget"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
