@@ -84,6 +84,8 @@ export interface Config {
     readonly maxMemoriesPerUser: number;
   };
   readonly accessFlushIntervalMs: number;
+  /** Where `engram evict` pushes what each run did (a Prometheus Pushgateway); undefined: nowhere. */
+  readonly pushgatewayUrl: string | undefined;
   /** What to do with personal data and credentials in long-term memories. */
   readonly piiMode: "redact" | "refuse";
   /** New memories are refused once a user holds this many; 0 for no limit. */
@@ -146,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxMemoriesPerUser: read.integer("ENGRAM_EVICTION_MAX_MEMORIES_PER_USER", 0, 0, 100_000_000),
     },
     accessFlushIntervalMs: read.integer("ENGRAM_ACCESS_FLUSH_MS", 1000, 10, 600_000),
+    pushgatewayUrl: read.url("ENGRAM_PUSHGATEWAY_URL"),
     piiMode: read.oneOf("ENGRAM_PII_MODE", ["redact", "refuse"], "redact"),
     maxMemoriesPerUser: read.integer("ENGRAM_MAX_MEMORIES_PER_USER", 100_000, 0, 100_000_000),
   };
@@ -347,6 +350,15 @@ class EnvReader {
 
   optional(name: string): string | undefined {
     return this.raw(name);
+  }
+
+  /** An optional http(s) URL. */
+  url(name: string): string | undefined {
+    const value = this.raw(name);
+    if (value !== undefined && !/^https?:\/\/[^/\s]+/.test(value)) {
+      throw new ConfigError(name, `must be an http:// or https:// URL, got "${value}"`);
+    }
+    return value;
   }
 
   list(name: string): string[] {

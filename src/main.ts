@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { openEngram } from "./engram-factory.js";
 import { captureConsole, createLogger } from "./observability/logger.js";
 import { hashToken } from "./rpc/authentication.js";
 import { startServer } from "./server.js";
+import { evict } from "./cli/evict.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { anonymousCaller } from "./domain/authorization.js";
 import { createMcpServer } from "./mcp/mcp-server.js";
@@ -85,36 +85,6 @@ async function serve(config: Config): Promise<number> {
     process.once("SIGINT", stop);
   });
   return 0;
-}
-
-async function evict(config: Config, args: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      namespace: { type: "string" },
-      user: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-    },
-  });
-  // stdout carries the one report; anything a library prints goes to stderr, as JSON.
-  captureConsole(createLogger(config.log.level, (line) => process.stderr.write(line)));
-  const { engram, stores } = await openEngram(config);
-  try {
-    const started = Date.now();
-    const report = await engram.evictStale(
-      { namespace: values.namespace, userId: values.user },
-      {},
-      { dryRun: values["dry-run"] ?? false },
-    );
-    process.stdout.write(`${JSON.stringify({ ...report, durationMs: Date.now() - started })}\n`);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`${JSON.stringify({ error: error instanceof Error ? error.message : String(error) })}\n`);
-    return 1;
-  } finally {
-    await engram.close();
-    await stores.close();
-  }
 }
 
 /**

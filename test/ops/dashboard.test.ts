@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { EvictionRunMetrics } from "../../src/observability/eviction-run-metrics.js";
 import { EngramMetrics } from "../../src/observability/metrics.js";
 
 /** The Grafana dashboard only queries metrics Engram exports. */
@@ -18,6 +19,7 @@ describe("grafana dashboard", () => {
       "Write-gate decisions",
       "Compactions and tokens saved",
       "Evictions by reason (per day)",
+      "Hours since the last successful eviction run",
       "Backend up",
     ]) {
       expect(titles).toContain(expected);
@@ -26,7 +28,12 @@ describe("grafana dashboard", () => {
 
   it("names only metrics that Engram exports", async () => {
     const exported = new Set<string>();
-    for (const metric of await new EngramMetrics().registry.getMetricsAsJSON()) {
+    // The server's metrics, and those `engram evict` pushes to a Pushgateway.
+    const all = [
+      ...(await new EngramMetrics().registry.getMetricsAsJSON()),
+      ...(await new EvictionRunMetrics().registry.getMetricsAsJSON()),
+    ];
+    for (const metric of all) {
       exported.add(metric.name);
       if (String(metric.type) === "histogram")
         for (const suffix of ["_bucket", "_sum", "_count"]) exported.add(metric.name + suffix);

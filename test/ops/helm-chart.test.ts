@@ -161,6 +161,20 @@ describe("helm chart", () => {
     expect(missing).toMatch(/tls\.secretName is required/);
   });
 
+  it("lets the eviction Job push its runs to a Pushgateway, and only when asked", async () => {
+    const jobEnv = async (...args: string[]) =>
+      byKind((await render(...minimal, ...args)).manifests, "CronJob")!.spec.jobTemplate.spec.template.spec
+        .containers[0].env;
+    expect(await jobEnv()).toBeUndefined();
+    expect(await jobEnv("--set", "eviction.pushgatewayUrl=http://pushgateway.monitoring.svc:9091")).toEqual([
+      { name: "ENGRAM_PUSHGATEWAY_URL", value: "http://pushgateway.monitoring.svc:9091" },
+    ]);
+    const refused = await render(...minimal, "--set", "eviction.pushgatewayUrl=pushgateway:9091").catch(
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(refused).toMatch(/pushgatewayUrl/);
+  });
+
   it("never makes a running eviction Job a Service endpoint or a member of the disruption budget", async () => {
     const { manifests } = await render("-f", production);
     const jobLabels = byKind(manifests, "CronJob")!.spec.jobTemplate.spec.template.metadata.labels;

@@ -1,0 +1,54 @@
+import { parseArgs } from "node:util";
+import type { Config } from "../config.js";
+import { openEngram } from "../engram-factory.js";
+import { EvictionRunMetrics } from "../observability/eviction-run-metrics.js";
+import { captureConsole, createLogger } from "../observability/logger.js";
+
+/**
+ * `engram evict`: forgets stale memories once and exits (the CronJob).
+ * stdout carries the one JSON report; errors and warnings go to stderr as
+ * JSON. With ENGRAM_PUSHGATEWAY_URL, a real run (not a dry run) pushes what
+ * it did, or that it failed, to the Pushgateway; a failed push is a warning,
+ * not a failed run (the forgetting happened; the staleness alert on the
+ * last success will notice a Pushgateway that stays away).
+ */
+export async function evict(config: Config, args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      namespace: { type: "string" },
+      user: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+    },
+  });
+  const dryRun = values["dry-run"] ?? false;
+  const logger = createLogger(config.log.level, (line) => process.stderr.write(line));
+  // Anything a library prints goes to stderr too, as JSON.
+  captureConsole(logger);
+  const run = new EvictionRunMetrics();
+  const { engram, stores } = await openEngram(config, { evicted: (counts) => run.recordEvicted(counts) });
+  const started = Date.now();
+  let code: number;
+  try {
+    const report = await engram.evictStale({ namespace: values.namespace, userId: values.user }, {}, { dryRun });
+    const durationMs = Date.now() - started;
+    run.recordSuccess(report, durationMs, new Date());
+    process.stdout.write(`${JSON.stringify({ ...report, durationMs })}\n`);
+    code = 0;
+  } catch (error) {
+    run.recordFailure(Date.now() - started, new Date());
+    process.stderr.write(`${JSON.stringify({ error: error instanceof Error ? error.message : String(error) })}\n`);
+    code = 1;
+  } finally {
+    await engram.close();
+    await stores.close();
+  }
+  if (config.pushgatewayUrl !== undefined && !dryRun) {
+    try {
+      await run.push(config.pushgatewayUrl, values.namespace);
+    } catch (error) {
+      logger.warn("eviction summary not pushed to the Pushgateway", { url: config.pushgatewayUrl, error });
+    }
+  }
+  return code;
+}
