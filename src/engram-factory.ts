@@ -1,7 +1,7 @@
 import type { Config } from "./config.js";
 import { Engram, type EngramEvents } from "./domain/engram.js";
 import type { Embedder, Summariser } from "./domain/models.js";
-import { DropAmbiguousClassifier, type GateClassifier } from "./domain/write-gate.js";
+import { LocalStatementClassifier, type GateClassifier } from "./domain/write-gate.js";
 import { createOpenAiClient, OpenAiEmbedder, OpenAiGateClassifier, OpenAiSummariser } from "./models/openai-models.js";
 import { LocalEmbedder } from "./models/local-embedder.js";
 import { LocalSummariser } from "./models/local-summariser.js";
@@ -105,7 +105,7 @@ export async function openModels(
     return {
       embedder: new LocalEmbedder(config.models.embeddingDimensions),
       summariser: new LocalSummariser(),
-      classifier: new DropAmbiguousClassifier(),
+      classifier: new LocalStatementClassifier(),
     };
   }
   const client = createOpenAiClient(openai);

@@ -270,20 +270,12 @@ export class MemoryIntake {
       if (rule.action === "drop") return { keep: false, ...as("semantic", 0), reason: rule.reason, decidedBy: "rules" };
       // Remember asks the classifier about one candidate, so its id ("") is unambiguous.
       const answer = answerFor.get(c.messageId);
+      const decidedBy = this.classifier.decider ?? "model";
+      const reason = (why: string) => (decidedBy === "model" ? `model:${why}` : why);
       if (answer?.store) {
-        return {
-          keep: true,
-          ...as(answer.type, answer.importance),
-          reason: `model:${answer.reason}`,
-          decidedBy: "model",
-        };
+        return { keep: true, ...as(answer.type, answer.importance), reason: reason(answer.reason), decidedBy };
       }
-      return {
-        keep: false,
-        ...as("semantic", 0),
-        reason: `model:${answer?.reason ?? "unanswered"}`,
-        decidedBy: "model",
-      };
+      return { keep: false, ...as("semantic", 0), reason: reason(answer?.reason ?? "unanswered"), decidedBy };
     });
   }
 }

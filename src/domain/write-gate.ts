@@ -27,6 +27,8 @@ export interface GateClassification {
 }
 
 export interface GateClassifier {
+  /** Who decides: a model, or local rules (the decision's `decider`); a model when absent. */
+  readonly decider?: "rules" | "model";
   /** One classification per candidate, any order; candidates not answered are dropped. */
   classify(candidates: readonly GateCandidate[], signal?: AbortSignal): Promise<GateClassification[]>;
 }
@@ -71,12 +73,34 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
   return { action: "ambiguous" };
 }
 
+/** The speaker talking about themselves or their own. */
+const firstPerson = /\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|our|ours|us)\b/i;
+/** A name inside a sentence (a person, place or thing the user talks about): "an update on Maya". */
+const namedInside = /[\p{Ll}\p{N},:;]\s+\p{Lu}\p{Ll}+/u;
+
+/** Importance of a statement kept without a rule naming why: forgetting prunes these first if unused. */
+export const incidentalImportance = 0.3;
+
 /**
- * Engram's default classifier: no model, so the ambiguous remainder is
- * dropped. With an OpenAI-compatible endpoint configured, a model decides it.
+ * Engram's default classifier, with no model: what the rules could not
+ * settle has already passed them (no question, pleasantry, task chatter or
+ * unconfirmed answer, four words or more). Of that, a statement about the
+ * user's own life or about someone or something they name is kept as an
+ * episodic memory of low importance ("incidental-statement"): the answers
+ * to later questions hide in such turns ("my sister moved to Lisbon", "an
+ * update on Maya: she's in Porto now"), dropping them loses nine in ten
+ * (bench:recall), and low importance lets forgetting prune what is never
+ * used. Impersonal remarks ("the weather has been grey") are dropped. With
+ * an OpenAI-compatible endpoint configured, a model decides instead.
  */
-export class DropAmbiguousClassifier implements GateClassifier {
+export class LocalStatementClassifier implements GateClassifier {
+  readonly decider = "rules";
+
   async classify(candidates: readonly GateCandidate[]): Promise<GateClassification[]> {
-    return candidates.map((c) => ({ id: c.id, store: false, type: "semantic", importance: 0, reason: "ambiguous" }));
+    return candidates.map((c) =>
+      firstPerson.test(c.content) || namedInside.test(c.content)
+        ? { id: c.id, store: true, type: "episodic", importance: incidentalImportance, reason: "incidental-statement" }
+        : { id: c.id, store: false, type: "semantic", importance: 0, reason: "impersonal" },
+    );
   }
 }

@@ -43,6 +43,28 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
   const say = (scope: { namespace: string; userId: string }, sessionId: string, ...lines: string[]) =>
     client.appendMessages({ scope, sessionId, messages: lines.map((content) => ({ role: Role.USER, content })) });
 
+  it("learns what a user tells in passing, at low importance, and finds it when asked in other words", async () => {
+    const scope = newScope();
+    await say(
+      scope,
+      "passing",
+      "Quick update on Maya: the job fell through and she ended up relocating to Porto instead.",
+      "The weather has been so grey lately.",
+      "Go for it!",
+    );
+    const ended = await client.endSession({ scope, sessionId: "passing" });
+    expect(ended.decisions.map((d) => [d.stored, d.reason, d.decider])).toEqual([
+      [true, "incidental-statement", GateDecider.RULES],
+      [false, "impersonal", GateDecider.RULES],
+      [false, "too-short", GateDecider.RULES],
+    ]);
+    expect(ended.decisions[0]!.importance).toBeCloseTo(0.3);
+    const recalled = await client.recall({ scope, query: "Which city is Maya living in these days?" });
+    expect(recalled.memories.map((m) => m.memory?.content)).toEqual([
+      "Quick update on Maya: the job fell through and she ended up relocating to Porto instead.",
+    ]);
+  });
+
   it("lets a newer preference supersede an older one: a script request gets Go, not Python", async () => {
     const scope = newScope();
     const python = await client.remember({

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { gateByRules, type GateCandidate } from "../../src/domain/write-gate.js";
+import {
+  gateByRules,
+  incidentalImportance,
+  LocalStatementClassifier,
+  type GateCandidate,
+} from "../../src/domain/write-gate.js";
 
 const user = (content: string, metadata: Record<string, string> = {}): GateCandidate => ({
   id: "m",
@@ -60,5 +65,36 @@ describe("gateByRules", () => {
 
   it("leaves the rest to the classifier", () => {
     expect(gateByRules(user("The quarterly report covers revenue in three regions"))).toEqual({ action: "ambiguous" });
+  });
+});
+
+describe("LocalStatementClassifier (the default with no model)", () => {
+  const classify = async (content: string) =>
+    (await new LocalStatementClassifier().classify([{ id: "m", role: "user", content, metadata: {} }]))[0]!;
+
+  it("keeps a statement about the user's life or naming someone, at low importance, as decided by rules", async () => {
+    for (const content of [
+      "My sister just moved to Lisbon for a new job",
+      "Quick update on Maya: the job fell through and she went to Porto",
+      "Twice a week after work we have dance classes",
+    ]) {
+      expect(await classify(content)).toEqual({
+        id: "m",
+        store: true,
+        type: "episodic",
+        importance: incidentalImportance,
+        reason: "incidental-statement",
+      });
+    }
+    expect(new LocalStatementClassifier().decider).toBe("rules");
+  });
+
+  it("drops impersonal remarks", async () => {
+    for (const content of [
+      "The weather has been so grey lately.",
+      "The quarterly report covers revenue in three regions",
+    ]) {
+      expect(await classify(content)).toMatchObject({ store: false, reason: "impersonal" });
+    }
   });
 });
