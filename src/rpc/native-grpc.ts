@@ -104,6 +104,13 @@ export function nativeGrpcStreamHandler(options: NativeGrpcOptions): NativeStrea
 
 type Spec = ReturnType<typeof createMethodImplSpec>;
 
+/**
+ * A finished call's context is aborted to release its signal's listeners
+ * (connect links it to the shutdown signal); one shared reason, because
+ * abort() without one builds a DOMException with a stack trace per call.
+ */
+const finished = new ConnectError("the call has finished", Code.Canceled);
+
 function callHandler(spec: Spec, options: NativeGrpcOptions): grpc.UntypedHandleCall {
   const method = spec.method;
   const label = `${method.parent.typeName}/${method.name}`;
@@ -137,11 +144,11 @@ function callHandler(spec: Spec, options: NativeGrpcOptions): grpc.UntypedHandle
           (bytes) => {
             sendHeader(call, ctx);
             callback(null, bytes, trailerOf(ctx.responseTrailer));
-            ctx.abort();
+            ctx.abort(finished);
           },
           (error: unknown) => {
             callback(statusOf(error, ctx));
-            ctx.abort();
+            ctx.abort(finished);
           },
         );
       };
@@ -163,10 +170,10 @@ function callHandler(spec: Spec, options: NativeGrpcOptions): grpc.UntypedHandle
           }
           call.end(trailerOf(ctx.responseTrailer));
         })().then(
-          () => ctx.abort(),
+          () => ctx.abort(finished),
           (error: unknown) => {
             if (!call.cancelled) call.emit("error", statusOf(error, ctx));
-            ctx.abort();
+            ctx.abort(finished);
           },
         );
       };
@@ -186,11 +193,11 @@ function callHandler(spec: Spec, options: NativeGrpcOptions): grpc.UntypedHandle
         })().then(
           (bytes) => {
             callback(null, bytes, trailerOf(ctx.responseTrailer));
-            ctx.abort();
+            ctx.abort(finished);
           },
           (error: unknown) => {
             callback(statusOf(error, ctx));
-            ctx.abort();
+            ctx.abort(finished);
           },
         );
       };
@@ -219,7 +226,10 @@ function contextOf(spec: Spec, call: SurfaceCall, options: NativeGrpcOptions) {
     requestHeader: headersOf(call.metadata),
     contextValues: options.contextValues(call),
   });
-  call.once("cancelled", () => ctx.abort(new ConnectError("the client cancelled the call", Code.Canceled)));
+  // grpc-js also reports a stream closed after its status was sent: only a call still running was cancelled.
+  call.once("cancelled", () => {
+    if (!ctx.signal.aborted) ctx.abort(new ConnectError("the client cancelled the call", Code.Canceled));
+  });
   return ctx;
 }
 

@@ -14,6 +14,17 @@ export function methodLabel(service: string, method: string): string {
  * their cause. Streaming calls are measured to their last message.
  */
 export function observeInterceptor(metrics: EngramMetrics, logger: Logger): Interceptor {
+  // prom-client hashes a label set on every observe: look each (method, code) series up once.
+  const series = new Map<string, { duration: { observe(v: number): void }; total: { inc(): void } }>();
+  const seriesOf = (method: string, code: string) => {
+    const key = `${method} ${code}`;
+    let found = series.get(key);
+    if (!found) {
+      found = { duration: metrics.rpcDuration.labels(method, code), total: metrics.rpcTotal.labels(method, code) };
+      series.set(key, found);
+    }
+    return found;
+  };
   return (next) => async (req) => {
     const method = methodLabel(req.service.typeName, req.method.name);
     const started = process.hrtime.bigint();
@@ -21,8 +32,9 @@ export function observeInterceptor(metrics: EngramMetrics, logger: Logger): Inte
       const mapped = error === undefined ? undefined : toConnectError(error, req.signal);
       const code = mapped ? Code[mapped.code] : "OK";
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.rpcDuration.observe({ method, code }, seconds);
-      metrics.rpcTotal.inc({ method, code });
+      const { duration, total } = seriesOf(method, code);
+      duration.observe(seconds);
+      total.inc();
       if (mapped && isServerFault(mapped.code)) {
         logger.error("rpc failed", { method, code, durationMs: Math.round(seconds * 1000), error });
       } else if (mapped) {
