@@ -1,5 +1,6 @@
 import { benchBoundedWork } from "./bounded-work.bench.js";
 import { benchEmbedded } from "./embedded.bench.js";
+import { benchGhz } from "./ghz.bench.js";
 import { benchRedis } from "./redis.bench.js";
 import { benchRemember } from "./remember.bench.js";
 import { benchWeaviate } from "./weaviate.bench.js";
@@ -9,7 +10,7 @@ import { benchWeaviate } from "./weaviate.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=embedded,redis,remember,weaviate,bounded-work picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,embedded,redis,remember,weaviate,bounded-work picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -19,6 +20,7 @@ console.log(`engram bench: node ${process.version}, ${calls} calls per figure`);
 const only = process.env.BENCH_ONLY?.split(",");
 const wanted = (name: string) => only === undefined || only.includes(name);
 
+if (wanted("ghz")) await benchGhz({ calls, concurrency });
 if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
 if (wanted("bounded-work")) await benchBoundedWork();
 if (wanted("redis")) await benchRedis({ calls, concurrency });
