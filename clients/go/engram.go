@@ -55,6 +55,10 @@ func WithTimeout(timeout time.Duration) Option { return func(o *options) { o.tim
 // with exponential backoff from 100ms (default 2). Other codes are never retried.
 func WithRetries(n int) Option { return func(o *options) { o.retries = n } }
 
+// MaxRequestBytes is the largest request Engram accepts (4 MiB); the client
+// refuses a larger one itself with codes.ResourceExhausted.
+const MaxRequestBytes = 4 * 1024 * 1024
+
 // Dial connects to an Engram server at addr ("host:port").
 func Dial(_ context.Context, addr string, opts ...Option) (*Client, error) {
 	o := options{timeout: 10 * time.Second, retries: 2, backoff: 100 * time.Millisecond}
@@ -64,6 +68,8 @@ func Dial(_ context.Context, addr string, opts ...Option) (*Client, error) {
 	dialOptions := []grpc.DialOption{
 		grpc.WithChainUnaryInterceptor(o.timeoutUnary, o.retryUnary),
 		grpc.WithChainStreamInterceptor(o.timeoutStream),
+		// A request over the server's limit fails here with ResourceExhausted, before it is sent.
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(MaxRequestBytes)),
 	}
 	if o.tls != nil {
 		dialOptions = append(dialOptions, grpc.WithTransportCredentials(credentials.NewTLS(o.tls)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,6 +132,19 @@ func TestErrorsAreInspectableStatuses(t *testing.T) {
 	_, err = c.Recall(context.Background(), &engramv1.RecallRequest{Scope: scope(t), Query: "q", TopK: 1000})
 	if status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != "top_k: must be an integer from 1 to 100" {
 		t.Fatalf("want InvalidArgument naming top_k, got %v", err)
+	}
+}
+
+func TestOversizedRequestIsRefusedAndLaterCallsSucceed(t *testing.T) {
+	c := dial(t)
+	_, err := c.Remember(context.Background(), &engramv1.RememberRequest{
+		Scope: scope(t), Type: engramv1.MemoryType_MEMORY_TYPE_SEMANTIC, Content: strings.Repeat("x", 10<<20),
+	})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("want ResourceExhausted, got %v", err)
+	}
+	if _, err := c.Ping(context.Background()); err != nil {
+		t.Fatalf("a call after the refused one failed: %v", err)
 	}
 }
 

@@ -62,6 +62,16 @@ def test_errors_carry_the_status_code(target: str, scope: scope_pb2.Scope) -> No
         assert invalid.value.message == "top_k: must be an integer from 1 to 100"
 
 
+def test_oversized_request_is_refused_and_later_calls_succeed(target: str, scope: scope_pb2.Scope) -> None:
+    with EngramClient(target) as client:
+        with pytest.raises(EngramError) as refused:
+            client.remember(
+                pb.RememberRequest(scope=scope, type=long_term_pb2.MEMORY_TYPE_SEMANTIC, content="x" * (10 * 1024 * 1024))
+            )
+        assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert client.ping().server_time.seconds > 0
+
+
 @pytest.fixture
 def hanging_target() -> Iterator[str]:
     """A server whose Ping answers only after the test is over: a server that hangs."""

@@ -1,4 +1,5 @@
-import { createClient, type Client, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
+import { toBinary } from "@bufbuild/protobuf";
+import { ConnectError, createClient, type Client, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { randomUUID } from "node:crypto";
 import { MemoryService, type AppendMessagesRequest } from "./gen/engram/v1/memory_service_pb.js";
@@ -25,16 +26,29 @@ export interface EngramClientOptions {
   readonly backoffMs?: number;
 }
 
+/**
+ * The largest request the server accepts (its documented 4 MiB limit). A
+ * larger one is refused here, before it is sent, with RESOURCE_EXHAUSTED:
+ * sent, it would overflow the HTTP/2 session's buffer, and Node would end
+ * the session (ENHANCE_YOUR_CALM) under every other call on it.
+ */
+export const maxRequestBytes = 4 * 1024 * 1024;
+
 /** A typed MemoryService client: one method per RPC; AssembleContext is an async iterator. */
 export type EngramClient = Client<typeof MemoryService>;
 
 /** Connects to Engram over gRPC (HTTP/2). */
 export function createEngramClient(options: EngramClientOptions): EngramClient {
-  const interceptors: Interceptor[] = [errors(), retries(options.retries ?? 2, options.backoffMs ?? 100)];
+  const interceptors: Interceptor[] = [errors(), retries(options.retries ?? 2, options.backoffMs ?? 100), sizeLimit()];
   if (options.token) interceptors.push(bearer(options.token));
   return createClient(
     MemoryService,
-    createGrpcTransport({ baseUrl: options.baseUrl, defaultTimeoutMs: options.timeoutMs ?? 10_000, interceptors }),
+    createGrpcTransport({
+      baseUrl: options.baseUrl,
+      defaultTimeoutMs: options.timeoutMs ?? 10_000,
+      interceptors,
+      writeMaxBytes: maxRequestBytes,
+    }),
   );
 }
 
@@ -96,5 +110,25 @@ function errors(): Interceptor {
         }
       })(),
     };
+  };
+}
+
+/**
+ * Refuses a request over the server's limit before anything is sent. (The
+ * transport's writeMaxBytes is the backstop, but it fails the call only once
+ * its stream is open.)
+ */
+function sizeLimit(): Interceptor {
+  return (next) => (req) => {
+    if (!req.stream) {
+      const size = toBinary(req.method.input, req.message).byteLength;
+      if (size > maxRequestBytes) {
+        throw new ConnectError(
+          `the request is ${size} bytes; Engram accepts at most ${maxRequestBytes} bytes (4 MiB) per request: send less per call`,
+          Code.ResourceExhausted,
+        );
+      }
+    }
+    return next(req);
   };
 }

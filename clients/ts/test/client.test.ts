@@ -80,6 +80,23 @@ describe("createEngramClient", () => {
     expect((await client.forgetUser({ scope })).sessionsDeleted).toBe(0);
   });
 
+  it("refuses an oversized request itself, and the calls beside and after it still succeed", async () => {
+    const scope = newScope();
+    await client.appendMessages({ scope, sessionId: "s", messages: [{ role: Role.USER, content: "still here" }] });
+    const beside = client.getMessages({ scope, sessionId: "s" });
+    const error = await client
+      .remember({ scope, type: MemoryType.SEMANTIC, content: "x".repeat(10 * 1024 * 1024) })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(EngramError);
+    expect((error as EngramError).code).toBe(Code.ResourceExhausted);
+    expect((error as EngramError).rawMessage).toMatch(/at most 4194304 bytes \(4 MiB\) per request/);
+    expect((await beside).messages.map((m) => m.content)).toEqual(["still here"]);
+    expect((await client.ping({})).serverTime).toBeDefined();
+  });
+
   it("throws EngramError carrying the gRPC code", async () => {
     const error = await client.getMemory({ scope: newScope(), memoryId: "missing" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngramError);

@@ -35,6 +35,12 @@ def _keyed(request: pb.AppendMessagesRequest) -> pb.AppendMessagesRequest:
     return keyed
 
 
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+"""The largest request Engram accepts; the channel refuses a larger one itself (RESOURCE_EXHAUSTED)."""
+
+_CHANNEL_OPTIONS = (("grpc.max_send_message_length", MAX_REQUEST_BYTES),)
+
+
 def _metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),) if token else ()
 
@@ -52,7 +58,11 @@ class EngramClient:
         retries: int = 2,
         backoff: float = 0.1,
     ) -> None:
-        self._channel = grpc.secure_channel(target, tls) if tls else grpc.insecure_channel(target)
+        self._channel = (
+            grpc.secure_channel(target, tls, options=_CHANNEL_OPTIONS)
+            if tls
+            else grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
+        )
         self._stub = pb_grpc.MemoryServiceStub(self._channel)
         self._metadata = _metadata(token)
         self._timeout = timeout
@@ -163,7 +173,11 @@ class AsyncEngramClient:
         retries: int = 2,
         backoff: float = 0.1,
     ) -> None:
-        self._channel = grpc.aio.secure_channel(target, tls) if tls else grpc.aio.insecure_channel(target)
+        self._channel = (
+            grpc.aio.secure_channel(target, tls, options=_CHANNEL_OPTIONS)
+            if tls
+            else grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
+        )
         self._stub = pb_grpc.MemoryServiceStub(self._channel)
         self._metadata = _metadata(token)
         self._timeout = timeout
