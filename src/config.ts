@@ -17,6 +17,8 @@ export interface Config {
     readonly port: number;
     /** Undefined when metrics are disabled; 0 picks a free port. */
     readonly metricsPort: number | undefined;
+    /** Listen address of /metrics: loopback by default when callers must authenticate. */
+    readonly metricsHost: string;
     readonly shutdownGraceMs: number;
     /** Upper bound for a caller's deadline; longer ones are rejected. */
     readonly maxTimeoutMs: number;
@@ -109,9 +111,14 @@ type Env = Readonly<Record<string, string | undefined>>;
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env);
   const dataDir = read.string("ENGRAM_DATA_DIR", ".engram-data");
+  const host = read.string("ENGRAM_HOST", "127.0.0.1");
+  const auth = readAuth(read);
+  const authenticated = auth.tokens.length > 0 || auth.tls?.clientCaFile !== undefined;
   const config: Config = {
     server: {
-      host: read.string("ENGRAM_HOST", "127.0.0.1"),
+      host,
+      // /metrics has no authentication: behind authentication it stays on loopback unless asked.
+      metricsHost: read.string("ENGRAM_METRICS_HOST", authenticated ? "127.0.0.1" : host),
       port: read.integer("ENGRAM_PORT", 50051, 0, 65535),
       metricsPort: read.boolean("ENGRAM_METRICS_ENABLED", true)
         ? read.integer("ENGRAM_METRICS_PORT", 9464, 0, 65535)
@@ -122,7 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     log: { level: read.oneOf("ENGRAM_LOG_LEVEL", ["debug", "info", "warn", "error"], "info") },
     mcp: readMcp(read),
-    auth: readAuth(read),
+    auth,
     store: {
       sqlitePath: read.string("ENGRAM_SQLITE_PATH", `${dataDir}/engram.db`),
       redis: readRedis(read),

@@ -160,7 +160,7 @@ export async function startServer(
   let metricsServer: HttpServer | undefined;
   if (config.server.metricsPort !== undefined) {
     metricsServer = createHttpServer(operationsHandler(metrics, health));
-    await listen(metricsServer, config.server.metricsPort, config.server.host);
+    await listen(metricsServer, config.server.metricsPort, config.server.metricsHost);
   }
 
   const mcp = config.mcp.enabled
@@ -183,6 +183,7 @@ export async function startServer(
     host: config.server.host,
     port,
     metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
+    metricsHost: metricsServer ? (metricsServer.address() as AddressInfo).address : undefined,
     mcpPort: mcp?.port,
     backends: stores.health.map((h) => h.name),
     authentication: authenticator.mode,

@@ -96,9 +96,11 @@ export class Engram {
 
   /**
    * Which returned memories the caller's LLM used: feeds the retrieval
-   * quality metrics; stores nothing. Returns used / returned.
+   * quality metrics; stores nothing. Returns used / returned. Every id must
+   * be a memory of this user, so one tenant cannot skew another's figures
+   * (an id of someone else's is NOT_FOUND, like one that never existed).
    */
-  reportUsage(scope: Scope, returnedIds: readonly string[], usedIds: readonly string[]): number {
+  async reportUsage(scope: Scope, returnedIds: readonly string[], usedIds: readonly string[]): Promise<number> {
     requireScope(scope);
     if (returnedIds.length === 0) throw new InvalidArgumentError("returned_ids", "must name at least one memory");
     if (returnedIds.length > limits.topKMax) {
@@ -111,6 +113,10 @@ export class Engram {
       if (!returned.has(id)) throw new InvalidArgumentError(`used_ids[${i}]`, `"${id}" is not among returned_ids`);
       used.add(id);
     });
+    const ids = [...returned];
+    const found = await Promise.all(ids.map((id) => this.stores.longTerm.get(scope, id)));
+    const missing = ids.find((_, i) => found[i] === undefined);
+    if (missing !== undefined) throw new NotFoundError("memory", missing);
     this.events.usageReported?.({ returned: returned.size, used: used.size });
     return used.size / returned.size;
   }

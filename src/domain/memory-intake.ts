@@ -5,6 +5,7 @@ import { scanPii, type PiiKind } from "./pii.js";
 import { timeSlicer } from "./time-slice.js";
 import type { Memory, MemorySource, MemoryType, Metadata, Role, Scope, StoredMessage } from "./types.js";
 import {
+  byteLength,
   optionalText,
   requireMetadata,
   requireNotFuture,
@@ -206,6 +207,10 @@ export class MemoryIntake {
       let verdict = verdicts[i]!;
       if (verdict.keep && refuse && candidate.redactions.length > 0) {
         verdict = { ...verdict, keep: false, reason: "pii-refused" };
+      }
+      // A message may be 32 KiB, a memory at most 8 KiB (Remember's content is checked on entry).
+      if (verdict.keep && candidate.messageId !== "" && byteLength(candidate.content) > limits.memoryContentBytes) {
+        verdict = { ...verdict, keep: false, reason: "too-long" };
       }
       const base = {
         messageId: candidate.messageId,

@@ -9,6 +9,12 @@ import type { MemoryRecord, MemoryType, NewMessage, Scope, SessionSnapshot, Work
  * reached throws `UnavailableError`.
  */
 
+/** AppendMessages.idempotency_key, with the fingerprint of what that append asked for. */
+export interface AppendKey {
+  readonly key: string;
+  readonly fingerprint: string;
+}
+
 export interface AppendResult {
   /** Sequence numbers given to the appended messages, in order. */
   readonly sequences: readonly number[];
@@ -16,6 +22,11 @@ export interface AppendResult {
   readonly messageIds: readonly string[];
   /** The append key had been seen in this session: nothing was appended. */
   readonly replayed: boolean;
+  /**
+   * On a replay, the fingerprint stored with the key's first append; ""
+   * for a key stored before fingerprints were kept.
+   */
+  readonly replayedFingerprint?: string;
   /** Session tokens after the append (summary + verbatim messages). */
   readonly tokenCount: number;
   readonly messageCount: number;
@@ -47,14 +58,15 @@ export interface SessionStore {
   /**
    * Appends in order and renews the session's TTL, atomically. With an
    * `appendKey` this session has seen before, appends nothing and answers
-   * with that append's sequences and ids (keys live as long as the session).
+   * with that append's sequences, ids and fingerprint (keys live as long as
+   * the session); the domain decides what a different fingerprint means.
    */
   append(
     scope: Scope,
     sessionId: string,
     messages: readonly NewMessage[],
     ttlSeconds: number,
-    appendKey?: string,
+    appendKey?: AppendKey,
   ): Promise<AppendResult>;
   /** The session, or undefined if it does not exist or expired. */
   read(scope: Scope, sessionId: string): Promise<SessionSnapshot | undefined>;

@@ -5,6 +5,7 @@ import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Summariser } from "./models.js";
 import { countTokensEach } from "./tokenizer.js";
+import { appendFingerprint } from "./append-fingerprint.js";
 import type { MessageInput, NewMessage, Scope, SessionSnapshot } from "./types.js";
 import {
   requireId,
@@ -86,13 +87,23 @@ export class ShortTermMemory {
       createdAt,
       occurredAt: occurredAt[i]!,
     }));
+    const fingerprint = appendFingerprint(inputs);
     const appended = await this.store.append(
       scope,
       sessionId,
       messages,
       this.options.sessionTtlSeconds,
-      idempotencyKey || undefined,
+      idempotencyKey === "" ? undefined : { key: idempotencyKey, fingerprint },
     );
+    // A key reused for different messages is a caller's bug: answering the first append's
+    // replay would drop the new messages without a word.
+    if (appended.replayed && appended.replayedFingerprint && appended.replayedFingerprint !== fingerprint) {
+      throw new InvalidArgumentError(
+        "idempotency_key",
+        `"${idempotencyKey}" was already used in this session for different messages; ` +
+          "send new messages with a new key (reuse a key only to retry the same append)",
+      );
+    }
     let outcome: AppendOutcome = {
       messageIds: appended.messageIds,
       tokenCount: appended.tokenCount,

@@ -161,7 +161,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
     forgetUser: (req, ctx) => run(ctx, () => engram.forgetUser(scopeOf(req, ctx, "admin"))),
 
     reportUsage: async (req, ctx) => ({
-      precision: engram.reportUsage(scopeOf(req, ctx, "read"), req.returnedIds, req.usedIds),
+      precision: await engram.reportUsage(scopeOf(req, ctx, "read"), req.returnedIds, req.usedIds),
     }),
 
     async *assembleContext(req, ctx) {

@@ -52,10 +52,11 @@ describe("embedded store specifics", () => {
     const quokka = memoryRecord(scope, "visited the quokka sanctuary", { embedding: elsewhere! });
     await first.longTerm.insert(quokka);
     await first.close();
-    // Back to schema version 3: the same tables without the lexical index.
+    // Back to schema version 3: the same tables without the lexical index (nor later columns).
     const old = new DatabaseSync(path);
     old.exec(`DROP TRIGGER memories_fts_insert; DROP TRIGGER memories_fts_update; DROP TRIGGER memories_fts_delete;
-      DROP TABLE memories_fts; DROP TABLE memory_search_keys; PRAGMA user_version = 3;`);
+      DROP TABLE memories_fts; DROP TABLE memory_search_keys; ALTER TABLE session_appends DROP COLUMN fingerprint;
+      PRAGMA user_version = 3;`);
     old.close();
     const reopened = openEmbeddedStores({ path, dimensions });
     try {

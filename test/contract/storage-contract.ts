@@ -177,12 +177,33 @@ export function describeStorageContract(name: string, backend: ContractBackend):
 
         it("applies an append with a key once, and forgets the key with its session", async () => {
           const scope = freshScope();
-          const first = await stores.sessions.append(scope, "s", [newMessage("one"), newMessage("two")], 60, "k1");
+          const first = await stores.sessions.append(scope, "s", [newMessage("one"), newMessage("two")], 60, {
+            key: "k1",
+            fingerprint: "f1",
+          });
           expect(first.replayed).toBe(false);
-          const retried = await stores.sessions.append(scope, "s", [newMessage("one"), newMessage("two")], 60, "k1");
-          expect(retried).toMatchObject({ replayed: true, sequences: first.sequences, messageIds: first.messageIds });
+          const retried = await stores.sessions.append(scope, "s", [newMessage("one"), newMessage("two")], 60, {
+            key: "k1",
+            fingerprint: "f1",
+          });
+          expect(retried).toMatchObject({
+            replayed: true,
+            sequences: first.sequences,
+            messageIds: first.messageIds,
+            replayedFingerprint: "f1",
+          });
+          // The same key with other messages: still nothing appended, and the first fingerprint
+          // comes back so the domain can refuse the reuse.
+          const reused = await stores.sessions.append(scope, "s", [newMessage("other")], 60, {
+            key: "k1",
+            fingerprint: "f9",
+          });
+          expect(reused).toMatchObject({ replayed: true, replayedFingerprint: "f1", messageIds: first.messageIds });
           expect(retried.messageCount).toBe(2);
-          const other = await stores.sessions.append(scope, "s", [newMessage("three")], 60, "k2");
+          const other = await stores.sessions.append(scope, "s", [newMessage("three")], 60, {
+            key: "k2",
+            fingerprint: "f2",
+          });
           expect(other).toMatchObject({ replayed: false, sequences: [3] });
           const unkeyed = await stores.sessions.append(scope, "s", [newMessage("four")], 60);
           expect(unkeyed.replayed).toBe(false);
@@ -190,12 +211,21 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(snapshot?.messages.map((m) => m.content)).toEqual(["one", "two", "three", "four"]);
           expect(snapshot?.messages.slice(0, 2).map((m) => m.id)).toEqual(first.messageIds);
           // A key belongs to one session, and is gone with it.
-          expect((await stores.sessions.append(scope, "elsewhere", [newMessage("x")], 60, "k1")).replayed).toBe(false);
+          expect(
+            (await stores.sessions.append(scope, "elsewhere", [newMessage("x")], 60, { key: "k1", fingerprint: "f1" }))
+              .replayed,
+          ).toBe(false);
           await stores.sessions.delete(scope, "s");
-          const reborn = await stores.sessions.append(scope, "s", [newMessage("again")], 60, "k1");
+          const reborn = await stores.sessions.append(scope, "s", [newMessage("again")], 60, {
+            key: "k1",
+            fingerprint: "f1",
+          });
           expect(reborn).toMatchObject({ replayed: false, sequences: [1] });
           await stores.sessions.deleteUser(scope);
-          expect((await stores.sessions.append(scope, "s", [newMessage("once more")], 60, "k1")).replayed).toBe(false);
+          expect(
+            (await stores.sessions.append(scope, "s", [newMessage("once more")], 60, { key: "k1", fingerprint: "f1" }))
+              .replayed,
+          ).toBe(false);
         });
 
         it("expires a session after its TTL", async () => {

@@ -181,6 +181,28 @@ describe("authentication", () => {
     await health.check({ service: "" });
   });
 
+  it("keeps the unauthenticated metrics listener on loopback when the RPC port is public and authenticated", async () => {
+    const bound = async (env: Record<string, string>) => {
+      const lines: string[] = [];
+      const running = await startTestServer(
+        { ENGRAM_HOST: "0.0.0.0", ENGRAM_AUTH_TOKENS_FILE: tokensFile, ...env },
+        { log: (line) => lines.push(line) },
+      );
+      try {
+        const listening = lines
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((e) => e.msg === "engram listening");
+        const metrics = await fetch(`http://127.0.0.1:${running.server.metricsPort}/metrics`);
+        expect(metrics.status).toBe(200);
+        return listening?.metricsHost;
+      } finally {
+        await running.destroy();
+      }
+    };
+    expect(await bound({})).toBe("127.0.0.1");
+    expect(await bound({ ENGRAM_METRICS_HOST: "0.0.0.0" })).toBe("0.0.0.0");
+  });
+
   it("refuses to serve a non-loopback address without authentication, unless insecure mode is explicit", () => {
     const check = (env: Record<string, string>) => () => checkListenerSecurity(loadConfig(env));
     expect(check({ ENGRAM_HOST: "0.0.0.0" })).toThrow(ConfigError);

@@ -164,6 +164,13 @@ describe("metrics", () => {
       Code.InvalidArgument,
       /^used_ids\[0\]: "not-returned" is not among returned_ids/,
     );
+    // Another tenant's memory ids are not this caller's to report on.
+    const elsewhere = { namespace: "other-app", userId: randomUUID() };
+    await expectStatus(
+      client.reportUsage({ scope: elsewhere, returnedIds: [a.memory!.id], usedIds: [a.memory!.id] }),
+      Code.NotFound,
+      new RegExp(`memory "${a.memory!.id}" was not found`),
+    );
 
     const body = await (await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`)).text();
     const value = (pattern: RegExp) => Number(pattern.exec(body)?.[1] ?? Number.NaN);

@@ -86,3 +86,69 @@ describe("client certificates (mTLS)", () => {
     ).toThrow(/^ENGRAM_MTLS_ALLOW_ANY_CN: /);
   });
 });
+
+describe("the tokens file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "engram-tokens-"));
+  const hash = (c: string) => c.repeat(64);
+  const tokensFile = (callers: unknown[]) => {
+    const path = join(dir, `tokens-${callers.length}-${Math.random()}.json`);
+    writeFileSync(path, JSON.stringify({ callers }));
+    return { ENGRAM_AUTH_TOKENS_FILE: path };
+  };
+  const caller = (name: string, extra: Record<string, unknown>) => ({
+    name,
+    namespaces: ["chat"],
+    permissions: ["read"],
+    ...extra,
+  });
+
+  it("fails start-up on a token hash listed twice, naming both entries", () => {
+    const env = tokensFile([
+      caller("a", { tokenSha256: hash("a") }),
+      caller("b", { tokenSha256: hash("b") }),
+      caller("c", { tokenSha256: hash("a") }),
+    ]);
+    expect(() => loadConfig(env)).toThrow(
+      new RegExp(`^ENGRAM_AUTH_TOKENS_FILE: .*callers\\[2\\]\\.tokenSha256 "${hash("a")}" repeats callers\\[0\\]'s`),
+    );
+  });
+
+  it("fails start-up on a certificate CN listed twice", () => {
+    const env = tokensFile([caller("a", { certificateCn: "svc" }), caller("b", { certificateCn: "svc" })]);
+    expect(() => loadConfig(env)).toThrow(/^ENGRAM_AUTH_TOKENS_FILE: .*callers\[1\]\.certificateCn "svc" repeats/);
+  });
+
+  it.each([["Chat"], ["chat app"], [""], ["-chat"]])(
+    "fails start-up on namespace %j, which no request could name",
+    (ns) => {
+      const env = tokensFile([caller("a", { tokenSha256: hash("a"), namespaces: ["chat", ns] })]);
+      expect(() => loadConfig(env)).toThrow(
+        new RegExp(`^ENGRAM_AUTH_TOKENS_FILE: .*callers\\[0\\]\\.namespaces: "${ns}" is not a namespace`),
+      );
+    },
+  );
+
+  it("accepts valid namespaces and the wildcard", () => {
+    const env = tokensFile([caller("a", { tokenSha256: hash("a"), namespaces: ["chat", "billing.v2", "*"] })]);
+    expect(loadConfig(env).auth.tokens[0]?.namespaces).toEqual(["chat", "billing.v2", "*"]);
+  });
+});
+
+describe("the metrics listener", () => {
+  const tokens = join(mkdtempSync(join(tmpdir(), "engram-metrics-")), "tokens.json");
+  writeFileSync(
+    tokens,
+    JSON.stringify({ callers: [{ name: "a", tokenSha256: "a".repeat(64), namespaces: ["*"], permissions: ["read"] }] }),
+  );
+
+  it("stays on loopback when callers must authenticate, unless ENGRAM_METRICS_HOST says otherwise", () => {
+    const authenticated = { ENGRAM_HOST: "0.0.0.0", ENGRAM_AUTH_TOKENS_FILE: tokens };
+    expect(loadConfig(authenticated).server.metricsHost).toBe("127.0.0.1");
+    expect(loadConfig({ ...authenticated, ENGRAM_METRICS_HOST: "0.0.0.0" }).server.metricsHost).toBe("0.0.0.0");
+  });
+
+  it("follows ENGRAM_HOST when authentication is off", () => {
+    expect(loadConfig({}).server.metricsHost).toBe("127.0.0.1");
+    expect(loadConfig({ ENGRAM_HOST: "0.0.0.0", ENGRAM_INSECURE: "true" }).server.metricsHost).toBe("0.0.0.0");
+  });
+});

@@ -198,6 +198,11 @@ const migrations: readonly string[] = [
     SELECT k.key, m.content FROM memories m
     JOIN memory_search_keys k ON k.namespace = m.namespace AND k.user_id = m.user_id AND k.id = m.id;
   `,
+  // What each keyed append asked for: a key reused for other messages is refused
+  // ("" for keys stored before, which replay as they did).
+  `
+  ALTER TABLE session_appends ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+  `,
 ];
 
 function migrate(db: DatabaseSync): void {

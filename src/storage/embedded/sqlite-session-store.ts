@@ -1,5 +1,5 @@
 import type { NewMessage, Role, Scope, SessionSnapshot, StoredMessage } from "../../domain/types.js";
-import type { AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../../domain/ports.js";
+import type { AppendKey, AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../../domain/ports.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 
 /** Short-term memory in the embedded database. Each operation is one transaction. */
@@ -14,7 +14,7 @@ export class SqliteSessionStore implements SessionStore {
     sessionId: string,
     messages: readonly NewMessage[],
     ttlSeconds: number,
-    appendKey?: string,
+    appendKey?: AppendKey,
   ): Promise<AppendResult> {
     const now = this.clock().getTime();
     const key = [scope.namespace, scope.userId, sessionId] as const;
@@ -31,9 +31,9 @@ export class SqliteSessionStore implements SessionStore {
         tokenCount = Number(session.token_count);
         const seen = appendKey
           ? db.get(
-              "SELECT first_sequence, message_ids FROM session_appends WHERE namespace = ? AND user_id = ? AND session_id = ? AND append_key = ?",
+              "SELECT first_sequence, message_ids, fingerprint FROM session_appends WHERE namespace = ? AND user_id = ? AND session_id = ? AND append_key = ?",
               ...key,
-              appendKey,
+              appendKey.key,
             )
           : undefined;
         if (seen) {
@@ -44,6 +44,7 @@ export class SqliteSessionStore implements SessionStore {
             tokenCount,
             messageCount: countMessages(db, key),
             replayed: true,
+            replayedFingerprint: String(seen.fingerprint),
           };
         }
       } else if (session) {
@@ -81,11 +82,12 @@ export class SqliteSessionStore implements SessionStore {
       const messageIds = messages.map((m) => m.id);
       if (appendKey) {
         db.run(
-          "INSERT INTO session_appends (namespace, user_id, session_id, append_key, first_sequence, message_ids) VALUES (?, ?, ?, ?, ?, ?)",
+          "INSERT INTO session_appends (namespace, user_id, session_id, append_key, first_sequence, message_ids, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?)",
           ...key,
-          appendKey,
+          appendKey.key,
           sequences[0]!,
           messageIds.join(","),
+          appendKey.fingerprint,
         );
       }
       return {

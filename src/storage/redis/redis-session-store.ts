@@ -1,5 +1,5 @@
 import type { NewMessage, Role, Scope, SessionSnapshot, StoredMessage } from "../../domain/types.js";
-import type { AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../../domain/ports.js";
+import type { AppendKey, AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../../domain/ports.js";
 import type { RedisClient } from "./lua-script.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { translateRedisErrors } from "./redis-errors.js";
@@ -20,17 +20,18 @@ export class RedisSessionStore implements SessionStore {
     sessionId: string,
     messages: readonly NewMessage[],
     ttlSeconds: number,
-    appendKey?: string,
+    appendKey?: AppendKey,
   ): Promise<AppendResult> {
     return translateRedisErrors(async () => {
       const args: (string | number)[] = [
         ttlSeconds * 1000,
         sessionId,
-        appendKey ?? "",
+        appendKey?.key ?? "",
         appendKey ? messages.map((m) => m.id).join(",") : "",
+        appendKey?.fingerprint ?? "",
       ];
       for (const message of messages) args.push(message.tokenCount, encodeMessage(message));
-      const [first, last, tokens, count, replayedIds] = (await appendScript.run(
+      const [first, last, tokens, count, replayedIds, replayedFingerprint] = (await appendScript.run(
         this.redis,
         [
           this.keys.sessionMeta(scope, sessionId),
@@ -38,13 +39,14 @@ export class RedisSessionStore implements SessionStore {
           this.keys.sessionIndex(scope),
         ],
         args,
-      )) as [number, number, number, number, string?];
+      )) as [number, number, number, number, string?, string?];
       return {
         sequences: Array.from({ length: last - first + 1 }, (_, i) => first + i),
         messageIds: replayedIds === undefined ? messages.map((m) => m.id) : replayedIds.split(","),
         tokenCount: tokens,
         messageCount: count,
         replayed: replayedIds !== undefined,
+        ...(replayedIds !== undefined ? { replayedFingerprint: replayedFingerprint ?? "" } : {}),
       };
     });
   }

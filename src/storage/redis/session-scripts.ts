@@ -9,10 +9,11 @@ import { LuaScript } from "./lua-script.js";
 
 /**
  * KEYS: meta, msgs, index. ARGV: ttlMs, sessionId, appendKey ("" for none),
- * the message ids joined by "," (only with a key), then (tokens, json) per
- * message. Returns {first, last, tokens, count}; with a key already in the
- * meta hash (field "k:<key>" = "first:last:ids"), nothing is appended and
- * {first, last, tokens, count, ids} of the first append come back.
+ * the message ids joined by "," (only with a key), the append's fingerprint,
+ * then (tokens, json) per message. Returns {first, last, tokens, count};
+ * with a key already in the meta hash (field "k:<key>" = "first:last:ids",
+ * "f:<key>" = fingerprint), nothing is appended and {first, last, tokens,
+ * count, ids, fingerprint} of the first append come back.
  */
 export const appendScript = new LuaScript(`
 local ttl = tonumber(ARGV[1])
@@ -23,18 +24,21 @@ if ARGV[3] ~= '' then
   local seen = redis.call('HGET', KEYS[1], 'k:' .. ARGV[3])
   if seen then
     local first, last, ids = string.match(seen, '^(%d+):(%d+):(.*)$')
-    return {tonumber(first), tonumber(last), tokens, redis.call('LLEN', KEYS[2]), ids}
+    local fingerprint = redis.call('HGET', KEYS[1], 'f:' .. ARGV[3]) or ''
+    return {tonumber(first), tonumber(last), tokens, redis.call('LLEN', KEYS[2]), ids, fingerprint}
   end
 end
 local last = tonumber(redis.call('HGET', KEYS[1], 'last_seq') or '0')
 local first = last + 1
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   last = last + 1
   tokens = tokens + tonumber(ARGV[i])
   redis.call('RPUSH', KEYS[2], last .. ':' .. ARGV[i] .. ':' .. ARGV[i + 1])
 end
 redis.call('HSET', KEYS[1], 'last_seq', last, 'tokens', tokens)
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'k:' .. ARGV[3], first .. ':' .. last .. ':' .. ARGV[4]) end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'k:' .. ARGV[3], first .. ':' .. last .. ':' .. ARGV[4], 'f:' .. ARGV[3], ARGV[5])
+end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('SADD', KEYS[3], ARGV[2])

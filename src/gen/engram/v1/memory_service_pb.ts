@@ -86,6 +86,7 @@ export type AppendMessagesRequest = Message<"engram.v1.AppendMessagesRequest"> &
    * append's message ids and `replayed` set. Keys are remembered for the
    * session's lifetime. 1 to 128 of letters, digits and '.', '_', ':', '@',
    * '-'. The typed clients set a fresh key per call and reuse it on retries.
+   * Reusing a key for different messages (any field) is INVALID_ARGUMENT.
    *
    * @generated from field: string idempotency_key = 4;
    */
@@ -890,7 +891,8 @@ export type ReportUsageRequest = Message<"engram.v1.ReportUsageRequest"> & {
   scope?: Scope | undefined;
 
   /**
-   * The memory ids a Recall or AssembleContext returned, at most 100.
+   * The memory ids a Recall or AssembleContext returned, at most 100; each
+   * must be a memory of the scope's user (NOT_FOUND otherwise).
    *
    * @generated from field: repeated string returned_ids = 2;
    */

@@ -514,7 +514,7 @@ type GateDecision struct {
 	Importance float32    `protobuf:"fixed32,4,opt,name=importance,proto3" json:"importance,omitempty"`
 	// A short machine-readable reason, e.g. "explicit-preference", "pleasantry",
 	// "procedural", "transient-task-state", "unconfirmed", "pii-refused",
-	// "model:<reason>".
+	// "too-long" (a message above the 8 KiB memory limit), "model:<reason>".
 	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Who decided, as a name: "rules", "model" or "caller". Deprecated: use
 	// `decider`, which carries the same as an enum.

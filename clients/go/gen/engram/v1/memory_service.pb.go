@@ -116,6 +116,7 @@ type AppendMessagesRequest struct {
 	// append's message ids and `replayed` set. Keys are remembered for the
 	// session's lifetime. 1 to 128 of letters, digits and '.', '_', ':', '@',
 	// '-'. The typed clients set a fresh key per call and reuse it on retries.
+	// Reusing a key for different messages (any field) is INVALID_ARGUMENT.
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -1764,7 +1765,8 @@ func (*AssembleContextResponse_Rendered) isAssembleContextResponse_Event() {}
 type ReportUsageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Scope *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
-	// The memory ids a Recall or AssembleContext returned, at most 100.
+	// The memory ids a Recall or AssembleContext returned, at most 100; each
+	// must be a memory of the scope's user (NOT_FOUND otherwise).
 	ReturnedIds []string `protobuf:"bytes,2,rep,name=returned_ids,json=returnedIds,proto3" json:"returned_ids,omitempty"`
 	// Those of them the LLM used; ids not in `returned_ids` are rejected.
 	UsedIds       []string `protobuf:"bytes,3,rep,name=used_ids,json=usedIds,proto3" json:"used_ids,omitempty"`

@@ -330,7 +330,7 @@ class GateDecision(_message.Message):
     reason: _builtins.str
     """A short machine-readable reason, e.g. "explicit-preference", "pleasantry",
     "procedural", "transient-task-state", "unconfirmed", "pii-refused",
-    "model:<reason>".
+    "too-long" (a message above the 8 KiB memory limit), "model:<reason>".
     """
     @_builtins.property
     @_deprecated("""This field has been marked as deprecated using proto field options.""")

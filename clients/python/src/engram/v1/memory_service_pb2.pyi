@@ -84,6 +84,7 @@ class AppendMessagesRequest(_message.Message):
     append's message ids and `replayed` set. Keys are remembered for the
     session's lifetime. 1 to 128 of letters, digits and '.', '_', ':', '@',
     '-'. The typed clients set a fresh key per call and reuse it on retries.
+    Reusing a key for different messages (any field) is INVALID_ARGUMENT.
     """
     @_builtins.property
     def scope(self) -> _scope_pb2.Scope: ...
@@ -917,7 +918,9 @@ class ReportUsageRequest(_message.Message):
     def scope(self) -> _scope_pb2.Scope: ...
     @_builtins.property
     def returned_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """The memory ids a Recall or AssembleContext returned, at most 100."""
+        """The memory ids a Recall or AssembleContext returned, at most 100; each
+        must be a memory of the scope's user (NOT_FOUND otherwise).
+        """
 
     @_builtins.property
     def used_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:

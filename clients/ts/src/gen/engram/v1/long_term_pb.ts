@@ -206,7 +206,7 @@ export type GateDecision = Message<"engram.v1.GateDecision"> & {
   /**
    * A short machine-readable reason, e.g. "explicit-preference", "pleasantry",
    * "procedural", "transient-task-state", "unconfirmed", "pii-refused",
-   * "model:<reason>".
+   * "too-long" (a message above the 8 KiB memory limit), "model:<reason>".
    *
    * @generated from field: string reason = 5;
    */

@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import { Code, type Client } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
+import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
+import { serverBackends } from "../support/backends.js";
+import { openClient } from "../support/clients.js";
+import { expectStatus } from "../support/expect-status.js";
+import { startTestServer, type TestServer } from "../support/server-harness.js";
+
+/**
+ * Write paths hold the same line whichever way a write arrives, on the
+ * embedded default and on Redis + Weaviate: a memory learnt from a session
+ * respects the 8 KiB memory limit like Remember does, and an idempotency
+ * key means one append, never a silent drop of different messages.
+ */
+const backends = serverBackends();
+
+describe.each(backends)("write paths on %s", (_, backendEnv) => {
+  let server: TestServer;
+  let client: Client<typeof MemoryService>;
+  beforeAll(async () => {
+    server = await startTestServer(backendEnv());
+    client = openClient("grpc", server.baseUrl).client;
+  });
+  afterAll(() => server?.destroy());
+  const newScope = () => ({ namespace: "paths", userId: randomUUID() });
+  const user = (content: string) => ({ role: Role.USER, content });
+
+  it("does not learn a memory above the 8 KiB content limit from EndSession", async () => {
+    const scope = newScope();
+    // Both are preferences the gate keeps; one is 9 KiB long (a message may be 32 KiB).
+    const long = `I prefer long answers. ${"Tell me everything about the history of tea. ".repeat(205)}`;
+    expect(Buffer.byteLength(long)).toBeGreaterThan(8 * 1024);
+    await client.appendMessages({ scope, sessionId: "s", messages: [user(long), user("I prefer green tea")] });
+    const ended = await client.endSession({ scope, sessionId: "s" });
+    expect(ended.decisions.map((d) => [d.stored, d.reason])).toEqual([
+      [false, "too-long"],
+      [true, "explicit-preference"],
+    ]);
+    const recalled = await client.recall({ scope, query: "tea preference", topK: 10 });
+    expect(recalled.memories.map((m) => m.memory?.content)).toEqual(["I prefer green tea"]);
+  });
+
+  it("refuses an idempotency key reused for different messages, naming the field", async () => {
+    const scope = newScope();
+    const first = { scope, sessionId: "s", idempotencyKey: "call-1", messages: [user("first message")] };
+    await client.appendMessages(first);
+    // The same messages again are a retry: replayed, not refused.
+    expect((await client.appendMessages(first)).replayed).toBe(true);
+    await expectStatus(
+      client.appendMessages({ ...first, messages: [user("a different message")] }),
+      Code.InvalidArgument,
+      /^idempotency_key: "call-1" was already used in this session for different messages/,
+    );
+    // Metadata is part of the append too.
+    await expectStatus(
+      client.appendMessages({ ...first, messages: [{ ...user("first message"), metadata: { k: "v" } }] }),
+      Code.InvalidArgument,
+      /idempotency_key/,
+    );
+    const read = await client.getMessages({ scope, sessionId: "s" });
+    expect(read.messages.map((m) => m.content)).toEqual(["first message"]);
+  });
+});
