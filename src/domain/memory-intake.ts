@@ -201,17 +201,37 @@ export class MemoryIntake {
       }
       scanned.push({ ...candidate, content: pii.redacted, redactions: pii.kinds });
     }
-    const verdicts = await this.gate(scanned, signal);
-    const results: IntakeResult[] = [];
-    for (const [i, candidate] of scanned.entries()) {
-      let verdict = verdicts[i]!;
-      if (verdict.keep && refuse && candidate.redactions.length > 0) {
-        verdict = { ...verdict, keep: false, reason: "pii-refused" };
-      }
+    const verdicts = (await this.gate(scanned, signal)).map((verdict, i) => {
+      const candidate = scanned[i]!;
+      if (verdict.keep && refuse && candidate.redactions.length > 0)
+        return { ...verdict, keep: false, reason: "pii-refused" };
       // A message may be 32 KiB, a memory at most 8 KiB (Remember's content is checked on entry).
       if (verdict.keep && candidate.messageId !== "" && byteLength(candidate.content) > limits.memoryContentBytes) {
-        verdict = { ...verdict, keep: false, reason: "too-long" };
+        return { ...verdict, keep: false, reason: "too-long" };
       }
+      return verdict;
+    });
+    // Everything kept is embedded in one call (batched by the embedder), then settled in order.
+    const kept = scanned.flatMap((candidate, i) => {
+      const verdict = verdicts[i]!;
+      if (!verdict.keep) return [];
+      return [
+        {
+          type: verdict.type,
+          content: candidate.content,
+          importance: verdict.importance,
+          metadata: candidate.metadata,
+          subject: candidate.subject,
+          pinned: candidate.pinned,
+          occurredAt: candidate.occurredAt,
+          source: candidate.source,
+        },
+      ];
+    });
+    const writes = (await this.settlement.writeMany(scope, kept, signal)).values();
+    const results: IntakeResult[] = [];
+    for (const [i, candidate] of scanned.entries()) {
+      const verdict = verdicts[i]!;
       const base = {
         messageId: candidate.messageId,
         type: verdict.type,
@@ -225,20 +245,7 @@ export class MemoryIntake {
         results.push({ decision, written: undefined, redactions: candidate.redactions });
         continue;
       }
-      const written = await this.settlement.write(
-        scope,
-        {
-          type: verdict.type,
-          content: candidate.content,
-          importance: verdict.importance,
-          metadata: candidate.metadata,
-          subject: candidate.subject,
-          pinned: candidate.pinned,
-          occurredAt: candidate.occurredAt,
-          source: candidate.source,
-        },
-        signal,
-      );
+      const written = writes.next().value!;
       const decision: GateDecision = { ...base, stored: true, outcome: written.outcome, memoryId: written.memory.id };
       this.events.gateDecided?.(decision);
       results.push({ decision, written, redactions: candidate.redactions });

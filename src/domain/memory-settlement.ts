@@ -61,19 +61,37 @@ export class MemorySettlement {
   ) {}
 
   async write(scope: Scope, input: GatedMemory, signal?: AbortSignal): Promise<WriteResult> {
-    const subject = input.subject || inferSubject(input.type, input.content);
-    const [embedding] = await this.embedder.embed(
-      [subject ? `${input.content}\n${subjectGloss(subject)}` : input.content],
+    const [written] = await this.writeMany(scope, [input], signal);
+    return written!;
+  }
+
+  /**
+   * Writes several memories in order, embedding them all in one call first
+   * (the embedder sends them in batches of its size, e.g.
+   * ENGRAM_OPENAI_EMBEDDING_BATCH_SIZE, instead of one request per memory);
+   * each then settles in the user's turn as `write` does.
+   */
+  async writeMany(scope: Scope, inputs: readonly GatedMemory[], signal?: AbortSignal): Promise<WriteResult[]> {
+    if (inputs.length === 0) return [];
+    const subjects = inputs.map((input) => input.subject || inferSubject(input.type, input.content));
+    const embeddings = await this.embedder.embed(
+      inputs.map((input, i) => (subjects[i] ? `${input.content}\n${subjectGloss(subjects[i])}` : input.content)),
       signal,
     );
-    return this.inUserTurn(
-      scope,
-      () => {
-        signal?.throwIfAborted();
-        return this.settle(scope, { ...input, subject }, embedding!);
-      },
-      signal,
-    );
+    const results: WriteResult[] = [];
+    for (const [i, input] of inputs.entries()) {
+      results.push(
+        await this.inUserTurn(
+          scope,
+          () => {
+            signal?.throwIfAborted();
+            return this.settle(scope, { ...input, subject: subjects[i]! }, embeddings[i]!);
+          },
+          signal,
+        ),
+      );
+    }
+    return results;
   }
 
   /**

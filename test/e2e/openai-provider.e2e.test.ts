@@ -21,6 +21,7 @@ beforeAll(async () => {
     ENGRAM_SESSION_TOKEN_LIMIT: "120",
     ENGRAM_SUMMARY_MAX_TOKENS: "60",
     ENGRAM_COMPACTION_KEEP_RECENT: "2",
+    ENGRAM_OPENAI_EMBEDDING_BATCH_SIZE: "2",
   });
 });
 afterAll(async () => {
@@ -75,6 +76,28 @@ describe("the OpenAI-compatible provider", () => {
       [true, "model", "model:asked-to-remember"],
       [false, "model", "model:not-durable"],
     ]);
+  });
+
+  it("embeds a session's memories in batches of ENGRAM_OPENAI_EMBEDDING_BATCH_SIZE, not one request each", async () => {
+    const { client } = openClient("grpc", server.baseUrl);
+    const s = scope();
+    const lines = [
+      "I prefer green tea in the afternoon",
+      "My name is Ingrid",
+      "I live in Bergen",
+      "I always cycle to work",
+      "I speak Norwegian and German",
+    ];
+    await client.appendMessages({
+      scope: s,
+      sessionId: "batch",
+      messages: lines.map((content) => ({ role: Role.USER, content })),
+    });
+    const before = models.requests.length;
+    const ended = await client.endSession({ scope: s, sessionId: "batch" });
+    expect(ended.decisions.every((d) => d.stored)).toBe(true);
+    const embeddings = models.requests.slice(before).filter((r) => r.path === "/v1/embeddings");
+    expect(embeddings.map((r) => (r.body.input as string[]).length)).toEqual([2, 2, 1]);
   });
 
   it("compacts with the model's summary", async () => {
