@@ -26,6 +26,8 @@ export interface Config {
     readonly healthCheckIntervalMs: number;
   };
   readonly log: { readonly level: LogLevel };
+  /** OpenTelemetry traces, from the standard OTEL_* variables (see src/observability/tracing.ts). */
+  readonly tracing: TracingConfig;
   /** The Model Context Protocol front door (see src/mcp). */
   readonly mcp: {
     /** Whether `engram serve` also serves MCP over streamable HTTP. */
@@ -94,6 +96,25 @@ export interface Config {
   readonly maxMemoriesPerUser: number;
 }
 
+export interface TracingConfig {
+  /** Where spans go; empty when tracing is off. */
+  readonly exporters: readonly ("otlp" | "console")[];
+  readonly serviceName: string;
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+  readonly sampler: (typeof samplers)[number];
+  /** The ratio of the traceidratio samplers, 0 to 1. */
+  readonly samplerRatio: number;
+}
+
+const samplers = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export class ConfigError extends Error {
@@ -128,6 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
       healthCheckIntervalMs: read.integer("ENGRAM_HEALTH_CHECK_INTERVAL_MS", 5000, 50, 600_000),
     },
     log: { level: read.oneOf("ENGRAM_LOG_LEVEL", ["debug", "info", "warn", "error"], "info") },
+    tracing: readTracing(read),
     mcp: readMcp(read),
     auth,
     store: {
@@ -191,6 +213,56 @@ function readRedis(read: EnvReader): RedisConfig | undefined {
     keyPrefix,
     commandTimeoutMs: read.integer("ENGRAM_REDIS_COMMAND_TIMEOUT_MS", 2000, 10, 600_000),
     connectTimeoutMs: read.integer("ENGRAM_REDIS_CONNECT_TIMEOUT_MS", 2000, 10, 600_000),
+  };
+}
+
+/**
+ * The OpenTelemetry SDK's standard variables, as far as Engram uses them.
+ * Tracing is off unless OTEL_TRACES_EXPORTER names an exporter or an OTLP
+ * endpoint is set; the OTLP exporter reads its own OTEL_EXPORTER_OTLP_*
+ * settings (endpoint, headers, timeout, compression).
+ */
+function readTracing(read: EnvReader): TracingConfig {
+  const endpoint = read.optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ?? read.optional("OTEL_EXPORTER_OTLP_ENDPOINT");
+  const named = read.list("OTEL_TRACES_EXPORTER");
+  for (const name of named) {
+    if (!["otlp", "console", "none"].includes(name)) {
+      throw new ConfigError("OTEL_TRACES_EXPORTER", `must list otlp, console or none, got "${name}"`);
+    }
+  }
+  const disabled = read.boolean("OTEL_SDK_DISABLED", false);
+  const exporters = disabled
+    ? []
+    : named.length > 0
+      ? (named.filter((n) => n !== "none") as ("otlp" | "console")[])
+      : endpoint !== undefined
+        ? (["otlp"] as const)
+        : [];
+  const protocol = read.optional("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? read.optional("OTEL_EXPORTER_OTLP_PROTOCOL");
+  if (exporters.includes("otlp") && protocol !== undefined && protocol !== "http/protobuf") {
+    throw new ConfigError(
+      read.optional("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+        : "OTEL_EXPORTER_OTLP_PROTOCOL",
+      `Engram exports OTLP as http/protobuf, got "${protocol}"`,
+    );
+  }
+  const resourceAttributes: Record<string, string> = {};
+  for (const pair of read.list("OTEL_RESOURCE_ATTRIBUTES")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new ConfigError("OTEL_RESOURCE_ATTRIBUTES", `must be key=value pairs, got "${pair}"`);
+    try {
+      resourceAttributes[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      throw new ConfigError("OTEL_RESOURCE_ATTRIBUTES", `has a badly percent-encoded value in "${pair}"`);
+    }
+  }
+  return {
+    exporters,
+    serviceName: read.string("OTEL_SERVICE_NAME", resourceAttributes["service.name"] ?? "engram"),
+    resourceAttributes,
+    sampler: read.oneOf("OTEL_TRACES_SAMPLER", samplers, "parentbased_always_on"),
+    samplerRatio: read.number("OTEL_TRACES_SAMPLER_ARG", 1, 0, 1),
   };
 }
 

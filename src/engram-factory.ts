@@ -9,6 +9,7 @@ import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
 import { openRedisStores } from "./storage/redis/redis-stores.js";
 import { openWeaviateStores } from "./storage/weaviate/weaviate-store.js";
 import type { Stores } from "./domain/ports.js";
+import { traceModels, traceStores } from "./observability/trace-backends.js";
 
 /**
  * Builds the memory hierarchy from configuration: the stores it names and the
@@ -20,7 +21,7 @@ export async function openEngram(
   events: EngramEvents = {},
   openStores: (config: Config, dimensions: number) => Stores | Promise<Stores> = openConfiguredStores,
 ): Promise<{ engram: Engram; stores: Stores }> {
-  const models = await openModels(config);
+  const models = traceModels(await openModels(config), config.models.provider);
   const stores = await openStores(config, models.embedder.dimensions);
   const engram = new Engram(
     stores,
@@ -58,7 +59,7 @@ export async function openConfiguredStores(config: Config, dimensions: number): 
   try {
     const weaviate = weaviateConfig ? await openWeaviateStores(weaviateConfig, dimensions) : undefined;
     await redis?.connected;
-    return {
+    return traceStores({
       sessions: redis?.sessions ?? embedded!.sessions,
       working: redis?.working ?? embedded!.working,
       longTerm: weaviate?.longTerm ?? embedded!.longTerm,
@@ -84,7 +85,7 @@ export async function openConfiguredStores(config: Config, dimensions: number): 
         await weaviate?.close();
         await embedded?.close();
       },
-    };
+    });
   } catch (error) {
     await redis?.close();
     await embedded?.close();

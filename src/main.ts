@@ -8,6 +8,7 @@ import { evict } from "./cli/evict.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { anonymousCaller } from "./domain/authorization.js";
 import { createMcpServer } from "./mcp/mcp-server.js";
+import { startTracing } from "./observability/tracing.js";
 
 /**
  * The `engram` command. One image, two entry points:
@@ -63,6 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
 async function serve(config: Config): Promise<number> {
   const logger = createLogger(config.log.level);
   captureConsole(logger);
+  const tracing = startTracing(config.tracing);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, logger);
@@ -84,6 +86,7 @@ async function serve(config: Config): Promise<number> {
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
+  await tracing?.shutdown();
   return 0;
 }
 
@@ -100,6 +103,7 @@ async function mcpStdio(config: Config): Promise<number> {
   }
   const logger = createLogger(config.log.level, (line) => process.stderr.write(line));
   captureConsole(logger);
+  const tracing = startTracing(config.tracing);
   const { engram, stores } = await openEngram(config);
   const server = createMcpServer(engram, {
     caller: anonymousCaller,
@@ -118,6 +122,7 @@ async function mcpStdio(config: Config): Promise<number> {
   await server.close();
   await engram.close();
   await stores.close();
+  await tracing?.shutdown();
   return 0;
 }
 

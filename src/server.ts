@@ -31,6 +31,7 @@ import { healthHandlers, HealthStatus, livenessService } from "./rpc/health-serv
 import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
 import { methodLabel, observeInterceptor } from "./rpc/observe-interceptor.js";
 import { reflectionHandlers } from "./rpc/reflection-service.js";
+import { traceInterceptor } from "./rpc/trace-interceptor.js";
 import { startMcpHttp } from "./mcp/mcp-http.js";
 import { isServerFault } from "./rpc/error-mapping.js";
 import { createListener } from "./rpc/listener.js";
@@ -95,7 +96,7 @@ export async function startServer(
     // v1alpha's messages are v1's under another package: the same handler serves both.
     served(ServerReflectionV1Alpha, reflection as unknown as ServiceImpl<typeof ServerReflectionV1Alpha>),
   ];
-  const interceptors = [observeInterceptor(metrics, logger)];
+  const interceptors = [traceInterceptor(), observeInterceptor(metrics, logger)];
   const requestGate = (ctx: HandlerContext) => {
     try {
       authenticator.gate(ctx);

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { propagation, ROOT_CONTEXT } from "@opentelemetry/api";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Config } from "../config.js";
 import type { Engram } from "../domain/engram.js";
@@ -67,7 +68,8 @@ export async function startMcpHttp(
         ? reply(res, 413, `request body exceeds ${limits.requestBytes} bytes`)
         : reply(res, 400, "request body is not JSON");
     }
-    const server = createMcpServer(engram, { caller, scope }, observe);
+    const traceContext = propagation.extract(ROOT_CONTEXT, req.headers);
+    const server = createMcpServer(engram, { caller, scope, traceContext }, observe);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.once("close", () => {
       void transport.close();

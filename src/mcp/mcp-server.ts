@@ -2,6 +2,7 @@ import { create, fromJson, toJson, type DescMethod, type JsonValue } from "@bufb
 import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
 import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context } from "@opentelemetry/api";
 import * as z from "zod";
 import type { Caller } from "../domain/authorization.js";
 import type { Engram } from "../domain/engram.js";
@@ -10,6 +11,7 @@ import { MemoryService } from "../gen/engram/v1/memory_service_pb.js";
 import { callerKey } from "../rpc/authentication.js";
 import { toConnectError } from "../rpc/error-mapping.js";
 import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
+import { tracer } from "../observability/tracing.js";
 
 /**
  * Engram as a Model Context Protocol server. Each tool builds the gRPC
@@ -25,6 +27,8 @@ import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
 export interface McpBinding {
   readonly caller: Caller;
   readonly scope: Scope;
+  /** The trace the client's request continues (its traceparent header); a new trace when absent. */
+  readonly traceContext?: Context;
 }
 
 /** Reports each tool call (metrics, logs): the tool, its duration, and on failure the status sent and the cause. */
@@ -69,15 +73,32 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
     async (args: A, extra: { signal: AbortSignal }): Promise<CallToolResult> => {
       const started = process.hrtime.bigint();
       const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-      try {
-        const result = await work(args, extra.signal);
-        observe?.(name, seconds());
-        return { content: [{ type: "text", text: JSON.stringify(result, null, 2) }] };
-      } catch (error) {
-        const mapped = toConnectError(error, extra.signal);
-        observe?.(name, seconds(), { status: mapped, cause: error });
-        return { isError: true, content: [{ type: "text", text: toolErrorText(mapped) }] };
-      }
+      const attributes = {
+        "rpc.system": "mcp",
+        "rpc.method": name,
+        "engram.namespace": binding.scope.namespace,
+        "engram.user_id": binding.scope.userId,
+      };
+      return tracer.startActiveSpan(
+        `mcp/${name}`,
+        { kind: SpanKind.SERVER, attributes },
+        binding.traceContext ?? ROOT_CONTEXT,
+        async (span): Promise<CallToolResult> => {
+          try {
+            const result = await work(args, extra.signal);
+            observe?.(name, seconds());
+            return { content: [{ type: "text", text: JSON.stringify(result, null, 2) }] };
+          } catch (error) {
+            const mapped = toConnectError(error, extra.signal);
+            observe?.(name, seconds(), { status: mapped, cause: error });
+            span.setAttribute("rpc.grpc.status_code", mapped.code);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: Code[mapped.code] });
+            return { isError: true, content: [{ type: "text", text: toolErrorText(mapped) }] };
+          } finally {
+            span.end();
+          }
+        },
+      );
     };
 
   const server = new McpServer(mcpServerInfo, {

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+import { SpanKind } from "@opentelemetry/api";
 import type { Cluster, Redis } from "ioredis";
+import { inSpan } from "../../observability/trace-backends.js";
 
 export type RedisClient = Redis | Cluster;
 
@@ -11,18 +13,26 @@ export type RedisClient = Redis | Cluster;
 export class LuaScript {
   private readonly sha: string;
 
-  constructor(readonly source: string) {
+  constructor(
+    readonly source: string,
+    /** Names the script in traces (`redis <name>`). */
+    readonly name = "script",
+  ) {
     this.sha = createHash("sha1").update(source).digest("hex");
   }
 
-  async run(client: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith("NOSCRIPT")) {
-        return client.eval(this.source, keys.length, ...keys, ...args);
+  run(client: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const attributes = { "db.system.name": "redis", "db.operation.name": "EVALSHA", "engram.key_count": keys.length };
+    return inSpan(`redis ${this.name}`, SpanKind.CLIENT, attributes, async (span) => {
+      try {
+        return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith("NOSCRIPT")) {
+          span.setAttribute("db.operation.name", "EVAL");
+          return client.eval(this.source, keys.length, ...keys, ...args);
+        }
+        throw error;
       }
-      throw error;
-    }
+    });
   }
 }

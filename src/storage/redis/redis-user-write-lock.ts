@@ -8,12 +8,15 @@ import type { RedisKeys } from "./redis-keys.js";
 import { translateRedisErrors } from "./redis-errors.js";
 
 /** Deletes the lock only if this holder still owns it: a late release never frees someone else's lease. */
-const releaseScript = new LuaScript(`
+const releaseScript = new LuaScript(
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-`);
+`,
+  "release",
+);
 
 export interface UserWriteLockTiming {
   /** How long a lease lasts if its holder dies without releasing it. */

@@ -15,7 +15,8 @@ import { LuaScript } from "./lua-script.js";
  * "f:<key>" = fingerprint), nothing is appended and {first, last, tokens,
  * count, ids, fingerprint} of the first append come back.
  */
-export const appendScript = new LuaScript(`
+export const appendScript = new LuaScript(
+  `
 local ttl = tonumber(ARGV[1])
 -- The two keys expire separately; a list outliving its meta is a dead session's.
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
@@ -44,14 +45,17 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('SADD', KEYS[3], ARGV[2])
 if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
 return {first, last, tokens, redis.call('LLEN', KEYS[2])}
-`);
+`,
+  "append",
+);
 
 /**
  * KEYS: meta, msgs. ARGV: expectedThrough, through, summary, summaryTokens,
  * firstFoldedId, lastFoldedId.
  * Returns 1 when committed, 0 when the session changed (conflict).
  */
-export const commitCompactionScript = new LuaScript(`
+export const commitCompactionScript = new LuaScript(
+  `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local current = tonumber(redis.call('HGET', KEYS[1], 'summarized_through') or '0')
 if current ~= tonumber(ARGV[1]) then return 0 end
@@ -77,10 +81,13 @@ redis.call('HINCRBY', KEYS[1], 'tokens', new_summary - old_summary - folded_toke
 redis.call('HINCRBY', KEYS[1], 'summarized_count', fold)
 redis.call('HSET', KEYS[1], 'summary', ARGV[3], 'summary_tokens', new_summary, 'summarized_through', through)
 return 1
-`);
+`,
+  "commit_compaction",
+);
 
 /** KEYS: meta, msgs, index. ARGV: sessionId. Returns the message count, or -1 if absent. */
-export const deleteSessionScript = new LuaScript(`
+export const deleteSessionScript = new LuaScript(
+  `
 redis.call('SREM', KEYS[3], ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2])
@@ -89,13 +96,16 @@ end
 local count = redis.call('LLEN', KEYS[2])
 redis.call('DEL', KEYS[1], KEYS[2])
 return count
-`);
+`,
+  "delete_session",
+);
 
 /**
  * KEYS: index, then (meta, msgs) per listed session. ARGV: the session ids.
  * Deletes the listed sessions, drops them from the index; returns how many existed.
  */
-export const deleteSessionsScript = new LuaScript(`
+export const deleteSessionsScript = new LuaScript(
+  `
 local existed = 0
 for i = 1, #ARGV do
   local meta = KEYS[2 * i]
@@ -104,4 +114,6 @@ for i = 1, #ARGV do
   redis.call('SREM', KEYS[1], ARGV[i])
 end
 return existed
-`);
+`,
+  "delete_sessions",
+);

@@ -11,7 +11,8 @@ import { LuaScript } from "./lua-script.js";
  * KEYS: task, index. ARGV: ttlMs, maxEntries, taskId, then (key, value) pairs.
  * Returns {updatedMs, ttlMs, field, value, ...}, or raises "ENGRAM_LIMIT …".
  */
-export const setWorkingScript = new LuaScript(`
+export const setWorkingScript = new LuaScript(
+  `
 local ttl = tonumber(ARGV[1])
 local max = tonumber(ARGV[2])
 local count = 0
@@ -35,10 +36,13 @@ local reply = {now, ttl}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all do reply[#reply + 1] = all[i] end
 return reply
-`);
+`,
+  "set_working",
+);
 
 /** KEYS: task. Returns {nowMs, pttlMs, field, value, ...}, or {} if absent. */
-export const getWorkingScript = new LuaScript(`
+export const getWorkingScript = new LuaScript(
+  `
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then return {} end
 local time = redis.call('TIME')
@@ -46,23 +50,31 @@ local reply = {tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000), 
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all do reply[#reply + 1] = all[i] end
 return reply
-`);
+`,
+  "get_working",
+);
 
 /** KEYS: task, index. ARGV: taskId. Returns the entry count, or -1 if absent. */
-export const deleteTaskScript = new LuaScript(`
+export const deleteTaskScript = new LuaScript(
+  `
 redis.call('ZREM', KEYS[2], ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local count = redis.call('HLEN', KEYS[1]) - 1
 redis.call('DEL', KEYS[1])
 return count
-`);
+`,
+  "delete_task",
+);
 
 /** KEYS: index, then one task key per listed id. ARGV: the task ids. Returns how many existed. */
-export const deleteTasksScript = new LuaScript(`
+export const deleteTasksScript = new LuaScript(
+  `
 local existed = 0
 for i = 1, #ARGV do
   existed = existed + redis.call('DEL', KEYS[i + 1])
   redis.call('ZREM', KEYS[1], ARGV[i])
 end
 return existed
-`);
+`,
+  "delete_tasks",
+);
