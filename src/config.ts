@@ -99,6 +99,8 @@ export interface Config {
 export interface TracingConfig {
   /** Where spans go; empty when tracing is off. */
   readonly exporters: readonly ("otlp" | "console")[];
+  /** The OTLP traces URL; undefined for the exporter's default (http://localhost:4318/v1/traces). */
+  readonly otlpTracesUrl: string | undefined;
   readonly serviceName: string;
   readonly resourceAttributes: Readonly<Record<string, string>>;
   readonly sampler: (typeof samplers)[number];
@@ -223,7 +225,15 @@ function readRedis(read: EnvReader): RedisConfig | undefined {
  * settings (endpoint, headers, timeout, compression).
  */
 function readTracing(read: EnvReader): TracingConfig {
-  const endpoint = read.optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ?? read.optional("OTEL_EXPORTER_OTLP_ENDPOINT");
+  const tracesEndpoint = read.optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  const baseEndpoint = read.optional("OTEL_EXPORTER_OTLP_ENDPOINT");
+  const endpoint = tracesEndpoint ?? baseEndpoint;
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
+    throw new ConfigError(
+      tracesEndpoint ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" : "OTEL_EXPORTER_OTLP_ENDPOINT",
+      `must be an http:// or https:// URL, got "${endpoint}"`,
+    );
+  }
   const named = read.list("OTEL_TRACES_EXPORTER");
   for (const name of named) {
     if (!["otlp", "console", "none"].includes(name)) {
@@ -259,6 +269,8 @@ function readTracing(read: EnvReader): TracingConfig {
   }
   return {
     exporters,
+    // The base endpoint gets the signal's path appended; a traces endpoint is used as is (the OTLP spec).
+    otlpTracesUrl: tracesEndpoint ?? (baseEndpoint ? `${baseEndpoint.replace(/\/+$/, "")}/v1/traces` : undefined),
     serviceName: read.string("OTEL_SERVICE_NAME", resourceAttributes["service.name"] ?? "engram"),
     resourceAttributes,
     sampler: read.oneOf("OTEL_TRACES_SAMPLER", samplers, "parentbased_always_on"),

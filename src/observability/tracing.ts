@@ -38,7 +38,12 @@ export function startTracing(config: TracingConfig): Tracing | undefined {
     sampler: samplerFor(config.sampler, config.samplerRatio),
     spanProcessors: config.exporters.map(
       (name) =>
-        new BatchSpanProcessor({ exporter: name === "otlp" ? new OTLPTraceExporter() : new ConsoleSpanExporter() }),
+        new BatchSpanProcessor({
+          exporter:
+            name === "otlp"
+              ? new OTLPTraceExporter(config.otlpTracesUrl ? { url: config.otlpTracesUrl } : {})
+              : new ConsoleSpanExporter(),
+        }),
     ),
   });
 }

@@ -44,6 +44,7 @@ export function openClient<S extends DescService = typeof MemoryService>(
 
 interface CallOptions {
   timeoutMs?: number;
+  headers?: Record<string, string>;
 }
 
 /** A stock grpc-js client, serialising with the generated message descriptors. */
@@ -74,12 +75,17 @@ function grpcJsClient<S extends DescService>(service: S, address: string): Clien
     const call = raw[method.localName]!.bind(raw);
     const callOptions = (options?: CallOptions): grpc.CallOptions =>
       options?.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + options.timeoutMs) };
+    const metadata = (options?: CallOptions) => {
+      const m = new grpc.Metadata();
+      for (const [key, value] of Object.entries(options?.headers ?? {})) m.set(key, value);
+      return m;
+    };
     if (method.methodKind === "unary") {
       client[method.localName] = (request: object, options?: CallOptions) =>
         new Promise((resolve, reject) => {
           call(
             create(method.input, request as never),
-            new grpc.Metadata(),
+            metadata(options),
             callOptions(options),
             (error: grpc.ServiceError | null, response: unknown) =>
               error ? reject(toConnectError(error)) : resolve(response),
@@ -90,7 +96,7 @@ function grpcJsClient<S extends DescService>(service: S, address: string): Clien
         (async function* () {
           const stream = call(
             create(method.input, request as never),
-            new grpc.Metadata(),
+            metadata(options),
             callOptions(options),
           ) as AsyncIterable<unknown>;
           try {
