@@ -51,7 +51,8 @@ func WithToken(token string) Option { return func(o *options) { o.token = token 
 // WithTimeout bounds calls whose context has no deadline (default 10s).
 func WithTimeout(timeout time.Duration) Option { return func(o *options) { o.timeout = timeout } }
 
-// WithRetries retries unary calls that fail with UNAVAILABLE up to n times,
+// WithRetries retries idempotent unary calls (and appends, which carry a
+// key) that fail with UNAVAILABLE up to n times,
 // with exponential backoff from 100ms (default 2). Other codes are never retried.
 func WithRetries(n int) Option { return func(o *options) { o.retries = n } }
 
@@ -219,10 +220,31 @@ func (s *cancelOnEnd) RecvMsg(m any) error {
 	return err
 }
 
-// retryUnary retries UNAVAILABLE only. An append whose reply was lost may
-// have applied, so each AppendMessages call gets an idempotency key (unless
-// the caller set one) that every retry reuses: the server applies it once.
+// retriedMethods are the calls a retry cannot turn into a different outcome:
+// reads, SetWorking (it sets the same values again) and AppendMessages, which
+// always carries an idempotency key. The others (Remember, EndSession,
+// CompleteTask, ForgetMemory, ForgetUser, ReportUsage, EvictStale) may have
+// applied before the reply was lost; retried, they would store twice or
+// answer NOT_FOUND, so their UNAVAILABLE goes to the caller.
+var retriedMethods = map[string]bool{
+	engramv1.MemoryService_Ping_FullMethodName:           true,
+	engramv1.MemoryService_AppendMessages_FullMethodName: true,
+	engramv1.MemoryService_GetMessages_FullMethodName:    true,
+	engramv1.MemoryService_SetWorking_FullMethodName:     true,
+	engramv1.MemoryService_GetWorking_FullMethodName:     true,
+	engramv1.MemoryService_ListWorking_FullMethodName:    true,
+	engramv1.MemoryService_Recall_FullMethodName:         true,
+	engramv1.MemoryService_GetMemory_FullMethodName:      true,
+}
+
+// retryUnary retries UNAVAILABLE only, and only on retriedMethods. An append
+// whose reply was lost may have applied, so each AppendMessages call gets an
+// idempotency key (unless the caller set one) that every retry reuses: the
+// server applies it once.
 func (o options) retryUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if !retriedMethods[method] {
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
 	req = withIdempotencyKey(req)
 	delay := o.backoff
 	for attempt := 0; ; attempt++ {

@@ -3,13 +3,16 @@ package engram_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	engram "github.com/engram-memory/engram/clients/go"
 	engramv1 "github.com/engram-memory/engram/clients/go/gen/engram/v1"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -166,6 +169,61 @@ func TestRetriesOnlyUnavailable(t *testing.T) {
 	_, err = c.Ping(context.Background())
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("want Unavailable, got %v", err)
+	}
+}
+
+// unavailableStub answers every call with UNAVAILABLE and counts calls per method.
+func unavailableStub(t *testing.T) (string, func(string) int) {
+	t.Helper()
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	calls := map[string]int{}
+	server := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
+		method, _ := grpc.MethodFromServerStream(stream)
+		mu.Lock()
+		calls[method]++
+		mu.Unlock()
+		return status.Error(codes.Unavailable, "stub")
+	}))
+	go func() { _ = server.Serve(listener) }()
+	t.Cleanup(server.Stop)
+	return listener.Addr().String(), func(method string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls[method]
+	}
+}
+
+func TestRetriesOnlyIdempotentCalls(t *testing.T) {
+	addr, calls := unavailableStub(t)
+	c, err := engram.Dial(context.Background(), addr, engram.WithRetries(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	scope := &engramv1.Scope{Namespace: "go-client", UserId: "u"}
+	// These may have applied before their reply was lost: one attempt only.
+	_, _ = c.EndSession(ctx, &engramv1.EndSessionRequest{Scope: scope, SessionId: "s"})
+	_, _ = c.ForgetMemory(ctx, &engramv1.ForgetMemoryRequest{Scope: scope, MemoryId: "m"})
+	_, _ = c.CompleteTask(ctx, &engramv1.CompleteTaskRequest{Scope: scope, TaskId: "t"})
+	_, _ = c.ForgetUser(ctx, &engramv1.ForgetUserRequest{Scope: scope})
+	_, _ = c.Remember(ctx, &engramv1.RememberRequest{Scope: scope, Content: "x"})
+	for _, method := range []string{"EndSession", "ForgetMemory", "CompleteTask", "ForgetUser", "Remember"} {
+		if n := calls("/engram.v1.MemoryService/" + method); n != 1 {
+			t.Errorf("%s: want 1 attempt, got %d", method, n)
+		}
+	}
+	// Reads and keyed appends: the first attempt and two retries.
+	_, _ = c.GetMessages(ctx, &engramv1.GetMessagesRequest{Scope: scope, SessionId: "s"})
+	_, _ = c.AppendMessages(ctx, &engramv1.AppendMessagesRequest{Scope: scope, SessionId: "s"})
+	for _, method := range []string{"GetMessages", "AppendMessages"} {
+		if n := calls("/engram.v1.MemoryService/" + method); n != 3 {
+			t.Errorf("%s: want 3 attempts, got %d", method, n)
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
+from __future__ import annotations
+
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 
 import grpc
@@ -110,6 +112,70 @@ def test_unavailable_is_retried_then_raised() -> None:
         with pytest.raises(EngramError) as unavailable:
             client.ping()
         assert unavailable.value.code == grpc.StatusCode.UNAVAILABLE
+
+
+class _UnavailableEverywhere(grpc.GenericRpcHandler):
+    """Answers every call with UNAVAILABLE, counting calls per method."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[bytes, bytes]:
+        method: str = handler_call_details.method
+
+        def unavailable(request: bytes, context: grpc.ServicerContext) -> bytes:
+            self.calls[method] = self.calls.get(method, 0) + 1
+            context.abort(grpc.StatusCode.UNAVAILABLE, "stub")
+
+        return grpc.unary_unary_rpc_method_handler(unavailable)
+
+
+@pytest.fixture
+def unavailable_stub() -> Iterator[tuple[str, _UnavailableEverywhere]]:
+    handler = _UnavailableEverywhere()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield f"127.0.0.1:{port}", handler
+    server.stop(grace=None)
+
+
+def test_only_idempotent_calls_are_retried(
+    unavailable_stub: tuple[str, _UnavailableEverywhere], scope: scope_pb2.Scope
+) -> None:
+    address, handler = unavailable_stub
+    with EngramClient(address, retries=2, backoff=0.01, timeout=5) as client:
+        once: dict[str, Callable[[], object]] = {
+            "EndSession": lambda: client.end_session(pb.EndSessionRequest(scope=scope, session_id="s")),
+            "ForgetMemory": lambda: client.forget_memory(pb.ForgetMemoryRequest(scope=scope, memory_id="m")),
+            "CompleteTask": lambda: client.complete_task(pb.CompleteTaskRequest(scope=scope, task_id="t")),
+            "ForgetUser": lambda: client.forget_user(pb.ForgetUserRequest(scope=scope)),
+            "Remember": lambda: client.remember(pb.RememberRequest(scope=scope, content="x")),
+        }
+        retried: dict[str, Callable[[], object]] = {
+            "GetMessages": lambda: client.get_messages(pb.GetMessagesRequest(scope=scope, session_id="s")),
+            "AppendMessages": lambda: client.append_messages(pb.AppendMessagesRequest(scope=scope, session_id="s")),
+        }
+        for call in [*once.values(), *retried.values()]:
+            with pytest.raises(EngramError) as raised:
+                call()
+            assert raised.value.code == grpc.StatusCode.UNAVAILABLE
+    prefix = "/engram.v1.MemoryService/"
+    assert {name: handler.calls.get(prefix + name) for name in once} == {name: 1 for name in once}
+    assert {name: handler.calls.get(prefix + name) for name in retried} == {name: 3 for name in retried}
+
+
+async def test_async_client_retries_only_idempotent_calls(
+    unavailable_stub: tuple[str, _UnavailableEverywhere], scope: scope_pb2.Scope
+) -> None:
+    address, handler = unavailable_stub
+    async with AsyncEngramClient(address, retries=2, backoff=0.01, timeout=5) as client:
+        with pytest.raises(EngramError):
+            await client.forget_user(pb.ForgetUserRequest(scope=scope))
+        with pytest.raises(EngramError):
+            await client.get_memory(pb.GetMemoryRequest(scope=scope, memory_id="m"))
+    assert handler.calls == {"/engram.v1.MemoryService/ForgetUser": 1, "/engram.v1.MemoryService/GetMemory": 3}
 
 
 async def test_every_rpc_async(target: str, scope: scope_pb2.Scope) -> None:

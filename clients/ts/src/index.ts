@@ -20,7 +20,7 @@ export interface EngramClientOptions {
   readonly token?: string;
   /** Deadline of calls that set none themselves; default 10 s. */
   readonly timeoutMs?: number;
-  /** Retries of unary calls failing with UNAVAILABLE (only), with backoff; default 2. */
+  /** Retries of idempotent calls (and appends, which carry a key) failing with UNAVAILABLE, with backoff; default 2. */
   readonly retries?: number;
   /** First backoff delay, doubling per retry; default 100 ms. */
   readonly backoffMs?: number;
@@ -60,13 +60,35 @@ function bearer(token: string): Interceptor {
 }
 
 /**
- * Retries UNAVAILABLE only. An append whose reply was lost may have applied,
- * so each AppendMessages call gets an idempotency key (unless the caller set
- * one) that every retry reuses: the server applies it once.
+ * Calls a retry cannot turn into a different outcome: reads, SetWorking (it
+ * sets the same values again) and AppendMessages, which always carries an
+ * idempotency key. The others (Remember, EndSession, CompleteTask,
+ * ForgetMemory, ForgetUser, ReportUsage, EvictStale) may have applied before
+ * the reply was lost; retried, they would store twice or answer NOT_FOUND,
+ * so their UNAVAILABLE goes to the caller, who knows whether to check first.
+ */
+export const retriedMethods: ReadonlySet<string> = new Set(
+  [
+    MemoryService.method.ping,
+    MemoryService.method.appendMessages,
+    MemoryService.method.getMessages,
+    MemoryService.method.setWorking,
+    MemoryService.method.getWorking,
+    MemoryService.method.listWorking,
+    MemoryService.method.recall,
+    MemoryService.method.getMemory,
+  ].map((m) => m.name),
+);
+
+/**
+ * Retries UNAVAILABLE only, and only on `retriedMethods`. An append whose
+ * reply was lost may have applied, so each AppendMessages call gets an
+ * idempotency key (unless the caller set one) that every retry reuses: the
+ * server applies it once.
  */
 function retries(max: number, backoffMs: number): Interceptor {
   return (next) => async (req) => {
-    if (req.stream) return next(req);
+    if (req.stream || !retriedMethods.has(req.method.name)) return next(req);
     const request = withIdempotencyKey(req);
     for (let attempt = 0; ; attempt++) {
       try {

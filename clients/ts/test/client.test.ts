@@ -124,6 +124,38 @@ describe("createEngramClient", () => {
     }
   });
 
+  it("does not retry calls that may have applied before their reply was lost", async () => {
+    const stub = await startStatusStub(Code.Unavailable);
+    try {
+      const flaky = createEngramClient({ baseUrl: stub.baseUrl, retries: 2, backoffMs: 1 });
+      const scope = newScope();
+      const calls: [string, () => Promise<unknown>][] = [
+        ["EndSession", () => flaky.endSession({ scope, sessionId: "s" })],
+        ["ForgetMemory", () => flaky.forgetMemory({ scope, memoryId: "m" })],
+        ["CompleteTask", () => flaky.completeTask({ scope, taskId: "t" })],
+        ["ForgetUser", () => flaky.forgetUser({ scope })],
+        ["Remember", () => flaky.remember({ scope, type: MemoryType.SEMANTIC, content: "x" })],
+        ["ReportUsage", () => flaky.reportUsage({ scope, returnedIds: ["m"], usedIds: [] })],
+        ["EvictStale", () => flaky.evictStale({ dryRun: true })],
+      ];
+      for (const [name, call] of calls) {
+        const before = stub.authorizations.length;
+        const error = await call().catch((e: unknown) => e);
+        expect((error as EngramError).code, name).toBe(Code.Unavailable);
+        expect(stub.authorizations.length - before, name).toBe(1);
+      }
+      // Reads and keyed appends are retried.
+      const before = stub.authorizations.length;
+      await flaky.getMessages({ scope, sessionId: "s" }).catch(() => undefined);
+      await flaky
+        .appendMessages({ scope, sessionId: "s", messages: [{ role: Role.USER, content: "x" }] })
+        .catch(() => 0);
+      expect(stub.authorizations.length - before).toBe(6);
+    } finally {
+      await stub.close();
+    }
+  });
+
   it("does not retry other codes", async () => {
     const stub = await startStatusStub(Code.InvalidArgument);
     try {

@@ -6,6 +6,13 @@ UNAVAILABLE with exponential backoff, and raise EngramError. An append
 whose reply was lost may have applied, so append_messages gives each call
 an idempotency key (unless the caller set one) that every retry reuses:
 the server applies it once.
+
+Only calls a retry cannot turn into a different outcome are retried: reads,
+set_working (it sets the same values again) and append_messages (keyed).
+The others (remember, end_session, complete_task, forget_memory,
+forget_user, report_usage, evict_stale) may have applied before the reply
+was lost; retried, they would store twice or answer NOT_FOUND, so their
+UNAVAILABLE is raised to the caller.
 """
 
 from __future__ import annotations
@@ -78,28 +85,28 @@ class EngramClient:
     def close(self) -> None:
         self._channel.close()
 
-    def _call(self, method: Callable[..., Any], request: Any, timeout: float | None) -> Any:
+    def _call(self, method: Callable[..., Any], request: Any, timeout: float | None, *, retry: bool = False) -> Any:
         delay = self._backoff
-        for attempt in range(self._retries + 1):
+        for attempt in range(self._retries + 1 if retry else 1):
             try:
                 return method(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
             except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self._retries:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or not retry or attempt == self._retries:
                     raise EngramError.from_rpc_error(error) from None
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
 
     def ping(self, *, timeout: float | None = None) -> pb.PingResponse:
-        result: pb.PingResponse = self._call(self._stub.Ping, pb.PingRequest(), timeout)
+        result: pb.PingResponse = self._call(self._stub.Ping, pb.PingRequest(), timeout, retry=True)
         return result
 
     def append_messages(self, request: pb.AppendMessagesRequest, *, timeout: float | None = None) -> pb.AppendMessagesResponse:
-        result: pb.AppendMessagesResponse = self._call(self._stub.AppendMessages, _keyed(request), timeout)
+        result: pb.AppendMessagesResponse = self._call(self._stub.AppendMessages, _keyed(request), timeout, retry=True)
         return result
 
     def get_messages(self, request: pb.GetMessagesRequest, *, timeout: float | None = None) -> pb.GetMessagesResponse:
-        result: pb.GetMessagesResponse = self._call(self._stub.GetMessages, request, timeout)
+        result: pb.GetMessagesResponse = self._call(self._stub.GetMessages, request, timeout, retry=True)
         return result
 
     def end_session(self, request: pb.EndSessionRequest, *, timeout: float | None = None) -> pb.EndSessionResponse:
@@ -107,15 +114,15 @@ class EngramClient:
         return result
 
     def set_working(self, request: pb.SetWorkingRequest, *, timeout: float | None = None) -> pb.SetWorkingResponse:
-        result: pb.SetWorkingResponse = self._call(self._stub.SetWorking, request, timeout)
+        result: pb.SetWorkingResponse = self._call(self._stub.SetWorking, request, timeout, retry=True)
         return result
 
     def get_working(self, request: pb.GetWorkingRequest, *, timeout: float | None = None) -> pb.GetWorkingResponse:
-        result: pb.GetWorkingResponse = self._call(self._stub.GetWorking, request, timeout)
+        result: pb.GetWorkingResponse = self._call(self._stub.GetWorking, request, timeout, retry=True)
         return result
 
     def list_working(self, request: pb.ListWorkingRequest, *, timeout: float | None = None) -> pb.ListWorkingResponse:
-        result: pb.ListWorkingResponse = self._call(self._stub.ListWorking, request, timeout)
+        result: pb.ListWorkingResponse = self._call(self._stub.ListWorking, request, timeout, retry=True)
         return result
 
     def complete_task(self, request: pb.CompleteTaskRequest, *, timeout: float | None = None) -> pb.CompleteTaskResponse:
@@ -127,11 +134,11 @@ class EngramClient:
         return result
 
     def recall(self, request: pb.RecallRequest, *, timeout: float | None = None) -> pb.RecallResponse:
-        result: pb.RecallResponse = self._call(self._stub.Recall, request, timeout)
+        result: pb.RecallResponse = self._call(self._stub.Recall, request, timeout, retry=True)
         return result
 
     def get_memory(self, request: pb.GetMemoryRequest, *, timeout: float | None = None) -> pb.GetMemoryResponse:
-        result: pb.GetMemoryResponse = self._call(self._stub.GetMemory, request, timeout)
+        result: pb.GetMemoryResponse = self._call(self._stub.GetMemory, request, timeout, retry=True)
         return result
 
     def forget_memory(self, request: pb.ForgetMemoryRequest, *, timeout: float | None = None) -> pb.ForgetMemoryResponse:
@@ -193,28 +200,28 @@ class AsyncEngramClient:
     async def close(self) -> None:
         await self._channel.close()
 
-    async def _call(self, method: Callable[..., Any], request: Any, timeout: float | None) -> Any:
+    async def _call(self, method: Callable[..., Any], request: Any, timeout: float | None, *, retry: bool = False) -> Any:
         delay = self._backoff
-        for attempt in range(self._retries + 1):
+        for attempt in range(self._retries + 1 if retry else 1):
             try:
                 return await method(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
             except grpc.aio.AioRpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self._retries:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or not retry or attempt == self._retries:
                     raise EngramError.from_rpc_error(error) from None
                 await asyncio.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
 
     async def ping(self, *, timeout: float | None = None) -> pb.PingResponse:
-        result: pb.PingResponse = await self._call(self._stub.Ping, pb.PingRequest(), timeout)
+        result: pb.PingResponse = await self._call(self._stub.Ping, pb.PingRequest(), timeout, retry=True)
         return result
 
     async def append_messages(self, request: pb.AppendMessagesRequest, *, timeout: float | None = None) -> pb.AppendMessagesResponse:
-        result: pb.AppendMessagesResponse = await self._call(self._stub.AppendMessages, _keyed(request), timeout)
+        result: pb.AppendMessagesResponse = await self._call(self._stub.AppendMessages, _keyed(request), timeout, retry=True)
         return result
 
     async def get_messages(self, request: pb.GetMessagesRequest, *, timeout: float | None = None) -> pb.GetMessagesResponse:
-        result: pb.GetMessagesResponse = await self._call(self._stub.GetMessages, request, timeout)
+        result: pb.GetMessagesResponse = await self._call(self._stub.GetMessages, request, timeout, retry=True)
         return result
 
     async def end_session(self, request: pb.EndSessionRequest, *, timeout: float | None = None) -> pb.EndSessionResponse:
@@ -222,15 +229,15 @@ class AsyncEngramClient:
         return result
 
     async def set_working(self, request: pb.SetWorkingRequest, *, timeout: float | None = None) -> pb.SetWorkingResponse:
-        result: pb.SetWorkingResponse = await self._call(self._stub.SetWorking, request, timeout)
+        result: pb.SetWorkingResponse = await self._call(self._stub.SetWorking, request, timeout, retry=True)
         return result
 
     async def get_working(self, request: pb.GetWorkingRequest, *, timeout: float | None = None) -> pb.GetWorkingResponse:
-        result: pb.GetWorkingResponse = await self._call(self._stub.GetWorking, request, timeout)
+        result: pb.GetWorkingResponse = await self._call(self._stub.GetWorking, request, timeout, retry=True)
         return result
 
     async def list_working(self, request: pb.ListWorkingRequest, *, timeout: float | None = None) -> pb.ListWorkingResponse:
-        result: pb.ListWorkingResponse = await self._call(self._stub.ListWorking, request, timeout)
+        result: pb.ListWorkingResponse = await self._call(self._stub.ListWorking, request, timeout, retry=True)
         return result
 
     async def complete_task(self, request: pb.CompleteTaskRequest, *, timeout: float | None = None) -> pb.CompleteTaskResponse:
@@ -242,11 +249,11 @@ class AsyncEngramClient:
         return result
 
     async def recall(self, request: pb.RecallRequest, *, timeout: float | None = None) -> pb.RecallResponse:
-        result: pb.RecallResponse = await self._call(self._stub.Recall, request, timeout)
+        result: pb.RecallResponse = await self._call(self._stub.Recall, request, timeout, retry=True)
         return result
 
     async def get_memory(self, request: pb.GetMemoryRequest, *, timeout: float | None = None) -> pb.GetMemoryResponse:
-        result: pb.GetMemoryResponse = await self._call(self._stub.GetMemory, request, timeout)
+        result: pb.GetMemoryResponse = await self._call(self._stub.GetMemory, request, timeout, retry=True)
         return result
 
     async def forget_memory(self, request: pb.ForgetMemoryRequest, *, timeout: float | None = None) -> pb.ForgetMemoryResponse:
