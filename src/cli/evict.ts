@@ -3,6 +3,7 @@ import type { Config } from "../config.js";
 import { openEngram } from "../engram-factory.js";
 import { EvictionRunMetrics } from "../observability/eviction-run-metrics.js";
 import { captureConsole, createLogger } from "../observability/logger.js";
+import { warnUnreadVariables } from "./warn-unread-variables.js";
 
 /**
  * `engram evict`: forgets stale memories once and exits (the CronJob).
@@ -25,6 +26,7 @@ export async function evict(config: Config, args: readonly string[]): Promise<nu
   const logger = createLogger(config.log.level, (line) => process.stderr.write(line));
   // Anything a library prints goes to stderr too, as JSON.
   captureConsole(logger);
+  warnUnreadVariables(logger);
   const run = new EvictionRunMetrics();
   const { engram, stores } = await openEngram(config, { evicted: (counts) => run.recordEvicted(counts) });
   const started = Date.now();

@@ -31,6 +31,9 @@ export const peerCertificateCnKey = createContextKey<string | undefined>(undefin
   description: "verified client certificate CN",
 });
 
+/** The caller's network address (no port), set per request: the rate-limit key of anonymous callers. */
+export const peerAddressKey = createContextKey<string | undefined>(undefined, { description: "peer address" });
+
 export class Authenticator {
   private readonly byHash: readonly { hash: Buffer; caller: Caller }[];
   private readonly byCertificate: ReadonlyMap<string, Caller>;
@@ -93,7 +96,14 @@ export class Authenticator {
   gate = (ctx: HandlerContext): void => {
     // Health and reflection stay open for probes and tooling.
     if (ctx.service.typeName !== "engram.v1.MemoryService") return;
-    ctx.values.set(callerKey, this.admit(ctx.requestHeader.get("authorization"), ctx.values.get(peerCertificateCnKey)));
+    ctx.values.set(
+      callerKey,
+      this.admit(
+        ctx.requestHeader.get("authorization"),
+        ctx.values.get(peerCertificateCnKey),
+        ctx.values.get(peerAddressKey),
+      ),
+    );
   };
 
   /**
@@ -101,7 +111,7 @@ export class Authenticator {
    * it from the caller's rate limit. Throws the ConnectError to answer with:
    * UNAUTHENTICATED, or RESOURCE_EXHAUSTED with a `retry-after-ms` header.
    */
-  admit(authorization: string | null, certificateCn?: string): Caller {
+  admit(authorization: string | null, certificateCn?: string, peerAddress?: string): Caller {
     let caller: Caller;
     try {
       caller = this.authenticate(authorization, certificateCn);
@@ -109,10 +119,13 @@ export class Authenticator {
       // Callers of admit run before any interceptor: map the status here.
       throw toConnectError(error);
     }
-    const waitMs = this.limiter?.take(caller.name) ?? 0;
+    // With authentication off every caller is anonymous: one bucket per peer
+    // address, so one noisy client cannot use up everyone's rate.
+    const bucket = caller === anonymousCaller && peerAddress !== undefined ? `peer ${peerAddress}` : caller.name;
+    const waitMs = this.limiter?.take(bucket) ?? 0;
     if (waitMs > 0) {
       throw new ConnectError(
-        `caller "${caller.name}" is over its rate limit; retry in ${waitMs} ms`,
+        `caller "${bucket}" is over its rate limit; retry in ${waitMs} ms`,
         Code.ResourceExhausted,
         { "retry-after-ms": String(waitMs) },
       );

@@ -28,8 +28,9 @@ import { withinDeadline } from "./deadline.js";
 
 /**
  * The MemoryService handlers: convert, call the domain, convert back.
- * Nothing here decides policy; errors are mapped to statuses by the
- * interceptor in `interceptors.ts`.
+ * Nothing here decides policy; domain errors are mapped to statuses once,
+ * by `observeInterceptor` (observe-interceptor.ts) with `toConnectError`
+ * (error-mapping.ts).
  */
 export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof MemoryService> {
   /** The request's scope, once the caller is authorized for `permission` in its namespace. */

@@ -31,7 +31,7 @@ export function served<S extends DescService>(service: S, impl: ServiceImpl<S>):
 /** What every kind of grpc-js server call offers (grpc-js does not export the type). */
 type SurfaceCall = Pick<
   grpc.ServerUnaryCall<unknown, unknown>,
-  "getDeadline" | "getPath" | "metadata" | "sendMetadata" | "getAuthContext" | "cancelled"
+  "getDeadline" | "getPath" | "metadata" | "sendMetadata" | "getAuthContext" | "getPeer" | "cancelled"
 > &
   NodeJS.EventEmitter;
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig, unreadVariables } from "../../src/config.js";
 
 describe("loadConfig", () => {
   it("has working defaults with nothing set", () => {
@@ -150,5 +150,23 @@ describe("the metrics listener", () => {
   it("follows ENGRAM_HOST when authentication is off", () => {
     expect(loadConfig({}).server.metricsHost).toBe("127.0.0.1");
     expect(loadConfig({ ENGRAM_HOST: "0.0.0.0", ENGRAM_INSECURE: "true" }).server.metricsHost).toBe("0.0.0.0");
+  });
+});
+
+describe("unreadVariables", () => {
+  it("names ENGRAM_* variables that are set but never read: a typo, or a setting that does not apply", () => {
+    expect(
+      unreadVariables({
+        ENGRAM_REDIS_UR: "redis://redis:6379",
+        ENGRAM_OPENAI_API_KEY: "sk-unused-with-the-local-provider",
+        ENGRAM_PORT: "50051",
+        ENGRAM_CACHE_DIR: "/root/.cache/engram",
+        HOME: "/root",
+      }),
+    ).toEqual(["ENGRAM_OPENAI_API_KEY", "ENGRAM_REDIS_UR"]);
+  });
+
+  it("names none for a configuration that reads everything it is given", () => {
+    expect(unreadVariables({ ENGRAM_REDIS_URL: "redis://redis:6379", ENGRAM_REDIS_KEY_PREFIX: "e" })).toEqual([]);
   });
 });
