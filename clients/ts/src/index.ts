@@ -2,6 +2,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { ConnectError, createClient, type Client, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { randomUUID } from "node:crypto";
+import { context, propagation } from "@opentelemetry/api";
 import { MemoryService, type AppendMessagesRequest } from "./gen/engram/v1/memory_service_pb.js";
 import { Code, EngramError } from "./engram-error.js";
 
@@ -39,7 +40,12 @@ export type EngramClient = Client<typeof MemoryService>;
 
 /** Connects to Engram over gRPC (HTTP/2). */
 export function createEngramClient(options: EngramClientOptions): EngramClient {
-  const interceptors: Interceptor[] = [errors(), retries(options.retries ?? 2, options.backoffMs ?? 100), sizeLimit()];
+  const interceptors: Interceptor[] = [
+    errors(),
+    retries(options.retries ?? 2, options.backoffMs ?? 100),
+    sizeLimit(),
+    traceContext(),
+  ];
   if (options.token) interceptors.push(bearer(options.token));
   return createClient(
     MemoryService,
@@ -50,6 +56,21 @@ export function createEngramClient(options: EngramClientOptions): EngramClient {
       writeMaxBytes: maxRequestBytes,
     }),
   );
+}
+
+/**
+ * Sends the caller's current OpenTelemetry trace context (W3C `traceparent`,
+ * `tracestate`, `baggage`, through the globally registered propagator) with
+ * every call, so Engram's server span joins the caller's trace. Without an
+ * OpenTelemetry SDK registered in the application, this sends nothing.
+ */
+function traceContext(): Interceptor {
+  return (next) => (req) => {
+    propagation.inject(context.active(), req.header, {
+      set: (headers, key, value) => headers.set(key, value),
+    });
+    return next(req);
+  };
 }
 
 function bearer(token: string): Interceptor {
