@@ -1,8 +1,8 @@
 // Package engram is the Go client of Engram, the memory service for LLM
 // applications. It wraps the generated gRPC client (package engramv1) with
 // what every caller needs: dialing with TLS or plaintext, a bearer token, a
-// default timeout for calls whose context has no deadline, and retries of
-// UNAVAILABLE with backoff. Errors are gRPC statuses: inspect them with
+// default timeout for calls whose context has no deadline, retries of
+// UNAVAILABLE with backoff, and OpenTelemetry trace propagation (otelgrpc). Errors are gRPC statuses: inspect them with
 // status.Code(err).
 package engram
 
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	engramv1 "github.com/engram-memory/engram/clients/go/gen/engram/v1"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -71,6 +72,9 @@ func Dial(_ context.Context, addr string, opts ...Option) (*Client, error) {
 		grpc.WithChainStreamInterceptor(o.timeoutStream),
 		// A request over the server's limit fails here with ResourceExhausted, before it is sent.
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(MaxRequestBytes)),
+		// Each call carries the caller's trace context (through the global
+		// OpenTelemetry propagator and tracer provider; none registered: nothing sent).
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 	}
 	if o.tls != nil {
 		dialOptions = append(dialOptions, grpc.WithTransportCredentials(credentials.NewTLS(o.tls)))
