@@ -2,7 +2,8 @@
 
 Both have the same methods, one per RPC, taking the generated request
 messages. They apply a default timeout, send a bearer token, retry
-UNAVAILABLE with exponential backoff, and raise EngramError. An append
+UNAVAILABLE with exponential backoff, carry the caller's OpenTelemetry trace
+context, and raise EngramError. An append
 whose reply was lost may have applied, so append_messages gives each call
 an idempotency key (unless the caller set one) that every retry reuses:
 the server applies it once.
@@ -25,6 +26,7 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from opentelemetry import propagate
 
 from engram.v1 import memory_service_pb2 as pb
 from engram.v1 import memory_service_pb2_grpc as pb_grpc
@@ -50,6 +52,15 @@ _CHANNEL_OPTIONS = (("grpc.max_send_message_length", MAX_REQUEST_BYTES),)
 
 def _metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+def _with_trace_context(metadata: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The call's metadata plus the caller's current OpenTelemetry context (W3C traceparent,
+    tracestate, baggage) through the globally configured propagator, so Engram's server span
+    joins the caller's trace. With no active span, nothing is added."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return metadata + tuple(carrier.items())
 
 
 class EngramClient:
@@ -89,7 +100,7 @@ class EngramClient:
         delay = self._backoff
         for attempt in range(self._retries + 1 if retry else 1):
             try:
-                return method(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
+                return method(request, timeout=self._timeout if timeout is None else timeout, metadata=_with_trace_context(self._metadata))
             except grpc.RpcError as error:
                 if error.code() != grpc.StatusCode.UNAVAILABLE or not retry or attempt == self._retries:
                     raise EngramError.from_rpc_error(error) from None
@@ -162,7 +173,7 @@ class EngramClient:
     ) -> Iterator[pb.AssembleContextResponse]:
         """Yields the sections in order, then the summary. Streams are not retried."""
         try:
-            yield from self._stub.AssembleContext(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
+            yield from self._stub.AssembleContext(request, timeout=self._timeout if timeout is None else timeout, metadata=_with_trace_context(self._metadata))
         except grpc.RpcError as error:
             raise EngramError.from_rpc_error(error) from None
 
@@ -204,7 +215,7 @@ class AsyncEngramClient:
         delay = self._backoff
         for attempt in range(self._retries + 1 if retry else 1):
             try:
-                return await method(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
+                return await method(request, timeout=self._timeout if timeout is None else timeout, metadata=_with_trace_context(self._metadata))
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.UNAVAILABLE or not retry or attempt == self._retries:
                     raise EngramError.from_rpc_error(error) from None
@@ -276,7 +287,7 @@ class AsyncEngramClient:
         self, request: pb.AssembleContextRequest, *, timeout: float | None = None
     ) -> AsyncIterator[pb.AssembleContextResponse]:
         """Yields the sections in order, then the summary. Streams are not retried."""
-        call = self._stub.AssembleContext(request, timeout=self._timeout if timeout is None else timeout, metadata=self._metadata)
+        call = self._stub.AssembleContext(request, timeout=self._timeout if timeout is None else timeout, metadata=_with_trace_context(self._metadata))
         try:
             async for event in call:
                 yield event
