@@ -2,34 +2,114 @@ import type { MemoryRecord, MemoryType } from "./types.js";
 
 /**
  * What a new memory does to the ones already stored: pure, given the user's
- * most similar memories. Semantic facts are updated in place, near-duplicates
- * refresh the existing memory, and a newer preference or decision about the
- * same subject supersedes the older ones (kept as history).
+ * most similar memories. Time is when things happened (`occurredAt`, which
+ * intake sets to the creation time when the caller gives none), not when
+ * Engram heard of them, so a history imported out of order settles as if
+ * told in order:
+ * - a near-duplicate refreshes the existing memory (`merge`), keeping the
+ *   more recent text when it adds detail;
+ * - a fact about a subject is updated in place when it is newer (`update`);
+ * - a preference or decision about a subject supersedes the older ones
+ *   (`supersede`), which stay as history;
+ * - an incoming fact, preference or decision older than a current one of its
+ *   subject is stored already superseded by it (`superseded`), never current;
+ * - events never supersede each other: two bookings both happened.
  */
 export type ConflictResolution =
   | { readonly kind: "create" }
-  | { readonly kind: "merge"; readonly target: MemoryRecord }
+  | {
+      readonly kind: "merge";
+      readonly target: MemoryRecord;
+      /** The incoming text replaces the stored one: it is newer and adds words. */
+      readonly takeIncomingContent: boolean;
+    }
   | { readonly kind: "update"; readonly target: MemoryRecord }
-  | { readonly kind: "supersede"; readonly targets: readonly MemoryRecord[] };
+  | { readonly kind: "supersede"; readonly targets: readonly MemoryRecord[] }
+  | {
+      readonly kind: "superseded";
+      /** The current memory that follows the incoming one in time; its occurrence ends the incoming one's validity. */
+      readonly successor: MemoryRecord;
+    };
+
+/** What settlement needs to know of the incoming memory. */
+export interface IncomingMemory {
+  readonly type: MemoryType;
+  readonly subject: string;
+  readonly content: string;
+  readonly occurredAt: Date;
+}
 
 /** Cosine similarity at or above which two memories of one type are the same memory. */
 export const nearDuplicateSimilarity = 0.92;
 
 export function resolveConflict(
-  incoming: { readonly type: MemoryType; readonly subject: string },
+  incoming: IncomingMemory,
   similar: readonly { readonly record: MemoryRecord; readonly relevance: number }[],
 ): ConflictResolution {
   const live = similar.filter((s) => s.record.type === incoming.type && s.record.supersededBy === undefined);
   const duplicate = live.find((s) => s.relevance >= nearDuplicateSimilarity);
-  if (duplicate) return { kind: "merge", target: duplicate.record };
-  if (incoming.subject === "") return { kind: "create" };
+  if (duplicate) {
+    return {
+      kind: "merge",
+      target: duplicate.record,
+      takeIncomingContent: mergedContentIsIncoming(duplicate.record, incoming),
+    };
+  }
+  if (incoming.subject === "" || !supersedes(incoming)) return { kind: "create" };
   const sameSubject = live.filter((s) => s.record.subject === incoming.subject).map((s) => s.record);
   if (sameSubject.length === 0) return { kind: "create" };
+  const at = incoming.occurredAt.getTime();
+  // Ties go to the incoming memory: told later about the same moment, it is the correction.
+  const newer = sameSubject.filter((r) => r.occurredAt.getTime() > at);
+  if (newer.length > 0) {
+    const successor = newer.reduce((a, b) => (b.occurredAt.getTime() < a.occurredAt.getTime() ? b : a));
+    return { kind: "superseded", successor };
+  }
   if (incoming.type === "semantic") {
-    const newest = [...sameSubject].sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())[0]!;
+    const newest = sameSubject.reduce((a, b) => (b.occurredAt.getTime() > a.occurredAt.getTime() ? b : a));
     return { kind: "update", target: newest };
   }
   return { kind: "supersede", targets: sameSubject };
+}
+
+/**
+ * Whether a memory of this kind replaces older ones of its subject:
+ * facts and preferences do; of episodic memories only decisions ("I've
+ * decided to fly with KLM") do, since events ("I booked a window seat to
+ * Paris") all happened and contradict nothing.
+ */
+export function supersedes(memory: { readonly type: MemoryType; readonly content: string }): boolean {
+  return memory.type !== "episodic" || isDecision(memory.content);
+}
+
+const decisionWords =
+  /\b(decided|decide to|chose|chosen|choosing|going with|go with|went with|settled on|switched|switching|opted|picked)\b/i;
+
+export function isDecision(content: string): boolean {
+  return decisionWords.test(content);
+}
+
+/**
+ * A merge keeps the more recent and more detailed text: the newer of the
+ * two when it adds words the older lacks, else the older (which then says
+ * at least as much). Without a model, "adds words" is the local measure
+ * of detail.
+ */
+function mergedContentIsIncoming(stored: MemoryRecord, incoming: IncomingMemory): boolean {
+  const incomingIsNewer = incoming.occurredAt.getTime() >= stored.occurredAt.getTime();
+  return incomingIsNewer
+    ? addsWords(incoming.content, stored.content)
+    : !addsWords(stored.content, incoming.content) && addsWords(incoming.content, stored.content);
+}
+
+/** Whether `text` has a word `than` lacks (case-insensitive). */
+export function addsWords(text: string, than: string): boolean {
+  const known = new Set(words(than));
+  return words(text).some((w) => !known.has(w));
+}
+
+function words(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
 /**

@@ -27,6 +27,13 @@ export const limits = {
   queryBytes: 8 * 1024,
   topKMax: 100,
   topKDefault: 10,
+  /** Earlier versions kept per memory; the oldest go first. */
+  memoryVersionsKept: 50,
+  /** ListMemories page size. */
+  listPageSizeDefault: 100,
+  listPageSizeMax: 1000,
+  /** Memories per ImportMemories call. */
+  importBatchMax: 1000,
 
   tokenBudgetMax: 1_000_000,
   documentsPerAssembly: 100,

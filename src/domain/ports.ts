@@ -1,5 +1,5 @@
 import type { EvictionBand, EvictionCandidate } from "./forgetting.js";
-import type { MemoryRecord, MemoryType, NewMessage, Scope, SessionSnapshot, WorkingState } from "./types.js";
+import type { MemoryRecord, MemoryType, Metadata, NewMessage, Scope, SessionSnapshot, WorkingState } from "./types.js";
 
 /**
  * The storage ports of the memory domain. Each backend (embedded SQLite,
@@ -98,6 +98,36 @@ export interface WorkingStore {
   deleteUser(scope: Scope): Promise<number>;
 }
 
+/**
+ * Which of a user's memories a listing or a search considers; every field
+ * set must hold (an unset one does not filter). Backends apply it inside
+ * their own query.
+ */
+export interface MemoryFilter {
+  /** Empty means every type. */
+  readonly types?: readonly MemoryType[];
+  readonly subject?: string;
+  readonly pinned?: boolean;
+  /** True: only superseded memories; false: only current ones. */
+  readonly superseded?: boolean;
+  /** Only memories superseded by this memory id (a memory's history). */
+  readonly supersededBy?: string;
+  /** Every pair must be in the memory's metadata. */
+  readonly metadata?: Metadata;
+  /** occurredFrom <= occurredAt < occurredBefore. */
+  readonly occurredFrom?: Date;
+  readonly occurredBefore?: Date;
+  /** createdFrom <= createdAt < createdBefore. */
+  readonly createdFrom?: Date;
+  readonly createdBefore?: Date;
+}
+
+/** A position in the stable listing order (createdAt, then id). */
+export interface ListCursor {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
 export interface MemorySearch {
   readonly embedding: Float32Array;
   /** The query text, for lexical (BM25) matching. */
@@ -119,6 +149,8 @@ export interface MemorySearch {
    * alpha 1) a word in common; an unrelated query finds nothing.
    */
   readonly limit: number;
+  /** Further conditions, applied inside the backend's query. */
+  readonly filter?: MemoryFilter;
 }
 
 export interface MemoryHit {
@@ -142,12 +174,19 @@ export interface LongTermStore {
   /** How many memories the user holds (superseded ones included). */
   count(scope: Scope): Promise<number>;
   /**
-   * Replaces a stored memory's content and policy fields (same scope and id);
-   * false if it does not exist. Access statistics are not written: only
+   * Replaces a stored memory's content, policy fields and history (same
+   * scope and id), in one write; false if it does not exist. Access statistics are not written: only
    * recordAccess moves them, so an update never undoes a concurrent bump.
    */
   update(record: MemoryRecord): Promise<boolean>;
   search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]>;
+  /**
+   * The user's memories matching the filter in a stable order (createdAt,
+   * then id, both immutable), strictly after `after`, at most `limit`.
+   * Keyset paging: memories added meanwhile never shift a page, so paging
+   * through sees every memory that existed throughout exactly once.
+   */
+  list(scope: Scope, filter: MemoryFilter, after: ListCursor | undefined, limit: number): Promise<MemoryRecord[]>;
   /** Adds each count to its memory's access count and moves last access to `at`. */
   recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void>;
   delete(scope: Scope, id: string): Promise<boolean>;

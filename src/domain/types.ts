@@ -90,6 +90,25 @@ export interface Memory {
   readonly supersededBy: string | undefined;
   readonly validUntil: Date | undefined;
   readonly source: MemorySource;
+  /** Earlier versions of this memory, oldest first (at most `limits.memoryVersionsKept`); absent or empty when never changed. */
+  readonly history?: readonly MemoryVersion[];
+}
+
+/**
+ * What a memory said before an update replaced it: its content and policy
+ * fields, and the interval it was valid in.
+ */
+export interface MemoryVersion {
+  readonly content: string;
+  readonly importance: number;
+  readonly subject: string;
+  readonly metadata: Metadata;
+  /** When it became true (the memory's occurredAt then). */
+  readonly validFrom: Date;
+  /** When it stopped being true: the replacing version's occurrence, or the correction's time. */
+  readonly validUntil: Date;
+  /** When Engram replaced it. */
+  readonly replacedAt: Date;
 }
 
 /** A memory as stored: with the embedding of its content. */

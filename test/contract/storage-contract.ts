@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResourceExhaustedError } from "../../src/domain/errors.js";
 import type { Stores } from "../../src/domain/ports.js";
 import { embedder, freshScope, memoryRecord, newMessage, sleep } from "../support/memory-fixtures.js";
+import { describeListingContract } from "./memory-listing-contract.js";
 
 /**
  * The storage contract: every backend runs this same suite against a real
@@ -313,6 +314,9 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(await stores.working.list(other)).toHaveLength(1);
         });
       });
+
+    if (backend.tiers.has("longTerm"))
+      describe("long-term listing, filters and history", () => describeListingContract(() => stores));
 
     if (backend.tiers.has("longTerm"))
       describe("long-term", () => {

@@ -12,17 +12,17 @@ beforeAll(async () => {
 });
 afterAll(() => weaviate?.stop());
 
-const config = (collection: string) => ({
+const config = (collection: string, batchSize = 200) => ({
   url: weaviate.url,
   grpcAddress: weaviate.grpcAddress,
   apiKey: undefined,
   collection,
   timeoutMs: 10_000,
-  batchSize: 2,
+  batchSize,
 });
 
-async function weaviateStores(collection = "ContractMemory"): Promise<Stores> {
-  const store = await openWeaviateStores(config(collection), dimensions);
+async function weaviateStores(collection = "ContractMemory", batchSize?: number): Promise<Stores> {
+  const store = await openWeaviateStores(config(collection, batchSize), dimensions);
   // Sessions and working memory are not Weaviate's tiers; an in-memory embedded store fills the slots.
   const embedded = openEmbeddedStores({ path: ":memory:", dimensions });
   return {
@@ -54,7 +54,8 @@ describe("Weaviate specifics", () => {
   });
 
   it("writes in chunks and reports a partial batch failure per object", async () => {
-    const stores = await weaviateStores();
+    // Chunks of two: the failure is in the second chunk.
+    const stores = await weaviateStores("ContractMemory", 2);
     try {
       const scope = freshScope();
       const good = [memoryRecord(scope, "first"), memoryRecord(scope, "second"), memoryRecord(scope, "third")];

@@ -44,6 +44,7 @@ export function memoryRecord(scope: Scope, content: string, overrides: Partial<M
     validUntil: undefined,
     source: { kind: "remember", sessionId: "", messageIds: [], caller: "test" },
     embedding: embedder.embedOne(content),
+    history: [],
     ...overrides,
   };
 }

@@ -203,6 +203,11 @@ const migrations: readonly string[] = [
   `
   ALTER TABLE session_appends ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
   `,
+  // Memory history (earlier versions, JSON) and the ListMemories order.
+  `
+  ALTER TABLE memories ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
+  CREATE INDEX memories_listing ON memories (namespace, user_id, created_at, id);
+  `,
 ];
 
 function migrate(db: DatabaseSync): void {

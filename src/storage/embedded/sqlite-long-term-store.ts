@@ -1,8 +1,15 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
-import type { MemoryRecord, MemorySource, MemoryType, Scope } from "../../domain/types.js";
+import type { MemoryRecord, MemorySource, MemoryType, MemoryVersion, Scope } from "../../domain/types.js";
 import { UnavailableError } from "../../domain/errors.js";
-import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../../domain/ports.js";
+import type {
+  BulkInsertResult,
+  ListCursor,
+  LongTermStore,
+  MemoryFilter,
+  MemoryHit,
+  MemorySearch,
+} from "../../domain/ports.js";
 import { fuseRelativeScores, type ScoredId } from "../../domain/hybrid-fusion.js";
 import { ftsQuery } from "./fts-query.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
@@ -113,6 +120,7 @@ export class SqliteLongTermStore implements LongTermStore {
   private vectorCandidates(scope: Scope, search: MemorySearch): ScoredId[] {
     const user = this.userVectors(scope);
     const wanted = new Set(search.types);
+    const allowed = this.matchingIds(scope, search.filter);
     const best = new TopK(search.limit);
     const { matrix } = user;
     const query = search.embedding;
@@ -120,6 +128,7 @@ export class SqliteLongTermStore implements LongTermStore {
     for (let i = 0; i < user.ids.length; i++) {
       if (wanted.size > 0 && !wanted.has(user.types[i]!)) continue;
       if (!search.includeSuperseded && user.superseded[i]) continue;
+      if (allowed && !allowed.has(user.ids[i]!)) continue;
       // An inlined dot product: this loop is the whole cost of a recall.
       let dot = 0;
       for (let j = 0, offset = i * d; j < d; j++) dot += query[j]! * matrix[offset + j]!;
@@ -134,20 +143,54 @@ export class SqliteLongTermStore implements LongTermStore {
     if (match === undefined) return [];
     const types = search.types.length > 0 ? `AND m.type IN (${search.types.map(() => "?").join(", ")})` : "";
     const current = search.includeSuperseded ? "" : "AND m.superseded_by IS NULL";
+    const filter = filterSql(search.filter, "m");
     return this.database
       .all(
         `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
          JOIN memory_search_keys k ON k.key = memories_fts.rowid
          JOIN memories m ON m.namespace = k.namespace AND m.user_id = k.user_id AND m.id = k.id
-         WHERE memories_fts MATCH ? AND k.namespace = ? AND k.user_id = ? ${types} ${current}
+         WHERE memories_fts MATCH ? AND k.namespace = ? AND k.user_id = ? ${types} ${current}${filter.where}
          ORDER BY bm25(memories_fts) LIMIT ?`,
         match,
         scope.namespace,
         scope.userId,
         ...search.types,
+        ...filter.params,
         search.limit,
       )
       .map((row) => ({ id: String(row.id), score: Number(row.score) }));
+  }
+
+  /** Ids of the user's memories that pass the filter, or undefined when it filters nothing. */
+  private matchingIds(scope: Scope, filter: MemoryFilter | undefined): Set<string> | undefined {
+    const { where, params } = filterSql(filter);
+    if (where === "") return undefined;
+    const rows = this.database.all(
+      `SELECT id FROM memories WHERE namespace = ? AND user_id = ?${where}`,
+      scope.namespace,
+      scope.userId,
+      ...params,
+    );
+    return new Set(rows.map((r) => String(r.id)));
+  }
+
+  async list(
+    scope: Scope,
+    filter: MemoryFilter,
+    after: ListCursor | undefined,
+    limit: number,
+  ): Promise<MemoryRecord[]> {
+    const { where, params } = filterSql(filter);
+    const rows = this.database.all(
+      `SELECT * FROM memories WHERE namespace = ? AND user_id = ?${where}
+       ${after ? "AND (created_at, id) > (?, ?)" : ""} ORDER BY created_at, id LIMIT ?`,
+      scope.namespace,
+      scope.userId,
+      ...params,
+      ...(after ? [after.createdAt.getTime(), after.id] : []),
+      limit,
+    );
+    return rows.map(toRecord);
   }
 
   /** The user's vectors, from the cache or read once from the database. */
@@ -300,6 +343,7 @@ const valueColumns = [
   "source_session",
   "source_message_ids",
   "source_caller",
+  "history",
 ] as const;
 
 function vectorRow(record: MemoryRecord): VectorRow {
@@ -336,6 +380,7 @@ function columnValues(record: MemoryRecord): SQLInputValue[] {
     record.source.sessionId,
     JSON.stringify(record.source.messageIds),
     record.source.caller,
+    JSON.stringify(record.history ?? []),
   ];
 }
 
@@ -394,5 +439,47 @@ function toRecord(row: Record<string, SQLInputValue>): MemoryRecord {
       messageIds: JSON.parse(String(row.source_message_ids)) as string[],
       caller: String(row.source_caller),
     },
+    history: parseHistory(row.history),
   };
+}
+
+function parseHistory(value: SQLInputValue | undefined): MemoryVersion[] {
+  const stored = JSON.parse(typeof value === "string" ? value : "[]") as Record<string, unknown>[];
+  return stored.map((v) => ({
+    content: String(v.content),
+    importance: Number(v.importance),
+    subject: String(v.subject ?? ""),
+    metadata: (v.metadata ?? {}) as Record<string, string>,
+    validFrom: new Date(String(v.validFrom)),
+    validUntil: new Date(String(v.validUntil)),
+    replacedAt: new Date(String(v.replacedAt)),
+  }));
+}
+
+/**
+ * A filter as SQL conditions on the memories table and their parameters,
+ * so a listing or a search only ever reads matching rows.
+ */
+function filterSql(filter: MemoryFilter | undefined, table = ""): { where: string; params: SQLInputValue[] } {
+  const t = table ? `${table}.` : "";
+  const conditions: string[] = [];
+  const params: SQLInputValue[] = [];
+  const where = (condition: string, ...values: SQLInputValue[]) => {
+    conditions.push(condition);
+    params.push(...values);
+  };
+  if (filter?.types && filter.types.length > 0)
+    where(`${t}type IN (${filter.types.map(() => "?").join(", ")})`, ...filter.types);
+  if (filter?.subject !== undefined) where(`${t}subject = ?`, filter.subject);
+  if (filter?.pinned !== undefined) where(`${t}pinned = ?`, filter.pinned ? 1 : 0);
+  if (filter?.superseded !== undefined) where(`${t}superseded_by IS ${filter.superseded ? "NOT " : ""}NULL`);
+  if (filter?.supersededBy !== undefined) where(`${t}superseded_by = ?`, filter.supersededBy);
+  for (const [key, value] of Object.entries(filter?.metadata ?? {})) {
+    where(`EXISTS (SELECT 1 FROM json_each(${t}metadata) WHERE json_each.key = ? AND json_each.value = ?)`, key, value);
+  }
+  if (filter?.occurredFrom) where(`${t}occurred_at >= ?`, filter.occurredFrom.getTime());
+  if (filter?.occurredBefore) where(`${t}occurred_at < ?`, filter.occurredBefore.getTime());
+  if (filter?.createdFrom) where(`${t}created_at >= ?`, filter.createdFrom.getTime());
+  if (filter?.createdBefore) where(`${t}created_at < ?`, filter.createdBefore.getTime());
+  return { where: conditions.map((c) => ` AND ${c}`).join(""), params };
 }

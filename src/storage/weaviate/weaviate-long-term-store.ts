@@ -1,9 +1,16 @@
 import { createHash } from "node:crypto";
 import { Filters, type Collection, type FilterValue, type WeaviateClient } from "weaviate-client";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
-import type { MemoryRecord, MemorySource, MemoryType, Scope } from "../../domain/types.js";
+import type { MemoryRecord, MemorySource, MemoryType, MemoryVersion, Metadata, Scope } from "../../domain/types.js";
 import { cosine } from "../../domain/vectors.js";
-import type { BulkInsertResult, LongTermStore, MemoryHit, MemorySearch } from "../../domain/ports.js";
+import type {
+  BulkInsertResult,
+  ListCursor,
+  LongTermStore,
+  MemoryFilter,
+  MemoryHit,
+  MemorySearch,
+} from "../../domain/ports.js";
 import { UnavailableError } from "../../domain/errors.js";
 import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
 
@@ -162,7 +169,7 @@ export class WeaviateLongTermStore implements LongTermStore {
 
   search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
     return this.call(async () => {
-      const filters: FilterValue[] = [];
+      const filters = this.conditions(search.filter);
       const f = this.collection.filter;
       if (search.types.length > 0) filters.push(f.byProperty("type").containsAny([...search.types]));
       if (!search.includeSuperseded) filters.push(f.byProperty("superseded").equal(false));
@@ -205,6 +212,46 @@ export class WeaviateLongTermStore implements LongTermStore {
         throw error;
       }
     });
+  }
+
+  list(scope: Scope, filter: MemoryFilter, after: ListCursor | undefined, limit: number): Promise<MemoryRecord[]> {
+    return this.call(async () => {
+      const filters = this.conditions(filter);
+      // Text compares lexically, and listKey's zero-padded time makes that the (createdAt, id) order.
+      if (after) filters.push(this.collection.filter.byProperty("listKey").greaterThan(listKey(after) as never));
+      try {
+        const result = await this.tenant(scope).query.fetchObjects({
+          limit,
+          includeVector: true,
+          sort: this.collection.sort.byProperty("listKey" as never, true),
+          ...(filters.length > 0 ? { filters: Filters.and(...filters) } : {}),
+        });
+        return result.objects.map((o) => toRecord(o.uuid, o.properties, vectorOf(o.vectors)));
+      } catch (error) {
+        if (isTenantNotFound(error)) return [];
+        throw error;
+      }
+    });
+  }
+
+  /** A filter as Weaviate property conditions (to be and-ed), so the query itself filters. */
+  private conditions(filter: MemoryFilter | undefined): FilterValue[] {
+    const f = this.collection.filter;
+    const conditions: FilterValue[] = [];
+    if (!filter) return conditions;
+    if (filter.types && filter.types.length > 0) conditions.push(f.byProperty("type").containsAny([...filter.types]));
+    if (filter.subject !== undefined) conditions.push(f.byProperty("subject").equal(filter.subject));
+    if (filter.pinned !== undefined) conditions.push(f.byProperty("pinned").equal(filter.pinned));
+    if (filter.superseded !== undefined) conditions.push(f.byProperty("superseded").equal(filter.superseded));
+    if (filter.supersededBy !== undefined) conditions.push(f.byProperty("supersededBy").equal(filter.supersededBy));
+    for (const pair of metadataPairs(filter.metadata ?? {})) {
+      conditions.push(f.byProperty("metadataPairs").containsAny([pair]));
+    }
+    if (filter.occurredFrom) conditions.push(f.byProperty("occurredAt").greaterOrEqual(filter.occurredFrom));
+    if (filter.occurredBefore) conditions.push(f.byProperty("occurredAt").lessThan(filter.occurredBefore));
+    if (filter.createdFrom) conditions.push(f.byProperty("createdAt").greaterOrEqual(filter.createdFrom));
+    if (filter.createdBefore) conditions.push(f.byProperty("createdAt").lessThan(filter.createdBefore));
+    return conditions;
   }
 
   recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
@@ -359,7 +406,18 @@ function toProperties(record: MemoryRecord): Properties {
     sourceSession: record.source.sessionId,
     sourceMessageIds: [...record.source.messageIds],
     sourceCaller: record.source.caller,
+    history: JSON.stringify(record.history ?? []),
+    listKey: listKey(record),
+    metadataPairs: metadataPairs(record.metadata),
   };
+}
+
+function listKey(at: { readonly createdAt: Date; readonly id: string }): string {
+  return `${String(at.createdAt.getTime()).padStart(15, "0")}:${at.id}`;
+}
+
+function metadataPairs(metadata: Metadata): string[] {
+  return Object.entries(metadata).map(([key, value]) => `${key}=${value}`);
 }
 
 function vectorOf(vectors: unknown): Float32Array {
@@ -392,5 +450,18 @@ function toRecord(id: string, p: Properties, embedding: Float32Array): MemoryRec
       messageIds: Array.isArray(p.sourceMessageIds) ? p.sourceMessageIds.map(String) : [],
       caller: String(p.sourceCaller ?? ""),
     },
+    history: (JSON.parse(String(p.history || "[]")) as Record<string, unknown>[]).map(toVersion),
+  };
+}
+
+function toVersion(v: Record<string, unknown>): MemoryVersion {
+  return {
+    content: String(v.content),
+    importance: Number(v.importance),
+    subject: String(v.subject ?? ""),
+    metadata: (v.metadata ?? {}) as Record<string, string>,
+    validFrom: new Date(String(v.validFrom)),
+    validUntil: new Date(String(v.validUntil)),
+    replacedAt: new Date(String(v.replacedAt)),
   };
 }

@@ -31,10 +31,24 @@ export const memoryProperties = [
   { name: "sourceSession", dataType: "text", tokenization: "field", indexSearchable: false },
   { name: "sourceMessageIds", dataType: "text[]", tokenization: "field", indexSearchable: false },
   { name: "sourceCaller", dataType: "text", tokenization: "field", indexSearchable: false },
+  /** Earlier versions, JSON: read with the memory, never searched. */
+  { name: "history", dataType: "text", indexFilterable: false, indexSearchable: false },
+  /** createdAt (ms, zero-padded) ":" id: the stable, unique ListMemories order, compared as text. */
+  { name: "listKey", dataType: "text", tokenization: "field", indexSearchable: false },
+  /** "key=value" per metadata entry, so metadata filters are plain property filters. */
+  { name: "metadataPairs", dataType: "text[]", tokenization: "field", indexSearchable: false },
 ] as const;
 
 /** Properties a collection made by an older Engram may lack; start-up adds them instead of refusing. */
-const addedLater: ReadonlySet<string> = new Set(["sourceKind", "sourceSession", "sourceMessageIds", "sourceCaller"]);
+const addedLater: ReadonlySet<string> = new Set([
+  "sourceKind",
+  "sourceSession",
+  "sourceMessageIds",
+  "sourceCaller",
+  "history",
+  "listKey",
+  "metadataPairs",
+]);
 
 export class SchemaMismatchError extends Error {
   override name = "SchemaMismatchError";
