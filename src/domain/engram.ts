@@ -1,4 +1,5 @@
-import type { Stores } from "./ports.js";
+import type { ListCursor, Stores } from "./ports.js";
+import type { HistoryEntry } from "./memory-management.js";
 import { AccessTracker } from "./access-tracker.js";
 import { ContextAssembler } from "./context-assembler.js";
 import { evictStale, type EvictionTarget } from "./eviction.js";
@@ -11,7 +12,15 @@ import { limits } from "./limits.js";
 import { requireId } from "./validation.js";
 import type { GateClassifier } from "./write-gate.js";
 import { ShortTermMemory, type ShortTermEvents, type ShortTermOptions } from "./short-term-memory.js";
-import type { EvictionPolicy, EvictionReport, Scope } from "./types.js";
+import {
+  withoutEmbedding,
+  type EvictionPolicy,
+  type EvictionReport,
+  type Memory,
+  type Scope,
+  type SessionSnapshot,
+  type WorkingState,
+} from "./types.js";
 import { requireScope } from "./validation.js";
 import { WorkingMemory, type WorkingOptions } from "./working-memory.js";
 
@@ -30,6 +39,11 @@ export interface EngramEvents extends ShortTermEvents, LongTermEvents {
   usageReported?(report: { returned: number; used: number }): void;
   evicted?(counts: { band: number; policy: number }): void;
 }
+
+export type ExportItem =
+  | { readonly kind: "memory"; readonly memory: Memory; readonly history: readonly HistoryEntry[] }
+  | { readonly kind: "task"; readonly task: WorkingState }
+  | { readonly kind: "session"; readonly sessionId: string; readonly session: SessionSnapshot };
 
 export interface ForgetUserReport {
   readonly sessionsDeleted: number;
@@ -130,6 +144,35 @@ export class Engram {
       this.longTerm.forgetUser(scope),
     ]);
     return { sessionsDeleted, tasksDeleted, memoriesDeleted };
+  }
+
+  /**
+   * Everything held of one user, every tier, as a stream: long-term
+   * memories (current and superseded, each with its history) a page at a
+   * time, then working state, then sessions. The counterpart of forgetUser.
+   */
+  async *exportUser(scope: Scope, signal?: AbortSignal): AsyncGenerator<ExportItem> {
+    requireScope(scope);
+    let after: ListCursor | undefined;
+    for (;;) {
+      signal?.throwIfAborted();
+      const page = await this.stores.longTerm.list(scope, {}, after, limits.listPageSizeMax);
+      for (const record of page) {
+        yield {
+          kind: "memory",
+          memory: withoutEmbedding(record),
+          history: (record.history ?? []).map((v) => ({ ...v, memoryId: record.id })),
+        };
+      }
+      if (page.length < limits.listPageSizeMax) break;
+      after = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+    }
+    for (const task of await this.stores.working.list(scope)) yield { kind: "task", task };
+    for (const sessionId of await this.stores.sessions.sessionIds(scope)) {
+      signal?.throwIfAborted();
+      const session = await this.stores.sessions.read(scope, sessionId);
+      if (session) yield { kind: "session", sessionId, session };
+    }
   }
 
   /** Forgets stale memories; `overrides` replace parts of the configured policy. */

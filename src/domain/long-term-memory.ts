@@ -1,5 +1,6 @@
 import type { AccessTracker } from "./access-tracker.js";
 import { MemoryIntake, type IntakeEvents, type IntakeOptions } from "./memory-intake.js";
+import { MemoryManagement } from "./memory-management.js";
 import { MemoryRecall, type RecallEvents } from "./memory-recall.js";
 import { MemorySettlement, type SettlementEvents, type SettlementOptions } from "./memory-settlement.js";
 import type { Embedder } from "./models.js";
@@ -23,6 +24,7 @@ export class LongTermMemory {
   readonly intake: MemoryIntake;
   readonly settlement: MemorySettlement;
   readonly reader: MemoryRecall;
+  readonly management: MemoryManagement;
 
   constructor(
     store: LongTermStore,
@@ -36,6 +38,7 @@ export class LongTermMemory {
     this.settlement = new MemorySettlement(store, embedder, access, options, events, clock);
     this.intake = new MemoryIntake(this.settlement, classifier, options, events, clock);
     this.reader = new MemoryRecall(store, embedder, access, options.ranking, events, clock);
+    this.management = new MemoryManagement(store, this.intake, this.settlement);
   }
 
   readonly remember: MemoryIntake["remember"] = (...args) => this.intake.remember(...args);
@@ -44,4 +47,8 @@ export class LongTermMemory {
   readonly get: MemoryRecall["get"] = (...args) => this.reader.get(...args);
   readonly forget: MemoryRecall["forget"] = (...args) => this.reader.forget(...args);
   readonly forgetUser: MemorySettlement["forgetUser"] = (...args) => this.settlement.forgetUser(...args);
+  readonly importMemories: MemoryIntake["importMemories"] = (...args) => this.intake.importMemories(...args);
+  readonly history: MemoryManagement["history"] = (...args) => this.management.history(...args);
+  readonly list: MemoryManagement["list"] = (...args) => this.management.list(...args);
+  readonly update: MemoryManagement["update"] = (...args) => this.management.update(...args);
 }

@@ -1,12 +1,13 @@
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError, type EngramError } from "./errors.js";
 import { limits } from "./limits.js";
-import type { MemorySettlement, WriteOutcome, WriteResult } from "./memory-settlement.js";
+import type { GatedMemory, MemorySettlement, WriteOutcome, WriteResult } from "./memory-settlement.js";
 import { scanPii, type PiiKind } from "./pii.js";
 import { timeSlicer } from "./time-slice.js";
 import type { Memory, MemorySource, MemoryType, Metadata, Role, Scope, StoredMessage } from "./types.js";
 import {
   byteLength,
   optionalText,
+  requireIntInRange,
   requireMetadata,
   requireNotFuture,
   requireScope,
@@ -34,6 +35,27 @@ export interface RememberInput {
 }
 
 export type RememberOutcome = WriteOutcome | "dropped";
+
+/** One memory of ImportMemories, as it was in its source system. */
+export interface ImportItem {
+  readonly type: MemoryType;
+  readonly content: string;
+  readonly importance: number | undefined;
+  readonly metadata: Metadata;
+  readonly subject: string;
+  readonly pinned: boolean;
+  readonly occurredAt: Date | undefined;
+  readonly createdAt: Date | undefined;
+  readonly lastAccessedAt: Date | undefined;
+  readonly accessCount: number;
+}
+
+export interface ImportOutcome {
+  readonly decision: GateDecision;
+  readonly written: WriteResult | undefined;
+  /** Why a limit or the backend refused it; empty otherwise. */
+  readonly error: string;
+}
 
 export interface GateDecision {
   /** The session message it is about; empty for Remember. */
@@ -83,11 +105,14 @@ interface Candidate {
   readonly declared: { readonly type: MemoryType; readonly importance: number } | undefined;
   /** False when the caller decided it is worth keeping (the gate is skipped). */
   readonly gated: boolean;
+  /** An imported memory's record in its source system. */
+  readonly imported?: Pick<GatedMemory, "createdAt" | "lastAccessedAt" | "accessCount">;
 }
 
 interface IntakeResult {
   readonly decision: GateDecision;
-  readonly written: WriteResult | undefined;
+  /** What settlement wrote, or the error that refused this item (e.g. the user's memory limit). */
+  readonly written: WriteResult | EngramError | undefined;
   readonly redactions: readonly PiiKind[];
 }
 
@@ -140,6 +165,7 @@ export class MemoryIntake {
       signal,
     );
     const { decision, written, redactions } = result!;
+    if (written instanceof Error) throw written;
     return {
       memory: written?.memory,
       outcome: decision.outcome,
@@ -147,6 +173,84 @@ export class MemoryIntake {
       decision,
       redactions,
     };
+  }
+
+  /**
+   * Memories from another system, with their original times and usage.
+   * Structural errors reject the call naming the item's field; everything
+   * else is per item (dropped by the gate or the personal-data policy,
+   * refused by a limit). Settled as one batch, in occurrence order.
+   */
+  async importMemories(
+    scope: Scope,
+    items: readonly ImportItem[],
+    options: { readonly applyGate: boolean; readonly caller: string },
+    signal?: AbortSignal,
+  ): Promise<ImportOutcome[]> {
+    requireScope(scope);
+    if (items.length === 0) throw new InvalidArgumentError("memories", "must hold at least one memory");
+    if (items.length > limits.importBatchMax) {
+      throw new InvalidArgumentError("memories", `must hold at most ${limits.importBatchMax} memories per call`);
+    }
+    const { applyGate, caller } = options;
+    const now = this.clock();
+    const candidates = items.map((item, i): Candidate => {
+      const field = (name: string) => `memories[${i}].${name}`;
+      requireText(item.content, field("content"), limits.memoryContentBytes);
+      const importance = requireUnitInterval(item.importance ?? defaultImportance, field("importance"));
+      requireMetadata(item.metadata, field("metadata"));
+      optionalText(item.subject, field("subject"), limits.subjectBytes);
+      requireIntInRange(item.accessCount, field("access_count"), 0, 1_000_000);
+      const notFuture = (date: Date | undefined, name: string) => {
+        requireNotFuture(date, field(name), now);
+        if (date && date.getTime() < 0) throw new InvalidArgumentError(field(name), "must not be before 1970");
+      };
+      notFuture(item.occurredAt, "occurred_at");
+      notFuture(item.createdAt, "created_at");
+      notFuture(item.lastAccessedAt, "last_accessed_at");
+      const createdAt = item.createdAt ?? now;
+      if (item.lastAccessedAt && item.lastAccessedAt.getTime() < createdAt.getTime()) {
+        throw new InvalidArgumentError(field("last_accessed_at"), "must not be before created_at");
+      }
+      return {
+        messageId: "",
+        role: "user",
+        content: item.content,
+        metadata: item.metadata,
+        subject: item.subject,
+        pinned: item.pinned,
+        occurredAt: item.occurredAt ?? createdAt,
+        declared: { type: item.type, importance },
+        gated: applyGate,
+        source: { kind: "import", sessionId: "", messageIds: [], caller },
+        imported: {
+          createdAt,
+          accessCount: item.accessCount,
+          ...(item.lastAccessedAt ? { lastAccessedAt: item.lastAccessedAt } : {}),
+        },
+      };
+    });
+    const results = await this.intake(scope, candidates, "drop", signal);
+    return results.map(({ decision, written }) =>
+      written instanceof Error
+        ? { decision, written: undefined, error: written.message }
+        : { decision, written, error: "" },
+    );
+  }
+
+  /** Content a caller writes outside intake (a correction), redacted or refused like any write. */
+  redact(content: string, field: string): string {
+    const pii = scanPii(content);
+    if (pii.kinds.length === 0) return content;
+    const refuse = this.options.piiMode === "refuse";
+    this.events.piiFound?.(pii.kinds, refuse);
+    if (refuse) {
+      throw new InvalidArgumentError(
+        field,
+        `contains personal data or credentials (${pii.kinds.join(", ")}); this server refuses them (ENGRAM_PII_MODE=refuse)`,
+      );
+    }
+    return pii.redacted;
   }
 
   /** A session's messages through the gate: one decision per message, in session order. */
@@ -169,6 +273,8 @@ export class MemoryIntake {
       gated: true,
     }));
     const results = await this.intake(scope, candidates, "drop", signal);
+    const refused = results.find((r) => r.written instanceof Error);
+    if (refused) throw refused.written;
     return results.map((r) => r.decision);
   }
 
@@ -211,12 +317,15 @@ export class MemoryIntake {
       }
       return verdict;
     });
-    // Everything kept is embedded in one call (batched by the embedder), then settled in order.
-    const kept = scanned.flatMap((candidate, i) => {
-      const verdict = verdicts[i]!;
-      if (!verdict.keep) return [];
-      return [
-        {
+    const kept = verdicts.flatMap((verdict, i) => (verdict.keep ? [i] : []));
+    // Everything kept settles as one batch: one embedding call (batched by the embedder), one bulk
+    // insert, in occurrence order.
+    const written = await this.settlement.writeMany(
+      scope,
+      kept.map((i) => {
+        const candidate = scanned[i]!;
+        const verdict = verdicts[i]!;
+        return {
           type: verdict.type,
           content: candidate.content,
           importance: verdict.importance,
@@ -225,12 +334,13 @@ export class MemoryIntake {
           pinned: candidate.pinned,
           occurredAt: candidate.occurredAt,
           source: candidate.source,
-        },
-      ];
-    });
-    const writes = (await this.settlement.writeMany(scope, kept, signal)).values();
-    const results: IntakeResult[] = [];
-    for (const [i, candidate] of scanned.entries()) {
+          ...candidate.imported,
+        };
+      }),
+      signal,
+    );
+    const writtenFor = new Map(kept.map((candidateIndex, i) => [candidateIndex, written[i]!]));
+    return scanned.map((candidate, i): IntakeResult => {
       const verdict = verdicts[i]!;
       const base = {
         messageId: candidate.messageId,
@@ -239,18 +349,20 @@ export class MemoryIntake {
         reason: verdict.reason,
         decidedBy: verdict.decidedBy,
       };
-      if (!verdict.keep) {
+      const result = writtenFor.get(i);
+      if (!verdict.keep || result === undefined) {
         const decision: GateDecision = { ...base, stored: false, outcome: "dropped", memoryId: "" };
         this.events.gateDecided?.(decision);
-        results.push({ decision, written: undefined, redactions: candidate.redactions });
-        continue;
+        return { decision, written: undefined, redactions: candidate.redactions };
       }
-      const written = writes.next().value!;
-      const decision: GateDecision = { ...base, stored: true, outcome: written.outcome, memoryId: written.memory.id };
+      if (result instanceof Error) {
+        const decision: GateDecision = { ...base, stored: false, outcome: "dropped", memoryId: "" };
+        return { decision, written: result, redactions: candidate.redactions };
+      }
+      const decision: GateDecision = { ...base, stored: true, outcome: result.outcome, memoryId: result.memory.id };
       this.events.gateDecided?.(decision);
-      results.push({ decision, written, redactions: candidate.redactions });
-    }
-    return results;
+      return { decision, written: result, redactions: candidate.redactions };
+    });
   }
 
   /** Rules settle the clear cases; the classifier gets the ambiguous rest in one batch. */

@@ -2,7 +2,8 @@ import type { AccessTracker } from "./access-tracker.js";
 import { NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
-import type { LongTermStore } from "./ports.js";
+import { validateFilter } from "./memory-management.js";
+import type { LongTermStore, MemoryFilter } from "./ports.js";
 import { rankMemories, type RankingPolicy } from "./ranking.js";
 import { withoutEmbedding, type Memory, type MemoryType, type Scope, type ScoredMemory } from "./types.js";
 import { requireId, requireIntInRange, requireScope, requireText, requireUnitInterval } from "./validation.js";
@@ -20,6 +21,8 @@ export interface RecallInput {
    * (dry runs, admin screens, benchmarks). Absent or false records the access.
    */
   readonly skipAccessTracking?: boolean;
+  /** Further conditions (metadata, subject, time ranges...), applied inside the store's query. */
+  readonly filter?: MemoryFilter;
 }
 
 export interface RecallEvents {
@@ -46,14 +49,17 @@ export class MemoryRecall {
     requireText(input.query, "query", limits.queryBytes);
     const topK = input.topK === 0 ? limits.topKDefault : requireIntInRange(input.topK, "top_k", 1, limits.topKMax);
     requireUnitInterval(input.minScore, "min_score");
+    if (input.filter) validateFilter(input.filter, "filter");
     const [embedding] = await this.embedder.embed([input.query], signal);
     const hits = await this.store.search(scope, {
       embedding: embedding!,
       text: input.query,
       alpha: this.ranking.hybridAlpha,
       types: input.types,
-      includeSuperseded: input.includeSuperseded,
+      // An explicit superseded filter decides; otherwise include_superseded does.
+      includeSuperseded: input.includeSuperseded || input.filter?.superseded === true,
       limit: Math.max(topK * candidateFactor, 20),
+      ...(input.filter ? { filter: input.filter } : {}),
     });
     const now = this.clock();
     const ranked = rankMemories(

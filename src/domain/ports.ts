@@ -76,6 +76,8 @@ export interface SessionStore {
   delete(scope: Scope, sessionId: string): Promise<number | undefined>;
   /** Deletes every session of the user; how many there were. */
   deleteUser(scope: Scope): Promise<number>;
+  /** Ids of the user's sessions (some may expire before they are read). */
+  sessionIds(scope: Scope): Promise<string[]>;
 }
 
 export interface WorkingStore {
@@ -112,6 +114,8 @@ export interface MemoryFilter {
   readonly superseded?: boolean;
   /** Only memories superseded by this memory id (a memory's history). */
   readonly supersededBy?: string;
+  /** Only memories learnt from this session (source.sessionId). */
+  readonly sourceSessionId?: string;
   /** Every pair must be in the memory's metadata. */
   readonly metadata?: Metadata;
   /** occurredFrom <= occurredAt < occurredBefore. */

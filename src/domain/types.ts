@@ -62,12 +62,12 @@ export type MemoryType = "episodic" | "semantic" | "preference";
  * kept provenance.
  */
 export interface MemorySource {
-  readonly kind: "remember" | "session" | "unknown";
+  readonly kind: "remember" | "session" | "import" | "unknown";
   /** The session it was extracted from (kind "session"). */
   readonly sessionId: string;
   /** The messages it was extracted from, oldest first (kind "session"). */
   readonly messageIds: readonly string[];
-  /** The caller's name (kind "remember"). */
+  /** The caller's name (kinds "remember" and "import"). */
   readonly caller: string;
 }
 

@@ -143,6 +143,7 @@ export function memoryToProto(memory: domain.Memory) {
 const sourceKinds: Record<domain.MemorySource["kind"], MemorySourceKind> = {
   remember: MemorySourceKind.REMEMBER,
   session: MemorySourceKind.SESSION,
+  import: MemorySourceKind.IMPORT,
   unknown: MemorySourceKind.UNSPECIFIED,
 };
 
@@ -201,6 +202,7 @@ const outcomes: Record<DomainOutcome, RememberOutcome> = {
   merged: RememberOutcome.MERGED,
   updated: RememberOutcome.UPDATED,
   superseded_older: RememberOutcome.SUPERSEDED_OLDER,
+  stored_as_history: RememberOutcome.STORED_AS_HISTORY,
   dropped: RememberOutcome.DROPPED,
 };
 

@@ -5,7 +5,19 @@ import type { Engram } from "../domain/engram.js";
 import { authorize, type Permission } from "../domain/authorization.js";
 import { InvalidArgumentError } from "../domain/errors.js";
 import { callerKey } from "./authentication.js";
-import { AssembleContextResponseSchema, type MemoryService } from "../gen/engram/v1/memory_service_pb.js";
+import {
+  AssembleContextResponseSchema,
+  ExportUserResponseSchema,
+  type MemoryService,
+} from "../gen/engram/v1/memory_service_pb.js";
+import {
+  exportItemToProto,
+  historyEntryToProto,
+  importItemFromProto,
+  importResultToProto,
+  memoryFilterFromProto,
+  memoryPatchFromProto,
+} from "./convert-management.js";
 import {
   assemblySummaryToProto,
   contextFormatFromProto,
@@ -142,6 +154,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
             minScore: req.minScore,
             includeSuperseded: req.includeSuperseded,
             skipAccessTracking: req.skipAccessTracking,
+            filter: memoryFilterFromProto(req.filter, "filter"),
           },
           ctx.signal,
         );
@@ -149,9 +162,55 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
       }),
 
     getMemory: (req, ctx) =>
+      run(ctx, async () => {
+        const scope = scopeOf(req, ctx, "read");
+        if (!req.includeHistory) return { memory: memoryToProto(await engram.longTerm.get(scope, req.memoryId)) };
+        const { memory, history } = await engram.longTerm.history(scope, req.memoryId);
+        return { memory: memoryToProto(memory), history: history.map(historyEntryToProto) };
+      }),
+
+    memoryHistory: (req, ctx) =>
+      run(ctx, async () => {
+        const { memory, history } = await engram.longTerm.history(scopeOf(req, ctx, "read"), req.memoryId);
+        return { memory: memoryToProto(memory), history: history.map(historyEntryToProto) };
+      }),
+
+    listMemories: (req, ctx) =>
+      run(ctx, async () => {
+        const page = await engram.longTerm.list(
+          scopeOf(req, ctx, "read"),
+          memoryFilterFromProto(req.filter, "filter"),
+          req.pageSize,
+          req.pageToken,
+        );
+        return { memories: page.memories.map(memoryToProto), nextPageToken: page.nextPageToken };
+      }),
+
+    updateMemory: (req, ctx) =>
       run(ctx, async () => ({
-        memory: memoryToProto(await engram.longTerm.get(scopeOf(req, ctx, "read"), req.memoryId)),
+        memory: memoryToProto(
+          await engram.longTerm.update(scopeOf(req, ctx, "write"), req.memoryId, memoryPatchFromProto(req), ctx.signal),
+        ),
       })),
+
+    importMemories: (req, ctx) =>
+      run(ctx, async () => {
+        const scope = scopeOf(req, ctx, "write");
+        const items = req.memories.map(importItemFromProto);
+        const outcomes = await engram.longTerm.importMemories(
+          scope,
+          items,
+          { applyGate: req.applyGate, caller: ctx.values.get(callerKey).name },
+          ctx.signal,
+        );
+        return { results: outcomes.map(importResultToProto) };
+      }),
+
+    async *exportUser(req, ctx) {
+      for await (const item of engram.exportUser(scopeOf(req, ctx, "admin"), ctx.signal)) {
+        yield create(ExportUserResponseSchema, { item: exportItemToProto(item) });
+      }
+    },
 
     forgetMemory: (req, ctx) =>
       run(ctx, async () => {

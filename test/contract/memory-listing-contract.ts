@@ -67,6 +67,12 @@ export function describeListingContract(stores: () => Stores): void {
         pinned: i % 5 === 0,
         supersededBy: i % 7 === 0 ? "successor-id" : undefined,
         metadata: { source: i % 2 === 0 ? "crm" : "chat", ...(i % 6 === 0 ? { team: "blue" } : {}) },
+        source: {
+          kind: i % 3 === 0 ? "session" : "remember",
+          sessionId: i % 3 === 0 ? `session-${i % 9}` : "",
+          messageIds: i % 3 === 0 ? [`m-${i}`] : [],
+          caller: "",
+        },
         occurredAt: new Date(base + i * day),
         createdAt: new Date(base + (60 - i) * day),
       }),
@@ -85,6 +91,7 @@ export function describeListingContract(stores: () => Stores): void {
       [{ metadata: { source: "crm" } }, (r) => r.metadata.source === "crm"],
       [{ metadata: { source: "crm", team: "blue" } }, (r) => r.metadata.source === "crm" && r.metadata.team === "blue"],
       [{ metadata: { team: "red" } }, () => false],
+      [{ sourceSessionId: "session-3" }, (r) => r.source.sessionId === "session-3"],
       [
         { occurredFrom: new Date(base + 10 * day), occurredBefore: new Date(base + 20 * day) },
         (r) => r.occurredAt.getTime() >= base + 10 * day && r.occurredAt.getTime() < base + 20 * day,
@@ -106,6 +113,8 @@ export function describeListingContract(stores: () => Stores): void {
     const hits = await stores().longTerm.search(scope, {
       embedding: query!,
       text: "filtered memory",
+      // Hybrid: the lexical candidates are filtered as well as the vector ones.
+      alpha: 0.5,
       types: [],
       includeSuperseded: true,
       limit: 100,

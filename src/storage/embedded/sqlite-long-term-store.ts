@@ -474,6 +474,7 @@ function filterSql(filter: MemoryFilter | undefined, table = ""): { where: strin
   if (filter?.pinned !== undefined) where(`${t}pinned = ?`, filter.pinned ? 1 : 0);
   if (filter?.superseded !== undefined) where(`${t}superseded_by IS ${filter.superseded ? "NOT " : ""}NULL`);
   if (filter?.supersededBy !== undefined) where(`${t}superseded_by = ?`, filter.supersededBy);
+  if (filter?.sourceSessionId !== undefined) where(`${t}source_session = ?`, filter.sourceSessionId);
   for (const [key, value] of Object.entries(filter?.metadata ?? {})) {
     where(`EXISTS (SELECT 1 FROM json_each(${t}metadata) WHERE json_each.key = ? AND json_each.value = ?)`, key, value);
   }

@@ -210,6 +210,17 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
+  async sessionIds(scope: Scope): Promise<string[]> {
+    return this.database
+      .all(
+        "SELECT session_id FROM sessions WHERE namespace = ? AND user_id = ? AND expires_at > ? ORDER BY session_id",
+        scope.namespace,
+        scope.userId,
+        this.clock().getTime(),
+      )
+      .map((row) => String(row.session_id));
+  }
+
   async deleteUser(scope: Scope): Promise<number> {
     const now = this.clock().getTime();
     return this.database.transaction(() => {

@@ -244,6 +244,9 @@ export class WeaviateLongTermStore implements LongTermStore {
     if (filter.pinned !== undefined) conditions.push(f.byProperty("pinned").equal(filter.pinned));
     if (filter.superseded !== undefined) conditions.push(f.byProperty("superseded").equal(filter.superseded));
     if (filter.supersededBy !== undefined) conditions.push(f.byProperty("supersededBy").equal(filter.supersededBy));
+    if (filter.sourceSessionId !== undefined) {
+      conditions.push(f.byProperty("sourceSession").equal(filter.sourceSessionId));
+    }
     for (const pair of metadataPairs(filter.metadata ?? {})) {
       conditions.push(f.byProperty("metadataPairs").containsAny([pair]));
     }

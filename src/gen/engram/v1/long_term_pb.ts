@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file engram/v1/long_term.proto.
  */
 export const file_engram_v1_long_term: GenFile = /*@__PURE__*/
-  fileDesc("ChllbmdyYW0vdjEvbG9uZ190ZXJtLnByb3RvEgllbmdyYW0udjEisQQKBk1lbW9yeRIKCgJpZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSDwoHY29udGVudBgDIAEoCRISCgppbXBvcnRhbmNlGAQgASgCEjEKCG1ldGFkYXRhGAUgAygLMh8uZW5ncmFtLnYxLk1lbW9yeS5NZXRhZGF0YUVudHJ5Eg8KB3N1YmplY3QYBiABKAkSDgoGcGlubmVkGAcgASgIEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjY2Vzc2VkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhY2Nlc3NfY291bnQYDCABKAMSFQoNc3VwZXJzZWRlZF9ieRgNIAEoCRIvCgt2YWxpZF91bnRpbBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGc291cmNlGA8gASgLMhcuZW5ncmFtLnYxLk1lbW9yeVNvdXJjZRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEicgoMTWVtb3J5U291cmNlEikKBGtpbmQYASABKA4yGy5lbmdyYW0udjEuTWVtb3J5U291cmNlS2luZBISCgpzZXNzaW9uX2lkGAIgASgJEhMKC21lc3NhZ2VfaWRzGAMgAygJEg4KBmNhbGxlchgEIAEoCSL8AQoMR2F0ZURlY2lzaW9uEhIKCm1lc3NhZ2VfaWQYASABKAkSDgoGc3RvcmVkGAIgASgIEiMKBHR5cGUYAyABKA4yFS5lbmdyYW0udjEuTWVtb3J5VHlwZRISCgppbXBvcnRhbmNlGAQgASgCEg4KBnJlYXNvbhgFIAEoCRIWCgpkZWNpZGVkX2J5GAYgASgJQgIYARIrCgdvdXRjb21lGAcgASgOMhouZW5ncmFtLnYxLlJlbWVtYmVyT3V0Y29tZRIRCgltZW1vcnlfaWQYCCABKAkSJwoHZGVjaWRlchgJIAEoDjIWLmVuZ3JhbS52MS5HYXRlRGVjaWRlciJTCgxTY29yZWRNZW1vcnkSIQoGbWVtb3J5GAEgASgLMhEuZW5ncmFtLnYxLk1lbW9yeRINCgVzY29yZRgCIAEoAhIRCglyZWxldmFuY2UYAyABKAIijgIKDkV2aWN0aW9uUG9saWN5EhwKD3Njb3JlX3RocmVzaG9sZBgBIAEoAkgAiAEBEhwKD2hhbGZfbGlmZV9ob3VycxgCIAEoBUgBiAEBEhoKDW1pbl9hZ2VfaG91cnMYAyABKAVIAogBARIaCg1tYXhfYWdlX2hvdXJzGAQgASgFSAOIAQESIgoVbWF4X21lbW9yaWVzX3Blcl91c2VyGAUgASgFSASIAQFCEgoQX3Njb3JlX3RocmVzaG9sZEISChBfaGFsZl9saWZlX2hvdXJzQhAKDl9taW5fYWdlX2hvdXJzQhAKDl9tYXhfYWdlX2hvdXJzQhgKFl9tYXhfbWVtb3JpZXNfcGVyX3VzZXIqeQoKTWVtb3J5VHlwZRIbChdNRU1PUllfVFlQRV9VTlNQRUNJRklFRBAAEhgKFE1FTU9SWV9UWVBFX0VQSVNPRElDEAESGAoUTUVNT1JZX1RZUEVfU0VNQU5USUMQAhIaChZNRU1PUllfVFlQRV9QUkVGRVJFTkNFEAMqdwoQTWVtb3J5U291cmNlS2luZBIiCh5NRU1PUllfU09VUkNFX0tJTkRfVU5TUEVDSUZJRUQQABIfChtNRU1PUllfU09VUkNFX0tJTkRfUkVNRU1CRVIQARIeChpNRU1PUllfU09VUkNFX0tJTkRfU0VTU0lPThACKtEBCg9SZW1lbWJlck91dGNvbWUSIAocUkVNRU1CRVJfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhwKGFJFTUVNQkVSX09VVENPTUVfQ1JFQVRFRBABEhsKF1JFTUVNQkVSX09VVENPTUVfTUVSR0VEEAISHAoYUkVNRU1CRVJfT1VUQ09NRV9VUERBVEVEEAMSJQohUkVNRU1CRVJfT1VUQ09NRV9TVVBFUlNFREVEX09MREVSEAQSHAoYUkVNRU1CRVJfT1VUQ09NRV9EUk9QUEVEEAUqdAoLR2F0ZURlY2lkZXISHAoYR0FURV9ERUNJREVSX1VOU1BFQ0lGSUVEEAASFgoSR0FURV9ERUNJREVSX1JVTEVTEAESFgoSR0FURV9ERUNJREVSX01PREVMEAISFwoTR0FURV9ERUNJREVSX0NBTExFUhADYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChllbmdyYW0vdjEvbG9uZ190ZXJtLnByb3RvEgllbmdyYW0udjEisQQKBk1lbW9yeRIKCgJpZBgBIAEoCRIjCgR0eXBlGAIgASgOMhUuZW5ncmFtLnYxLk1lbW9yeVR5cGUSDwoHY29udGVudBgDIAEoCRISCgppbXBvcnRhbmNlGAQgASgCEjEKCG1ldGFkYXRhGAUgAygLMh8uZW5ncmFtLnYxLk1lbW9yeS5NZXRhZGF0YUVudHJ5Eg8KB3N1YmplY3QYBiABKAkSDgoGcGlubmVkGAcgASgIEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjY2Vzc2VkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhY2Nlc3NfY291bnQYDCABKAMSFQoNc3VwZXJzZWRlZF9ieRgNIAEoCRIvCgt2YWxpZF91bnRpbBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGc291cmNlGA8gASgLMhcuZW5ncmFtLnYxLk1lbW9yeVNvdXJjZRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEicgoMTWVtb3J5U291cmNlEikKBGtpbmQYASABKA4yGy5lbmdyYW0udjEuTWVtb3J5U291cmNlS2luZBISCgpzZXNzaW9uX2lkGAIgASgJEhMKC21lc3NhZ2VfaWRzGAMgAygJEg4KBmNhbGxlchgEIAEoCSLVAgoNTWVtb3J5VmVyc2lvbhIRCgltZW1vcnlfaWQYASABKAkSDwoHY29udGVudBgCIAEoCRISCgppbXBvcnRhbmNlGAMgASgCEg8KB3N1YmplY3QYBCABKAkSOAoIbWV0YWRhdGEYBSADKAsyJi5lbmdyYW0udjEuTWVtb3J5VmVyc2lvbi5NZXRhZGF0YUVudHJ5Ei4KCnZhbGlkX2Zyb20YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3ZhbGlkX3VudGlsGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXBsYWNlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIowECgxNZW1vcnlGaWx0ZXISJAoFdHlwZXMYASADKA4yFS5lbmdyYW0udjEuTWVtb3J5VHlwZRIUCgdzdWJqZWN0GAIgASgJSACIAQESEwoGcGlubmVkGAMgASgISAGIAQESFwoKc3VwZXJzZWRlZBgEIAEoCEgCiAEBEjcKCG1ldGFkYXRhGAUgAygLMiUuZW5ncmFtLnYxLk1lbW9yeUZpbHRlci5NZXRhZGF0YUVudHJ5EjEKDW9jY3VycmVkX2Zyb20YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD29jY3VycmVkX2JlZm9yZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY3JlYXRlZF9mcm9tGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5jcmVhdGVkX2JlZm9yZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHgoRc291cmNlX3Nlc3Npb25faWQYCiABKAlIA4gBARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCgoIX3N1YmplY3RCCQoHX3Bpbm5lZEINCgtfc3VwZXJzZWRlZEIUChJfc291cmNlX3Nlc3Npb25faWQiqAMKDkltcG9ydGVkTWVtb3J5EiMKBHR5cGUYASABKA4yFS5lbmdyYW0udjEuTWVtb3J5VHlwZRIPCgdjb250ZW50GAIgASgJEhcKCmltcG9ydGFuY2UYAyABKAJIAIgBARI5CghtZXRhZGF0YRgEIAMoCzInLmVuZ3JhbS52MS5JbXBvcnRlZE1lbW9yeS5NZXRhZGF0YUVudHJ5Eg8KB3N1YmplY3QYBSABKAkSDgoGcGlubmVkGAYgASgIEi8KC29jY3VycmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjY2Vzc2VkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhY2Nlc3NfY291bnQYCiABKAMaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg0KC19pbXBvcnRhbmNlIpQBCgxJbXBvcnRSZXN1bHQSDQoFaW5kZXgYASABKAUSKwoHb3V0Y29tZRgCIAEoDjIaLmVuZ3JhbS52MS5SZW1lbWJlck91dGNvbWUSEQoJbWVtb3J5X2lkGAMgASgJEhYKDnN1cGVyc2VkZWRfaWRzGAQgAygJEg0KBWVycm9yGAUgASgJEg4KBnJlYXNvbhgGIAEoCSL8AQoMR2F0ZURlY2lzaW9uEhIKCm1lc3NhZ2VfaWQYASABKAkSDgoGc3RvcmVkGAIgASgIEiMKBHR5cGUYAyABKA4yFS5lbmdyYW0udjEuTWVtb3J5VHlwZRISCgppbXBvcnRhbmNlGAQgASgCEg4KBnJlYXNvbhgFIAEoCRIWCgpkZWNpZGVkX2J5GAYgASgJQgIYARIrCgdvdXRjb21lGAcgASgOMhouZW5ncmFtLnYxLlJlbWVtYmVyT3V0Y29tZRIRCgltZW1vcnlfaWQYCCABKAkSJwoHZGVjaWRlchgJIAEoDjIWLmVuZ3JhbS52MS5HYXRlRGVjaWRlciJTCgxTY29yZWRNZW1vcnkSIQoGbWVtb3J5GAEgASgLMhEuZW5ncmFtLnYxLk1lbW9yeRINCgVzY29yZRgCIAEoAhIRCglyZWxldmFuY2UYAyABKAIijgIKDkV2aWN0aW9uUG9saWN5EhwKD3Njb3JlX3RocmVzaG9sZBgBIAEoAkgAiAEBEhwKD2hhbGZfbGlmZV9ob3VycxgCIAEoBUgBiAEBEhoKDW1pbl9hZ2VfaG91cnMYAyABKAVIAogBARIaCg1tYXhfYWdlX2hvdXJzGAQgASgFSAOIAQESIgoVbWF4X21lbW9yaWVzX3Blcl91c2VyGAUgASgFSASIAQFCEgoQX3Njb3JlX3RocmVzaG9sZEISChBfaGFsZl9saWZlX2hvdXJzQhAKDl9taW5fYWdlX2hvdXJzQhAKDl9tYXhfYWdlX2hvdXJzQhgKFl9tYXhfbWVtb3JpZXNfcGVyX3VzZXIqeQoKTWVtb3J5VHlwZRIbChdNRU1PUllfVFlQRV9VTlNQRUNJRklFRBAAEhgKFE1FTU9SWV9UWVBFX0VQSVNPRElDEAESGAoUTUVNT1JZX1RZUEVfU0VNQU5USUMQAhIaChZNRU1PUllfVFlQRV9QUkVGRVJFTkNFEAMqlgEKEE1lbW9yeVNvdXJjZUtpbmQSIgoeTUVNT1JZX1NPVVJDRV9LSU5EX1VOU1BFQ0lGSUVEEAASHwobTUVNT1JZX1NPVVJDRV9LSU5EX1JFTUVNQkVSEAESHgoaTUVNT1JZX1NPVVJDRV9LSU5EX1NFU1NJT04QAhIdChlNRU1PUllfU09VUkNFX0tJTkRfSU1QT1JUEAMq+QEKD1JlbWVtYmVyT3V0Y29tZRIgChxSRU1FTUJFUl9PVVRDT01FX1VOU1BFQ0lGSUVEEAASHAoYUkVNRU1CRVJfT1VUQ09NRV9DUkVBVEVEEAESGwoXUkVNRU1CRVJfT1VUQ09NRV9NRVJHRUQQAhIcChhSRU1FTUJFUl9PVVRDT01FX1VQREFURUQQAxIlCiFSRU1FTUJFUl9PVVRDT01FX1NVUEVSU0VERURfT0xERVIQBBIcChhSRU1FTUJFUl9PVVRDT01FX0RST1BQRUQQBRImCiJSRU1FTUJFUl9PVVRDT01FX1NUT1JFRF9BU19ISVNUT1JZEAYqdAoLR2F0ZURlY2lkZXISHAoYR0FURV9ERUNJREVSX1VOU1BFQ0lGSUVEEAASFgoSR0FURV9ERUNJREVSX1JVTEVTEAESFgoSR0FURV9ERUNJREVSX01PREVMEAISFwoTR0FURV9ERUNJREVSX0NBTExFUhADYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A long-term memory of one user.
@@ -174,6 +174,298 @@ export const MemorySourceSchema: GenMessage<MemorySource> = /*@__PURE__*/
   messageDesc(file_engram_v1_long_term, 1);
 
 /**
+ * What a memory said before it changed: an earlier version of a memory
+ * updated in place, or a memory a newer one superseded.
+ *
+ * @generated from message engram.v1.MemoryVersion
+ */
+export type MemoryVersion = Message<"engram.v1.MemoryVersion"> & {
+  /**
+   * The memory this version belongs to: the memory asked about for an
+   * earlier version of it, the superseded memory's own id otherwise.
+   *
+   * @generated from field: string memory_id = 1;
+   */
+  memoryId: string;
+
+  /**
+   * @generated from field: string content = 2;
+   */
+  content: string;
+
+  /**
+   * @generated from field: float importance = 3;
+   */
+  importance: number;
+
+  /**
+   * @generated from field: string subject = 4;
+   */
+  subject: string;
+
+  /**
+   * @generated from field: map<string, string> metadata = 5;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * When it became true (its occurred_at).
+   *
+   * @generated from field: google.protobuf.Timestamp valid_from = 6;
+   */
+  validFrom?: Timestamp | undefined;
+
+  /**
+   * When it stopped being true: when the version replacing it happened, or
+   * when a correction (UpdateMemory) replaced it.
+   *
+   * @generated from field: google.protobuf.Timestamp valid_until = 7;
+   */
+  validUntil?: Timestamp | undefined;
+
+  /**
+   * When Engram replaced it.
+   *
+   * @generated from field: google.protobuf.Timestamp replaced_at = 8;
+   */
+  replacedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message engram.v1.MemoryVersion.
+ * Use `create(MemoryVersionSchema)` to create a new message.
+ */
+export const MemoryVersionSchema: GenMessage<MemoryVersion> = /*@__PURE__*/
+  messageDesc(file_engram_v1_long_term, 2);
+
+/**
+ * Which memories a ListMemories or Recall considers. Every condition set
+ * must hold; an unset one does not filter. Applied inside the backend's
+ * query (SQLite WHERE, Weaviate property filters).
+ *
+ * @generated from message engram.v1.MemoryFilter
+ */
+export type MemoryFilter = Message<"engram.v1.MemoryFilter"> & {
+  /**
+   * Only these types; empty means all.
+   *
+   * @generated from field: repeated engram.v1.MemoryType types = 1;
+   */
+  types: MemoryType[];
+
+  /**
+   * Only memories with exactly this subject (at most 256 bytes).
+   *
+   * @generated from field: optional string subject = 2;
+   */
+  subject?: string | undefined;
+
+  /**
+   * Only pinned (true) or unpinned (false) memories.
+   *
+   * @generated from field: optional bool pinned = 3;
+   */
+  pinned?: boolean | undefined;
+
+  /**
+   * Only superseded (true) or current (false) memories. Unset: ListMemories
+   * returns both; Recall follows its include_superseded.
+   *
+   * @generated from field: optional bool superseded = 4;
+   */
+  superseded?: boolean | undefined;
+
+  /**
+   * Every entry must be in the memory's metadata (exact key and value); at
+   * most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+   *
+   * @generated from field: map<string, string> metadata = 5;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * occurred_from <= occurred_at < occurred_before; either bound optional.
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_from = 6;
+   */
+  occurredFrom?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_before = 7;
+   */
+  occurredBefore?: Timestamp | undefined;
+
+  /**
+   * created_from <= created_at < created_before; either bound optional.
+   *
+   * @generated from field: google.protobuf.Timestamp created_from = 8;
+   */
+  createdFrom?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_before = 9;
+   */
+  createdBefore?: Timestamp | undefined;
+
+  /**
+   * Only memories learnt from this session (MemorySource.session_id).
+   *
+   * @generated from field: optional string source_session_id = 10;
+   */
+  sourceSessionId?: string | undefined;
+};
+
+/**
+ * Describes the message engram.v1.MemoryFilter.
+ * Use `create(MemoryFilterSchema)` to create a new message.
+ */
+export const MemoryFilterSchema: GenMessage<MemoryFilter> = /*@__PURE__*/
+  messageDesc(file_engram_v1_long_term, 3);
+
+/**
+ * A memory as it was in another system, for ImportMemories.
+ *
+ * @generated from message engram.v1.ImportedMemory
+ */
+export type ImportedMemory = Message<"engram.v1.ImportedMemory"> & {
+  /**
+   * Required; MEMORY_TYPE_UNSPECIFIED is rejected.
+   *
+   * @generated from field: engram.v1.MemoryType type = 1;
+   */
+  type: MemoryType;
+
+  /**
+   * 1 byte to 8 KiB; personal data and credentials are redacted (or the
+   * item refused under ENGRAM_PII_MODE=refuse).
+   *
+   * @generated from field: string content = 2;
+   */
+  content: string;
+
+  /**
+   * 0 to 1; unset means 0.5.
+   *
+   * @generated from field: optional float importance = 3;
+   */
+  importance?: number | undefined;
+
+  /**
+   * At most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+   *
+   * @generated from field: map<string, string> metadata = 4;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * Optional, at most 256 bytes; see Memory.subject.
+   *
+   * @generated from field: string subject = 5;
+   */
+  subject: string;
+
+  /**
+   * @generated from field: bool pinned = 6;
+   */
+  pinned: boolean;
+
+  /**
+   * When it happened; unset means created_at, or now. Not in the future.
+   * Memories settle in this order, whatever order they are sent in.
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_at = 7;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * When the source system recorded it; unset means now. Not in the future.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 8;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When it was last used in the source system; unset means never. Not
+   * before created_at, not in the future.
+   *
+   * @generated from field: google.protobuf.Timestamp last_accessed_at = 9;
+   */
+  lastAccessedAt?: Timestamp | undefined;
+
+  /**
+   * How often it was used in the source system, 0 to 1000000.
+   *
+   * @generated from field: int64 access_count = 10;
+   */
+  accessCount: bigint;
+};
+
+/**
+ * Describes the message engram.v1.ImportedMemory.
+ * Use `create(ImportedMemorySchema)` to create a new message.
+ */
+export const ImportedMemorySchema: GenMessage<ImportedMemory> = /*@__PURE__*/
+  messageDesc(file_engram_v1_long_term, 4);
+
+/**
+ * What ImportMemories did with one memory.
+ *
+ * @generated from message engram.v1.ImportResult
+ */
+export type ImportResult = Message<"engram.v1.ImportResult"> & {
+  /**
+   * The memory's position in the request, from 0.
+   *
+   * @generated from field: int32 index = 1;
+   */
+  index: number;
+
+  /**
+   * What settlement did; DROPPED when the gate (apply_gate) or the
+   * personal-data policy refused it, or `error` is set.
+   *
+   * @generated from field: engram.v1.RememberOutcome outcome = 2;
+   */
+  outcome: RememberOutcome;
+
+  /**
+   * The memory written, refreshed or updated; empty when not stored.
+   *
+   * @generated from field: string memory_id = 3;
+   */
+  memoryId: string;
+
+  /**
+   * Older memories this one superseded.
+   *
+   * @generated from field: repeated string superseded_ids = 4;
+   */
+  supersededIds: string[];
+
+  /**
+   * Why it was not stored, when a limit or the backend refused it (e.g. the
+   * user's memory limit); empty otherwise. Other items are unaffected.
+   *
+   * @generated from field: string error = 5;
+   */
+  error: string;
+
+  /**
+   * The gate's reason ("bypassed" without apply_gate, "pii-refused", ...).
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message engram.v1.ImportResult.
+ * Use `create(ImportResultSchema)` to create a new message.
+ */
+export const ImportResultSchema: GenMessage<ImportResult> = /*@__PURE__*/
+  messageDesc(file_engram_v1_long_term, 5);
+
+/**
  * Why the write gate kept or dropped one candidate memory.
  *
  * @generated from message engram.v1.GateDecision
@@ -248,7 +540,7 @@ export type GateDecision = Message<"engram.v1.GateDecision"> & {
  * Use `create(GateDecisionSchema)` to create a new message.
  */
 export const GateDecisionSchema: GenMessage<GateDecision> = /*@__PURE__*/
-  messageDesc(file_engram_v1_long_term, 2);
+  messageDesc(file_engram_v1_long_term, 6);
 
 /**
  * A memory with the scores that ranked it.
@@ -281,7 +573,7 @@ export type ScoredMemory = Message<"engram.v1.ScoredMemory"> & {
  * Use `create(ScoredMemorySchema)` to create a new message.
  */
 export const ScoredMemorySchema: GenMessage<ScoredMemory> = /*@__PURE__*/
-  messageDesc(file_engram_v1_long_term, 3);
+  messageDesc(file_engram_v1_long_term, 7);
 
 /**
  * Overrides of the configured forgetting policy for one EvictStale call.
@@ -337,7 +629,7 @@ export type EvictionPolicy = Message<"engram.v1.EvictionPolicy"> & {
  * Use `create(EvictionPolicySchema)` to create a new message.
  */
 export const EvictionPolicySchema: GenMessage<EvictionPolicy> = /*@__PURE__*/
-  messageDesc(file_engram_v1_long_term, 4);
+  messageDesc(file_engram_v1_long_term, 8);
 
 /**
  * The kind of a long-term memory, which decides how it is ranked and how
@@ -407,6 +699,13 @@ export enum MemorySourceKind {
    * @generated from enum value: MEMORY_SOURCE_KIND_SESSION = 2;
    */
   SESSION = 2,
+
+  /**
+   * Brought in by ImportMemories (caller: who imported it).
+   *
+   * @generated from enum value: MEMORY_SOURCE_KIND_IMPORT = 3;
+   */
+  IMPORT = 3,
 }
 
 /**
@@ -462,6 +761,15 @@ export enum RememberOutcome {
    * @generated from enum value: REMEMBER_OUTCOME_DROPPED = 5;
    */
   DROPPED = 5,
+
+  /**
+   * Stored as history: it happened before a current memory of the same
+   * subject, so it is superseded by that one from the start (`superseded_by`
+   * and `valid_until` set) and never returned as current.
+   *
+   * @generated from enum value: REMEMBER_OUTCOME_STORED_AS_HISTORY = 6;
+   */
+  STORED_AS_HISTORY = 6,
 }
 
 /**

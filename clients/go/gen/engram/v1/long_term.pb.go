@@ -91,6 +91,8 @@ const (
 	// Extracted from a session's messages (compaction, EndSession or the idle
 	// sweep).
 	MemorySourceKind_MEMORY_SOURCE_KIND_SESSION MemorySourceKind = 2
+	// Brought in by ImportMemories (caller: who imported it).
+	MemorySourceKind_MEMORY_SOURCE_KIND_IMPORT MemorySourceKind = 3
 )
 
 // Enum value maps for MemorySourceKind.
@@ -99,11 +101,13 @@ var (
 		0: "MEMORY_SOURCE_KIND_UNSPECIFIED",
 		1: "MEMORY_SOURCE_KIND_REMEMBER",
 		2: "MEMORY_SOURCE_KIND_SESSION",
+		3: "MEMORY_SOURCE_KIND_IMPORT",
 	}
 	MemorySourceKind_value = map[string]int32{
 		"MEMORY_SOURCE_KIND_UNSPECIFIED": 0,
 		"MEMORY_SOURCE_KIND_REMEMBER":    1,
 		"MEMORY_SOURCE_KIND_SESSION":     2,
+		"MEMORY_SOURCE_KIND_IMPORT":      3,
 	}
 )
 
@@ -151,6 +155,10 @@ const (
 	RememberOutcome_REMEMBER_OUTCOME_SUPERSEDED_OLDER RememberOutcome = 4
 	// Not stored: the write gate dropped it (see the decision's reason).
 	RememberOutcome_REMEMBER_OUTCOME_DROPPED RememberOutcome = 5
+	// Stored as history: it happened before a current memory of the same
+	// subject, so it is superseded by that one from the start (`superseded_by`
+	// and `valid_until` set) and never returned as current.
+	RememberOutcome_REMEMBER_OUTCOME_STORED_AS_HISTORY RememberOutcome = 6
 )
 
 // Enum value maps for RememberOutcome.
@@ -162,14 +170,16 @@ var (
 		3: "REMEMBER_OUTCOME_UPDATED",
 		4: "REMEMBER_OUTCOME_SUPERSEDED_OLDER",
 		5: "REMEMBER_OUTCOME_DROPPED",
+		6: "REMEMBER_OUTCOME_STORED_AS_HISTORY",
 	}
 	RememberOutcome_value = map[string]int32{
-		"REMEMBER_OUTCOME_UNSPECIFIED":      0,
-		"REMEMBER_OUTCOME_CREATED":          1,
-		"REMEMBER_OUTCOME_MERGED":           2,
-		"REMEMBER_OUTCOME_UPDATED":          3,
-		"REMEMBER_OUTCOME_SUPERSEDED_OLDER": 4,
-		"REMEMBER_OUTCOME_DROPPED":          5,
+		"REMEMBER_OUTCOME_UNSPECIFIED":       0,
+		"REMEMBER_OUTCOME_CREATED":           1,
+		"REMEMBER_OUTCOME_MERGED":            2,
+		"REMEMBER_OUTCOME_UPDATED":           3,
+		"REMEMBER_OUTCOME_SUPERSEDED_OLDER":  4,
+		"REMEMBER_OUTCOME_DROPPED":           5,
+		"REMEMBER_OUTCOME_STORED_AS_HISTORY": 6,
 	}
 )
 
@@ -503,6 +513,465 @@ func (x *MemorySource) GetCaller() string {
 	return ""
 }
 
+// What a memory said before it changed: an earlier version of a memory
+// updated in place, or a memory a newer one superseded.
+type MemoryVersion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The memory this version belongs to: the memory asked about for an
+	// earlier version of it, the superseded memory's own id otherwise.
+	MemoryId   string            `protobuf:"bytes,1,opt,name=memory_id,json=memoryId,proto3" json:"memory_id,omitempty"`
+	Content    string            `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	Importance float32           `protobuf:"fixed32,3,opt,name=importance,proto3" json:"importance,omitempty"`
+	Subject    string            `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	Metadata   map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// When it became true (its occurred_at).
+	ValidFrom *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	// When it stopped being true: when the version replacing it happened, or
+	// when a correction (UpdateMemory) replaced it.
+	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	// When Engram replaced it.
+	ReplacedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=replaced_at,json=replacedAt,proto3" json:"replaced_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemoryVersion) Reset() {
+	*x = MemoryVersion{}
+	mi := &file_engram_v1_long_term_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemoryVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemoryVersion) ProtoMessage() {}
+
+func (x *MemoryVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_long_term_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemoryVersion.ProtoReflect.Descriptor instead.
+func (*MemoryVersion) Descriptor() ([]byte, []int) {
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *MemoryVersion) GetMemoryId() string {
+	if x != nil {
+		return x.MemoryId
+	}
+	return ""
+}
+
+func (x *MemoryVersion) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *MemoryVersion) GetImportance() float32 {
+	if x != nil {
+		return x.Importance
+	}
+	return 0
+}
+
+func (x *MemoryVersion) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *MemoryVersion) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *MemoryVersion) GetValidFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return nil
+}
+
+func (x *MemoryVersion) GetValidUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ValidUntil
+	}
+	return nil
+}
+
+func (x *MemoryVersion) GetReplacedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReplacedAt
+	}
+	return nil
+}
+
+// Which memories a ListMemories or Recall considers. Every condition set
+// must hold; an unset one does not filter. Applied inside the backend's
+// query (SQLite WHERE, Weaviate property filters).
+type MemoryFilter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only these types; empty means all.
+	Types []MemoryType `protobuf:"varint,1,rep,packed,name=types,proto3,enum=engram.v1.MemoryType" json:"types,omitempty"`
+	// Only memories with exactly this subject (at most 256 bytes).
+	Subject *string `protobuf:"bytes,2,opt,name=subject,proto3,oneof" json:"subject,omitempty"`
+	// Only pinned (true) or unpinned (false) memories.
+	Pinned *bool `protobuf:"varint,3,opt,name=pinned,proto3,oneof" json:"pinned,omitempty"`
+	// Only superseded (true) or current (false) memories. Unset: ListMemories
+	// returns both; Recall follows its include_superseded.
+	Superseded *bool `protobuf:"varint,4,opt,name=superseded,proto3,oneof" json:"superseded,omitempty"`
+	// Every entry must be in the memory's metadata (exact key and value); at
+	// most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+	Metadata map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// occurred_from <= occurred_at < occurred_before; either bound optional.
+	OccurredFrom   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_from,json=occurredFrom,proto3" json:"occurred_from,omitempty"`
+	OccurredBefore *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=occurred_before,json=occurredBefore,proto3" json:"occurred_before,omitempty"`
+	// created_from <= created_at < created_before; either bound optional.
+	CreatedFrom   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_from,json=createdFrom,proto3" json:"created_from,omitempty"`
+	CreatedBefore *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_before,json=createdBefore,proto3" json:"created_before,omitempty"`
+	// Only memories learnt from this session (MemorySource.session_id).
+	SourceSessionId *string `protobuf:"bytes,10,opt,name=source_session_id,json=sourceSessionId,proto3,oneof" json:"source_session_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *MemoryFilter) Reset() {
+	*x = MemoryFilter{}
+	mi := &file_engram_v1_long_term_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemoryFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemoryFilter) ProtoMessage() {}
+
+func (x *MemoryFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_long_term_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemoryFilter.ProtoReflect.Descriptor instead.
+func (*MemoryFilter) Descriptor() ([]byte, []int) {
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *MemoryFilter) GetTypes() []MemoryType {
+	if x != nil {
+		return x.Types
+	}
+	return nil
+}
+
+func (x *MemoryFilter) GetSubject() string {
+	if x != nil && x.Subject != nil {
+		return *x.Subject
+	}
+	return ""
+}
+
+func (x *MemoryFilter) GetPinned() bool {
+	if x != nil && x.Pinned != nil {
+		return *x.Pinned
+	}
+	return false
+}
+
+func (x *MemoryFilter) GetSuperseded() bool {
+	if x != nil && x.Superseded != nil {
+		return *x.Superseded
+	}
+	return false
+}
+
+func (x *MemoryFilter) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *MemoryFilter) GetOccurredFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredFrom
+	}
+	return nil
+}
+
+func (x *MemoryFilter) GetOccurredBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredBefore
+	}
+	return nil
+}
+
+func (x *MemoryFilter) GetCreatedFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedFrom
+	}
+	return nil
+}
+
+func (x *MemoryFilter) GetCreatedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedBefore
+	}
+	return nil
+}
+
+func (x *MemoryFilter) GetSourceSessionId() string {
+	if x != nil && x.SourceSessionId != nil {
+		return *x.SourceSessionId
+	}
+	return ""
+}
+
+// A memory as it was in another system, for ImportMemories.
+type ImportedMemory struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required; MEMORY_TYPE_UNSPECIFIED is rejected.
+	Type MemoryType `protobuf:"varint,1,opt,name=type,proto3,enum=engram.v1.MemoryType" json:"type,omitempty"`
+	// 1 byte to 8 KiB; personal data and credentials are redacted (or the
+	// item refused under ENGRAM_PII_MODE=refuse).
+	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	// 0 to 1; unset means 0.5.
+	Importance *float32 `protobuf:"fixed32,3,opt,name=importance,proto3,oneof" json:"importance,omitempty"`
+	// At most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+	Metadata map[string]string `protobuf:"bytes,4,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Optional, at most 256 bytes; see Memory.subject.
+	Subject string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
+	Pinned  bool   `protobuf:"varint,6,opt,name=pinned,proto3" json:"pinned,omitempty"`
+	// When it happened; unset means created_at, or now. Not in the future.
+	// Memories settle in this order, whatever order they are sent in.
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// When the source system recorded it; unset means now. Not in the future.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// When it was last used in the source system; unset means never. Not
+	// before created_at, not in the future.
+	LastAccessedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_accessed_at,json=lastAccessedAt,proto3" json:"last_accessed_at,omitempty"`
+	// How often it was used in the source system, 0 to 1000000.
+	AccessCount   int64 `protobuf:"varint,10,opt,name=access_count,json=accessCount,proto3" json:"access_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportedMemory) Reset() {
+	*x = ImportedMemory{}
+	mi := &file_engram_v1_long_term_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportedMemory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportedMemory) ProtoMessage() {}
+
+func (x *ImportedMemory) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_long_term_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportedMemory.ProtoReflect.Descriptor instead.
+func (*ImportedMemory) Descriptor() ([]byte, []int) {
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ImportedMemory) GetType() MemoryType {
+	if x != nil {
+		return x.Type
+	}
+	return MemoryType_MEMORY_TYPE_UNSPECIFIED
+}
+
+func (x *ImportedMemory) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *ImportedMemory) GetImportance() float32 {
+	if x != nil && x.Importance != nil {
+		return *x.Importance
+	}
+	return 0
+}
+
+func (x *ImportedMemory) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ImportedMemory) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ImportedMemory) GetPinned() bool {
+	if x != nil {
+		return x.Pinned
+	}
+	return false
+}
+
+func (x *ImportedMemory) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *ImportedMemory) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *ImportedMemory) GetLastAccessedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAccessedAt
+	}
+	return nil
+}
+
+func (x *ImportedMemory) GetAccessCount() int64 {
+	if x != nil {
+		return x.AccessCount
+	}
+	return 0
+}
+
+// What ImportMemories did with one memory.
+type ImportResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The memory's position in the request, from 0.
+	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// What settlement did; DROPPED when the gate (apply_gate) or the
+	// personal-data policy refused it, or `error` is set.
+	Outcome RememberOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=engram.v1.RememberOutcome" json:"outcome,omitempty"`
+	// The memory written, refreshed or updated; empty when not stored.
+	MemoryId string `protobuf:"bytes,3,opt,name=memory_id,json=memoryId,proto3" json:"memory_id,omitempty"`
+	// Older memories this one superseded.
+	SupersededIds []string `protobuf:"bytes,4,rep,name=superseded_ids,json=supersededIds,proto3" json:"superseded_ids,omitempty"`
+	// Why it was not stored, when a limit or the backend refused it (e.g. the
+	// user's memory limit); empty otherwise. Other items are unaffected.
+	Error string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	// The gate's reason ("bypassed" without apply_gate, "pii-refused", ...).
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportResult) Reset() {
+	*x = ImportResult{}
+	mi := &file_engram_v1_long_term_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportResult) ProtoMessage() {}
+
+func (x *ImportResult) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_long_term_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportResult.ProtoReflect.Descriptor instead.
+func (*ImportResult) Descriptor() ([]byte, []int) {
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ImportResult) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ImportResult) GetOutcome() RememberOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return RememberOutcome_REMEMBER_OUTCOME_UNSPECIFIED
+}
+
+func (x *ImportResult) GetMemoryId() string {
+	if x != nil {
+		return x.MemoryId
+	}
+	return ""
+}
+
+func (x *ImportResult) GetSupersededIds() []string {
+	if x != nil {
+		return x.SupersededIds
+	}
+	return nil
+}
+
+func (x *ImportResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ImportResult) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Why the write gate kept or dropped one candidate memory.
 type GateDecision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -533,7 +1002,7 @@ type GateDecision struct {
 
 func (x *GateDecision) Reset() {
 	*x = GateDecision{}
-	mi := &file_engram_v1_long_term_proto_msgTypes[2]
+	mi := &file_engram_v1_long_term_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -545,7 +1014,7 @@ func (x *GateDecision) String() string {
 func (*GateDecision) ProtoMessage() {}
 
 func (x *GateDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_long_term_proto_msgTypes[2]
+	mi := &file_engram_v1_long_term_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -558,7 +1027,7 @@ func (x *GateDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GateDecision.ProtoReflect.Descriptor instead.
 func (*GateDecision) Descriptor() ([]byte, []int) {
-	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{2}
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GateDecision) GetMessageId() string {
@@ -639,7 +1108,7 @@ type ScoredMemory struct {
 
 func (x *ScoredMemory) Reset() {
 	*x = ScoredMemory{}
-	mi := &file_engram_v1_long_term_proto_msgTypes[3]
+	mi := &file_engram_v1_long_term_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -651,7 +1120,7 @@ func (x *ScoredMemory) String() string {
 func (*ScoredMemory) ProtoMessage() {}
 
 func (x *ScoredMemory) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_long_term_proto_msgTypes[3]
+	mi := &file_engram_v1_long_term_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -664,7 +1133,7 @@ func (x *ScoredMemory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoredMemory.ProtoReflect.Descriptor instead.
 func (*ScoredMemory) Descriptor() ([]byte, []int) {
-	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{3}
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ScoredMemory) GetMemory() *Memory {
@@ -714,7 +1183,7 @@ type EvictionPolicy struct {
 
 func (x *EvictionPolicy) Reset() {
 	*x = EvictionPolicy{}
-	mi := &file_engram_v1_long_term_proto_msgTypes[4]
+	mi := &file_engram_v1_long_term_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +1195,7 @@ func (x *EvictionPolicy) String() string {
 func (*EvictionPolicy) ProtoMessage() {}
 
 func (x *EvictionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_long_term_proto_msgTypes[4]
+	mi := &file_engram_v1_long_term_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +1208,7 @@ func (x *EvictionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvictionPolicy.ProtoReflect.Descriptor instead.
 func (*EvictionPolicy) Descriptor() ([]byte, []int) {
-	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{4}
+	return file_engram_v1_long_term_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EvictionPolicy) GetScoreThreshold() float32 {
@@ -814,7 +1283,73 @@ const file_engram_v1_long_term_proto_rawDesc = "" +
 	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x1f\n" +
 	"\vmessage_ids\x18\x03 \x03(\tR\n" +
 	"messageIds\x12\x16\n" +
-	"\x06caller\x18\x04 \x01(\tR\x06caller\"\xd0\x02\n" +
+	"\x06caller\x18\x04 \x01(\tR\x06caller\"\xb6\x03\n" +
+	"\rMemoryVersion\x12\x1b\n" +
+	"\tmemory_id\x18\x01 \x01(\tR\bmemoryId\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\x12\x1e\n" +
+	"\n" +
+	"importance\x18\x03 \x01(\x02R\n" +
+	"importance\x12\x18\n" +
+	"\asubject\x18\x04 \x01(\tR\asubject\x12B\n" +
+	"\bmetadata\x18\x05 \x03(\v2&.engram.v1.MemoryVersion.MetadataEntryR\bmetadata\x129\n" +
+	"\n" +
+	"valid_from\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tvalidFrom\x12;\n" +
+	"\vvalid_until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"validUntil\x12;\n" +
+	"\vreplaced_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"replacedAt\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x91\x05\n" +
+	"\fMemoryFilter\x12+\n" +
+	"\x05types\x18\x01 \x03(\x0e2\x15.engram.v1.MemoryTypeR\x05types\x12\x1d\n" +
+	"\asubject\x18\x02 \x01(\tH\x00R\asubject\x88\x01\x01\x12\x1b\n" +
+	"\x06pinned\x18\x03 \x01(\bH\x01R\x06pinned\x88\x01\x01\x12#\n" +
+	"\n" +
+	"superseded\x18\x04 \x01(\bH\x02R\n" +
+	"superseded\x88\x01\x01\x12A\n" +
+	"\bmetadata\x18\x05 \x03(\v2%.engram.v1.MemoryFilter.MetadataEntryR\bmetadata\x12?\n" +
+	"\roccurred_from\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\foccurredFrom\x12C\n" +
+	"\x0foccurred_before\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0eoccurredBefore\x12=\n" +
+	"\fcreated_from\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vcreatedFrom\x12A\n" +
+	"\x0ecreated_before\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBefore\x12/\n" +
+	"\x11source_session_id\x18\n" +
+	" \x01(\tH\x03R\x0fsourceSessionId\x88\x01\x01\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\n" +
+	"\n" +
+	"\b_subjectB\t\n" +
+	"\a_pinnedB\r\n" +
+	"\v_supersededB\x14\n" +
+	"\x12_source_session_id\"\x9e\x04\n" +
+	"\x0eImportedMemory\x12)\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x15.engram.v1.MemoryTypeR\x04type\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\x12#\n" +
+	"\n" +
+	"importance\x18\x03 \x01(\x02H\x00R\n" +
+	"importance\x88\x01\x01\x12C\n" +
+	"\bmetadata\x18\x04 \x03(\v2'.engram.v1.ImportedMemory.MetadataEntryR\bmetadata\x12\x18\n" +
+	"\asubject\x18\x05 \x01(\tR\asubject\x12\x16\n" +
+	"\x06pinned\x18\x06 \x01(\bR\x06pinned\x12;\n" +
+	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12D\n" +
+	"\x10last_accessed_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0elastAccessedAt\x12!\n" +
+	"\faccess_count\x18\n" +
+	" \x01(\x03R\vaccessCount\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\r\n" +
+	"\v_importance\"\xcc\x01\n" +
+	"\fImportResult\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x124\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2\x1a.engram.v1.RememberOutcomeR\aoutcome\x12\x1b\n" +
+	"\tmemory_id\x18\x03 \x01(\tR\bmemoryId\x12%\n" +
+	"\x0esuperseded_ids\x18\x04 \x03(\tR\rsupersededIds\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xd0\x02\n" +
 	"\fGateDecision\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x16\n" +
@@ -849,18 +1384,20 @@ const file_engram_v1_long_term_proto_rawDesc = "" +
 	"\x17MEMORY_TYPE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MEMORY_TYPE_EPISODIC\x10\x01\x12\x18\n" +
 	"\x14MEMORY_TYPE_SEMANTIC\x10\x02\x12\x1a\n" +
-	"\x16MEMORY_TYPE_PREFERENCE\x10\x03*w\n" +
+	"\x16MEMORY_TYPE_PREFERENCE\x10\x03*\x96\x01\n" +
 	"\x10MemorySourceKind\x12\"\n" +
 	"\x1eMEMORY_SOURCE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bMEMORY_SOURCE_KIND_REMEMBER\x10\x01\x12\x1e\n" +
-	"\x1aMEMORY_SOURCE_KIND_SESSION\x10\x02*\xd1\x01\n" +
+	"\x1aMEMORY_SOURCE_KIND_SESSION\x10\x02\x12\x1d\n" +
+	"\x19MEMORY_SOURCE_KIND_IMPORT\x10\x03*\xf9\x01\n" +
 	"\x0fRememberOutcome\x12 \n" +
 	"\x1cREMEMBER_OUTCOME_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18REMEMBER_OUTCOME_CREATED\x10\x01\x12\x1b\n" +
 	"\x17REMEMBER_OUTCOME_MERGED\x10\x02\x12\x1c\n" +
 	"\x18REMEMBER_OUTCOME_UPDATED\x10\x03\x12%\n" +
 	"!REMEMBER_OUTCOME_SUPERSEDED_OLDER\x10\x04\x12\x1c\n" +
-	"\x18REMEMBER_OUTCOME_DROPPED\x10\x05*t\n" +
+	"\x18REMEMBER_OUTCOME_DROPPED\x10\x05\x12&\n" +
+	"\"REMEMBER_OUTCOME_STORED_AS_HISTORY\x10\x06*t\n" +
 	"\vGateDecider\x12\x1c\n" +
 	"\x18GATE_DECIDER_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12GATE_DECIDER_RULES\x10\x01\x12\x16\n" +
@@ -882,7 +1419,7 @@ func file_engram_v1_long_term_proto_rawDescGZIP() []byte {
 }
 
 var file_engram_v1_long_term_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_engram_v1_long_term_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_engram_v1_long_term_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_engram_v1_long_term_proto_goTypes = []any{
 	(MemoryType)(0),               // 0: engram.v1.MemoryType
 	(MemorySourceKind)(0),         // 1: engram.v1.MemorySourceKind
@@ -890,31 +1427,54 @@ var file_engram_v1_long_term_proto_goTypes = []any{
 	(GateDecider)(0),              // 3: engram.v1.GateDecider
 	(*Memory)(nil),                // 4: engram.v1.Memory
 	(*MemorySource)(nil),          // 5: engram.v1.MemorySource
-	(*GateDecision)(nil),          // 6: engram.v1.GateDecision
-	(*ScoredMemory)(nil),          // 7: engram.v1.ScoredMemory
-	(*EvictionPolicy)(nil),        // 8: engram.v1.EvictionPolicy
-	nil,                           // 9: engram.v1.Memory.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*MemoryVersion)(nil),         // 6: engram.v1.MemoryVersion
+	(*MemoryFilter)(nil),          // 7: engram.v1.MemoryFilter
+	(*ImportedMemory)(nil),        // 8: engram.v1.ImportedMemory
+	(*ImportResult)(nil),          // 9: engram.v1.ImportResult
+	(*GateDecision)(nil),          // 10: engram.v1.GateDecision
+	(*ScoredMemory)(nil),          // 11: engram.v1.ScoredMemory
+	(*EvictionPolicy)(nil),        // 12: engram.v1.EvictionPolicy
+	nil,                           // 13: engram.v1.Memory.MetadataEntry
+	nil,                           // 14: engram.v1.MemoryVersion.MetadataEntry
+	nil,                           // 15: engram.v1.MemoryFilter.MetadataEntry
+	nil,                           // 16: engram.v1.ImportedMemory.MetadataEntry
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_engram_v1_long_term_proto_depIdxs = []int32{
 	0,  // 0: engram.v1.Memory.type:type_name -> engram.v1.MemoryType
-	9,  // 1: engram.v1.Memory.metadata:type_name -> engram.v1.Memory.MetadataEntry
-	10, // 2: engram.v1.Memory.occurred_at:type_name -> google.protobuf.Timestamp
-	10, // 3: engram.v1.Memory.created_at:type_name -> google.protobuf.Timestamp
-	10, // 4: engram.v1.Memory.updated_at:type_name -> google.protobuf.Timestamp
-	10, // 5: engram.v1.Memory.last_accessed_at:type_name -> google.protobuf.Timestamp
-	10, // 6: engram.v1.Memory.valid_until:type_name -> google.protobuf.Timestamp
+	13, // 1: engram.v1.Memory.metadata:type_name -> engram.v1.Memory.MetadataEntry
+	17, // 2: engram.v1.Memory.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 3: engram.v1.Memory.created_at:type_name -> google.protobuf.Timestamp
+	17, // 4: engram.v1.Memory.updated_at:type_name -> google.protobuf.Timestamp
+	17, // 5: engram.v1.Memory.last_accessed_at:type_name -> google.protobuf.Timestamp
+	17, // 6: engram.v1.Memory.valid_until:type_name -> google.protobuf.Timestamp
 	5,  // 7: engram.v1.Memory.source:type_name -> engram.v1.MemorySource
 	1,  // 8: engram.v1.MemorySource.kind:type_name -> engram.v1.MemorySourceKind
-	0,  // 9: engram.v1.GateDecision.type:type_name -> engram.v1.MemoryType
-	2,  // 10: engram.v1.GateDecision.outcome:type_name -> engram.v1.RememberOutcome
-	3,  // 11: engram.v1.GateDecision.decider:type_name -> engram.v1.GateDecider
-	4,  // 12: engram.v1.ScoredMemory.memory:type_name -> engram.v1.Memory
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	14, // 9: engram.v1.MemoryVersion.metadata:type_name -> engram.v1.MemoryVersion.MetadataEntry
+	17, // 10: engram.v1.MemoryVersion.valid_from:type_name -> google.protobuf.Timestamp
+	17, // 11: engram.v1.MemoryVersion.valid_until:type_name -> google.protobuf.Timestamp
+	17, // 12: engram.v1.MemoryVersion.replaced_at:type_name -> google.protobuf.Timestamp
+	0,  // 13: engram.v1.MemoryFilter.types:type_name -> engram.v1.MemoryType
+	15, // 14: engram.v1.MemoryFilter.metadata:type_name -> engram.v1.MemoryFilter.MetadataEntry
+	17, // 15: engram.v1.MemoryFilter.occurred_from:type_name -> google.protobuf.Timestamp
+	17, // 16: engram.v1.MemoryFilter.occurred_before:type_name -> google.protobuf.Timestamp
+	17, // 17: engram.v1.MemoryFilter.created_from:type_name -> google.protobuf.Timestamp
+	17, // 18: engram.v1.MemoryFilter.created_before:type_name -> google.protobuf.Timestamp
+	0,  // 19: engram.v1.ImportedMemory.type:type_name -> engram.v1.MemoryType
+	16, // 20: engram.v1.ImportedMemory.metadata:type_name -> engram.v1.ImportedMemory.MetadataEntry
+	17, // 21: engram.v1.ImportedMemory.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 22: engram.v1.ImportedMemory.created_at:type_name -> google.protobuf.Timestamp
+	17, // 23: engram.v1.ImportedMemory.last_accessed_at:type_name -> google.protobuf.Timestamp
+	2,  // 24: engram.v1.ImportResult.outcome:type_name -> engram.v1.RememberOutcome
+	0,  // 25: engram.v1.GateDecision.type:type_name -> engram.v1.MemoryType
+	2,  // 26: engram.v1.GateDecision.outcome:type_name -> engram.v1.RememberOutcome
+	3,  // 27: engram.v1.GateDecision.decider:type_name -> engram.v1.GateDecider
+	4,  // 28: engram.v1.ScoredMemory.memory:type_name -> engram.v1.Memory
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_engram_v1_long_term_proto_init() }
@@ -922,14 +1482,16 @@ func file_engram_v1_long_term_proto_init() {
 	if File_engram_v1_long_term_proto != nil {
 		return
 	}
+	file_engram_v1_long_term_proto_msgTypes[3].OneofWrappers = []any{}
 	file_engram_v1_long_term_proto_msgTypes[4].OneofWrappers = []any{}
+	file_engram_v1_long_term_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_engram_v1_long_term_proto_rawDesc), len(file_engram_v1_long_term_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   6,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

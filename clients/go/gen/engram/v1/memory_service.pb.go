@@ -1123,8 +1123,10 @@ type RecallRequest struct {
 	// access stay as they are (forgetting weighs them), for dry runs, admin
 	// screens and benchmarks. Unset (the default) records the access.
 	SkipAccessTracking bool `protobuf:"varint,7,opt,name=skip_access_tracking,json=skipAccessTracking,proto3" json:"skip_access_tracking,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Only memories matching this filter; applied inside the backend query.
+	Filter        *MemoryFilter `protobuf:"bytes,8,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecallRequest) Reset() {
@@ -1206,6 +1208,13 @@ func (x *RecallRequest) GetSkipAccessTracking() bool {
 	return false
 }
 
+func (x *RecallRequest) GetFilter() *MemoryFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
 type RecallResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Best first.
@@ -1252,11 +1261,13 @@ func (x *RecallResponse) GetMemories() []*ScoredMemory {
 }
 
 type GetMemoryRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Scope         *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
-	MemoryId      string                 `protobuf:"bytes,2,opt,name=memory_id,json=memoryId,proto3" json:"memory_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Scope    *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	MemoryId string                 `protobuf:"bytes,2,opt,name=memory_id,json=memoryId,proto3" json:"memory_id,omitempty"`
+	// Also return the memory's history (as MemoryHistory does).
+	IncludeHistory bool `protobuf:"varint,3,opt,name=include_history,json=includeHistory,proto3" json:"include_history,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetMemoryRequest) Reset() {
@@ -1303,9 +1314,19 @@ func (x *GetMemoryRequest) GetMemoryId() string {
 	return ""
 }
 
+func (x *GetMemoryRequest) GetIncludeHistory() bool {
+	if x != nil {
+		return x.IncludeHistory
+	}
+	return false
+}
+
 type GetMemoryResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Memory        *Memory                `protobuf:"bytes,1,opt,name=memory,proto3" json:"memory,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Memory *Memory                `protobuf:"bytes,1,opt,name=memory,proto3" json:"memory,omitempty"`
+	// With include_history: earlier versions and superseded memories, oldest
+	// first.
+	History       []*MemoryVersion `protobuf:"bytes,2,rep,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1347,6 +1368,763 @@ func (x *GetMemoryResponse) GetMemory() *Memory {
 	return nil
 }
 
+func (x *GetMemoryResponse) GetHistory() []*MemoryVersion {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+type MemoryHistoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scope         *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	MemoryId      string                 `protobuf:"bytes,2,opt,name=memory_id,json=memoryId,proto3" json:"memory_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemoryHistoryRequest) Reset() {
+	*x = MemoryHistoryRequest{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemoryHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemoryHistoryRequest) ProtoMessage() {}
+
+func (x *MemoryHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemoryHistoryRequest.ProtoReflect.Descriptor instead.
+func (*MemoryHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *MemoryHistoryRequest) GetScope() *Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *MemoryHistoryRequest) GetMemoryId() string {
+	if x != nil {
+		return x.MemoryId
+	}
+	return ""
+}
+
+type MemoryHistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The memory as it is now.
+	Memory *Memory `protobuf:"bytes,1,opt,name=memory,proto3" json:"memory,omitempty"`
+	// What came before, oldest first: its earlier versions (at most 50 are
+	// kept per memory) and the memories it superseded.
+	History       []*MemoryVersion `protobuf:"bytes,2,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemoryHistoryResponse) Reset() {
+	*x = MemoryHistoryResponse{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemoryHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemoryHistoryResponse) ProtoMessage() {}
+
+func (x *MemoryHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemoryHistoryResponse.ProtoReflect.Descriptor instead.
+func (*MemoryHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *MemoryHistoryResponse) GetMemory() *Memory {
+	if x != nil {
+		return x.Memory
+	}
+	return nil
+}
+
+func (x *MemoryHistoryResponse) GetHistory() []*MemoryVersion {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+type ListMemoriesRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Scope  *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	Filter *MemoryFilter          `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Memories per page, 1 to 1000; 0 means 100.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From the previous response's next_page_token; empty for the first page.
+	// A token is only valid with the same scope.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMemoriesRequest) Reset() {
+	*x = ListMemoriesRequest{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMemoriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMemoriesRequest) ProtoMessage() {}
+
+func (x *ListMemoriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMemoriesRequest.ProtoReflect.Descriptor instead.
+func (*ListMemoriesRequest) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListMemoriesRequest) GetScope() *Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *ListMemoriesRequest) GetFilter() *MemoryFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *ListMemoriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMemoriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListMemoriesResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Memories []*Memory              `protobuf:"bytes,1,rep,name=memories,proto3" json:"memories,omitempty"`
+	// Pass to get the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMemoriesResponse) Reset() {
+	*x = ListMemoriesResponse{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMemoriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMemoriesResponse) ProtoMessage() {}
+
+func (x *ListMemoriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMemoriesResponse.ProtoReflect.Descriptor instead.
+func (*ListMemoriesResponse) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListMemoriesResponse) GetMemories() []*Memory {
+	if x != nil {
+		return x.Memories
+	}
+	return nil
+}
+
+func (x *ListMemoriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type UpdateMemoryRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Scope    *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	MemoryId string                 `protobuf:"bytes,2,opt,name=memory_id,json=memoryId,proto3" json:"memory_id,omitempty"`
+	// New content, 1 byte to 8 KiB; redacted like Remember's and re-embedded.
+	Content *string `protobuf:"bytes,3,opt,name=content,proto3,oneof" json:"content,omitempty"`
+	// New importance, 0 to 1.
+	Importance *float32 `protobuf:"fixed32,4,opt,name=importance,proto3,oneof" json:"importance,omitempty"`
+	Pinned     *bool    `protobuf:"varint,5,opt,name=pinned,proto3,oneof" json:"pinned,omitempty"`
+	// New subject, at most 256 bytes; empty clears it.
+	Subject *string `protobuf:"bytes,6,opt,name=subject,proto3,oneof" json:"subject,omitempty"`
+	// With replace_metadata, the memory's metadata becomes exactly this (same
+	// limits as Remember's).
+	Metadata        map[string]string `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ReplaceMetadata bool              `protobuf:"varint,8,opt,name=replace_metadata,json=replaceMetadata,proto3" json:"replace_metadata,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateMemoryRequest) Reset() {
+	*x = UpdateMemoryRequest{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateMemoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateMemoryRequest) ProtoMessage() {}
+
+func (x *UpdateMemoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateMemoryRequest.ProtoReflect.Descriptor instead.
+func (*UpdateMemoryRequest) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UpdateMemoryRequest) GetScope() *Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *UpdateMemoryRequest) GetMemoryId() string {
+	if x != nil {
+		return x.MemoryId
+	}
+	return ""
+}
+
+func (x *UpdateMemoryRequest) GetContent() string {
+	if x != nil && x.Content != nil {
+		return *x.Content
+	}
+	return ""
+}
+
+func (x *UpdateMemoryRequest) GetImportance() float32 {
+	if x != nil && x.Importance != nil {
+		return *x.Importance
+	}
+	return 0
+}
+
+func (x *UpdateMemoryRequest) GetPinned() bool {
+	if x != nil && x.Pinned != nil {
+		return *x.Pinned
+	}
+	return false
+}
+
+func (x *UpdateMemoryRequest) GetSubject() string {
+	if x != nil && x.Subject != nil {
+		return *x.Subject
+	}
+	return ""
+}
+
+func (x *UpdateMemoryRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *UpdateMemoryRequest) GetReplaceMetadata() bool {
+	if x != nil {
+		return x.ReplaceMetadata
+	}
+	return false
+}
+
+type UpdateMemoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new version.
+	Memory        *Memory `protobuf:"bytes,1,opt,name=memory,proto3" json:"memory,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateMemoryResponse) Reset() {
+	*x = UpdateMemoryResponse{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateMemoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateMemoryResponse) ProtoMessage() {}
+
+func (x *UpdateMemoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateMemoryResponse.ProtoReflect.Descriptor instead.
+func (*UpdateMemoryResponse) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UpdateMemoryResponse) GetMemory() *Memory {
+	if x != nil {
+		return x.Memory
+	}
+	return nil
+}
+
+type ImportMemoriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Scope *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	// 1 to 1000 memories, in any order.
+	Memories []*ImportedMemory `protobuf:"bytes,2,rep,name=memories,proto3" json:"memories,omitempty"`
+	// Ask the write gate about each memory, as EndSession does. Without it,
+	// imported memories are taken as memories already (they were in the
+	// source system); personal data is redacted (or refused) either way.
+	ApplyGate     bool `protobuf:"varint,3,opt,name=apply_gate,json=applyGate,proto3" json:"apply_gate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportMemoriesRequest) Reset() {
+	*x = ImportMemoriesRequest{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportMemoriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportMemoriesRequest) ProtoMessage() {}
+
+func (x *ImportMemoriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportMemoriesRequest.ProtoReflect.Descriptor instead.
+func (*ImportMemoriesRequest) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ImportMemoriesRequest) GetScope() *Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *ImportMemoriesRequest) GetMemories() []*ImportedMemory {
+	if x != nil {
+		return x.Memories
+	}
+	return nil
+}
+
+func (x *ImportMemoriesRequest) GetApplyGate() bool {
+	if x != nil {
+		return x.ApplyGate
+	}
+	return false
+}
+
+type ImportMemoriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per imported memory, in request order.
+	Results       []*ImportResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportMemoriesResponse) Reset() {
+	*x = ImportMemoriesResponse{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportMemoriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportMemoriesResponse) ProtoMessage() {}
+
+func (x *ImportMemoriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportMemoriesResponse.ProtoReflect.Descriptor instead.
+func (*ImportMemoriesResponse) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ImportMemoriesResponse) GetResults() []*ImportResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+type ExportUserRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scope         *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportUserRequest) Reset() {
+	*x = ExportUserRequest{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportUserRequest) ProtoMessage() {}
+
+func (x *ExportUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportUserRequest.ProtoReflect.Descriptor instead.
+func (*ExportUserRequest) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ExportUserRequest) GetScope() *Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+type ExportUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Item:
+	//
+	//	*ExportUserResponse_Memory
+	//	*ExportUserResponse_Task
+	//	*ExportUserResponse_Session
+	Item          isExportUserResponse_Item `protobuf_oneof:"item"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportUserResponse) Reset() {
+	*x = ExportUserResponse{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportUserResponse) ProtoMessage() {}
+
+func (x *ExportUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportUserResponse.ProtoReflect.Descriptor instead.
+func (*ExportUserResponse) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ExportUserResponse) GetItem() isExportUserResponse_Item {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *ExportUserResponse) GetMemory() *ExportedMemory {
+	if x != nil {
+		if x, ok := x.Item.(*ExportUserResponse_Memory); ok {
+			return x.Memory
+		}
+	}
+	return nil
+}
+
+func (x *ExportUserResponse) GetTask() *WorkingState {
+	if x != nil {
+		if x, ok := x.Item.(*ExportUserResponse_Task); ok {
+			return x.Task
+		}
+	}
+	return nil
+}
+
+func (x *ExportUserResponse) GetSession() *ExportedSession {
+	if x != nil {
+		if x, ok := x.Item.(*ExportUserResponse_Session); ok {
+			return x.Session
+		}
+	}
+	return nil
+}
+
+type isExportUserResponse_Item interface {
+	isExportUserResponse_Item()
+}
+
+type ExportUserResponse_Memory struct {
+	// Every long-term memory, current and superseded, with its history.
+	Memory *ExportedMemory `protobuf:"bytes,1,opt,name=memory,proto3,oneof"`
+}
+
+type ExportUserResponse_Task struct {
+	// Every live task's working state.
+	Task *WorkingState `protobuf:"bytes,2,opt,name=task,proto3,oneof"`
+}
+
+type ExportUserResponse_Session struct {
+	// Every session's summary and verbatim messages.
+	Session *ExportedSession `protobuf:"bytes,3,opt,name=session,proto3,oneof"`
+}
+
+func (*ExportUserResponse_Memory) isExportUserResponse_Item() {}
+
+func (*ExportUserResponse_Task) isExportUserResponse_Item() {}
+
+func (*ExportUserResponse_Session) isExportUserResponse_Item() {}
+
+// A long-term memory with its history, in an export.
+type ExportedMemory struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Memory *Memory                `protobuf:"bytes,1,opt,name=memory,proto3" json:"memory,omitempty"`
+	// Its earlier versions, oldest first.
+	History       []*MemoryVersion `protobuf:"bytes,2,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportedMemory) Reset() {
+	*x = ExportedMemory{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportedMemory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportedMemory) ProtoMessage() {}
+
+func (x *ExportedMemory) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportedMemory.ProtoReflect.Descriptor instead.
+func (*ExportedMemory) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ExportedMemory) GetMemory() *Memory {
+	if x != nil {
+		return x.Memory
+	}
+	return nil
+}
+
+func (x *ExportedMemory) GetHistory() []*MemoryVersion {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// A session in an export.
+type ExportedSession struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Summary       *SessionSummary        `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	Messages      []*Message             `protobuf:"bytes,3,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportedSession) Reset() {
+	*x = ExportedSession{}
+	mi := &file_engram_v1_memory_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportedSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportedSession) ProtoMessage() {}
+
+func (x *ExportedSession) ProtoReflect() protoreflect.Message {
+	mi := &file_engram_v1_memory_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportedSession.ProtoReflect.Descriptor instead.
+func (*ExportedSession) Descriptor() ([]byte, []int) {
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ExportedSession) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ExportedSession) GetSummary() *SessionSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *ExportedSession) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
 type ForgetMemoryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Scope         *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
@@ -1357,7 +2135,7 @@ type ForgetMemoryRequest struct {
 
 func (x *ForgetMemoryRequest) Reset() {
 	*x = ForgetMemoryRequest{}
-	mi := &file_engram_v1_memory_service_proto_msgTypes[22]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +2147,7 @@ func (x *ForgetMemoryRequest) String() string {
 func (*ForgetMemoryRequest) ProtoMessage() {}
 
 func (x *ForgetMemoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_memory_service_proto_msgTypes[22]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +2160,7 @@ func (x *ForgetMemoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetMemoryRequest.ProtoReflect.Descriptor instead.
 func (*ForgetMemoryRequest) Descriptor() ([]byte, []int) {
-	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{22}
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ForgetMemoryRequest) GetScope() *Scope {
@@ -1407,7 +2185,7 @@ type ForgetMemoryResponse struct {
 
 func (x *ForgetMemoryResponse) Reset() {
 	*x = ForgetMemoryResponse{}
-	mi := &file_engram_v1_memory_service_proto_msgTypes[23]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +2197,7 @@ func (x *ForgetMemoryResponse) String() string {
 func (*ForgetMemoryResponse) ProtoMessage() {}
 
 func (x *ForgetMemoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_memory_service_proto_msgTypes[23]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +2210,7 @@ func (x *ForgetMemoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetMemoryResponse.ProtoReflect.Descriptor instead.
 func (*ForgetMemoryResponse) Descriptor() ([]byte, []int) {
-	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{23}
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{35}
 }
 
 type ForgetUserRequest struct {
@@ -1444,7 +2222,7 @@ type ForgetUserRequest struct {
 
 func (x *ForgetUserRequest) Reset() {
 	*x = ForgetUserRequest{}
-	mi := &file_engram_v1_memory_service_proto_msgTypes[24]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +2234,7 @@ func (x *ForgetUserRequest) String() string {
 func (*ForgetUserRequest) ProtoMessage() {}
 
 func (x *ForgetUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_memory_service_proto_msgTypes[24]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +2247,7 @@ func (x *ForgetUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetUserRequest.ProtoReflect.Descriptor instead.
 func (*ForgetUserRequest) Descriptor() ([]byte, []int) {
-	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{24}
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ForgetUserRequest) GetScope() *Scope {
@@ -1490,7 +2268,7 @@ type ForgetUserResponse struct {
 
 func (x *ForgetUserResponse) Reset() {
 	*x = ForgetUserResponse{}
-	mi := &file_engram_v1_memory_service_proto_msgTypes[25]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +2280,7 @@ func (x *ForgetUserResponse) String() string {
 func (*ForgetUserResponse) ProtoMessage() {}
 
 func (x *ForgetUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_memory_service_proto_msgTypes[25]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +2293,7 @@ func (x *ForgetUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetUserResponse.ProtoReflect.Descriptor instead.
 func (*ForgetUserResponse) Descriptor() ([]byte, []int) {
-	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{25}
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ForgetUserResponse) GetSessionsDeleted() int32 {
@@ -1568,7 +2346,7 @@ type AssembleContextRequest struct {
 
 func (x *AssembleContextRequest) Reset() {
 	*x = AssembleContextRequest{}
-	mi := &file_engram_v1_memory_service_proto_msgTypes[26]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +2358,7 @@ func (x *AssembleContextRequest) String() string {
 func (*AssembleContextRequest) ProtoMessage() {}
 
 func (x *AssembleContextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_memory_service_proto_msgTypes[26]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +2371,7 @@ func (x *AssembleContextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssembleContextRequest.ProtoReflect.Descriptor instead.
 func (*AssembleContextRequest) Descriptor() ([]byte, []int) {
-	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{26}
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AssembleContextRequest) GetScope() *Scope {
@@ -1673,7 +2451,7 @@ type AssembleContextResponse struct {
 
 func (x *AssembleContextResponse) Reset() {
 	*x = AssembleContextResponse{}
-	mi := &file_engram_v1_memory_service_proto_msgTypes[27]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +2463,7 @@ func (x *AssembleContextResponse) String() string {
 func (*AssembleContextResponse) ProtoMessage() {}
 
 func (x *AssembleContextResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_memory_service_proto_msgTypes[27]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +2476,7 @@ func (x *AssembleContextResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssembleContextResponse.ProtoReflect.Descriptor instead.
 func (*AssembleContextResponse) Descriptor() ([]byte, []int) {
-	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{27}
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AssembleContextResponse) GetEvent() isAssembleContextResponse_Event {
@@ -1776,7 +2554,7 @@ type ReportUsageRequest struct {
 
 func (x *ReportUsageRequest) Reset() {
 	*x = ReportUsageRequest{}
-	mi := &file_engram_v1_memory_service_proto_msgTypes[28]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1788,7 +2566,7 @@ func (x *ReportUsageRequest) String() string {
 func (*ReportUsageRequest) ProtoMessage() {}
 
 func (x *ReportUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_memory_service_proto_msgTypes[28]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1801,7 +2579,7 @@ func (x *ReportUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportUsageRequest.ProtoReflect.Descriptor instead.
 func (*ReportUsageRequest) Descriptor() ([]byte, []int) {
-	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{28}
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReportUsageRequest) GetScope() *Scope {
@@ -1835,7 +2613,7 @@ type ReportUsageResponse struct {
 
 func (x *ReportUsageResponse) Reset() {
 	*x = ReportUsageResponse{}
-	mi := &file_engram_v1_memory_service_proto_msgTypes[29]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1847,7 +2625,7 @@ func (x *ReportUsageResponse) String() string {
 func (*ReportUsageResponse) ProtoMessage() {}
 
 func (x *ReportUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_memory_service_proto_msgTypes[29]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1860,7 +2638,7 @@ func (x *ReportUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportUsageResponse.ProtoReflect.Descriptor instead.
 func (*ReportUsageResponse) Descriptor() ([]byte, []int) {
-	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{29}
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReportUsageResponse) GetPrecision() float32 {
@@ -1886,7 +2664,7 @@ type EvictStaleRequest struct {
 
 func (x *EvictStaleRequest) Reset() {
 	*x = EvictStaleRequest{}
-	mi := &file_engram_v1_memory_service_proto_msgTypes[30]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1898,7 +2676,7 @@ func (x *EvictStaleRequest) String() string {
 func (*EvictStaleRequest) ProtoMessage() {}
 
 func (x *EvictStaleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_memory_service_proto_msgTypes[30]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1911,7 +2689,7 @@ func (x *EvictStaleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvictStaleRequest.ProtoReflect.Descriptor instead.
 func (*EvictStaleRequest) Descriptor() ([]byte, []int) {
-	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{30}
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *EvictStaleRequest) GetNamespace() string {
@@ -1959,7 +2737,7 @@ type EvictStaleResponse struct {
 
 func (x *EvictStaleResponse) Reset() {
 	*x = EvictStaleResponse{}
-	mi := &file_engram_v1_memory_service_proto_msgTypes[31]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +2749,7 @@ func (x *EvictStaleResponse) String() string {
 func (*EvictStaleResponse) ProtoMessage() {}
 
 func (x *EvictStaleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_engram_v1_memory_service_proto_msgTypes[31]
+	mi := &file_engram_v1_memory_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +2762,7 @@ func (x *EvictStaleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvictStaleResponse.ProtoReflect.Descriptor instead.
 func (*EvictStaleResponse) Descriptor() ([]byte, []int) {
-	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{31}
+	return file_engram_v1_memory_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *EvictStaleResponse) GetScanned() int64 {
@@ -2108,7 +2886,7 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\bdecision\x18\x04 \x01(\v2\x17.engram.v1.GateDecisionR\bdecision\x12\x1e\n" +
 	"\n" +
 	"redactions\x18\x05 \x03(\tR\n" +
-	"redactions\"\x8d\x02\n" +
+	"redactions\"\xbe\x02\n" +
 	"\rRecallRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x13\n" +
@@ -2116,14 +2894,76 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\x05types\x18\x04 \x03(\x0e2\x15.engram.v1.MemoryTypeR\x05types\x12\x1b\n" +
 	"\tmin_score\x18\x05 \x01(\x02R\bminScore\x12-\n" +
 	"\x12include_superseded\x18\x06 \x01(\bR\x11includeSuperseded\x120\n" +
-	"\x14skip_access_tracking\x18\a \x01(\bR\x12skipAccessTracking\"E\n" +
+	"\x14skip_access_tracking\x18\a \x01(\bR\x12skipAccessTracking\x12/\n" +
+	"\x06filter\x18\b \x01(\v2\x17.engram.v1.MemoryFilterR\x06filter\"E\n" +
 	"\x0eRecallResponse\x123\n" +
-	"\bmemories\x18\x01 \x03(\v2\x17.engram.v1.ScoredMemoryR\bmemories\"W\n" +
+	"\bmemories\x18\x01 \x03(\v2\x17.engram.v1.ScoredMemoryR\bmemories\"\x80\x01\n" +
 	"\x10GetMemoryRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x1b\n" +
-	"\tmemory_id\x18\x02 \x01(\tR\bmemoryId\">\n" +
+	"\tmemory_id\x18\x02 \x01(\tR\bmemoryId\x12'\n" +
+	"\x0finclude_history\x18\x03 \x01(\bR\x0eincludeHistory\"r\n" +
 	"\x11GetMemoryResponse\x12)\n" +
-	"\x06memory\x18\x01 \x01(\v2\x11.engram.v1.MemoryR\x06memory\"Z\n" +
+	"\x06memory\x18\x01 \x01(\v2\x11.engram.v1.MemoryR\x06memory\x122\n" +
+	"\ahistory\x18\x02 \x03(\v2\x18.engram.v1.MemoryVersionR\ahistory\"[\n" +
+	"\x14MemoryHistoryRequest\x12&\n" +
+	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x1b\n" +
+	"\tmemory_id\x18\x02 \x01(\tR\bmemoryId\"v\n" +
+	"\x15MemoryHistoryResponse\x12)\n" +
+	"\x06memory\x18\x01 \x01(\v2\x11.engram.v1.MemoryR\x06memory\x122\n" +
+	"\ahistory\x18\x02 \x03(\v2\x18.engram.v1.MemoryVersionR\ahistory\"\xaa\x01\n" +
+	"\x13ListMemoriesRequest\x12&\n" +
+	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12/\n" +
+	"\x06filter\x18\x02 \x01(\v2\x17.engram.v1.MemoryFilterR\x06filter\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"m\n" +
+	"\x14ListMemoriesResponse\x12-\n" +
+	"\bmemories\x18\x01 \x03(\v2\x11.engram.v1.MemoryR\bmemories\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbe\x03\n" +
+	"\x13UpdateMemoryRequest\x12&\n" +
+	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x1b\n" +
+	"\tmemory_id\x18\x02 \x01(\tR\bmemoryId\x12\x1d\n" +
+	"\acontent\x18\x03 \x01(\tH\x00R\acontent\x88\x01\x01\x12#\n" +
+	"\n" +
+	"importance\x18\x04 \x01(\x02H\x01R\n" +
+	"importance\x88\x01\x01\x12\x1b\n" +
+	"\x06pinned\x18\x05 \x01(\bH\x02R\x06pinned\x88\x01\x01\x12\x1d\n" +
+	"\asubject\x18\x06 \x01(\tH\x03R\asubject\x88\x01\x01\x12H\n" +
+	"\bmetadata\x18\a \x03(\v2,.engram.v1.UpdateMemoryRequest.MetadataEntryR\bmetadata\x12)\n" +
+	"\x10replace_metadata\x18\b \x01(\bR\x0freplaceMetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\n" +
+	"\n" +
+	"\b_contentB\r\n" +
+	"\v_importanceB\t\n" +
+	"\a_pinnedB\n" +
+	"\n" +
+	"\b_subject\"A\n" +
+	"\x14UpdateMemoryResponse\x12)\n" +
+	"\x06memory\x18\x01 \x01(\v2\x11.engram.v1.MemoryR\x06memory\"\x95\x01\n" +
+	"\x15ImportMemoriesRequest\x12&\n" +
+	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x125\n" +
+	"\bmemories\x18\x02 \x03(\v2\x19.engram.v1.ImportedMemoryR\bmemories\x12\x1d\n" +
+	"\n" +
+	"apply_gate\x18\x03 \x01(\bR\tapplyGate\"K\n" +
+	"\x16ImportMemoriesResponse\x121\n" +
+	"\aresults\x18\x01 \x03(\v2\x17.engram.v1.ImportResultR\aresults\";\n" +
+	"\x11ExportUserRequest\x12&\n" +
+	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\"\xb8\x01\n" +
+	"\x12ExportUserResponse\x123\n" +
+	"\x06memory\x18\x01 \x01(\v2\x19.engram.v1.ExportedMemoryH\x00R\x06memory\x12-\n" +
+	"\x04task\x18\x02 \x01(\v2\x17.engram.v1.WorkingStateH\x00R\x04task\x126\n" +
+	"\asession\x18\x03 \x01(\v2\x1a.engram.v1.ExportedSessionH\x00R\asessionB\x06\n" +
+	"\x04item\"o\n" +
+	"\x0eExportedMemory\x12)\n" +
+	"\x06memory\x18\x01 \x01(\v2\x11.engram.v1.MemoryR\x06memory\x122\n" +
+	"\ahistory\x18\x02 \x03(\v2\x18.engram.v1.MemoryVersionR\ahistory\"\x95\x01\n" +
+	"\x0fExportedSession\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x123\n" +
+	"\asummary\x18\x02 \x01(\v2\x19.engram.v1.SessionSummaryR\asummary\x12.\n" +
+	"\bmessages\x18\x03 \x03(\v2\x12.engram.v1.MessageR\bmessages\"Z\n" +
 	"\x13ForgetMemoryRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x1b\n" +
 	"\tmemory_id\x18\x02 \x01(\tR\bmemoryId\"\x16\n" +
@@ -2167,7 +3007,7 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\aevicted\x18\x02 \x01(\x03R\aevicted\x12\x1f\n" +
 	"\vevicted_ids\x18\x03 \x03(\tR\n" +
 	"evictedIds\x12\x17\n" +
-	"\adry_run\x18\x04 \x01(\bR\x06dryRun2\xca\t\n" +
+	"\adry_run\x18\x04 \x01(\bR\x06dryRun2\xe4\f\n" +
 	"\rMemoryService\x127\n" +
 	"\x04Ping\x12\x16.engram.v1.PingRequest\x1a\x17.engram.v1.PingResponse\x12U\n" +
 	"\x0eAppendMessages\x12 .engram.v1.AppendMessagesRequest\x1a!.engram.v1.AppendMessagesResponse\x12L\n" +
@@ -2185,7 +3025,13 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\tGetMemory\x12\x1b.engram.v1.GetMemoryRequest\x1a\x1c.engram.v1.GetMemoryResponse\x12O\n" +
 	"\fForgetMemory\x12\x1e.engram.v1.ForgetMemoryRequest\x1a\x1f.engram.v1.ForgetMemoryResponse\x12I\n" +
 	"\n" +
-	"ForgetUser\x12\x1c.engram.v1.ForgetUserRequest\x1a\x1d.engram.v1.ForgetUserResponse\x12Z\n" +
+	"ForgetUser\x12\x1c.engram.v1.ForgetUserRequest\x1a\x1d.engram.v1.ForgetUserResponse\x12R\n" +
+	"\rMemoryHistory\x12\x1f.engram.v1.MemoryHistoryRequest\x1a .engram.v1.MemoryHistoryResponse\x12O\n" +
+	"\fListMemories\x12\x1e.engram.v1.ListMemoriesRequest\x1a\x1f.engram.v1.ListMemoriesResponse\x12O\n" +
+	"\fUpdateMemory\x12\x1e.engram.v1.UpdateMemoryRequest\x1a\x1f.engram.v1.UpdateMemoryResponse\x12U\n" +
+	"\x0eImportMemories\x12 .engram.v1.ImportMemoriesRequest\x1a!.engram.v1.ImportMemoriesResponse\x12K\n" +
+	"\n" +
+	"ExportUser\x12\x1c.engram.v1.ExportUserRequest\x1a\x1d.engram.v1.ExportUserResponse0\x01\x12Z\n" +
 	"\x0fAssembleContext\x12!.engram.v1.AssembleContextRequest\x1a\".engram.v1.AssembleContextResponse0\x01\x12L\n" +
 	"\vReportUsage\x12\x1d.engram.v1.ReportUsageRequest\x1a\x1e.engram.v1.ReportUsageResponse\x12I\n" +
 	"\n" +
@@ -2205,7 +3051,7 @@ func file_engram_v1_memory_service_proto_rawDescGZIP() []byte {
 	return file_engram_v1_memory_service_proto_rawDescData
 }
 
-var file_engram_v1_memory_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_engram_v1_memory_service_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_engram_v1_memory_service_proto_goTypes = []any{
 	(*PingRequest)(nil),             // 0: engram.v1.PingRequest
 	(*PingResponse)(nil),            // 1: engram.v1.PingResponse
@@ -2229,112 +3075,161 @@ var file_engram_v1_memory_service_proto_goTypes = []any{
 	(*RecallResponse)(nil),          // 19: engram.v1.RecallResponse
 	(*GetMemoryRequest)(nil),        // 20: engram.v1.GetMemoryRequest
 	(*GetMemoryResponse)(nil),       // 21: engram.v1.GetMemoryResponse
-	(*ForgetMemoryRequest)(nil),     // 22: engram.v1.ForgetMemoryRequest
-	(*ForgetMemoryResponse)(nil),    // 23: engram.v1.ForgetMemoryResponse
-	(*ForgetUserRequest)(nil),       // 24: engram.v1.ForgetUserRequest
-	(*ForgetUserResponse)(nil),      // 25: engram.v1.ForgetUserResponse
-	(*AssembleContextRequest)(nil),  // 26: engram.v1.AssembleContextRequest
-	(*AssembleContextResponse)(nil), // 27: engram.v1.AssembleContextResponse
-	(*ReportUsageRequest)(nil),      // 28: engram.v1.ReportUsageRequest
-	(*ReportUsageResponse)(nil),     // 29: engram.v1.ReportUsageResponse
-	(*EvictStaleRequest)(nil),       // 30: engram.v1.EvictStaleRequest
-	(*EvictStaleResponse)(nil),      // 31: engram.v1.EvictStaleResponse
-	nil,                             // 32: engram.v1.SetWorkingRequest.EntriesEntry
-	nil,                             // 33: engram.v1.RememberRequest.MetadataEntry
-	(*timestamppb.Timestamp)(nil),   // 34: google.protobuf.Timestamp
-	(*Scope)(nil),                   // 35: engram.v1.Scope
-	(*MessageInput)(nil),            // 36: engram.v1.MessageInput
-	(*SessionSummary)(nil),          // 37: engram.v1.SessionSummary
-	(*Message)(nil),                 // 38: engram.v1.Message
-	(*GateDecision)(nil),            // 39: engram.v1.GateDecision
-	(*WorkingState)(nil),            // 40: engram.v1.WorkingState
-	(MemoryType)(0),                 // 41: engram.v1.MemoryType
-	(*Memory)(nil),                  // 42: engram.v1.Memory
-	(RememberOutcome)(0),            // 43: engram.v1.RememberOutcome
-	(*ScoredMemory)(nil),            // 44: engram.v1.ScoredMemory
-	(*Document)(nil),                // 45: engram.v1.Document
-	(ContextFormat)(0),              // 46: engram.v1.ContextFormat
-	(*ContextSection)(nil),          // 47: engram.v1.ContextSection
-	(*AssemblySummary)(nil),         // 48: engram.v1.AssemblySummary
-	(*RenderedContext)(nil),         // 49: engram.v1.RenderedContext
-	(*EvictionPolicy)(nil),          // 50: engram.v1.EvictionPolicy
+	(*MemoryHistoryRequest)(nil),    // 22: engram.v1.MemoryHistoryRequest
+	(*MemoryHistoryResponse)(nil),   // 23: engram.v1.MemoryHistoryResponse
+	(*ListMemoriesRequest)(nil),     // 24: engram.v1.ListMemoriesRequest
+	(*ListMemoriesResponse)(nil),    // 25: engram.v1.ListMemoriesResponse
+	(*UpdateMemoryRequest)(nil),     // 26: engram.v1.UpdateMemoryRequest
+	(*UpdateMemoryResponse)(nil),    // 27: engram.v1.UpdateMemoryResponse
+	(*ImportMemoriesRequest)(nil),   // 28: engram.v1.ImportMemoriesRequest
+	(*ImportMemoriesResponse)(nil),  // 29: engram.v1.ImportMemoriesResponse
+	(*ExportUserRequest)(nil),       // 30: engram.v1.ExportUserRequest
+	(*ExportUserResponse)(nil),      // 31: engram.v1.ExportUserResponse
+	(*ExportedMemory)(nil),          // 32: engram.v1.ExportedMemory
+	(*ExportedSession)(nil),         // 33: engram.v1.ExportedSession
+	(*ForgetMemoryRequest)(nil),     // 34: engram.v1.ForgetMemoryRequest
+	(*ForgetMemoryResponse)(nil),    // 35: engram.v1.ForgetMemoryResponse
+	(*ForgetUserRequest)(nil),       // 36: engram.v1.ForgetUserRequest
+	(*ForgetUserResponse)(nil),      // 37: engram.v1.ForgetUserResponse
+	(*AssembleContextRequest)(nil),  // 38: engram.v1.AssembleContextRequest
+	(*AssembleContextResponse)(nil), // 39: engram.v1.AssembleContextResponse
+	(*ReportUsageRequest)(nil),      // 40: engram.v1.ReportUsageRequest
+	(*ReportUsageResponse)(nil),     // 41: engram.v1.ReportUsageResponse
+	(*EvictStaleRequest)(nil),       // 42: engram.v1.EvictStaleRequest
+	(*EvictStaleResponse)(nil),      // 43: engram.v1.EvictStaleResponse
+	nil,                             // 44: engram.v1.SetWorkingRequest.EntriesEntry
+	nil,                             // 45: engram.v1.RememberRequest.MetadataEntry
+	nil,                             // 46: engram.v1.UpdateMemoryRequest.MetadataEntry
+	(*timestamppb.Timestamp)(nil),   // 47: google.protobuf.Timestamp
+	(*Scope)(nil),                   // 48: engram.v1.Scope
+	(*MessageInput)(nil),            // 49: engram.v1.MessageInput
+	(*SessionSummary)(nil),          // 50: engram.v1.SessionSummary
+	(*Message)(nil),                 // 51: engram.v1.Message
+	(*GateDecision)(nil),            // 52: engram.v1.GateDecision
+	(*WorkingState)(nil),            // 53: engram.v1.WorkingState
+	(MemoryType)(0),                 // 54: engram.v1.MemoryType
+	(*Memory)(nil),                  // 55: engram.v1.Memory
+	(RememberOutcome)(0),            // 56: engram.v1.RememberOutcome
+	(*MemoryFilter)(nil),            // 57: engram.v1.MemoryFilter
+	(*ScoredMemory)(nil),            // 58: engram.v1.ScoredMemory
+	(*MemoryVersion)(nil),           // 59: engram.v1.MemoryVersion
+	(*ImportedMemory)(nil),          // 60: engram.v1.ImportedMemory
+	(*ImportResult)(nil),            // 61: engram.v1.ImportResult
+	(*Document)(nil),                // 62: engram.v1.Document
+	(ContextFormat)(0),              // 63: engram.v1.ContextFormat
+	(*ContextSection)(nil),          // 64: engram.v1.ContextSection
+	(*AssemblySummary)(nil),         // 65: engram.v1.AssemblySummary
+	(*RenderedContext)(nil),         // 66: engram.v1.RenderedContext
+	(*EvictionPolicy)(nil),          // 67: engram.v1.EvictionPolicy
 }
 var file_engram_v1_memory_service_proto_depIdxs = []int32{
-	34, // 0: engram.v1.PingResponse.server_time:type_name -> google.protobuf.Timestamp
-	35, // 1: engram.v1.AppendMessagesRequest.scope:type_name -> engram.v1.Scope
-	36, // 2: engram.v1.AppendMessagesRequest.messages:type_name -> engram.v1.MessageInput
-	35, // 3: engram.v1.GetMessagesRequest.scope:type_name -> engram.v1.Scope
-	37, // 4: engram.v1.GetMessagesResponse.summary:type_name -> engram.v1.SessionSummary
-	38, // 5: engram.v1.GetMessagesResponse.messages:type_name -> engram.v1.Message
-	35, // 6: engram.v1.EndSessionRequest.scope:type_name -> engram.v1.Scope
-	39, // 7: engram.v1.EndSessionResponse.decisions:type_name -> engram.v1.GateDecision
-	35, // 8: engram.v1.SetWorkingRequest.scope:type_name -> engram.v1.Scope
-	32, // 9: engram.v1.SetWorkingRequest.entries:type_name -> engram.v1.SetWorkingRequest.EntriesEntry
-	40, // 10: engram.v1.SetWorkingResponse.state:type_name -> engram.v1.WorkingState
-	35, // 11: engram.v1.GetWorkingRequest.scope:type_name -> engram.v1.Scope
-	40, // 12: engram.v1.GetWorkingResponse.state:type_name -> engram.v1.WorkingState
-	35, // 13: engram.v1.ListWorkingRequest.scope:type_name -> engram.v1.Scope
-	40, // 14: engram.v1.ListWorkingResponse.states:type_name -> engram.v1.WorkingState
-	35, // 15: engram.v1.CompleteTaskRequest.scope:type_name -> engram.v1.Scope
-	35, // 16: engram.v1.RememberRequest.scope:type_name -> engram.v1.Scope
-	41, // 17: engram.v1.RememberRequest.type:type_name -> engram.v1.MemoryType
-	33, // 18: engram.v1.RememberRequest.metadata:type_name -> engram.v1.RememberRequest.MetadataEntry
-	34, // 19: engram.v1.RememberRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	42, // 20: engram.v1.RememberResponse.memory:type_name -> engram.v1.Memory
-	43, // 21: engram.v1.RememberResponse.outcome:type_name -> engram.v1.RememberOutcome
-	39, // 22: engram.v1.RememberResponse.decision:type_name -> engram.v1.GateDecision
-	35, // 23: engram.v1.RecallRequest.scope:type_name -> engram.v1.Scope
-	41, // 24: engram.v1.RecallRequest.types:type_name -> engram.v1.MemoryType
-	44, // 25: engram.v1.RecallResponse.memories:type_name -> engram.v1.ScoredMemory
-	35, // 26: engram.v1.GetMemoryRequest.scope:type_name -> engram.v1.Scope
-	42, // 27: engram.v1.GetMemoryResponse.memory:type_name -> engram.v1.Memory
-	35, // 28: engram.v1.ForgetMemoryRequest.scope:type_name -> engram.v1.Scope
-	35, // 29: engram.v1.ForgetUserRequest.scope:type_name -> engram.v1.Scope
-	35, // 30: engram.v1.AssembleContextRequest.scope:type_name -> engram.v1.Scope
-	45, // 31: engram.v1.AssembleContextRequest.documents:type_name -> engram.v1.Document
-	46, // 32: engram.v1.AssembleContextRequest.format:type_name -> engram.v1.ContextFormat
-	47, // 33: engram.v1.AssembleContextResponse.section:type_name -> engram.v1.ContextSection
-	48, // 34: engram.v1.AssembleContextResponse.summary:type_name -> engram.v1.AssemblySummary
-	49, // 35: engram.v1.AssembleContextResponse.rendered:type_name -> engram.v1.RenderedContext
-	35, // 36: engram.v1.ReportUsageRequest.scope:type_name -> engram.v1.Scope
-	50, // 37: engram.v1.EvictStaleRequest.policy:type_name -> engram.v1.EvictionPolicy
-	0,  // 38: engram.v1.MemoryService.Ping:input_type -> engram.v1.PingRequest
-	2,  // 39: engram.v1.MemoryService.AppendMessages:input_type -> engram.v1.AppendMessagesRequest
-	4,  // 40: engram.v1.MemoryService.GetMessages:input_type -> engram.v1.GetMessagesRequest
-	6,  // 41: engram.v1.MemoryService.EndSession:input_type -> engram.v1.EndSessionRequest
-	8,  // 42: engram.v1.MemoryService.SetWorking:input_type -> engram.v1.SetWorkingRequest
-	10, // 43: engram.v1.MemoryService.GetWorking:input_type -> engram.v1.GetWorkingRequest
-	12, // 44: engram.v1.MemoryService.ListWorking:input_type -> engram.v1.ListWorkingRequest
-	14, // 45: engram.v1.MemoryService.CompleteTask:input_type -> engram.v1.CompleteTaskRequest
-	16, // 46: engram.v1.MemoryService.Remember:input_type -> engram.v1.RememberRequest
-	18, // 47: engram.v1.MemoryService.Recall:input_type -> engram.v1.RecallRequest
-	20, // 48: engram.v1.MemoryService.GetMemory:input_type -> engram.v1.GetMemoryRequest
-	22, // 49: engram.v1.MemoryService.ForgetMemory:input_type -> engram.v1.ForgetMemoryRequest
-	24, // 50: engram.v1.MemoryService.ForgetUser:input_type -> engram.v1.ForgetUserRequest
-	26, // 51: engram.v1.MemoryService.AssembleContext:input_type -> engram.v1.AssembleContextRequest
-	28, // 52: engram.v1.MemoryService.ReportUsage:input_type -> engram.v1.ReportUsageRequest
-	30, // 53: engram.v1.MemoryService.EvictStale:input_type -> engram.v1.EvictStaleRequest
-	1,  // 54: engram.v1.MemoryService.Ping:output_type -> engram.v1.PingResponse
-	3,  // 55: engram.v1.MemoryService.AppendMessages:output_type -> engram.v1.AppendMessagesResponse
-	5,  // 56: engram.v1.MemoryService.GetMessages:output_type -> engram.v1.GetMessagesResponse
-	7,  // 57: engram.v1.MemoryService.EndSession:output_type -> engram.v1.EndSessionResponse
-	9,  // 58: engram.v1.MemoryService.SetWorking:output_type -> engram.v1.SetWorkingResponse
-	11, // 59: engram.v1.MemoryService.GetWorking:output_type -> engram.v1.GetWorkingResponse
-	13, // 60: engram.v1.MemoryService.ListWorking:output_type -> engram.v1.ListWorkingResponse
-	15, // 61: engram.v1.MemoryService.CompleteTask:output_type -> engram.v1.CompleteTaskResponse
-	17, // 62: engram.v1.MemoryService.Remember:output_type -> engram.v1.RememberResponse
-	19, // 63: engram.v1.MemoryService.Recall:output_type -> engram.v1.RecallResponse
-	21, // 64: engram.v1.MemoryService.GetMemory:output_type -> engram.v1.GetMemoryResponse
-	23, // 65: engram.v1.MemoryService.ForgetMemory:output_type -> engram.v1.ForgetMemoryResponse
-	25, // 66: engram.v1.MemoryService.ForgetUser:output_type -> engram.v1.ForgetUserResponse
-	27, // 67: engram.v1.MemoryService.AssembleContext:output_type -> engram.v1.AssembleContextResponse
-	29, // 68: engram.v1.MemoryService.ReportUsage:output_type -> engram.v1.ReportUsageResponse
-	31, // 69: engram.v1.MemoryService.EvictStale:output_type -> engram.v1.EvictStaleResponse
-	54, // [54:70] is the sub-list for method output_type
-	38, // [38:54] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	47, // 0: engram.v1.PingResponse.server_time:type_name -> google.protobuf.Timestamp
+	48, // 1: engram.v1.AppendMessagesRequest.scope:type_name -> engram.v1.Scope
+	49, // 2: engram.v1.AppendMessagesRequest.messages:type_name -> engram.v1.MessageInput
+	48, // 3: engram.v1.GetMessagesRequest.scope:type_name -> engram.v1.Scope
+	50, // 4: engram.v1.GetMessagesResponse.summary:type_name -> engram.v1.SessionSummary
+	51, // 5: engram.v1.GetMessagesResponse.messages:type_name -> engram.v1.Message
+	48, // 6: engram.v1.EndSessionRequest.scope:type_name -> engram.v1.Scope
+	52, // 7: engram.v1.EndSessionResponse.decisions:type_name -> engram.v1.GateDecision
+	48, // 8: engram.v1.SetWorkingRequest.scope:type_name -> engram.v1.Scope
+	44, // 9: engram.v1.SetWorkingRequest.entries:type_name -> engram.v1.SetWorkingRequest.EntriesEntry
+	53, // 10: engram.v1.SetWorkingResponse.state:type_name -> engram.v1.WorkingState
+	48, // 11: engram.v1.GetWorkingRequest.scope:type_name -> engram.v1.Scope
+	53, // 12: engram.v1.GetWorkingResponse.state:type_name -> engram.v1.WorkingState
+	48, // 13: engram.v1.ListWorkingRequest.scope:type_name -> engram.v1.Scope
+	53, // 14: engram.v1.ListWorkingResponse.states:type_name -> engram.v1.WorkingState
+	48, // 15: engram.v1.CompleteTaskRequest.scope:type_name -> engram.v1.Scope
+	48, // 16: engram.v1.RememberRequest.scope:type_name -> engram.v1.Scope
+	54, // 17: engram.v1.RememberRequest.type:type_name -> engram.v1.MemoryType
+	45, // 18: engram.v1.RememberRequest.metadata:type_name -> engram.v1.RememberRequest.MetadataEntry
+	47, // 19: engram.v1.RememberRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	55, // 20: engram.v1.RememberResponse.memory:type_name -> engram.v1.Memory
+	56, // 21: engram.v1.RememberResponse.outcome:type_name -> engram.v1.RememberOutcome
+	52, // 22: engram.v1.RememberResponse.decision:type_name -> engram.v1.GateDecision
+	48, // 23: engram.v1.RecallRequest.scope:type_name -> engram.v1.Scope
+	54, // 24: engram.v1.RecallRequest.types:type_name -> engram.v1.MemoryType
+	57, // 25: engram.v1.RecallRequest.filter:type_name -> engram.v1.MemoryFilter
+	58, // 26: engram.v1.RecallResponse.memories:type_name -> engram.v1.ScoredMemory
+	48, // 27: engram.v1.GetMemoryRequest.scope:type_name -> engram.v1.Scope
+	55, // 28: engram.v1.GetMemoryResponse.memory:type_name -> engram.v1.Memory
+	59, // 29: engram.v1.GetMemoryResponse.history:type_name -> engram.v1.MemoryVersion
+	48, // 30: engram.v1.MemoryHistoryRequest.scope:type_name -> engram.v1.Scope
+	55, // 31: engram.v1.MemoryHistoryResponse.memory:type_name -> engram.v1.Memory
+	59, // 32: engram.v1.MemoryHistoryResponse.history:type_name -> engram.v1.MemoryVersion
+	48, // 33: engram.v1.ListMemoriesRequest.scope:type_name -> engram.v1.Scope
+	57, // 34: engram.v1.ListMemoriesRequest.filter:type_name -> engram.v1.MemoryFilter
+	55, // 35: engram.v1.ListMemoriesResponse.memories:type_name -> engram.v1.Memory
+	48, // 36: engram.v1.UpdateMemoryRequest.scope:type_name -> engram.v1.Scope
+	46, // 37: engram.v1.UpdateMemoryRequest.metadata:type_name -> engram.v1.UpdateMemoryRequest.MetadataEntry
+	55, // 38: engram.v1.UpdateMemoryResponse.memory:type_name -> engram.v1.Memory
+	48, // 39: engram.v1.ImportMemoriesRequest.scope:type_name -> engram.v1.Scope
+	60, // 40: engram.v1.ImportMemoriesRequest.memories:type_name -> engram.v1.ImportedMemory
+	61, // 41: engram.v1.ImportMemoriesResponse.results:type_name -> engram.v1.ImportResult
+	48, // 42: engram.v1.ExportUserRequest.scope:type_name -> engram.v1.Scope
+	32, // 43: engram.v1.ExportUserResponse.memory:type_name -> engram.v1.ExportedMemory
+	53, // 44: engram.v1.ExportUserResponse.task:type_name -> engram.v1.WorkingState
+	33, // 45: engram.v1.ExportUserResponse.session:type_name -> engram.v1.ExportedSession
+	55, // 46: engram.v1.ExportedMemory.memory:type_name -> engram.v1.Memory
+	59, // 47: engram.v1.ExportedMemory.history:type_name -> engram.v1.MemoryVersion
+	50, // 48: engram.v1.ExportedSession.summary:type_name -> engram.v1.SessionSummary
+	51, // 49: engram.v1.ExportedSession.messages:type_name -> engram.v1.Message
+	48, // 50: engram.v1.ForgetMemoryRequest.scope:type_name -> engram.v1.Scope
+	48, // 51: engram.v1.ForgetUserRequest.scope:type_name -> engram.v1.Scope
+	48, // 52: engram.v1.AssembleContextRequest.scope:type_name -> engram.v1.Scope
+	62, // 53: engram.v1.AssembleContextRequest.documents:type_name -> engram.v1.Document
+	63, // 54: engram.v1.AssembleContextRequest.format:type_name -> engram.v1.ContextFormat
+	64, // 55: engram.v1.AssembleContextResponse.section:type_name -> engram.v1.ContextSection
+	65, // 56: engram.v1.AssembleContextResponse.summary:type_name -> engram.v1.AssemblySummary
+	66, // 57: engram.v1.AssembleContextResponse.rendered:type_name -> engram.v1.RenderedContext
+	48, // 58: engram.v1.ReportUsageRequest.scope:type_name -> engram.v1.Scope
+	67, // 59: engram.v1.EvictStaleRequest.policy:type_name -> engram.v1.EvictionPolicy
+	0,  // 60: engram.v1.MemoryService.Ping:input_type -> engram.v1.PingRequest
+	2,  // 61: engram.v1.MemoryService.AppendMessages:input_type -> engram.v1.AppendMessagesRequest
+	4,  // 62: engram.v1.MemoryService.GetMessages:input_type -> engram.v1.GetMessagesRequest
+	6,  // 63: engram.v1.MemoryService.EndSession:input_type -> engram.v1.EndSessionRequest
+	8,  // 64: engram.v1.MemoryService.SetWorking:input_type -> engram.v1.SetWorkingRequest
+	10, // 65: engram.v1.MemoryService.GetWorking:input_type -> engram.v1.GetWorkingRequest
+	12, // 66: engram.v1.MemoryService.ListWorking:input_type -> engram.v1.ListWorkingRequest
+	14, // 67: engram.v1.MemoryService.CompleteTask:input_type -> engram.v1.CompleteTaskRequest
+	16, // 68: engram.v1.MemoryService.Remember:input_type -> engram.v1.RememberRequest
+	18, // 69: engram.v1.MemoryService.Recall:input_type -> engram.v1.RecallRequest
+	20, // 70: engram.v1.MemoryService.GetMemory:input_type -> engram.v1.GetMemoryRequest
+	34, // 71: engram.v1.MemoryService.ForgetMemory:input_type -> engram.v1.ForgetMemoryRequest
+	36, // 72: engram.v1.MemoryService.ForgetUser:input_type -> engram.v1.ForgetUserRequest
+	22, // 73: engram.v1.MemoryService.MemoryHistory:input_type -> engram.v1.MemoryHistoryRequest
+	24, // 74: engram.v1.MemoryService.ListMemories:input_type -> engram.v1.ListMemoriesRequest
+	26, // 75: engram.v1.MemoryService.UpdateMemory:input_type -> engram.v1.UpdateMemoryRequest
+	28, // 76: engram.v1.MemoryService.ImportMemories:input_type -> engram.v1.ImportMemoriesRequest
+	30, // 77: engram.v1.MemoryService.ExportUser:input_type -> engram.v1.ExportUserRequest
+	38, // 78: engram.v1.MemoryService.AssembleContext:input_type -> engram.v1.AssembleContextRequest
+	40, // 79: engram.v1.MemoryService.ReportUsage:input_type -> engram.v1.ReportUsageRequest
+	42, // 80: engram.v1.MemoryService.EvictStale:input_type -> engram.v1.EvictStaleRequest
+	1,  // 81: engram.v1.MemoryService.Ping:output_type -> engram.v1.PingResponse
+	3,  // 82: engram.v1.MemoryService.AppendMessages:output_type -> engram.v1.AppendMessagesResponse
+	5,  // 83: engram.v1.MemoryService.GetMessages:output_type -> engram.v1.GetMessagesResponse
+	7,  // 84: engram.v1.MemoryService.EndSession:output_type -> engram.v1.EndSessionResponse
+	9,  // 85: engram.v1.MemoryService.SetWorking:output_type -> engram.v1.SetWorkingResponse
+	11, // 86: engram.v1.MemoryService.GetWorking:output_type -> engram.v1.GetWorkingResponse
+	13, // 87: engram.v1.MemoryService.ListWorking:output_type -> engram.v1.ListWorkingResponse
+	15, // 88: engram.v1.MemoryService.CompleteTask:output_type -> engram.v1.CompleteTaskResponse
+	17, // 89: engram.v1.MemoryService.Remember:output_type -> engram.v1.RememberResponse
+	19, // 90: engram.v1.MemoryService.Recall:output_type -> engram.v1.RecallResponse
+	21, // 91: engram.v1.MemoryService.GetMemory:output_type -> engram.v1.GetMemoryResponse
+	35, // 92: engram.v1.MemoryService.ForgetMemory:output_type -> engram.v1.ForgetMemoryResponse
+	37, // 93: engram.v1.MemoryService.ForgetUser:output_type -> engram.v1.ForgetUserResponse
+	23, // 94: engram.v1.MemoryService.MemoryHistory:output_type -> engram.v1.MemoryHistoryResponse
+	25, // 95: engram.v1.MemoryService.ListMemories:output_type -> engram.v1.ListMemoriesResponse
+	27, // 96: engram.v1.MemoryService.UpdateMemory:output_type -> engram.v1.UpdateMemoryResponse
+	29, // 97: engram.v1.MemoryService.ImportMemories:output_type -> engram.v1.ImportMemoriesResponse
+	31, // 98: engram.v1.MemoryService.ExportUser:output_type -> engram.v1.ExportUserResponse
+	39, // 99: engram.v1.MemoryService.AssembleContext:output_type -> engram.v1.AssembleContextResponse
+	41, // 100: engram.v1.MemoryService.ReportUsage:output_type -> engram.v1.ReportUsageResponse
+	43, // 101: engram.v1.MemoryService.EvictStale:output_type -> engram.v1.EvictStaleResponse
+	81, // [81:102] is the sub-list for method output_type
+	60, // [60:81] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_engram_v1_memory_service_proto_init() }
@@ -2348,7 +3243,13 @@ func file_engram_v1_memory_service_proto_init() {
 	file_engram_v1_short_term_proto_init()
 	file_engram_v1_working_proto_init()
 	file_engram_v1_memory_service_proto_msgTypes[16].OneofWrappers = []any{}
-	file_engram_v1_memory_service_proto_msgTypes[27].OneofWrappers = []any{
+	file_engram_v1_memory_service_proto_msgTypes[26].OneofWrappers = []any{}
+	file_engram_v1_memory_service_proto_msgTypes[31].OneofWrappers = []any{
+		(*ExportUserResponse_Memory)(nil),
+		(*ExportUserResponse_Task)(nil),
+		(*ExportUserResponse_Session)(nil),
+	}
+	file_engram_v1_memory_service_proto_msgTypes[39].OneofWrappers = []any{
 		(*AssembleContextResponse_Section)(nil),
 		(*AssembleContextResponse_Summary)(nil),
 		(*AssembleContextResponse_Rendered)(nil),
@@ -2359,7 +3260,7 @@ func file_engram_v1_memory_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_engram_v1_memory_service_proto_rawDesc), len(file_engram_v1_memory_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,6 +32,11 @@ const (
 	MemoryService_GetMemory_FullMethodName       = "/engram.v1.MemoryService/GetMemory"
 	MemoryService_ForgetMemory_FullMethodName    = "/engram.v1.MemoryService/ForgetMemory"
 	MemoryService_ForgetUser_FullMethodName      = "/engram.v1.MemoryService/ForgetUser"
+	MemoryService_MemoryHistory_FullMethodName   = "/engram.v1.MemoryService/MemoryHistory"
+	MemoryService_ListMemories_FullMethodName    = "/engram.v1.MemoryService/ListMemories"
+	MemoryService_UpdateMemory_FullMethodName    = "/engram.v1.MemoryService/UpdateMemory"
+	MemoryService_ImportMemories_FullMethodName  = "/engram.v1.MemoryService/ImportMemories"
+	MemoryService_ExportUser_FullMethodName      = "/engram.v1.MemoryService/ExportUser"
 	MemoryService_AssembleContext_FullMethodName = "/engram.v1.MemoryService/AssembleContext"
 	MemoryService_ReportUsage_FullMethodName     = "/engram.v1.MemoryService/ReportUsage"
 	MemoryService_EvictStale_FullMethodName      = "/engram.v1.MemoryService/EvictStale"
@@ -79,6 +84,23 @@ type MemoryServiceClient interface {
 	ForgetMemory(ctx context.Context, in *ForgetMemoryRequest, opts ...grpc.CallOption) (*ForgetMemoryResponse, error)
 	// Erases everything Engram holds of one user, in every tier.
 	ForgetUser(ctx context.Context, in *ForgetUserRequest, opts ...grpc.CallOption) (*ForgetUserResponse, error)
+	// A memory and what it said before: its earlier versions and the
+	// memories it superseded, oldest first.
+	MemoryHistory(ctx context.Context, in *MemoryHistoryRequest, opts ...grpc.CallOption) (*MemoryHistoryResponse, error)
+	// The user's memories, filtered, a page at a time in a stable order
+	// (creation time, then id): paging through sees every memory that existed
+	// throughout exactly once, even while memories are added.
+	ListMemories(ctx context.Context, in *ListMemoriesRequest, opts ...grpc.CallOption) (*ListMemoriesResponse, error)
+	// Corrects a memory: content (redacted and re-embedded), importance,
+	// pinned, subject, metadata. The previous version goes to its history.
+	UpdateMemory(ctx context.Context, in *UpdateMemoryRequest, opts ...grpc.CallOption) (*UpdateMemoryResponse, error)
+	// Imports memories from another system with their original timestamps
+	// and usage, settled in occurrence order as if told in that order; one
+	// result per memory. At most 1000 memories per call.
+	ImportMemories(ctx context.Context, in *ImportMemoriesRequest, opts ...grpc.CallOption) (*ImportMemoriesResponse, error)
+	// Streams everything Engram holds of one user: long-term memories (with
+	// history), working state and sessions. The counterpart of ForgetUser.
+	ExportUser(ctx context.Context, in *ExportUserRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportUserResponse], error)
 	// Streams LLM-ready context under a token budget: long-term memories,
 	// the active task's state, the caller's documents, then the conversation,
 	// one ContextSection each, and an AssemblySummary last.
@@ -230,9 +252,68 @@ func (c *memoryServiceClient) ForgetUser(ctx context.Context, in *ForgetUserRequ
 	return out, nil
 }
 
+func (c *memoryServiceClient) MemoryHistory(ctx context.Context, in *MemoryHistoryRequest, opts ...grpc.CallOption) (*MemoryHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MemoryHistoryResponse)
+	err := c.cc.Invoke(ctx, MemoryService_MemoryHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *memoryServiceClient) ListMemories(ctx context.Context, in *ListMemoriesRequest, opts ...grpc.CallOption) (*ListMemoriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMemoriesResponse)
+	err := c.cc.Invoke(ctx, MemoryService_ListMemories_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *memoryServiceClient) UpdateMemory(ctx context.Context, in *UpdateMemoryRequest, opts ...grpc.CallOption) (*UpdateMemoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateMemoryResponse)
+	err := c.cc.Invoke(ctx, MemoryService_UpdateMemory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *memoryServiceClient) ImportMemories(ctx context.Context, in *ImportMemoriesRequest, opts ...grpc.CallOption) (*ImportMemoriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportMemoriesResponse)
+	err := c.cc.Invoke(ctx, MemoryService_ImportMemories_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *memoryServiceClient) ExportUser(ctx context.Context, in *ExportUserRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportUserResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &MemoryService_ServiceDesc.Streams[0], MemoryService_ExportUser_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportUserRequest, ExportUserResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MemoryService_ExportUserClient = grpc.ServerStreamingClient[ExportUserResponse]
+
 func (c *memoryServiceClient) AssembleContext(ctx context.Context, in *AssembleContextRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AssembleContextResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &MemoryService_ServiceDesc.Streams[0], MemoryService_AssembleContext_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &MemoryService_ServiceDesc.Streams[1], MemoryService_AssembleContext_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -311,6 +392,23 @@ type MemoryServiceServer interface {
 	ForgetMemory(context.Context, *ForgetMemoryRequest) (*ForgetMemoryResponse, error)
 	// Erases everything Engram holds of one user, in every tier.
 	ForgetUser(context.Context, *ForgetUserRequest) (*ForgetUserResponse, error)
+	// A memory and what it said before: its earlier versions and the
+	// memories it superseded, oldest first.
+	MemoryHistory(context.Context, *MemoryHistoryRequest) (*MemoryHistoryResponse, error)
+	// The user's memories, filtered, a page at a time in a stable order
+	// (creation time, then id): paging through sees every memory that existed
+	// throughout exactly once, even while memories are added.
+	ListMemories(context.Context, *ListMemoriesRequest) (*ListMemoriesResponse, error)
+	// Corrects a memory: content (redacted and re-embedded), importance,
+	// pinned, subject, metadata. The previous version goes to its history.
+	UpdateMemory(context.Context, *UpdateMemoryRequest) (*UpdateMemoryResponse, error)
+	// Imports memories from another system with their original timestamps
+	// and usage, settled in occurrence order as if told in that order; one
+	// result per memory. At most 1000 memories per call.
+	ImportMemories(context.Context, *ImportMemoriesRequest) (*ImportMemoriesResponse, error)
+	// Streams everything Engram holds of one user: long-term memories (with
+	// history), working state and sessions. The counterpart of ForgetUser.
+	ExportUser(*ExportUserRequest, grpc.ServerStreamingServer[ExportUserResponse]) error
 	// Streams LLM-ready context under a token budget: long-term memories,
 	// the active task's state, the caller's documents, then the conversation,
 	// one ContextSection each, and an AssemblySummary last.
@@ -370,6 +468,21 @@ func (UnimplementedMemoryServiceServer) ForgetMemory(context.Context, *ForgetMem
 }
 func (UnimplementedMemoryServiceServer) ForgetUser(context.Context, *ForgetUserRequest) (*ForgetUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForgetUser not implemented")
+}
+func (UnimplementedMemoryServiceServer) MemoryHistory(context.Context, *MemoryHistoryRequest) (*MemoryHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MemoryHistory not implemented")
+}
+func (UnimplementedMemoryServiceServer) ListMemories(context.Context, *ListMemoriesRequest) (*ListMemoriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMemories not implemented")
+}
+func (UnimplementedMemoryServiceServer) UpdateMemory(context.Context, *UpdateMemoryRequest) (*UpdateMemoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateMemory not implemented")
+}
+func (UnimplementedMemoryServiceServer) ImportMemories(context.Context, *ImportMemoriesRequest) (*ImportMemoriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportMemories not implemented")
+}
+func (UnimplementedMemoryServiceServer) ExportUser(*ExportUserRequest, grpc.ServerStreamingServer[ExportUserResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportUser not implemented")
 }
 func (UnimplementedMemoryServiceServer) AssembleContext(*AssembleContextRequest, grpc.ServerStreamingServer[AssembleContextResponse]) error {
 	return status.Error(codes.Unimplemented, "method AssembleContext not implemented")
@@ -635,6 +748,89 @@ func _MemoryService_ForgetUser_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MemoryService_MemoryHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MemoryHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MemoryServiceServer).MemoryHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MemoryService_MemoryHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MemoryServiceServer).MemoryHistory(ctx, req.(*MemoryHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MemoryService_ListMemories_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMemoriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MemoryServiceServer).ListMemories(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MemoryService_ListMemories_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MemoryServiceServer).ListMemories(ctx, req.(*ListMemoriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MemoryService_UpdateMemory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateMemoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MemoryServiceServer).UpdateMemory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MemoryService_UpdateMemory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MemoryServiceServer).UpdateMemory(ctx, req.(*UpdateMemoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MemoryService_ImportMemories_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportMemoriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MemoryServiceServer).ImportMemories(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MemoryService_ImportMemories_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MemoryServiceServer).ImportMemories(ctx, req.(*ImportMemoriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MemoryService_ExportUser_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportUserRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(MemoryServiceServer).ExportUser(m, &grpc.GenericServerStream[ExportUserRequest, ExportUserResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MemoryService_ExportUserServer = grpc.ServerStreamingServer[ExportUserResponse]
+
 func _MemoryService_AssembleContext_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(AssembleContextRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -742,6 +938,22 @@ var MemoryService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _MemoryService_ForgetUser_Handler,
 		},
 		{
+			MethodName: "MemoryHistory",
+			Handler:    _MemoryService_MemoryHistory_Handler,
+		},
+		{
+			MethodName: "ListMemories",
+			Handler:    _MemoryService_ListMemories_Handler,
+		},
+		{
+			MethodName: "UpdateMemory",
+			Handler:    _MemoryService_UpdateMemory_Handler,
+		},
+		{
+			MethodName: "ImportMemories",
+			Handler:    _MemoryService_ImportMemories_Handler,
+		},
+		{
 			MethodName: "ReportUsage",
 			Handler:    _MemoryService_ReportUsage_Handler,
 		},
@@ -751,6 +963,11 @@ var MemoryService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ExportUser",
+			Handler:       _MemoryService_ExportUser_Handler,
+			ServerStreams: true,
+		},
 		{
 			StreamName:    "AssembleContext",
 			Handler:       _MemoryService_AssembleContext_Handler,

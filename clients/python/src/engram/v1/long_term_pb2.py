@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65ngram/v1/long_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x04\n\x06Memory\x12\n\n\x02id\x18\x01 \x01(\t\x12#\n\x04type\x18\x02 \x01(\x0e\x32\x15.engram.v1.MemoryType\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x12\n\nimportance\x18\x04 \x01(\x02\x12\x31\n\x08metadata\x18\x05 \x03(\x0b\x32\x1f.engram.v1.Memory.MetadataEntry\x12\x0f\n\x07subject\x18\x06 \x01(\t\x12\x0e\n\x06pinned\x18\x07 \x01(\x08\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10last_accessed_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x61\x63\x63\x65ss_count\x18\x0c \x01(\x03\x12\x15\n\rsuperseded_by\x18\r \x01(\t\x12/\n\x0bvalid_until\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06source\x18\x0f \x01(\x0b\x32\x17.engram.v1.MemorySource\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"r\n\x0cMemorySource\x12)\n\x04kind\x18\x01 \x01(\x0e\x32\x1b.engram.v1.MemorySourceKind\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x13\n\x0bmessage_ids\x18\x03 \x03(\t\x12\x0e\n\x06\x63\x61ller\x18\x04 \x01(\t\"\xfc\x01\n\x0cGateDecision\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0e\n\x06stored\x18\x02 \x01(\x08\x12#\n\x04type\x18\x03 \x01(\x0e\x32\x15.engram.v1.MemoryType\x12\x12\n\nimportance\x18\x04 \x01(\x02\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x16\n\ndecided_by\x18\x06 \x01(\tB\x02\x18\x01\x12+\n\x07outcome\x18\x07 \x01(\x0e\x32\x1a.engram.v1.RememberOutcome\x12\x11\n\tmemory_id\x18\x08 \x01(\t\x12\'\n\x07\x64\x65\x63ider\x18\t \x01(\x0e\x32\x16.engram.v1.GateDecider\"S\n\x0cScoredMemory\x12!\n\x06memory\x18\x01 \x01(\x0b\x32\x11.engram.v1.Memory\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x11\n\trelevance\x18\x03 \x01(\x02\"\x8e\x02\n\x0e\x45victionPolicy\x12\x1c\n\x0fscore_threshold\x18\x01 \x01(\x02H\x00\x88\x01\x01\x12\x1c\n\x0fhalf_life_hours\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x1a\n\rmin_age_hours\x18\x03 \x01(\x05H\x02\x88\x01\x01\x12\x1a\n\rmax_age_hours\x18\x04 \x01(\x05H\x03\x88\x01\x01\x12\"\n\x15max_memories_per_user\x18\x05 \x01(\x05H\x04\x88\x01\x01\x42\x12\n\x10_score_thresholdB\x12\n\x10_half_life_hoursB\x10\n\x0e_min_age_hoursB\x10\n\x0e_max_age_hoursB\x18\n\x16_max_memories_per_user*y\n\nMemoryType\x12\x1b\n\x17MEMORY_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14MEMORY_TYPE_EPISODIC\x10\x01\x12\x18\n\x14MEMORY_TYPE_SEMANTIC\x10\x02\x12\x1a\n\x16MEMORY_TYPE_PREFERENCE\x10\x03*w\n\x10MemorySourceKind\x12\"\n\x1eMEMORY_SOURCE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bMEMORY_SOURCE_KIND_REMEMBER\x10\x01\x12\x1e\n\x1aMEMORY_SOURCE_KIND_SESSION\x10\x02*\xd1\x01\n\x0fRememberOutcome\x12 \n\x1cREMEMBER_OUTCOME_UNSPECIFIED\x10\x00\x12\x1c\n\x18REMEMBER_OUTCOME_CREATED\x10\x01\x12\x1b\n\x17REMEMBER_OUTCOME_MERGED\x10\x02\x12\x1c\n\x18REMEMBER_OUTCOME_UPDATED\x10\x03\x12%\n!REMEMBER_OUTCOME_SUPERSEDED_OLDER\x10\x04\x12\x1c\n\x18REMEMBER_OUTCOME_DROPPED\x10\x05*t\n\x0bGateDecider\x12\x1c\n\x18GATE_DECIDER_UNSPECIFIED\x10\x00\x12\x16\n\x12GATE_DECIDER_RULES\x10\x01\x12\x16\n\x12GATE_DECIDER_MODEL\x10\x02\x12\x17\n\x13GATE_DECIDER_CALLER\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65ngram/v1/long_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x04\n\x06Memory\x12\n\n\x02id\x18\x01 \x01(\t\x12#\n\x04type\x18\x02 \x01(\x0e\x32\x15.engram.v1.MemoryType\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x12\n\nimportance\x18\x04 \x01(\x02\x12\x31\n\x08metadata\x18\x05 \x03(\x0b\x32\x1f.engram.v1.Memory.MetadataEntry\x12\x0f\n\x07subject\x18\x06 \x01(\t\x12\x0e\n\x06pinned\x18\x07 \x01(\x08\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10last_accessed_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x61\x63\x63\x65ss_count\x18\x0c \x01(\x03\x12\x15\n\rsuperseded_by\x18\r \x01(\t\x12/\n\x0bvalid_until\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06source\x18\x0f \x01(\x0b\x32\x17.engram.v1.MemorySource\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"r\n\x0cMemorySource\x12)\n\x04kind\x18\x01 \x01(\x0e\x32\x1b.engram.v1.MemorySourceKind\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x13\n\x0bmessage_ids\x18\x03 \x03(\t\x12\x0e\n\x06\x63\x61ller\x18\x04 \x01(\t\"\xd5\x02\n\rMemoryVersion\x12\x11\n\tmemory_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x12\n\nimportance\x18\x03 \x01(\x02\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x38\n\x08metadata\x18\x05 \x03(\x0b\x32&.engram.v1.MemoryVersion.MetadataEntry\x12.\n\nvalid_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0breplaced_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8c\x04\n\x0cMemoryFilter\x12$\n\x05types\x18\x01 \x03(\x0e\x32\x15.engram.v1.MemoryType\x12\x14\n\x07subject\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x06pinned\x18\x03 \x01(\x08H\x01\x88\x01\x01\x12\x17\n\nsuperseded\x18\x04 \x01(\x08H\x02\x88\x01\x01\x12\x37\n\x08metadata\x18\x05 \x03(\x0b\x32%.engram.v1.MemoryFilter.MetadataEntry\x12\x31\n\roccurred_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0foccurred_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63reated_from\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1e\n\x11source_session_id\x18\n \x01(\tH\x03\x88\x01\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08_subjectB\t\n\x07_pinnedB\r\n\x0b_supersededB\x14\n\x12_source_session_id\"\xa8\x03\n\x0eImportedMemory\x12#\n\x04type\x18\x01 \x01(\x0e\x32\x15.engram.v1.MemoryType\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x17\n\nimportance\x18\x03 \x01(\x02H\x00\x88\x01\x01\x12\x39\n\x08metadata\x18\x04 \x03(\x0b\x32\'.engram.v1.ImportedMemory.MetadataEntry\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x0e\n\x06pinned\x18\x06 \x01(\x08\x12/\n\x0boccurred_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10last_accessed_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x61\x63\x63\x65ss_count\x18\n \x01(\x03\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\r\n\x0b_importance\"\x94\x01\n\x0cImportResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12+\n\x07outcome\x18\x02 \x01(\x0e\x32\x1a.engram.v1.RememberOutcome\x12\x11\n\tmemory_id\x18\x03 \x01(\t\x12\x16\n\x0esuperseded_ids\x18\x04 \x03(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\"\xfc\x01\n\x0cGateDecision\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0e\n\x06stored\x18\x02 \x01(\x08\x12#\n\x04type\x18\x03 \x01(\x0e\x32\x15.engram.v1.MemoryType\x12\x12\n\nimportance\x18\x04 \x01(\x02\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x16\n\ndecided_by\x18\x06 \x01(\tB\x02\x18\x01\x12+\n\x07outcome\x18\x07 \x01(\x0e\x32\x1a.engram.v1.RememberOutcome\x12\x11\n\tmemory_id\x18\x08 \x01(\t\x12\'\n\x07\x64\x65\x63ider\x18\t \x01(\x0e\x32\x16.engram.v1.GateDecider\"S\n\x0cScoredMemory\x12!\n\x06memory\x18\x01 \x01(\x0b\x32\x11.engram.v1.Memory\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x11\n\trelevance\x18\x03 \x01(\x02\"\x8e\x02\n\x0e\x45victionPolicy\x12\x1c\n\x0fscore_threshold\x18\x01 \x01(\x02H\x00\x88\x01\x01\x12\x1c\n\x0fhalf_life_hours\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x1a\n\rmin_age_hours\x18\x03 \x01(\x05H\x02\x88\x01\x01\x12\x1a\n\rmax_age_hours\x18\x04 \x01(\x05H\x03\x88\x01\x01\x12\"\n\x15max_memories_per_user\x18\x05 \x01(\x05H\x04\x88\x01\x01\x42\x12\n\x10_score_thresholdB\x12\n\x10_half_life_hoursB\x10\n\x0e_min_age_hoursB\x10\n\x0e_max_age_hoursB\x18\n\x16_max_memories_per_user*y\n\nMemoryType\x12\x1b\n\x17MEMORY_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14MEMORY_TYPE_EPISODIC\x10\x01\x12\x18\n\x14MEMORY_TYPE_SEMANTIC\x10\x02\x12\x1a\n\x16MEMORY_TYPE_PREFERENCE\x10\x03*\x96\x01\n\x10MemorySourceKind\x12\"\n\x1eMEMORY_SOURCE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bMEMORY_SOURCE_KIND_REMEMBER\x10\x01\x12\x1e\n\x1aMEMORY_SOURCE_KIND_SESSION\x10\x02\x12\x1d\n\x19MEMORY_SOURCE_KIND_IMPORT\x10\x03*\xf9\x01\n\x0fRememberOutcome\x12 \n\x1cREMEMBER_OUTCOME_UNSPECIFIED\x10\x00\x12\x1c\n\x18REMEMBER_OUTCOME_CREATED\x10\x01\x12\x1b\n\x17REMEMBER_OUTCOME_MERGED\x10\x02\x12\x1c\n\x18REMEMBER_OUTCOME_UPDATED\x10\x03\x12%\n!REMEMBER_OUTCOME_SUPERSEDED_OLDER\x10\x04\x12\x1c\n\x18REMEMBER_OUTCOME_DROPPED\x10\x05\x12&\n\"REMEMBER_OUTCOME_STORED_AS_HISTORY\x10\x06*t\n\x0bGateDecider\x12\x1c\n\x18GATE_DECIDER_UNSPECIFIED\x10\x00\x12\x16\n\x12GATE_DECIDER_RULES\x10\x01\x12\x16\n\x12GATE_DECIDER_MODEL\x10\x02\x12\x17\n\x13GATE_DECIDER_CALLER\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,26 +34,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MEMORY_METADATAENTRY']._loaded_options = None
   _globals['_MEMORY_METADATAENTRY']._serialized_options = b'8\001'
+  _globals['_MEMORYVERSION_METADATAENTRY']._loaded_options = None
+  _globals['_MEMORYVERSION_METADATAENTRY']._serialized_options = b'8\001'
+  _globals['_MEMORYFILTER_METADATAENTRY']._loaded_options = None
+  _globals['_MEMORYFILTER_METADATAENTRY']._serialized_options = b'8\001'
+  _globals['_IMPORTEDMEMORY_METADATAENTRY']._loaded_options = None
+  _globals['_IMPORTEDMEMORY_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_GATEDECISION'].fields_by_name['decided_by']._loaded_options = None
   _globals['_GATEDECISION'].fields_by_name['decided_by']._serialized_options = b'\030\001'
-  _globals['_MEMORYTYPE']._serialized_start=1366
-  _globals['_MEMORYTYPE']._serialized_end=1487
-  _globals['_MEMORYSOURCEKIND']._serialized_start=1489
-  _globals['_MEMORYSOURCEKIND']._serialized_end=1608
-  _globals['_REMEMBEROUTCOME']._serialized_start=1611
-  _globals['_REMEMBEROUTCOME']._serialized_end=1820
-  _globals['_GATEDECIDER']._serialized_start=1822
-  _globals['_GATEDECIDER']._serialized_end=1938
+  _globals['_MEMORYTYPE']._serialized_start=2815
+  _globals['_MEMORYTYPE']._serialized_end=2936
+  _globals['_MEMORYSOURCEKIND']._serialized_start=2939
+  _globals['_MEMORYSOURCEKIND']._serialized_end=3089
+  _globals['_REMEMBEROUTCOME']._serialized_start=3092
+  _globals['_REMEMBEROUTCOME']._serialized_end=3341
+  _globals['_GATEDECIDER']._serialized_start=3343
+  _globals['_GATEDECIDER']._serialized_end=3459
   _globals['_MEMORY']._serialized_start=74
   _globals['_MEMORY']._serialized_end=635
   _globals['_MEMORY_METADATAENTRY']._serialized_start=588
   _globals['_MEMORY_METADATAENTRY']._serialized_end=635
   _globals['_MEMORYSOURCE']._serialized_start=637
   _globals['_MEMORYSOURCE']._serialized_end=751
-  _globals['_GATEDECISION']._serialized_start=754
-  _globals['_GATEDECISION']._serialized_end=1006
-  _globals['_SCOREDMEMORY']._serialized_start=1008
-  _globals['_SCOREDMEMORY']._serialized_end=1091
-  _globals['_EVICTIONPOLICY']._serialized_start=1094
-  _globals['_EVICTIONPOLICY']._serialized_end=1364
+  _globals['_MEMORYVERSION']._serialized_start=754
+  _globals['_MEMORYVERSION']._serialized_end=1095
+  _globals['_MEMORYVERSION_METADATAENTRY']._serialized_start=588
+  _globals['_MEMORYVERSION_METADATAENTRY']._serialized_end=635
+  _globals['_MEMORYFILTER']._serialized_start=1098
+  _globals['_MEMORYFILTER']._serialized_end=1622
+  _globals['_MEMORYFILTER_METADATAENTRY']._serialized_start=588
+  _globals['_MEMORYFILTER_METADATAENTRY']._serialized_end=635
+  _globals['_IMPORTEDMEMORY']._serialized_start=1625
+  _globals['_IMPORTEDMEMORY']._serialized_end=2049
+  _globals['_IMPORTEDMEMORY_METADATAENTRY']._serialized_start=588
+  _globals['_IMPORTEDMEMORY_METADATAENTRY']._serialized_end=635
+  _globals['_IMPORTRESULT']._serialized_start=2052
+  _globals['_IMPORTRESULT']._serialized_end=2200
+  _globals['_GATEDECISION']._serialized_start=2203
+  _globals['_GATEDECISION']._serialized_end=2455
+  _globals['_SCOREDMEMORY']._serialized_start=2457
+  _globals['_SCOREDMEMORY']._serialized_end=2540
+  _globals['_EVICTIONPOLICY']._serialized_start=2543
+  _globals['_EVICTIONPOLICY']._serialized_end=2813
 # @@protoc_insertion_point(module_scope)

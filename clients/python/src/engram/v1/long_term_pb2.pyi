@@ -71,6 +71,8 @@ class _MemorySourceKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Memo
     """Extracted from a session's messages (compaction, EndSession or the idle
     sweep).
     """
+    MEMORY_SOURCE_KIND_IMPORT: _MemorySourceKind.ValueType  # 3
+    """Brought in by ImportMemories (caller: who imported it)."""
 
 class MemorySourceKind(_MemorySourceKind, metaclass=_MemorySourceKindEnumTypeWrapper):
     """How a memory entered long-term memory."""
@@ -83,6 +85,8 @@ MEMORY_SOURCE_KIND_SESSION: MemorySourceKind.ValueType  # 2
 """Extracted from a session's messages (compaction, EndSession or the idle
 sweep).
 """
+MEMORY_SOURCE_KIND_IMPORT: MemorySourceKind.ValueType  # 3
+"""Brought in by ImportMemories (caller: who imported it)."""
 Global___MemorySourceKind: _TypeAlias = MemorySourceKind  # noqa: Y015
 
 class _RememberOutcome:
@@ -106,6 +110,11 @@ class _RememberOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Remem
     """
     REMEMBER_OUTCOME_DROPPED: _RememberOutcome.ValueType  # 5
     """Not stored: the write gate dropped it (see the decision's reason)."""
+    REMEMBER_OUTCOME_STORED_AS_HISTORY: _RememberOutcome.ValueType  # 6
+    """Stored as history: it happened before a current memory of the same
+    subject, so it is superseded by that one from the start (`superseded_by`
+    and `valid_until` set) and never returned as current.
+    """
 
 class RememberOutcome(_RememberOutcome, metaclass=_RememberOutcomeEnumTypeWrapper):
     """What a write did with the memory it was given."""
@@ -125,6 +134,11 @@ superseded: kept as history, no longer returned by default.
 """
 REMEMBER_OUTCOME_DROPPED: RememberOutcome.ValueType  # 5
 """Not stored: the write gate dropped it (see the decision's reason)."""
+REMEMBER_OUTCOME_STORED_AS_HISTORY: RememberOutcome.ValueType  # 6
+"""Stored as history: it happened before a current memory of the same
+subject, so it is superseded by that one from the start (`superseded_by`
+and `valid_until` set) and never returned as current.
+"""
 Global___RememberOutcome: _TypeAlias = RememberOutcome  # noqa: Y015
 
 class _GateDecider:
@@ -305,6 +319,334 @@ class MemorySource(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MemorySource: _TypeAlias = MemorySource  # noqa: Y015
+
+@_typing.final
+class MemoryVersion(_message.Message):
+    """What a memory said before it changed: an earlier version of a memory
+    updated in place, or a memory a newer one superseded.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    MEMORY_ID_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    IMPORTANCE_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    REPLACED_AT_FIELD_NUMBER: _builtins.int
+    memory_id: _builtins.str
+    """The memory this version belongs to: the memory asked about for an
+    earlier version of it, the superseded memory's own id otherwise.
+    """
+    content: _builtins.str
+    importance: _builtins.float
+    subject: _builtins.str
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    @_builtins.property
+    def valid_from(self) -> _timestamp_pb2.Timestamp:
+        """When it became true (its occurred_at)."""
+
+    @_builtins.property
+    def valid_until(self) -> _timestamp_pb2.Timestamp:
+        """When it stopped being true: when the version replacing it happened, or
+        when a correction (UpdateMemory) replaced it.
+        """
+
+    @_builtins.property
+    def replaced_at(self) -> _timestamp_pb2.Timestamp:
+        """When Engram replaced it."""
+
+    def __init__(
+        self,
+        *,
+        memory_id: _builtins.str = ...,
+        content: _builtins.str = ...,
+        importance: _builtins.float = ...,
+        subject: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        valid_from: _timestamp_pb2.Timestamp | None = ...,
+        valid_until: _timestamp_pb2.Timestamp | None = ...,
+        replaced_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["replaced_at", b"replaced_at", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "importance", b"importance", "memory_id", b"memory_id", "metadata", b"metadata", "replaced_at", b"replaced_at", "subject", b"subject", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemoryVersion: _TypeAlias = MemoryVersion  # noqa: Y015
+
+@_typing.final
+class MemoryFilter(_message.Message):
+    """Which memories a ListMemories or Recall considers. Every condition set
+    must hold; an unset one does not filter. Applied inside the backend's
+    query (SQLite WHERE, Weaviate property filters).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    TYPES_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    PINNED_FIELD_NUMBER: _builtins.int
+    SUPERSEDED_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    OCCURRED_FROM_FIELD_NUMBER: _builtins.int
+    OCCURRED_BEFORE_FIELD_NUMBER: _builtins.int
+    CREATED_FROM_FIELD_NUMBER: _builtins.int
+    CREATED_BEFORE_FIELD_NUMBER: _builtins.int
+    SOURCE_SESSION_ID_FIELD_NUMBER: _builtins.int
+    subject: _builtins.str
+    """Only memories with exactly this subject (at most 256 bytes)."""
+    pinned: _builtins.bool
+    """Only pinned (true) or unpinned (false) memories."""
+    superseded: _builtins.bool
+    """Only superseded (true) or current (false) memories. Unset: ListMemories
+    returns both; Recall follows its include_superseded.
+    """
+    source_session_id: _builtins.str
+    """Only memories learnt from this session (MemorySource.session_id)."""
+    @_builtins.property
+    def types(self) -> _containers.RepeatedScalarFieldContainer[Global___MemoryType.ValueType]:
+        """Only these types; empty means all."""
+
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Every entry must be in the memory's metadata (exact key and value); at
+        most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+        """
+
+    @_builtins.property
+    def occurred_from(self) -> _timestamp_pb2.Timestamp:
+        """occurred_from <= occurred_at < occurred_before; either bound optional."""
+
+    @_builtins.property
+    def occurred_before(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def created_from(self) -> _timestamp_pb2.Timestamp:
+        """created_from <= created_at < created_before; either bound optional."""
+
+    @_builtins.property
+    def created_before(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        types: _abc.Iterable[Global___MemoryType.ValueType] | None = ...,
+        subject: _builtins.str | None = ...,
+        pinned: _builtins.bool | None = ...,
+        superseded: _builtins.bool | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        occurred_from: _timestamp_pb2.Timestamp | None = ...,
+        occurred_before: _timestamp_pb2.Timestamp | None = ...,
+        created_from: _timestamp_pb2.Timestamp | None = ...,
+        created_before: _timestamp_pb2.Timestamp | None = ...,
+        source_session_id: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_pinned", b"_pinned", "_source_session_id", b"_source_session_id", "_subject", b"_subject", "_superseded", b"_superseded", "created_before", b"created_before", "created_from", b"created_from", "occurred_before", b"occurred_before", "occurred_from", b"occurred_from", "pinned", b"pinned", "source_session_id", b"source_session_id", "subject", b"subject", "superseded", b"superseded"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_pinned", b"_pinned", "_source_session_id", b"_source_session_id", "_subject", b"_subject", "_superseded", b"_superseded", "created_before", b"created_before", "created_from", b"created_from", "metadata", b"metadata", "occurred_before", b"occurred_before", "occurred_from", b"occurred_from", "pinned", b"pinned", "source_session_id", b"source_session_id", "subject", b"subject", "superseded", b"superseded", "types", b"types"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__pinned: _TypeAlias = _typing.Literal["pinned"]  # noqa: Y015
+    _WhichOneofArgType__pinned: _TypeAlias = _typing.Literal["_pinned", b"_pinned"]  # noqa: Y015
+    _WhichOneofReturnType__source_session_id: _TypeAlias = _typing.Literal["source_session_id"]  # noqa: Y015
+    _WhichOneofArgType__source_session_id: _TypeAlias = _typing.Literal["_source_session_id", b"_source_session_id"]  # noqa: Y015
+    _WhichOneofReturnType__subject: _TypeAlias = _typing.Literal["subject"]  # noqa: Y015
+    _WhichOneofArgType__subject: _TypeAlias = _typing.Literal["_subject", b"_subject"]  # noqa: Y015
+    _WhichOneofReturnType__superseded: _TypeAlias = _typing.Literal["superseded"]  # noqa: Y015
+    _WhichOneofArgType__superseded: _TypeAlias = _typing.Literal["_superseded", b"_superseded"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__pinned) -> _WhichOneofReturnType__pinned | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__source_session_id) -> _WhichOneofReturnType__source_session_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__subject) -> _WhichOneofReturnType__subject | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__superseded) -> _WhichOneofReturnType__superseded | None: ...
+
+Global___MemoryFilter: _TypeAlias = MemoryFilter  # noqa: Y015
+
+@_typing.final
+class ImportedMemory(_message.Message):
+    """A memory as it was in another system, for ImportMemories."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    IMPORTANCE_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    PINNED_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    LAST_ACCESSED_AT_FIELD_NUMBER: _builtins.int
+    ACCESS_COUNT_FIELD_NUMBER: _builtins.int
+    type: Global___MemoryType.ValueType
+    """Required; MEMORY_TYPE_UNSPECIFIED is rejected."""
+    content: _builtins.str
+    """1 byte to 8 KiB; personal data and credentials are redacted (or the
+    item refused under ENGRAM_PII_MODE=refuse).
+    """
+    importance: _builtins.float
+    """0 to 1; unset means 0.5."""
+    subject: _builtins.str
+    """Optional, at most 256 bytes; see Memory.subject."""
+    pinned: _builtins.bool
+    access_count: _builtins.int
+    """How often it was used in the source system, 0 to 1000000."""
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """At most 32 entries, keys 1 to 64 bytes, values at most 1 KiB."""
+
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp:
+        """When it happened; unset means created_at, or now. Not in the future.
+        Memories settle in this order, whatever order they are sent in.
+        """
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When the source system recorded it; unset means now. Not in the future."""
+
+    @_builtins.property
+    def last_accessed_at(self) -> _timestamp_pb2.Timestamp:
+        """When it was last used in the source system; unset means never. Not
+        before created_at, not in the future.
+        """
+
+    def __init__(
+        self,
+        *,
+        type: Global___MemoryType.ValueType = ...,
+        content: _builtins.str = ...,
+        importance: _builtins.float | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        subject: _builtins.str = ...,
+        pinned: _builtins.bool = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        last_accessed_at: _timestamp_pb2.Timestamp | None = ...,
+        access_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_importance", b"_importance", "created_at", b"created_at", "importance", b"importance", "last_accessed_at", b"last_accessed_at", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_importance", b"_importance", "access_count", b"access_count", "content", b"content", "created_at", b"created_at", "importance", b"importance", "last_accessed_at", b"last_accessed_at", "metadata", b"metadata", "occurred_at", b"occurred_at", "pinned", b"pinned", "subject", b"subject", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__importance: _TypeAlias = _typing.Literal["importance"]  # noqa: Y015
+    _WhichOneofArgType__importance: _TypeAlias = _typing.Literal["_importance", b"_importance"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__importance) -> _WhichOneofReturnType__importance | None: ...
+
+Global___ImportedMemory: _TypeAlias = ImportedMemory  # noqa: Y015
+
+@_typing.final
+class ImportResult(_message.Message):
+    """What ImportMemories did with one memory."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDEX_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    MEMORY_ID_FIELD_NUMBER: _builtins.int
+    SUPERSEDED_IDS_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    index: _builtins.int
+    """The memory's position in the request, from 0."""
+    outcome: Global___RememberOutcome.ValueType
+    """What settlement did; DROPPED when the gate (apply_gate) or the
+    personal-data policy refused it, or `error` is set.
+    """
+    memory_id: _builtins.str
+    """The memory written, refreshed or updated; empty when not stored."""
+    error: _builtins.str
+    """Why it was not stored, when a limit or the backend refused it (e.g. the
+    user's memory limit); empty otherwise. Other items are unaffected.
+    """
+    reason: _builtins.str
+    """The gate's reason ("bypassed" without apply_gate, "pii-refused", ...)."""
+    @_builtins.property
+    def superseded_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Older memories this one superseded."""
+
+    def __init__(
+        self,
+        *,
+        index: _builtins.int = ...,
+        outcome: Global___RememberOutcome.ValueType = ...,
+        memory_id: _builtins.str = ...,
+        superseded_ids: _abc.Iterable[_builtins.str] | None = ...,
+        error: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "index", b"index", "memory_id", b"memory_id", "outcome", b"outcome", "reason", b"reason", "superseded_ids", b"superseded_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportResult: _TypeAlias = ImportResult  # noqa: Y015
 
 @_typing.final
 class GateDecision(_message.Message):

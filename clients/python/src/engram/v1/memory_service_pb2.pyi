@@ -620,6 +620,7 @@ class RecallRequest(_message.Message):
     MIN_SCORE_FIELD_NUMBER: _builtins.int
     INCLUDE_SUPERSEDED_FIELD_NUMBER: _builtins.int
     SKIP_ACCESS_TRACKING_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
     query: _builtins.str
     """What to look for, 1 byte to 8 KiB."""
     top_k: _builtins.int
@@ -639,6 +640,10 @@ class RecallRequest(_message.Message):
     def types(self) -> _containers.RepeatedScalarFieldContainer[_long_term_pb2.MemoryType.ValueType]:
         """Only these types; empty means all."""
 
+    @_builtins.property
+    def filter(self) -> _long_term_pb2.MemoryFilter:
+        """Only memories matching this filter; applied inside the backend query."""
+
     def __init__(
         self,
         *,
@@ -649,10 +654,11 @@ class RecallRequest(_message.Message):
         min_score: _builtins.float = ...,
         include_superseded: _builtins.bool = ...,
         skip_access_tracking: _builtins.bool = ...,
+        filter: _long_term_pb2.MemoryFilter | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_superseded", b"include_superseded", "min_score", b"min_score", "query", b"query", "scope", b"scope", "skip_access_tracking", b"skip_access_tracking", "top_k", b"top_k", "types", b"types"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "include_superseded", b"include_superseded", "min_score", b"min_score", "query", b"query", "scope", b"scope", "skip_access_tracking", b"skip_access_tracking", "top_k", b"top_k", "types", b"types"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -686,6 +692,61 @@ class GetMemoryRequest(_message.Message):
 
     SCOPE_FIELD_NUMBER: _builtins.int
     MEMORY_ID_FIELD_NUMBER: _builtins.int
+    INCLUDE_HISTORY_FIELD_NUMBER: _builtins.int
+    memory_id: _builtins.str
+    include_history: _builtins.bool
+    """Also return the memory's history (as MemoryHistory does)."""
+    @_builtins.property
+    def scope(self) -> _scope_pb2.Scope: ...
+    def __init__(
+        self,
+        *,
+        scope: _scope_pb2.Scope | None = ...,
+        memory_id: _builtins.str = ...,
+        include_history: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_history", b"include_history", "memory_id", b"memory_id", "scope", b"scope"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMemoryRequest: _TypeAlias = GetMemoryRequest  # noqa: Y015
+
+@_typing.final
+class GetMemoryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMORY_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def memory(self) -> _long_term_pb2.Memory: ...
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[_long_term_pb2.MemoryVersion]:
+        """With include_history: earlier versions and superseded memories, oldest
+        first.
+        """
+
+    def __init__(
+        self,
+        *,
+        memory: _long_term_pb2.Memory | None = ...,
+        history: _abc.Iterable[_long_term_pb2.MemoryVersion] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["memory", b"memory"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["history", b"history", "memory", b"memory"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMemoryResponse: _TypeAlias = GetMemoryResponse  # noqa: Y015
+
+@_typing.final
+class MemoryHistoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCOPE_FIELD_NUMBER: _builtins.int
+    MEMORY_ID_FIELD_NUMBER: _builtins.int
     memory_id: _builtins.str
     @_builtins.property
     def scope(self) -> _scope_pb2.Scope: ...
@@ -701,15 +762,189 @@ class GetMemoryRequest(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___GetMemoryRequest: _TypeAlias = GetMemoryRequest  # noqa: Y015
+Global___MemoryHistoryRequest: _TypeAlias = MemoryHistoryRequest  # noqa: Y015
 
 @_typing.final
-class GetMemoryResponse(_message.Message):
+class MemoryHistoryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMORY_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def memory(self) -> _long_term_pb2.Memory:
+        """The memory as it is now."""
+
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[_long_term_pb2.MemoryVersion]:
+        """What came before, oldest first: its earlier versions (at most 50 are
+        kept per memory) and the memories it superseded.
+        """
+
+    def __init__(
+        self,
+        *,
+        memory: _long_term_pb2.Memory | None = ...,
+        history: _abc.Iterable[_long_term_pb2.MemoryVersion] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["memory", b"memory"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["history", b"history", "memory", b"memory"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemoryHistoryResponse: _TypeAlias = MemoryHistoryResponse  # noqa: Y015
+
+@_typing.final
+class ListMemoriesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCOPE_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Memories per page, 1 to 1000; 0 means 100."""
+    page_token: _builtins.str
+    """From the previous response's next_page_token; empty for the first page.
+    A token is only valid with the same scope.
+    """
+    @_builtins.property
+    def scope(self) -> _scope_pb2.Scope: ...
+    @_builtins.property
+    def filter(self) -> _long_term_pb2.MemoryFilter: ...
+    def __init__(
+        self,
+        *,
+        scope: _scope_pb2.Scope | None = ...,
+        filter: _long_term_pb2.MemoryFilter | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "scope", b"scope"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "page_size", b"page_size", "page_token", b"page_token", "scope", b"scope"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMemoriesRequest: _TypeAlias = ListMemoriesRequest  # noqa: Y015
+
+@_typing.final
+class ListMemoriesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMORIES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass to get the next page; empty on the last page."""
+    @_builtins.property
+    def memories(self) -> _containers.RepeatedCompositeFieldContainer[_long_term_pb2.Memory]: ...
+    def __init__(
+        self,
+        *,
+        memories: _abc.Iterable[_long_term_pb2.Memory] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["memories", b"memories", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMemoriesResponse: _TypeAlias = ListMemoriesResponse  # noqa: Y015
+
+@_typing.final
+class UpdateMemoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SCOPE_FIELD_NUMBER: _builtins.int
+    MEMORY_ID_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    IMPORTANCE_FIELD_NUMBER: _builtins.int
+    PINNED_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    REPLACE_METADATA_FIELD_NUMBER: _builtins.int
+    memory_id: _builtins.str
+    content: _builtins.str
+    """New content, 1 byte to 8 KiB; redacted like Remember's and re-embedded."""
+    importance: _builtins.float
+    """New importance, 0 to 1."""
+    pinned: _builtins.bool
+    subject: _builtins.str
+    """New subject, at most 256 bytes; empty clears it."""
+    replace_metadata: _builtins.bool
+    @_builtins.property
+    def scope(self) -> _scope_pb2.Scope: ...
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """With replace_metadata, the memory's metadata becomes exactly this (same
+        limits as Remember's).
+        """
+
+    def __init__(
+        self,
+        *,
+        scope: _scope_pb2.Scope | None = ...,
+        memory_id: _builtins.str = ...,
+        content: _builtins.str | None = ...,
+        importance: _builtins.float | None = ...,
+        pinned: _builtins.bool | None = ...,
+        subject: _builtins.str | None = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        replace_metadata: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_content", b"_content", "_importance", b"_importance", "_pinned", b"_pinned", "_subject", b"_subject", "content", b"content", "importance", b"importance", "pinned", b"pinned", "scope", b"scope", "subject", b"subject"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_content", b"_content", "_importance", b"_importance", "_pinned", b"_pinned", "_subject", b"_subject", "content", b"content", "importance", b"importance", "memory_id", b"memory_id", "metadata", b"metadata", "pinned", b"pinned", "replace_metadata", b"replace_metadata", "scope", b"scope", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__content: _TypeAlias = _typing.Literal["content"]  # noqa: Y015
+    _WhichOneofArgType__content: _TypeAlias = _typing.Literal["_content", b"_content"]  # noqa: Y015
+    _WhichOneofReturnType__importance: _TypeAlias = _typing.Literal["importance"]  # noqa: Y015
+    _WhichOneofArgType__importance: _TypeAlias = _typing.Literal["_importance", b"_importance"]  # noqa: Y015
+    _WhichOneofReturnType__pinned: _TypeAlias = _typing.Literal["pinned"]  # noqa: Y015
+    _WhichOneofArgType__pinned: _TypeAlias = _typing.Literal["_pinned", b"_pinned"]  # noqa: Y015
+    _WhichOneofReturnType__subject: _TypeAlias = _typing.Literal["subject"]  # noqa: Y015
+    _WhichOneofArgType__subject: _TypeAlias = _typing.Literal["_subject", b"_subject"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__content) -> _WhichOneofReturnType__content | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__importance) -> _WhichOneofReturnType__importance | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__pinned) -> _WhichOneofReturnType__pinned | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__subject) -> _WhichOneofReturnType__subject | None: ...
+
+Global___UpdateMemoryRequest: _TypeAlias = UpdateMemoryRequest  # noqa: Y015
+
+@_typing.final
+class UpdateMemoryResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     MEMORY_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def memory(self) -> _long_term_pb2.Memory: ...
+    def memory(self) -> _long_term_pb2.Memory:
+        """The new version."""
+
     def __init__(
         self,
         *,
@@ -721,7 +956,175 @@ class GetMemoryResponse(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___GetMemoryResponse: _TypeAlias = GetMemoryResponse  # noqa: Y015
+Global___UpdateMemoryResponse: _TypeAlias = UpdateMemoryResponse  # noqa: Y015
+
+@_typing.final
+class ImportMemoriesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCOPE_FIELD_NUMBER: _builtins.int
+    MEMORIES_FIELD_NUMBER: _builtins.int
+    APPLY_GATE_FIELD_NUMBER: _builtins.int
+    apply_gate: _builtins.bool
+    """Ask the write gate about each memory, as EndSession does. Without it,
+    imported memories are taken as memories already (they were in the
+    source system); personal data is redacted (or refused) either way.
+    """
+    @_builtins.property
+    def scope(self) -> _scope_pb2.Scope: ...
+    @_builtins.property
+    def memories(self) -> _containers.RepeatedCompositeFieldContainer[_long_term_pb2.ImportedMemory]:
+        """1 to 1000 memories, in any order."""
+
+    def __init__(
+        self,
+        *,
+        scope: _scope_pb2.Scope | None = ...,
+        memories: _abc.Iterable[_long_term_pb2.ImportedMemory] | None = ...,
+        apply_gate: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["apply_gate", b"apply_gate", "memories", b"memories", "scope", b"scope"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportMemoriesRequest: _TypeAlias = ImportMemoriesRequest  # noqa: Y015
+
+@_typing.final
+class ImportMemoriesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[_long_term_pb2.ImportResult]:
+        """One per imported memory, in request order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[_long_term_pb2.ImportResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportMemoriesResponse: _TypeAlias = ImportMemoriesResponse  # noqa: Y015
+
+@_typing.final
+class ExportUserRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCOPE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def scope(self) -> _scope_pb2.Scope: ...
+    def __init__(
+        self,
+        *,
+        scope: _scope_pb2.Scope | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportUserRequest: _TypeAlias = ExportUserRequest  # noqa: Y015
+
+@_typing.final
+class ExportUserResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMORY_FIELD_NUMBER: _builtins.int
+    TASK_FIELD_NUMBER: _builtins.int
+    SESSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def memory(self) -> Global___ExportedMemory:
+        """Every long-term memory, current and superseded, with its history."""
+
+    @_builtins.property
+    def task(self) -> _working_pb2.WorkingState:
+        """Every live task's working state."""
+
+    @_builtins.property
+    def session(self) -> Global___ExportedSession:
+        """Every session's summary and verbatim messages."""
+
+    def __init__(
+        self,
+        *,
+        memory: Global___ExportedMemory | None = ...,
+        task: _working_pb2.WorkingState | None = ...,
+        session: Global___ExportedSession | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "memory", b"memory", "session", b"session", "task", b"task"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "memory", b"memory", "session", b"session", "task", b"task"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_item: _TypeAlias = _typing.Literal["memory", "task", "session"]  # noqa: Y015
+    _WhichOneofArgType_item: _TypeAlias = _typing.Literal["item", b"item"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_item) -> _WhichOneofReturnType_item | None: ...
+
+Global___ExportUserResponse: _TypeAlias = ExportUserResponse  # noqa: Y015
+
+@_typing.final
+class ExportedMemory(_message.Message):
+    """A long-term memory with its history, in an export."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMORY_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def memory(self) -> _long_term_pb2.Memory: ...
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[_long_term_pb2.MemoryVersion]:
+        """Its earlier versions, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        memory: _long_term_pb2.Memory | None = ...,
+        history: _abc.Iterable[_long_term_pb2.MemoryVersion] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["memory", b"memory"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["history", b"history", "memory", b"memory"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportedMemory: _TypeAlias = ExportedMemory  # noqa: Y015
+
+@_typing.final
+class ExportedSession(_message.Message):
+    """A session in an export."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    @_builtins.property
+    def summary(self) -> _short_term_pb2.SessionSummary: ...
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[_short_term_pb2.Message]: ...
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        summary: _short_term_pb2.SessionSummary | None = ...,
+        messages: _abc.Iterable[_short_term_pb2.Message] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["summary", b"summary"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages", "session_id", b"session_id", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportedSession: _TypeAlias = ExportedSession  # noqa: Y015
 
 @_typing.final
 class ForgetMemoryRequest(_message.Message):

@@ -107,6 +107,31 @@ class MemoryServiceStub:
                 request_serializer=engram_dot_v1_dot_memory__service__pb2.ForgetUserRequest.SerializeToString,
                 response_deserializer=engram_dot_v1_dot_memory__service__pb2.ForgetUserResponse.FromString,
                 _registered_method=True)
+        self.MemoryHistory = channel.unary_unary(
+                '/engram.v1.MemoryService/MemoryHistory',
+                request_serializer=engram_dot_v1_dot_memory__service__pb2.MemoryHistoryRequest.SerializeToString,
+                response_deserializer=engram_dot_v1_dot_memory__service__pb2.MemoryHistoryResponse.FromString,
+                _registered_method=True)
+        self.ListMemories = channel.unary_unary(
+                '/engram.v1.MemoryService/ListMemories',
+                request_serializer=engram_dot_v1_dot_memory__service__pb2.ListMemoriesRequest.SerializeToString,
+                response_deserializer=engram_dot_v1_dot_memory__service__pb2.ListMemoriesResponse.FromString,
+                _registered_method=True)
+        self.UpdateMemory = channel.unary_unary(
+                '/engram.v1.MemoryService/UpdateMemory',
+                request_serializer=engram_dot_v1_dot_memory__service__pb2.UpdateMemoryRequest.SerializeToString,
+                response_deserializer=engram_dot_v1_dot_memory__service__pb2.UpdateMemoryResponse.FromString,
+                _registered_method=True)
+        self.ImportMemories = channel.unary_unary(
+                '/engram.v1.MemoryService/ImportMemories',
+                request_serializer=engram_dot_v1_dot_memory__service__pb2.ImportMemoriesRequest.SerializeToString,
+                response_deserializer=engram_dot_v1_dot_memory__service__pb2.ImportMemoriesResponse.FromString,
+                _registered_method=True)
+        self.ExportUser = channel.unary_stream(
+                '/engram.v1.MemoryService/ExportUser',
+                request_serializer=engram_dot_v1_dot_memory__service__pb2.ExportUserRequest.SerializeToString,
+                response_deserializer=engram_dot_v1_dot_memory__service__pb2.ExportUserResponse.FromString,
+                _registered_method=True)
         self.AssembleContext = channel.unary_stream(
                 '/engram.v1.MemoryService/AssembleContext',
                 request_serializer=engram_dot_v1_dot_memory__service__pb2.AssembleContextRequest.SerializeToString,
@@ -229,6 +254,48 @@ class MemoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MemoryHistory(self, request, context):
+        """A memory and what it said before: its earlier versions and the
+        memories it superseded, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMemories(self, request, context):
+        """The user's memories, filtered, a page at a time in a stable order
+        (creation time, then id): paging through sees every memory that existed
+        throughout exactly once, even while memories are added.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMemory(self, request, context):
+        """Corrects a memory: content (redacted and re-embedded), importance,
+        pinned, subject, metadata. The previous version goes to its history.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportMemories(self, request, context):
+        """Imports memories from another system with their original timestamps
+        and usage, settled in occurrence order as if told in that order; one
+        result per memory. At most 1000 memories per call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportUser(self, request, context):
+        """Streams everything Engram holds of one user: long-term memories (with
+        history), working state and sessions. The counterpart of ForgetUser.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AssembleContext(self, request, context):
         """Streams LLM-ready context under a token budget: long-term memories,
         the active task's state, the caller's documents, then the conversation,
@@ -322,6 +389,31 @@ def add_MemoryServiceServicer_to_server(servicer, server):
                     servicer.ForgetUser,
                     request_deserializer=engram_dot_v1_dot_memory__service__pb2.ForgetUserRequest.FromString,
                     response_serializer=engram_dot_v1_dot_memory__service__pb2.ForgetUserResponse.SerializeToString,
+            ),
+            'MemoryHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.MemoryHistory,
+                    request_deserializer=engram_dot_v1_dot_memory__service__pb2.MemoryHistoryRequest.FromString,
+                    response_serializer=engram_dot_v1_dot_memory__service__pb2.MemoryHistoryResponse.SerializeToString,
+            ),
+            'ListMemories': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMemories,
+                    request_deserializer=engram_dot_v1_dot_memory__service__pb2.ListMemoriesRequest.FromString,
+                    response_serializer=engram_dot_v1_dot_memory__service__pb2.ListMemoriesResponse.SerializeToString,
+            ),
+            'UpdateMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMemory,
+                    request_deserializer=engram_dot_v1_dot_memory__service__pb2.UpdateMemoryRequest.FromString,
+                    response_serializer=engram_dot_v1_dot_memory__service__pb2.UpdateMemoryResponse.SerializeToString,
+            ),
+            'ImportMemories': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportMemories,
+                    request_deserializer=engram_dot_v1_dot_memory__service__pb2.ImportMemoriesRequest.FromString,
+                    response_serializer=engram_dot_v1_dot_memory__service__pb2.ImportMemoriesResponse.SerializeToString,
+            ),
+            'ExportUser': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportUser,
+                    request_deserializer=engram_dot_v1_dot_memory__service__pb2.ExportUserRequest.FromString,
+                    response_serializer=engram_dot_v1_dot_memory__service__pb2.ExportUserResponse.SerializeToString,
             ),
             'AssembleContext': grpc.unary_stream_rpc_method_handler(
                     servicer.AssembleContext,
@@ -698,6 +790,141 @@ class MemoryService:
             '/engram.v1.MemoryService/ForgetUser',
             engram_dot_v1_dot_memory__service__pb2.ForgetUserRequest.SerializeToString,
             engram_dot_v1_dot_memory__service__pb2.ForgetUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MemoryHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engram.v1.MemoryService/MemoryHistory',
+            engram_dot_v1_dot_memory__service__pb2.MemoryHistoryRequest.SerializeToString,
+            engram_dot_v1_dot_memory__service__pb2.MemoryHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMemories(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engram.v1.MemoryService/ListMemories',
+            engram_dot_v1_dot_memory__service__pb2.ListMemoriesRequest.SerializeToString,
+            engram_dot_v1_dot_memory__service__pb2.ListMemoriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engram.v1.MemoryService/UpdateMemory',
+            engram_dot_v1_dot_memory__service__pb2.UpdateMemoryRequest.SerializeToString,
+            engram_dot_v1_dot_memory__service__pb2.UpdateMemoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportMemories(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engram.v1.MemoryService/ImportMemories',
+            engram_dot_v1_dot_memory__service__pb2.ImportMemoriesRequest.SerializeToString,
+            engram_dot_v1_dot_memory__service__pb2.ImportMemoriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/engram.v1.MemoryService/ExportUser',
+            engram_dot_v1_dot_memory__service__pb2.ExportUserRequest.SerializeToString,
+            engram_dot_v1_dot_memory__service__pb2.ExportUserResponse.FromString,
             options,
             channel_credentials,
             insecure,

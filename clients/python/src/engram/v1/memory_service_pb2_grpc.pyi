@@ -72,6 +72,28 @@ class MemoryServiceStub:
     """Deletes one memory."""
     ForgetUser: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.ForgetUserRequest, _memory_service_pb2.ForgetUserResponse]
     """Erases everything Engram holds of one user, in every tier."""
+    MemoryHistory: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.MemoryHistoryRequest, _memory_service_pb2.MemoryHistoryResponse]
+    """A memory and what it said before: its earlier versions and the
+    memories it superseded, oldest first.
+    """
+    ListMemories: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.ListMemoriesRequest, _memory_service_pb2.ListMemoriesResponse]
+    """The user's memories, filtered, a page at a time in a stable order
+    (creation time, then id): paging through sees every memory that existed
+    throughout exactly once, even while memories are added.
+    """
+    UpdateMemory: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.UpdateMemoryRequest, _memory_service_pb2.UpdateMemoryResponse]
+    """Corrects a memory: content (redacted and re-embedded), importance,
+    pinned, subject, metadata. The previous version goes to its history.
+    """
+    ImportMemories: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.ImportMemoriesRequest, _memory_service_pb2.ImportMemoriesResponse]
+    """Imports memories from another system with their original timestamps
+    and usage, settled in occurrence order as if told in that order; one
+    result per memory. At most 1000 memories per call.
+    """
+    ExportUser: _grpc.UnaryStreamMultiCallable[_memory_service_pb2.ExportUserRequest, _memory_service_pb2.ExportUserResponse]
+    """Streams everything Engram holds of one user: long-term memories (with
+    history), working state and sessions. The counterpart of ForgetUser.
+    """
     AssembleContext: _grpc.UnaryStreamMultiCallable[_memory_service_pb2.AssembleContextRequest, _memory_service_pb2.AssembleContextResponse]
     """Streams LLM-ready context under a token budget: long-term memories,
     the active task's state, the caller's documents, then the conversation,
@@ -131,6 +153,28 @@ class MemoryServiceAsyncStub(MemoryServiceStub):
     """Deletes one memory."""
     ForgetUser: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.ForgetUserRequest, _memory_service_pb2.ForgetUserResponse]  # type: ignore[assignment]
     """Erases everything Engram holds of one user, in every tier."""
+    MemoryHistory: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.MemoryHistoryRequest, _memory_service_pb2.MemoryHistoryResponse]  # type: ignore[assignment]
+    """A memory and what it said before: its earlier versions and the
+    memories it superseded, oldest first.
+    """
+    ListMemories: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.ListMemoriesRequest, _memory_service_pb2.ListMemoriesResponse]  # type: ignore[assignment]
+    """The user's memories, filtered, a page at a time in a stable order
+    (creation time, then id): paging through sees every memory that existed
+    throughout exactly once, even while memories are added.
+    """
+    UpdateMemory: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.UpdateMemoryRequest, _memory_service_pb2.UpdateMemoryResponse]  # type: ignore[assignment]
+    """Corrects a memory: content (redacted and re-embedded), importance,
+    pinned, subject, metadata. The previous version goes to its history.
+    """
+    ImportMemories: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.ImportMemoriesRequest, _memory_service_pb2.ImportMemoriesResponse]  # type: ignore[assignment]
+    """Imports memories from another system with their original timestamps
+    and usage, settled in occurrence order as if told in that order; one
+    result per memory. At most 1000 memories per call.
+    """
+    ExportUser: _aio.UnaryStreamMultiCallable[_memory_service_pb2.ExportUserRequest, _memory_service_pb2.ExportUserResponse]  # type: ignore[assignment]
+    """Streams everything Engram holds of one user: long-term memories (with
+    history), working state and sessions. The counterpart of ForgetUser.
+    """
     AssembleContext: _aio.UnaryStreamMultiCallable[_memory_service_pb2.AssembleContextRequest, _memory_service_pb2.AssembleContextResponse]  # type: ignore[assignment]
     """Streams LLM-ready context under a token budget: long-term memories,
     the active task's state, the caller's documents, then the conversation,
@@ -265,6 +309,58 @@ class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_memory_service_pb2.ForgetUserResponse, _abc.Awaitable[_memory_service_pb2.ForgetUserResponse]]:
         """Erases everything Engram holds of one user, in every tier."""
+
+    @_abc_1.abstractmethod
+    def MemoryHistory(
+        self,
+        request: _memory_service_pb2.MemoryHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memory_service_pb2.MemoryHistoryResponse, _abc.Awaitable[_memory_service_pb2.MemoryHistoryResponse]]:
+        """A memory and what it said before: its earlier versions and the
+        memories it superseded, oldest first.
+        """
+
+    @_abc_1.abstractmethod
+    def ListMemories(
+        self,
+        request: _memory_service_pb2.ListMemoriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memory_service_pb2.ListMemoriesResponse, _abc.Awaitable[_memory_service_pb2.ListMemoriesResponse]]:
+        """The user's memories, filtered, a page at a time in a stable order
+        (creation time, then id): paging through sees every memory that existed
+        throughout exactly once, even while memories are added.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateMemory(
+        self,
+        request: _memory_service_pb2.UpdateMemoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memory_service_pb2.UpdateMemoryResponse, _abc.Awaitable[_memory_service_pb2.UpdateMemoryResponse]]:
+        """Corrects a memory: content (redacted and re-embedded), importance,
+        pinned, subject, metadata. The previous version goes to its history.
+        """
+
+    @_abc_1.abstractmethod
+    def ImportMemories(
+        self,
+        request: _memory_service_pb2.ImportMemoriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memory_service_pb2.ImportMemoriesResponse, _abc.Awaitable[_memory_service_pb2.ImportMemoriesResponse]]:
+        """Imports memories from another system with their original timestamps
+        and usage, settled in occurrence order as if told in that order; one
+        result per memory. At most 1000 memories per call.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportUser(
+        self,
+        request: _memory_service_pb2.ExportUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_memory_service_pb2.ExportUserResponse], _abc.AsyncIterator[_memory_service_pb2.ExportUserResponse]]:
+        """Streams everything Engram holds of one user: long-term memories (with
+        history), working state and sessions. The counterpart of ForgetUser.
+        """
 
     @_abc_1.abstractmethod
     def AssembleContext(

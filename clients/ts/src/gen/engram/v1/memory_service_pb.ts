@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { AssemblySummary, ContextFormat, ContextSection, Document, RenderedContext } from "./assembly_pb.js";
 import { file_engram_v1_assembly } from "./assembly_pb.js";
-import type { EvictionPolicy, GateDecision, Memory, MemoryType, RememberOutcome, ScoredMemory } from "./long_term_pb.js";
+import type { EvictionPolicy, GateDecision, ImportedMemory, ImportResult, Memory, MemoryFilter, MemoryType, MemoryVersion, RememberOutcome, ScoredMemory } from "./long_term_pb.js";
 import { file_engram_v1_long_term } from "./long_term_pb.js";
 import type { Scope } from "./scope_pb.js";
 import { file_engram_v1_scope } from "./scope_pb.js";
@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file engram/v1/memory_service.proto.
  */
 export const file_engram_v1_memory_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5lbmdyYW0vdjEvbWVtb3J5X3NlcnZpY2UucHJvdG8SCWVuZ3JhbS52MSINCgtQaW5nUmVxdWVzdCI/CgxQaW5nUmVzcG9uc2USLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpABChVBcHBlbmRNZXNzYWdlc1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSEgoKc2Vzc2lvbl9pZBgCIAEoCRIpCghtZXNzYWdlcxgDIAMoCzIXLmVuZ3JhbS52MS5NZXNzYWdlSW5wdXQSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIn4KFkFwcGVuZE1lc3NhZ2VzUmVzcG9uc2USEwoLbWVzc2FnZV9pZHMYASADKAkSEwoLdG9rZW5fY291bnQYAiABKAUSFQoNbWVzc2FnZV9jb3VudBgDIAEoBRIRCgljb21wYWN0ZWQYBCABKAgSEAoIcmVwbGF5ZWQYBSABKAgiWAoSR2V0TWVzc2FnZXNSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEhIKCnNlc3Npb25faWQYAiABKAkSDQoFbGltaXQYAyABKAUifAoTR2V0TWVzc2FnZXNSZXNwb25zZRIqCgdzdW1tYXJ5GAEgASgLMhkuZW5ncmFtLnYxLlNlc3Npb25TdW1tYXJ5EiQKCG1lc3NhZ2VzGAIgAygLMhIuZW5ncmFtLnYxLk1lc3NhZ2USEwoLdG9rZW5fY291bnQYAyABKAUiSAoRRW5kU2Vzc2lvblJlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSEgoKc2Vzc2lvbl9pZBgCIAEoCSJXChJFbmRTZXNzaW9uUmVzcG9uc2USFQoNbWVzc2FnZV9jb3VudBgBIAEoBRIqCglkZWNpc2lvbnMYAiADKAsyFy5lbmdyYW0udjEuR2F0ZURlY2lzaW9uIsYBChFTZXRXb3JraW5nUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIPCgd0YXNrX2lkGAIgASgJEjoKB2VudHJpZXMYAyADKAsyKS5lbmdyYW0udjEuU2V0V29ya2luZ1JlcXVlc3QuRW50cmllc0VudHJ5EhMKC3R0bF9zZWNvbmRzGAQgASgFGi4KDEVudHJpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjwKElNldFdvcmtpbmdSZXNwb25zZRImCgVzdGF0ZRgBIAEoCzIXLmVuZ3JhbS52MS5Xb3JraW5nU3RhdGUiRQoRR2V0V29ya2luZ1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSDwoHdGFza19pZBgCIAEoCSI8ChJHZXRXb3JraW5nUmVzcG9uc2USJgoFc3RhdGUYASABKAsyFy5lbmdyYW0udjEuV29ya2luZ1N0YXRlIjUKEkxpc3RXb3JraW5nUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZSI+ChNMaXN0V29ya2luZ1Jlc3BvbnNlEicKBnN0YXRlcxgBIAMoCzIXLmVuZ3JhbS52MS5Xb3JraW5nU3RhdGUiRwoTQ29tcGxldGVUYXNrUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIPCgd0YXNrX2lkGAIgASgJIi8KFENvbXBsZXRlVGFza1Jlc3BvbnNlEhcKD2NsZWFyZWRfZW50cmllcxgBIAEoBSL8AgoPUmVtZW1iZXJSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEiMKBHR5cGUYAiABKA4yFS5lbmdyYW0udjEuTWVtb3J5VHlwZRIPCgdjb250ZW50GAMgASgJEhcKCmltcG9ydGFuY2UYBCABKAJIAIgBARI6CghtZXRhZGF0YRgFIAMoCzIoLmVuZ3JhbS52MS5SZW1lbWJlclJlcXVlc3QuTWV0YWRhdGFFbnRyeRIPCgdzdWJqZWN0GAYgASgJEg4KBnBpbm5lZBgHIAEoCBIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoLYnlwYXNzX2dhdGUYCSABKAhCAhgBEhIKCmFwcGx5X2dhdGUYCiABKAgaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg0KC19pbXBvcnRhbmNlIrkBChBSZW1lbWJlclJlc3BvbnNlEiEKBm1lbW9yeRgBIAEoCzIRLmVuZ3JhbS52MS5NZW1vcnkSKwoHb3V0Y29tZRgCIAEoDjIaLmVuZ3JhbS52MS5SZW1lbWJlck91dGNvbWUSFgoOc3VwZXJzZWRlZF9pZHMYAyADKAkSKQoIZGVjaXNpb24YBCABKAsyFy5lbmdyYW0udjEuR2F0ZURlY2lzaW9uEhIKCnJlZGFjdGlvbnMYBSADKAkiwQEKDVJlY2FsbFJlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSDQoFcXVlcnkYAiABKAkSDQoFdG9wX2sYAyABKAUSJAoFdHlwZXMYBCADKA4yFS5lbmdyYW0udjEuTWVtb3J5VHlwZRIRCgltaW5fc2NvcmUYBSABKAISGgoSaW5jbHVkZV9zdXBlcnNlZGVkGAYgASgIEhwKFHNraXBfYWNjZXNzX3RyYWNraW5nGAcgASgIIjsKDlJlY2FsbFJlc3BvbnNlEikKCG1lbW9yaWVzGAEgAygLMhcuZW5ncmFtLnYxLlNjb3JlZE1lbW9yeSJGChBHZXRNZW1vcnlSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEhEKCW1lbW9yeV9pZBgCIAEoCSI2ChFHZXRNZW1vcnlSZXNwb25zZRIhCgZtZW1vcnkYASABKAsyES5lbmdyYW0udjEuTWVtb3J5IkkKE0ZvcmdldE1lbW9yeVJlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSEQoJbWVtb3J5X2lkGAIgASgJIhYKFEZvcmdldE1lbW9yeVJlc3BvbnNlIjQKEUZvcmdldFVzZXJSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlIl8KEkZvcmdldFVzZXJSZXNwb25zZRIYChBzZXNzaW9uc19kZWxldGVkGAEgASgFEhUKDXRhc2tzX2RlbGV0ZWQYAiABKAUSGAoQbWVtb3JpZXNfZGVsZXRlZBgDIAEoBSKJAgoWQXNzZW1ibGVDb250ZXh0UmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRISCgpzZXNzaW9uX2lkGAIgASgJEg8KB3Rhc2tfaWQYAyABKAkSDQoFcXVlcnkYBCABKAkSFAoMdG9rZW5fYnVkZ2V0GAUgASgFEiYKCWRvY3VtZW50cxgGIAMoCzITLmVuZ3JhbS52MS5Eb2N1bWVudBIUCgxtZW1vcnlfdG9wX2sYByABKAUSKAoGZm9ybWF0GAggASgOMhguZW5ncmFtLnYxLkNvbnRleHRGb3JtYXQSHAoUc2tpcF9hY2Nlc3NfdHJhY2tpbmcYCSABKAgirwEKF0Fzc2VtYmxlQ29udGV4dFJlc3BvbnNlEiwKB3NlY3Rpb24YASABKAsyGS5lbmdyYW0udjEuQ29udGV4dFNlY3Rpb25IABItCgdzdW1tYXJ5GAIgASgLMhouZW5ncmFtLnYxLkFzc2VtYmx5U3VtbWFyeUgAEi4KCHJlbmRlcmVkGAMgASgLMhouZW5ncmFtLnYxLlJlbmRlcmVkQ29udGV4dEgAQgcKBWV2ZW50Il0KElJlcG9ydFVzYWdlUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIUCgxyZXR1cm5lZF9pZHMYAiADKAkSEAoIdXNlZF9pZHMYAyADKAkiKAoTUmVwb3J0VXNhZ2VSZXNwb25zZRIRCglwcmVjaXNpb24YASABKAIicwoRRXZpY3RTdGFsZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCBIpCgZwb2xpY3kYBCABKAsyGS5lbmdyYW0udjEuRXZpY3Rpb25Qb2xpY3kiXAoSRXZpY3RTdGFsZVJlc3BvbnNlEg8KB3NjYW5uZWQYASABKAMSDwoHZXZpY3RlZBgCIAEoAxITCgtldmljdGVkX2lkcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIMsoJCg1NZW1vcnlTZXJ2aWNlEjcKBFBpbmcSFi5lbmdyYW0udjEuUGluZ1JlcXVlc3QaFy5lbmdyYW0udjEuUGluZ1Jlc3BvbnNlElUKDkFwcGVuZE1lc3NhZ2VzEiAuZW5ncmFtLnYxLkFwcGVuZE1lc3NhZ2VzUmVxdWVzdBohLmVuZ3JhbS52MS5BcHBlbmRNZXNzYWdlc1Jlc3BvbnNlEkwKC0dldE1lc3NhZ2VzEh0uZW5ncmFtLnYxLkdldE1lc3NhZ2VzUmVxdWVzdBoeLmVuZ3JhbS52MS5HZXRNZXNzYWdlc1Jlc3BvbnNlEkkKCkVuZFNlc3Npb24SHC5lbmdyYW0udjEuRW5kU2Vzc2lvblJlcXVlc3QaHS5lbmdyYW0udjEuRW5kU2Vzc2lvblJlc3BvbnNlEkkKClNldFdvcmtpbmcSHC5lbmdyYW0udjEuU2V0V29ya2luZ1JlcXVlc3QaHS5lbmdyYW0udjEuU2V0V29ya2luZ1Jlc3BvbnNlEkkKCkdldFdvcmtpbmcSHC5lbmdyYW0udjEuR2V0V29ya2luZ1JlcXVlc3QaHS5lbmdyYW0udjEuR2V0V29ya2luZ1Jlc3BvbnNlEkwKC0xpc3RXb3JraW5nEh0uZW5ncmFtLnYxLkxpc3RXb3JraW5nUmVxdWVzdBoeLmVuZ3JhbS52MS5MaXN0V29ya2luZ1Jlc3BvbnNlEk8KDENvbXBsZXRlVGFzaxIeLmVuZ3JhbS52MS5Db21wbGV0ZVRhc2tSZXF1ZXN0Gh8uZW5ncmFtLnYxLkNvbXBsZXRlVGFza1Jlc3BvbnNlEkMKCFJlbWVtYmVyEhouZW5ncmFtLnYxLlJlbWVtYmVyUmVxdWVzdBobLmVuZ3JhbS52MS5SZW1lbWJlclJlc3BvbnNlEj0KBlJlY2FsbBIYLmVuZ3JhbS52MS5SZWNhbGxSZXF1ZXN0GhkuZW5ncmFtLnYxLlJlY2FsbFJlc3BvbnNlEkYKCUdldE1lbW9yeRIbLmVuZ3JhbS52MS5HZXRNZW1vcnlSZXF1ZXN0GhwuZW5ncmFtLnYxLkdldE1lbW9yeVJlc3BvbnNlEk8KDEZvcmdldE1lbW9yeRIeLmVuZ3JhbS52MS5Gb3JnZXRNZW1vcnlSZXF1ZXN0Gh8uZW5ncmFtLnYxLkZvcmdldE1lbW9yeVJlc3BvbnNlEkkKCkZvcmdldFVzZXISHC5lbmdyYW0udjEuRm9yZ2V0VXNlclJlcXVlc3QaHS5lbmdyYW0udjEuRm9yZ2V0VXNlclJlc3BvbnNlEloKD0Fzc2VtYmxlQ29udGV4dBIhLmVuZ3JhbS52MS5Bc3NlbWJsZUNvbnRleHRSZXF1ZXN0GiIuZW5ncmFtLnYxLkFzc2VtYmxlQ29udGV4dFJlc3BvbnNlMAESTAoLUmVwb3J0VXNhZ2USHS5lbmdyYW0udjEuUmVwb3J0VXNhZ2VSZXF1ZXN0Gh4uZW5ncmFtLnYxLlJlcG9ydFVzYWdlUmVzcG9uc2USSQoKRXZpY3RTdGFsZRIcLmVuZ3JhbS52MS5FdmljdFN0YWxlUmVxdWVzdBodLmVuZ3JhbS52MS5FdmljdFN0YWxlUmVzcG9uc2VCqwEKDWNvbS5lbmdyYW0udjFCEk1lbW9yeVNlcnZpY2VQcm90b1ABWkFnaXRodWIuY29tL2VuZ3JhbS1tZW1vcnkvZW5ncmFtL2NsaWVudHMvZ28vZ2VuL2VuZ3JhbS92MTtlbmdyYW12MaICA0VYWKoCCUVuZ3JhbS5WMcoCCUVuZ3JhbVxWMeICFUVuZ3JhbVxWMVxHUEJNZXRhZGF0YeoCCkVuZ3JhbTo6VjFiBnByb3RvMw", [file_engram_v1_assembly, file_engram_v1_long_term, file_engram_v1_scope, file_engram_v1_short_term, file_engram_v1_working, file_google_protobuf_timestamp]);
+  fileDesc("Ch5lbmdyYW0vdjEvbWVtb3J5X3NlcnZpY2UucHJvdG8SCWVuZ3JhbS52MSINCgtQaW5nUmVxdWVzdCI/CgxQaW5nUmVzcG9uc2USLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpABChVBcHBlbmRNZXNzYWdlc1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSEgoKc2Vzc2lvbl9pZBgCIAEoCRIpCghtZXNzYWdlcxgDIAMoCzIXLmVuZ3JhbS52MS5NZXNzYWdlSW5wdXQSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJIn4KFkFwcGVuZE1lc3NhZ2VzUmVzcG9uc2USEwoLbWVzc2FnZV9pZHMYASADKAkSEwoLdG9rZW5fY291bnQYAiABKAUSFQoNbWVzc2FnZV9jb3VudBgDIAEoBRIRCgljb21wYWN0ZWQYBCABKAgSEAoIcmVwbGF5ZWQYBSABKAgiWAoSR2V0TWVzc2FnZXNSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEhIKCnNlc3Npb25faWQYAiABKAkSDQoFbGltaXQYAyABKAUifAoTR2V0TWVzc2FnZXNSZXNwb25zZRIqCgdzdW1tYXJ5GAEgASgLMhkuZW5ncmFtLnYxLlNlc3Npb25TdW1tYXJ5EiQKCG1lc3NhZ2VzGAIgAygLMhIuZW5ncmFtLnYxLk1lc3NhZ2USEwoLdG9rZW5fY291bnQYAyABKAUiSAoRRW5kU2Vzc2lvblJlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSEgoKc2Vzc2lvbl9pZBgCIAEoCSJXChJFbmRTZXNzaW9uUmVzcG9uc2USFQoNbWVzc2FnZV9jb3VudBgBIAEoBRIqCglkZWNpc2lvbnMYAiADKAsyFy5lbmdyYW0udjEuR2F0ZURlY2lzaW9uIsYBChFTZXRXb3JraW5nUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIPCgd0YXNrX2lkGAIgASgJEjoKB2VudHJpZXMYAyADKAsyKS5lbmdyYW0udjEuU2V0V29ya2luZ1JlcXVlc3QuRW50cmllc0VudHJ5EhMKC3R0bF9zZWNvbmRzGAQgASgFGi4KDEVudHJpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjwKElNldFdvcmtpbmdSZXNwb25zZRImCgVzdGF0ZRgBIAEoCzIXLmVuZ3JhbS52MS5Xb3JraW5nU3RhdGUiRQoRR2V0V29ya2luZ1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSDwoHdGFza19pZBgCIAEoCSI8ChJHZXRXb3JraW5nUmVzcG9uc2USJgoFc3RhdGUYASABKAsyFy5lbmdyYW0udjEuV29ya2luZ1N0YXRlIjUKEkxpc3RXb3JraW5nUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZSI+ChNMaXN0V29ya2luZ1Jlc3BvbnNlEicKBnN0YXRlcxgBIAMoCzIXLmVuZ3JhbS52MS5Xb3JraW5nU3RhdGUiRwoTQ29tcGxldGVUYXNrUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIPCgd0YXNrX2lkGAIgASgJIi8KFENvbXBsZXRlVGFza1Jlc3BvbnNlEhcKD2NsZWFyZWRfZW50cmllcxgBIAEoBSL8AgoPUmVtZW1iZXJSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEiMKBHR5cGUYAiABKA4yFS5lbmdyYW0udjEuTWVtb3J5VHlwZRIPCgdjb250ZW50GAMgASgJEhcKCmltcG9ydGFuY2UYBCABKAJIAIgBARI6CghtZXRhZGF0YRgFIAMoCzIoLmVuZ3JhbS52MS5SZW1lbWJlclJlcXVlc3QuTWV0YWRhdGFFbnRyeRIPCgdzdWJqZWN0GAYgASgJEg4KBnBpbm5lZBgHIAEoCBIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoLYnlwYXNzX2dhdGUYCSABKAhCAhgBEhIKCmFwcGx5X2dhdGUYCiABKAgaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg0KC19pbXBvcnRhbmNlIrkBChBSZW1lbWJlclJlc3BvbnNlEiEKBm1lbW9yeRgBIAEoCzIRLmVuZ3JhbS52MS5NZW1vcnkSKwoHb3V0Y29tZRgCIAEoDjIaLmVuZ3JhbS52MS5SZW1lbWJlck91dGNvbWUSFgoOc3VwZXJzZWRlZF9pZHMYAyADKAkSKQoIZGVjaXNpb24YBCABKAsyFy5lbmdyYW0udjEuR2F0ZURlY2lzaW9uEhIKCnJlZGFjdGlvbnMYBSADKAki6gEKDVJlY2FsbFJlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSDQoFcXVlcnkYAiABKAkSDQoFdG9wX2sYAyABKAUSJAoFdHlwZXMYBCADKA4yFS5lbmdyYW0udjEuTWVtb3J5VHlwZRIRCgltaW5fc2NvcmUYBSABKAISGgoSaW5jbHVkZV9zdXBlcnNlZGVkGAYgASgIEhwKFHNraXBfYWNjZXNzX3RyYWNraW5nGAcgASgIEicKBmZpbHRlchgIIAEoCzIXLmVuZ3JhbS52MS5NZW1vcnlGaWx0ZXIiOwoOUmVjYWxsUmVzcG9uc2USKQoIbWVtb3JpZXMYASADKAsyFy5lbmdyYW0udjEuU2NvcmVkTWVtb3J5Il8KEEdldE1lbW9yeVJlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSEQoJbWVtb3J5X2lkGAIgASgJEhcKD2luY2x1ZGVfaGlzdG9yeRgDIAEoCCJhChFHZXRNZW1vcnlSZXNwb25zZRIhCgZtZW1vcnkYASABKAsyES5lbmdyYW0udjEuTWVtb3J5EikKB2hpc3RvcnkYAiADKAsyGC5lbmdyYW0udjEuTWVtb3J5VmVyc2lvbiJKChRNZW1vcnlIaXN0b3J5UmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIRCgltZW1vcnlfaWQYAiABKAkiZQoVTWVtb3J5SGlzdG9yeVJlc3BvbnNlEiEKBm1lbW9yeRgBIAEoCzIRLmVuZ3JhbS52MS5NZW1vcnkSKQoHaGlzdG9yeRgCIAMoCzIYLmVuZ3JhbS52MS5NZW1vcnlWZXJzaW9uIoYBChNMaXN0TWVtb3JpZXNSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlEicKBmZpbHRlchgCIAEoCzIXLmVuZ3JhbS52MS5NZW1vcnlGaWx0ZXISEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiVAoUTGlzdE1lbW9yaWVzUmVzcG9uc2USIwoIbWVtb3JpZXMYASADKAsyES5lbmdyYW0udjEuTWVtb3J5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLgAgoTVXBkYXRlTWVtb3J5UmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIRCgltZW1vcnlfaWQYAiABKAkSFAoHY29udGVudBgDIAEoCUgAiAEBEhcKCmltcG9ydGFuY2UYBCABKAJIAYgBARITCgZwaW5uZWQYBSABKAhIAogBARIUCgdzdWJqZWN0GAYgASgJSAOIAQESPgoIbWV0YWRhdGEYByADKAsyLC5lbmdyYW0udjEuVXBkYXRlTWVtb3J5UmVxdWVzdC5NZXRhZGF0YUVudHJ5EhgKEHJlcGxhY2VfbWV0YWRhdGEYCCABKAgaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgoKCF9jb250ZW50Qg0KC19pbXBvcnRhbmNlQgkKB19waW5uZWRCCgoIX3N1YmplY3QiOQoUVXBkYXRlTWVtb3J5UmVzcG9uc2USIQoGbWVtb3J5GAEgASgLMhEuZW5ncmFtLnYxLk1lbW9yeSJ5ChVJbXBvcnRNZW1vcmllc1JlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSKwoIbWVtb3JpZXMYAiADKAsyGS5lbmdyYW0udjEuSW1wb3J0ZWRNZW1vcnkSEgoKYXBwbHlfZ2F0ZRgDIAEoCCJCChZJbXBvcnRNZW1vcmllc1Jlc3BvbnNlEigKB3Jlc3VsdHMYASADKAsyFy5lbmdyYW0udjEuSW1wb3J0UmVzdWx0IjQKEUV4cG9ydFVzZXJSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlIqEBChJFeHBvcnRVc2VyUmVzcG9uc2USKwoGbWVtb3J5GAEgASgLMhkuZW5ncmFtLnYxLkV4cG9ydGVkTWVtb3J5SAASJwoEdGFzaxgCIAEoCzIXLmVuZ3JhbS52MS5Xb3JraW5nU3RhdGVIABItCgdzZXNzaW9uGAMgASgLMhouZW5ncmFtLnYxLkV4cG9ydGVkU2Vzc2lvbkgAQgYKBGl0ZW0iXgoORXhwb3J0ZWRNZW1vcnkSIQoGbWVtb3J5GAEgASgLMhEuZW5ncmFtLnYxLk1lbW9yeRIpCgdoaXN0b3J5GAIgAygLMhguZW5ncmFtLnYxLk1lbW9yeVZlcnNpb24idwoPRXhwb3J0ZWRTZXNzaW9uEhIKCnNlc3Npb25faWQYASABKAkSKgoHc3VtbWFyeRgCIAEoCzIZLmVuZ3JhbS52MS5TZXNzaW9uU3VtbWFyeRIkCghtZXNzYWdlcxgDIAMoCzISLmVuZ3JhbS52MS5NZXNzYWdlIkkKE0ZvcmdldE1lbW9yeVJlcXVlc3QSHwoFc2NvcGUYASABKAsyEC5lbmdyYW0udjEuU2NvcGUSEQoJbWVtb3J5X2lkGAIgASgJIhYKFEZvcmdldE1lbW9yeVJlc3BvbnNlIjQKEUZvcmdldFVzZXJSZXF1ZXN0Eh8KBXNjb3BlGAEgASgLMhAuZW5ncmFtLnYxLlNjb3BlIl8KEkZvcmdldFVzZXJSZXNwb25zZRIYChBzZXNzaW9uc19kZWxldGVkGAEgASgFEhUKDXRhc2tzX2RlbGV0ZWQYAiABKAUSGAoQbWVtb3JpZXNfZGVsZXRlZBgDIAEoBSKJAgoWQXNzZW1ibGVDb250ZXh0UmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRISCgpzZXNzaW9uX2lkGAIgASgJEg8KB3Rhc2tfaWQYAyABKAkSDQoFcXVlcnkYBCABKAkSFAoMdG9rZW5fYnVkZ2V0GAUgASgFEiYKCWRvY3VtZW50cxgGIAMoCzITLmVuZ3JhbS52MS5Eb2N1bWVudBIUCgxtZW1vcnlfdG9wX2sYByABKAUSKAoGZm9ybWF0GAggASgOMhguZW5ncmFtLnYxLkNvbnRleHRGb3JtYXQSHAoUc2tpcF9hY2Nlc3NfdHJhY2tpbmcYCSABKAgirwEKF0Fzc2VtYmxlQ29udGV4dFJlc3BvbnNlEiwKB3NlY3Rpb24YASABKAsyGS5lbmdyYW0udjEuQ29udGV4dFNlY3Rpb25IABItCgdzdW1tYXJ5GAIgASgLMhouZW5ncmFtLnYxLkFzc2VtYmx5U3VtbWFyeUgAEi4KCHJlbmRlcmVkGAMgASgLMhouZW5ncmFtLnYxLlJlbmRlcmVkQ29udGV4dEgAQgcKBWV2ZW50Il0KElJlcG9ydFVzYWdlUmVxdWVzdBIfCgVzY29wZRgBIAEoCzIQLmVuZ3JhbS52MS5TY29wZRIUCgxyZXR1cm5lZF9pZHMYAiADKAkSEAoIdXNlZF9pZHMYAyADKAkiKAoTUmVwb3J0VXNhZ2VSZXNwb25zZRIRCglwcmVjaXNpb24YASABKAIicwoRRXZpY3RTdGFsZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHZHJ5X3J1bhgDIAEoCBIpCgZwb2xpY3kYBCABKAsyGS5lbmdyYW0udjEuRXZpY3Rpb25Qb2xpY3kiXAoSRXZpY3RTdGFsZVJlc3BvbnNlEg8KB3NjYW5uZWQYASABKAMSDwoHZXZpY3RlZBgCIAEoAxITCgtldmljdGVkX2lkcxgDIAMoCRIPCgdkcnlfcnVuGAQgASgIMuQMCg1NZW1vcnlTZXJ2aWNlEjcKBFBpbmcSFi5lbmdyYW0udjEuUGluZ1JlcXVlc3QaFy5lbmdyYW0udjEuUGluZ1Jlc3BvbnNlElUKDkFwcGVuZE1lc3NhZ2VzEiAuZW5ncmFtLnYxLkFwcGVuZE1lc3NhZ2VzUmVxdWVzdBohLmVuZ3JhbS52MS5BcHBlbmRNZXNzYWdlc1Jlc3BvbnNlEkwKC0dldE1lc3NhZ2VzEh0uZW5ncmFtLnYxLkdldE1lc3NhZ2VzUmVxdWVzdBoeLmVuZ3JhbS52MS5HZXRNZXNzYWdlc1Jlc3BvbnNlEkkKCkVuZFNlc3Npb24SHC5lbmdyYW0udjEuRW5kU2Vzc2lvblJlcXVlc3QaHS5lbmdyYW0udjEuRW5kU2Vzc2lvblJlc3BvbnNlEkkKClNldFdvcmtpbmcSHC5lbmdyYW0udjEuU2V0V29ya2luZ1JlcXVlc3QaHS5lbmdyYW0udjEuU2V0V29ya2luZ1Jlc3BvbnNlEkkKCkdldFdvcmtpbmcSHC5lbmdyYW0udjEuR2V0V29ya2luZ1JlcXVlc3QaHS5lbmdyYW0udjEuR2V0V29ya2luZ1Jlc3BvbnNlEkwKC0xpc3RXb3JraW5nEh0uZW5ncmFtLnYxLkxpc3RXb3JraW5nUmVxdWVzdBoeLmVuZ3JhbS52MS5MaXN0V29ya2luZ1Jlc3BvbnNlEk8KDENvbXBsZXRlVGFzaxIeLmVuZ3JhbS52MS5Db21wbGV0ZVRhc2tSZXF1ZXN0Gh8uZW5ncmFtLnYxLkNvbXBsZXRlVGFza1Jlc3BvbnNlEkMKCFJlbWVtYmVyEhouZW5ncmFtLnYxLlJlbWVtYmVyUmVxdWVzdBobLmVuZ3JhbS52MS5SZW1lbWJlclJlc3BvbnNlEj0KBlJlY2FsbBIYLmVuZ3JhbS52MS5SZWNhbGxSZXF1ZXN0GhkuZW5ncmFtLnYxLlJlY2FsbFJlc3BvbnNlEkYKCUdldE1lbW9yeRIbLmVuZ3JhbS52MS5HZXRNZW1vcnlSZXF1ZXN0GhwuZW5ncmFtLnYxLkdldE1lbW9yeVJlc3BvbnNlEk8KDEZvcmdldE1lbW9yeRIeLmVuZ3JhbS52MS5Gb3JnZXRNZW1vcnlSZXF1ZXN0Gh8uZW5ncmFtLnYxLkZvcmdldE1lbW9yeVJlc3BvbnNlEkkKCkZvcmdldFVzZXISHC5lbmdyYW0udjEuRm9yZ2V0VXNlclJlcXVlc3QaHS5lbmdyYW0udjEuRm9yZ2V0VXNlclJlc3BvbnNlElIKDU1lbW9yeUhpc3RvcnkSHy5lbmdyYW0udjEuTWVtb3J5SGlzdG9yeVJlcXVlc3QaIC5lbmdyYW0udjEuTWVtb3J5SGlzdG9yeVJlc3BvbnNlEk8KDExpc3RNZW1vcmllcxIeLmVuZ3JhbS52MS5MaXN0TWVtb3JpZXNSZXF1ZXN0Gh8uZW5ncmFtLnYxLkxpc3RNZW1vcmllc1Jlc3BvbnNlEk8KDFVwZGF0ZU1lbW9yeRIeLmVuZ3JhbS52MS5VcGRhdGVNZW1vcnlSZXF1ZXN0Gh8uZW5ncmFtLnYxLlVwZGF0ZU1lbW9yeVJlc3BvbnNlElUKDkltcG9ydE1lbW9yaWVzEiAuZW5ncmFtLnYxLkltcG9ydE1lbW9yaWVzUmVxdWVzdBohLmVuZ3JhbS52MS5JbXBvcnRNZW1vcmllc1Jlc3BvbnNlEksKCkV4cG9ydFVzZXISHC5lbmdyYW0udjEuRXhwb3J0VXNlclJlcXVlc3QaHS5lbmdyYW0udjEuRXhwb3J0VXNlclJlc3BvbnNlMAESWgoPQXNzZW1ibGVDb250ZXh0EiEuZW5ncmFtLnYxLkFzc2VtYmxlQ29udGV4dFJlcXVlc3QaIi5lbmdyYW0udjEuQXNzZW1ibGVDb250ZXh0UmVzcG9uc2UwARJMCgtSZXBvcnRVc2FnZRIdLmVuZ3JhbS52MS5SZXBvcnRVc2FnZVJlcXVlc3QaHi5lbmdyYW0udjEuUmVwb3J0VXNhZ2VSZXNwb25zZRJJCgpFdmljdFN0YWxlEhwuZW5ncmFtLnYxLkV2aWN0U3RhbGVSZXF1ZXN0Gh0uZW5ncmFtLnYxLkV2aWN0U3RhbGVSZXNwb25zZUKrAQoNY29tLmVuZ3JhbS52MUISTWVtb3J5U2VydmljZVByb3RvUAFaQWdpdGh1Yi5jb20vZW5ncmFtLW1lbW9yeS9lbmdyYW0vY2xpZW50cy9nby9nZW4vZW5ncmFtL3YxO2VuZ3JhbXYxogIDRVhYqgIJRW5ncmFtLlYxygIJRW5ncmFtXFYx4gIVRW5ncmFtXFYxXEdQQk1ldGFkYXRh6gIKRW5ncmFtOjpWMWIGcHJvdG8z", [file_engram_v1_assembly, file_engram_v1_long_term, file_engram_v1_scope, file_engram_v1_short_term, file_engram_v1_working, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message engram.v1.PingRequest
@@ -615,6 +615,13 @@ export type RecallRequest = Message<"engram.v1.RecallRequest"> & {
    * @generated from field: bool skip_access_tracking = 7;
    */
   skipAccessTracking: boolean;
+
+  /**
+   * Only memories matching this filter; applied inside the backend query.
+   *
+   * @generated from field: engram.v1.MemoryFilter filter = 8;
+   */
+  filter?: MemoryFilter | undefined;
 };
 
 /**
@@ -656,6 +663,13 @@ export type GetMemoryRequest = Message<"engram.v1.GetMemoryRequest"> & {
    * @generated from field: string memory_id = 2;
    */
   memoryId: string;
+
+  /**
+   * Also return the memory's history (as MemoryHistory does).
+   *
+   * @generated from field: bool include_history = 3;
+   */
+  includeHistory: boolean;
 };
 
 /**
@@ -673,6 +687,14 @@ export type GetMemoryResponse = Message<"engram.v1.GetMemoryResponse"> & {
    * @generated from field: engram.v1.Memory memory = 1;
    */
   memory?: Memory | undefined;
+
+  /**
+   * With include_history: earlier versions and superseded memories, oldest
+   * first.
+   *
+   * @generated from field: repeated engram.v1.MemoryVersion history = 2;
+   */
+  history: MemoryVersion[];
 };
 
 /**
@@ -681,6 +703,361 @@ export type GetMemoryResponse = Message<"engram.v1.GetMemoryResponse"> & {
  */
 export const GetMemoryResponseSchema: GenMessage<GetMemoryResponse> = /*@__PURE__*/
   messageDesc(file_engram_v1_memory_service, 21);
+
+/**
+ * @generated from message engram.v1.MemoryHistoryRequest
+ */
+export type MemoryHistoryRequest = Message<"engram.v1.MemoryHistoryRequest"> & {
+  /**
+   * @generated from field: engram.v1.Scope scope = 1;
+   */
+  scope?: Scope | undefined;
+
+  /**
+   * @generated from field: string memory_id = 2;
+   */
+  memoryId: string;
+};
+
+/**
+ * Describes the message engram.v1.MemoryHistoryRequest.
+ * Use `create(MemoryHistoryRequestSchema)` to create a new message.
+ */
+export const MemoryHistoryRequestSchema: GenMessage<MemoryHistoryRequest> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 22);
+
+/**
+ * @generated from message engram.v1.MemoryHistoryResponse
+ */
+export type MemoryHistoryResponse = Message<"engram.v1.MemoryHistoryResponse"> & {
+  /**
+   * The memory as it is now.
+   *
+   * @generated from field: engram.v1.Memory memory = 1;
+   */
+  memory?: Memory | undefined;
+
+  /**
+   * What came before, oldest first: its earlier versions (at most 50 are
+   * kept per memory) and the memories it superseded.
+   *
+   * @generated from field: repeated engram.v1.MemoryVersion history = 2;
+   */
+  history: MemoryVersion[];
+};
+
+/**
+ * Describes the message engram.v1.MemoryHistoryResponse.
+ * Use `create(MemoryHistoryResponseSchema)` to create a new message.
+ */
+export const MemoryHistoryResponseSchema: GenMessage<MemoryHistoryResponse> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 23);
+
+/**
+ * @generated from message engram.v1.ListMemoriesRequest
+ */
+export type ListMemoriesRequest = Message<"engram.v1.ListMemoriesRequest"> & {
+  /**
+   * @generated from field: engram.v1.Scope scope = 1;
+   */
+  scope?: Scope | undefined;
+
+  /**
+   * @generated from field: engram.v1.MemoryFilter filter = 2;
+   */
+  filter?: MemoryFilter | undefined;
+
+  /**
+   * Memories per page, 1 to 1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * From the previous response's next_page_token; empty for the first page.
+   * A token is only valid with the same scope.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message engram.v1.ListMemoriesRequest.
+ * Use `create(ListMemoriesRequestSchema)` to create a new message.
+ */
+export const ListMemoriesRequestSchema: GenMessage<ListMemoriesRequest> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 24);
+
+/**
+ * @generated from message engram.v1.ListMemoriesResponse
+ */
+export type ListMemoriesResponse = Message<"engram.v1.ListMemoriesResponse"> & {
+  /**
+   * @generated from field: repeated engram.v1.Memory memories = 1;
+   */
+  memories: Memory[];
+
+  /**
+   * Pass to get the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message engram.v1.ListMemoriesResponse.
+ * Use `create(ListMemoriesResponseSchema)` to create a new message.
+ */
+export const ListMemoriesResponseSchema: GenMessage<ListMemoriesResponse> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 25);
+
+/**
+ * @generated from message engram.v1.UpdateMemoryRequest
+ */
+export type UpdateMemoryRequest = Message<"engram.v1.UpdateMemoryRequest"> & {
+  /**
+   * @generated from field: engram.v1.Scope scope = 1;
+   */
+  scope?: Scope | undefined;
+
+  /**
+   * @generated from field: string memory_id = 2;
+   */
+  memoryId: string;
+
+  /**
+   * New content, 1 byte to 8 KiB; redacted like Remember's and re-embedded.
+   *
+   * @generated from field: optional string content = 3;
+   */
+  content?: string | undefined;
+
+  /**
+   * New importance, 0 to 1.
+   *
+   * @generated from field: optional float importance = 4;
+   */
+  importance?: number | undefined;
+
+  /**
+   * @generated from field: optional bool pinned = 5;
+   */
+  pinned?: boolean | undefined;
+
+  /**
+   * New subject, at most 256 bytes; empty clears it.
+   *
+   * @generated from field: optional string subject = 6;
+   */
+  subject?: string | undefined;
+
+  /**
+   * With replace_metadata, the memory's metadata becomes exactly this (same
+   * limits as Remember's).
+   *
+   * @generated from field: map<string, string> metadata = 7;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * @generated from field: bool replace_metadata = 8;
+   */
+  replaceMetadata: boolean;
+};
+
+/**
+ * Describes the message engram.v1.UpdateMemoryRequest.
+ * Use `create(UpdateMemoryRequestSchema)` to create a new message.
+ */
+export const UpdateMemoryRequestSchema: GenMessage<UpdateMemoryRequest> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 26);
+
+/**
+ * @generated from message engram.v1.UpdateMemoryResponse
+ */
+export type UpdateMemoryResponse = Message<"engram.v1.UpdateMemoryResponse"> & {
+  /**
+   * The new version.
+   *
+   * @generated from field: engram.v1.Memory memory = 1;
+   */
+  memory?: Memory | undefined;
+};
+
+/**
+ * Describes the message engram.v1.UpdateMemoryResponse.
+ * Use `create(UpdateMemoryResponseSchema)` to create a new message.
+ */
+export const UpdateMemoryResponseSchema: GenMessage<UpdateMemoryResponse> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 27);
+
+/**
+ * @generated from message engram.v1.ImportMemoriesRequest
+ */
+export type ImportMemoriesRequest = Message<"engram.v1.ImportMemoriesRequest"> & {
+  /**
+   * @generated from field: engram.v1.Scope scope = 1;
+   */
+  scope?: Scope | undefined;
+
+  /**
+   * 1 to 1000 memories, in any order.
+   *
+   * @generated from field: repeated engram.v1.ImportedMemory memories = 2;
+   */
+  memories: ImportedMemory[];
+
+  /**
+   * Ask the write gate about each memory, as EndSession does. Without it,
+   * imported memories are taken as memories already (they were in the
+   * source system); personal data is redacted (or refused) either way.
+   *
+   * @generated from field: bool apply_gate = 3;
+   */
+  applyGate: boolean;
+};
+
+/**
+ * Describes the message engram.v1.ImportMemoriesRequest.
+ * Use `create(ImportMemoriesRequestSchema)` to create a new message.
+ */
+export const ImportMemoriesRequestSchema: GenMessage<ImportMemoriesRequest> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 28);
+
+/**
+ * @generated from message engram.v1.ImportMemoriesResponse
+ */
+export type ImportMemoriesResponse = Message<"engram.v1.ImportMemoriesResponse"> & {
+  /**
+   * One per imported memory, in request order.
+   *
+   * @generated from field: repeated engram.v1.ImportResult results = 1;
+   */
+  results: ImportResult[];
+};
+
+/**
+ * Describes the message engram.v1.ImportMemoriesResponse.
+ * Use `create(ImportMemoriesResponseSchema)` to create a new message.
+ */
+export const ImportMemoriesResponseSchema: GenMessage<ImportMemoriesResponse> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 29);
+
+/**
+ * @generated from message engram.v1.ExportUserRequest
+ */
+export type ExportUserRequest = Message<"engram.v1.ExportUserRequest"> & {
+  /**
+   * @generated from field: engram.v1.Scope scope = 1;
+   */
+  scope?: Scope | undefined;
+};
+
+/**
+ * Describes the message engram.v1.ExportUserRequest.
+ * Use `create(ExportUserRequestSchema)` to create a new message.
+ */
+export const ExportUserRequestSchema: GenMessage<ExportUserRequest> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 30);
+
+/**
+ * @generated from message engram.v1.ExportUserResponse
+ */
+export type ExportUserResponse = Message<"engram.v1.ExportUserResponse"> & {
+  /**
+   * @generated from oneof engram.v1.ExportUserResponse.item
+   */
+  item: {
+    /**
+     * Every long-term memory, current and superseded, with its history.
+     *
+     * @generated from field: engram.v1.ExportedMemory memory = 1;
+     */
+    value: ExportedMemory;
+    case: "memory";
+  } | {
+    /**
+     * Every live task's working state.
+     *
+     * @generated from field: engram.v1.WorkingState task = 2;
+     */
+    value: WorkingState;
+    case: "task";
+  } | {
+    /**
+     * Every session's summary and verbatim messages.
+     *
+     * @generated from field: engram.v1.ExportedSession session = 3;
+     */
+    value: ExportedSession;
+    case: "session";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message engram.v1.ExportUserResponse.
+ * Use `create(ExportUserResponseSchema)` to create a new message.
+ */
+export const ExportUserResponseSchema: GenMessage<ExportUserResponse> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 31);
+
+/**
+ * A long-term memory with its history, in an export.
+ *
+ * @generated from message engram.v1.ExportedMemory
+ */
+export type ExportedMemory = Message<"engram.v1.ExportedMemory"> & {
+  /**
+   * @generated from field: engram.v1.Memory memory = 1;
+   */
+  memory?: Memory | undefined;
+
+  /**
+   * Its earlier versions, oldest first.
+   *
+   * @generated from field: repeated engram.v1.MemoryVersion history = 2;
+   */
+  history: MemoryVersion[];
+};
+
+/**
+ * Describes the message engram.v1.ExportedMemory.
+ * Use `create(ExportedMemorySchema)` to create a new message.
+ */
+export const ExportedMemorySchema: GenMessage<ExportedMemory> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 32);
+
+/**
+ * A session in an export.
+ *
+ * @generated from message engram.v1.ExportedSession
+ */
+export type ExportedSession = Message<"engram.v1.ExportedSession"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: engram.v1.SessionSummary summary = 2;
+   */
+  summary?: SessionSummary | undefined;
+
+  /**
+   * @generated from field: repeated engram.v1.Message messages = 3;
+   */
+  messages: Message$1[];
+};
+
+/**
+ * Describes the message engram.v1.ExportedSession.
+ * Use `create(ExportedSessionSchema)` to create a new message.
+ */
+export const ExportedSessionSchema: GenMessage<ExportedSession> = /*@__PURE__*/
+  messageDesc(file_engram_v1_memory_service, 33);
 
 /**
  * @generated from message engram.v1.ForgetMemoryRequest
@@ -702,7 +1079,7 @@ export type ForgetMemoryRequest = Message<"engram.v1.ForgetMemoryRequest"> & {
  * Use `create(ForgetMemoryRequestSchema)` to create a new message.
  */
 export const ForgetMemoryRequestSchema: GenMessage<ForgetMemoryRequest> = /*@__PURE__*/
-  messageDesc(file_engram_v1_memory_service, 22);
+  messageDesc(file_engram_v1_memory_service, 34);
 
 /**
  * @generated from message engram.v1.ForgetMemoryResponse
@@ -715,7 +1092,7 @@ export type ForgetMemoryResponse = Message<"engram.v1.ForgetMemoryResponse"> & {
  * Use `create(ForgetMemoryResponseSchema)` to create a new message.
  */
 export const ForgetMemoryResponseSchema: GenMessage<ForgetMemoryResponse> = /*@__PURE__*/
-  messageDesc(file_engram_v1_memory_service, 23);
+  messageDesc(file_engram_v1_memory_service, 35);
 
 /**
  * @generated from message engram.v1.ForgetUserRequest
@@ -732,7 +1109,7 @@ export type ForgetUserRequest = Message<"engram.v1.ForgetUserRequest"> & {
  * Use `create(ForgetUserRequestSchema)` to create a new message.
  */
 export const ForgetUserRequestSchema: GenMessage<ForgetUserRequest> = /*@__PURE__*/
-  messageDesc(file_engram_v1_memory_service, 24);
+  messageDesc(file_engram_v1_memory_service, 36);
 
 /**
  * @generated from message engram.v1.ForgetUserResponse
@@ -759,7 +1136,7 @@ export type ForgetUserResponse = Message<"engram.v1.ForgetUserResponse"> & {
  * Use `create(ForgetUserResponseSchema)` to create a new message.
  */
 export const ForgetUserResponseSchema: GenMessage<ForgetUserResponse> = /*@__PURE__*/
-  messageDesc(file_engram_v1_memory_service, 25);
+  messageDesc(file_engram_v1_memory_service, 37);
 
 /**
  * @generated from message engram.v1.AssembleContextRequest
@@ -836,7 +1213,7 @@ export type AssembleContextRequest = Message<"engram.v1.AssembleContextRequest">
  * Use `create(AssembleContextRequestSchema)` to create a new message.
  */
 export const AssembleContextRequestSchema: GenMessage<AssembleContextRequest> = /*@__PURE__*/
-  messageDesc(file_engram_v1_memory_service, 26);
+  messageDesc(file_engram_v1_memory_service, 38);
 
 /**
  * @generated from message engram.v1.AssembleContextResponse
@@ -879,7 +1256,7 @@ export type AssembleContextResponse = Message<"engram.v1.AssembleContextResponse
  * Use `create(AssembleContextResponseSchema)` to create a new message.
  */
 export const AssembleContextResponseSchema: GenMessage<AssembleContextResponse> = /*@__PURE__*/
-  messageDesc(file_engram_v1_memory_service, 27);
+  messageDesc(file_engram_v1_memory_service, 39);
 
 /**
  * @generated from message engram.v1.ReportUsageRequest
@@ -911,7 +1288,7 @@ export type ReportUsageRequest = Message<"engram.v1.ReportUsageRequest"> & {
  * Use `create(ReportUsageRequestSchema)` to create a new message.
  */
 export const ReportUsageRequestSchema: GenMessage<ReportUsageRequest> = /*@__PURE__*/
-  messageDesc(file_engram_v1_memory_service, 28);
+  messageDesc(file_engram_v1_memory_service, 40);
 
 /**
  * @generated from message engram.v1.ReportUsageResponse
@@ -930,7 +1307,7 @@ export type ReportUsageResponse = Message<"engram.v1.ReportUsageResponse"> & {
  * Use `create(ReportUsageResponseSchema)` to create a new message.
  */
 export const ReportUsageResponseSchema: GenMessage<ReportUsageResponse> = /*@__PURE__*/
-  messageDesc(file_engram_v1_memory_service, 29);
+  messageDesc(file_engram_v1_memory_service, 41);
 
 /**
  * @generated from message engram.v1.EvictStaleRequest
@@ -970,7 +1347,7 @@ export type EvictStaleRequest = Message<"engram.v1.EvictStaleRequest"> & {
  * Use `create(EvictStaleRequestSchema)` to create a new message.
  */
 export const EvictStaleRequestSchema: GenMessage<EvictStaleRequest> = /*@__PURE__*/
-  messageDesc(file_engram_v1_memory_service, 30);
+  messageDesc(file_engram_v1_memory_service, 42);
 
 /**
  * @generated from message engram.v1.EvictStaleResponse
@@ -1010,7 +1387,7 @@ export type EvictStaleResponse = Message<"engram.v1.EvictStaleResponse"> & {
  * Use `create(EvictStaleResponseSchema)` to create a new message.
  */
 export const EvictStaleResponseSchema: GenMessage<EvictStaleResponse> = /*@__PURE__*/
-  messageDesc(file_engram_v1_memory_service, 31);
+  messageDesc(file_engram_v1_memory_service, 43);
 
 /**
  * Engram's memory hierarchy for LLM applications: a session's messages
@@ -1157,6 +1534,63 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof ForgetUserRequestSchema;
     output: typeof ForgetUserResponseSchema;
+  },
+  /**
+   * A memory and what it said before: its earlier versions and the
+   * memories it superseded, oldest first.
+   *
+   * @generated from rpc engram.v1.MemoryService.MemoryHistory
+   */
+  memoryHistory: {
+    methodKind: "unary";
+    input: typeof MemoryHistoryRequestSchema;
+    output: typeof MemoryHistoryResponseSchema;
+  },
+  /**
+   * The user's memories, filtered, a page at a time in a stable order
+   * (creation time, then id): paging through sees every memory that existed
+   * throughout exactly once, even while memories are added.
+   *
+   * @generated from rpc engram.v1.MemoryService.ListMemories
+   */
+  listMemories: {
+    methodKind: "unary";
+    input: typeof ListMemoriesRequestSchema;
+    output: typeof ListMemoriesResponseSchema;
+  },
+  /**
+   * Corrects a memory: content (redacted and re-embedded), importance,
+   * pinned, subject, metadata. The previous version goes to its history.
+   *
+   * @generated from rpc engram.v1.MemoryService.UpdateMemory
+   */
+  updateMemory: {
+    methodKind: "unary";
+    input: typeof UpdateMemoryRequestSchema;
+    output: typeof UpdateMemoryResponseSchema;
+  },
+  /**
+   * Imports memories from another system with their original timestamps
+   * and usage, settled in occurrence order as if told in that order; one
+   * result per memory. At most 1000 memories per call.
+   *
+   * @generated from rpc engram.v1.MemoryService.ImportMemories
+   */
+  importMemories: {
+    methodKind: "unary";
+    input: typeof ImportMemoriesRequestSchema;
+    output: typeof ImportMemoriesResponseSchema;
+  },
+  /**
+   * Streams everything Engram holds of one user: long-term memories (with
+   * history), working state and sessions. The counterpart of ForgetUser.
+   *
+   * @generated from rpc engram.v1.MemoryService.ExportUser
+   */
+  exportUser: {
+    methodKind: "server_streaming";
+    input: typeof ExportUserRequestSchema;
+    output: typeof ExportUserResponseSchema;
   },
   /**
    * Streams LLM-ready context under a token budget: long-term memories,
