@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AccessTracker } from "./access-tracker.js";
-import { inferSubject, resolveConflict, subjectGloss } from "./conflicts.js";
+import { addsWords, inferSubject, resolveConflict, subjectGloss } from "./conflicts.js";
 import { EngramError, ResourceExhaustedError, UnavailableError } from "./errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { limits } from "./limits.js";
@@ -226,7 +226,12 @@ export class MemorySettlement {
           now,
           newer ? item.occurredAt : now,
         );
-        put(merged);
+        // An older near-duplicate that says something else is an earlier version of this memory.
+        put(
+          !newer && !resolution.takeIncomingContent && addsWords(item.content, target.content)
+            ? withEarlierVersion(merged, item, now)
+            : merged,
+        );
         // Being told again is a use: counted like a recall, through the atomic access path.
         if (!created.has(target.id)) this.access.record(scope, [target.id], now);
         results[index] = { memory: withoutEmbedding(merged), outcome: "merged", supersededIds: [] };
@@ -348,6 +353,21 @@ export function withVersion(
     replacedAt,
   };
   return { ...next, history: [...(previous.history ?? []), version].slice(-limits.memoryVersionsKept) };
+}
+
+/** `record` with an older account of it (`earlier`) placed in its history by when it was true. */
+function withEarlierVersion(record: MemoryRecord, earlier: GatedMemory, replacedAt: Date): MemoryRecord {
+  const version: MemoryVersion = {
+    content: earlier.content,
+    importance: earlier.importance,
+    subject: earlier.subject,
+    metadata: earlier.metadata,
+    validFrom: earlier.occurredAt,
+    validUntil: record.occurredAt,
+    replacedAt,
+  };
+  const history = [...(record.history ?? []), version].sort((a, b) => a.validFrom.getTime() - b.validFrom.getTime());
+  return { ...record, history: history.slice(-limits.memoryVersionsKept) };
 }
 
 async function mapConcurrently<T, R>(
