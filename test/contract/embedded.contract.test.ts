@@ -56,7 +56,7 @@ describe("embedded store specifics", () => {
     const old = new DatabaseSync(path);
     old.exec(`DROP TRIGGER memories_fts_insert; DROP TRIGGER memories_fts_update; DROP TRIGGER memories_fts_delete;
       DROP TABLE memories_fts; DROP TABLE memory_search_keys; ALTER TABLE session_appends DROP COLUMN fingerprint;
-      PRAGMA user_version = 3;`);
+      DROP INDEX memories_listing; ALTER TABLE memories DROP COLUMN history; PRAGMA user_version = 3;`);
     old.close();
     const reopened = openEmbeddedStores({ path, dimensions });
     try {
