@@ -49,8 +49,9 @@ function traceMethods<T extends object>(target: T, backend: string, tier: string
     get(object, property, receiver) {
       const value: unknown = Reflect.get(object, property, receiver);
       if (typeof value !== "function" || typeof property !== "string") return value;
-      // Streams (async generators) pass through: their work happens as the caller iterates.
-      if (value.constructor.name === "AsyncGeneratorFunction") return value;
+      // Streams (async generators) pass through: their work happens as the caller iterates. Bound to
+      // the store itself, so the generator's own calls (this.tenant(), ...) are not wrapped into promises.
+      if (value.constructor.name === "AsyncGeneratorFunction") return value.bind(object);
       return (...args: unknown[]) => {
         const scope = args[0] as Partial<Scope> | undefined;
         const attributes: Attributes = { "engram.backend": backend, "engram.tier": tier, "engram.operation": property };
