@@ -49,7 +49,7 @@ export async function startMcpHttp(
     const certificateCn = typeof cn === "string" ? cn : undefined;
     let caller;
     try {
-      caller = authenticator.admit(req.headers.authorization ?? null, certificateCn);
+      caller = authenticator.admit(req.headers.authorization ?? null, certificateCn, req.socket.remoteAddress);
     } catch (error) {
       const mapped = error instanceof ConnectError ? error : new ConnectError("internal error", Code.Internal);
       const status = mapped.code === Code.ResourceExhausted ? 429 : 401;

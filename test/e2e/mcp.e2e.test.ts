@@ -278,4 +278,28 @@ describe("MCP over streamable HTTP (engram serve)", () => {
     expect(metrics).toMatch(/engram_rpc_requests_total\{method="mcp\/remember",code="OK"\} [1-9]/);
     expect(metrics).toMatch(/engram_rpc_requests_total\{method="mcp\/remember",code="PermissionDenied"\} [1-9]/);
   });
+
+  it("takes tool calls from the caller's rate limit, like gRPC calls", async () => {
+    const limited = await startTestServer({
+      ENGRAM_AUTH_TOKENS_FILE: tokensFile,
+      ENGRAM_MCP_ENABLED: "true",
+      ENGRAM_MCP_PORT: "0",
+      ENGRAM_RATE_LIMIT_PER_SECOND: "0.01",
+      ENGRAM_RATE_LIMIT_BURST: "3",
+    });
+    const client = new Client({ name: "engram-test", version: "1.0.0" });
+    try {
+      const url = new URL(`http://127.0.0.1:${limited.server.mcpPort}/mcp`);
+      const headers = { authorization: "Bearer agent-token", "engram-user-id": "bob", "engram-namespace": "chat" };
+      // initialize and its notification take two of the three.
+      await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
+      await ok(client, "recall", { query: "anything" });
+      await expect(call(client, "recall", { query: "anything" })).rejects.toThrow(
+        /RESOURCE_EXHAUSTED: caller .+agent.+ is over its rate limit/,
+      );
+    } finally {
+      await client.close();
+      await limited.destroy();
+    }
+  });
 });
