@@ -78,6 +78,14 @@ export interface Config {
     readonly keepRecent: number;
     readonly summaryMaxTokens: number;
   };
+  /** Learning from sessions in the background (see src/domain/session-learning.ts). */
+  readonly learning: {
+    readonly idleSeconds: number;
+    readonly leaseMs: number;
+    readonly concurrency: number;
+    readonly pollMs: number;
+    readonly sweepMs: number;
+  };
   readonly working: { readonly defaultTtlSeconds: number };
   readonly ranking: { readonly episodicHalfLifeHours: number; readonly hybridAlpha: number };
   readonly eviction: {
@@ -140,6 +148,7 @@ function loadConfigFrom(read: EnvReader): Config {
   const host = read.string("ENGRAM_HOST", "127.0.0.1");
   const auth = readAuth(read);
   const authenticated = auth.tokens.length > 0 || auth.tls?.clientCaFile !== undefined;
+  const sessionTtlSeconds = read.integer("ENGRAM_SESSION_TTL_SECONDS", 86_400, 1, 30 * 86_400);
   const config: Config = {
     server: {
       host,
@@ -164,11 +173,12 @@ function loadConfigFrom(read: EnvReader): Config {
     },
     models: readModels(read),
     shortTerm: {
-      sessionTtlSeconds: read.integer("ENGRAM_SESSION_TTL_SECONDS", 86_400, 1, 30 * 86_400),
+      sessionTtlSeconds,
       tokenLimit: read.integer("ENGRAM_SESSION_TOKEN_LIMIT", 4000, 100, 1_000_000),
       keepRecent: read.integer("ENGRAM_COMPACTION_KEEP_RECENT", 8, 1, 1000),
       summaryMaxTokens: read.integer("ENGRAM_SUMMARY_MAX_TOKENS", 600, 50, 100_000),
     },
+    learning: readLearning(read, sessionTtlSeconds),
     working: { defaultTtlSeconds: read.integer("ENGRAM_WORKING_TTL_SECONDS", 3600, 1, 30 * 86_400) },
     ranking: {
       episodicHalfLifeHours: read.integer("ENGRAM_EPISODIC_HALF_LIFE_HOURS", 720, 1, 87_600),
@@ -190,6 +200,30 @@ function loadConfigFrom(read: EnvReader): Config {
     throw new ConfigError("ENGRAM_SUMMARY_MAX_TOKENS", "must be less than ENGRAM_SESSION_TOKEN_LIMIT");
   }
   return config;
+}
+
+/**
+ * Idle sessions must be learnt from before their TTL deletes them, so the
+ * idle time defaults to 30 minutes or half the TTL, whichever is shorter,
+ * and a set value must be shorter than the TTL.
+ */
+function readLearning(read: EnvReader, sessionTtlSeconds: number): Config["learning"] {
+  const fallback = Math.max(1, Math.min(1800, Math.floor(sessionTtlSeconds / 2)));
+  const idleSeconds = read.integer("ENGRAM_LEARNING_IDLE_SECONDS", fallback, 1, 30 * 86_400);
+  if (idleSeconds >= sessionTtlSeconds) {
+    throw new ConfigError(
+      "ENGRAM_LEARNING_IDLE_SECONDS",
+      `must be less than ENGRAM_SESSION_TTL_SECONDS (${sessionTtlSeconds}): an idle session is learnt from before it expires`,
+    );
+  }
+  return {
+    idleSeconds,
+    leaseMs: read.integer("ENGRAM_LEARNING_LEASE_SECONDS", 120, 1, 3600) * 1000,
+    concurrency: read.integer("ENGRAM_LEARNING_CONCURRENCY", 2, 1, 64),
+    pollMs: read.integer("ENGRAM_LEARNING_POLL_MS", 200, 10, 60_000),
+    // Often enough that a session is swept well inside the margin between idle time and TTL.
+    sweepMs: Math.max(1000, Math.min(60_000, Math.floor((idleSeconds * 1000) / 4))),
+  };
 }
 
 function readRedis(read: EnvReader): RedisConfig | undefined {

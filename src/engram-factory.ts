@@ -33,6 +33,7 @@ export async function openEngram(
         summaryMaxTokens: config.shortTerm.summaryMaxTokens,
       },
       working: { defaultTtlSeconds: config.working.defaultTtlSeconds },
+      learning: config.learning,
       ranking: config.ranking,
       piiMode: config.piiMode,
       maxMemoriesPerUser: config.maxMemoriesPerUser,
@@ -55,7 +56,9 @@ export async function openConfiguredStores(config: Config, dimensions: number): 
   const weaviateConfig = config.store.weaviate;
   const embedded =
     redisConfig && weaviateConfig ? undefined : openEmbeddedStores({ path: config.store.sqlitePath, dimensions });
-  const redis = redisConfig ? openRedisStores(redisConfig) : undefined;
+  const redis = redisConfig
+    ? openRedisStores({ ...redisConfig, sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 } })
+    : undefined;
   try {
     const weaviate = weaviateConfig ? await openWeaviateStores(weaviateConfig, dimensions) : undefined;
     await redis?.connected;
@@ -72,6 +75,9 @@ export async function openConfiguredStores(config: Config, dimensions: number): 
       // Replicas share long-term memory only through Weaviate; an embedded
       // store belongs to one process, whose in-process ordering suffices.
       userWriteLock: weaviate ? redis?.userWriteLock : undefined,
+      // The queue lives with the sessions it is about.
+      learningQueue: redis?.learningQueue ?? embedded!.learningQueue,
+      sessionLease: redis?.sessionLease,
       // Only the tiers the embedded store still serves can be counted cheaply.
       sizes: async () => {
         const all = (await embedded?.sizes?.()) ?? {};

@@ -66,6 +66,8 @@ export async function startServer(
   const { engram, stores } = await openEngram(config, metricEvents(metrics, logger), async (c, dimensions) =>
     instrumentStores(await (dependencies.openStores ?? openConfiguredStores)(c, dimensions), metrics),
   );
+  metrics.learningQueueDepthSource = () => engram.learning.depth();
+  await engram.start();
 
   const serviceNames = [
     MemoryService.typeName,

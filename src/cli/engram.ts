@@ -106,6 +106,8 @@ async function mcpStdio(config: Config): Promise<number> {
   captureConsole(logger);
   const tracing = startTracing(config.tracing);
   const { engram, stores } = await openEngram(config);
+  // This process is the agent's whole Engram: it learns from sessions too.
+  await engram.start();
   const server = createMcpServer(engram, {
     caller: anonymousCaller,
     scope: { namespace: config.mcp.namespace, userId },

@@ -7,9 +7,10 @@ import type { Embedder, Summariser } from "./models.js";
 import type { RankingPolicy } from "./ranking.js";
 import { LongTermMemory, type LongTermEvents } from "./long-term-memory.js";
 import type { GateDecision } from "./memory-intake.js";
-import { InvalidArgumentError, NotFoundError } from "./errors.js";
+import { InvalidArgumentError } from "./errors.js";
 import { limits } from "./limits.js";
 import { requireId } from "./validation.js";
+import { SessionLearning, type LearningEvents, type LearningOptions } from "./session-learning.js";
 import type { GateClassifier } from "./write-gate.js";
 import { ShortTermMemory, type ShortTermEvents, type ShortTermOptions } from "./short-term-memory.js";
 import {
@@ -27,6 +28,7 @@ import { WorkingMemory, type WorkingOptions } from "./working-memory.js";
 export interface EngramOptions {
   readonly shortTerm: ShortTermOptions;
   readonly working: WorkingOptions;
+  readonly learning: LearningOptions;
   readonly ranking: RankingPolicy;
   readonly piiMode: "redact" | "refuse";
   readonly maxMemoriesPerUser: number;
@@ -34,7 +36,7 @@ export interface EngramOptions {
   readonly accessFlushIntervalMs: number;
 }
 
-export interface EngramEvents extends ShortTermEvents, LongTermEvents {
+export interface EngramEvents extends ShortTermEvents, LongTermEvents, LearningEvents {
   accessWriteFailed?(error: unknown): void;
   usageReported?(report: { returned: number; used: number }): void;
   evicted?(counts: { band: number; policy: number }): void;
@@ -57,6 +59,7 @@ export class Engram {
   readonly working: WorkingMemory;
   readonly longTerm: LongTermMemory;
   readonly assembler: ContextAssembler;
+  readonly learning: SessionLearning;
   private readonly access: AccessTracker;
 
   constructor(
@@ -71,7 +74,9 @@ export class Engram {
       events.accessWriteFailed,
       stores.userWriteLock,
     );
-    this.shortTerm = new ShortTermMemory(stores.sessions, models.summariser, options.shortTerm, events);
+    this.shortTerm = new ShortTermMemory(stores.sessions, models.summariser, options.shortTerm, events, (scope, id) =>
+      this.learning.schedule({ scope, sessionId: id }, "compaction"),
+    );
     this.working = new WorkingMemory(stores.working, options.working);
     this.longTerm = new LongTermMemory(
       stores.longTerm,
@@ -87,25 +92,29 @@ export class Engram {
       events,
     );
     this.assembler = new ContextAssembler(this.shortTerm, this.working, this.longTerm);
+    this.learning = new SessionLearning(
+      stores.sessions,
+      stores.learningQueue,
+      stores.sessionLease,
+      this.shortTerm,
+      this.longTerm.intake,
+      options.learning,
+      events,
+    );
   }
 
-  /**
-   * Ends a session: the write gate decides which messages become long-term
-   * memories and those are written first; only then are the messages
-   * deleted, so a failure part-way leaves the session for a retry.
-   */
-  async endSession(
+  /** Starts background learning (the server's job; one-shot commands leave it to the server). */
+  start(): Promise<void> {
+    return this.learning.start();
+  }
+
+  /** Ends a session: learns from what was not learnt from yet, then deletes it (see SessionLearning). */
+  endSession(
     scope: Scope,
     sessionId: string,
     signal?: AbortSignal,
   ): Promise<{ messageCount: number; decisions: GateDecision[] }> {
-    requireScope(scope);
-    requireId(sessionId, "session_id");
-    const snapshot = await this.shortTerm.peek(scope, sessionId);
-    if (!snapshot) throw new NotFoundError("session", sessionId);
-    const decisions = await this.longTerm.extract(scope, sessionId, snapshot.messages, signal);
-    const messageCount = await this.shortTerm.end(scope, sessionId);
-    return { messageCount, decisions };
+    return this.learning.endSession(scope, sessionId, signal);
   }
 
   /**
@@ -196,6 +205,7 @@ export class Engram {
 
   /** Writes queued access statistics; called on shutdown. */
   async close(): Promise<void> {
+    await this.learning.stop();
     await this.access.close();
   }
 }

@@ -78,6 +78,70 @@ export interface SessionStore {
   deleteUser(scope: Scope): Promise<number>;
   /** Ids of the user's sessions (some may expire before they are read). */
   sessionIds(scope: Scope): Promise<string[]>;
+  /**
+   * Moves the session's extraction watermark (every message up to `through`
+   * has been learnt from) if it is still `expectedThrough`: two extractions
+   * of one batch cannot both commit. "conflict" if it moved or the session is gone.
+   */
+  commitExtraction(
+    scope: Scope,
+    sessionId: string,
+    expectedThrough: number,
+    through: number,
+  ): Promise<CompactionOutcome>;
+  /**
+   * Live sessions whose last append is older than `activeBefore` and that
+   * hold messages past their extraction watermark, at most `limit`.
+   */
+  idleSessions(activeBefore: Date, limit: number): Promise<SessionRef[]>;
+}
+
+/** One session of one user. */
+export interface SessionRef {
+  readonly scope: Scope;
+  readonly sessionId: string;
+}
+
+/** Why a session needs learning work. */
+export type LearningReason = "compaction" | "idle";
+
+export interface LearningJob extends SessionRef {
+  readonly reason: LearningReason;
+  readonly enqueuedAt: Date;
+}
+
+export interface ClaimedJob extends LearningJob {
+  /** Identifies this delivery for `ack`. */
+  readonly receipt: string;
+}
+
+/**
+ * The durable queue of background learning work (compaction, extraction).
+ * A claimed job not acknowledged within its lease (its worker died or
+ * failed) is delivered again, to any replica.
+ */
+export interface LearningQueue {
+  enqueue(job: LearningJob): Promise<void>;
+  /**
+   * Up to `limit` jobs nobody holds, each held for `leaseMs` (every
+   * claimant passes the same lease: Redis applies it when reclaiming).
+   */
+  claim(limit: number, leaseMs: number): Promise<ClaimedJob[]>;
+  /** The job is done: it is never delivered again. */
+  ack(job: ClaimedJob): Promise<void>;
+  /** Jobs waiting or in progress. */
+  depth(): Promise<number>;
+  /** Forgets claims held by this process's previous life (one-process stores; a no-op where leases expire). */
+  releaseStaleClaims?(): Promise<void>;
+}
+
+/**
+ * One learner per session at a time, across replicas: extraction reads the
+ * watermark, learns, then moves it, so two must not interleave.
+ */
+export interface SessionLease {
+  /** Runs `section` holding the session's lease; UnavailableError if it cannot be had in time. */
+  hold<T>(ref: SessionRef, section: () => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
 
 export interface WorkingStore {
@@ -235,6 +299,10 @@ export interface Stores {
   readonly health: readonly HealthCheck[];
   /** Shared by replicas when a shared backend (Redis) is configured; absent on the embedded store alone. */
   readonly userWriteLock?: UserWriteLock;
+  /** Background learning work, kept beside the sessions it is about. */
+  readonly learningQueue: LearningQueue;
+  /** Shared by replicas (Redis); absent on the embedded store, where one process serialises itself. */
+  readonly sessionLease?: SessionLease;
   /**
    * Items held per tier, where the backends can count them cheaply (the
    * embedded store can; Redis and Weaviate would need a scan, so they don't).

@@ -4,7 +4,7 @@ import { planCompaction, type CompactionPolicy } from "./compaction.js";
 import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Summariser } from "./models.js";
-import { countTokensEach } from "./tokenizer.js";
+import { countTokens, countTokensEach, truncateToTokens } from "./tokenizer.js";
 import { appendFingerprint } from "./append-fingerprint.js";
 import type { MessageInput, NewMessage, Scope, SessionSnapshot } from "./types.js";
 import {
@@ -27,12 +27,18 @@ export interface ShortTermOptions {
 export interface ShortTermEvents {
   compacted?(info: { foldedMessages: number; tokensBefore: number; tokensAfter: number }): void;
   compactionFailed?(error: unknown): void;
+  /** A summary came back longer than ENGRAM_SUMMARY_MAX_TOKENS and was cut. */
+  summaryTruncated?(tokens: number): void;
 }
+
+/** Queues background work for a session past its token limit (compaction, learning from what it folds). */
+export type CompactionScheduler = (scope: Scope, sessionId: string) => Promise<void>;
 
 export interface AppendOutcome {
   readonly messageIds: readonly string[];
   readonly tokenCount: number;
   readonly messageCount: number;
+  /** The session passed its token limit: a compaction was queued (it runs in the background). */
   readonly compacted: boolean;
   /** The idempotency key had been seen: nothing was appended. */
   readonly replayed: boolean;
@@ -42,11 +48,12 @@ export interface AppendOutcome {
 const compactionAttempts = 3;
 
 /**
- * A session's messages. Appends are one atomic store operation; compaction
- * runs after the append is acknowledged by the store, summarises outside any
- * lock, and commits only if the session's summary is still the one it
- * planned from, so concurrent appends survive and concurrent compactions of
- * one session (other replicas) apply once.
+ * A session's messages. Appends are one atomic store operation and never
+ * wait on a model: past the token limit they queue a compaction, which runs
+ * in the background (see session-learning.ts), summarises outside any lock,
+ * folds only messages already learnt from, and commits only if the session's
+ * summary is still the one it planned from, so concurrent appends survive
+ * and concurrent compactions of one session (other replicas) apply once.
  */
 export class ShortTermMemory {
   constructor(
@@ -54,13 +61,14 @@ export class ShortTermMemory {
     private readonly summariser: Summariser,
     private readonly options: ShortTermOptions,
     private readonly events: ShortTermEvents = {},
+    private readonly scheduleCompaction: CompactionScheduler = async () => {},
   ) {}
 
   async append(
     scope: Scope,
     sessionId: string,
     inputs: readonly MessageInput[],
-    signal?: AbortSignal,
+    _signal?: AbortSignal,
     idempotencyKey = "",
   ): Promise<AppendOutcome> {
     requireScope(scope);
@@ -113,32 +121,49 @@ export class ShortTermMemory {
     };
     if (!appended.replayed && appended.tokenCount > this.options.compaction.tokenLimit) {
       try {
-        const after = await this.compact(scope, sessionId, signal);
-        if (after)
-          outcome = { ...outcome, tokenCount: after.tokenCount, messageCount: after.messages.length, compacted: true };
+        await this.scheduleCompaction(scope, sessionId);
+        outcome = { ...outcome, compacted: true };
       } catch (error) {
-        // The messages are stored; a failed compaction is retried by the next append.
+        // The messages are stored; the next append (or the idle sweep) queues the work again.
         this.events.compactionFailed?.(error);
       }
     }
     return outcome;
   }
 
-  /** Compacts the session if it is over its limit; the session after, or undefined if nothing was applied. */
+  /** Where a compaction of this session would fold through now; undefined while it fits. */
+  plan(snapshot: SessionSnapshot): number | undefined {
+    return planCompaction(snapshot.messages, snapshot.tokenCount, this.options.compaction)?.throughSequence;
+  }
+
+  /**
+   * Compacts the session if it is over its limit, folding only messages
+   * already learnt from (the extraction watermark), so nothing is deleted
+   * before long-term memory has seen it. The session after, or undefined if
+   * nothing was applied.
+   */
   async compact(scope: Scope, sessionId: string, signal?: AbortSignal): Promise<SessionSnapshot | undefined> {
     for (let attempt = 0; attempt < compactionAttempts; attempt++) {
       signal?.throwIfAborted();
       const snapshot = await this.store.read(scope, sessionId);
       if (!snapshot) return undefined;
-      const plan = planCompaction(snapshot.messages, snapshot.tokenCount, this.options.compaction);
-      if (!plan) return undefined;
+      const planned = planCompaction(snapshot.messages, snapshot.tokenCount, this.options.compaction);
+      if (!planned) return undefined;
+      const learnt = snapshot.messages.filter((m) => m.sequence <= snapshot.extractedThroughSequence).length;
+      const foldCount = Math.min(planned.foldCount, learnt);
+      if (foldCount === 0) return undefined;
+      const plan = { foldCount, throughSequence: snapshot.messages[foldCount - 1]!.sequence };
       const folded = snapshot.messages.slice(0, plan.foldCount);
-      const summary = await this.summariser.summarise(
+      const max = this.options.summaryMaxTokens;
+      const produced = await this.summariser.summarise(
         snapshot.summary?.content ?? "",
         folded.map((m) => ({ role: m.role, content: m.content })),
-        this.options.summaryMaxTokens,
+        max,
         signal,
       );
+      // Models overrun what they are asked for; the limit is the operator's, so it holds.
+      const summary = truncateToTokens(produced, max);
+      if (summary !== produced) this.events.summaryTruncated?.(countTokens(produced));
       const outcome = await this.store.commitCompaction(scope, sessionId, {
         expectedSummarizedThrough: snapshot.summary?.summarizedThroughSequence ?? 0,
         throughSequence: plan.throughSequence,

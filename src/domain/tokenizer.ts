@@ -1,4 +1,4 @@
-import { countTokens as countO200k } from "gpt-tokenizer/encoding/o200k_base";
+import { countTokens as countO200k, decode, encode } from "gpt-tokenizer/encoding/o200k_base";
 import { timeSlicer } from "./time-slice.js";
 
 /**
@@ -86,4 +86,10 @@ function isSpace(code: number): boolean {
 
 function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
+}
+
+/** The longest prefix of `text` within `maxTokens` tokens: a hard cap for what a model returns. */
+export function truncateToTokens(text: string, maxTokens: number): string {
+  if (countTokens(text) <= maxTokens) return text;
+  return decode(encode(text, asPlainText).slice(0, maxTokens)).trimEnd();
 }

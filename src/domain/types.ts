@@ -42,6 +42,8 @@ export interface SessionSummary {
 
 export interface SessionSnapshot {
   readonly summary: SessionSummary | undefined;
+  /** Every message up to this sequence has been learnt from (0: none). */
+  readonly extractedThroughSequence: number;
   /** Verbatim messages, oldest first. */
   readonly messages: readonly StoredMessage[];
   /** Summary tokens plus every verbatim message's tokens. */

@@ -17,6 +17,15 @@ export function metricEvents(metrics: EngramMetrics, logger: Logger): EngramEven
       metrics.compactionFailures.inc();
       logger.warn("compaction failed", { error });
     },
+    summaryTruncated: () => metrics.summaryTruncations.inc(),
+    learnt: ({ reason, messages, lagMs }) => {
+      metrics.learnedMessages.inc({ trigger: reason }, messages);
+      metrics.learningLag.observe({ trigger: reason }, lagMs / 1000);
+    },
+    learningFailed: (error, reason) => {
+      metrics.learningFailures.inc({ trigger: reason, kind: "error" });
+      logger.warn("learning from a session failed; it is retried after its lease", { error, trigger: reason });
+    },
     accessWriteFailed: (error) => logger.warn("access statistics not written", { error }),
     gateDecided: (decision) =>
       metrics.gateDecisions.inc({

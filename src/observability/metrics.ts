@@ -154,6 +154,47 @@ export class EngramMetrics {
     registers: [this.registry],
   });
 
+  /** Reads the learning queue's depth at scrape time; set once the stores are open. */
+  learningQueueDepthSource: (() => Promise<number>) | undefined;
+
+  readonly learningQueueDepth = new Gauge({
+    name: "engram_learning_queue_depth",
+    help: "Background learning jobs (compaction, extraction) waiting or in progress, in the shared queue.",
+    registers: [this.registry],
+    collect: async () => {
+      const depth = await this.learningQueueDepthSource?.().catch(() => undefined);
+      if (depth !== undefined) this.learningQueueDepth.set(depth);
+    },
+  });
+
+  readonly learnedMessages = new Counter({
+    name: "engram_learning_messages_total",
+    help: "Session messages learnt from (each exactly once), by what triggered it: compaction, end, idle.",
+    labelNames: ["trigger"] as const,
+    registers: [this.registry],
+  });
+
+  readonly learningLag = new Histogram({
+    name: "engram_learning_lag_seconds",
+    help: "From a batch's oldest message being appended to it being learnt from, by trigger.",
+    labelNames: ["trigger"] as const,
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600, 7200],
+    registers: [this.registry],
+  });
+
+  readonly learningFailures = new Counter({
+    name: "engram_learning_failures_total",
+    help: "Learning jobs that failed and will be delivered again (kind: error), or model output dropped after retries (kind: malformed).",
+    labelNames: ["trigger", "kind"] as const,
+    registers: [this.registry],
+  });
+
+  readonly summaryTruncations = new Counter({
+    name: "engram_summary_truncations_total",
+    help: "Summaries a model returned longer than ENGRAM_SUMMARY_MAX_TOKENS, cut to it.",
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "engram_" });
   }

@@ -31,6 +31,8 @@ async function redisStores(config: { url?: string; clusterNodes?: readonly strin
     sessions: redis.sessions,
     working: redis.working,
     longTerm: embedded.longTerm,
+    learningQueue: redis.learningQueue,
+    sessionLease: redis.sessionLease,
     backends: { sessions: "redis", working: "redis", longTerm: "embedded" },
     health: [redis.health],
     close: async () => {

@@ -240,6 +240,50 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(fresh.sequences).toEqual([1]);
         });
 
+        it("moves the extraction watermark only from the value it was read at", async () => {
+          const scope = freshScope();
+          await stores.sessions.append(scope, "s", [newMessage("a"), newMessage("b"), newMessage("c")], 60);
+          expect((await stores.sessions.read(scope, "s"))?.extractedThroughSequence).toBe(0);
+          expect(await stores.sessions.commitExtraction(scope, "s", 0, 2)).toBe("committed");
+          // A second learner that read the same watermark loses: the batch is learnt from once.
+          expect(await stores.sessions.commitExtraction(scope, "s", 0, 3)).toBe("conflict");
+          expect((await stores.sessions.read(scope, "s"))?.extractedThroughSequence).toBe(2);
+          expect(await stores.sessions.commitExtraction(freshScope(), "s", 0, 1)).toBe("conflict");
+        });
+
+        it("lists idle sessions that hold messages not learnt from, and only those", async () => {
+          const scope = freshScope();
+          await stores.sessions.append(scope, "idle", [newMessage("a"), newMessage("b")], 60);
+          await stores.sessions.append(scope, "learnt", [newMessage("c")], 60);
+          await stores.sessions.commitExtraction(scope, "learnt", 0, 1);
+          const mine = async (activeBefore: Date) =>
+            (await stores.sessions.idleSessions(activeBefore, 10_000))
+              .filter((r) => r.scope.userId === scope.userId)
+              .map((r) => r.sessionId);
+          expect(await mine(new Date(Date.now() - 60_000))).toEqual([]); // both were active a minute ago
+          expect(await mine(new Date(Date.now() + 1000))).toEqual(["idle"]);
+          await stores.sessions.commitExtraction(scope, "idle", 0, 2);
+          expect(await mine(new Date(Date.now() + 1000))).toEqual([]);
+        });
+
+        it("delivers a learning job to one claimant until its lease runs out, and never after it is acknowledged", async () => {
+          const queue = stores.learningQueue;
+          const job = { scope: freshScope(), sessionId: "s", reason: "compaction" as const, enqueuedAt: new Date() };
+          const mine = <T extends { scope: { userId: string } }>(claimed: readonly T[]) =>
+            claimed.filter((c) => c.scope.userId === job.scope.userId);
+          await queue.enqueue(job);
+          expect(await queue.depth()).toBeGreaterThanOrEqual(1);
+          const [first] = mine(await queue.claim(100, 300));
+          expect(first).toMatchObject({ sessionId: "s", reason: "compaction" });
+          expect(mine(await queue.claim(100, 300))).toEqual([]); // held by the first claimant
+          await sleep(600);
+          const [again] = mine(await queue.claim(100, 300)); // its claimant died: delivered again
+          expect(again?.sessionId).toBe("s");
+          await queue.ack(again!);
+          await sleep(600);
+          expect(mine(await queue.claim(100, 300))).toEqual([]);
+        });
+
         it("deletes one session, or every session of one user and no one else's", async () => {
           const scope = freshScope();
           const other = freshScope();

@@ -29,6 +29,7 @@ async function weaviateStores(collection = "ContractMemory", batchSize?: number)
     sessions: embedded.sessions,
     working: embedded.working,
     longTerm: store.longTerm,
+    learningQueue: embedded.learningQueue,
     backends: { sessions: "embedded", working: "embedded", longTerm: "weaviate" },
     health: [store.health],
     close: async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { openClient } from "../support/clients.js";
@@ -115,8 +115,14 @@ describe("the OpenAI-compatible provider", () => {
       compacted = result.compacted;
     }
     expect(compacted).toBe(true);
-    const read = await client.getMessages({ scope: s, sessionId: "long" });
-    expect(read.summary?.content).toMatch(/^Model summary: user: Turn 0/);
+    // Compaction runs in the background: the append that queued it did not wait for the model.
+    await vi.waitFor(
+      async () => {
+        const read = await client.getMessages({ scope: s, sessionId: "long" });
+        expect(read.summary?.content).toMatch(/^Model summary: user: Turn 0/);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
   });
 
   it("answers UNAVAILABLE when the model endpoint fails, and recovers", async () => {

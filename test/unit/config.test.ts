@@ -12,6 +12,14 @@ describe("loadConfig", () => {
     expect(config.store.sqlitePath).toBe(".engram-data/engram.db");
   });
 
+  it("learns from idle sessions before their TTL: the idle time defaults below it and must stay below it", () => {
+    expect(loadConfig({}).learning.idleSeconds).toBe(1800);
+    expect(loadConfig({ ENGRAM_SESSION_TTL_SECONDS: "600" }).learning.idleSeconds).toBe(300);
+    expect(() => loadConfig({ ENGRAM_SESSION_TTL_SECONDS: "600", ENGRAM_LEARNING_IDLE_SECONDS: "600" })).toThrow(
+      /ENGRAM_LEARNING_IDLE_SECONDS: must be less than ENGRAM_SESSION_TTL_SECONDS/,
+    );
+  });
+
   it("reads and types variables", () => {
     const config = loadConfig({
       ENGRAM_PORT: "7000",

@@ -1,5 +1,6 @@
 import type { Stores } from "../../domain/ports.js";
 import { SqliteDatabase } from "./sqlite-database.js";
+import { SqliteLearningQueue } from "./sqlite-learning-queue.js";
 import { SqliteLongTermStore } from "./sqlite-long-term-store.js";
 import { SqliteSessionStore } from "./sqlite-session-store.js";
 import { SqliteWorkingStore } from "./sqlite-working-store.js";
@@ -35,6 +36,7 @@ export function openEmbeddedStores(options: { path: string; dimensions: number; 
     sessions,
     working,
     longTerm,
+    learningQueue: new SqliteLearningQueue(database),
     backends: { sessions: "embedded", working: "embedded", longTerm: "embedded" },
     sizes: async () => {
       const count = (table: string) => Number(database.get(`SELECT COUNT(*) AS n FROM ${table}`)?.n ?? 0);

@@ -208,6 +208,23 @@ const migrations: readonly string[] = [
   ALTER TABLE memories ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
   CREATE INDEX memories_listing ON memories (namespace, user_id, created_at, id);
   `,
+  // Learning from sessions: the extraction watermark, last activity (the idle
+  // sweep), and the durable queue of background work (compaction, extraction).
+  `
+  ALTER TABLE sessions ADD COLUMN extracted_through INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE sessions ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX sessions_activity ON sessions (updated_at);
+  CREATE TABLE learning_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    claimed_until INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (namespace, user_id, session_id, reason)
+  );
+  `,
 ];
 
 function migrate(db: DatabaseSync): void {

@@ -1,5 +1,12 @@
 import type { NewMessage, Role, Scope, SessionSnapshot, StoredMessage } from "../../domain/types.js";
-import type { AppendKey, AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../../domain/ports.js";
+import type {
+  AppendKey,
+  AppendResult,
+  CompactionCommit,
+  CompactionOutcome,
+  SessionRef,
+  SessionStore,
+} from "../../domain/ports.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 
 /** Short-term memory in the embedded database. Each operation is one transaction. */
@@ -72,12 +79,13 @@ export class SqliteSessionStore implements SessionStore {
         sequences.push(lastSequence);
       }
       db.run(
-        `INSERT INTO sessions (namespace, user_id, session_id, last_sequence, token_count, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (namespace, user_id, session_id) DO UPDATE SET last_sequence = excluded.last_sequence, token_count = excluded.token_count, expires_at = excluded.expires_at`,
+        `INSERT INTO sessions (namespace, user_id, session_id, last_sequence, token_count, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (namespace, user_id, session_id) DO UPDATE SET last_sequence = excluded.last_sequence, token_count = excluded.token_count, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
         ...key,
         lastSequence,
         tokenCount,
         now + ttlSeconds * 1000,
+        now,
       );
       const messageIds = messages.map((m) => m.id);
       if (appendKey) {
@@ -109,7 +117,7 @@ export class SqliteSessionStore implements SessionStore {
       db.db.exec("BEGIN");
       try {
         const session = db.get(
-          "SELECT token_count, summary, summary_tokens, summarized_through, summarized_count, expires_at FROM sessions WHERE namespace = ? AND user_id = ? AND session_id = ?",
+          "SELECT token_count, summary, summary_tokens, summarized_through, summarized_count, extracted_through, expires_at FROM sessions WHERE namespace = ? AND user_id = ? AND session_id = ?",
           ...key,
         );
         if (!session || Number(session.expires_at) <= now) return undefined;
@@ -136,7 +144,12 @@ export class SqliteSessionStore implements SessionStore {
                 summarizedThroughSequence: Number(session.summarized_through),
                 summarizedMessageCount: Number(session.summarized_count),
               };
-        return { summary, messages, tokenCount: Number(session.token_count) };
+        return {
+          summary,
+          messages,
+          tokenCount: Number(session.token_count),
+          extractedThroughSequence: Number(session.extracted_through),
+        };
       } finally {
         db.db.exec("COMMIT");
       }
@@ -236,6 +249,40 @@ export class SqliteSessionStore implements SessionStore {
       db.run("DELETE FROM sessions WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
       return Number(live?.n ?? 0);
     });
+  }
+
+  async commitExtraction(
+    scope: Scope,
+    sessionId: string,
+    expectedThrough: number,
+    through: number,
+  ): Promise<CompactionOutcome> {
+    const changed = this.database.run(
+      `UPDATE sessions SET extracted_through = ?
+       WHERE namespace = ? AND user_id = ? AND session_id = ? AND extracted_through = ? AND expires_at > ?`,
+      through,
+      scope.namespace,
+      scope.userId,
+      sessionId,
+      expectedThrough,
+      this.clock().getTime(),
+    );
+    return changed === 1 ? "committed" : "conflict";
+  }
+
+  async idleSessions(activeBefore: Date, limit: number): Promise<SessionRef[]> {
+    const rows = this.database.all(
+      `SELECT namespace, user_id, session_id FROM sessions
+       WHERE updated_at < ? AND extracted_through < last_sequence AND expires_at > ?
+       ORDER BY updated_at LIMIT ?`,
+      activeBefore.getTime(),
+      this.clock().getTime(),
+      limit,
+    );
+    return rows.map((r) => ({
+      scope: { namespace: String(r.namespace), userId: String(r.user_id) },
+      sessionId: String(r.session_id),
+    }));
   }
 
   /** Deletes expired sessions and their messages; how many. */

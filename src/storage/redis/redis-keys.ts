@@ -12,6 +12,9 @@ import type { Scope } from "../../domain/types.js";
  *   <prefix>:{ns/user}:t:<task>           hash   "e:<key>" entries, "m:updated"
  *   <prefix>:{ns/user}:tasks              zset   task ids by last update
  *   <prefix>:{ns/user}:lock:write         string the user's long-term write lock
+ *   <prefix>:{ns/user}:s:<session>:lease  string the session's learning lease
+ *   <prefix>:learning                     stream background learning jobs (group "learners")
+ *   <prefix>:idle                         zset   sessions by last append (the idle sweep)
  */
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
@@ -38,6 +41,19 @@ export class RedisKeys {
 
   taskIndex(scope: Scope): string {
     return `${this.user(scope)}:tasks`;
+  }
+
+  sessionLease(scope: Scope, sessionId: string): string {
+    return `${this.user(scope)}:s:${sessionId}:lease`;
+  }
+
+  /** Not tagged by user: one stream and one index for the whole deployment. */
+  learningStream(): string {
+    return `${this.prefix}:learning`;
+  }
+
+  idleIndex(): string {
+    return `${this.prefix}:idle`;
   }
 
   writeLock(scope: Scope): string {

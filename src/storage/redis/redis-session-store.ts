@@ -1,9 +1,23 @@
 import type { NewMessage, Role, Scope, SessionSnapshot, StoredMessage } from "../../domain/types.js";
-import type { AppendKey, AppendResult, CompactionCommit, CompactionOutcome, SessionStore } from "../../domain/ports.js";
+import type {
+  AppendKey,
+  AppendResult,
+  CompactionCommit,
+  CompactionOutcome,
+  SessionRef,
+  SessionStore,
+} from "../../domain/ports.js";
 import type { RedisClient } from "./lua-script.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { translateRedisErrors } from "./redis-errors.js";
-import { appendScript, commitCompactionScript, deleteSessionScript, deleteSessionsScript } from "./session-scripts.js";
+import {
+  appendScript,
+  commitCompactionScript,
+  commitExtractionScript,
+  deleteSessionScript,
+  deleteSessionsScript,
+  forgetIdleScript,
+} from "./session-scripts.js";
 
 /** How many sessions one ForgetUser script deletes at a time. */
 const deleteBatch = 100;
@@ -31,6 +45,10 @@ export class RedisSessionStore implements SessionStore {
         appendKey?.fingerprint ?? "",
       ];
       for (const message of messages) args.push(message.tokenCount, encodeMessage(message));
+      // The idle index first: a session in it that then failed to append costs the sweep a look, while an
+      // append missing from it would never be learnt from if the session went idle. Not in the script:
+      // the index is one key for every user, and a script's keys must share the user's Cluster slot.
+      await this.redis.zadd(this.keys.idleIndex(), Date.now(), sessionMember(scope, sessionId));
       const [first, last, tokens, count, replayedIds, replayedFingerprint] = (await appendScript.run(
         this.redis,
         [
@@ -64,13 +82,16 @@ export class RedisSessionStore implements SessionStore {
           "summary_tokens",
           "summarized_through",
           "summarized_count",
+          "extracted",
         )
         .lrange(this.keys.sessionMessages(scope, sessionId), 0, -1)
         .exec();
       const [metaResult, listResult] = results ?? [];
       if (metaResult?.[0]) throw metaResult[0];
       if (listResult?.[0]) throw listResult[0];
-      const [tokens, summary, summaryTokens, summarizedThrough, summarizedCount] = metaResult?.[1] as (string | null)[];
+      const [tokens, summary, summaryTokens, summarizedThrough, summarizedCount, extracted] = metaResult?.[1] as (
+        string | null
+      )[];
       // Every live session has a token count; none means no session.
       if (tokens === null || tokens === undefined) return undefined;
       const messages = (listResult?.[1] as string[]).map(decodeMessage);
@@ -86,6 +107,7 @@ export class RedisSessionStore implements SessionStore {
               },
         messages,
         tokenCount: Number(tokens),
+        extractedThroughSequence: Number(extracted ?? 0),
       };
     });
   }
@@ -105,6 +127,42 @@ export class RedisSessionStore implements SessionStore {
         ],
       );
       return applied === 1 ? "committed" : "conflict";
+    });
+  }
+
+  commitExtraction(
+    scope: Scope,
+    sessionId: string,
+    expectedThrough: number,
+    through: number,
+  ): Promise<CompactionOutcome> {
+    return translateRedisErrors(async () => {
+      const applied = await commitExtractionScript.run(
+        this.redis,
+        [this.keys.sessionMeta(scope, sessionId)],
+        [expectedThrough, through],
+      );
+      return applied === 1 ? "committed" : "conflict";
+    });
+  }
+
+  idleSessions(activeBefore: Date, limit: number): Promise<SessionRef[]> {
+    return translateRedisErrors(async () => {
+      const before = activeBefore.getTime();
+      const members = await this.redis.zrangebyscore(this.keys.idleIndex(), "-inf", `(${before}`, "LIMIT", 0, limit);
+      const idle: SessionRef[] = [];
+      for (const member of members) {
+        const ref = parseSessionMember(member);
+        const [last, extracted] = await this.redis.hmget(
+          this.keys.sessionMeta(ref.scope, ref.sessionId),
+          "last_seq",
+          "extracted",
+        );
+        if (last !== null && Number(last) > Number(extracted ?? 0)) idle.push(ref);
+        // Gone (ended, expired) or learnt from entirely: out of the index, unless appended to meanwhile.
+        else await forgetIdleScript.run(this.redis, [this.keys.idleIndex()], [member, before]);
+      }
+      return idle;
     });
   }
 
@@ -142,6 +200,16 @@ export class RedisSessionStore implements SessionStore {
       }
     });
   }
+}
+
+/** A session in the idle index: JSON, since ids may contain any separator but braces. */
+function sessionMember(scope: Scope, sessionId: string): string {
+  return JSON.stringify([scope.namespace, scope.userId, sessionId]);
+}
+
+function parseSessionMember(member: string): SessionRef {
+  const [namespace, userId, sessionId] = JSON.parse(member) as [string, string, string];
+  return { scope: { namespace, userId }, sessionId };
 }
 
 function encodeMessage(message: NewMessage): string {

@@ -1,7 +1,15 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
-import type { HealthCheck, SessionStore, UserWriteLock, WorkingStore } from "../../domain/ports.js";
+import type {
+  HealthCheck,
+  LearningQueue,
+  SessionLease,
+  SessionStore,
+  UserWriteLock,
+  WorkingStore,
+} from "../../domain/ports.js";
 import type { RedisClient } from "./lua-script.js";
 import { RedisKeys } from "./redis-keys.js";
+import { RedisLearningQueue, RedisSessionLease } from "./redis-learning-queue.js";
 import { RedisSessionStore } from "./redis-session-store.js";
 import { RedisUserWriteLock } from "./redis-user-write-lock.js";
 import { RedisWorkingStore } from "./redis-working-store.js";
@@ -14,6 +22,8 @@ export interface RedisConfig {
   readonly keyPrefix: string;
   readonly commandTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** A session's learning lease: how long it lasts if its holder dies, how long EndSession waits for it. */
+  readonly sessionLease?: { readonly leaseMs: number; readonly waitMs: number };
 }
 
 export interface RedisStores {
@@ -27,6 +37,8 @@ export interface RedisStores {
   readonly working: WorkingStore;
   /** Long-term writes of one user, serialised across every replica sharing this Redis. */
   readonly userWriteLock: UserWriteLock;
+  readonly learningQueue: LearningQueue;
+  readonly sessionLease: SessionLease;
   readonly health: HealthCheck;
   readonly client: RedisClient;
   close(): Promise<void>;
@@ -82,6 +94,8 @@ export function openRedisStores(config: RedisConfig): RedisStores {
     sessions: new RedisSessionStore(client, keys),
     working: new RedisWorkingStore(client, keys),
     userWriteLock: new RedisUserWriteLock(client, keys),
+    learningQueue: new RedisLearningQueue(client, keys),
+    sessionLease: new RedisSessionLease(client, keys, config.sessionLease ?? { leaseMs: 120_000, waitMs: 30_000 }),
     client,
     health: {
       name: config.clusterNodes.length > 0 ? "redis-cluster" : "redis",

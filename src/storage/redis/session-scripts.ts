@@ -117,3 +117,28 @@ return existed
 `,
   "delete_sessions",
 );
+
+/**
+ * KEYS: meta. ARGV: expectedThrough, through. Moves the extraction
+ * watermark if it is still the expected one; 1 when committed, else 0.
+ */
+export const commitExtractionScript = new LuaScript(
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'extracted') or '0')
+if current ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'extracted', ARGV[2])
+return 1
+`,
+  "commit_extraction",
+);
+
+/** KEYS: idle index. ARGV: member, activeBefore (ms). Drops the member unless it was touched since. */
+export const forgetIdleScript = new LuaScript(
+  `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) < tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0
+`,
+  "forget_idle",
+);

@@ -126,7 +126,9 @@ export type AppendMessagesResponse = Message<"engram.v1.AppendMessagesResponse">
   messageCount: number;
 
   /**
-   * Whether this call compacted the session.
+   * Whether this call took the session past its token limit and queued a
+   * compaction, which runs in the background (GetMessages shows its summary
+   * once committed).
    *
    * @generated from field: bool compacted = 4;
    */
@@ -1415,7 +1417,8 @@ export const MemoryService: GenService<{
   /**
    * Appends messages to a session, creating it if needed, atomically and in
    * order. When the session passes its token limit, older messages are
-   * compacted into a summary and the most recent ones stay verbatim.
+   * learnt from and compacted into a summary, in the background (the call
+   * never waits on a model); the most recent ones stay verbatim.
    *
    * @generated from rpc engram.v1.MemoryService.AppendMessages
    */
@@ -1435,8 +1438,9 @@ export const MemoryService: GenService<{
     output: typeof GetMessagesResponseSchema;
   },
   /**
-   * Closes a session: the write gate decides which of its messages become
-   * long-term memories, those are stored, then the messages are deleted.
+   * Closes a session: the write gate decides which of its messages not learnt
+   * from yet become long-term memories, those are stored, then the messages
+   * are deleted.
    *
    * @generated from rpc engram.v1.MemoryService.EndSession
    */

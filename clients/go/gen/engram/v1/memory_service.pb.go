@@ -188,7 +188,9 @@ type AppendMessagesResponse struct {
 	TokenCount int32 `protobuf:"varint,2,opt,name=token_count,json=tokenCount,proto3" json:"token_count,omitempty"`
 	// Verbatim messages the session holds now.
 	MessageCount int32 `protobuf:"varint,3,opt,name=message_count,json=messageCount,proto3" json:"message_count,omitempty"`
-	// Whether this call compacted the session.
+	// Whether this call took the session past its token limit and queued a
+	// compaction, which runs in the background (GetMessages shows its summary
+	// once committed).
 	Compacted bool `protobuf:"varint,4,opt,name=compacted,proto3" json:"compacted,omitempty"`
 	// The idempotency key had been seen: nothing was appended, and
 	// `message_ids` are those of the earlier append.

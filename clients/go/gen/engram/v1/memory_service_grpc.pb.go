@@ -59,12 +59,14 @@ type MemoryServiceClient interface {
 	Ping(ctx context.Context, in *PingRequest, opts ...grpc.CallOption) (*PingResponse, error)
 	// Appends messages to a session, creating it if needed, atomically and in
 	// order. When the session passes its token limit, older messages are
-	// compacted into a summary and the most recent ones stay verbatim.
+	// learnt from and compacted into a summary, in the background (the call
+	// never waits on a model); the most recent ones stay verbatim.
 	AppendMessages(ctx context.Context, in *AppendMessagesRequest, opts ...grpc.CallOption) (*AppendMessagesResponse, error)
 	// The session's summary and its verbatim messages.
 	GetMessages(ctx context.Context, in *GetMessagesRequest, opts ...grpc.CallOption) (*GetMessagesResponse, error)
-	// Closes a session: the write gate decides which of its messages become
-	// long-term memories, those are stored, then the messages are deleted.
+	// Closes a session: the write gate decides which of its messages not learnt
+	// from yet become long-term memories, those are stored, then the messages
+	// are deleted.
 	EndSession(ctx context.Context, in *EndSessionRequest, opts ...grpc.CallOption) (*EndSessionResponse, error)
 	// Writes entries of a task's working state and renews its TTL.
 	SetWorking(ctx context.Context, in *SetWorkingRequest, opts ...grpc.CallOption) (*SetWorkingResponse, error)
@@ -367,12 +369,14 @@ type MemoryServiceServer interface {
 	Ping(context.Context, *PingRequest) (*PingResponse, error)
 	// Appends messages to a session, creating it if needed, atomically and in
 	// order. When the session passes its token limit, older messages are
-	// compacted into a summary and the most recent ones stay verbatim.
+	// learnt from and compacted into a summary, in the background (the call
+	// never waits on a model); the most recent ones stay verbatim.
 	AppendMessages(context.Context, *AppendMessagesRequest) (*AppendMessagesResponse, error)
 	// The session's summary and its verbatim messages.
 	GetMessages(context.Context, *GetMessagesRequest) (*GetMessagesResponse, error)
-	// Closes a session: the write gate decides which of its messages become
-	// long-term memories, those are stored, then the messages are deleted.
+	// Closes a session: the write gate decides which of its messages not learnt
+	// from yet become long-term memories, those are stored, then the messages
+	// are deleted.
 	EndSession(context.Context, *EndSessionRequest) (*EndSessionResponse, error)
 	// Writes entries of a task's working state and renews its TTL.
 	SetWorking(context.Context, *SetWorkingRequest) (*SetWorkingResponse, error)

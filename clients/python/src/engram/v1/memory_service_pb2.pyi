@@ -122,7 +122,10 @@ class AppendMessagesResponse(_message.Message):
     message_count: _builtins.int
     """Verbatim messages the session holds now."""
     compacted: _builtins.bool
-    """Whether this call compacted the session."""
+    """Whether this call took the session past its token limit and queued a
+    compaction, which runs in the background (GetMessages shows its summary
+    once committed).
+    """
     replayed: _builtins.bool
     """The idempotency key had been seen: nothing was appended, and
     `message_ids` are those of the earlier append.

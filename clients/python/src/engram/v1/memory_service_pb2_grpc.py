@@ -170,7 +170,8 @@ class MemoryServiceServicer:
     def AppendMessages(self, request, context):
         """Appends messages to a session, creating it if needed, atomically and in
         order. When the session passes its token limit, older messages are
-        compacted into a summary and the most recent ones stay verbatim.
+        learnt from and compacted into a summary, in the background (the call
+        never waits on a model); the most recent ones stay verbatim.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -184,8 +185,9 @@ class MemoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def EndSession(self, request, context):
-        """Closes a session: the write gate decides which of its messages become
-        long-term memories, those are stored, then the messages are deleted.
+        """Closes a session: the write gate decides which of its messages not learnt
+        from yet become long-term memories, those are stored, then the messages
+        are deleted.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

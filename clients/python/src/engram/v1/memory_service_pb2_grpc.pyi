@@ -46,13 +46,15 @@ class MemoryServiceStub:
     AppendMessages: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.AppendMessagesRequest, _memory_service_pb2.AppendMessagesResponse]
     """Appends messages to a session, creating it if needed, atomically and in
     order. When the session passes its token limit, older messages are
-    compacted into a summary and the most recent ones stay verbatim.
+    learnt from and compacted into a summary, in the background (the call
+    never waits on a model); the most recent ones stay verbatim.
     """
     GetMessages: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.GetMessagesRequest, _memory_service_pb2.GetMessagesResponse]
     """The session's summary and its verbatim messages."""
     EndSession: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.EndSessionRequest, _memory_service_pb2.EndSessionResponse]
-    """Closes a session: the write gate decides which of its messages become
-    long-term memories, those are stored, then the messages are deleted.
+    """Closes a session: the write gate decides which of its messages not learnt
+    from yet become long-term memories, those are stored, then the messages
+    are deleted.
     """
     SetWorking: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.SetWorkingRequest, _memory_service_pb2.SetWorkingResponse]
     """Writes entries of a task's working state and renews its TTL."""
@@ -127,13 +129,15 @@ class MemoryServiceAsyncStub(MemoryServiceStub):
     AppendMessages: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.AppendMessagesRequest, _memory_service_pb2.AppendMessagesResponse]  # type: ignore[assignment]
     """Appends messages to a session, creating it if needed, atomically and in
     order. When the session passes its token limit, older messages are
-    compacted into a summary and the most recent ones stay verbatim.
+    learnt from and compacted into a summary, in the background (the call
+    never waits on a model); the most recent ones stay verbatim.
     """
     GetMessages: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.GetMessagesRequest, _memory_service_pb2.GetMessagesResponse]  # type: ignore[assignment]
     """The session's summary and its verbatim messages."""
     EndSession: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.EndSessionRequest, _memory_service_pb2.EndSessionResponse]  # type: ignore[assignment]
-    """Closes a session: the write gate decides which of its messages become
-    long-term memories, those are stored, then the messages are deleted.
+    """Closes a session: the write gate decides which of its messages not learnt
+    from yet become long-term memories, those are stored, then the messages
+    are deleted.
     """
     SetWorking: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.SetWorkingRequest, _memory_service_pb2.SetWorkingResponse]  # type: ignore[assignment]
     """Writes entries of a task's working state and renews its TTL."""
@@ -217,7 +221,8 @@ class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_memory_service_pb2.AppendMessagesResponse, _abc.Awaitable[_memory_service_pb2.AppendMessagesResponse]]:
         """Appends messages to a session, creating it if needed, atomically and in
         order. When the session passes its token limit, older messages are
-        compacted into a summary and the most recent ones stay verbatim.
+        learnt from and compacted into a summary, in the background (the call
+        never waits on a model); the most recent ones stay verbatim.
         """
 
     @_abc_1.abstractmethod
@@ -234,8 +239,9 @@ class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _memory_service_pb2.EndSessionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_memory_service_pb2.EndSessionResponse, _abc.Awaitable[_memory_service_pb2.EndSessionResponse]]:
-        """Closes a session: the write gate decides which of its messages become
-        long-term memories, those are stored, then the messages are deleted.
+        """Closes a session: the write gate decides which of its messages not learnt
+        from yet become long-term memories, those are stored, then the messages
+        are deleted.
         """
 
     @_abc_1.abstractmethod

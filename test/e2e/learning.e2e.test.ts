@@ -1,0 +1,121 @@
+import { randomUUID } from "node:crypto";
+import type { Client } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { MemorySourceKind } from "../../src/gen/engram/v1/long_term_pb.js";
+import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
+import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
+import { serverBackends } from "../support/backends.js";
+import { openClient } from "../support/clients.js";
+import { startTestServer, type TestServer } from "../support/server-harness.js";
+
+/**
+ * Learning from whole conversations, on the embedded default and on Redis +
+ * Weaviate: what a user says in the first turn of a long session is learnt
+ * before compaction folds it away, and sessions nobody ends are learnt from
+ * once idle. Every message is learnt from exactly once
+ * (engram_learning_messages_total counts them).
+ *
+ * Default configuration but for a small token limit (so 40 turns compact
+ * several times) and a short idle time (so the test need not wait 30 min).
+ */
+const backends = serverBackends();
+const learning = {
+  ENGRAM_SESSION_TOKEN_LIMIT: "300",
+  ENGRAM_COMPACTION_KEEP_RECENT: "4",
+  ENGRAM_SUMMARY_MAX_TOKENS: "100",
+  ENGRAM_LEARNING_IDLE_SECONDS: "2",
+};
+const eventually = { timeout: 45_000, interval: 200 };
+
+/** Sums a counter's samples in a Prometheus exposition. */
+export function metricTotal(body: string, name: string): number {
+  return body
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+}
+
+export async function scrape(server: TestServer): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`)).text();
+}
+
+/** A 40-turn conversation: a preference in the first turn, a fact in the last, questions and answers between. */
+export function longConversation(): { role: Role; content: string }[][] {
+  const turns: { role: Role; content: string }[][] = [];
+  for (let i = 0; i < 40; i++) {
+    const user =
+      i === 0
+        ? "I prefer aisle seats on long flights"
+        : i === 39
+          ? "I live in Lisbon, near the river"
+          : `What should we see on day ${i} of the trip, and is museum number ${i} open then?`;
+    turns.push([
+      { role: Role.USER, content: user },
+      { role: Role.ASSISTANT, content: `For day ${i}, museum number ${i} opens at nine and the old town is close by.` },
+    ]);
+  }
+  return turns;
+}
+
+describe.each(backends)("learning from conversations on %s", (_, backendEnv) => {
+  let server: TestServer;
+  let client: Client<typeof MemoryService>;
+  beforeAll(async () => {
+    server = await startTestServer({ ...backendEnv(), ...learning });
+    client = openClient("grpc", server.baseUrl).client;
+  });
+  afterAll(() => server?.destroy());
+  const newScope = () => ({ namespace: "learning", userId: randomUUID() });
+  const contents = async (scope: { namespace: string; userId: string }, query: string) =>
+    (await client.recall({ scope, query, topK: 20 })).memories.map((m) => m.memory!.content);
+
+  it("learns a first-turn preference before compaction folds it, and from every message exactly once", async () => {
+    const scope = newScope();
+    const before = metricTotal(await scrape(server), "engram_learning_messages_total");
+    let appended = 0;
+    for (const turn of longConversation()) {
+      await client.appendMessages({ scope, sessionId: "trip", messages: turn });
+      appended += turn.length;
+    }
+    // The first turn is folded into the summary, and was learnt from before it was deleted.
+    await vi.waitFor(async () => {
+      const session = await client.getMessages({ scope, sessionId: "trip" });
+      expect(session.summary?.summarizedThroughSequence).toBeGreaterThan(40n);
+    }, eventually);
+    await vi.waitFor(async () => {
+      expect(await contents(scope, "seat preference")).toContain("I prefer aisle seats on long flights");
+    }, eventually);
+    const session = await client.getMessages({ scope, sessionId: "trip" });
+    expect(session.messages.map((m) => m.content)).not.toContain("I prefer aisle seats on long flights");
+
+    await client.endSession({ scope, sessionId: "trip" });
+    const recalled = (await client.recall({ scope, query: "seat preference", topK: 20 })).memories;
+    const aisle = recalled.filter((m) => m.memory?.content === "I prefer aisle seats on long flights");
+    expect(aisle).toHaveLength(1);
+    expect(aisle[0]?.memory?.source).toMatchObject({ kind: MemorySourceKind.SESSION, sessionId: "trip" });
+    expect(await contents(scope, "where does the user live")).toContain("I live in Lisbon, near the river");
+    // Questions and unconfirmed answers are not facts.
+    expect((await contents(scope, "museum opening hours")).filter((c) => c.includes("museum"))).toEqual([]);
+    const after = metricTotal(await scrape(server), "engram_learning_messages_total");
+    expect(after - before).toBe(appended);
+  });
+
+  it("learns from a session that is never ended once it goes idle", async () => {
+    const scope = newScope();
+    for (const turn of longConversation()) await client.appendMessages({ scope, sessionId: "left", messages: turn });
+    await vi.waitFor(async () => {
+      const known = await contents(scope, "where does the user live and which seats");
+      expect(known).toContain("I prefer aisle seats on long flights");
+      expect(known).toContain("I live in Lisbon, near the river"); // the last turn: never compacted, learnt as idle
+    }, eventually);
+    // The session itself is still there until its TTL: learning does not end it.
+    expect((await client.getMessages({ scope, sessionId: "left" })).messages.length).toBeGreaterThan(0);
+  });
+
+  it("reports the learning queue's depth, lag and learnt messages in metrics", async () => {
+    const body = await scrape(server);
+    expect(body).toMatch(/^engram_learning_queue_depth \d+/m);
+    expect(body).toMatch(/^engram_learning_lag_seconds_count\{trigger="compaction"\} [1-9]/m);
+    expect(body).toMatch(/^engram_learning_messages_total\{trigger="end"\} [1-9]/m);
+  });
+});
