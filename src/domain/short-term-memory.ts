@@ -68,7 +68,7 @@ export class ShortTermMemory {
     scope: Scope,
     sessionId: string,
     inputs: readonly MessageInput[],
-    _signal?: AbortSignal,
+    signal?: AbortSignal,
     idempotencyKey = "",
   ): Promise<AppendOutcome> {
     requireScope(scope);

@@ -52,11 +52,14 @@ describe("embedded store specifics", () => {
     const quokka = memoryRecord(scope, "visited the quokka sanctuary", { embedding: elsewhere! });
     await first.longTerm.insert(quokka);
     await first.close();
-    // Back to schema version 3: the same tables without the lexical index (nor later columns).
+    // Back to schema version 3: the same tables without the lexical index (nor later columns and tables).
     const old = new DatabaseSync(path);
     old.exec(`DROP TRIGGER memories_fts_insert; DROP TRIGGER memories_fts_update; DROP TRIGGER memories_fts_delete;
       DROP TABLE memories_fts; DROP TABLE memory_search_keys; ALTER TABLE session_appends DROP COLUMN fingerprint;
-      DROP INDEX memories_listing; ALTER TABLE memories DROP COLUMN history; PRAGMA user_version = 3;`);
+      DROP INDEX memories_listing; ALTER TABLE memories DROP COLUMN history;
+      DROP TABLE learning_jobs; DROP INDEX sessions_activity;
+      ALTER TABLE sessions DROP COLUMN extracted_through; ALTER TABLE sessions DROP COLUMN updated_at;
+      PRAGMA user_version = 3;`);
     old.close();
     const reopened = openEmbeddedStores({ path, dimensions });
     try {
