@@ -7,7 +7,7 @@ import type { Embedder, Summariser } from "./models.js";
 import type { RankingPolicy } from "./ranking.js";
 import { LongTermMemory, type LongTermEvents } from "./long-term-memory.js";
 import type { GateDecision } from "./memory-intake.js";
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import { requireId } from "./validation.js";
 import { SessionLearning, type LearningEvents, type LearningOptions } from "./session-learning.js";
