@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, type Attributes, type Span } from "@opentelemetry/api";
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { EngramError } from "../domain/errors.js";
 import type { Embedder, Summariser } from "../domain/models.js";
 import type { Stores, UserWriteLock } from "../domain/ports.js";
@@ -24,12 +24,23 @@ export async function inSpan<T>(
     try {
       return await work(span);
     } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof EngramError ? error.kind : "internal" });
+      markFailed(span, error);
       throw error;
     } finally {
       span.end();
     }
   });
+}
+
+/** Marks `span` failed with the error's kind, not its message (which might quote input). */
+function markFailed(span: Span, error: unknown): void {
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof EngramError ? error.kind : "internal" });
+}
+
+function fail(span: Span, error: unknown): unknown {
+  markFailed(span, error);
+  span.end();
+  return error;
 }
 
 export function traceStores(stores: Stores): Stores {
@@ -57,11 +68,25 @@ function traceMethods<T extends object>(target: T, backend: string, tier: string
         const attributes: Attributes = { "engram.backend": backend, "engram.tier": tier, "engram.operation": property };
         if (typeof scope?.namespace === "string") attributes["engram.namespace"] = scope.namespace;
         if (typeof scope?.userId === "string") attributes["engram.user_id"] = scope.userId;
-        return inSpan(`${backend} ${tier}.${property}`, kind, attributes, async (span) => {
-          const settled: unknown = await value.apply(object, args);
-          if (Array.isArray(settled)) span.setAttribute("engram.result_count", settled.length);
-          return settled;
-        });
+        const span = tracer.startSpan(`${backend} ${tier}.${property}`, { kind, attributes });
+        let result: unknown;
+        try {
+          result = context.with(trace.setSpan(context.active(), span), () => value.apply(object, args));
+        } catch (error) {
+          throw fail(span, error);
+        }
+        // A synchronous method stays synchronous.
+        if (!(result instanceof Promise)) return (span.end(), result);
+        return result.then(
+          (settled: unknown) => {
+            if (Array.isArray(settled)) span.setAttribute("engram.result_count", settled.length);
+            span.end();
+            return settled;
+          },
+          (error: unknown) => {
+            throw fail(span, error);
+          },
+        );
       };
     },
   });
