@@ -61,6 +61,7 @@ export async function loadConversation(
             create(MessageInputSchema, {
               role: t.role === "user" ? Role.USER : Role.ASSISTANT,
               content: t.content,
+              name: t.speaker,
               metadata: { turn: t.id, speaker: t.speaker },
               occurredAt: timestampFromDate(t.occurredAt),
             }),

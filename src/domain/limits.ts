@@ -24,6 +24,10 @@ export const limits = {
 
   memoryContentBytes: 8 * 1024,
   subjectBytes: 256,
+  /** A message's speaker name (MessageInput.name). */
+  speakerNameBytes: 64,
+  /** Names in one Recall's speaker filter. */
+  speakerFilterNames: 32,
   queryBytes: 8 * 1024,
   topKMax: 100,
   topKDefault: 10,

@@ -101,6 +101,8 @@ interface Candidate {
   readonly pinned: boolean;
   readonly occurredAt: Date;
   readonly source: MemorySource;
+  /** Who said it (a message's name); absent for Remember, imports or an unnamed message. */
+  readonly speaker?: string | undefined;
   /** The caller's type and importance (Remember); for a message the gate decides them. */
   readonly declared: { readonly type: MemoryType; readonly importance: number } | undefined;
   /** False when the caller decided it is worth keeping (the gate is skipped). */
@@ -269,6 +271,7 @@ export class MemoryIntake {
       pinned: false,
       occurredAt: m.occurredAt,
       source: { kind: "session", sessionId, messageIds: [m.id], caller: "" },
+      speaker: m.name,
       declared: undefined,
       gated: true,
     }));
@@ -334,6 +337,7 @@ export class MemoryIntake {
           pinned: candidate.pinned,
           occurredAt: candidate.occurredAt,
           source: candidate.source,
+          speaker: candidate.speaker,
           ...candidate.imported,
         };
       }),

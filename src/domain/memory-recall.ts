@@ -1,12 +1,19 @@
 import type { AccessTracker } from "./access-tracker.js";
-import { NotFoundError } from "./errors.js";
+import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
 import { validateFilter } from "./memory-management.js";
 import type { LongTermStore, MemoryFilter } from "./ports.js";
 import { rankMemories, type RankingPolicy } from "./ranking.js";
 import { withoutEmbedding, type Memory, type MemoryType, type Scope, type ScoredMemory } from "./types.js";
-import { requireId, requireIntInRange, requireScope, requireText, requireUnitInterval } from "./validation.js";
+import {
+  requireId,
+  requireIntInRange,
+  requireScope,
+  requireSpeakerName,
+  requireText,
+  requireUnitInterval,
+} from "./validation.js";
 
 export interface RecallInput {
   /** Who asks: a Recall call or context assembly (labels the quality metrics). */
@@ -23,6 +30,8 @@ export interface RecallInput {
   readonly skipAccessTracking?: boolean;
   /** Further conditions (metadata, subject, time ranges...), applied inside the store's query. */
   readonly filter?: MemoryFilter;
+  /** Only memories of these speakers (Memory.speaker); absent or empty means everyone. */
+  readonly speakers?: readonly string[];
 }
 
 export interface RecallEvents {
@@ -58,6 +67,7 @@ export class MemoryRecall {
       types: input.types,
       // An explicit superseded filter decides; otherwise include_superseded does.
       includeSuperseded: input.includeSuperseded || input.filter?.superseded === true,
+      speakers: requireSpeakers(input.speakers ?? []),
       limit: Math.max(topK * candidateFactor, 20),
       ...(input.filter ? { filter: input.filter } : {}),
     });
@@ -92,4 +102,15 @@ export class MemoryRecall {
     requireId(memoryId, "memory_id");
     if (!(await this.store.delete(scope, memoryId))) throw new NotFoundError("memory", memoryId);
   }
+}
+
+function requireSpeakers(speakers: readonly string[]): readonly string[] {
+  if (speakers.length > limits.speakerFilterNames) {
+    throw new InvalidArgumentError("speakers", `must name at most ${limits.speakerFilterNames} speakers`);
+  }
+  speakers.forEach((name, i) => {
+    if (name === "") throw new InvalidArgumentError(`speakers[${i}]`, "must not be empty");
+    requireSpeakerName(name, `speakers[${i}]`);
+  });
+  return speakers;
 }

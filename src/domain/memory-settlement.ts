@@ -12,7 +12,7 @@ import { withoutEmbedding, type Memory, type MemoryRecord, type MemoryVersion, t
 /** A memory that passed intake (redacted, gated), with its importance and time settled. */
 export type GatedMemory = Pick<
   Memory,
-  "type" | "content" | "importance" | "metadata" | "subject" | "pinned" | "occurredAt" | "source"
+  "type" | "content" | "importance" | "metadata" | "subject" | "pinned" | "occurredAt" | "source" | "speaker"
 > & {
   /** As in a source system being imported; Engram's own writes leave these unset (now, never accessed). */
   readonly createdAt?: Date;
@@ -98,7 +98,7 @@ export class MemorySettlement {
       subject: input.subject || inferSubject(input.type, input.content),
     }));
     const embeddings = await this.embedder.embed(
-      items.map((i) => embeddedText(i.content, i.subject)),
+      items.map((i) => embeddedText(i.content, i.subject, i.speaker)),
       signal,
     );
     return this.inUserTurn(
@@ -139,9 +139,9 @@ export class MemorySettlement {
     );
   }
 
-  /** The text embedded for a memory: its content, with the subject's gloss when it has one. */
-  embed(content: string, subject: string, signal?: AbortSignal): Promise<Float32Array> {
-    return this.embedder.embed([embeddedText(content, subject)], signal).then(([e]) => e!);
+  /** The text embedded for a memory: see embeddedText. */
+  embed(content: string, subject: string, signal?: AbortSignal, speaker?: string): Promise<Float32Array> {
+    return this.embedder.embed([embeddedText(content, subject, speaker)], signal).then(([e]) => e!);
   }
 
   /**
@@ -215,6 +215,7 @@ export class MemorySettlement {
                   metadata: { ...target.metadata, ...item.metadata },
                   // The content is the newer one now, and so is where it came from.
                   source: item.source,
+                  speaker: item.speaker,
                 }
               : {}),
             importance: Math.max(target.importance, item.importance),
@@ -250,6 +251,7 @@ export class MemorySettlement {
             occurredAt: item.occurredAt,
             // The content is the newer one now, and so is where it came from.
             source: item.source,
+            speaker: item.speaker,
             updatedAt: now,
           },
           target,
@@ -285,6 +287,7 @@ export class MemorySettlement {
         supersededBy: resolution.kind === "superseded" ? resolution.successor.id : undefined,
         validUntil: resolution.kind === "superseded" ? resolution.successor.occurredAt : undefined,
         source: item.source,
+        ...(item.speaker ? { speaker: item.speaker } : {}),
         embedding: item.embedding,
         history: [],
       };
@@ -323,8 +326,15 @@ export class MemorySettlement {
   }
 }
 
-function embeddedText(content: string, subject: string): string {
-  return subject ? `${content}\n${subjectGloss(subject)}` : content;
+/**
+ * The text a memory is embedded (and so found) by: who said it, what was
+ * said, and for an inferred subject the words that describe it, so "what
+ * did Maya say about Porto" and "a script" (for "I switched to Go") both
+ * reach it.
+ */
+function embeddedText(content: string, subject: string, speaker?: string): string {
+  const said = speaker ? `${speaker}: ${content}` : content;
+  return subject ? `${said}\n${subjectGloss(subject)}` : said;
 }
 
 /**

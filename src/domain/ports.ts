@@ -211,6 +211,8 @@ export interface MemorySearch {
   /** Empty means every type. */
   readonly types: readonly MemoryType[];
   readonly includeSuperseded: boolean;
+  /** Only memories of these speakers (Memory.speaker, exact); absent or empty means every memory. */
+  readonly speakers?: readonly string[];
   /**
    * Candidates to return, best relevance first. Only memories that match
    * the query are candidates: a positive cosine similarity, or (below

@@ -13,6 +13,7 @@ import {
   requireMetadata,
   requireNotFuture,
   requireScope,
+  requireSpeakerName,
   requireText,
 } from "./validation.js";
 
@@ -82,6 +83,7 @@ export class ShortTermMemory {
     const occurredAt = inputs.map((input, i) => {
       requireText(input.content, `messages[${i}].content`, limits.messageContentBytes);
       requireMetadata(input.metadata, `messages[${i}].metadata`);
+      requireSpeakerName(input.name ?? "", `messages[${i}].name`);
       return requireNotFuture(input.occurredAt, `messages[${i}].occurred_at`, createdAt) ?? createdAt;
     });
     const tokenCounts = await countTokensEach(

@@ -17,6 +17,8 @@ export interface MessageInput {
   readonly metadata: Metadata;
   /** When it was said, if not now (an imported conversation). */
   readonly occurredAt?: Date | undefined;
+  /** Who said it (e.g. "Maya"), when the caller names speakers; "" or absent otherwise. */
+  readonly name?: string | undefined;
 }
 
 /** A message ready to store: id, token count and times decided by the domain. */
@@ -94,6 +96,8 @@ export interface Memory {
   readonly source: MemorySource;
   /** Earlier versions of this memory, oldest first (at most `limits.memoryVersionsKept`); absent or empty when never changed. */
   readonly history?: readonly MemoryVersion[];
+  /** Who said what it was learnt from (a message's name); absent or "" when unknown. */
+  readonly speaker?: string | undefined;
 }
 
 /**

@@ -43,6 +43,13 @@ export function requireText(value: string, field: string, maxBytes: number): str
 }
 
 /** Optional text: may be empty. */
+/** A speaker's name: optional, at most limits.speakerNameBytes, no control characters. */
+export function requireSpeakerName(value: string, field: string): string {
+  optionalText(value, field, limits.speakerNameBytes);
+  if (/\p{Cc}/u.test(value)) throw new InvalidArgumentError(field, "must not contain control characters");
+  return value;
+}
+
 export function optionalText(value: string, field: string, maxBytes: number): string {
   if (value !== "") checkTextSize(value, field, maxBytes);
   return value;

@@ -51,6 +51,8 @@ export function messageInputFromProto(input: MessageInput, field: string): domai
     content: input.content,
     metadata: { ...input.metadata },
     occurredAt: optionalDate(input.occurredAt, `${field}.occurred_at`),
+    // Only when given, so an append's idempotency fingerprint stays what it was without names.
+    ...(input.name !== "" ? { name: input.name } : {}),
   };
 }
 
@@ -92,6 +94,7 @@ export function messageToProto(message: domain.StoredMessage) {
     tokenCount: message.tokenCount,
     createdAt: timestampFromDate(message.createdAt),
     occurredAt: timestampFromDate(message.occurredAt),
+    name: message.name ?? "",
   });
 }
 
@@ -137,6 +140,7 @@ export function memoryToProto(memory: domain.Memory) {
       messageIds: [...memory.source.messageIds],
       caller: memory.source.caller,
     }),
+    speaker: memory.speaker ?? "",
   });
 }
 

@@ -155,6 +155,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
             includeSuperseded: req.includeSuperseded,
             skipAccessTracking: req.skipAccessTracking,
             filter: memoryFilterFromProto(req.filter, "filter"),
+            speakers: req.speakers,
           },
           ctx.signal,
         );

@@ -59,6 +59,7 @@ describe("embedded store specifics", () => {
       DROP INDEX memories_listing; ALTER TABLE memories DROP COLUMN history;
       DROP TABLE learning_jobs; DROP INDEX sessions_activity;
       ALTER TABLE sessions DROP COLUMN extracted_through; ALTER TABLE sessions DROP COLUMN updated_at;
+      ALTER TABLE memories DROP COLUMN speaker; ALTER TABLE messages DROP COLUMN name;
       PRAGMA user_version = 3;`);
     old.close();
     const reopened = openEmbeddedStores({ path, dimensions });

@@ -59,6 +59,15 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect(old?.occurredAt.toISOString()).toBe("2025-03-01T10:00:00.000Z");
         });
 
+        it("keeps who said a message (its name), and no name when none was given", async () => {
+          const scope = freshScope();
+          const named = { ...newMessage("I moved to Porto"), name: "Maya" };
+          await stores.sessions.append(scope, "s", [named, newMessage("nice")], 60);
+          const [first, second] = (await stores.sessions.read(scope, "s"))!.messages;
+          expect(first?.name).toBe("Maya");
+          expect(second?.name ?? "").toBe("");
+        });
+
         it("returns undefined for an unknown session", async () => {
           expect(await stores.sessions.read(freshScope(), "nope")).toBeUndefined();
           expect(await stores.sessions.delete(freshScope(), "nope")).toBeUndefined();
@@ -578,6 +587,34 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           });
           const cosine = record.embedding.reduce((sum, v, i) => sum + v * query![i]!, 0);
           expect(hits[0]?.relevance).toBeCloseTo(cosine, 4);
+        });
+
+        it("keeps a memory's speaker, finds it by the speaker's name (BM25) and filters by speaker", async () => {
+          const scope = freshScope();
+          const maya = memoryRecord(scope, "moved to Porto for a new job", { speaker: "Maya" });
+          const tomas = memoryRecord(scope, "moved to Denver for a new job", { speaker: "Tomas" });
+          const nobody = memoryRecord(scope, "moved house last spring");
+          for (const record of [maya, tomas, nobody]) await stores.longTerm.insert(record);
+          expect((await stores.longTerm.get(scope, maya.id))?.speaker).toBe("Maya");
+          expect((await stores.longTerm.get(scope, nobody.id))?.speaker ?? "").toBe("");
+          const [query] = await embedder.embed(["moved"]);
+          const search = { embedding: query!, types: [], includeSuperseded: false, limit: 10 };
+          const byName = await stores.longTerm.search(scope, { ...search, text: "Maya", alpha: 0 });
+          expect(byName.map((h) => h.record.id)).toEqual([maya.id]);
+          const filtered = await stores.longTerm.search(scope, {
+            ...search,
+            text: "moved job",
+            alpha: 0.5,
+            speakers: ["Tomas"],
+          });
+          expect(filtered.map((h) => h.record.id)).toEqual([tomas.id]);
+          const vectorOnly = await stores.longTerm.search(scope, {
+            ...search,
+            text: "moved",
+            alpha: 1,
+            speakers: ["Maya", "Tomas"],
+          });
+          expect(vectorOnly.map((h) => h.record.id).sort()).toEqual([maya.id, tomas.id].sort());
         });
 
         it("honours the search limit", async () => {

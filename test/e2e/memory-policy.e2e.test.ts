@@ -65,6 +65,38 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
     ]);
   });
 
+  it("keeps who said what: speaker names on messages, on the memories learnt from them, searchable and filterable", async () => {
+    const scope = newScope();
+    await client.appendMessages({
+      scope,
+      sessionId: "two-people",
+      messages: [
+        { role: Role.USER, name: "Maya", content: "I just moved to Porto for a new job at the harbour." },
+        { role: Role.USER, name: "Tomas", content: "I just moved to Denver for a new job at the hospital." },
+      ],
+    });
+    const read = await client.getMessages({ scope, sessionId: "two-people" });
+    expect(read.messages.map((m) => m.name)).toEqual(["Maya", "Tomas"]);
+    const ended = await client.endSession({ scope, sessionId: "two-people" });
+    expect(ended.decisions.every((d) => d.stored)).toBe(true);
+    const tomas = await client.recall({ scope, query: "Where did Tomas move?", topK: 1 });
+    expect(tomas.memories.map((m) => [m.memory?.speaker, m.memory?.content])).toEqual([
+      ["Tomas", "I just moved to Denver for a new job at the hospital."],
+    ]);
+    const onlyMaya = await client.recall({ scope, query: "moved for a new job", speakers: ["Maya"] });
+    expect(onlyMaya.memories.map((m) => m.memory?.speaker)).toEqual(["Maya"]);
+    await expectStatus(
+      client.appendMessages({
+        scope,
+        sessionId: "two-people-2",
+        messages: [{ role: Role.USER, name: "Maya\u0007", content: "hello there everyone" }],
+      }),
+      Code.InvalidArgument,
+      /messages\[0\]\.name/,
+    );
+    await expectStatus(client.recall({ scope, query: "job", speakers: [""] }), Code.InvalidArgument, /speakers\[0\]/);
+  });
+
   it("lets a newer preference supersede an older one: a script request gets Go, not Python", async () => {
     const scope = newScope();
     const python = await client.remember({

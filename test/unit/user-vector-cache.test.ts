@@ -5,6 +5,7 @@ const vectors = (n: number) => ({
   ids: Array.from({ length: n }, (_, i) => `m${i}`),
   types: Array.from({ length: n }, () => "semantic" as const),
   superseded: Array.from({ length: n }, () => false),
+  speakers: Array.from({ length: n }, () => ""),
   matrix: new Float32Array(n * 4),
 });
 
@@ -42,12 +43,19 @@ describe("UserVectorCache writes", () => {
     id,
     type: "semantic" as const,
     superseded,
+    speaker: "",
     embedding: Float32Array.from(values),
   });
 
   it("appends new rows to a cached user, growing the matrix, and replaces existing rows in place", () => {
     const cache = new UserVectorCache(100);
-    cache.set("a", { ids: ["m0"], types: ["semantic"], superseded: [false], matrix: Float32Array.from([1, 1]) });
+    cache.set("a", {
+      ids: ["m0"],
+      types: ["semantic"],
+      superseded: [false],
+      speakers: [""],
+      matrix: Float32Array.from([1, 1]),
+    });
     for (let i = 1; i <= 20; i++) cache.upsert("a", row(`m${i}`, [i, -i]), 2);
     cache.upsert("a", row("m0", [7, 7], true), 2);
     const user = cache.get("a")!;

@@ -225,6 +225,24 @@ const migrations: readonly string[] = [
     UNIQUE (namespace, user_id, session_id, reason)
   );
   `,
+  // Speakers: a message's name, carried into the memories learnt from it and
+  // indexed with their words (rows before this have no speaker: nothing to re-index).
+  `
+  ALTER TABLE messages ADD COLUMN name TEXT NOT NULL DEFAULT '';
+  ALTER TABLE memories ADD COLUMN speaker TEXT NOT NULL DEFAULT '';
+  DROP TRIGGER memories_fts_insert;
+  DROP TRIGGER memories_fts_update;
+  CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+    INSERT INTO memory_search_keys (namespace, user_id, id) VALUES (new.namespace, new.user_id, new.id);
+    INSERT INTO memories_fts (rowid, content) VALUES (last_insert_rowid(), new.speaker || ' ' || new.content);
+  END;
+  CREATE TRIGGER memories_fts_update AFTER UPDATE OF content, speaker ON memories BEGIN
+    DELETE FROM memories_fts WHERE rowid = (
+      SELECT key FROM memory_search_keys WHERE namespace = old.namespace AND user_id = old.user_id AND id = old.id);
+    INSERT INTO memories_fts (rowid, content) SELECT key, new.speaker || ' ' || new.content FROM memory_search_keys
+      WHERE namespace = new.namespace AND user_id = new.user_id AND id = new.id;
+  END;
+  `,
 ];
 
 function migrate(db: DatabaseSync): void {

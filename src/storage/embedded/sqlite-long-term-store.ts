@@ -97,7 +97,8 @@ export class SqliteLongTermStore implements LongTermStore {
    * Weaviate applies, so relevances mean the same on both backends).
    */
   async search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
-    const vector = this.vectorCandidates(scope, search).filter((v) => v.score > 0);
+    // BM25 alone (alpha 0) takes no vector candidates, as Weaviate's hybrid does.
+    const vector = search.alpha > 0 ? this.vectorCandidates(scope, search).filter((v) => v.score > 0) : [];
     const scored =
       search.alpha >= 1
         ? vector
@@ -121,6 +122,7 @@ export class SqliteLongTermStore implements LongTermStore {
     const user = this.userVectors(scope);
     const wanted = new Set(search.types);
     const allowed = this.matchingIds(scope, search.filter);
+    const speakers = new Set(search.speakers ?? []);
     const best = new TopK(search.limit);
     const { matrix } = user;
     const query = search.embedding;
@@ -129,6 +131,7 @@ export class SqliteLongTermStore implements LongTermStore {
       if (wanted.size > 0 && !wanted.has(user.types[i]!)) continue;
       if (!search.includeSuperseded && user.superseded[i]) continue;
       if (allowed && !allowed.has(user.ids[i]!)) continue;
+      if (speakers.size > 0 && !speakers.has(user.speakers[i]!)) continue;
       // An inlined dot product: this loop is the whole cost of a recall.
       let dot = 0;
       for (let j = 0, offset = i * d; j < d; j++) dot += query[j]! * matrix[offset + j]!;
@@ -144,17 +147,20 @@ export class SqliteLongTermStore implements LongTermStore {
     const types = search.types.length > 0 ? `AND m.type IN (${search.types.map(() => "?").join(", ")})` : "";
     const current = search.includeSuperseded ? "" : "AND m.superseded_by IS NULL";
     const filter = filterSql(search.filter, "m");
+    const speakers = search.speakers ?? [];
+    const spoken = speakers.length > 0 ? `AND m.speaker IN (${speakers.map(() => "?").join(", ")})` : "";
     return this.database
       .all(
         `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
          JOIN memory_search_keys k ON k.key = memories_fts.rowid
          JOIN memories m ON m.namespace = k.namespace AND m.user_id = k.user_id AND m.id = k.id
-         WHERE memories_fts MATCH ? AND k.namespace = ? AND k.user_id = ? ${types} ${current}${filter.where}
+         WHERE memories_fts MATCH ? AND k.namespace = ? AND k.user_id = ? ${types} ${current} ${spoken}${filter.where}
          ORDER BY bm25(memories_fts) LIMIT ?`,
         match,
         scope.namespace,
         scope.userId,
         ...search.types,
+        ...speakers,
         ...filter.params,
         search.limit,
       )
@@ -200,7 +206,7 @@ export class SqliteLongTermStore implements LongTermStore {
     const cached = this.vectors.get(key);
     if (cached) return cached;
     const rows = this.database.all(
-      "SELECT id, type, superseded_by IS NOT NULL AS superseded, embedding FROM memories WHERE namespace = ? AND user_id = ?",
+      "SELECT id, type, superseded_by IS NOT NULL AS superseded, speaker, embedding FROM memories WHERE namespace = ? AND user_id = ?",
       scope.namespace,
       scope.userId,
     );
@@ -210,6 +216,7 @@ export class SqliteLongTermStore implements LongTermStore {
       ids: rows.map((r) => String(r.id)),
       types: rows.map((r) => String(r.type) as MemoryType),
       superseded: rows.map((r) => Number(r.superseded) === 1),
+      speakers: rows.map((r) => String(r.speaker ?? "")),
       matrix,
     };
     this.vectors.set(key, vectors);
@@ -344,6 +351,7 @@ const valueColumns = [
   "source_message_ids",
   "source_caller",
   "history",
+  "speaker",
 ] as const;
 
 function vectorRow(record: MemoryRecord): VectorRow {
@@ -351,6 +359,7 @@ function vectorRow(record: MemoryRecord): VectorRow {
     id: record.id,
     type: record.type,
     superseded: record.supersededBy !== undefined,
+    speaker: record.speaker ?? "",
     embedding: record.embedding,
   };
 }
@@ -381,6 +390,7 @@ function columnValues(record: MemoryRecord): SQLInputValue[] {
     JSON.stringify(record.source.messageIds),
     record.source.caller,
     JSON.stringify(record.history ?? []),
+    record.speaker ?? "",
   ];
 }
 
@@ -440,6 +450,7 @@ function toRecord(row: Record<string, SQLInputValue>): MemoryRecord {
       caller: String(row.source_caller),
     },
     history: parseHistory(row.history),
+    ...(row.speaker ? { speaker: String(row.speaker) } : {}),
   };
 }
 

@@ -59,7 +59,7 @@ export class SqliteSessionStore implements SessionStore {
         deleteSession(db, key);
       }
       const insert = db.db.prepare(
-        "INSERT INTO messages (namespace, user_id, session_id, sequence, id, role, content, metadata, token_count, created_at, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (namespace, user_id, session_id, sequence, id, role, content, metadata, token_count, created_at, occurred_at, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       );
       const sequences: number[] = [];
       for (const message of messages) {
@@ -75,6 +75,7 @@ export class SqliteSessionStore implements SessionStore {
           message.tokenCount,
           message.createdAt.getTime(),
           message.occurredAt.getTime(),
+          message.name ?? "",
         );
         sequences.push(lastSequence);
       }
@@ -122,7 +123,7 @@ export class SqliteSessionStore implements SessionStore {
         );
         if (!session || Number(session.expires_at) <= now) return undefined;
         const rows = db.all(
-          "SELECT sequence, id, role, content, metadata, token_count, created_at, occurred_at FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ? ORDER BY sequence",
+          "SELECT sequence, id, role, content, metadata, token_count, created_at, occurred_at, name FROM messages WHERE namespace = ? AND user_id = ? AND session_id = ? ORDER BY sequence",
           ...key,
         );
         const messages: StoredMessage[] = rows.map((r) => ({
@@ -134,6 +135,7 @@ export class SqliteSessionStore implements SessionStore {
           tokenCount: Number(r.token_count),
           createdAt: new Date(Number(r.created_at)),
           occurredAt: new Date(Number(r.occurred_at ?? r.created_at)),
+          ...(r.name ? { name: String(r.name) } : {}),
         }));
         const summary =
           session.summary === null

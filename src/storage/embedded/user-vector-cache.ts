@@ -9,6 +9,8 @@ export interface UserVectors {
   readonly ids: string[];
   readonly types: MemoryType[];
   readonly superseded: boolean[];
+  /** Each row's speaker ("" for none), for the speaker filter. */
+  readonly speakers: string[];
   /** At least `ids.length × dimensions` floats, row-major. */
   matrix: Float32Array;
 }
@@ -18,6 +20,7 @@ export interface VectorRow {
   readonly id: string;
   readonly type: MemoryType;
   readonly superseded: boolean;
+  readonly speaker: string;
   readonly embedding: Float32Array;
 }
 
@@ -86,6 +89,7 @@ export class UserVectorCache {
     }
     entry.types[index] = row.type;
     entry.superseded[index] = row.superseded;
+    entry.speakers[index] = row.speaker;
     entry.matrix.set(row.embedding.subarray(0, dimensions), index * dimensions);
   }
 

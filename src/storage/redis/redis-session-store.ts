@@ -222,6 +222,7 @@ function encodeMessage(message: NewMessage): string {
     ...(message.occurredAt.getTime() !== message.createdAt.getTime()
       ? { occurredAt: message.occurredAt.getTime() }
       : {}),
+    ...(message.name ? { name: message.name } : {}),
   });
 }
 
@@ -234,6 +235,7 @@ function decodeMessage(item: string): StoredMessage {
     metadata: Record<string, string>;
     createdAt: number;
     occurredAt?: number;
+    name?: string;
   };
   return {
     id: body.id,
@@ -244,5 +246,6 @@ function decodeMessage(item: string): StoredMessage {
     metadata: body.metadata,
     createdAt: new Date(body.createdAt),
     occurredAt: new Date(body.occurredAt ?? body.createdAt),
+    ...(body.name ? { name: body.name } : {}),
   };
 }

@@ -173,6 +173,9 @@ export class WeaviateLongTermStore implements LongTermStore {
       const f = this.collection.filter;
       if (search.types.length > 0) filters.push(f.byProperty("type").containsAny([...search.types]));
       if (!search.includeSuperseded) filters.push(f.byProperty("superseded").equal(false));
+      if (search.speakers && search.speakers.length > 0) {
+        filters.push(f.byProperty("speaker").containsAny([...search.speakers]));
+      }
       try {
         const where = filters.length > 0 ? { filters: Filters.and(...filters) } : {};
         const tenant = this.tenant(scope);
@@ -412,6 +415,8 @@ function toProperties(record: MemoryRecord): Properties {
     history: JSON.stringify(record.history ?? []),
     listKey: listKey(record),
     metadataPairs: metadataPairs(record.metadata),
+    speaker: record.speaker ?? "",
+    speakerWords: record.speaker ?? "",
   };
 }
 
@@ -454,6 +459,7 @@ function toRecord(id: string, p: Properties, embedding: Float32Array): MemoryRec
       caller: String(p.sourceCaller ?? ""),
     },
     history: (JSON.parse(String(p.history || "[]")) as Record<string, unknown>[]).map(toVersion),
+    ...(p.speaker ? { speaker: String(p.speaker) } : {}),
   };
 }
 

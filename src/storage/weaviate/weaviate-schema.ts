@@ -37,6 +37,9 @@ export const memoryProperties = [
   { name: "listKey", dataType: "text", tokenization: "field", indexSearchable: false },
   /** "key=value" per metadata entry, so metadata filters are plain property filters. */
   { name: "metadataPairs", dataType: "text[]", tokenization: "field", indexSearchable: false },
+  // Who said it: exact for the speaker filter, and as words for BM25 (added later too).
+  { name: "speaker", dataType: "text", tokenization: "field", indexSearchable: false },
+  { name: "speakerWords", dataType: "text", tokenization: "word", indexFilterable: false },
 ] as const;
 
 /** Properties a collection made by an older Engram may lack; start-up adds them instead of refusing. */
@@ -48,6 +51,8 @@ const addedLater: ReadonlySet<string> = new Set([
   "history",
   "listKey",
   "metadataPairs",
+  "speaker",
+  "speakerWords",
 ]);
 
 export class SchemaMismatchError extends Error {

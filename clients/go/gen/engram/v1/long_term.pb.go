@@ -299,7 +299,10 @@ type Memory struct {
 	// Where the memory came from: a Remember call or the session messages it
 	// was extracted from. Settled memories keep the source of their current
 	// content (an in-place update takes the newer source).
-	Source        *MemorySource `protobuf:"bytes,15,opt,name=source,proto3" json:"source,omitempty"`
+	Source *MemorySource `protobuf:"bytes,15,opt,name=source,proto3" json:"source,omitempty"`
+	// Who said what the memory was learnt from (the message's name); empty
+	// when unknown or for Remember.
+	Speaker       string `protobuf:"bytes,16,opt,name=speaker,proto3" json:"speaker,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -437,6 +440,13 @@ func (x *Memory) GetSource() *MemorySource {
 		return x.Source
 	}
 	return nil
+}
+
+func (x *Memory) GetSpeaker() string {
+	if x != nil {
+		return x.Speaker
+	}
+	return ""
 }
 
 // The provenance of a memory.
@@ -1250,7 +1260,7 @@ var File_engram_v1_long_term_proto protoreflect.FileDescriptor
 
 const file_engram_v1_long_term_proto_rawDesc = "" +
 	"\n" +
-	"\x19engram/v1/long_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x05\n" +
+	"\x19engram/v1/long_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x05\n" +
 	"\x06Memory\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x15.engram.v1.MemoryTypeR\x04type\x12\x18\n" +
@@ -1273,7 +1283,8 @@ const file_engram_v1_long_term_proto_rawDesc = "" +
 	"\rsuperseded_by\x18\r \x01(\tR\fsupersededBy\x12;\n" +
 	"\vvalid_until\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"validUntil\x12/\n" +
-	"\x06source\x18\x0f \x01(\v2\x17.engram.v1.MemorySourceR\x06source\x1a;\n" +
+	"\x06source\x18\x0f \x01(\v2\x17.engram.v1.MemorySourceR\x06source\x12\x18\n" +
+	"\aspeaker\x18\x10 \x01(\tR\aspeaker\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x97\x01\n" +

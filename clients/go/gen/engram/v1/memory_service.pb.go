@@ -1126,7 +1126,10 @@ type RecallRequest struct {
 	// screens and benchmarks. Unset (the default) records the access.
 	SkipAccessTracking bool `protobuf:"varint,7,opt,name=skip_access_tracking,json=skipAccessTracking,proto3" json:"skip_access_tracking,omitempty"`
 	// Only memories matching this filter; applied inside the backend query.
-	Filter        *MemoryFilter `protobuf:"bytes,8,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter *MemoryFilter `protobuf:"bytes,8,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Only memories learnt from what these speakers said (Memory.speaker,
+	// exact names); empty means everyone. At most 32 names.
+	Speakers      []string `protobuf:"bytes,9,rep,name=speakers,proto3" json:"speakers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1213,6 +1216,13 @@ func (x *RecallRequest) GetSkipAccessTracking() bool {
 func (x *RecallRequest) GetFilter() *MemoryFilter {
 	if x != nil {
 		return x.Filter
+	}
+	return nil
+}
+
+func (x *RecallRequest) GetSpeakers() []string {
+	if x != nil {
+		return x.Speakers
 	}
 	return nil
 }
@@ -2888,7 +2898,7 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\bdecision\x18\x04 \x01(\v2\x17.engram.v1.GateDecisionR\bdecision\x12\x1e\n" +
 	"\n" +
 	"redactions\x18\x05 \x03(\tR\n" +
-	"redactions\"\xbe\x02\n" +
+	"redactions\"\xda\x02\n" +
 	"\rRecallRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x13\n" +
@@ -2897,7 +2907,8 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\tmin_score\x18\x05 \x01(\x02R\bminScore\x12-\n" +
 	"\x12include_superseded\x18\x06 \x01(\bR\x11includeSuperseded\x120\n" +
 	"\x14skip_access_tracking\x18\a \x01(\bR\x12skipAccessTracking\x12/\n" +
-	"\x06filter\x18\b \x01(\v2\x17.engram.v1.MemoryFilterR\x06filter\"E\n" +
+	"\x06filter\x18\b \x01(\v2\x17.engram.v1.MemoryFilterR\x06filter\x12\x1a\n" +
+	"\bspeakers\x18\t \x03(\tR\bspeakers\"E\n" +
 	"\x0eRecallResponse\x123\n" +
 	"\bmemories\x18\x01 \x03(\v2\x17.engram.v1.ScoredMemoryR\bmemories\"\x80\x01\n" +
 	"\x10GetMemoryRequest\x12&\n" +

@@ -91,7 +91,12 @@ type MessageInput struct {
 	// When the message was said; unset means when it is appended. For
 	// importing an older conversation: memories extracted from the message
 	// carry this time. Not more than a minute in the future.
-	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// Optional name of who said it, as chat APIs have (e.g. "Maya" when two
+	// people talk in one session): at most 64 bytes, no control characters.
+	// Kept on the message, carried into memories learnt from it, part of the
+	// text recall searches, and a Recall filter (RecallRequest.speakers).
+	Name          string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -154,6 +159,13 @@ func (x *MessageInput) GetOccurredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *MessageInput) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // A message as stored in a session.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -169,7 +181,9 @@ type Message struct {
 	TokenCount int32                  `protobuf:"varint,6,opt,name=token_count,json=tokenCount,proto3" json:"token_count,omitempty"`
 	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// When the message was said: MessageInput.occurred_at, else created_at.
-	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// Who said it (MessageInput.name); empty when not given.
+	Name          string `protobuf:"bytes,9,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -260,6 +274,13 @@ func (x *Message) GetOccurredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Message) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // What compaction made of a session's older messages.
 type SessionSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -337,16 +358,17 @@ var File_engram_v1_short_term_proto protoreflect.FileDescriptor
 
 const file_engram_v1_short_term_proto_rawDesc = "" +
 	"\n" +
-	"\x1aengram/v1/short_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x02\n" +
+	"\x1aengram/v1/short_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x02\n" +
 	"\fMessageInput\x12#\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x0f.engram.v1.RoleR\x04role\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x12A\n" +
 	"\bmetadata\x18\x03 \x03(\v2%.engram.v1.MessageInput.MetadataEntryR\bmetadata\x12;\n" +
 	"\voccurred_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"occurredAt\x1a;\n" +
+	"occurredAt\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x88\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9c\x03\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x0f.engram.v1.RoleR\x04role\x12\x18\n" +
@@ -358,7 +380,8 @@ const file_engram_v1_short_term_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12;\n" +
 	"\voccurred_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"occurredAt\x1a;\n" +
+	"occurredAt\x12\x12\n" +
+	"\x04name\x18\t \x01(\tR\x04name\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc5\x01\n" +

@@ -208,6 +208,7 @@ class Memory(_message.Message):
     SUPERSEDED_BY_FIELD_NUMBER: _builtins.int
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
+    SPEAKER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Assigned by Engram."""
     type: Global___MemoryType.ValueType
@@ -225,6 +226,10 @@ class Memory(_message.Message):
     """How often the memory was returned by Recall or AssembleContext."""
     superseded_by: _builtins.str
     """Set when a newer memory replaced this one; it is then kept as history."""
+    speaker: _builtins.str
+    """Who said what the memory was learnt from (the message's name); empty
+    when unknown or for Remember.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Free-form labels: at most 32 entries, keys 1 to 64 bytes, values at most
@@ -272,10 +277,11 @@ class Memory(_message.Message):
         superseded_by: _builtins.str = ...,
         valid_until: _timestamp_pb2.Timestamp | None = ...,
         source: Global___MemorySource | None = ...,
+        speaker: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "last_accessed_at", b"last_accessed_at", "occurred_at", b"occurred_at", "source", b"source", "updated_at", b"updated_at", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_count", b"access_count", "content", b"content", "created_at", b"created_at", "id", b"id", "importance", b"importance", "last_accessed_at", b"last_accessed_at", "metadata", b"metadata", "occurred_at", b"occurred_at", "pinned", b"pinned", "source", b"source", "subject", b"subject", "superseded_by", b"superseded_by", "type", b"type", "updated_at", b"updated_at", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_count", b"access_count", "content", b"content", "created_at", b"created_at", "id", b"id", "importance", b"importance", "last_accessed_at", b"last_accessed_at", "metadata", b"metadata", "occurred_at", b"occurred_at", "pinned", b"pinned", "source", b"source", "speaker", b"speaker", "subject", b"subject", "superseded_by", b"superseded_by", "type", b"type", "updated_at", b"updated_at", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

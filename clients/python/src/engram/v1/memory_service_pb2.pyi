@@ -624,6 +624,7 @@ class RecallRequest(_message.Message):
     INCLUDE_SUPERSEDED_FIELD_NUMBER: _builtins.int
     SKIP_ACCESS_TRACKING_FIELD_NUMBER: _builtins.int
     FILTER_FIELD_NUMBER: _builtins.int
+    SPEAKERS_FIELD_NUMBER: _builtins.int
     query: _builtins.str
     """What to look for, 1 byte to 8 KiB."""
     top_k: _builtins.int
@@ -647,6 +648,12 @@ class RecallRequest(_message.Message):
     def filter(self) -> _long_term_pb2.MemoryFilter:
         """Only memories matching this filter; applied inside the backend query."""
 
+    @_builtins.property
+    def speakers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only memories learnt from what these speakers said (Memory.speaker,
+        exact names); empty means everyone. At most 32 names.
+        """
+
     def __init__(
         self,
         *,
@@ -658,10 +665,11 @@ class RecallRequest(_message.Message):
         include_superseded: _builtins.bool = ...,
         skip_access_tracking: _builtins.bool = ...,
         filter: _long_term_pb2.MemoryFilter | None = ...,
+        speakers: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "include_superseded", b"include_superseded", "min_score", b"min_score", "query", b"query", "scope", b"scope", "skip_access_tracking", b"skip_access_tracking", "top_k", b"top_k", "types", b"types"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "include_superseded", b"include_superseded", "min_score", b"min_score", "query", b"query", "scope", b"scope", "skip_access_tracking", b"skip_access_tracking", "speakers", b"speakers", "top_k", b"top_k", "types", b"types"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65ngram/v1/short_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x01\n\x0cMessageInput\x12\x1d\n\x04role\x18\x01 \x01(\x0e\x32\x0f.engram.v1.Role\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x37\n\x08metadata\x18\x03 \x03(\x0b\x32%.engram.v1.MessageInput.MetadataEntry\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb2\x02\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1d\n\x04role\x18\x02 \x01(\x0e\x32\x0f.engram.v1.Role\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x32\n\x08metadata\x18\x04 \x03(\x0b\x32 .engram.v1.Message.MetadataEntry\x12\x10\n\x08sequence\x18\x05 \x01(\x03\x12\x13\n\x0btoken_count\x18\x06 \x01(\x05\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"}\n\x0eSessionSummary\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x13\n\x0btoken_count\x18\x02 \x01(\x05\x12#\n\x1bsummarized_through_sequence\x18\x03 \x01(\x03\x12 \n\x18summarized_message_count\x18\x04 \x01(\x03*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x12\n\x0eROLE_ASSISTANT\x10\x02\x12\x0f\n\x0bROLE_SYSTEM\x10\x03\x12\r\n\tROLE_TOOL\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65ngram/v1/short_term.proto\x12\tengram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe7\x01\n\x0cMessageInput\x12\x1d\n\x04role\x18\x01 \x01(\x0e\x32\x0f.engram.v1.Role\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x37\n\x08metadata\x18\x03 \x03(\x0b\x32%.engram.v1.MessageInput.MetadataEntry\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x05 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc0\x02\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1d\n\x04role\x18\x02 \x01(\x0e\x32\x0f.engram.v1.Role\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x32\n\x08metadata\x18\x04 \x03(\x0b\x32 .engram.v1.Message.MetadataEntry\x12\x10\n\x08sequence\x18\x05 \x01(\x03\x12\x13\n\x0btoken_count\x18\x06 \x01(\x05\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\t \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"}\n\x0eSessionSummary\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x13\n\x0btoken_count\x18\x02 \x01(\x05\x12#\n\x1bsummarized_through_sequence\x18\x03 \x01(\x03\x12 \n\x18summarized_message_count\x18\x04 \x01(\x03*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x12\n\x0eROLE_ASSISTANT\x10\x02\x12\x0f\n\x0bROLE_SYSTEM\x10\x03\x12\r\n\tROLE_TOOL\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,16 +36,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MESSAGEINPUT_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_MESSAGE_METADATAENTRY']._loaded_options = None
   _globals['_MESSAGE_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_ROLE']._serialized_start=730
-  _globals['_ROLE']._serialized_end=825
+  _globals['_ROLE']._serialized_start=758
+  _globals['_ROLE']._serialized_end=853
   _globals['_MESSAGEINPUT']._serialized_start=75
-  _globals['_MESSAGEINPUT']._serialized_end=292
-  _globals['_MESSAGEINPUT_METADATAENTRY']._serialized_start=245
-  _globals['_MESSAGEINPUT_METADATAENTRY']._serialized_end=292
-  _globals['_MESSAGE']._serialized_start=295
-  _globals['_MESSAGE']._serialized_end=601
-  _globals['_MESSAGE_METADATAENTRY']._serialized_start=245
-  _globals['_MESSAGE_METADATAENTRY']._serialized_end=292
-  _globals['_SESSIONSUMMARY']._serialized_start=603
-  _globals['_SESSIONSUMMARY']._serialized_end=728
+  _globals['_MESSAGEINPUT']._serialized_end=306
+  _globals['_MESSAGEINPUT_METADATAENTRY']._serialized_start=259
+  _globals['_MESSAGEINPUT_METADATAENTRY']._serialized_end=306
+  _globals['_MESSAGE']._serialized_start=309
+  _globals['_MESSAGE']._serialized_end=629
+  _globals['_MESSAGE_METADATAENTRY']._serialized_start=259
+  _globals['_MESSAGE_METADATAENTRY']._serialized_end=306
+  _globals['_SESSIONSUMMARY']._serialized_start=631
+  _globals['_SESSIONSUMMARY']._serialized_end=756
 # @@protoc_insertion_point(module_scope)

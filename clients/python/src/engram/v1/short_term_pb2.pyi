@@ -72,10 +72,17 @@ class MessageInput(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     role: Global___Role.ValueType
     """Required; ROLE_UNSPECIFIED is rejected."""
     content: _builtins.str
     """The text, 1 byte to 32 KiB of UTF-8."""
+    name: _builtins.str
+    """Optional name of who said it, as chat APIs have (e.g. "Maya" when two
+    people talk in one session): at most 64 bytes, no control characters.
+    Kept on the message, carried into memories learnt from it, part of the
+    text recall searches, and a Recall filter (RecallRequest.speakers).
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Free-form labels kept with the message: at most 32 entries, keys 1 to 64
@@ -96,10 +103,11 @@ class MessageInput(_message.Message):
         content: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "metadata", b"metadata", "occurred_at", b"occurred_at", "role", b"role"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "metadata", b"metadata", "name", b"name", "occurred_at", b"occurred_at", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -139,6 +147,7 @@ class Message(_message.Message):
     TOKEN_COUNT_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Assigned by Engram on append; unique within the session."""
     role: Global___Role.ValueType
@@ -149,6 +158,8 @@ class Message(_message.Message):
     """
     token_count: _builtins.int
     """Tokens of `content` by Engram's tokenizer (o200k_base)."""
+    name: _builtins.str
+    """Who said it (MessageInput.name); empty when not given."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
@@ -168,10 +179,11 @@ class Message(_message.Message):
         token_count: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "created_at", b"created_at", "id", b"id", "metadata", b"metadata", "occurred_at", b"occurred_at", "role", b"role", "sequence", b"sequence", "token_count", b"token_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "created_at", b"created_at", "id", b"id", "metadata", b"metadata", "name", b"name", "occurred_at", b"occurred_at", "role", b"role", "sequence", b"sequence", "token_count", b"token_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file engram/v1/short_term.proto.
  */
 export const file_engram_v1_short_term: GenFile = /*@__PURE__*/
-  fileDesc("ChplbmdyYW0vdjEvc2hvcnRfdGVybS5wcm90bxIJZW5ncmFtLnYxItkBCgxNZXNzYWdlSW5wdXQSHQoEcm9sZRgBIAEoDjIPLmVuZ3JhbS52MS5Sb2xlEg8KB2NvbnRlbnQYAiABKAkSNwoIbWV0YWRhdGEYAyADKAsyJS5lbmdyYW0udjEuTWVzc2FnZUlucHV0Lk1ldGFkYXRhRW50cnkSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKyAgoHTWVzc2FnZRIKCgJpZBgBIAEoCRIdCgRyb2xlGAIgASgOMg8uZW5ncmFtLnYxLlJvbGUSDwoHY29udGVudBgDIAEoCRIyCghtZXRhZGF0YRgEIAMoCzIgLmVuZ3JhbS52MS5NZXNzYWdlLk1ldGFkYXRhRW50cnkSEAoIc2VxdWVuY2UYBSABKAMSEwoLdG9rZW5fY291bnQYBiABKAUSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ9Cg5TZXNzaW9uU3VtbWFyeRIPCgdjb250ZW50GAEgASgJEhMKC3Rva2VuX2NvdW50GAIgASgFEiMKG3N1bW1hcml6ZWRfdGhyb3VnaF9zZXF1ZW5jZRgDIAEoAxIgChhzdW1tYXJpemVkX21lc3NhZ2VfY291bnQYBCABKAMqXwoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDQoJUk9MRV9VU0VSEAESEgoOUk9MRV9BU1NJU1RBTlQQAhIPCgtST0xFX1NZU1RFTRADEg0KCVJPTEVfVE9PTBAEQqcBCg1jb20uZW5ncmFtLnYxQg5TaG9ydFRlcm1Qcm90b1ABWkFnaXRodWIuY29tL2VuZ3JhbS1tZW1vcnkvZW5ncmFtL2NsaWVudHMvZ28vZ2VuL2VuZ3JhbS92MTtlbmdyYW12MaICA0VYWKoCCUVuZ3JhbS5WMcoCCUVuZ3JhbVxWMeICFUVuZ3JhbVxWMVxHUEJNZXRhZGF0YeoCCkVuZ3JhbTo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChplbmdyYW0vdjEvc2hvcnRfdGVybS5wcm90bxIJZW5ncmFtLnYxIucBCgxNZXNzYWdlSW5wdXQSHQoEcm9sZRgBIAEoDjIPLmVuZ3JhbS52MS5Sb2xlEg8KB2NvbnRlbnQYAiABKAkSNwoIbWV0YWRhdGEYAyADKAsyJS5lbmdyYW0udjEuTWVzc2FnZUlucHV0Lk1ldGFkYXRhRW50cnkSLwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5hbWUYBSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsACCgdNZXNzYWdlEgoKAmlkGAEgASgJEh0KBHJvbGUYAiABKA4yDy5lbmdyYW0udjEuUm9sZRIPCgdjb250ZW50GAMgASgJEjIKCG1ldGFkYXRhGAQgAygLMiAuZW5ncmFtLnYxLk1lc3NhZ2UuTWV0YWRhdGFFbnRyeRIQCghzZXF1ZW5jZRgFIAEoAxITCgt0b2tlbl9jb3VudBgGIAEoBRIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbmFtZRgJIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEifQoOU2Vzc2lvblN1bW1hcnkSDwoHY29udGVudBgBIAEoCRITCgt0b2tlbl9jb3VudBgCIAEoBRIjChtzdW1tYXJpemVkX3Rocm91Z2hfc2VxdWVuY2UYAyABKAMSIAoYc3VtbWFyaXplZF9tZXNzYWdlX2NvdW50GAQgASgDKl8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg0KCVJPTEVfVVNFUhABEhIKDlJPTEVfQVNTSVNUQU5UEAISDwoLUk9MRV9TWVNURU0QAxINCglST0xFX1RPT0wQBEKnAQoNY29tLmVuZ3JhbS52MUIOU2hvcnRUZXJtUHJvdG9QAVpBZ2l0aHViLmNvbS9lbmdyYW0tbWVtb3J5L2VuZ3JhbS9jbGllbnRzL2dvL2dlbi9lbmdyYW0vdjE7ZW5ncmFtdjGiAgNFWFiqAglFbmdyYW0uVjHKAglFbmdyYW1cVjHiAhVFbmdyYW1cVjFcR1BCTWV0YWRhdGHqAgpFbmdyYW06OlYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A message to append to a session.
@@ -50,6 +50,16 @@ export type MessageInput = Message$1<"engram.v1.MessageInput"> & {
    * @generated from field: google.protobuf.Timestamp occurred_at = 4;
    */
   occurredAt?: Timestamp | undefined;
+
+  /**
+   * Optional name of who said it, as chat APIs have (e.g. "Maya" when two
+   * people talk in one session): at most 64 bytes, no control characters.
+   * Kept on the message, carried into memories learnt from it, part of the
+   * text recall searches, and a Recall filter (RecallRequest.speakers).
+   *
+   * @generated from field: string name = 5;
+   */
+  name: string;
 };
 
 /**
@@ -113,6 +123,13 @@ export type Message = Message$1<"engram.v1.Message"> & {
    * @generated from field: google.protobuf.Timestamp occurred_at = 8;
    */
   occurredAt?: Timestamp | undefined;
+
+  /**
+   * Who said it (MessageInput.name); empty when not given.
+   *
+   * @generated from field: string name = 9;
+   */
+  name: string;
 };
 
 /**
