@@ -8,7 +8,7 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 bash scripts/generate.sh "$scratch"
 status=0
-for dir in src/gen clients/ts/src/gen clients/go/gen clients/python/src/engram; do
+for dir in src/gen clients/ts/src/gen clients/go/gen clients/python/src/engram_memory_client/gen; do
   if ! diff -ru --exclude=__pycache__ "$dir" "$scratch/$dir"; then status=1; fi
 done
 if [ "$status" -ne 0 ]; then

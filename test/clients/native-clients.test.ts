@@ -40,7 +40,8 @@ describe("Go client", () => {
 describe("Python client", () => {
   const python = () => `${process.env.ENGRAM_PYTHON_VENV}/bin/python`;
   it("has its environment", () => expect(process.env.ENGRAM_PYTHON_VENV, "run through `make test`").toBeTruthy());
-  it("is mypy --strict clean", () => check(python(), ["-m", "mypy", "src/engram_client", "tests"], "clients/python"));
+  it("is mypy --strict clean", () =>
+    check(python(), ["-m", "mypy", "src/engram_memory_client", "tests"], "clients/python"));
   it("passes pytest (sync and asyncio clients) against the running server", () =>
     check(python(), ["-m", "pytest", "-q", "tests"], "clients/python", servers()));
 });

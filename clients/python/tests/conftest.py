@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from engram_client import scope_pb2
+from engram_memory_client import scope_pb2
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from concurrent import futures
 import grpc
 import pytest
 
-from engram_client import (
+from engram_memory_client import (
     AsyncEngramClient,
     EngramClient,
     EngramError,

@@ -4,7 +4,7 @@ isort:skip_file
 """
 
 from collections import abc as _abc
-from engram.v1 import memory_service_pb2 as _memory_service_pb2
+from engram_memory_client.gen.engram.v1 import memory_service_pb2 as _memory_service_pb2
 from grpc import aio as _aio
 import abc as _abc_1
 import grpc as _grpc

@@ -1,6 +1,6 @@
 """Engram's Python client: `EngramClient` (blocking) and `AsyncEngramClient` (asyncio)."""
 
-from engram.v1 import (
+from engram_memory_client.gen.engram.v1 import (
     assembly_pb2,
     long_term_pb2,
     memory_service_pb2,

@@ -22,11 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from engram.v1 import assembly_pb2 as engram_dot_v1_dot_assembly__pb2
-from engram.v1 import long_term_pb2 as engram_dot_v1_dot_long__term__pb2
-from engram.v1 import scope_pb2 as engram_dot_v1_dot_scope__pb2
-from engram.v1 import short_term_pb2 as engram_dot_v1_dot_short__term__pb2
-from engram.v1 import working_pb2 as engram_dot_v1_dot_working__pb2
+from engram_memory_client.gen.engram.v1 import assembly_pb2 as engram_dot_v1_dot_assembly__pb2
+from engram_memory_client.gen.engram.v1 import long_term_pb2 as engram_dot_v1_dot_long__term__pb2
+from engram_memory_client.gen.engram.v1 import scope_pb2 as engram_dot_v1_dot_scope__pb2
+from engram_memory_client.gen.engram.v1 import short_term_pb2 as engram_dot_v1_dot_short__term__pb2
+from engram_memory_client.gen.engram.v1 import working_pb2 as engram_dot_v1_dot_working__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
@@ -34,7 +34,7 @@ DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x65ngram/v1/m
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engram.v1.memory_service_pb2', _globals)
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engram_memory_client.gen.engram.v1.memory_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SETWORKINGREQUEST_ENTRIESENTRY']._loaded_options = None

@@ -4,7 +4,7 @@ isort:skip_file
 """
 
 from collections import abc as _abc
-from engram.v1 import short_term_pb2 as _short_term_pb2
+from engram_memory_client.gen.engram.v1 import short_term_pb2 as _short_term_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers

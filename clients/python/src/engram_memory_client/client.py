@@ -28,8 +28,8 @@ import grpc
 import grpc.aio
 from opentelemetry import propagate
 
-from engram.v1 import memory_service_pb2 as pb
-from engram.v1 import memory_service_pb2_grpc as pb_grpc
+from engram_memory_client.gen.engram.v1 import memory_service_pb2 as pb
+from engram_memory_client.gen.engram.v1 import memory_service_pb2_grpc as pb_grpc
 
 from .errors import EngramError
 

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from engram.v1 import memory_service_pb2 as engram_dot_v1_dot_memory__service__pb2
+from engram_memory_client.gen.engram.v1 import memory_service_pb2 as engram_dot_v1_dot_memory__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

@@ -4,11 +4,11 @@ isort:skip_file
 """
 
 from collections import abc as _abc
-from engram.v1 import assembly_pb2 as _assembly_pb2
-from engram.v1 import long_term_pb2 as _long_term_pb2
-from engram.v1 import scope_pb2 as _scope_pb2
-from engram.v1 import short_term_pb2 as _short_term_pb2
-from engram.v1 import working_pb2 as _working_pb2
+from engram_memory_client.gen.engram.v1 import assembly_pb2 as _assembly_pb2
+from engram_memory_client.gen.engram.v1 import long_term_pb2 as _long_term_pb2
+from engram_memory_client.gen.engram.v1 import scope_pb2 as _scope_pb2
+from engram_memory_client.gen.engram.v1 import short_term_pb2 as _short_term_pb2
+from engram_memory_client.gen.engram.v1 import working_pb2 as _working_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
