@@ -239,6 +239,8 @@ var retriedMethods = map[string]bool{
 	engramv1.MemoryService_ListWorking_FullMethodName:    true,
 	engramv1.MemoryService_Recall_FullMethodName:         true,
 	engramv1.MemoryService_GetMemory_FullMethodName:      true,
+	engramv1.MemoryService_MemoryHistory_FullMethodName:  true,
+	engramv1.MemoryService_ListMemories_FullMethodName:   true,
 }
 
 // retryUnary retries UNAVAILABLE only, and only on retriedMethods. An append

@@ -98,6 +98,8 @@ export const retriedMethods: ReadonlySet<string> = new Set(
     MemoryService.method.listWorking,
     MemoryService.method.recall,
     MemoryService.method.getMemory,
+    MemoryService.method.memoryHistory,
+    MemoryService.method.listMemories,
   ].map((m) => m.name),
 );
 
