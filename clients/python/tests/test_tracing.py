@@ -12,7 +12,7 @@ from opentelemetry import context, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from engram_client import AsyncEngramClient, EngramClient, memory_service_pb2 as pb
+from engram_memory_client import AsyncEngramClient, EngramClient, memory_service_pb2 as pb
 
 TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736
 SPAN_ID = 0x00F067AA0BA902B7
