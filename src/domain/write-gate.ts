@@ -47,6 +47,11 @@ const preference =
   /\b(i (really )?prefer|i'd rather|i would rather|from now on|going forward|i('ve| have)? switched|i('m| am) switching|i moved to|i like|i love|i enjoy|i hate|i dislike|i don't like|i do not like|i always|i never|please always|please never|my favou?rite)\b/i;
 const fact =
   /\b(my name is|call me|i live in|i('m| am) from|i work (at|as|for|in)|i('m| am) an? |i('m| am) allergic|i have (an? )?(allergy|kid|child|children|dog|cat|partner|wife|husband)|my (birthday|wife|husband|partner|son|daughter|job|role|team|company) is|i speak)\b/i;
+/** "my X is Y": a fact about something of the user's (my locker code is 4417, my home airport is LIS). */
+const possessionFact = /\bmy(\s+[\p{L}-]+){1,3}\s+(is|are)\s+\S/iu;
+/** How the user is now ("I'm a bit tired today"): true for a moment, not a fact about them. */
+const transientState =
+  /\b(i('m| am)|i feel|i'm feeling|i am feeling|feeling)\b[^.!?]{0,24}\b(tired|sleepy|exhausted|hungry|thirsty|bored|busy|stressed|sick|unwell|cold|hot|late|sad|grumpy|nervous|excited|annoyed|in a hurry)\b/i;
 const decision =
   /\b(i('ve| have)? decided|we('ve| have)? decided|let's go with|i'll go with|i('ve| have)? chosen|i chose|i booked|we booked|i signed up|i cancell?ed|i bought)\b/i;
 
@@ -64,10 +69,13 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
   if (transientTask.test(text) && !preference.test(text) && !fact.test(text)) {
     return { action: "drop", reason: "transient-task-state" };
   }
+  if (transientState.test(text) && !preference.test(text)) return { action: "drop", reason: "transient-state" };
   if (preference.test(text))
     return { action: "store", type: "preference", importance: 0.7, reason: "explicit-preference" };
   if (decision.test(text)) return { action: "store", type: "episodic", importance: 0.6, reason: "decision" };
-  if (fact.test(text)) return { action: "store", type: "semantic", importance: 0.6, reason: "stated-fact" };
+  if (fact.test(text) || possessionFact.test(text)) {
+    return { action: "store", type: "semantic", importance: 0.6, reason: "stated-fact" };
+  }
   if (/\?\s*$/.test(text)) return { action: "drop", reason: "question" };
   if (text.split(/\s+/).length < 4) return { action: "drop", reason: "too-short" };
   return { action: "ambiguous" };

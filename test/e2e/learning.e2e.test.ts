@@ -119,3 +119,47 @@ describe.each(backends)("learning from conversations on %s", (_, backendEnv) => 
     expect(body).toMatch(/^engram_learning_messages_total\{trigger="end"\} [1-9]/m);
   });
 });
+
+describe("two replicas appending to one session (Redis + Weaviate)", () => {
+  const replicas: TestServer[] = [];
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.destroy()));
+  });
+
+  it("learn from every message exactly once between them", async () => {
+    const shared = backends[1]![1]();
+    replicas.push(
+      ...(await Promise.all([
+        startTestServer({ ...shared, ...learning }),
+        startTestServer({ ...shared, ...learning }),
+      ])),
+    );
+    const clients = replicas.map((r) => openClient("grpc", r.baseUrl).client);
+    const learnt = async () =>
+      (await Promise.all(replicas.map(scrape))).reduce(
+        (sum, body) => sum + metricTotal(body, "engram_learning_messages_total"),
+        0,
+      );
+    const before = await learnt();
+    const scope = { namespace: "learning", userId: randomUUID() };
+    const turns = longConversation();
+    // Two writers, one per replica, interleaving their turns into one session.
+    let appended = 0;
+    await Promise.all(
+      clients.map(async (client, w) => {
+        for (let i = w; i < turns.length; i += 2) {
+          await client.appendMessages({ scope, sessionId: "shared", messages: turns[i]! });
+          appended += turns[i]!.length;
+        }
+      }),
+    );
+    await vi.waitFor(async () => {
+      const session = await clients[0]!.getMessages({ scope, sessionId: "shared" });
+      expect(session.summary?.summarizedThroughSequence).toBeGreaterThan(20n);
+    }, eventually);
+    await clients[1]!.endSession({ scope, sessionId: "shared" });
+    expect((await learnt()) - before).toBe(appended);
+    const recalled = (await clients[0]!.recall({ scope, query: "seat preference", topK: 20 })).memories;
+    expect(recalled.filter((m) => m.memory?.content === "I prefer aisle seats on long flights")).toHaveLength(1);
+  });
+});

@@ -22,6 +22,8 @@ describe("gateByRules", () => {
     ["I'm currently working on this task, draft 2 is open", "transient-task-state"],
     ["What time is it in Tokyo?", "question"],
     ["maybe later", "too-short"],
+    ["I'm a bit tired today", "transient-state"],
+    ["I feel really stressed", "transient-state"],
   ])("drops %j as %s", (content, reason) => {
     expect(gateByRules(user(content))).toEqual({ action: "drop", reason });
   });
@@ -33,6 +35,8 @@ describe("gateByRules", () => {
     ["My name is Ana and I live in Lisbon", "semantic"],
     ["I'm allergic to peanuts", "semantic"],
     ["I decided to take the 8am train", "episodic"],
+    ["my locker code is 4417", "semantic"],
+    ["My home airport is Lisbon", "semantic"],
   ])("keeps %j as %s", (content, type) => {
     expect(gateByRules(user(content))).toMatchObject({ action: "store", type });
   });
