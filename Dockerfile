@@ -22,6 +22,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 RUN mkdir -p /var/lib/engram && chown 10001:10001 /var/lib/engram
 USER 10001:10001
-EXPOSE 50051 9464
+EXPOSE 50051 9464 50053
 ENTRYPOINT ["node", "dist/main.js"]
 CMD ["serve"]

@@ -175,6 +175,47 @@ describe("helm chart", () => {
     expect(refused).toMatch(/pushgatewayUrl/);
   });
 
+  it("serves MCP and exports traces only when asked, on the port the Service and network policy open", async () => {
+    const off = await render(...minimal);
+    expect(byKind(off.manifests, "ConfigMap")!.data).not.toHaveProperty("ENGRAM_MCP_ENABLED");
+    expect(byKind(off.manifests, "ConfigMap")!.data).not.toHaveProperty("OTEL_EXPORTER_OTLP_ENDPOINT");
+    expect(byKind(off.manifests, "Service")!.spec.ports.map((p: { name: string }) => p.name)).toEqual([
+      "grpc",
+      "metrics",
+    ]);
+
+    const { manifests } = await render(
+      ...minimal,
+      "--set",
+      "mcp.enabled=true",
+      "--set",
+      "mcp.namespace=agents",
+      "--set",
+      "tracing.otlpEndpoint=http://otel-collector.monitoring:4318",
+      "--set",
+      "tracing.extraEnv.OTEL_TRACES_SAMPLER=parentbased_traceidratio",
+    );
+    expect(byKind(manifests, "ConfigMap")!.data).toMatchObject({
+      ENGRAM_MCP_ENABLED: "true",
+      ENGRAM_MCP_PORT: "50053",
+      ENGRAM_MCP_NAMESPACE: "agents",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.monitoring:4318",
+      OTEL_SERVICE_NAME: "engram",
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+    });
+    const server = byKind(manifests, "Deployment")!.spec.template.spec.containers[0];
+    expect(server.ports).toContainEqual({ name: "mcp", containerPort: 50053, protocol: "TCP" });
+    expect(byKind(manifests, "Service")!.spec.ports).toContainEqual(
+      expect.objectContaining({ name: "mcp", port: 50053, targetPort: "mcp" }),
+    );
+    expect(byKind(manifests, "NetworkPolicy")!.spec.ingress[0].ports).toContainEqual({ port: "mcp", protocol: "TCP" });
+
+    const refused = await render(...minimal, "--set", "tracing.extraEnv.ENGRAM_PORT=x").catch(
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(refused).toMatch(/'ENGRAM_PORT' does not match pattern '\^OTEL_/);
+  });
+
   it("never makes a running eviction Job a Service endpoint or a member of the disruption budget", async () => {
     const { manifests } = await render("-f", production);
     const jobLabels = byKind(manifests, "CronJob")!.spec.jobTemplate.spec.template.metadata.labels;
