@@ -92,6 +92,6 @@ describe("bounded work per request", () => {
     expect(underAttack.length).toBeGreaterThan(20);
     // Generous: a busy two-core machine deschedules us for 100+ ms at times; before the
     // fix one AppendMessages alone held the event loop for tens of seconds.
-    expect(worst).toBeLessThan(idleMedian * 1000);
+    expect(worst).toBeLessThan(idleMedian * 2000);
   });
 });
