@@ -1,6 +1,6 @@
 import type { Config } from "./config.js";
 import { Engram, type EngramEvents } from "./domain/engram.js";
-import type { Embedder, Summariser } from "./domain/models.js";
+import { identityKey, type Embedder, type Summariser } from "./domain/models.js";
 import { LocalStatementClassifier, type GateClassifier } from "./domain/write-gate.js";
 import { createOpenAiClient, OpenAiEmbedder, OpenAiGateClassifier, OpenAiSummariser } from "./models/openai-models.js";
 import { LocalEmbedder } from "./models/local-embedder.js";
@@ -19,10 +19,14 @@ import { traceModels, traceStores } from "./observability/trace-backends.js";
 export async function openEngram(
   config: Config,
   events: EngramEvents = {},
-  openStores: (config: Config, dimensions: number) => Stores | Promise<Stores> = openConfiguredStores,
+  openStores: (config: Config, dimensions: number, embedder: string) => Stores | Promise<Stores> = openConfiguredStores,
 ): Promise<{ engram: Engram; stores: Stores }> {
   const models = traceModels(await openModels(config), config.models.provider);
-  const stores = await openStores(config, models.embedder.dimensions);
+  const stores = await openStores(
+    config,
+    models.embedder.dimensions,
+    identityKey(models.embedder.identity, models.embedder.dimensions),
+  );
   const engram = new Engram(
     stores,
     models,
@@ -51,16 +55,35 @@ export async function openEngram(
  * Weaviate long-term memory. With both configured no local file is opened,
  * so a replica needs no writable volume.
  */
-export async function openConfiguredStores(config: Config, dimensions: number): Promise<Stores> {
+export async function openConfiguredStores(
+  config: Config,
+  dimensions: number,
+  /** The embedder's identity key: long-term stores holding another embedder's vectors refuse to open. */
+  embedder?: string,
+  /** Open whatever vectors long-term memory holds (`engram reembed`). */
+  options: { anyVectors?: boolean } = {},
+): Promise<Stores> {
   const redisConfig = config.store.redis;
   const weaviateConfig = config.store.weaviate;
   const embedded =
-    redisConfig && weaviateConfig ? undefined : openEmbeddedStores({ path: config.store.sqlitePath, dimensions });
+    redisConfig && weaviateConfig
+      ? undefined
+      : openEmbeddedStores({
+          path: config.store.sqlitePath,
+          dimensions,
+          // Long-term memory on Weaviate: the file holds no vectors to check.
+          ...(weaviateConfig ? {} : { ...(embedder !== undefined ? { embedder } : {}), ...options }),
+        });
   const redis = redisConfig
     ? openRedisStores({ ...redisConfig, sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 } })
     : undefined;
   try {
-    const weaviate = weaviateConfig ? await openWeaviateStores(weaviateConfig, dimensions) : undefined;
+    const weaviate = weaviateConfig
+      ? await openWeaviateStores(weaviateConfig, dimensions, {
+          ...(embedder !== undefined ? { embedder } : {}),
+          ...options,
+        })
+      : undefined;
     await redis?.connected;
     return traceStores({
       sessions: redis?.sessions ?? embedded!.sessions,

@@ -59,12 +59,14 @@ export interface RunningServer {
 export async function startServer(
   config: Config,
   logger: Logger,
-  dependencies: { openStores?: (config: Config, dimensions: number) => Stores | Promise<Stores> } = {},
+  dependencies: {
+    openStores?: (config: Config, dimensions: number, embedder: string) => Stores | Promise<Stores>;
+  } = {},
 ): Promise<RunningServer> {
   checkListenerSecurity(config);
   const metrics = new EngramMetrics();
-  const { engram, stores } = await openEngram(config, metricEvents(metrics, logger), async (c, dimensions) =>
-    instrumentStores(await (dependencies.openStores ?? openConfiguredStores)(c, dimensions), metrics),
+  const { engram, stores } = await openEngram(config, metricEvents(metrics, logger), async (c, dimensions, embedder) =>
+    instrumentStores(await (dependencies.openStores ?? openConfiguredStores)(c, dimensions, embedder), metrics),
   );
   metrics.learningQueueDepthSource = () => engram.learning.depth();
   await engram.start();

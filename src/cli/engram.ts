@@ -5,6 +5,8 @@ import { captureConsole, createLogger } from "../observability/logger.js";
 import { hashToken } from "../rpc/authentication.js";
 import { startServer } from "../server.js";
 import { evict } from "./evict.js";
+import { reembed } from "./reembed.js";
+import { EmbedderMismatchError } from "../domain/models.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { anonymousCaller } from "../domain/authorization.js";
 import { createMcpServer } from "../mcp/mcp-server.js";
@@ -19,6 +21,8 @@ import { startTracing } from "../observability/tracing.js";
 const usage = `usage:
   engram serve
   engram evict [--namespace NS [--user USER]] [--dry-run]
+  engram reembed [--batch-size N] [--checkpoint FILE]
+                            re-embed long-term memory with the configured embedder (resumable)
   engram mcp                MCP over stdio, as ENGRAM_MCP_USER_ID in ENGRAM_MCP_NAMESPACE
   engram hash-token TOKEN   print the SHA-256 to put in ENGRAM_AUTH_TOKENS_FILE
 
@@ -49,6 +53,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return serve(config);
     case "evict":
       return evict(config, rest);
+    case "reembed":
+      return reembed(config, rest);
     case "mcp":
       return mcpStdio(config);
     case "help":
@@ -72,6 +78,10 @@ async function serve(config: Config): Promise<number> {
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`engram: invalid configuration: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof EmbedderMismatchError) {
+      process.stderr.write(`engram: ${error.message}\n`);
       return 2;
     }
     throw error;

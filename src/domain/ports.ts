@@ -237,6 +237,10 @@ export interface BulkInsertResult {
 export interface LongTermStore {
   /** The embedding length this store holds; checked against the embedder. */
   readonly dimensions: number;
+  /** The identity key (`identityKey`) of the embedder whose vectors the store holds, if recorded. */
+  embedderIdentity(): Promise<string | undefined>;
+  /** Records that every vector now comes from this embedder (`engram reembed`, once done). */
+  recordEmbedderIdentity(identity: string): Promise<void>;
   insert(record: MemoryRecord): Promise<void>;
   /** Writes many records in chunks; a partial failure is reported per record. */
   insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult>;

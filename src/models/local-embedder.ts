@@ -1,4 +1,4 @@
-import type { Embedder } from "../domain/models.js";
+import type { Embedder, EmbedderIdentity } from "../domain/models.js";
 
 /**
  * A deterministic embedder that needs no model: words, word bigrams and
@@ -8,6 +8,9 @@ import type { Embedder } from "../domain/models.js";
  * that runs anywhere; a real embedding model is one setting away.
  */
 export class LocalEmbedder implements Embedder {
+  /** Bump `version` whenever the hashing changes: stored vectors then no longer match. */
+  readonly identity: EmbedderIdentity = { provider: "local", model: "feature-hashing", version: "1" };
+
   constructor(readonly dimensions: number) {
     if (!Number.isInteger(dimensions) || dimensions < 16) throw new RangeError("dimensions must be an integer >= 16");
   }

@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { UnavailableError } from "../domain/errors.js";
-import type { Embedder, Summariser, SummaryLine } from "../domain/models.js";
+import type { Embedder, EmbedderIdentity, Summariser, SummaryLine } from "../domain/models.js";
 import type { MemoryType } from "../domain/types.js";
 import type { GateCandidate, GateClassification, GateClassifier } from "../domain/write-gate.js";
 
@@ -42,11 +42,16 @@ async function callModel<T>(what: string, work: () => Promise<T>): Promise<T> {
 }
 
 export class OpenAiEmbedder implements Embedder {
+  /** The endpoint's model name pins the model (hosted models are versioned by name). */
+  readonly identity: EmbedderIdentity;
+
   constructor(
     private readonly client: OpenAI,
     private readonly config: OpenAiConfig,
     readonly dimensions: number,
-  ) {}
+  ) {
+    this.identity = { provider: "openai", model: config.embeddingModel, version: "" };
+  }
 
   /** Asks the model once for the length of its vectors (for the start-up check against the store). */
   static async probeDimensions(client: OpenAI, config: OpenAiConfig): Promise<number> {

@@ -60,6 +60,7 @@ describe("embedded store specifics", () => {
       DROP TABLE learning_jobs; DROP INDEX sessions_activity;
       ALTER TABLE sessions DROP COLUMN extracted_through; ALTER TABLE sessions DROP COLUMN updated_at;
       ALTER TABLE memories DROP COLUMN speaker; ALTER TABLE messages DROP COLUMN name;
+      DROP TABLE engram_meta;
       PRAGMA user_version = 3;`);
     old.close();
     const reopened = openEmbeddedStores({ path, dimensions });

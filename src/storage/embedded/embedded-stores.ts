@@ -1,3 +1,4 @@
+import { EmbedderMismatchError } from "../../domain/models.js";
 import type { Stores } from "../../domain/ports.js";
 import { SqliteDatabase } from "./sqlite-database.js";
 import { SqliteLearningQueue } from "./sqlite-learning-queue.js";
@@ -10,10 +11,30 @@ import { SqliteWorkingStore } from "./sqlite-working-store.js";
  * is configured. Expired sessions and tasks are invisible at once (reads
  * check expiry) and deleted by a sweep every `sweepIntervalMs`.
  */
-export function openEmbeddedStores(options: { path: string; dimensions: number; sweepIntervalMs?: number }): Stores {
+export function openEmbeddedStores(options: {
+  path: string;
+  dimensions: number;
+  sweepIntervalMs?: number;
+  /**
+   * The configured embedder's identity key: a database recording another
+   * fails to open (one recording none, from before identities, adopts it).
+   */
+  embedder?: string;
+  /** Open whatever vectors the database holds (`engram reembed` replaces them). */
+  anyVectors?: boolean;
+}): Stores {
   const database = new SqliteDatabase(options.path);
   const stored = database.get("SELECT length(embedding) / 4 AS dimensions FROM memories LIMIT 1")?.dimensions;
-  if (stored !== undefined && Number(stored) !== options.dimensions) {
+  const recorded = database.get("SELECT value FROM engram_meta WHERE key = 'embedder'")?.value;
+  if (options.embedder !== undefined && !options.anyVectors) {
+    if (recorded === undefined) {
+      database.run("INSERT OR IGNORE INTO engram_meta (key, value) VALUES ('embedder', ?)", options.embedder);
+    } else if (String(recorded) !== options.embedder) {
+      database.close();
+      throw new EmbedderMismatchError(options.path, String(recorded), options.embedder);
+    }
+  }
+  if (!options.anyVectors && stored !== undefined && Number(stored) !== options.dimensions) {
     database.close();
     throw new Error(
       `${options.path} holds ${stored}-dimensional embeddings but the embedder makes ${options.dimensions}: ` +

@@ -243,6 +243,10 @@ const migrations: readonly string[] = [
       WHERE namespace = new.namespace AND user_id = new.user_id AND id = new.id;
   END;
   `,
+  // Facts about the database itself, e.g. which embedder made its vectors.
+  `
+  CREATE TABLE engram_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 function migrate(db: DatabaseSync): void {

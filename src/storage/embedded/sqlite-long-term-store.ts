@@ -33,6 +33,18 @@ export class SqliteLongTermStore implements LongTermStore {
     this.vectors = new UserVectorCache(options.cachedVectors ?? 262_144);
   }
 
+  async embedderIdentity(): Promise<string | undefined> {
+    const row = this.database.get("SELECT value FROM engram_meta WHERE key = 'embedder'");
+    return row === undefined ? undefined : String(row.value);
+  }
+
+  async recordEmbedderIdentity(identity: string): Promise<void> {
+    this.database.run(
+      "INSERT INTO engram_meta (key, value) VALUES ('embedder', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      identity,
+    );
+  }
+
   async insert(record: MemoryRecord): Promise<void> {
     this.database.run(
       `INSERT INTO memories (${[...keyColumns, ...valueColumns].join(", ")})

@@ -13,6 +13,7 @@ import type {
 } from "../../domain/ports.js";
 import { UnavailableError } from "../../domain/errors.js";
 import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
+import { descriptionOf, embedderIn } from "./weaviate-schema.js";
 
 export interface WeaviateStoreOptions {
   /**
@@ -75,6 +76,16 @@ export class WeaviateLongTermStore implements LongTermStore {
 
   private tenant(scope: Scope): AnyCollection {
     return this.collection.withTenant(tenantName(scope));
+  }
+
+  embedderIdentity(): Promise<string | undefined> {
+    return this.call(async () => embedderIn((await this.collection.config.get()).description));
+  }
+
+  recordEmbedderIdentity(identity: string): Promise<void> {
+    return this.call(async () => {
+      await this.collection.config.update({ description: descriptionOf(this.dimensions, identity) });
+    });
   }
 
   insert(record: MemoryRecord): Promise<void> {

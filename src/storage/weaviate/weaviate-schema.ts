@@ -1,4 +1,5 @@
 import weaviate, { type WeaviateClient } from "weaviate-client";
+import { EmbedderMismatchError } from "../../domain/models.js";
 
 /**
  * The collection Engram owns in Weaviate. Engram brings its own vectors (no
@@ -60,6 +61,18 @@ export class SchemaMismatchError extends Error {
 }
 
 const dimensionsTag = (dimensions: number) => `engram long-term memory; embedding dimensions=${dimensions}`;
+/** The collection's description: its dimension, and (from now on) the embedder that made its vectors. */
+export const descriptionOf = (dimensions: number, embedder: string | undefined) =>
+  embedder === undefined ? dimensionsTag(dimensions) : `${dimensionsTag(dimensions)}; embedder=${embedder}`;
+/** The embedder a description records, if any. */
+export const embedderIn = (description: string | undefined) => /; embedder=(\S+)$/.exec(description ?? "")?.[1];
+
+export interface CollectionCheck {
+  /** The configured embedder's identity key; a collection recording another is refused (one recording none adopts it). */
+  readonly embedder?: string;
+  /** Accept any vectors (`engram reembed`): neither dimension nor embedder is checked. */
+  readonly anyVectors?: boolean;
+}
 
 /**
  * Creates the collection if missing, else checks it: a different embedding
@@ -67,12 +80,17 @@ const dimensionsTag = (dimensions: number) => `engram long-term memory; embeddin
  * when several replicas start at once: a lost creation race is followed by
  * the same check.
  */
-export async function ensureMemoryCollection(client: WeaviateClient, name: string, dimensions: number): Promise<void> {
+export async function ensureMemoryCollection(
+  client: WeaviateClient,
+  name: string,
+  dimensions: number,
+  check: CollectionCheck = {},
+): Promise<void> {
   if (!(await client.collections.exists(name))) {
     try {
       await client.collections.create({
         name,
-        description: dimensionsTag(dimensions),
+        description: descriptionOf(dimensions, check.embedder),
         multiTenancy: weaviate.configure.multiTenancy({
           enabled: true,
           autoTenantCreation: true,
@@ -89,9 +107,15 @@ export async function ensureMemoryCollection(client: WeaviateClient, name: strin
       // Another replica created it first: check what it made.
     }
   }
-  const config = await client.collections.get(name).config.get();
+  const collection = client.collections.get(name);
+  const config = await collection.config.get();
   const problems: string[] = [];
-  if (config.description !== dimensionsTag(dimensions)) {
+  const recorded = embedderIn(config.description);
+  const dimensionsPart = (config.description ?? "").replace(/; embedder=\S+$/, "");
+  if (!check.anyVectors && check.embedder !== undefined && recorded !== undefined && recorded !== check.embedder) {
+    throw new EmbedderMismatchError(`Weaviate collection "${name}"`, recorded, check.embedder);
+  }
+  if (!check.anyVectors && dimensionsPart !== dimensionsTag(dimensions)) {
     problems.push(
       `expected "${dimensionsTag(dimensions)}" in its description, found "${config.description ?? ""}" (ENGRAM_EMBEDDING_DIMENSIONS or the embedding model changed?)`,
     );
@@ -112,6 +136,10 @@ export async function ensureMemoryCollection(client: WeaviateClient, name: strin
     throw new SchemaMismatchError(
       `Weaviate collection "${name}" does not match what Engram needs: ${problems.join("; ")}`,
     );
+  }
+  if (!check.anyVectors && check.embedder !== undefined && recorded === undefined) {
+    // Made before embedder identities were recorded: adopt the configured one.
+    await collection.config.update({ description: descriptionOf(dimensions, check.embedder) });
   }
 }
 

@@ -1,7 +1,8 @@
 import weaviate, { type WeaviateClient } from "weaviate-client";
 import type { HealthCheck, LongTermStore } from "../../domain/ports.js";
 import { WeaviateLongTermStore } from "./weaviate-long-term-store.js";
-import { ensureMemoryCollection, SchemaMismatchError } from "./weaviate-schema.js";
+import { EmbedderMismatchError } from "../../domain/models.js";
+import { ensureMemoryCollection, SchemaMismatchError, type CollectionCheck } from "./weaviate-schema.js";
 
 export interface WeaviateConfig {
   /** REST endpoint, e.g. http://weaviate:8080. */
@@ -29,7 +30,11 @@ export interface WeaviateStores {
  * the health check fails with what differs, and every call is UNAVAILABLE.
  * A path in the URL (a reverse proxy's prefix) is kept.
  */
-export async function openWeaviateStores(config: WeaviateConfig, dimensions: number): Promise<WeaviateStores> {
+export async function openWeaviateStores(
+  config: WeaviateConfig,
+  dimensions: number,
+  collectionCheck: CollectionCheck = {},
+): Promise<WeaviateStores> {
   const rest = new URL(config.url);
   const [grpcHost, grpcPort] = (config.grpcAddress ?? `${rest.hostname}:50051`).split(":");
   const secure = rest.protocol === "https:";
@@ -57,11 +62,11 @@ export async function openWeaviateStores(config: WeaviateConfig, dimensions: num
       try {
         // Known from now on (the client caches it), so no later call asks for it.
         await client.getWeaviateVersion();
-        await ensureMemoryCollection(client, config.collection, dimensions);
+        await ensureMemoryCollection(client, config.collection, dimensions, collectionCheck);
         schemaChecked = true;
       } catch (error) {
         reachable = false;
-        if (error instanceof SchemaMismatchError) throw error;
+        if (error instanceof SchemaMismatchError || error instanceof EmbedderMismatchError) throw error;
         return false;
       }
     }
@@ -70,7 +75,7 @@ export async function openWeaviateStores(config: WeaviateConfig, dimensions: num
   // The first check now, so a server with Weaviate up is ready at once; a
   // mismatch found now fails start-up, as it should.
   await check().catch((error: unknown) => {
-    if (error instanceof SchemaMismatchError) throw error;
+    if (error instanceof SchemaMismatchError || error instanceof EmbedderMismatchError) throw error;
   });
   return {
     longTerm: new WeaviateLongTermStore(client, config.collection, dimensions, {
