@@ -24,7 +24,12 @@ function tracked(dir: string): string[] {
 
 describe(".gitattributes", () => {
   it("marks the generated code of the server and of the TypeScript, Go and Python clients", () => {
-    for (const dir of ["src/gen", "clients/ts/src/gen", "clients/go/gen", "clients/python/src/engram"]) {
+    for (const dir of [
+      "src/gen",
+      "clients/ts/src/gen",
+      "clients/go/gen",
+      "clients/python/src/engram_memory_client/gen",
+    ]) {
       const files = tracked(dir);
       expect(files.length, dir).toBeGreaterThan(0);
       for (const [path, value] of generated(files)) expect(value, path).toBe("true");
@@ -32,7 +37,12 @@ describe(".gitattributes", () => {
   });
 
   it("leaves hand-written client code unmarked", () => {
-    const handWritten = [...tracked("clients/ts/src/index.ts"), ...tracked("clients/go/engram.go"), "src/server.ts"];
+    const handWritten = [
+      ...tracked("clients/ts/src/index.ts"),
+      ...tracked("clients/go/engram.go"),
+      ...tracked("clients/python/src/engram_memory_client/client.py"),
+      "src/server.ts",
+    ];
     for (const [path, value] of generated(handWritten)) expect(value, path).toBe("unspecified");
   });
 });
