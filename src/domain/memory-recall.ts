@@ -64,6 +64,8 @@ export class MemoryRecall {
       embedding: embedding!,
       text: input.query,
       alpha: this.ranking.hybridAlpha,
+      // Ranking needs the records, not their vectors: over the wire they are most of the reply.
+      withEmbeddings: false,
       types: input.types,
       // An explicit superseded filter decides; otherwise include_superseded does.
       includeSuperseded: input.includeSuperseded || input.filter?.superseded === true,

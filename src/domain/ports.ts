@@ -211,6 +211,12 @@ export interface MemorySearch {
   /** Empty means every type. */
   readonly types: readonly MemoryType[];
   readonly includeSuperseded: boolean;
+  /**
+   * False when the caller does not need the hits' embeddings (recall): a
+   * backend may then leave them out of the reply, and the records carry an
+   * empty embedding. Absent or true returns them (settlement rewrites records).
+   */
+  readonly withEmbeddings?: boolean;
   /** Only memories of these speakers (Memory.speaker, exact); absent or empty means every memory. */
   readonly speakers?: readonly string[];
   /**

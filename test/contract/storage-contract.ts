@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResourceExhaustedError } from "../../src/domain/errors.js";
 import type { Stores } from "../../src/domain/ports.js";
-import { embedder, freshScope, memoryRecord, newMessage, sleep } from "../support/memory-fixtures.js";
+import { dimensions, embedder, freshScope, memoryRecord, newMessage, sleep } from "../support/memory-fixtures.js";
 import { describeListingContract } from "./memory-listing-contract.js";
 
 /**
@@ -615,6 +615,21 @@ export function describeStorageContract(name: string, backend: ContractBackend):
             speakers: ["Maya", "Tomas"],
           });
           expect(vectorOnly.map((h) => h.record.id).sort()).toEqual([maya.id, tomas.id].sort());
+        });
+
+        it("returns the same hits without their embeddings when the caller does not want them", async () => {
+          const scope = freshScope();
+          for (const content of ["walks the dog at dawn", "the dog sleeps all day", "grows tomatoes"]) {
+            await stores.longTerm.insert(memoryRecord(scope, content));
+          }
+          const [query] = await embedder.embed(["dog"]);
+          const search = { embedding: query!, text: "dog", alpha: 0.5, types: [], includeSuperseded: false, limit: 10 };
+          const full = await stores.longTerm.search(scope, search);
+          const lean = await stores.longTerm.search(scope, { ...search, withEmbeddings: false });
+          expect(lean.map((h) => [h.record.id, h.record.content, h.relevance])).toEqual(
+            full.map((h) => [h.record.id, h.record.content, h.relevance]),
+          );
+          expect(full.every((h) => h.record.embedding.length === dimensions)).toBe(true);
         });
 
         it("honours the search limit", async () => {

@@ -211,7 +211,7 @@ export class WeaviateLongTermStore implements LongTermStore {
           // Vector candidates must point the query's way (cosine > 0), as on the embedded store.
           maxVectorDistance: 1 - 1e-6,
           limit: search.limit,
-          includeVector: true,
+          includeVector: search.withEmbeddings !== false,
           returnMetadata: ["score"],
           ...where,
         });
@@ -440,7 +440,7 @@ function metadataPairs(metadata: Metadata): string[] {
 }
 
 function vectorOf(vectors: unknown): Float32Array {
-  const v = (vectors as Record<string, unknown>).default;
+  const v = (vectors as Record<string, unknown> | undefined)?.default;
   return Float32Array.from((Array.isArray(v) ? v : []) as number[]);
 }
 
