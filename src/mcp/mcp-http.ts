@@ -12,7 +12,8 @@ import { limits } from "../domain/limits.js";
 import type { Scope } from "../domain/types.js";
 import type { Logger } from "../observability/logger.js";
 import type { Authenticator } from "../rpc/authentication.js";
-import { createMcpServer, toolErrorText, type ToolObserver } from "./mcp-server.js";
+import { toolErrorText } from "./mcp-invoke.js";
+import { createMcpServer, type ToolObserver } from "./mcp-server.js";
 
 /** Headers an MCP client's configuration sets to choose the scope (checked against the caller's namespaces). */
 export const namespaceHeader = "engram-namespace";

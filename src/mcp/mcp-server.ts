@@ -1,17 +1,15 @@
-import { create, fromJson, toJson, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
-import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context } from "@opentelemetry/api";
 import * as z from "zod";
 import type { Caller } from "../domain/authorization.js";
 import type { Engram } from "../domain/engram.js";
 import type { Scope } from "../domain/types.js";
-import { MemoryService } from "../gen/engram/v1/memory_service_pb.js";
-import { callerKey } from "../rpc/authentication.js";
 import { toConnectError } from "../rpc/error-mapping.js";
-import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
 import { tracer } from "../observability/tracing.js";
+import { memoryServiceInvoker, toolErrorText } from "./mcp-invoke.js";
+import { registerResources } from "./mcp-resources.js";
 
 /**
  * Engram as a Model Context Protocol server. Each tool builds the gRPC
@@ -36,36 +34,8 @@ export type ToolObserver = (tool: string, seconds: number, failure?: { status: C
 
 export const mcpServerInfo = { name: "engram", version: "0.1.0" } as const;
 
-type MethodName = keyof typeof MemoryService.method;
-
 export function createMcpServer(engram: Engram, binding: McpBinding, observe?: ToolObserver): McpServer {
-  const handlers = memoryServiceHandlers(engram);
-  const scopeJson = { namespace: binding.scope.namespace, userId: binding.scope.userId };
-
-  /** Calls one MemoryService handler as the bound caller, in the bound scope; returns the response as JSON. */
-  const invoke = async (name: MethodName, request: Record<string, JsonValue>, signal: AbortSignal) => {
-    const method = MemoryService.method[name] as DescMethod;
-    const values = createContextValues().set(callerKey, binding.caller);
-    const ctx = createHandlerContext({
-      service: MemoryService,
-      method,
-      protocolName: "mcp",
-      requestMethod: "POST",
-      url: `mcp:${MemoryService.typeName}/${method.name}`,
-      requestSignal: signal,
-      contextValues: values,
-    });
-    const input = fromJson(method.input, { ...request, scope: scopeJson });
-    const impl = handlers[name] as unknown as (req: unknown, ctx: unknown) => unknown;
-    if (method.methodKind === "server_streaming") {
-      const events: JsonValue[] = [];
-      for await (const event of impl(input, ctx) as AsyncIterable<Record<string, unknown>>) {
-        events.push(toJson(method.output, create(method.output, event)));
-      }
-      return events;
-    }
-    return toJson(method.output, create(method.output, (await impl(input, ctx)) as Record<string, unknown>));
-  };
+  const invoke = memoryServiceInvoker(engram, binding.caller, binding.scope);
 
   /** Runs a tool: the result as JSON text, or a tool error with the gRPC status and message. */
   const tool =
@@ -180,6 +150,51 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           query: a.query,
           ...(a.top_k !== undefined ? { topK: a.top_k } : {}),
           ...(a.types ? { types: a.types.map((t) => enumJson("MEMORY_TYPE", t)) } : {}),
+        },
+        signal,
+      ),
+    ),
+  );
+
+  server.registerTool(
+    "list_memories",
+    {
+      title: "List memories",
+      description:
+        "List the user's long-term memories, oldest first, a page at a time, optionally only some types, a " +
+        "subject or pinned ones. Current memories only unless include_superseded. Returns the memories and, when " +
+        "there are more, a next_page_token to pass back as page_token.",
+      inputSchema: {
+        types: z.array(memoryType).optional().describe("Only these memory types; all when omitted."),
+        subject: z.string().optional().describe("Only memories with exactly this subject."),
+        pinned: z.boolean().optional().describe("Only pinned (true) or unpinned (false) memories."),
+        include_superseded: z
+          .boolean()
+          .optional()
+          .describe("Also memories replaced by newer ones (false when omitted)."),
+        page_size: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .optional()
+          .describe("Memories per page, 1 to 1000; 100 when omitted."),
+        page_token: z.string().optional().describe("The next_page_token of the previous page."),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    tool("list_memories", (a, signal) =>
+      invoke(
+        "listMemories",
+        {
+          filter: {
+            ...(a.types ? { types: a.types.map((t) => enumJson("MEMORY_TYPE", t)) } : {}),
+            ...(a.subject !== undefined ? { subject: a.subject } : {}),
+            ...(a.pinned !== undefined ? { pinned: a.pinned } : {}),
+            ...(a.include_superseded ? {} : { superseded: false }),
+          },
+          ...(a.page_size !== undefined ? { pageSize: a.page_size } : {}),
+          ...(a.page_token !== undefined ? { pageToken: a.page_token } : {}),
         },
         signal,
       ),
@@ -332,33 +347,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
     ),
   );
 
-  server.registerResource(
-    "memory",
-    new ResourceTemplate("engram://memories/{memory_id}", { list: undefined }),
-    {
-      title: "A long-term memory",
-      description: "One of this user's long-term memories, by id, as protobuf JSON.",
-      mimeType: "application/json",
-    },
-    async (uri, variables, extra) => {
-      const id = Array.isArray(variables.memory_id) ? variables.memory_id[0] : variables.memory_id;
-      try {
-        const result = await invoke("getMemory", { memoryId: id ?? "" }, extra.signal);
-        return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(result, null, 2) }] };
-      } catch (error) {
-        throw new Error(toolErrorText(toConnectError(error, extra.signal)));
-      }
-    },
-  );
+  registerResources(server, invoke);
 
   return server;
-}
-
-/** A tool error's text: the gRPC status name and the message a gRPC caller gets, e.g. "NOT_FOUND: memory ...". */
-export function toolErrorText(error: ConnectError): string {
-  return `${grpcCodeName(error.code)}: ${error.rawMessage}`;
-}
-
-function grpcCodeName(code: Code): string {
-  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }

@@ -41,6 +41,7 @@ const toolNames = [
   "complete_task",
   "forget_memory",
   "get_working",
+  "list_memories",
   "recall",
   "remember",
   "set_working",
@@ -86,6 +87,21 @@ async function exerciseTools(client: Client): Promise<void> {
   expect(recalled.memories[0].memory.id).toBe(memoryId);
   expect(recalled.memories[0].memory.content).toBe("I prefer Python for scripting tasks");
 
+  const second = await ok(client, "remember", { content: "I work at Acme as an engineer", type: "semantic" });
+  const firstPage = await ok(client, "list_memories", { page_size: 1 });
+  expect(firstPage.memories.map((m: { id: string }) => m.id)).toEqual([memoryId]);
+  const secondPage = await ok(client, "list_memories", { page_size: 1, page_token: firstPage.nextPageToken });
+  expect(secondPage.memories.map((m: { id: string }) => m.id)).toEqual([second.memory.id]);
+  expect(secondPage.nextPageToken ?? "").toBe("");
+  const semantic = await ok(client, "list_memories", { types: ["semantic"] });
+  expect(semantic.memories.map((m: { id: string }) => m.id)).toEqual([second.memory.id]);
+  expect(await ok(client, "forget_memory", { memory_id: second.memory.id })).toEqual({});
+
+  const { resources } = await client.listResources();
+  expect(resources.map((r) => r.uri)).toEqual(["engram://memories", `engram://memories/${memoryId}`]);
+  const all = await client.readResource({ uri: "engram://memories" });
+  const listed = all.contents[0] && "text" in all.contents[0] ? JSON.parse(all.contents[0].text) : undefined;
+  expect(listed.memories.map((m: { content: string }) => m.content)).toEqual(["I prefer Python for scripting tasks"]);
   const resource = await client.readResource({ uri: `engram://memories/${memoryId}` });
   const first = resource.contents[0];
   expect(first && "text" in first ? JSON.parse(first.text).memory.id : undefined).toBe(memoryId);
