@@ -32,6 +32,7 @@ import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
 import { methodLabel, observeInterceptor } from "./rpc/observe-interceptor.js";
 import { reflectionHandlers } from "./rpc/reflection-service.js";
 import { traceInterceptor } from "./rpc/trace-interceptor.js";
+import { clampDeadline } from "./rpc/deadline.js";
 import { startMcpHttp } from "./mcp/mcp-http.js";
 import { isServerFault } from "./rpc/error-mapping.js";
 import { createListener } from "./rpc/listener.js";
@@ -100,7 +101,11 @@ export async function startServer(
     // v1alpha's messages are v1's under another package: the same handler serves both.
     served(ServerReflectionV1Alpha, reflection as unknown as ServiceImpl<typeof ServerReflectionV1Alpha>),
   ];
-  const interceptors = [traceInterceptor(), observeInterceptor(metrics, logger)];
+  const interceptors = [
+    traceInterceptor(),
+    observeInterceptor(metrics, logger),
+    clampDeadline(config.server.maxTimeoutMs),
+  ];
   const requestGate = (ctx: HandlerContext) => {
     try {
       authenticator.gate(ctx);
@@ -133,7 +138,9 @@ export async function startServer(
       );
     },
     readMaxBytes: limits.requestBytes,
-    maxTimeoutMs: config.server.maxTimeoutMs,
+    // Deadlines above the configured maximum are clamped by clampDeadline, not refused; only one past
+    // what a timer can hold (~24.8 days) is refused, as it would otherwise fire at once.
+    maxTimeoutMs: 2_147_483_647,
     shutdownSignal: shutdownController.signal,
   });
   const grpcStreams = nativeGrpcStreamHandler({

@@ -43,7 +43,7 @@ export interface NativeGrpcOptions {
   readonly requestGate: (ctx: HandlerContext) => void;
   /** Per-call values (e.g. the verified client certificate's CN). */
   readonly contextValues: (call: SurfaceCall) => ContextValues;
-  /** A longer client deadline is clamped to this, not refused. */
+  /** A longer client deadline is clamped to this, not refused (as clampDeadline does for every transport). */
   readonly maxTimeoutMs: number;
   readonly readMaxBytes: number;
   /** Aborts every call in flight when the server gives up draining. */

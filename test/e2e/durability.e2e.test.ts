@@ -73,6 +73,36 @@ describe("deadlines", () => {
       release();
     }
   });
+
+  it("clamps a deadline above the server's maximum instead of refusing it, on every transport", async () => {
+    let release = () => {};
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    const server = await startTestServer(
+      { ENGRAM_MAX_DEADLINE_SECONDS: "1" },
+      {
+        openStores: (config) =>
+          withHungSearch(
+            openEmbeddedStores({ path: config.store.sqlitePath, dimensions: config.models.embeddingDimensions }),
+            hung,
+          ),
+      },
+    );
+    started.push(server);
+    try {
+      for (const kind of ["grpc", "grpc-js", "connect", "connect-http1", "grpc-web"] as const) {
+        const { client, close } = openClient(kind, server.baseUrl);
+        // Ten minutes asked, one allowed: the call is served (Ping), and one that hangs ends at the maximum.
+        await client.ping({}, { timeoutMs: 600_000 });
+        await expectStatus(
+          client.recall({ scope: { namespace: "slow", userId: "u" }, query: "anything" }, { timeoutMs: 600_000 }),
+          Code.DeadlineExceeded,
+        );
+        close();
+      }
+    } finally {
+      release();
+    }
+  });
 });
 
 describe("erasure", () => {
