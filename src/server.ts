@@ -167,7 +167,10 @@ export async function startServer(
       : {}),
     http: handler,
     grpc: grpcStreams,
-    maxConcurrentStreams: 100,
+    maxConcurrentStreams: limits.streamsPerConnection,
+    openUnauthenticatedCallsPerPeer: limits.openUnauthenticatedCallsPerPeer,
+    // Health and reflection need no credentials (probes, tooling); MemoryService always goes through the gate.
+    isUnauthenticated: (path) => !path.startsWith(`/${MemoryService.typeName}/`),
   });
   const server = listener.server;
   const sessions = listener.sessions;

@@ -52,4 +52,18 @@ export const limits = {
 
   /** Largest request body the server reads, across all fields. */
   requestBytes: 4 * 1024 * 1024,
+
+  /**
+   * Streams one HTTP/2 connection may have open at once (advertised in its
+   * SETTINGS; a client that opens more has them refused, and a connection
+   * that keeps doing so is closed).
+   */
+  streamsPerConnection: 100,
+
+  /**
+   * Open calls that need no credentials (health, reflection) per remote
+   * address, across its connections; more are refused (RESOURCE_EXHAUSTED)
+   * so that a flood of Health/Watch streams cannot grow memory.
+   */
+  openUnauthenticatedCallsPerPeer: 256,
 } as const;

@@ -84,6 +84,8 @@ export function healthHandlers(health: HealthStatus): ServiceImpl<typeof Health>
         }
         await health.changed(ctx.signal);
       }
+      // A watch ends only when the caller cancels or the server stops: say so (CANCELLED, UNAVAILABLE), not OK.
+      ctx.signal.throwIfAborted();
     },
   };
 }

@@ -20,6 +20,10 @@ export interface ListenerOptions {
   readonly grpc: NativeStreamHandler;
   /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
   readonly maxConcurrentStreams: number;
+  /** Open calls per remote address to paths that need no credentials (health, reflection). */
+  readonly openUnauthenticatedCallsPerPeer: number;
+  /** Whether a path ("/package.Service/Method") is served without credentials. */
+  readonly isUnauthenticated: (path: string) => boolean;
 }
 
 export interface Listener {
@@ -46,6 +50,21 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export function createListener(options: ListenerOptions): Listener {
   const settings = { maxConcurrentStreams: options.maxConcurrentStreams };
   const tls = options.tls;
+  const peers = new PeerCalls(options.openUnauthenticatedCallsPerPeer);
+  const http: ListenerOptions["http"] = (req, res) => {
+    // HTTP/2 streams are admitted in routeStreams; an HTTP/1.1 request here.
+    if (req.httpVersionMajor === 1 && options.isUnauthenticated(req.url ?? "")) {
+      const peer = req.socket.remoteAddress ?? "";
+      if (!peers.admit(peer)) {
+        const refusal = refusalFor(req.headers["content-type"]);
+        (res as ServerResponse).writeHead(refusal.status, refusal.headers);
+        res.end(refusal.body);
+        return;
+      }
+      res.once("close", () => peers.release(peer));
+    }
+    options.http(req, res);
+  };
   const http2 = tls
     ? createSecureServer(
         {
@@ -55,10 +74,16 @@ export function createListener(options: ListenerOptions): Listener {
           settings,
           ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
         },
-        options.http,
+        http,
       )
-    : createHttp2Server({ settings }, options.http);
-  routeStreams(http2, options.grpc);
+    : createHttp2Server({ settings }, http);
+  routeStreams(http2, options.grpc, (stream, path) => {
+    if (!options.isUnauthenticated(path)) return true;
+    const peer = stream.session?.socket?.remoteAddress ?? "";
+    if (!peers.admit(peer)) return false;
+    stream.once("close", () => peers.release(peer));
+    return true;
+  });
 
   const sessions = new Set<Http2Session>();
   http2.on("session", (session: Http2Session) => {
@@ -72,7 +97,7 @@ export function createListener(options: ListenerOptions): Listener {
   if (tls) {
     server = http2;
   } else {
-    http1 = createHttp1Server(options.http);
+    http1 = createHttp1Server(http);
     const h1 = http1;
     server = createNetServer((socket) => {
       sniff(socket, (isHttp2) => {
@@ -115,10 +140,17 @@ export function createListener(options: ListenerOptions): Listener {
 function routeStreams(
   server: ReturnType<typeof createHttp2Server> | ReturnType<typeof createSecureServer>,
   grpc: NativeStreamHandler,
+  admit: (stream: ServerHttp2Stream, path: string) => boolean,
 ): void {
   const compat = server.listeners("stream") as ((...args: unknown[]) => void)[];
   server.removeAllListeners("stream");
   server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+    if (!admit(stream, String(headers[constants.HTTP2_HEADER_PATH] ?? ""))) {
+      const refusal = refusalFor(headers[constants.HTTP2_HEADER_CONTENT_TYPE] as string | undefined);
+      stream.respond({ ":status": refusal.status, ...refusal.headers }, { endStream: refusal.body === "" });
+      if (refusal.body !== "") stream.end(refusal.body);
+      return;
+    }
     if (isNativeGrpc(headers[constants.HTTP2_HEADER_CONTENT_TYPE] as string | undefined)) {
       grpc(stream, headers);
       return;
@@ -132,6 +164,51 @@ export function isNativeGrpc(contentType: string | undefined): boolean {
   if (contentType === undefined || !contentType.startsWith("application/grpc")) return false;
   const next = contentType.charAt("application/grpc".length);
   return next === "" || next === "+" || next === ";";
+}
+
+const tooManyCalls = "too many open calls without credentials (health, reflection) from this address; close some";
+
+/**
+ * RESOURCE_EXHAUSTED in the caller's protocol, before any handler runs: a
+ * trailers-only response for gRPC and gRPC-Web, an error body for Connect.
+ */
+function refusalFor(contentType: string | undefined): {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+} {
+  if (contentType?.startsWith("application/grpc")) {
+    return {
+      status: 200,
+      headers: { "content-type": contentType, "grpc-status": "8", "grpc-message": encodeURIComponent(tooManyCalls) },
+      body: "",
+    };
+  }
+  return {
+    status: 429,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code: "resource_exhausted", message: tooManyCalls }),
+  };
+}
+
+/** Open calls per remote address, admitted up to a cap. */
+class PeerCalls {
+  private readonly open = new Map<string, number>();
+
+  constructor(private readonly cap: number) {}
+
+  admit(peer: string): boolean {
+    const count = this.open.get(peer) ?? 0;
+    if (count >= this.cap) return false;
+    this.open.set(peer, count + 1);
+    return true;
+  }
+
+  release(peer: string): void {
+    const count = (this.open.get(peer) ?? 1) - 1;
+    if (count <= 0) this.open.delete(peer);
+    else this.open.set(peer, count);
+  }
 }
 
 /** Reads enough of a new plaintext connection to tell the HTTP/2 preface from an HTTP/1.1 request line. */
