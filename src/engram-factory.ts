@@ -1,9 +1,10 @@
 import type { Config } from "./config.js";
 import { Engram, type EngramEvents } from "./domain/engram.js";
-import { identityKey, type Embedder, type Summariser } from "./domain/models.js";
+import { identityKey, type Embedder, type Extractor, type Summariser } from "./domain/models.js";
 import { LocalStatementClassifier, type GateClassifier } from "./domain/write-gate.js";
 import { createOpenAiClient, OpenAiEmbedder, OpenAiGateClassifier, OpenAiSummariser } from "./models/openai-models.js";
 import { LocalEmbedder } from "./models/local-embedder.js";
+import { OpenAiExtractor } from "./models/openai-extractor.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
 import { openRedisStores } from "./storage/redis/redis-stores.js";
@@ -129,7 +130,7 @@ export async function openConfiguredStores(
  */
 export async function openModels(
   config: Config,
-): Promise<{ embedder: Embedder; summariser: Summariser; classifier: GateClassifier }> {
+): Promise<{ embedder: Embedder; summariser: Summariser; classifier: GateClassifier; extractor?: Extractor }> {
   const openai = config.models.openai;
   if (!openai) {
     return {
@@ -144,5 +145,6 @@ export async function openModels(
     embedder: new OpenAiEmbedder(client, openai, dimensions),
     summariser: new OpenAiSummariser(client, openai),
     classifier: new OpenAiGateClassifier(client, openai),
+    extractor: new OpenAiExtractor(client, openai),
   };
 }

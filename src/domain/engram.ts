@@ -3,7 +3,8 @@ import type { HistoryEntry } from "./memory-management.js";
 import { AccessTracker } from "./access-tracker.js";
 import { ContextAssembler } from "./context-assembler.js";
 import { evictStale, type EvictionTarget } from "./eviction.js";
-import type { Embedder, Summariser } from "./models.js";
+import { ModelExtraction } from "./model-extraction.js";
+import type { Embedder, Extractor, Summariser } from "./models.js";
 import type { RankingPolicy } from "./ranking.js";
 import { LongTermMemory, type LongTermEvents } from "./long-term-memory.js";
 import type { GateDecision } from "./memory-intake.js";
@@ -64,7 +65,7 @@ export class Engram {
 
   constructor(
     private readonly stores: Stores,
-    models: { embedder: Embedder; summariser: Summariser; classifier: GateClassifier },
+    models: { embedder: Embedder; summariser: Summariser; classifier: GateClassifier; extractor?: Extractor },
     private readonly options: EngramOptions,
     private readonly events: EngramEvents = {},
   ) {
@@ -100,6 +101,7 @@ export class Engram {
       this.longTerm.intake,
       options.learning,
       events,
+      models.extractor ? new ModelExtraction(models.extractor, this.longTerm.intake) : undefined,
     );
   }
 

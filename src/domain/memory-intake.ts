@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type EngramError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { GatedMemory, MemorySettlement, WriteOutcome, WriteResult } from "./memory-settlement.js";
+import type { ExtractedStatement } from "./models.js";
 import { scanPii, type PiiKind } from "./pii.js";
 import { timeSlicer } from "./time-slice.js";
 import type { Memory, MemorySource, MemoryType, Metadata, Role, Scope, StoredMessage } from "./types.js";
@@ -107,6 +108,8 @@ interface Candidate {
   readonly declared: { readonly type: MemoryType; readonly importance: number } | undefined;
   /** False when the caller decided it is worth keeping (the gate is skipped). */
   readonly gated: boolean;
+  /** Who decided it is worth keeping, when the gate is skipped: the caller unless a model extracted it. */
+  readonly decidedBy?: { readonly by: GateDecision["decidedBy"]; readonly reason: string };
   /** An imported memory's record in its source system. */
   readonly imported?: Pick<GatedMemory, "createdAt" | "lastAccessedAt" | "accessCount">;
 }
@@ -282,6 +285,43 @@ export class MemoryIntake {
   }
 
   /**
+   * Standalone statements a model extracted from a session's messages (the
+   * messages were redacted before the model saw them), settled like any
+   * memory; one decision per statement, about its first message.
+   */
+  async learnStatements(
+    scope: Scope,
+    sessionId: string,
+    statements: readonly ExtractedStatement[],
+    occurredAt: ReadonlyMap<string, Date>,
+    signal?: AbortSignal,
+  ): Promise<GateDecision[]> {
+    const now = this.clock();
+    const candidates = statements.map((statement): Candidate => {
+      // When the model says it happened, else when the latest of its messages was said.
+      const said = Math.max(...statement.messageIds.map((id) => occurredAt.get(id)?.getTime() ?? 0));
+      const when = statement.occurredAt && statement.occurredAt <= now ? statement.occurredAt : new Date(said || now);
+      return {
+        messageId: statement.messageIds[0] ?? "",
+        role: "user",
+        content: statement.content,
+        metadata: {},
+        subject: statement.subject,
+        pinned: false,
+        occurredAt: when,
+        source: { kind: "session", sessionId, messageIds: [...statement.messageIds], caller: "" },
+        declared: { type: statement.type, importance: statement.importance },
+        gated: false,
+        decidedBy: { by: "model", reason: "model:extracted" },
+      };
+    });
+    const results = await this.intake(scope, candidates, "drop", signal);
+    const refused = results.find((r) => r.written instanceof Error);
+    if (refused) throw refused.written;
+    return results.map((r) => r.decision);
+  }
+
+  /**
    * The pipeline. `refusal` says what personal data does under
    * ENGRAM_PII_MODE=refuse: a caller's write is rejected (the caller can fix
    * it); a session message is dropped (nobody is there to fix it).
@@ -392,7 +432,10 @@ export class MemoryIntake {
         type: declared?.type ?? type,
         importance: declared?.importance ?? importance,
       });
-      if (rule === undefined) return { keep: true, ...as("semantic", 0), reason: "bypassed", decidedBy: "caller" };
+      if (rule === undefined) {
+        const by = c.decidedBy ?? { by: "caller", reason: "bypassed" };
+        return { keep: true, ...as("semantic", 0), reason: by.reason, decidedBy: by.by };
+      }
       if (rule.action === "store")
         return { keep: true, ...as(rule.type, rule.importance), reason: rule.reason, decidedBy: "rules" };
       if (rule.action === "drop") return { keep: false, ...as("semantic", 0), reason: rule.reason, decidedBy: "rules" };

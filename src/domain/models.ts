@@ -57,3 +57,52 @@ export interface Summariser {
    */
   summarise(previous: string, lines: readonly SummaryLine[], maxTokens: number, signal?: AbortSignal): Promise<string>;
 }
+
+/** A session message as an extractor sees it (already redacted). */
+export interface ExtractionMessage {
+  readonly id: string;
+  readonly role: string;
+  /** Who spoke, when the message names a speaker. */
+  readonly name?: string | undefined;
+  readonly content: string;
+  readonly occurredAt: Date;
+}
+
+export interface ExtractionInput {
+  /** The session's summary of what came before (possibly empty). */
+  readonly summary: string;
+  /** Messages before the new ones, already learnt from: context, not to be extracted again. */
+  readonly context: readonly ExtractionMessage[];
+  /** The messages to learn from. */
+  readonly messages: readonly ExtractionMessage[];
+}
+
+/** One standalone statement worth remembering, as an extractor returns it. */
+export interface ExtractedStatement {
+  /** Third person, understandable without the conversation ("The user prefers aisle seats"). */
+  readonly content: string;
+  readonly type: "episodic" | "semantic" | "preference";
+  readonly importance: number;
+  /** What it is about, e.g. "seat preference"; empty when none. */
+  readonly subject: string;
+  /** When it happened or became true, if the conversation says. */
+  readonly occurredAt: Date | undefined;
+  /** The new messages it was drawn from (a subset of the input's ids). */
+  readonly messageIds: readonly string[];
+}
+
+/**
+ * Turns a batch of conversation into standalone memories, in one call:
+ * corrections and confirmations in context decide what is true.
+ */
+export interface Extractor {
+  extract(input: ExtractionInput, signal?: AbortSignal): Promise<ExtractedStatement[]>;
+}
+
+/**
+ * Is thrown if a model's output does not match what was asked for even after
+ * a retry; the batch is dropped (and counted) rather than half-applied.
+ */
+export class MalformedModelOutputError extends Error {
+  override name = "MalformedModelOutputError";
+}

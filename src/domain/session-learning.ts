@@ -2,6 +2,8 @@ import { NotFoundError } from "./errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { GateDecision, MemoryIntake } from "./memory-intake.js";
 import type { ClaimedJob, LearningQueue, LearningReason, SessionLease, SessionRef, SessionStore } from "./ports.js";
+import type { ModelExtraction } from "./model-extraction.js";
+import { MalformedModelOutputError } from "./models.js";
 import type { ShortTermMemory } from "./short-term-memory.js";
 import type { Scope, SessionSnapshot } from "./types.js";
 import { requireId, requireScope } from "./validation.js";
@@ -25,6 +27,8 @@ export interface LearningEvents {
   learnt?(info: { reason: LearningReason | "end"; messages: number; lagMs: number }): void;
   /** A job failed; it is delivered again after its lease. */
   learningFailed?(error: unknown, reason: LearningReason): void;
+  /** A model's extraction was malformed even after a retry: the batch was dropped, nothing of it applied. */
+  extractionMalformed?(error: MalformedModelOutputError, trigger: LearningReason | "end"): void;
 }
 
 /** Sessions one sweep queues at most; the next sweep takes the rest. */
@@ -61,6 +65,8 @@ export class SessionLearning {
     private readonly intake: MemoryIntake,
     private readonly options: LearningOptions,
     private readonly events: LearningEvents = {},
+    /** With a model configured: standalone statements from each batch, instead of the gate's rules. */
+    private readonly extraction?: ModelExtraction,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -182,7 +188,16 @@ export class SessionLearning {
     const from = snapshot.extractedThroughSequence;
     const batch = snapshot.messages.filter((m) => m.sequence > from && m.sequence <= through);
     if (batch.length === 0) return [];
-    const decisions = await this.intake.extract(ref.scope, ref.sessionId, batch, signal);
+    let decisions: GateDecision[] = [];
+    try {
+      decisions = this.extraction
+        ? await this.extraction.learn(ref.scope, ref.sessionId, snapshot, batch, signal)
+        : await this.intake.extract(ref.scope, ref.sessionId, batch, signal);
+    } catch (error) {
+      // Output that is wrong twice would be wrong again: the batch is dropped, counted, and nothing of it written.
+      if (!(error instanceof MalformedModelOutputError)) throw error;
+      this.events.extractionMalformed?.(error, reason);
+    }
     // A conflict means the session was ended or expired meanwhile: there is nothing left to mark.
     await this.sessions.commitExtraction(ref.scope, ref.sessionId, from, batch.at(-1)!.sequence);
     const oldest = Math.min(...batch.map((m) => m.createdAt.getTime()));

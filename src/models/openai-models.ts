@@ -100,7 +100,27 @@ async function structuredChat(
   system: string,
   user: string,
   signal?: AbortSignal,
+  maxTokens?: number,
 ): Promise<unknown> {
+  const content = await structuredChatText(client, config, name, schema, system, user, signal, maxTokens);
+  try {
+    return JSON.parse(content);
+  } catch {
+    throw new UnavailableError("model endpoint", `${name} returned output that is not JSON`);
+  }
+}
+
+/** Requests JSON matching `schema` and returns the model's raw text (the caller validates it). */
+export async function structuredChatText(
+  client: OpenAI,
+  config: OpenAiConfig,
+  name: string,
+  schema: Record<string, unknown>,
+  system: string,
+  user: string,
+  signal?: AbortSignal,
+  maxTokens?: number,
+): Promise<string> {
   const completion = await callModel(name, () =>
     client.chat.completions.create(
       {
@@ -111,16 +131,12 @@ async function structuredChat(
           { role: "user", content: user },
         ],
         response_format: { type: "json_schema", json_schema: { name, schema, strict: true } },
+        ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
       },
       signal ? { signal } : {},
     ),
   );
-  const content = completion.choices[0]?.message.content;
-  try {
-    return JSON.parse(content ?? "");
-  } catch {
-    throw new UnavailableError("model endpoint", `${name} returned output that is not JSON`);
-  }
+  return completion.choices[0]?.message.content ?? "";
 }
 
 const summarySchema = {
@@ -153,6 +169,8 @@ export class OpenAiSummariser implements Summariser {
         `At most ${maxTokens} tokens. Answer as JSON: {"summary": "..."}.`,
       `Existing summary:\n${previous || "(none)"}\n\nNew turns:\n${transcript}`,
       signal,
+      // The JSON wrapper around the summary costs a few tokens; what the summary exceeds is cut by the caller.
+      maxTokens + 32,
     );
     if (
       typeof output !== "object" ||

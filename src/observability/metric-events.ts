@@ -22,6 +22,10 @@ export function metricEvents(metrics: EngramMetrics, logger: Logger): EngramEven
       metrics.learnedMessages.inc({ trigger: reason }, messages);
       metrics.learningLag.observe({ trigger: reason }, lagMs / 1000);
     },
+    extractionMalformed: (error, trigger) => {
+      metrics.learningFailures.inc({ trigger, kind: "malformed" });
+      logger.warn("a model's extraction was malformed after a retry; the batch was dropped", { error, trigger });
+    },
     learningFailed: (error, reason) => {
       metrics.learningFailures.inc({ trigger: reason, kind: "error" });
       logger.warn("learning from a session failed; it is retried after its lease", { error, trigger: reason });

@@ -46,7 +46,7 @@ describe("the OpenAI-compatible provider", () => {
     expect(embeddingCalls.length).toBeGreaterThanOrEqual(3); // probe, remember, recall
   });
 
-  it("sends only the gate's ambiguous messages to the model, in one call per session", async () => {
+  it("learns standalone statements from a session in one model call, from redacted text", async () => {
     const { client } = openClient("grpc", server.baseUrl);
     const s = scope();
     await client.appendMessages({
@@ -55,49 +55,31 @@ describe("the OpenAI-compatible provider", () => {
       messages: [
         { role: Role.USER, content: "thanks!" },
         { role: Role.USER, content: "I prefer green tea in the afternoon" },
-        { role: Role.USER, content: "Please remember the office door code changes every month" },
-        { role: Role.USER, content: "The meeting notes were shared with the wider team yesterday" },
+        { role: Role.USER, content: "Write to me at ana@example.com about it" },
       ],
     });
     const before = models.requests.filter((r) => r.path === "/v1/chat/completions").length;
     const ended = await client.endSession({ scope: s, sessionId: "s" });
     const chats = models.requests.filter((r) => r.path === "/v1/chat/completions").slice(before);
     expect(chats).toHaveLength(1);
-    const asked = JSON.parse((chats[0]!.body.messages as { role: string; content: string }[])[1]!.content) as {
-      content: string;
-    }[];
-    expect(asked.map((a) => a.content)).toEqual([
-      "Please remember the office door code changes every month",
-      "The meeting notes were shared with the wider team yesterday",
-    ]);
-    expect(ended.decisions.map((d) => [d.stored, d.decidedBy, d.reason])).toEqual([
-      [false, "rules", "pleasantry"],
-      [true, "rules", "explicit-preference"],
-      [true, "model", "model:asked-to-remember"],
-      [false, "model", "model:not-durable"],
-    ]);
+    const prompt = JSON.stringify(chats[0]!.body.messages);
+    expect(chats[0]!.body.response_format).toMatchObject({ json_schema: { name: "memory_extraction" } });
+    expect(prompt).not.toContain("ana@example.com"); // redacted before the model sees it
+    expect(ended.decisions.map((d) => [d.stored, d.decidedBy, d.reason])).toEqual([[true, "model", "model:extracted"]]);
+    const [learnt] = (await client.recall({ scope: s, query: "what tea does the user like" })).memories;
+    expect(learnt?.memory?.content).toBe("The user prefers green tea in the afternoon.");
+    expect(learnt?.memory?.source?.messageIds).toHaveLength(1);
   });
 
-  it("embeds a session's memories in batches of ENGRAM_OPENAI_EMBEDDING_BATCH_SIZE, not one request each", async () => {
+  it("asks the model about an ambiguous explicit write only when the caller applies the gate", async () => {
     const { client } = openClient("grpc", server.baseUrl);
-    const s = scope();
-    const lines = [
-      "I prefer green tea in the afternoon",
-      "My name is Ingrid",
-      "I live in Bergen",
-      "I always cycle to work",
-      "I speak Norwegian and German",
-    ];
-    await client.appendMessages({
-      scope: s,
-      sessionId: "batch",
-      messages: lines.map((content) => ({ role: Role.USER, content })),
+    const judged = await client.remember({
+      scope: scope(),
+      type: MemoryType.SEMANTIC,
+      content: "The meeting notes were shared with the wider team yesterday",
+      applyGate: true,
     });
-    const before = models.requests.length;
-    const ended = await client.endSession({ scope: s, sessionId: "batch" });
-    expect(ended.decisions.every((d) => d.stored)).toBe(true);
-    const embeddings = models.requests.slice(before).filter((r) => r.path === "/v1/embeddings");
-    expect(embeddings.map((r) => (r.body.input as string[]).length)).toEqual([2, 2, 1]);
+    expect([judged.decision?.decidedBy, judged.decision?.reason]).toEqual(["model", "model:not-durable"]);
   });
 
   it("compacts with the model's summary", async () => {

@@ -8,8 +8,9 @@ import { LocalEmbedder } from "../../src/models/local-embedder.js";
  * error handling) against a model endpoint we control.
  *
  * Embeddings come from the local hashed embedder. Chat answers depend on the
- * requested JSON schema: a summary lists the new turns, and the write gate
- * stores candidates containing "remember" and drops the rest.
+ * requested JSON schema: a summary lists the new turns, the write gate
+ * stores candidates containing "remember" and drops the rest, and memory
+ * extraction follows a small script (see scriptedExtraction).
  */
 export interface RecordedRequest {
   readonly path: string;
@@ -23,6 +24,8 @@ export interface FakeModelServer {
   failNext(count: number, status: number): void;
   /** Every request waits this long before answering. */
   delayMs: number;
+  /** Chat requests (summaries, gate, extraction) wait this long besides. */
+  chatDelayMs: number;
   /** Chat answers are replaced by this raw text (for malformed-output tests). */
   rawChatReply: string | undefined;
   stop(): Promise<void>;
@@ -35,6 +38,7 @@ export async function startFakeModelServer(dimensions = 64): Promise<FakeModelSe
     baseUrl: "",
     requests: [],
     delayMs: 0,
+    chatDelayMs: 0,
     rawChatReply: undefined,
     failNext: (count, status) => (failures = { count, status }),
     stop: async () => {},
@@ -66,11 +70,14 @@ export async function startFakeModelServer(dimensions = 64): Promise<FakeModelSe
       });
     }
     if (req.url === "/v1/chat/completions") {
+      if (state.chatDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.chatDelayMs));
       const messages = body.messages as { role: string; content: string }[];
       const format = body.response_format as { json_schema: { name: string } };
       const user = messages.find((m) => m.role === "user")?.content ?? "";
       let content = state.rawChatReply;
-      if (content === undefined && format.json_schema.name === "conversation_summary") {
+      if (content === undefined && format.json_schema.name === "memory_extraction") {
+        content = JSON.stringify({ memories: scriptedExtraction(user) });
+      } else if (content === undefined && format.json_schema.name === "conversation_summary") {
         const turns = user.split("New turns:\n")[1] ?? "";
         content = JSON.stringify({
           summary: `Model summary: ${turns
@@ -121,4 +128,55 @@ function read(req: IncomingMessage): Promise<string> {
     req.on("end", () => resolve(data));
     req.on("error", reject);
   });
+}
+
+interface PromptMessage {
+  id: string;
+  role: string;
+  content: string;
+}
+
+/**
+ * A scripted stand-in for a model extracting memories, enough to exercise
+ * Engram's side: "my X is Y" states a fact, "No, it's Z" / "Actually, it's
+ * Z" corrects the last fact stated (in the context or the new messages),
+ * "I prefer X" is a preference; each becomes a third-person statement
+ * citing the new messages it came from. Facts are reported as they stand
+ * after corrections, never the corrected claim.
+ */
+function scriptedExtraction(prompt: string): unknown[] {
+  const parse = (section: string) =>
+    section
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as PromptMessage);
+  const [, afterContext = ""] = prompt.split("Earlier messages (context only):\n");
+  const [contextPart = "", newPart = ""] = afterContext.split("NEW messages:\n");
+  const context = parse(contextPart);
+  const fresh = parse(newPart);
+  const facts = new Map<string, { value: string; ids: string[] }>();
+  const statements: unknown[] = [];
+  let last: string | undefined;
+  for (const [isNew, m] of [...context.map((m) => [false, m] as const), ...fresh.map((m) => [true, m] as const)]) {
+    if (m.role !== "user") continue;
+    const correction = /^(?:no|actually)\b.*?\bit(?:'s| is)\s+(.+?)[.!]*$/i.exec(m.content);
+    const fact = /\bmy ([a-z ]+?) is (.+?)[.!]*$/i.exec(m.content);
+    const preference = /\bI prefer (.+?)[.!]*$/i.exec(m.content);
+    if (correction && last) {
+      facts.set(last, { value: correction[1]!, ids: isNew ? [m.id] : [] });
+    } else if (fact) {
+      last = fact[1]!.toLowerCase();
+      facts.set(last, { value: fact[2]!, ids: isNew ? [m.id] : [] });
+    } else if (preference && isNew) {
+      statements.push(statement(`The user prefers ${preference[1]}.`, "preference", "preference", [m.id]));
+    }
+  }
+  for (const [subject, { value, ids }] of facts) {
+    if (ids.length > 0) statements.push(statement(`The user's ${subject} is ${value}.`, "semantic", subject, ids));
+  }
+  return statements;
+}
+
+function statement(content: string, type: string, subject: string, ids: string[]) {
+  return { content, type, importance: 0.7, subject, occurred_at: "", message_ids: ids };
 }
