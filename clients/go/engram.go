@@ -157,6 +157,56 @@ func (c *Client) EvictStale(ctx context.Context, req *engramv1.EvictStaleRequest
 	return c.rpc.EvictStale(ctx, req)
 }
 
+// MemoryHistory returns a memory and what came before it, oldest first.
+func (c *Client) MemoryHistory(ctx context.Context, req *engramv1.MemoryHistoryRequest) (*engramv1.MemoryHistoryResponse, error) {
+	return c.rpc.MemoryHistory(ctx, req)
+}
+
+// ListMemories returns one page of the user's memories; pass NextPageToken back for the next.
+func (c *Client) ListMemories(ctx context.Context, req *engramv1.ListMemoriesRequest) (*engramv1.ListMemoriesResponse, error) {
+	return c.rpc.ListMemories(ctx, req)
+}
+
+// UpdateMemory corrects a memory; the previous version goes to its history.
+func (c *Client) UpdateMemory(ctx context.Context, req *engramv1.UpdateMemoryRequest) (*engramv1.UpdateMemoryResponse, error) {
+	return c.rpc.UpdateMemory(ctx, req)
+}
+
+// ImportMemories imports up to 1000 memories with their original timestamps; one result each.
+func (c *Client) ImportMemories(ctx context.Context, req *engramv1.ImportMemoriesRequest) (*engramv1.ImportMemoriesResponse, error) {
+	return c.rpc.ImportMemories(ctx, req)
+}
+
+// ExportUser streams everything Engram holds of one user; range over it:
+//
+//	for item, err := range client.ExportUser(ctx, req) { ... }
+//
+// A non-nil error ends it.
+func (c *Client) ExportUser(ctx context.Context, req *engramv1.ExportUserRequest) iter.Seq2[*engramv1.ExportUserResponse, error] {
+	return func(yield func(*engramv1.ExportUserResponse, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stream, err := c.rpc.ExportUser(ctx, req)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for {
+			item, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(item, nil) {
+				return
+			}
+		}
+	}
+}
+
 // AssembleContext streams the assembled context; range over it:
 //
 //	for event, err := range client.AssembleContext(ctx, req) { ... }

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // These tests call a real Engram server. `make test` starts one and passes
@@ -262,5 +264,65 @@ func TestRetriedAppendAppliesOnce(t *testing.T) {
 	}
 	if n := len(read.GetMessages()); n != 1 || read.GetMessages()[0].GetId() != answered.GetMessageIds()[0] {
 		t.Fatalf("want the one message the append answered with, got %d: %v", n, read.GetMessages())
+	}
+}
+
+func TestManagingMemories(t *testing.T) {
+	ctx := context.Background()
+	c := dial(t)
+	s := scope(t)
+	at := func(year int) *timestamppb.Timestamp {
+		return timestamppb.New(time.Date(year, 6, 1, 0, 0, 0, 0, time.UTC))
+	}
+	// Imported newest first: settlement goes by when things happened.
+	imported, err := c.ImportMemories(ctx, &engramv1.ImportMemoriesRequest{Scope: s, Memories: []*engramv1.ImportedMemory{
+		{Type: engramv1.MemoryType_MEMORY_TYPE_SEMANTIC, Content: "Lives in Lisbon", Subject: "home", OccurredAt: at(2024), CreatedAt: at(2024)},
+		{Type: engramv1.MemoryType_MEMORY_TYPE_SEMANTIC, Content: "Lives in Porto", Subject: "home", OccurredAt: at(2019), CreatedAt: at(2019)},
+	}})
+	if err != nil || len(imported.Results) != 2 {
+		t.Fatalf("import: %v %v", imported, err)
+	}
+	lisbon := imported.Results[0].MemoryId
+	history, err := c.MemoryHistory(ctx, &engramv1.MemoryHistoryRequest{Scope: s, MemoryId: lisbon})
+	if err != nil || history.Memory.Content != "Lives in Lisbon" || len(history.History) != 1 || history.History[0].Content != "Lives in Porto" {
+		t.Fatalf("history: %v %v", history, err)
+	}
+	updated, err := c.UpdateMemory(ctx, &engramv1.UpdateMemoryRequest{Scope: s, MemoryId: lisbon, Content: proto.String("Lives in Lisbon, in Alfama")})
+	if err != nil || updated.Memory.Content != "Lives in Lisbon, in Alfama" {
+		t.Fatalf("update: %v %v", updated, err)
+	}
+	var ids []string
+	token := ""
+	for {
+		page, err := c.ListMemories(ctx, &engramv1.ListMemoriesRequest{Scope: s, PageSize: 1, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page.Memories {
+			ids = append(ids, m.Id)
+		}
+		if token = page.NextPageToken; token == "" {
+			break
+		}
+	}
+	// Settled by occurrence: Porto (2019) first, then Lisbon (2024) updated it in place.
+	if len(ids) != 1 || ids[0] != lisbon || imported.Results[1].MemoryId != lisbon {
+		t.Fatalf("listed %v", ids)
+	}
+	current, err := c.ListMemories(ctx, &engramv1.ListMemoriesRequest{Scope: s, Filter: &engramv1.MemoryFilter{Superseded: proto.Bool(false)}})
+	if err != nil || len(current.Memories) != 1 || current.Memories[0].Id != lisbon {
+		t.Fatalf("filtered: %v %v", current, err)
+	}
+	exported := 0
+	for item, err := range c.ExportUser(ctx, &engramv1.ExportUserRequest{Scope: s}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if item.GetMemory() != nil {
+			exported++
+		}
+	}
+	if exported != 1 {
+		t.Fatalf("exported %d memories", exported)
 	}
 }

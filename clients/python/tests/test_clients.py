@@ -247,3 +247,57 @@ async def test_async_retried_append_applies_once(scope: scope_pb2.Scope) -> None
         assert answered.replayed
         stored = (await client.get_messages(pb.GetMessagesRequest(scope=scope, session_id="lost-reply-async"))).messages
         assert [m.id for m in stored] == list(answered.message_ids)
+
+
+def _imported_homes() -> list[long_term_pb2.ImportedMemory]:
+    """Newest first: Engram settles them by when they happened."""
+    lisbon = long_term_pb2.ImportedMemory(type=long_term_pb2.MEMORY_TYPE_SEMANTIC, content="Lives in Lisbon", subject="home")
+    lisbon.occurred_at.FromJsonString("2024-06-01T00:00:00Z")
+    porto = long_term_pb2.ImportedMemory(type=long_term_pb2.MEMORY_TYPE_SEMANTIC, content="Lives in Porto", subject="home")
+    porto.occurred_at.FromJsonString("2019-06-01T00:00:00Z")
+    return [lisbon, porto]
+
+
+def test_managing_memories_sync(target: str, scope: scope_pb2.Scope) -> None:
+    with EngramClient(target) as client:
+        imported = client.import_memories(pb.ImportMemoriesRequest(scope=scope, memories=_imported_homes()))
+        # Settled by occurrence: Porto (2019) first, then Lisbon (2024) updates it in place.
+        assert [r.outcome for r in imported.results] == [
+            long_term_pb2.REMEMBER_OUTCOME_UPDATED,
+            long_term_pb2.REMEMBER_OUTCOME_CREATED,
+        ]
+        lisbon = imported.results[0].memory_id
+        assert imported.results[1].memory_id == lisbon
+        history = client.memory_history(pb.MemoryHistoryRequest(scope=scope, memory_id=lisbon))
+        assert history.memory.content == "Lives in Lisbon"
+        assert [h.content for h in history.history] == ["Lives in Porto"]
+        updated = client.update_memory(pb.UpdateMemoryRequest(scope=scope, memory_id=lisbon, importance=0.9))
+        assert round(updated.memory.importance, 3) == 0.9
+        ids: list[str] = []
+        token = ""
+        while True:
+            page = client.list_memories(pb.ListMemoriesRequest(scope=scope, page_size=1, page_token=token))
+            ids.extend(m.id for m in page.memories)
+            token = page.next_page_token
+            if not token:
+                break
+        assert ids == [lisbon]
+        current = client.list_memories(pb.ListMemoriesRequest(scope=scope, filter=long_term_pb2.MemoryFilter(superseded=False)))
+        assert [m.id for m in current.memories] == [lisbon]
+        exported = [item.memory for item in client.export_user(pb.ExportUserRequest(scope=scope)) if item.WhichOneof("item") == "memory"]
+        # Porto, then Lisbon as it was before the importance changed.
+        assert [[h.content for h in e.history] for e in exported] == [["Lives in Porto", "Lives in Lisbon"]]
+
+
+async def test_managing_memories_async(target: str, scope: scope_pb2.Scope) -> None:
+    async with AsyncEngramClient(target) as client:
+        imported = await client.import_memories(pb.ImportMemoriesRequest(scope=scope, memories=_imported_homes()))
+        lisbon = imported.results[0].memory_id
+        history = await client.memory_history(pb.MemoryHistoryRequest(scope=scope, memory_id=lisbon))
+        assert [h.content for h in history.history] == ["Lives in Porto"]
+        updated = await client.update_memory(pb.UpdateMemoryRequest(scope=scope, memory_id=lisbon, content="Lives in Lisbon, in Alfama"))
+        assert updated.memory.content == "Lives in Lisbon, in Alfama"
+        page = await client.list_memories(pb.ListMemoriesRequest(scope=scope, filter=long_term_pb2.MemoryFilter(subject="home")))
+        assert [m.id for m in page.memories] == [lisbon]
+        exported = [item async for item in client.export_user(pb.ExportUserRequest(scope=scope))]
+        assert sum(1 for item in exported if item.WhichOneof("item") == "memory") == 1

@@ -84,7 +84,8 @@ function bearer(token: string): Interceptor {
  * Calls a retry cannot turn into a different outcome: reads, SetWorking (it
  * sets the same values again) and AppendMessages, which always carries an
  * idempotency key. The others (Remember, EndSession, CompleteTask,
- * ForgetMemory, ForgetUser, ReportUsage, EvictStale) may have applied before
+ * ForgetMemory, ForgetUser, ReportUsage, EvictStale, UpdateMemory,
+ * ImportMemories) may have applied before
  * the reply was lost; retried, they would store twice or answer NOT_FOUND,
  * so their UNAVAILABLE goes to the caller, who knows whether to check first.
  */

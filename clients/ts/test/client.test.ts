@@ -2,7 +2,16 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, createEngramClient, EngramError, MemoryType, Role, type EngramClient } from "../src/index.js";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  Code,
+  createEngramClient,
+  EngramError,
+  MemoryType,
+  RememberOutcome,
+  Role,
+  type EngramClient,
+} from "../src/index.js";
 import { startTestServer, type TestServer } from "../../../test/support/server-harness.js";
 import { lostReplySessionPrefix, storesWithLostReplies } from "../../../test/support/lost-replies.js";
 
@@ -80,6 +89,58 @@ describe("createEngramClient", () => {
     expect((await client.forgetUser({ scope })).sessionsDeleted).toBe(0);
   });
 
+  it("imports, lists, corrects, shows history and exports memories", async () => {
+    const scope = newScope();
+    const at = (year: number) => timestampFromDate(new Date(`${year}-06-01T00:00:00Z`));
+    const { results } = await client.importMemories({
+      scope,
+      memories: [
+        { type: MemoryType.SEMANTIC, content: "Lives in Lisbon", subject: "home", occurredAt: at(2024) },
+        { type: MemoryType.SEMANTIC, content: "Lives in Porto", subject: "home", occurredAt: at(2019) },
+      ],
+    });
+    // Settled by occurrence: Porto (2019) first, then Lisbon (2024) updates it in place.
+    expect(results.map((r) => r.outcome)).toEqual([RememberOutcome.UPDATED, RememberOutcome.CREATED]);
+    const lisbon = results[0]!.memoryId;
+    expect(results[1]!.memoryId).toBe(lisbon);
+    const { history } = await client.memoryHistory({ scope, memoryId: lisbon });
+    expect(history.map((h) => h.content)).toEqual(["Lives in Porto"]);
+    const { memory } = await client.updateMemory({ scope, memoryId: lisbon, content: "Lives in Lisbon, in Alfama" });
+    expect(memory?.content).toBe("Lives in Lisbon, in Alfama");
+    // A preference told later but older is stored as history.
+    await client.remember({
+      scope,
+      type: MemoryType.PREFERENCE,
+      content: "I prefer Go for scripts",
+      occurredAt: at(2024),
+    });
+    const late = await client.importMemories({
+      scope,
+      memories: [{ type: MemoryType.PREFERENCE, content: "I prefer Python for scripting", occurredAt: at(2020) }],
+    });
+    expect(late.results[0]?.outcome).toBe(RememberOutcome.STORED_AS_HISTORY);
+    const first = await client.listMemories({ scope, pageSize: 2 });
+    const second = await client.listMemories({ scope, pageSize: 2, pageToken: first.nextPageToken });
+    expect(second.nextPageToken).toBe("");
+    expect(new Set([...first.memories, ...second.memories].map((m) => m.id)).size).toBe(3);
+    const current = await client.listMemories({ scope, filter: { superseded: false } });
+    expect(current.memories.map((m) => m.content).sort()).toEqual([
+      "I prefer Go for scripts",
+      "Lives in Lisbon, in Alfama",
+    ]);
+    const exported: string[][] = [];
+    for await (const item of client.exportUser({ scope })) {
+      if (item.item.case === "memory") {
+        exported.push([item.item.value.memory!.content, ...item.item.value.history.map((h) => h.content)]);
+      }
+    }
+    expect(exported.sort()).toEqual([
+      ["I prefer Go for scripts"],
+      ["I prefer Python for scripting"],
+      ["Lives in Lisbon, in Alfama", "Lives in Porto", "Lives in Lisbon"],
+    ]);
+  });
+
   it("refuses an oversized request itself, and the calls beside and after it still succeed", async () => {
     const scope = newScope();
     await client.appendMessages({ scope, sessionId: "s", messages: [{ role: Role.USER, content: "still here" }] });
@@ -137,6 +198,11 @@ describe("createEngramClient", () => {
         ["Remember", () => flaky.remember({ scope, type: MemoryType.SEMANTIC, content: "x" })],
         ["ReportUsage", () => flaky.reportUsage({ scope, returnedIds: ["m"], usedIds: [] })],
         ["EvictStale", () => flaky.evictStale({ dryRun: true })],
+        ["UpdateMemory", () => flaky.updateMemory({ scope, memoryId: "m", importance: 0.5 })],
+        [
+          "ImportMemories",
+          () => flaky.importMemories({ scope, memories: [{ type: MemoryType.SEMANTIC, content: "x" }] }),
+        ],
       ];
       for (const [name, call] of calls) {
         const before = stub.authorizations.length;
@@ -150,7 +216,9 @@ describe("createEngramClient", () => {
       await flaky
         .appendMessages({ scope, sessionId: "s", messages: [{ role: Role.USER, content: "x" }] })
         .catch(() => 0);
-      expect(stub.authorizations.length - before).toBe(6);
+      await flaky.listMemories({ scope }).catch(() => undefined);
+      await flaky.memoryHistory({ scope, memoryId: "m" }).catch(() => undefined);
+      expect(stub.authorizations.length - before).toBe(12);
     } finally {
       await stub.close();
     }

@@ -11,7 +11,7 @@ the server applies it once.
 Only calls a retry cannot turn into a different outcome are retried: reads,
 set_working (it sets the same values again) and append_messages (keyed).
 The others (remember, end_session, complete_task, forget_memory,
-forget_user, report_usage, evict_stale) may have applied before the reply
+forget_user, report_usage, evict_stale, update_memory, import_memories) may have applied before the reply
 was lost; retried, they would store twice or answer NOT_FOUND, so their
 UNAVAILABLE is raised to the caller.
 """
@@ -168,6 +168,30 @@ class EngramClient:
         result: pb.EvictStaleResponse = self._call(self._stub.EvictStale, request, timeout)
         return result
 
+    def memory_history(self, request: pb.MemoryHistoryRequest, *, timeout: float | None = None) -> pb.MemoryHistoryResponse:
+        result: pb.MemoryHistoryResponse = self._call(self._stub.MemoryHistory, request, timeout, retry=True)
+        return result
+
+    def list_memories(self, request: pb.ListMemoriesRequest, *, timeout: float | None = None) -> pb.ListMemoriesResponse:
+        """One page; pass next_page_token back for the next (empty on the last page)."""
+        result: pb.ListMemoriesResponse = self._call(self._stub.ListMemories, request, timeout, retry=True)
+        return result
+
+    def update_memory(self, request: pb.UpdateMemoryRequest, *, timeout: float | None = None) -> pb.UpdateMemoryResponse:
+        result: pb.UpdateMemoryResponse = self._call(self._stub.UpdateMemory, request, timeout)
+        return result
+
+    def import_memories(self, request: pb.ImportMemoriesRequest, *, timeout: float | None = None) -> pb.ImportMemoriesResponse:
+        result: pb.ImportMemoriesResponse = self._call(self._stub.ImportMemories, request, timeout)
+        return result
+
+    def export_user(self, request: pb.ExportUserRequest, *, timeout: float | None = None) -> Iterator[pb.ExportUserResponse]:
+        """Yields every memory, task and session of the user. Streams are not retried."""
+        try:
+            yield from self._stub.ExportUser(request, timeout=self._timeout if timeout is None else timeout, metadata=_with_trace_context(self._metadata))
+        except grpc.RpcError as error:
+            raise EngramError.from_rpc_error(error) from None
+
     def assemble_context(
         self, request: pb.AssembleContextRequest, *, timeout: float | None = None
     ) -> Iterator[pb.AssembleContextResponse]:
@@ -282,6 +306,34 @@ class AsyncEngramClient:
     async def evict_stale(self, request: pb.EvictStaleRequest, *, timeout: float | None = None) -> pb.EvictStaleResponse:
         result: pb.EvictStaleResponse = await self._call(self._stub.EvictStale, request, timeout)
         return result
+
+    async def memory_history(self, request: pb.MemoryHistoryRequest, *, timeout: float | None = None) -> pb.MemoryHistoryResponse:
+        result: pb.MemoryHistoryResponse = await self._call(self._stub.MemoryHistory, request, timeout, retry=True)
+        return result
+
+    async def list_memories(self, request: pb.ListMemoriesRequest, *, timeout: float | None = None) -> pb.ListMemoriesResponse:
+        """One page; pass next_page_token back for the next (empty on the last page)."""
+        result: pb.ListMemoriesResponse = await self._call(self._stub.ListMemories, request, timeout, retry=True)
+        return result
+
+    async def update_memory(self, request: pb.UpdateMemoryRequest, *, timeout: float | None = None) -> pb.UpdateMemoryResponse:
+        result: pb.UpdateMemoryResponse = await self._call(self._stub.UpdateMemory, request, timeout)
+        return result
+
+    async def import_memories(self, request: pb.ImportMemoriesRequest, *, timeout: float | None = None) -> pb.ImportMemoriesResponse:
+        result: pb.ImportMemoriesResponse = await self._call(self._stub.ImportMemories, request, timeout)
+        return result
+
+    async def export_user(
+        self, request: pb.ExportUserRequest, *, timeout: float | None = None
+    ) -> AsyncIterator[pb.ExportUserResponse]:
+        """Yields every memory, task and session of the user. Streams are not retried."""
+        call = self._stub.ExportUser(request, timeout=self._timeout if timeout is None else timeout, metadata=_with_trace_context(self._metadata))
+        try:
+            async for item in call:
+                yield item
+        except grpc.aio.AioRpcError as error:
+            raise EngramError.from_rpc_error(error) from None
 
     async def assemble_context(
         self, request: pb.AssembleContextRequest, *, timeout: float | None = None
