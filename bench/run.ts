@@ -1,6 +1,7 @@
 import { benchBoundedWork } from "./bounded-work.bench.js";
 import { benchEmbedded } from "./embedded.bench.js";
 import { benchGhz } from "./ghz.bench.js";
+import { benchImport } from "./import.bench.js";
 import { benchRedis } from "./redis.bench.js";
 import { benchRemember } from "./remember.bench.js";
 import { benchWeaviate } from "./weaviate.bench.js";
@@ -10,7 +11,7 @@ import { benchWeaviate } from "./weaviate.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,embedded,redis,remember,weaviate,bounded-work picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,embedded,redis,remember,import,weaviate,bounded-work picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -25,6 +26,7 @@ if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
 if (wanted("bounded-work")) await benchBoundedWork();
 if (wanted("redis")) await benchRedis({ calls, concurrency });
 if (wanted("remember")) await benchRemember({ calls, concurrency });
+if (wanted("import")) await benchImport({ memories });
 if (wanted("weaviate")) {
   await benchWeaviate({
     calls,

@@ -1,7 +1,6 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
 import type { MemoryRecord, MemorySource, MemoryType, MemoryVersion, Scope } from "../../domain/types.js";
-import { UnavailableError } from "../../domain/errors.js";
 import type {
   BulkInsertResult,
   ListCursor,
@@ -46,14 +45,7 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 
   async insert(record: MemoryRecord): Promise<void> {
-    this.database.run(
-      `INSERT INTO memories (${[...keyColumns, ...valueColumns].join(", ")})
-       VALUES (${[...keyColumns, ...valueColumns].map(() => "?").join(", ")})`,
-      record.scope.namespace,
-      record.scope.userId,
-      record.id,
-      ...columnValues(record),
-    );
+    this.database.run(insertSql, record.scope.namespace, record.scope.userId, record.id, ...columnValues(record));
     this.vectors.upsert(userKey(record.scope), vectorRow(record), this.dimensions);
   }
 
@@ -80,17 +72,21 @@ export class SqliteLongTermStore implements LongTermStore {
     return changed;
   }
 
+  /**
+   * All the records in one transaction (one fsync, not one per record): an
+   * import of a thousand memories is one commit, and all or nothing, so
+   * there are never per-record failures to report here.
+   */
   async insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult> {
-    const failed: { id: string; error: string }[] = [];
-    for (const record of records) {
-      try {
-        await this.insert(record);
-      } catch (error) {
-        if (error instanceof UnavailableError) throw error;
-        failed.push({ id: record.id, error: error instanceof Error ? error.message : String(error) });
+    if (records.length === 0) return { failed: [] };
+    this.database.transaction(() => {
+      const statement = this.database.db.prepare(insertSql);
+      for (const record of records) {
+        statement.run(record.scope.namespace, record.scope.userId, record.id, ...columnValues(record));
       }
-    }
-    return { failed };
+    });
+    for (const record of records) this.vectors.upsert(userKey(record.scope), vectorRow(record), this.dimensions);
+    return { failed: [] };
   }
 
   async get(scope: Scope, id: string): Promise<MemoryRecord | undefined> {
@@ -375,6 +371,9 @@ function vectorRow(record: MemoryRecord): VectorRow {
     embedding: record.embedding,
   };
 }
+
+const insertSql = `INSERT INTO memories (${[...keyColumns, ...valueColumns].join(", ")})
+  VALUES (${[...keyColumns, ...valueColumns].map(() => "?").join(", ")})`;
 
 /** Written only by recordAccess (and on insert), never by update. */
 const accessColumns: ReadonlySet<string> = new Set(["last_accessed_at", "access_count"]);
