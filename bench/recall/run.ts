@@ -12,7 +12,8 @@ import { loadConversation, type IntakePath, type LoadedConversation } from "./en
  * retrieval over the same turns, computed in the same run.
  *
  * RECALL_BENCH_ONLY=embedded,weaviate,baselines picks groups;
- * RECALL_BENCH_CONVERSATIONS sizes the dataset.
+ * RECALL_BENCH_CONVERSATIONS sizes the dataset; RECALL_BENCH_HYBRID_ALPHA
+ * sets ENGRAM_HYBRID_ALPHA for the hybrid configurations (to tune it).
  */
 const ks = [1, 5, 10, 20] as const;
 const dimensions = 256;
@@ -102,10 +103,13 @@ if (wanted("baselines")) {
   await evaluate(dataset, "plain dense (local hashed) over turns", (c) => vectors[c]!, turns, started);
 }
 
+const hybrid: Record<string, string> = process.env.RECALL_BENCH_HYBRID_ALPHA
+  ? { ENGRAM_HYBRID_ALPHA: process.env.RECALL_BENCH_HYBRID_ALPHA }
+  : {};
 const configurations: [string, Record<string, string>, IntakePath][] = [
-  ["store everything, hybrid", {}, "everything"],
+  ["store everything, hybrid", hybrid, "everything"],
   ["store everything, vector only", { ENGRAM_HYBRID_ALPHA: "1" }, "everything"],
-  ["write path (gate, local rules), hybrid", {}, "write-path"],
+  ["write path (gate, local rules), hybrid", hybrid, "write-path"],
 ];
 
 if (wanted("embedded")) {

@@ -116,6 +116,8 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
     });
     expect(go.outcome).toBe(RememberOutcome.SUPERSEDED_OLDER);
     expect(go.supersededIds).toEqual([python.memory!.id]);
+    // The reply explains it: the subject both were found to be about.
+    expect([python.memory?.subject, go.memory?.subject]).toEqual(["programming-language", "programming-language"]);
 
     const recalled = await client.recall({
       scope,
