@@ -156,6 +156,23 @@ export async function benchWeaviate(options: {
     console.log(
       `EvictStale over ${options.tenants + 1} tenants: scanned ${report.scanned}, evicted ${report.evicted} in ${evictSeconds.toFixed(1)} s = ${Math.round(Number(report.evicted) / evictSeconds)} memories/s`,
     );
+    // A namespace's eviction reads only its own users (the registry), however many tenants others hold.
+    const other: Scope = { namespace: "bench-other", userId: "only" };
+    await seed([other], options.perTenant);
+    const oneStarted = performance.now();
+    const one = await client.evictStale(
+      { namespace: other.namespace, policy: { scoreThreshold: 0.9, halfLifeHours: 720, minAgeHours: 24 } },
+      { timeoutMs: 3_600_000 },
+    );
+    console.log(
+      `EvictStale of a 1-user namespace beside ${options.tenants + 1} other tenants: scanned ${one.scanned} in ${((performance.now() - oneStarted) / 1000).toFixed(2)} s`,
+    );
+    const forget = await measure(
+      `ForgetUser among ${options.tenants + 1} tenants`,
+      (i) => client.forgetUser({ scope: many[Math.abs(i) % many.length]! }),
+      { calls: Math.min(options.calls, many.length), concurrency: 1, warmup: 0 },
+    );
+    printTable(`ForgetUser on Weaviate with ${options.tenants + 1} tenants`, [forget], forget);
   } finally {
     await direct.close();
     await engram.stop();

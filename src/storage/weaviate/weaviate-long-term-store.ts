@@ -14,6 +14,7 @@ import type {
 import { UnavailableError } from "../../domain/errors.js";
 import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
 import { descriptionOf, embedderIn } from "./weaviate-schema.js";
+import type { WeaviateUserRegistry } from "./weaviate-user-registry.js";
 
 export interface WeaviateStoreOptions {
   /**
@@ -24,6 +25,8 @@ export interface WeaviateStoreOptions {
   readonly reachable: () => boolean;
   /** Objects per batch request for bulk writes. */
   readonly batchSize: number;
+  /** Which users hold memories, per namespace. */
+  readonly registry: WeaviateUserRegistry;
 }
 
 type Properties = Record<string, unknown>;
@@ -90,6 +93,7 @@ export class WeaviateLongTermStore implements LongTermStore {
 
   insert(record: MemoryRecord): Promise<void> {
     return this.call(async () => {
+      await this.options.registry.register([record.scope]);
       await this.tenant(record.scope).data.insert({
         id: record.id,
         properties: toProperties(record) as never,
@@ -134,6 +138,7 @@ export class WeaviateLongTermStore implements LongTermStore {
   insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult> {
     return this.call(async () => {
       const failed: { id: string; error: string }[] = [];
+      await this.options.registry.register(records.map((r) => r.scope));
       const byTenant = new Map<string, MemoryRecord[]>();
       for (const r of records) byTenant.set(tenantName(r.scope), [...(byTenant.get(tenantName(r.scope)) ?? []), r]);
       for (const [tenant, group] of byTenant) {
@@ -271,22 +276,36 @@ export class WeaviateLongTermStore implements LongTermStore {
     return conditions;
   }
 
+  /**
+   * One read and one batch write per flush, not two round trips per memory:
+   * the memories are fetched together and written back whole (a batch write
+   * replaces an object) with their new access statistics. Safe because
+   * flushes and updates of one user run under the user's write lock.
+   */
   recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
     return this.call(async () => {
       const tenant = this.tenant(scope);
-      for (const [id, count] of counts) {
-        const object = await tenant.query.fetchObjectById(id, { returnProperties: ["accessCount", "lastAccessedAt"] });
-        if (!object) continue;
-        const previous = object.properties.lastAccessedAt as Date | undefined;
+      const ids = [...counts.keys()];
+      const found = await tenant.query.fetchObjects({
+        limit: ids.length,
+        includeVector: true,
+        filters: this.collection.filter.byId().containsAny(ids),
+      });
+      if (found.objects.length === 0) return;
+      const objects = found.objects.map((o) => {
+        const record = toRecord(o.uuid, o.properties, vectorOf(o.vectors));
+        const previous = record.lastAccessedAt;
         const last = previous && previous.getTime() > at.getTime() ? previous : at;
-        await tenant.data.update({
-          id,
-          properties: {
-            accessCount: Number(object.properties.accessCount ?? 0) + count,
-            lastAccessedAt: last,
-            lastUsedAt: last,
-          } as never,
-        });
+        const updated = {
+          ...record,
+          accessCount: record.accessCount + (counts.get(o.uuid) ?? 0),
+          lastAccessedAt: last,
+        };
+        return { id: o.uuid, properties: toProperties(updated) as never, vectors: Array.from(record.embedding) };
+      });
+      const result = await tenant.data.insertMany(objects);
+      if (result.hasErrors) {
+        throw new Error(`access statistics: ${Object.values(result.errors)[0]?.message ?? "batch write failed"}`);
       }
     });
   }
@@ -303,24 +322,47 @@ export class WeaviateLongTermStore implements LongTermStore {
     return this.call(async () => {
       const name = tenantName(scope);
       const tenants = await this.collection.tenants.getByNames([name]);
-      if (!tenants[name]) return 0;
+      if (!tenants[name]) {
+        await this.options.registry.unregister(scope);
+        return 0;
+      }
       const count = await this.collection.withTenant(name).length();
       await this.collection.tenants.remove([name]);
+      await this.options.registry.unregister(scope);
       return count;
     });
   }
 
+  /** From the registry: only the namespace's users are read, in pages. */
   async *users(namespace: string | undefined): AsyncIterable<Scope> {
+    if (!this.options.reachable())
+      throw new UnavailableError("weaviate", "not reachable (its last health check failed)");
+    try {
+      yield* this.options.registry.users(namespace);
+    } catch (error) {
+      await translateWeaviateErrors(() => Promise.reject(error));
+    }
+  }
+
+  /**
+   * Registers the users of every memory tenant: for a store made before the
+   * registry, once, when the registry is created. Reads one object per tenant.
+   */
+  async backfillRegistry(): Promise<number> {
     const tenants = await this.call(() => this.collection.tenants.get());
-    for (const name of Object.keys(tenants).sort()) {
+    let users = 0;
+    for (const name of Object.keys(tenants)) {
       const sample = await this.call(() =>
         this.collection.withTenant(name).query.fetchObjects({ limit: 1, returnProperties: ["namespace", "userId"] }),
       );
-      const properties = sample.objects[0]?.properties;
-      if (!properties) continue;
-      const scope = { namespace: String(properties.namespace), userId: String(properties.userId) };
-      if (namespace === undefined || scope.namespace === namespace) yield scope;
+      const p = sample.objects[0]?.properties;
+      if (!p) continue;
+      await this.call(() =>
+        this.options.registry.register([{ namespace: String(p.namespace), userId: String(p.userId) }]),
+      );
+      users++;
     }
+    return users;
   }
 
   async *evictionCandidates(scope: Scope, batchSize: number): AsyncIterable<EvictionCandidate[]> {

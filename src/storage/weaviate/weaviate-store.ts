@@ -1,6 +1,7 @@
 import weaviate, { type WeaviateClient } from "weaviate-client";
 import type { HealthCheck, LongTermStore } from "../../domain/ports.js";
 import { WeaviateLongTermStore } from "./weaviate-long-term-store.js";
+import { WeaviateUserRegistry } from "./weaviate-user-registry.js";
 import { EmbedderMismatchError } from "../../domain/models.js";
 import { ensureMemoryCollection, SchemaMismatchError, type CollectionCheck } from "./weaviate-schema.js";
 
@@ -56,6 +57,12 @@ export async function openWeaviateStores(
   const readyUrl = `${rest.origin}${path}/v1/.well-known/ready`;
   let schemaChecked = false;
   let reachable = false;
+  const registry = new WeaviateUserRegistry(client, `${config.collection}Users`);
+  const longTerm = new WeaviateLongTermStore(client, config.collection, dimensions, {
+    batchSize: config.batchSize,
+    reachable: () => reachable,
+    registry,
+  });
   const check = async (): Promise<boolean> => {
     reachable = await isReady(readyUrl, config);
     if (reachable && !schemaChecked) {
@@ -63,6 +70,8 @@ export async function openWeaviateStores(
         // Known from now on (the client caches it), so no later call asks for it.
         await client.getWeaviateVersion();
         await ensureMemoryCollection(client, config.collection, dimensions, collectionCheck);
+        // A store from before the registry: register the users it holds, once.
+        if (await registry.ensure()) await longTerm.backfillRegistry();
         schemaChecked = true;
       } catch (error) {
         reachable = false;
@@ -78,10 +87,7 @@ export async function openWeaviateStores(
     if (error instanceof SchemaMismatchError || error instanceof EmbedderMismatchError) throw error;
   });
   return {
-    longTerm: new WeaviateLongTermStore(client, config.collection, dimensions, {
-      batchSize: config.batchSize,
-      reachable: () => reachable,
-    }),
+    longTerm,
     health: { name: "weaviate", check },
     close: () => client.close(),
   };
