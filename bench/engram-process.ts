@@ -8,6 +8,8 @@ import { createInterface } from "node:readline";
 export interface EngramProcess {
   readonly baseUrl: string;
   readonly pid: number;
+  /** The MCP port, when ENGRAM_MCP_ENABLED. */
+  readonly mcpPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -24,11 +26,15 @@ export async function startEngramProcess(env: Record<string, string> = {}): Prom
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  let mcpPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`engram exited with ${code}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      const entry = JSON.parse(line) as { msg?: string; port?: number; level?: string };
-      if (entry.msg === "engram listening" && entry.port) resolve(entry.port);
+      const entry = JSON.parse(line) as { msg?: string; port?: number; mcpPort?: number; level?: string };
+      if (entry.msg === "engram listening" && entry.port) {
+        mcpPort = entry.mcpPort;
+        resolve(entry.port);
+      }
       // The server's own failures belong in the bench output.
       if (entry.level === "error") process.stderr.write(`engram: ${line}\n`);
     });
@@ -36,6 +42,7 @@ export async function startEngramProcess(env: Record<string, string> = {}): Prom
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     pid: child.pid!,
+    mcpPort,
     stop: async () => {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
