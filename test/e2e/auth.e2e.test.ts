@@ -81,6 +81,15 @@ const calls: [string, "read" | "write" | "admin", (c: AnyClient, scope: typeof c
   ],
   ["EvictStale (a namespace)", "admin", (c, scope) => c.evictStale({ namespace: scope.namespace, dryRun: true })],
   ["ForgetUser", "admin", (c, scope) => c.forgetUser({ scope })],
+  ["MemoryHistory", "read", (c, scope) => c.memoryHistory({ scope, memoryId: "m" })],
+  ["ListMemories", "read", (c, scope) => c.listMemories({ scope })],
+  ["UpdateMemory", "write", (c, scope) => c.updateMemory({ scope, memoryId: "m", importance: 0.5 })],
+  [
+    "ImportMemories",
+    "write",
+    (c, scope) => c.importMemories({ scope, memories: [{ type: MemoryType.SEMANTIC, content: "an imported fact" }] }),
+  ],
+  ["ExportUser", "admin", (c, scope) => drain(c.exportUser({ scope }))],
 ];
 
 /** A call that got past authentication and authorization (it may still be NOT_FOUND). */
