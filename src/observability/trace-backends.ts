@@ -1,4 +1,12 @@
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
+import {
+  context,
+  INVALID_SPAN_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Span,
+} from "@opentelemetry/api";
 import { EngramError } from "../domain/errors.js";
 import type { Embedder, Summariser } from "../domain/models.js";
 import type { Stores, UserWriteLock } from "../domain/ports.js";
@@ -11,7 +19,16 @@ import { tracer } from "./tracing.js";
  * operation (a Redis script, a Weaviate query or batch, a SQLite
  * transaction), every model call, and the wait for a user's write lock.
  * Attributes carry ids and counts, never content.
+ *
+ * Spans are made only under a span already active (a call's server span):
+ * background work on timers (access-statistics flushes, learning from
+ * sessions) would otherwise start a trace of its own every poll, idle or not.
  */
+
+/** Whether a span is active here, i.e. this work is part of a traced call. */
+function traced(): boolean {
+  return trace.getActiveSpan() !== undefined;
+}
 
 /** Runs `work` in a span named `name`; records failure kinds, not messages that might quote input. */
 export async function inSpan<T>(
@@ -20,6 +37,7 @@ export async function inSpan<T>(
   attributes: Attributes,
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
+  if (!traced()) return work(trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
   return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
     try {
       return await work(span);
@@ -64,6 +82,7 @@ function traceMethods<T extends object>(target: T, backend: string, tier: string
       // the store itself, so the generator's own calls (this.tenant(), ...) are not wrapped into promises.
       if (value.constructor.name === "AsyncGeneratorFunction") return value.bind(object);
       return (...args: unknown[]) => {
+        if (!traced()) return value.apply(object, args);
         const scope = args[0] as Partial<Scope> | undefined;
         const attributes: Attributes = { "engram.backend": backend, "engram.tier": tier, "engram.operation": property };
         if (typeof scope?.namespace === "string") attributes["engram.namespace"] = scope.namespace;

@@ -1,3 +1,4 @@
+import { trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Stores } from "../../src/domain/ports.js";
@@ -8,6 +9,15 @@ import { installTracing } from "../../src/observability/tracing.js";
 const exporter = new InMemorySpanExporter();
 const tracing = installTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
 afterAll(() => tracing.shutdown());
+/** Runs `work` under a caller's span, as a call's server span would be. */
+const inCall = <T>(work: () => Promise<T>) =>
+  trace.getTracer("test").startActiveSpan("call", async (span) => {
+    try {
+      return await work();
+    } finally {
+      span.end();
+    }
+  });
 
 class FakeLongTerm {
   private readonly rows = ["a", "b"];
@@ -40,10 +50,12 @@ describe("traceStores", () => {
   it("spans async methods with ids and counts, keeps sync methods sync and streams unwrapped", async () => {
     exporter.reset();
     const store = traced();
-    expect(store.tenant()).toBe("t1");
-    expect(await store.search({ namespace: "n", userId: "u" })).toEqual(["a", "b"]);
     const scanned: string[] = [];
-    for await (const row of store.scan()) scanned.push(row);
+    await inCall(async () => {
+      expect(store.tenant()).toBe("t1");
+      expect(await store.search({ namespace: "n", userId: "u" })).toEqual(["a", "b"]);
+      for await (const row of store.scan()) scanned.push(row);
+    });
     expect(scanned).toEqual(["t1:a", "t1:b"]);
     const search = exporter.getFinishedSpans().find((s) => s.name === "weaviate long_term.search");
     expect(search?.attributes).toMatchObject({
@@ -56,9 +68,15 @@ describe("traceStores", () => {
 
   it("passes failures through, recording their kind and not their message", async () => {
     exporter.reset();
-    await expect(traced().fail()).rejects.toThrow("secret content");
+    await expect(inCall(() => traced().fail())).rejects.toThrow("secret content");
     const [span] = exporter.getFinishedSpans();
     expect(span?.status).toMatchObject({ code: 2, message: "internal" });
     expect(JSON.stringify(span?.attributes)).not.toMatch(/secret/);
+  });
+
+  it("makes no span for work outside a traced call (background timers)", async () => {
+    exporter.reset();
+    expect(await traced().search({ namespace: "n", userId: "u" })).toEqual(["a", "b"]);
+    expect(exporter.getFinishedSpans()).toEqual([]);
   });
 });
