@@ -114,7 +114,7 @@ export async function benchWeaviate(options: {
           // fusion, 40 candidates, current memories only, no vectors back.
           return memories.withTenant(tenantName(scopeOf(i))).query.hybrid(query, {
             vector: Array.from(embedder.embedOne(query)),
-            alpha: 0.5,
+            alpha: 0.7,
             fusionType: "RelativeScore",
             maxVectorDistance: 1 - 1e-6,
             limit: 40,
