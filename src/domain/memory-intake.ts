@@ -338,17 +338,27 @@ export class MemoryIntake {
     const scanned: (Candidate & { readonly redactions: readonly PiiKind[] })[] = [];
     for (const candidate of candidates) {
       await pause();
-      const pii = scanPii(candidate.content);
-      if (pii.kinds.length > 0) {
-        this.events.piiFound?.(pii.kinds, refuse);
+      // Content, subject and every metadata value: personal data is refused or redacted wherever it is written.
+      const fields: [field: string, text: string][] = [
+        ["content", candidate.content],
+        ["subject", candidate.subject],
+        ...Object.entries(candidate.metadata).map(([key, value]): [string, string] => [`metadata["${key}"]`, value]),
+      ];
+      const found = fields.map(([field, text]) => ({ field, scan: scanPii(text) }));
+      const kinds = [...new Set(found.flatMap((f) => f.scan.kinds))];
+      if (kinds.length > 0) {
+        this.events.piiFound?.(kinds, refuse);
+        const first = found.find((f) => f.scan.kinds.length > 0)!;
         if (refuse && refusal === "throw") {
           throw new InvalidArgumentError(
-            "content",
-            `contains personal data or credentials (${pii.kinds.join(", ")}); this server refuses them (ENGRAM_PII_MODE=refuse)`,
+            first.field,
+            `contains personal data or credentials (${first.scan.kinds.join(", ")}); this server refuses them (ENGRAM_PII_MODE=refuse)`,
           );
         }
       }
-      scanned.push({ ...candidate, content: pii.redacted, redactions: pii.kinds });
+      const [content, subject, ...values] = found.map((f) => f.scan.redacted);
+      const metadata = Object.fromEntries(Object.keys(candidate.metadata).map((key, i) => [key, values[i]!]));
+      scanned.push({ ...candidate, content: content!, subject: subject!, metadata, redactions: kinds });
     }
     const verdicts = (await this.gate(scanned, signal)).map((verdict, i) => {
       const candidate = scanned[i]!;

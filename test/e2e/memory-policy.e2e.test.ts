@@ -189,6 +189,18 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
     });
     expect(explicit.redactions).toEqual(["api-key"]);
     expect(explicit.memory?.content).not.toContain("sk-proj");
+
+    // The subject and metadata values are written too: they are redacted like the content.
+    const labelled = await client.remember({
+      scope,
+      type: MemoryType.SEMANTIC,
+      content: "Prefers to be contacted by email",
+      subject: "contact ana.silva@example.com",
+      metadata: { note: "card 4111 1111 1111 1111" },
+    });
+    expect(labelled.redactions).toEqual(["email", "payment-card"]);
+    expect(labelled.memory?.subject).toBe("contact [redacted:email]");
+    expect(labelled.memory?.metadata).toEqual({ note: "card [redacted:payment-card]" });
   });
 
   it("does not store procedural chatter, pleasantries or unconfirmed answers", async () => {
