@@ -1,6 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { EngramMetrics } from "../observability/metrics.js";
 import type { Logger } from "../observability/logger.js";
+import { RepeatThrottle } from "../observability/repeat-throttle.js";
 import { isServerFault, toConnectError } from "./error-mapping.js";
 
 /** The `method` label of RPC metrics and logs, e.g. "engram.v1.MemoryService/Recall". */
@@ -11,9 +12,11 @@ export function methodLabel(service: string, method: string): string {
 /**
  * Wraps every RPC: maps failures to statuses (through `toConnectError`, the
  * one mapping), records latency and status metrics, and logs failures with
- * their cause. Streaming calls are measured to their last message.
+ * their cause; UNAVAILABLE (a backend down) once per method and interval,
+ * with a count of the repeats. Streaming calls are measured to their last message.
  */
-export function observeInterceptor(metrics: EngramMetrics, logger: Logger): Interceptor {
+export function observeInterceptor(metrics: EngramMetrics, logger: Logger, repeatIntervalMs = 10_000): Interceptor {
+  const outages = new RepeatThrottle(repeatIntervalMs);
   // prom-client hashes a label set on every observe: look each (method, code) series up once.
   const series = new Map<string, { duration: { observe(v: number): void }; total: { inc(): void } }>();
   const seriesOf = (method: string, code: string) => {
@@ -36,7 +39,13 @@ export function observeInterceptor(metrics: EngramMetrics, logger: Logger): Inte
       duration.observe(seconds);
       total.inc();
       if (mapped && isServerFault(mapped.code)) {
-        logger.error("rpc failed", { method, code, durationMs: Math.round(seconds * 1000), error });
+        // A backend outage fails every call alike: its first failure is logged with the cause, the rest counted.
+        const log =
+          mapped.code !== Code.Unavailable ||
+          outages.admit(`${method} ${code}`, (repeats) =>
+            logger.error("rpc failed again", { method, code, repeats, withinMs: repeatIntervalMs }),
+          );
+        if (log) logger.error("rpc failed", { method, code, durationMs: Math.round(seconds * 1000), error });
       } else if (mapped) {
         logger.debug("rpc rejected", { method, code, reason: mapped.rawMessage });
       }

@@ -14,16 +14,21 @@ import { startTestServer, type TestServer } from "../support/server-harness.js";
  */
 let redis: RedisServer;
 let server: TestServer;
+const lines: string[] = [];
 beforeAll(async () => {
   redis = await startRedis({ durable: true });
-  server = await startTestServer({
-    ENGRAM_REDIS_URL: redis.url,
-    ENGRAM_HEALTH_CHECK_INTERVAL_MS: "100",
-    ENGRAM_REDIS_COMMAND_TIMEOUT_MS: "500",
-    ENGRAM_REDIS_CONNECT_TIMEOUT_MS: "500",
-    // No compaction: every acknowledged message must still be verbatim.
-    ENGRAM_SESSION_TOKEN_LIMIT: "1000000",
-  });
+  server = await startTestServer(
+    {
+      ENGRAM_REDIS_URL: redis.url,
+      ENGRAM_HEALTH_CHECK_INTERVAL_MS: "100",
+      ENGRAM_REDIS_COMMAND_TIMEOUT_MS: "500",
+      ENGRAM_REDIS_CONNECT_TIMEOUT_MS: "500",
+      // No compaction: every acknowledged message must still be verbatim.
+      ENGRAM_SESSION_TOKEN_LIMIT: "1000000",
+      ENGRAM_LOG_LEVEL: "info",
+    },
+    { log: (line) => lines.push(line) },
+  );
 });
 afterAll(async () => {
   await server?.destroy();
@@ -79,5 +84,9 @@ describe("a Redis outage", () => {
     const stored = new Set((await client.getMessages({ scope, sessionId: "s" })).messages.map((m) => m.content));
     const lost = acknowledged.filter((c) => !stored.has(c));
     expect(lost).toEqual([]);
+    // One line when the outage starts (per method), the repeats counted, not a line per failed call.
+    const failures = lines.filter((l) => l.includes('"msg":"rpc failed"') && l.includes("AppendMessages"));
+    expect(codes.get("Unavailable")).toBeGreaterThan(3);
+    expect(failures.length).toBeLessThanOrEqual(3);
   });
 });
