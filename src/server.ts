@@ -33,6 +33,7 @@ import { methodLabel, observeInterceptor } from "./rpc/observe-interceptor.js";
 import { reflectionHandlers } from "./rpc/reflection-service.js";
 import { traceInterceptor } from "./rpc/trace-interceptor.js";
 import { clampDeadline } from "./rpc/deadline.js";
+import { RepeatThrottle } from "./observability/repeat-throttle.js";
 import { startMcpHttp } from "./mcp/mcp-http.js";
 import { isServerFault } from "./rpc/error-mapping.js";
 import { createListener } from "./rpc/listener.js";
@@ -143,7 +144,16 @@ export async function startServer(
     maxTimeoutMs: 2_147_483_647,
     shutdownSignal: shutdownController.signal,
   });
+  // Requests refused before any interceptor saw them (malformed, oversized): counted and logged here.
+  const refusals = new RepeatThrottle(10_000);
+  const refused = (method: string, code: Code, reason: string) => {
+    metrics.rpcTotal.inc({ method, code: Code[code] });
+    if (refusals.admit(`${method} ${code}`, (repeats) => logger.warn("request refused again", { method, repeats }))) {
+      logger.warn("request refused", { method, code: Code[code], reason });
+    }
+  };
   const grpcStreams = nativeGrpcStreamHandler({
+    refused,
     services,
     interceptors,
     requestGate,

@@ -48,8 +48,12 @@ export interface NativeGrpcOptions {
   readonly readMaxBytes: number;
   /** Aborts every call in flight when the server gives up draining. */
   readonly shutdownSignal: AbortSignal;
-  /** Told of each request that could not be decoded, before it is answered INVALID_ARGUMENT. */
-  readonly undecodable?: (method: string, error: unknown) => void;
+  /**
+   * Told of each request refused before any handler or interceptor saw it:
+   * one that could not be decoded (answered INVALID_ARGUMENT), or one over
+   * `readMaxBytes` (RESOURCE_EXHAUSTED from grpc-js).
+   */
+  readonly refused?: (method: string, code: Code, reason: string) => void;
 }
 
 /** Serves a gRPC stream (content-type application/grpc) handed over by the listener. */
@@ -99,7 +103,28 @@ export function nativeGrpcStreamHandler(options: NativeGrpcOptions): NativeStrea
   if (typeof streamHandler !== "function") {
     throw new Error("@grpc/grpc-js changed: Server._streamHandler is gone (check the pinned version)");
   }
-  return (stream, headers) => streamHandler.call(server, [], stream, headers);
+  return (stream, headers) => {
+    if (options.refused) watchOversized(stream, String(headers[":path"] ?? "").slice(1), options.refused);
+    streamHandler.call(server, [], stream, headers);
+  };
+}
+
+/**
+ * grpc-js answers a request over its receive limit itself, before any
+ * handler runs, with a trailers-only RESOURCE_EXHAUSTED: seen here, on the
+ * stream, so that it is counted and logged like any other refusal.
+ */
+function watchOversized(stream: ServerHttp2Stream, method: string, refused: NonNullable<NativeGrpcOptions["refused"]>) {
+  const respond = stream.respond;
+  stream.respond = function (this: ServerHttp2Stream, headers, options) {
+    const fields = (Array.isArray(headers) ? {} : (headers ?? {})) as Record<string, unknown>;
+    if (String(fields["grpc-status"]) === String(grpc.status.RESOURCE_EXHAUSTED)) {
+      // grpc-js sends its message encodeURI'd.
+      const message = decodeURI(String(fields["grpc-message"] ?? ""));
+      if (/larger than/.test(message)) refused(method, Code.ResourceExhausted, message);
+    }
+    return respond.call(this, headers, options);
+  };
 }
 
 type Spec = ReturnType<typeof createMethodImplSpec>;
@@ -118,7 +143,7 @@ function callHandler(spec: Spec, options: NativeGrpcOptions): grpc.UntypedHandle
     try {
       return fromBinary(method.input, bytes);
     } catch (error) {
-      options.undecodable?.(label, error);
+      options.refused?.(label, Code.InvalidArgument, error instanceof Error ? error.message : String(error));
       throw new ConnectError(
         `the request is not a valid ${method.input.typeName} (${error instanceof Error ? error.message : String(error)})`,
         Code.InvalidArgument,
