@@ -120,10 +120,11 @@ describe("erasure", () => {
             dimensions: config.models.embeddingDimensions,
           });
           const longTerm: LongTermStore = Object.create(stores.longTerm);
-          longTerm.insert = async (record) => {
+          // Settlement writes new memories in one bulk insert.
+          longTerm.insertMany = async (records) => {
             entered();
             await slowInsert;
-            return stores.longTerm.insert(record);
+            return stores.longTerm.insertMany(records);
           };
           return { ...stores, longTerm };
         },
