@@ -255,6 +255,25 @@ describe("MCP over streamable HTTP (engram serve)", () => {
     await expect(as("wrong-token")).rejects.toThrow(/unknown bearer token/);
   });
 
+  it("answers HTTP statuses a client can act on: 401, 405, 404 and 413 beyond 4 MiB", async () => {
+    const url = `http://127.0.0.1:${server.server.mcpPort}/mcp`;
+    const post = (body: string, headers: Record<string, string> = {}, target = url) =>
+      fetch(target, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+        body,
+      });
+    const unauthenticated = await post("{}");
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get("www-authenticate")).toBe("Bearer");
+    expect((await fetch(url, { headers: { authorization: "Bearer agent-token" } })).status).toBe(405);
+    const authorized = { authorization: "Bearer agent-token", "engram-user-id": "bob" };
+    expect((await post("{}", authorized, `${url}-elsewhere`)).status).toBe(404);
+    const tooLarge = await post(`"${"x".repeat(4 * 1024 * 1024 + 1)}"`, authorized);
+    expect(tooLarge.status).toBe(413);
+    expect(await tooLarge.text()).toMatch(/exceeds 4194304 bytes/);
+  });
+
   it("refuses a scope without a user", async () => {
     await expect(connect({ authorization: "Bearer agent-token" })).rejects.toThrow(/engram-user-id/);
   });
