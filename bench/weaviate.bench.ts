@@ -129,7 +129,13 @@ export async function benchWeaviate(options: {
         (i) => client.recall({ scope: scopeOf(i), query: topics(i * 7 + 3), topK: 10 }),
         options,
       );
-      rows.push(floor, viaEngram);
+      // The same Recall looking without touching: no access-count writes to Weaviate behind it.
+      const peeking = await measure(
+        `${label}: Recall via Engram, skip_access_tracking`,
+        (i) => client.recall({ scope: scopeOf(i), query: topics(i * 7 + 3), topK: 10, skipAccessTracking: true }),
+        options,
+      );
+      rows.push(floor, viaEngram, peeking);
       return { floor, viaEngram };
     };
     const bigFigures = await floorAndEngram(`1 tenant × ${options.bigTenant}`, () => big);
