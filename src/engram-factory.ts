@@ -4,6 +4,7 @@ import { identityKey, type Embedder, type Extractor, type Summariser } from "./d
 import { LocalStatementClassifier, type GateClassifier } from "./domain/write-gate.js";
 import { createOpenAiClient, OpenAiEmbedder, OpenAiGateClassifier, OpenAiSummariser } from "./models/openai-models.js";
 import { LocalEmbedder } from "./models/local-embedder.js";
+import { OnnxEmbedder } from "./models/onnx-embedder.js";
 import { OpenAiExtractor } from "./models/openai-extractor.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
@@ -124,17 +125,19 @@ export async function openConfiguredStores(
 }
 
 /**
- * The model providers: local and deterministic by default; with an
- * OpenAI-compatible endpoint, its embedding model (whose dimension is asked
- * of the model itself), summaries and write-gate decisions.
+ * The model providers: local and deterministic by default; local-onnx swaps
+ * in a sentence-embedding model run in-process (summaries and the gate stay
+ * local); with an OpenAI-compatible endpoint, its embedding model (whose
+ * dimension is asked of the model itself), summaries and write-gate decisions.
  */
 export async function openModels(
   config: Config,
 ): Promise<{ embedder: Embedder; summariser: Summariser; classifier: GateClassifier; extractor?: Extractor }> {
   const openai = config.models.openai;
   if (!openai) {
+    const onnx = config.models.onnx;
     return {
-      embedder: new LocalEmbedder(config.models.embeddingDimensions),
+      embedder: onnx ? await OnnxEmbedder.open(onnx) : new LocalEmbedder(config.models.embeddingDimensions),
       summariser: new LocalSummariser(),
       classifier: new LocalStatementClassifier(),
     };

