@@ -68,6 +68,8 @@ export interface GateDecision {
   readonly decidedBy: "rules" | "model" | "caller";
   readonly outcome: RememberOutcome;
   readonly memoryId: string;
+  /** Older memories the stored one superseded: a session's settlements are explained by its decisions alone. */
+  readonly supersededIds: readonly string[];
 }
 
 export interface RememberResult {
@@ -174,7 +176,7 @@ export class MemoryIntake {
     return {
       memory: written?.memory,
       outcome: decision.outcome,
-      supersededIds: written?.supersededIds ?? [],
+      supersededIds: decision.supersededIds,
       decision,
       redactions,
     };
@@ -405,15 +407,21 @@ export class MemoryIntake {
       };
       const result = writtenFor.get(i);
       if (!verdict.keep || result === undefined) {
-        const decision: GateDecision = { ...base, stored: false, outcome: "dropped", memoryId: "" };
+        const decision: GateDecision = { ...base, stored: false, outcome: "dropped", memoryId: "", supersededIds: [] };
         this.events.gateDecided?.(decision);
         return { decision, written: undefined, redactions: candidate.redactions };
       }
       if (result instanceof Error) {
-        const decision: GateDecision = { ...base, stored: false, outcome: "dropped", memoryId: "" };
+        const decision: GateDecision = { ...base, stored: false, outcome: "dropped", memoryId: "", supersededIds: [] };
         return { decision, written: result, redactions: candidate.redactions };
       }
-      const decision: GateDecision = { ...base, stored: true, outcome: result.outcome, memoryId: result.memory.id };
+      const decision: GateDecision = {
+        ...base,
+        stored: true,
+        outcome: result.outcome,
+        memoryId: result.memory.id,
+        supersededIds: result.supersededIds,
+      };
       this.events.gateDecided?.(decision);
       return { decision, written: result, redactions: candidate.redactions };
     });

@@ -231,5 +231,6 @@ export function gateDecisionToProto(decision: GateDecision) {
     outcome: outcomes[decision.outcome],
     memoryId: decision.memoryId,
     decider: deciders[decision.decidedBy],
+    supersededIds: [...decision.supersededIds],
   });
 }

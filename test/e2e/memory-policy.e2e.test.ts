@@ -145,7 +145,7 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
     expect(items).toEqual(["[preference] I've switched everything to Go"]);
   });
 
-  it("learns a preference at the end of one session, changes it in the next, and answers with the new one", async () => {
+  it("learns a preference at the end of one session, changes it in the next and twice within a third, and answers with the newest", async () => {
     const scope = newScope();
     await say(scope, "monday", "Hi!", "I prefer window seats on long flights", "thanks");
     const monday = await client.endSession({ scope, sessionId: "monday" });
@@ -156,13 +156,38 @@ describe.each(backends)("memory policy on %s", (_, backendEnv) => {
     ]);
     await say(scope, "friday", "From now on I want aisle seats, I get up a lot");
     const friday = await client.endSession({ scope, sessionId: "friday" });
-    expect(friday.decisions[0]).toMatchObject({ stored: true, outcome: RememberOutcome.SUPERSEDED_OLDER });
-    const recalled = await client.recall({
-      scope,
-      query: "which seat should I book on the flight",
-      types: [MemoryType.PREFERENCE],
+    // The decision explains the settlement: which memory the new preference replaced.
+    expect(friday.decisions[0]).toMatchObject({
+      stored: true,
+      outcome: RememberOutcome.SUPERSEDED_OLDER,
+      supersededIds: [monday.decisions[1]!.memoryId],
     });
-    expect(recalled.memories.map((m) => m.memory?.content)).toEqual(["From now on I want aisle seats, I get up a lot"]);
+    const seatPreferences = async () =>
+      (
+        await client.recall({ scope, query: "which seat should I book on the flight", types: [MemoryType.PREFERENCE] })
+      ).memories.map((m) => m.memory?.content);
+    expect(await seatPreferences()).toEqual(["From now on I want aisle seats, I get up a lot"]);
+
+    // Changed twice within one session: each later statement supersedes the one before, and says so.
+    await say(
+      scope,
+      "sunday",
+      "I prefer window seats again, the aisle is too busy",
+      "No, I prefer aisle seats after all",
+    );
+    const sunday = await client.endSession({ scope, sessionId: "sunday" });
+    const [again, final] = sunday.decisions;
+    expect(again).toMatchObject({
+      stored: true,
+      outcome: RememberOutcome.SUPERSEDED_OLDER,
+      supersededIds: [friday.decisions[0]!.memoryId],
+    });
+    expect(final).toMatchObject({
+      stored: true,
+      outcome: RememberOutcome.SUPERSEDED_OLDER,
+      supersededIds: [again!.memoryId],
+    });
+    expect(await seatPreferences()).toEqual(["No, I prefer aisle seats after all"]);
   });
 
   it("redacts personal data before storing and never returns it from Recall", async () => {

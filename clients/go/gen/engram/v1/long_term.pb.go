@@ -1005,7 +1005,10 @@ type GateDecision struct {
 	// The memory written or refreshed, when stored.
 	MemoryId string `protobuf:"bytes,8,opt,name=memory_id,json=memoryId,proto3" json:"memory_id,omitempty"`
 	// Who decided.
-	Decider       GateDecider `protobuf:"varint,9,opt,name=decider,proto3,enum=engram.v1.GateDecider" json:"decider,omitempty"`
+	Decider GateDecider `protobuf:"varint,9,opt,name=decider,proto3,enum=engram.v1.GateDecider" json:"decider,omitempty"`
+	// Older memories the stored one superseded (outcome SUPERSEDED_OLDER): kept
+	// as history, no longer returned by default. Empty otherwise.
+	SupersededIds []string `protobuf:"bytes,10,rep,name=superseded_ids,json=supersededIds,proto3" json:"superseded_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1102,6 +1105,13 @@ func (x *GateDecision) GetDecider() GateDecider {
 		return x.Decider
 	}
 	return GateDecider_GATE_DECIDER_UNSPECIFIED
+}
+
+func (x *GateDecision) GetSupersededIds() []string {
+	if x != nil {
+		return x.SupersededIds
+	}
+	return nil
 }
 
 // A memory with the scores that ranked it.
@@ -1360,7 +1370,7 @@ const file_engram_v1_long_term_proto_rawDesc = "" +
 	"\tmemory_id\x18\x03 \x01(\tR\bmemoryId\x12%\n" +
 	"\x0esuperseded_ids\x18\x04 \x03(\tR\rsupersededIds\x12\x14\n" +
 	"\x05error\x18\x05 \x01(\tR\x05error\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xd0\x02\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xf7\x02\n" +
 	"\fGateDecision\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x16\n" +
@@ -1374,7 +1384,9 @@ const file_engram_v1_long_term_proto_rawDesc = "" +
 	"decided_by\x18\x06 \x01(\tB\x02\x18\x01R\tdecidedBy\x124\n" +
 	"\aoutcome\x18\a \x01(\x0e2\x1a.engram.v1.RememberOutcomeR\aoutcome\x12\x1b\n" +
 	"\tmemory_id\x18\b \x01(\tR\bmemoryId\x120\n" +
-	"\adecider\x18\t \x01(\x0e2\x16.engram.v1.GateDeciderR\adecider\"m\n" +
+	"\adecider\x18\t \x01(\x0e2\x16.engram.v1.GateDeciderR\adecider\x12%\n" +
+	"\x0esuperseded_ids\x18\n" +
+	" \x03(\tR\rsupersededIds\"m\n" +
 	"\fScoredMemory\x12)\n" +
 	"\x06memory\x18\x01 \x01(\v2\x11.engram.v1.MemoryR\x06memory\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x02R\x05score\x12\x1c\n" +

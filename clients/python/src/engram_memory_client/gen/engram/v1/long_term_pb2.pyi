@@ -669,6 +669,7 @@ class GateDecision(_message.Message):
     OUTCOME_FIELD_NUMBER: _builtins.int
     MEMORY_ID_FIELD_NUMBER: _builtins.int
     DECIDER_FIELD_NUMBER: _builtins.int
+    SUPERSEDED_IDS_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """The message id (EndSession) the decision is about; empty for Remember."""
     stored: _builtins.bool
@@ -700,6 +701,12 @@ class GateDecision(_message.Message):
     """The memory written or refreshed, when stored."""
     decider: Global___GateDecider.ValueType
     """Who decided."""
+    @_builtins.property
+    def superseded_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Older memories the stored one superseded (outcome SUPERSEDED_OLDER): kept
+        as history, no longer returned by default. Empty otherwise.
+        """
+
     def __init__(
         self,
         *,
@@ -712,10 +719,11 @@ class GateDecision(_message.Message):
         outcome: Global___RememberOutcome.ValueType = ...,
         memory_id: _builtins.str = ...,
         decider: Global___GateDecider.ValueType = ...,
+        superseded_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_by", b"decided_by", "decider", b"decider", "importance", b"importance", "memory_id", b"memory_id", "message_id", b"message_id", "outcome", b"outcome", "reason", b"reason", "stored", b"stored", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_by", b"decided_by", "decider", b"decider", "importance", b"importance", "memory_id", b"memory_id", "message_id", b"message_id", "outcome", b"outcome", "reason", b"reason", "stored", b"stored", "superseded_ids", b"superseded_ids", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
