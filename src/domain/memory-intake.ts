@@ -289,20 +289,25 @@ export class MemoryIntake {
   /**
    * Standalone statements a model extracted from a session's messages (the
    * messages were redacted before the model saw them), settled like any
-   * memory; one decision per statement, about its first message.
+   * memory; one decision per statement, about its first message. `messages`
+   * holds the batch by id: when and by whom each was said.
    */
   async learnStatements(
     scope: Scope,
     sessionId: string,
     statements: readonly ExtractedStatement[],
-    occurredAt: ReadonlyMap<string, Date>,
+    messages: ReadonlyMap<string, Pick<StoredMessage, "occurredAt" | "name">>,
     signal?: AbortSignal,
   ): Promise<GateDecision[]> {
     const now = this.clock();
     const candidates = statements.map((statement): Candidate => {
+      const sources = statement.messageIds.map((id) => messages.get(id));
       // When the model says it happened, else when the latest of its messages was said.
-      const said = Math.max(...statement.messageIds.map((id) => occurredAt.get(id)?.getTime() ?? 0));
+      const said = Math.max(...sources.map((m) => m?.occurredAt.getTime() ?? 0));
       const when = statement.occurredAt && statement.occurredAt <= now ? statement.occurredAt : new Date(said || now);
+      // A statement drawn from two people's words (or from a message we cannot place) has no one speaker.
+      const speakers = new Set(sources.map((m) => m?.name || undefined));
+      const speaker = speakers.size === 1 ? [...speakers][0] : undefined;
       return {
         messageId: statement.messageIds[0] ?? "",
         role: "user",
@@ -312,6 +317,7 @@ export class MemoryIntake {
         pinned: false,
         occurredAt: when,
         source: { kind: "session", sessionId, messageIds: [...statement.messageIds], caller: "" },
+        speaker,
         declared: { type: statement.type, importance: statement.importance },
         gated: false,
         decidedBy: { by: "model", reason: "model:extracted" },

@@ -48,12 +48,6 @@ export class ModelExtraction {
       signal,
     );
     if (statements.length === 0) return [];
-    return this.intake.learnStatements(
-      scope,
-      sessionId,
-      statements,
-      new Map(batch.map((m) => [m.id, m.occurredAt])),
-      signal,
-    );
+    return this.intake.learnStatements(scope, sessionId, statements, new Map(batch.map((m) => [m.id, m])), signal);
   }
 }
