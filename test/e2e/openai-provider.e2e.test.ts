@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { openClient } from "../support/clients.js";
 import { expectStatus } from "../support/expect-status.js";
@@ -69,6 +69,49 @@ describe("the OpenAI-compatible provider", () => {
     const [learnt] = (await client.recall({ scope: s, query: "what tea does the user like" })).memories;
     expect(learnt?.memory?.content).toBe("The user prefers green tea in the afternoon.");
     expect(learnt?.memory?.source?.messageIds).toHaveLength(1);
+  });
+
+  it("embeds an import and a session's memories in requests of ENGRAM_OPENAI_EMBEDDING_BATCH_SIZE (2)", async () => {
+    const { client } = openClient("grpc", server.baseUrl);
+    const s = scope();
+    const batchSize = 2;
+    const embeddingInputs = (since: number) =>
+      models.requests
+        .slice(since)
+        .flatMap((r) => (r.path === "/v1/embeddings" ? [(r.body.input as string[]).length] : []));
+
+    const facts = ["Keeps bees", "Sails on Sundays", "Bakes rye bread", "Plays the cello", "Grows tomatoes"];
+    let before = models.requests.length;
+    const { results } = await client.importMemories({
+      scope: s,
+      memories: facts.map((content) => ({ type: MemoryType.SEMANTIC, content })),
+    });
+    expect(results.map((r) => r.outcome)).toEqual(facts.map(() => RememberOutcome.CREATED));
+    const imported = embeddingInputs(before);
+    expect(imported).toHaveLength(Math.ceil(facts.length / batchSize));
+    expect(imported.reduce((a, b) => a + b, 0)).toBe(facts.length);
+    expect(Math.max(...imported)).toBeLessThanOrEqual(batchSize);
+
+    // The script extracts one statement from each line.
+    const lines = [
+      "I prefer green tea in the afternoon",
+      "my home town is Bergen",
+      "I prefer cycling to work",
+      "my second language is German",
+      "my favourite composer is Grieg",
+    ];
+    await client.appendMessages({
+      scope: s,
+      sessionId: "batch",
+      messages: lines.map((content) => ({ role: Role.USER, content })),
+    });
+    before = models.requests.length;
+    const ended = await client.endSession({ scope: s, sessionId: "batch" });
+    expect(ended.decisions.map((d) => d.stored)).toEqual(lines.map(() => true));
+    const learnt = embeddingInputs(before);
+    expect(learnt).toHaveLength(Math.ceil(lines.length / batchSize));
+    expect(learnt.reduce((a, b) => a + b, 0)).toBe(lines.length);
+    expect(Math.max(...learnt)).toBeLessThanOrEqual(batchSize);
   });
 
   it("asks the model about an ambiguous explicit write only when the caller applies the gate", async () => {
