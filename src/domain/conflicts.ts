@@ -39,15 +39,32 @@ export interface IncomingMemory {
   readonly occurredAt: Date;
 }
 
-/** Cosine similarity at or above which two memories of one type are the same memory. */
+/**
+ * Cosine similarity at or above which two memories of one type may be the
+ * same memory; they are when one also says every word of the other (see
+ * `isNearDuplicate`).
+ */
 export const nearDuplicateSimilarity = 0.92;
+
+/**
+ * Whether two memories are one: close in meaning, and one of them says
+ * everything the other says. Similarity alone says "about the same thing",
+ * not "says the same thing": a sentence-embedding model puts "my locker code
+ * is 4417" and "… 4418" at 0.97, and "Meeting with Bob on Tuesday" and
+ * "… on Friday" at 0.96; merging those would lose the new code or the second
+ * meeting. Word containment keeps "Prefers aisle seats" and "The user prefers
+ * aisle seats on long flights" one memory (the merge keeps the longer).
+ */
+export function isNearDuplicate(relevance: number, a: string, b: string): boolean {
+  return relevance >= nearDuplicateSimilarity && (!addsWords(a, b) || !addsWords(b, a));
+}
 
 export function resolveConflict(
   incoming: IncomingMemory,
   similar: readonly { readonly record: MemoryRecord; readonly relevance: number }[],
 ): ConflictResolution {
   const live = similar.filter((s) => s.record.type === incoming.type && s.record.supersededBy === undefined);
-  const duplicate = live.find((s) => s.relevance >= nearDuplicateSimilarity);
+  const duplicate = live.find((s) => isNearDuplicate(s.relevance, s.record.content, incoming.content));
   if (duplicate) {
     return {
       kind: "merge",

@@ -23,6 +23,24 @@ describe("resolveConflict", () => {
     });
   });
 
+  it("does not merge memories that are close in meaning but each says something the other does not", () => {
+    // Similarities a sentence-embedding model (all-MiniLM-L6-v2) gives these pairs.
+    const code = memoryRecord(scope, "my locker code is 4417", { type: "semantic" });
+    expect(
+      resolveConflict(incoming("semantic", "my locker code is 4418"), [{ record: code, relevance: 0.97 }]),
+    ).toEqual({ kind: "create" });
+    const meeting = memoryRecord(scope, "Meeting with Bob on Tuesday", { type: "episodic" });
+    expect(
+      resolveConflict(incoming("episodic", "Meeting with Bob on Friday"), [{ record: meeting, relevance: 0.96 }]),
+    ).toEqual({ kind: "create" });
+    const seats = memoryRecord(scope, "Prefers aisle seats", { type: "preference" });
+    expect(
+      resolveConflict(incoming("preference", "The user prefers aisle seats on long flights"), [
+        { record: seats, relevance: 0.93 },
+      ]),
+    ).toMatchObject({ kind: "merge", target: seats, takeIncomingContent: true });
+  });
+
   it("does not merge across types or with superseded memories", () => {
     const fact = memoryRecord(scope, "likes jazz", { type: "semantic" });
     const old = memoryRecord(scope, "likes jazz", { type: "preference", supersededBy: "x" });
