@@ -71,6 +71,11 @@ export function requireMetadata(metadata: Metadata, field: string): Metadata {
   for (const key of keys) {
     if (key === "") throw new InvalidArgumentError(field, "keys must not be empty");
     checkTextSize(key, `${field}[${JSON.stringify(key.slice(0, 64))}]`, limits.metadataKeyBytes);
+    // Weaviate filters metadata as "key=value" strings: with '=' in a key, {"a=b": "c"} and {"a": "b=c"} would
+    // be one entry there and two in SQLite, and the backends would answer a filter differently.
+    if (key.includes("=")) {
+      throw new InvalidArgumentError(`${field}[${JSON.stringify(key.slice(0, 64))}]`, "key must not contain '='");
+    }
     checkTextSize(metadata[key] ?? "", `${field}[${JSON.stringify(key)}]`, limits.metadataValueBytes);
   }
   return metadata;

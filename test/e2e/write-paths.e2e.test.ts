@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { serverBackends } from "../support/backends.js";
@@ -11,8 +12,9 @@ import { startTestServer, type TestServer } from "../support/server-harness.js";
 /**
  * Write paths hold the same line whichever way a write arrives, on the
  * embedded default and on Redis + Weaviate: a memory learnt from a session
- * respects the 8 KiB memory limit like Remember does, and an idempotency
- * key means one append, never a silent drop of different messages.
+ * respects the 8 KiB memory limit like Remember does, an idempotency
+ * key means one append, never a silent drop of different messages, and a
+ * metadata key with '=' is refused wherever metadata is written or matched.
  */
 const backends = serverBackends();
 
@@ -61,5 +63,37 @@ describe.each(backends)("write paths on %s", (_, backendEnv) => {
     );
     const read = await client.getMessages({ scope, sessionId: "s" });
     expect(read.messages.map((m) => m.content)).toEqual(["first message"]);
+  });
+
+  it("refuses '=' in a metadata key on every path, naming the field", async () => {
+    const scope = newScope();
+    // Weaviate matches metadata as "key=value" strings, where {"a=b": "c"} and {"a": "b=c"} are one entry.
+    const metadata = { "a=b": "c" };
+    const { memory } = await client.remember({ scope, type: MemoryType.SEMANTIC, content: "A labelled fact" });
+    const refusals: [() => Promise<unknown>, RegExp][] = [
+      [() => client.remember({ scope, type: MemoryType.SEMANTIC, content: "x", metadata }), /^metadata\["a=b"\]/],
+      [
+        () => client.updateMemory({ scope, memoryId: memory!.id, metadata, replaceMetadata: true }),
+        /^metadata\["a=b"\]/,
+      ],
+      [
+        () => client.importMemories({ scope, memories: [{ type: MemoryType.SEMANTIC, content: "x", metadata }] }),
+        /^memories\[0\]\.metadata\["a=b"\]/,
+      ],
+      [() => client.listMemories({ scope, filter: { metadata } }), /^filter\.metadata\["a=b"\]/],
+      [() => client.recall({ scope, query: "fact", filter: { metadata } }), /^filter\.metadata\["a=b"\]/],
+      [
+        () => client.appendMessages({ scope, sessionId: "s", messages: [{ ...user("a labelled message"), metadata }] }),
+        /^messages\[0\]\.metadata\["a=b"\]/,
+      ],
+    ];
+    for (const [call, field] of refusals) {
+      const error = await expectStatus(call, Code.InvalidArgument, field);
+      expect(error.rawMessage).toMatch(/must not contain '='/);
+    }
+    // In a value it is unambiguous (the first '=' ends the key), and both backends match it exactly.
+    await client.updateMemory({ scope, memoryId: memory!.id, metadata: { a: "b=c" }, replaceMetadata: true });
+    const listed = await client.listMemories({ scope, filter: { metadata: { a: "b=c" } } });
+    expect(listed.memories.map((m) => m.id)).toEqual([memory!.id]);
   });
 });

@@ -56,6 +56,14 @@ describe("validation", () => {
     expect(fieldOf(() => requireMetadata({ k: "v" }, "metadata"))).toBeUndefined();
   });
 
+  it("refuses '=' in metadata keys, which Weaviate's key=value filter strings could not tell apart", () => {
+    expect(fieldOf(() => requireMetadata({ "a=b": "c" }, "metadata"))).toBe('metadata["a=b"]');
+    expect(fieldOf(() => requireMetadata({ "=": "c" }, "filter.metadata"))).toBe('filter.metadata["="]');
+    expect(() => requireMetadata({ "a=b": "c" }, "metadata")).toThrow(/must not contain '='/);
+    // In a value it is unambiguous: the first '=' of "a=b=c" ends the key.
+    expect(fieldOf(() => requireMetadata({ a: "b=c" }, "metadata"))).toBeUndefined();
+  });
+
   it("checks numeric ranges", () => {
     expect(fieldOf(() => requireIntInRange(0, "top_k", 1, 100))).toBe("top_k");
     expect(fieldOf(() => requireIntInRange(1.5, "top_k", 1, 100))).toBe("top_k");

@@ -47,8 +47,8 @@ export type Memory = Message<"engram.v1.Memory"> & {
   importance: number;
 
   /**
-   * Free-form labels: at most 32 entries, keys 1 to 64 bytes, values at most
-   * 1 KiB.
+   * Free-form labels: at most 32 entries, keys 1 to 64 bytes without '='
+   * (Weaviate filters metadata as "key=value" strings), values at most 1 KiB.
    *
    * @generated from field: map<string, string> metadata = 5;
    */
@@ -285,7 +285,7 @@ export type MemoryFilter = Message<"engram.v1.MemoryFilter"> & {
 
   /**
    * Every entry must be in the memory's metadata (exact key and value); at
-   * most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+   * most 32 entries, keys 1 to 64 bytes without '=', values at most 1 KiB.
    *
    * @generated from field: map<string, string> metadata = 5;
    */
@@ -359,7 +359,8 @@ export type ImportedMemory = Message<"engram.v1.ImportedMemory"> & {
   importance?: number | undefined;
 
   /**
-   * At most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+   * At most 32 entries, keys 1 to 64 bytes without '=', values at most
+   * 1 KiB.
    *
    * @generated from field: map<string, string> metadata = 4;
    */

@@ -276,8 +276,8 @@ type Memory struct {
 	Content string `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
 	// 0 (trivial) to 1 (essential); with recency it decides what is forgotten.
 	Importance float32 `protobuf:"fixed32,4,opt,name=importance,proto3" json:"importance,omitempty"`
-	// Free-form labels: at most 32 entries, keys 1 to 64 bytes, values at most
-	// 1 KiB.
+	// Free-form labels: at most 32 entries, keys 1 to 64 bytes without '='
+	// (Weaviate filters metadata as "key=value" strings), values at most 1 KiB.
 	Metadata map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Optional key naming what the memory is about, e.g. "language.scripting".
 	// Semantic memories with the same subject are updated in place.
@@ -646,7 +646,7 @@ type MemoryFilter struct {
 	// returns both; Recall follows its include_superseded.
 	Superseded *bool `protobuf:"varint,4,opt,name=superseded,proto3,oneof" json:"superseded,omitempty"`
 	// Every entry must be in the memory's metadata (exact key and value); at
-	// most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+	// most 32 entries, keys 1 to 64 bytes without '=', values at most 1 KiB.
 	Metadata map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// occurred_from <= occurred_at < occurred_before; either bound optional.
 	OccurredFrom   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_from,json=occurredFrom,proto3" json:"occurred_from,omitempty"`
@@ -770,7 +770,8 @@ type ImportedMemory struct {
 	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
 	// 0 to 1; unset means 0.5.
 	Importance *float32 `protobuf:"fixed32,3,opt,name=importance,proto3,oneof" json:"importance,omitempty"`
-	// At most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+	// At most 32 entries, keys 1 to 64 bytes without '=', values at most
+	// 1 KiB.
 	Metadata map[string]string `protobuf:"bytes,4,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Optional, at most 256 bytes; see Memory.subject.
 	Subject string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`

@@ -903,7 +903,8 @@ type RememberRequest struct {
 	Content string `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
 	// 0 to 1; unset means 0.5.
 	Importance *float32 `protobuf:"fixed32,4,opt,name=importance,proto3,oneof" json:"importance,omitempty"`
-	// At most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+	// At most 32 entries, keys 1 to 64 bytes without '=', values at most
+	// 1 KiB.
 	Metadata map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Optional, at most 256 bytes; see Memory.subject.
 	Subject string `protobuf:"bytes,6,opt,name=subject,proto3" json:"subject,omitempty"`

@@ -85,8 +85,9 @@ type MessageInput struct {
 	Role Role `protobuf:"varint,1,opt,name=role,proto3,enum=engram.v1.Role" json:"role,omitempty"`
 	// The text, 1 byte to 32 KiB of UTF-8.
 	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
-	// Free-form labels kept with the message: at most 32 entries, keys 1 to 64
-	// bytes, values at most 1 KiB.
+	// Free-form labels kept with the message (and on memories the write gate
+	// learns from it): at most 32 entries, keys 1 to 64 bytes without '=',
+	// values at most 1 KiB.
 	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// When the message was said; unset means when it is appended. For
 	// importing an older conversation: memories extracted from the message

@@ -465,7 +465,8 @@ export type RememberRequest = Message<"engram.v1.RememberRequest"> & {
   importance?: number | undefined;
 
   /**
-   * At most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+   * At most 32 entries, keys 1 to 64 bytes without '=', values at most
+   * 1 KiB.
    *
    * @generated from field: map<string, string> metadata = 5;
    */

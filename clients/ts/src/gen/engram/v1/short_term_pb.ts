@@ -35,8 +35,9 @@ export type MessageInput = Message$1<"engram.v1.MessageInput"> & {
   content: string;
 
   /**
-   * Free-form labels kept with the message: at most 32 entries, keys 1 to 64
-   * bytes, values at most 1 KiB.
+   * Free-form labels kept with the message (and on memories the write gate
+   * learns from it): at most 32 entries, keys 1 to 64 bytes without '=',
+   * values at most 1 KiB.
    *
    * @generated from field: map<string, string> metadata = 3;
    */

@@ -232,8 +232,8 @@ class Memory(_message.Message):
     """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Free-form labels: at most 32 entries, keys 1 to 64 bytes, values at most
-        1 KiB.
+        """Free-form labels: at most 32 entries, keys 1 to 64 bytes without '='
+        (Weaviate filters metadata as "key=value" strings), values at most 1 KiB.
         """
 
     @_builtins.property
@@ -461,7 +461,7 @@ class MemoryFilter(_message.Message):
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Every entry must be in the memory's metadata (exact key and value); at
-        most 32 entries, keys 1 to 64 bytes, values at most 1 KiB.
+        most 32 entries, keys 1 to 64 bytes without '=', values at most 1 KiB.
         """
 
     @_builtins.property
@@ -564,7 +564,9 @@ class ImportedMemory(_message.Message):
     """How often it was used in the source system, 0 to 1000000."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """At most 32 entries, keys 1 to 64 bytes, values at most 1 KiB."""
+        """At most 32 entries, keys 1 to 64 bytes without '=', values at most
+        1 KiB.
+        """
 
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp:

@@ -537,7 +537,9 @@ class RememberRequest(_message.Message):
     def scope(self) -> _scope_pb2.Scope: ...
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """At most 32 entries, keys 1 to 64 bytes, values at most 1 KiB."""
+        """At most 32 entries, keys 1 to 64 bytes without '=', values at most
+        1 KiB.
+        """
 
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp:

@@ -85,8 +85,9 @@ class MessageInput(_message.Message):
     """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Free-form labels kept with the message: at most 32 entries, keys 1 to 64
-        bytes, values at most 1 KiB.
+        """Free-form labels kept with the message (and on memories the write gate
+        learns from it): at most 32 entries, keys 1 to 64 bytes without '=',
+        values at most 1 KiB.
         """
 
     @_builtins.property
