@@ -41,6 +41,10 @@ export async function benchWeaviate(options: {
   const engram = await startEngramProcess({
     ENGRAM_WEAVIATE_URL: server.url,
     ENGRAM_WEAVIATE_GRPC_ADDRESS: server.grpcAddress,
+    // Seeded straight into Weaviate with the hashed embedder's vectors (100,000
+    // model inferences would take longer than the rest of the bench): this
+    // measures the store path, and the query's embedding is the hashed one too.
+    ENGRAM_MODEL_PROVIDER: "local",
     ENGRAM_EMBEDDING_DIMENSIONS: String(dimensions),
     ENGRAM_MAX_DEADLINE_SECONDS: "3600",
     // A shared 2-core machine under 16 concurrent hybrid queries on 100,000 objects is slow, not down.

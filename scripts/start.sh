@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 npm run --silent build
-if [ "${ENGRAM_MODEL_PROVIDER:-local}" = "local-onnx" ] && [ -z "${ENGRAM_ONNX_MODEL_DIR:-}" ]; then
+if [ "${ENGRAM_MODEL_PROVIDER:-local-onnx}" = "local-onnx" ] && [ -z "${ENGRAM_ONNX_MODEL_DIR:-}" ]; then
   bash scripts/fetch-embedding-model.sh >/dev/null
 fi
 exec node dist/main.js serve

@@ -70,9 +70,10 @@ export interface Config {
   };
   readonly models: {
     /**
-     * local: hashed n-grams, deterministic, nothing to install; local-onnx: a
-     * sentence-embedding model run in-process (no network); openai: an
-     * OpenAI-compatible endpoint. Summaries and the gate are local unless openai.
+     * local-onnx (the default): a sentence-embedding model run in-process, no
+     * network; local: hashed n-grams, deterministic, nothing to install;
+     * openai: an OpenAI-compatible endpoint. Summaries and the gate are local
+     * unless openai.
      */
     readonly provider: "local" | "local-onnx" | "openai";
     /** The hashed embedder's vector length; a model's is asked of the model at start-up. */
@@ -426,7 +427,7 @@ export function isLoopback(host: string): boolean {
 }
 
 function readModels(read: EnvReader): Config["models"] {
-  const provider = read.oneOf("ENGRAM_MODEL_PROVIDER", ["local", "local-onnx", "openai"], "local");
+  const provider = read.oneOf("ENGRAM_MODEL_PROVIDER", ["local-onnx", "local", "openai"], "local-onnx");
   const embeddingDimensions = read.integer("ENGRAM_EMBEDDING_DIMENSIONS", 256, 16, 8192);
   if (provider === "local") return { provider, embeddingDimensions, onnx: undefined, openai: undefined };
   if (provider === "local-onnx") return { provider, embeddingDimensions, onnx: readOnnx(read), openai: undefined };

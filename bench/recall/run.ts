@@ -123,7 +123,7 @@ const hybrid: Record<string, string> = process.env.RECALL_BENCH_HYBRID_ALPHA
   ? { ENGRAM_HYBRID_ALPHA: process.env.RECALL_BENCH_HYBRID_ALPHA }
   : {};
 const configurations: [string, Record<string, string>, IntakePath][] = embedders.flatMap((embedder) => {
-  const model = embedder === "hashed" ? {} : { ENGRAM_MODEL_PROVIDER: "local-onnx" };
+  const model = { ENGRAM_MODEL_PROVIDER: embedder === "hashed" ? "local" : "local-onnx" };
   const name = embedderNames[embedder];
   return [
     [`${name}, store everything, hybrid`, { ...model, ...hybrid }, "everything"],

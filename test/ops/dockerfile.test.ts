@@ -16,7 +16,14 @@ describe("Dockerfile", () => {
     const base = lines.find((l) => l.startsWith("ARG NODE_IMAGE="))!;
     expect(base).toMatch(/^ARG NODE_IMAGE=node:24\.\d+\.\d+-[a-z]+-slim$/);
     const stages = lines.filter((l) => l.startsWith("FROM "));
-    expect(stages).toEqual(["FROM ${NODE_IMAGE} AS build", "FROM ${NODE_IMAGE} AS runtime"]);
+    expect(stages).toEqual([
+      "FROM ${PYTHON_IMAGE} AS model",
+      "FROM ${NODE_IMAGE} AS build",
+      "FROM ${NODE_IMAGE} AS runtime",
+    ]);
+    expect(lines.find((l) => l.startsWith("ARG PYTHON_IMAGE="))).toMatch(
+      /^ARG PYTHON_IMAGE=python:3\.\d+\.\d+-slim-[a-z]+$/,
+    );
   });
 
   it("runs as a non-root user", () => {
@@ -26,6 +33,9 @@ describe("Dockerfile", () => {
 
   it("copies only files that exist, and installs production dependencies only in the runtime stage", () => {
     const build = lines.slice(0, lines.indexOf("FROM ${NODE_IMAGE} AS runtime"));
+    // The default embedder's model is in the image, where the configuration looks for it.
+    expect(lines).toContain("COPY --from=model /model /opt/engram/model");
+    expect(lines.join("\n")).toMatch(/ENGRAM_ONNX_MODEL_DIR=\/opt\/engram\/model/);
     for (const copy of build.filter((l) => l.startsWith("COPY ") && !l.includes("--from"))) {
       const sources = copy.split(/\s+/).slice(1, -1);
       for (const source of sources) expect(existsSync(source), source).toBe(true);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type Config } from "../../src/config.js";
+import { onnxModelDir } from "./onnx-model.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import type { Stores } from "../../src/domain/ports.js";
@@ -37,6 +38,7 @@ export async function startTestServer(
     ENGRAM_DATA_DIR: dataDir,
     ENGRAM_SHUTDOWN_GRACE_SECONDS: "2",
     ENGRAM_ACCESS_FLUSH_MS: "50",
+    ENGRAM_ONNX_MODEL_DIR: onnxModelDir,
     ...env,
   });
   const logger = options.log ? createLogger(config.log.level, options.log) : createLogger("error", () => {});
