@@ -150,6 +150,8 @@ if (wanted("weaviate")) {
           ENGRAM_WEAVIATE_URL: weaviate.url,
           ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
           ENGRAM_WEAVIATE_TIMEOUT_MS: "60000",
+          // A collection records its embedder: one per configuration.
+          ENGRAM_WEAVIATE_COLLECTION: `RecallBench${i}`,
           ...env,
         },
         path,

@@ -84,7 +84,7 @@ describe("traces", () => {
     const children = childrenOf(spans, rpc!);
     const embed = named(children, "engram model.embed");
     expect(embed).toHaveLength(1);
-    expect(embed[0]!.attributes).toMatchObject({ "engram.model_provider": "local", "engram.input_count": 1 });
+    expect(embed[0]!.attributes).toMatchObject({ "engram.model_provider": "local-onnx", "engram.input_count": 1 });
     const queries = named(children, /^weaviate long_term\./);
     expect(queries.length).toBeGreaterThan(0);
     expect(queries.every((q) => q.kind === SpanKind.CLIENT)).toBe(true);
