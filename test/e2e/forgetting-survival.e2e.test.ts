@@ -32,7 +32,11 @@ describe.each(backends)("forgetting with the defaults on %s", (_, backendEnv) =>
   let server: TestServer;
   let client: Client<typeof MemoryService>;
   beforeAll(async () => {
-    server = await startTestServer(backendEnv());
+    // The hashed embedder: this is the forgetting policy over 10,000 memories,
+    // which no embedder changes, and 20,000 model inferences would double the
+    // suite's time on two cores. The default embedder's own tests are
+    // local-onnx.e2e.test.ts and every story test.
+    server = await startTestServer({ ...backendEnv(), ENGRAM_MODEL_PROVIDER: "local" });
     client = openClient("grpc", server.baseUrl).client;
   });
   afterAll(() => server?.destroy());
