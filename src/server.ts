@@ -67,8 +67,17 @@ export async function startServer(
 ): Promise<RunningServer> {
   checkListenerSecurity(config);
   const metrics = new EngramMetrics();
-  const { engram, stores } = await openEngram(config, metricEvents(metrics, logger), async (c, dimensions, embedder) =>
-    instrumentStores(await (dependencies.openStores ?? openConfiguredStores)(c, dimensions, embedder), metrics),
+  let embedderKey = "";
+  const { engram, stores } = await openEngram(
+    config,
+    metricEvents(metrics, logger),
+    async (c, dimensions, embedder) => {
+      embedderKey = embedder;
+      return instrumentStores(
+        await (dependencies.openStores ?? openConfiguredStores)(c, dimensions, embedder),
+        metrics,
+      );
+    },
   );
   metrics.learningQueueDepthSource = () => engram.learning.depth();
   await engram.start();
@@ -218,6 +227,8 @@ export async function startServer(
     backends: stores.health.map((h) => h.name),
     // Which backend serves each tier: a misspelled ENGRAM_REDIS_URL shows here as "embedded".
     tiers: stores.backends,
+    // What made (and will make) the long-term vectors, e.g. local-onnx/all-MiniLM-L6-v2-int8@8199be6f699a/384.
+    embedder: embedderKey,
     authentication: authenticator.mode,
   });
   if (config.auth.mtlsAllowAnyCn) {

@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe("start-up logs", () => {
-  it("warn about an ENGRAM_* variable nobody reads, and say which backend serves each tier", async () => {
+  it("warn about an ENGRAM_* variable nobody reads, and say which backend serves each tier and which embedder", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "engram-operator-"));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const child = spawn(engram[0], [...engram[1], "serve"], {
@@ -56,6 +56,8 @@ describe("start-up logs", () => {
     );
     const listening = lines.find((l) => l.msg === "engram listening")!;
     expect(listening.tiers).toEqual({ sessions: "embedded", working: "embedded", longTerm: "embedded" });
+    // The default embedder, with the digest of its weights.
+    expect(listening.embedder).toMatch(/^local-onnx\/all-MiniLM-L6-v2-int8@[0-9a-f]{12}\/384$/);
   });
 });
 
