@@ -41,7 +41,8 @@ export async function benchRedis(options: { calls: number; concurrency: number }
         return appendScript.run(
           direct,
           [keys.sessionMeta(scope, session), keys.sessionMessages(scope, session), keys.sessionIndex(scope)],
-          [86_400_000, session, countTokens(content(i)), body],
+          // ttlMs, sessionId, then no append key (key, ids, fingerprint all ""), then (tokens, json).
+          [86_400_000, session, "", "", "", countTokens(content(i)), body],
         );
       },
       options,
