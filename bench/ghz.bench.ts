@@ -40,7 +40,11 @@ export async function benchGhz(options: { calls: number; concurrency: number }):
   const floorBinary = await buildFloor();
   const calls = Math.max(options.calls, 8000);
   const floor = await startFloor(floorBinary);
-  const embedded = await startEngramProcess();
+  // As on Redis + Weaviate below: appends measure the append, and Recall
+  // and AssembleContext the seeded 1,000 memories, not compaction and
+  // learning from 8,000 appended messages running beside them (the
+  // learning bench measures appends that compact).
+  const embedded = await startEngramProcess({ ENGRAM_SESSION_TOKEN_LIMIT: "1000000" });
   let floorFigures: GhzFigures | undefined;
   // Rows print as they are measured: a slow machine still shows what it got through.
   const load: Load = async (name, address, call, data, concurrency = options.concurrency) => {
