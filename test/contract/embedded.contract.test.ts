@@ -56,7 +56,7 @@ describe("embedded store specifics", () => {
     const old = new DatabaseSync(path);
     old.exec(`DROP TRIGGER memories_fts_insert; DROP TRIGGER memories_fts_update; DROP TRIGGER memories_fts_delete;
       DROP TABLE memories_fts; DROP TABLE memory_search_keys; ALTER TABLE session_appends DROP COLUMN fingerprint;
-      DROP INDEX memories_listing; ALTER TABLE memories DROP COLUMN history;
+      DROP INDEX memories_search; DROP INDEX memories_listing; ALTER TABLE memories DROP COLUMN history;
       DROP TABLE learning_jobs; DROP INDEX sessions_activity;
       ALTER TABLE sessions DROP COLUMN extracted_through; ALTER TABLE sessions DROP COLUMN updated_at;
       ALTER TABLE memories DROP COLUMN speaker; ALTER TABLE messages DROP COLUMN name;

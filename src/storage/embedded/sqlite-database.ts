@@ -247,6 +247,12 @@ const migrations: readonly string[] = [
   `
   CREATE TABLE engram_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   `,
+  // What a BM25 search checks of every memory its words match (type, current,
+  // speaker), in an index: the rows themselves carry a vector and the text, and
+  // reading thousands of them per recall cost 80 ms at 10,000 memories.
+  `
+  CREATE INDEX memories_search ON memories (namespace, user_id, id, type, superseded_by, speaker);
+  `,
 ];
 
 function migrate(db: DatabaseSync): void {

