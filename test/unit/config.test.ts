@@ -20,6 +20,18 @@ describe("loadConfig", () => {
     );
   });
 
+  it("embeds with the local ONNX model by default, found in the scripts' cache", () => {
+    expect(loadConfig({ HOME: "/home/ana" }).models).toMatchObject({
+      provider: "local-onnx",
+      onnx: { modelDir: "/home/ana/.cache/engram/models/all-minilm-l6-v2-int8", batchSize: 32, threads: 1 },
+    });
+    expect(loadConfig({ ENGRAM_CACHE_DIR: "/cache" }).models.onnx?.modelDir).toBe(
+      "/cache/models/all-minilm-l6-v2-int8",
+    );
+    expect(loadConfig({ ENGRAM_ONNX_MODEL_DIR: "/opt/engram/model" }).models.onnx?.modelDir).toBe("/opt/engram/model");
+    expect(loadConfig({ ENGRAM_MODEL_PROVIDER: "local" }).models).toMatchObject({ provider: "local", onnx: undefined });
+  });
+
   it("reads and types variables", () => {
     const config = loadConfig({
       ENGRAM_PORT: "7000",
@@ -35,6 +47,9 @@ describe("loadConfig", () => {
     ["ENGRAM_PORT", "seventy"],
     ["ENGRAM_PORT", "70000"],
     ["ENGRAM_LOG_LEVEL", "loud"],
+    ["ENGRAM_MODEL_PROVIDER", "onnx"],
+    ["ENGRAM_ONNX_THREADS", "0"],
+    ["ENGRAM_ONNX_BATCH_SIZE", "many"],
     ["ENGRAM_EVICTION_SCORE_THRESHOLD", "2"],
     ["ENGRAM_METRICS_ENABLED", "maybe"],
     ["ENGRAM_REDIS_URL", "http://localhost:6379"],
