@@ -13,6 +13,7 @@ import type { OpenAiConfig } from "./models/openai-models.js";
 import type { OnnxEmbedderOptions } from "./models/onnx-embedder.js";
 import { limits } from "./domain/limits.js";
 import { loadTokenEntries, type TokenEntry } from "./rpc/authentication.js";
+import { defaultNetworkLimits, type NetworkLimits } from "./rpc/network-limits.js";
 
 export interface Config {
   readonly server: {
@@ -28,6 +29,8 @@ export interface Config {
     /** How often backend health is checked. */
     readonly healthCheckIntervalMs: number;
   };
+  /** Connection, stream, time and byte bounds of every listener (ENGRAM_NET_*). */
+  readonly network: NetworkLimits;
   readonly log: { readonly level: LogLevel };
   /** OpenTelemetry traces, from the standard OTEL_* variables (see src/observability/tracing.ts). */
   readonly tracing: TracingConfig;
@@ -171,6 +174,7 @@ function loadConfigFrom(read: EnvReader): Config {
       maxTimeoutMs: read.integer("ENGRAM_MAX_DEADLINE_SECONDS", 300, 1, 86400) * 1000,
       healthCheckIntervalMs: read.integer("ENGRAM_HEALTH_CHECK_INTERVAL_MS", 5000, 50, 600_000),
     },
+    network: readNetwork(read),
     log: { level: read.oneOf("ENGRAM_LOG_LEVEL", ["debug", "info", "warn", "error"], "info") },
     tracing: readTracing(read),
     mcp: readMcp(read),
@@ -209,6 +213,30 @@ function loadConfigFrom(read: EnvReader): Config {
     throw new ConfigError("ENGRAM_SUMMARY_MAX_TOKENS", "must be less than ENGRAM_SESSION_TOKEN_LIMIT");
   }
   return config;
+}
+
+/** ENGRAM_NET_*: durations in seconds (fractions allowed), sizes in MiB. */
+function readNetwork(read: EnvReader): NetworkLimits {
+  const d = defaultNetworkLimits;
+  const seconds = (name: string, fallbackMs: number) =>
+    Math.round(read.number(name, fallbackMs / 1000, 0.1, 86_400) * 1000);
+  return {
+    maxConnections: read.integer("ENGRAM_NET_MAX_CONNECTIONS", d.maxConnections, 1, 1_000_000),
+    maxStreams: read.integer("ENGRAM_NET_MAX_STREAMS", d.maxStreams, 1, 1_000_000),
+    maxUnauthenticatedCalls: read.integer(
+      "ENGRAM_NET_MAX_UNAUTHENTICATED_CALLS",
+      d.maxUnauthenticatedCalls,
+      1,
+      1_000_000,
+    ),
+    headersTimeoutMs: seconds("ENGRAM_NET_HEADERS_TIMEOUT_SECONDS", d.headersTimeoutMs),
+    bodyTimeoutMs: seconds("ENGRAM_NET_BODY_TIMEOUT_SECONDS", d.bodyTimeoutMs),
+    idleTimeoutMs: seconds("ENGRAM_NET_IDLE_TIMEOUT_SECONDS", d.idleTimeoutMs),
+    slowReaderTimeoutMs: seconds("ENGRAM_NET_SLOW_READER_TIMEOUT_SECONDS", d.slowReaderTimeoutMs),
+    maxBufferedRequestBytes:
+      read.integer("ENGRAM_NET_MAX_BUFFERED_REQUEST_MIB", d.maxBufferedRequestBytes / 2 ** 20, 8, 1_048_576) * 2 ** 20,
+    sessionMemoryMiB: read.integer("ENGRAM_NET_SESSION_MEMORY_MIB", d.sessionMemoryMiB, 1, 4096),
+  };
 }
 
 /**

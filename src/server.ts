@@ -39,6 +39,11 @@ import { isServerFault } from "./rpc/error-mapping.js";
 import { createListener } from "./rpc/listener.js";
 import { nativeGrpcStreamHandler, served, type ServedService } from "./rpc/native-grpc.js";
 import type { Stores } from "./domain/ports.js";
+import { NetworkRefusals } from "./rpc/network-refusals.js";
+import { connectionGuard, guardHttp1Listener, http1ServerOptions } from "./rpc/connection-guard.js";
+import { StreamGuard, streamingRequestPaths } from "./rpc/stream-guard.js";
+import { preAuthenticator } from "./rpc/pre-authentication.js";
+import { routeGrpcLogs } from "./observability/library-logs.js";
 
 export interface RunningServer {
   /** The port gRPC, gRPC-Web and Connect are served on. */
@@ -173,6 +178,20 @@ export async function startServer(
     shutdownSignal: shutdownController.signal,
   });
 
+  const networkRefusals = new NetworkRefusals(metrics.registry, logger);
+  const streamingRequests = streamingRequestPaths(services);
+  // Health and reflection need no credentials (probes, tooling); MemoryService always goes through the gate.
+  const isUnauthenticated = (path: string) => !path.startsWith(`/${MemoryService.typeName}/`);
+  const guard = new StreamGuard({
+    limits: config.network,
+    refusals: networkRefusals,
+    unauthenticatedCallsPerPeer: limits.openUnauthenticatedCallsPerPeer,
+    isUnauthenticated,
+    isStreamingRequest: (path) => streamingRequests.has(path),
+    ...(authenticator.enabled ? { preAuthenticate: preAuthenticator(authenticator, refused) } : {}),
+  });
+  routeGrpcLogs(logger);
+
   const tls = config.auth.tls;
   const listener = createListener({
     ...(tls
@@ -187,9 +206,10 @@ export async function startServer(
     http: handler,
     grpc: grpcStreams,
     maxConcurrentStreams: limits.streamsPerConnection,
-    openUnauthenticatedCallsPerPeer: limits.openUnauthenticatedCallsPerPeer,
-    // Health and reflection need no credentials (probes, tooling); MemoryService always goes through the gate.
-    isUnauthenticated: (path) => !path.startsWith(`/${MemoryService.typeName}/`),
+    guard,
+    connections: connectionGuard(config.network, networkRefusals, "rpc"),
+    limits: config.network,
+    refusals: networkRefusals,
   });
   const server = listener.server;
   const sessions = listener.sessions;
@@ -198,12 +218,13 @@ export async function startServer(
 
   let metricsServer: HttpServer | undefined;
   if (config.server.metricsPort !== undefined) {
-    metricsServer = createHttpServer(operationsHandler(metrics, health));
+    metricsServer = createHttpServer(http1ServerOptions(config.network), operationsHandler(metrics, health));
+    guardHttp1Listener(metricsServer, config.network, networkRefusals, "metrics");
     await listen(metricsServer, config.server.metricsPort, config.server.metricsHost);
   }
 
   const mcp = config.mcp.enabled
-    ? await startMcpHttp(config, engram, authenticator, logger, (tool, seconds, failure) => {
+    ? await startMcpHttp(config, engram, authenticator, logger, networkRefusals, (tool, seconds, failure) => {
         const method = `mcp/${tool}`;
         const code = failure ? Code[failure.status.code] : "OK";
         metrics.rpcDuration.observe({ method, code }, seconds);

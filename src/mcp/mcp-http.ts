@@ -14,6 +14,9 @@ import type { Logger } from "../observability/logger.js";
 import type { Authenticator } from "../rpc/authentication.js";
 import { toolErrorText } from "./mcp-invoke.js";
 import { createMcpServer, type ToolObserver } from "./mcp-server.js";
+import { guardHttp1Listener, http1ServerOptions, tlsServerOptions } from "../rpc/connection-guard.js";
+import type { NetworkRefusals } from "../rpc/network-refusals.js";
+import { jsonRpcCalls } from "./json-rpc-calls.js";
 
 /** Headers an MCP client's configuration sets to choose the scope (checked against the caller's namespaces). */
 export const namespaceHeader = "engram-namespace";
@@ -36,6 +39,7 @@ export async function startMcpHttp(
   engram: Engram,
   authenticator: Authenticator,
   logger: Logger,
+  refusals: NetworkRefusals,
   observe?: ToolObserver,
 ): Promise<McpHttpListener> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -48,16 +52,20 @@ export async function startMcpHttp(
     const socket = req.socket as TLSSocket;
     const cn = socket.authorized ? socket.getPeerCertificate().subject?.CN : undefined;
     const certificateCn = typeof cn === "string" ? cn : undefined;
-    let caller;
-    try {
-      caller = authenticator.admit(req.headers.authorization ?? null, certificateCn, req.socket.remoteAddress);
-    } catch (error) {
+    const admit = () => authenticator.admit(req.headers.authorization ?? null, certificateCn, req.socket.remoteAddress);
+    const refuse = (error: unknown) => {
       const mapped = error instanceof ConnectError ? error : new ConnectError("internal error", Code.Internal);
       const status = mapped.code === Code.ResourceExhausted ? 429 : 401;
       if (status === 401) res.setHeader("www-authenticate", "Bearer");
       const retry = mapped.metadata.get("retry-after-ms");
       if (retry) res.setHeader("retry-after", String(Math.ceil(Number(retry) / 1000)));
-      return reply(res, status, toolErrorText(mapped));
+      reply(res, status, toolErrorText(mapped));
+    };
+    let caller;
+    try {
+      caller = admit();
+    } catch (error) {
+      return refuse(error);
     }
     const scope = scopeOf(req, config);
     if (typeof scope === "string") return reply(res, 400, scope);
@@ -68,6 +76,12 @@ export async function startMcpHttp(
       return error instanceof BodyTooLarge
         ? reply(res, 413, `request body exceeds ${limits.requestBytes} bytes`)
         : reply(res, 400, "request body is not JSON");
+    }
+    try {
+      // The POST was charged once above; a batch is charged for each call it carries.
+      for (let i = 1; i < jsonRpcCalls(body); i++) admit();
+    } catch (error) {
+      return refuse(error);
     }
     const traceContext = propagation.extract(ROOT_CONTEXT, req.headers);
     const server = createMcpServer(engram, { caller, scope, traceContext }, observe);
@@ -91,6 +105,8 @@ export async function startMcpHttp(
   const server: Server = tls
     ? createHttpsServer(
         {
+          ...http1ServerOptions(config.network),
+          ...tlsServerOptions(config.network),
           cert: readFileSync(tls.certFile),
           key: readFileSync(tls.keyFile),
           ...(tls.clientCaFile
@@ -99,7 +115,8 @@ export async function startMcpHttp(
         },
         listener,
       )
-    : createServer(listener);
+    : createServer(http1ServerOptions(config.network), listener);
+  guardHttp1Listener(server, config.network, refusals, "mcp", tls !== undefined);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.mcp.port, config.server.host, () => {

@@ -1,5 +1,6 @@
 import { formatWithOptions } from "node:util";
 import type { LogLevel } from "../config.js";
+import { scrubSecrets } from "./secret-scrub.js";
 
 /**
  * Structured logs: one JSON object per line on stdout, for any log shipper.
@@ -60,7 +61,7 @@ export function captureConsole(logger: Logger): () => void {
     console[method] = (...args: unknown[]) =>
       logger[levelOf[method]]("library output", {
         source: "console",
-        detail: formatWithOptions({ breakLength: Infinity, depth: 3 }, ...args).slice(0, 4000),
+        detail: scrubSecrets(formatWithOptions({ breakLength: Infinity, depth: 3 }, ...args)).slice(0, 4000),
       });
   }
   return () => {

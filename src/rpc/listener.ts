@@ -11,6 +11,10 @@ import {
 } from "node:http2";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import type { NativeStreamHandler } from "./native-grpc.js";
+import { guardHttp1, http1ServerOptions, tlsServerOptions, type ConnectionGuard } from "./connection-guard.js";
+import type { NetworkLimits } from "./network-limits.js";
+import type { NetworkRefusals } from "./network-refusals.js";
+import type { StreamGuard } from "./stream-guard.js";
 
 export interface ListenerOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer };
@@ -20,10 +24,12 @@ export interface ListenerOptions {
   readonly grpc: NativeStreamHandler;
   /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
   readonly maxConcurrentStreams: number;
-  /** Open calls per remote address to paths that need no credentials (health, reflection). */
-  readonly openUnauthenticatedCallsPerPeer: number;
-  /** Whether a path ("/package.Service/Method") is served without credentials. */
-  readonly isUnauthenticated: (path: string) => boolean;
+  /** Admits each stream and HTTP/1.1 request, or refuses it (see stream-guard.ts). */
+  readonly guard: StreamGuard;
+  /** Connection caps and timeouts (see connection-guard.ts). */
+  readonly connections: ConnectionGuard;
+  readonly limits: NetworkLimits;
+  readonly refusals: NetworkRefusals;
 }
 
 export interface Listener {
@@ -50,21 +56,17 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export function createListener(options: ListenerOptions): Listener {
   const settings = { maxConcurrentStreams: options.maxConcurrentStreams };
   const tls = options.tls;
-  const peers = new PeerCalls(options.openUnauthenticatedCallsPerPeer);
+  const { guard, connections } = options;
   const http: ListenerOptions["http"] = (req, res) => {
     // HTTP/2 streams are admitted in routeStreams; an HTTP/1.1 request here.
-    if (req.httpVersionMajor === 1 && options.isUnauthenticated(req.url ?? "")) {
-      const peer = req.socket.remoteAddress ?? "";
-      if (!peers.admit(peer)) {
-        const refusal = refusalFor(req.headers["content-type"]);
-        (res as ServerResponse).writeHead(refusal.status, refusal.headers);
-        res.end(refusal.body);
-        return;
-      }
-      res.once("close", () => peers.release(peer));
+    if (req.httpVersionMajor === 1) {
+      connections.requestArrived(req.socket);
+      if (!guard.admitHttp1(req as IncomingMessage, res as ServerResponse)) return;
     }
     options.http(req, res);
   };
+  // nghttp2's buffers per connection: Node's 10 MB default refused a client's sixth concurrent 3.4 MB call.
+  const maxSessionMemory = options.limits.sessionMemoryMiB;
   const http2 = tls
     ? createSecureServer(
         {
@@ -72,23 +74,24 @@ export function createListener(options: ListenerOptions): Listener {
           key: tls.key,
           allowHTTP1: true,
           settings,
+          maxSessionMemory,
+          ...http1ServerOptions(options.limits),
+          ...tlsServerOptions(options.limits),
           ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
         },
         http,
       )
-    : createHttp2Server({ settings }, http);
-  routeStreams(http2, options.grpc, (stream, path) => {
-    if (!options.isUnauthenticated(path)) return true;
-    const peer = stream.session?.socket?.remoteAddress ?? "";
-    if (!peers.admit(peer)) return false;
-    stream.once("close", () => peers.release(peer));
-    return true;
+    : createHttp2Server({ settings, maxSessionMemory }, http);
+  routeStreams(http2, options.grpc, (stream, headers, isGrpc) => {
+    connections.requestArrived(stream.session?.socket as Socket | undefined);
+    return guard.admit(stream, headers, isGrpc);
   });
 
   const sessions = new Set<Http2Session>();
   http2.on("session", (session: Http2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    connections.guardSession(session);
   });
 
   const sockets = new Set<Socket>();
@@ -97,7 +100,8 @@ export function createListener(options: ListenerOptions): Listener {
   if (tls) {
     server = http2;
   } else {
-    http1 = createHttp1Server(http);
+    http1 = createHttp1Server(http1ServerOptions(options.limits), http);
+    guardHttp1(http1, options.limits, options.refusals, "rpc");
     const h1 = http1;
     server = createNetServer((socket) => {
       sniff(socket, (isHttp2) => {
@@ -110,6 +114,7 @@ export function createListener(options: ListenerOptions): Listener {
       });
     });
   }
+  connections.guardServer(server, tls !== undefined);
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -140,18 +145,15 @@ export function createListener(options: ListenerOptions): Listener {
 function routeStreams(
   server: ReturnType<typeof createHttp2Server> | ReturnType<typeof createSecureServer>,
   grpc: NativeStreamHandler,
-  admit: (stream: ServerHttp2Stream, path: string) => boolean,
+  admit: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, isNativeGrpc: boolean) => boolean,
 ): void {
   const compat = server.listeners("stream") as ((...args: unknown[]) => void)[];
   server.removeAllListeners("stream");
   server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
-    if (!admit(stream, String(headers[constants.HTTP2_HEADER_PATH] ?? ""))) {
-      const refusal = refusalFor(headers[constants.HTTP2_HEADER_CONTENT_TYPE] as string | undefined);
-      stream.respond({ ":status": refusal.status, ...refusal.headers }, { endStream: refusal.body === "" });
-      if (refusal.body !== "") stream.end(refusal.body);
-      return;
-    }
-    if (isNativeGrpc(headers[constants.HTTP2_HEADER_CONTENT_TYPE] as string | undefined)) {
+    const isGrpc = isNativeGrpc(headers[constants.HTTP2_HEADER_CONTENT_TYPE] as string | undefined);
+    // A refused stream has been answered there (or was already reset by its peer).
+    if (!admit(stream, headers, isGrpc)) return;
+    if (isGrpc) {
       grpc(stream, headers);
       return;
     }
@@ -164,51 +166,6 @@ export function isNativeGrpc(contentType: string | undefined): boolean {
   if (contentType === undefined || !contentType.startsWith("application/grpc")) return false;
   const next = contentType.charAt("application/grpc".length);
   return next === "" || next === "+" || next === ";";
-}
-
-const tooManyCalls = "too many open calls without credentials (health, reflection) from this address; close some";
-
-/**
- * RESOURCE_EXHAUSTED in the caller's protocol, before any handler runs: a
- * trailers-only response for gRPC and gRPC-Web, an error body for Connect.
- */
-function refusalFor(contentType: string | undefined): {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-} {
-  if (contentType?.startsWith("application/grpc")) {
-    return {
-      status: 200,
-      headers: { "content-type": contentType, "grpc-status": "8", "grpc-message": encodeURIComponent(tooManyCalls) },
-      body: "",
-    };
-  }
-  return {
-    status: 429,
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ code: "resource_exhausted", message: tooManyCalls }),
-  };
-}
-
-/** Open calls per remote address, admitted up to a cap. */
-class PeerCalls {
-  private readonly open = new Map<string, number>();
-
-  constructor(private readonly cap: number) {}
-
-  admit(peer: string): boolean {
-    const count = this.open.get(peer) ?? 0;
-    if (count >= this.cap) return false;
-    this.open.set(peer, count + 1);
-    return true;
-  }
-
-  release(peer: string): void {
-    const count = (this.open.get(peer) ?? 1) - 1;
-    if (count <= 0) this.open.delete(peer);
-    else this.open.set(peer, count);
-  }
 }
 
 /** Reads enough of a new plaintext connection to tell the HTTP/2 preface from an HTTP/1.1 request line. */
