@@ -102,6 +102,9 @@ export function createListener(options: ListenerOptions): Listener {
   } else {
     http1 = createHttp1Server(http1ServerOptions(options.limits), http);
     guardHttp1(http1, options.limits, options.refusals, "rpc");
+    // Node's HTTP/1.1 server starts checking its headers and request timeouts on "listening";
+    // this one never listens (it is handed sniffed sockets), so without this it never checked them.
+    http1.emit("listening");
     const h1 = http1;
     server = createNetServer((socket) => {
       sniff(socket, (isHttp2) => {
@@ -128,7 +131,8 @@ export function createListener(options: ListenerOptions): Listener {
         server.close(() => resolve());
         // GOAWAY: clients open no new streams here; streams in flight finish.
         for (const session of sessions) session.close();
-        http1?.closeIdleConnections();
+        // Closes idle connections and stops the timeout checks (it was never listening: nothing else to close).
+        http1?.close();
       }),
     destroy: () => {
       for (const session of sessions) session.destroy();
