@@ -11,7 +11,7 @@ export function scrubSecrets(text: string): string {
       .replace(/(Failed to add metadata entry [^\s:]+:)[\s\S]*/g, "$1 [value withheld]")
       .replace(/\b(Bearer|Basic)\s+[^\s"',;]+/gi, "$1 [redacted]")
       .replace(
-        /\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|password|secret|token)(["']?\s*[:=]\s*["']?)(?!\[redacted\])[^\s"',;]+/gi,
+        /\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|password|secret|token)(["']?\s*[:=]\s*["']?)(?!\[|(?:Bearer|Basic)\s)[^\s"',;]+/gi,
         "$1$2[redacted]",
       )
   );

@@ -88,6 +88,8 @@ export function rawGrpcCall(
     { endStream: false },
   );
   stream.on("error", () => {});
+  // The response body is read and dropped: a stream closes only once read to its end.
+  stream.resume();
   const answer = new Promise<string | undefined>((resolve) => {
     stream.once("response", (headers) =>
       resolve(headers["grpc-status"] === undefined ? "open" : String(headers["grpc-status"])),

@@ -54,6 +54,8 @@ export function createEngramClient(options: EngramClientOptions): EngramClient {
       defaultTimeoutMs: options.timeoutMs ?? 10_000,
       interceptors,
       writeMaxBytes: maxRequestBytes,
+      // Node's default 10 MB of HTTP/2 buffers per connection refused the third of six concurrent 3.4 MB calls.
+      nodeOptions: { maxSessionMemory: 64 },
     }),
   );
 }
@@ -105,21 +107,36 @@ export const retriedMethods: ReadonlySet<string> = new Set(
 );
 
 /**
- * Retries UNAVAILABLE only, and only on `retriedMethods`. An append whose
- * reply was lost may have applied, so each AppendMessages call gets an
- * idempotency key (unless the caller set one) that every retry reuses: the
- * server applies it once.
+ * A call whose HTTP/2 stream was reset with ENHANCE_YOUR_CALM never reached
+ * a handler: Node refuses a stream so when a connection's buffers are full
+ * (on either side), and Engram resets a call so only while its request is
+ * still arriving. Retrying it is safe for every method.
+ */
+export function refusedUnread(error: EngramError): boolean {
+  return (
+    (error.code === Code.Internal || error.code === Code.ResourceExhausted) &&
+    /ENHANCE_YOUR_CALM/.test(error.rawMessage)
+  );
+}
+
+/**
+ * Retries UNAVAILABLE on `retriedMethods`, and a call refused unread
+ * (`refusedUnread`) on any method. An append whose reply was lost may have
+ * applied, so each AppendMessages call gets an idempotency key (unless the
+ * caller set one) that every retry reuses: the server applies it once.
  */
 function retries(max: number, backoffMs: number): Interceptor {
   return (next) => async (req) => {
-    if (req.stream || !retriedMethods.has(req.method.name)) return next(req);
-    const request = withIdempotencyKey(req);
+    if (req.stream) return next(req);
+    const idempotent = retriedMethods.has(req.method.name);
+    const request = idempotent ? withIdempotencyKey(req) : req;
     for (let attempt = 0; ; attempt++) {
       try {
         return await next(request);
       } catch (error) {
-        const code = EngramError.fromError(error).code;
-        if (code !== Code.Unavailable || attempt >= max || req.signal.aborted) throw error;
+        const failure = EngramError.fromError(error);
+        const retried = (idempotent && failure.code === Code.Unavailable) || refusedUnread(failure);
+        if (!retried || attempt >= max || req.signal.aborted) throw error;
         await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** attempt));
       }
     }
