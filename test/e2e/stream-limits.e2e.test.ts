@@ -172,12 +172,12 @@ describe("calls needing no credentials", () => {
   });
 
   it("never end the process when refused streams are reset before the refusal, or their connections dropped", async () => {
-    // Fill the cap, so that every further health stream takes the refusal path.
-    const holders = ["127.0.0.2", "127.0.0.3"].map((address) => session(address));
-    for (const s of holders) await watches(s, 20);
+    // Fill the caps (the total, and 127.0.0.2's own of 256), so that every further health stream takes the refusal path.
+    const holders = Array.from({ length: 3 }, () => session("127.0.0.2"));
+    for (const s of holders) await watches(s, 90);
     for (let round = 0; round < 10; round++) {
       const sockets = await Promise.all(
-        ["127.0.0.7", "127.0.0.8", "127.0.0.9", "127.0.0.10"].map((address) =>
+        ["127.0.0.2", "127.0.0.7", "127.0.0.8", "127.0.0.9"].map((address) =>
           rawConnection(server.server.port, address),
         ),
       );
