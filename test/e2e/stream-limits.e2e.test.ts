@@ -190,7 +190,8 @@ describe("calls needing no credentials", () => {
         frames.push(headersFrame(103, watchPath).subarray(0, 12));
         socket.write(Buffer.concat(frames));
       }
-      await new Promise((resolve) => setImmediate(resolve));
+      // Long enough for the server to read the frames (a reset connection's unread bytes are discarded), then dropped.
+      await new Promise((resolve) => setTimeout(resolve, 50));
       for (const socket of sockets) socket.destroy();
     }
     for (const s of holders) s.destroy();
