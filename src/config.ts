@@ -4,7 +4,7 @@
  * fails start-up with a message naming the variable. Every variable is
  * listed in the README's configuration table.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { RedisConfig, RedisSentinelConfig } from "./storage/redis/redis-stores.js";
@@ -12,7 +12,7 @@ import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
 import type { OpenAiConfig } from "./models/openai-models.js";
 import type { OnnxEmbedderOptions } from "./models/onnx-embedder.js";
 import { limits } from "./domain/limits.js";
-import { loadTokenEntries, type TokenEntry } from "./rpc/authentication.js";
+import { parseTokenEntries, type TokenEntry } from "./domain/token-entries.js";
 
 export interface Config {
   readonly server: {
@@ -394,7 +394,7 @@ function readAuth(read: EnvReader): Config["auth"] {
   let tokens: TokenEntry[] = [];
   if (file !== undefined) {
     try {
-      tokens = loadTokenEntries(file);
+      tokens = parseTokenEntries(readFileSync(file, "utf8"), file);
     } catch (error) {
       throw new ConfigError("ENGRAM_AUTH_TOKENS_FILE", error instanceof Error ? error.message : String(error));
     }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { SpanKind } from "@opentelemetry/api";
 import type { Cluster, Redis } from "ioredis";
-import { inSpan } from "../../observability/trace-backends.js";
+import { inSpan } from "../../observability/spans.js";
 import { awaitReplicaAcknowledgement } from "./replica-acknowledgement.js";
 
 export type RedisClient = Redis | Cluster;
