@@ -1,5 +1,5 @@
 import { UnavailableError } from "../../domain/errors.js";
-import type { RedisClient } from "./lua-script.js";
+import type { Cluster, Redis } from "ioredis";
 
 /**
  * Redis replicates asynchronously: a write the primary has applied and
@@ -20,6 +20,9 @@ export interface ReplicaAcknowledgement {
   /** How long to wait for them. */
   readonly timeoutMs: number;
 }
+
+/** The client type of lua-script.ts, restated: that module imports this one. */
+type RedisClient = Redis | Cluster;
 
 const policies = new WeakMap<RedisClient, ReplicaAcknowledgement>();
 
