@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerOptions as Http1ServerOptions, Server as Http1Server } from "node:http";
 import type { Http2Session } from "node:http2";
 import type { Server as NetServer, Socket } from "node:net";
-import type { NetworkLimits } from "./network-limits.js";
+import type { NetworkLimits } from "../domain/network-limits.js";
 import type { ListenerName, NetworkRefusals } from "./network-refusals.js";
 
 /**

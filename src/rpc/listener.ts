@@ -12,7 +12,7 @@ import {
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import type { NativeStreamHandler } from "./native-grpc.js";
 import { guardHttp1, http1ServerOptions, tlsServerOptions, type ConnectionGuard } from "./connection-guard.js";
-import type { NetworkLimits } from "./network-limits.js";
+import type { NetworkLimits } from "../domain/network-limits.js";
 import type { NetworkRefusals } from "./network-refusals.js";
 import type { StreamGuard } from "./stream-guard.js";
 

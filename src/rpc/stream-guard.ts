@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import type { NetworkLimits } from "./network-limits.js";
+import type { NetworkLimits } from "../domain/network-limits.js";
 import type { NetworkRefusal, NetworkRefusals } from "./network-refusals.js";
 
 export interface StreamGuardOptions {

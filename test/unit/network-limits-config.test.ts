@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { defaultNetworkLimits } from "../../src/rpc/network-limits.js";
+import { defaultNetworkLimits } from "../../src/domain/network-limits.js";
 
 describe("ENGRAM_NET_* network limits", () => {
   it("default to the documented values", () => {
