@@ -1,0 +1,148 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect as connectHttp2, type ClientHttp2Session } from "node:http2";
+import { connect as connectTcp } from "node:net";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { MemoryType } from "../src/gen/engram/v1/long_term_pb.js";
+import { ExportUserRequestSchema, MemoryService } from "../src/gen/engram/v1/memory_service_pb.js";
+import { hashToken } from "../src/rpc/authentication.js";
+import { grpcMessage, rawGrpcCall } from "../test/support/raw-http2.js";
+import { silentConnections } from "../test/support/network-probes.js";
+import { startEngramProcess, type EngramProcess } from "./engram-process.js";
+
+/**
+ * Network floods against a separate Engram process on its DEFAULT limits
+ * (issue 21, findings 2, 3, 5, 6): the server's RSS before, at the peak
+ * and after, and whether a Ping on a new connection is answered after each
+ * flood. The baseline is the RSS before each flood, in the same run.
+ */
+export async function benchNetworkFloods(): Promise<void> {
+  console.log("\nNetwork floods (default limits; server RSS in MiB from /proc)");
+  console.log("| flood | RSS before | RSS peak | RSS after | Ping after | notes |");
+  console.log("|---|---:|---:|---:|---|---|");
+  const tokens = join(mkdtempSync(join(tmpdir(), "engram-floods-")), "tokens.json");
+  const callers = [
+    { name: "app", tokenSha256: hashToken(token), namespaces: ["*"], permissions: ["read", "write", "admin"] },
+  ];
+  writeFileSync(tokens, JSON.stringify({ callers }));
+  const engram = await startEngramProcess({ ENGRAM_AUTH_TOKENS_FILE: tokens });
+  try {
+    const port = Number(new URL(engram.baseUrl).port);
+    const client = authenticatedClient(engram);
+    const scope = { namespace: "flood", userId: "reader" };
+    for (let i = 0; i < 20; i++) {
+      await client.remember({ scope, type: MemoryType.SEMANTIC, content: `fact ${i}: ${"x".repeat(4000)}` });
+    }
+    await row(engram, "12,000 silent TCP connections", 12_000 / 1000 + 15, async () => {
+      const { closed } = await silentConnections(port, 12_000, loopback(20), 500);
+      return () => `${closed()} of 12,000 closed by the server after 27 s`;
+    });
+    await row(engram, "2 x 100 unauthenticated streams of 3.9 MB (Recall, no END_STREAM)", 5, async () => {
+      const big = Buffer.alloc(3.9 * 2 ** 20, 0x61);
+      const sessions = [session(port), session(port)];
+      const calls = sessions.flatMap((s) =>
+        Array.from({ length: 100 }, () => rawGrpcCall(s, "/engram.v1.MemoryService/Recall", { body: big, end: false })),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const answered = (
+        await Promise.all(calls.map((c) => Promise.race([c.answer, Promise.resolve("pending")])))
+      ).filter((a) => a !== "pending").length;
+      for (const s of sessions) s.destroy();
+      return () => `${answered} of 200 answered within 5 s`;
+    });
+    await row(engram, "2,000 Health/Watch streams from 40 loopback addresses", 3, async () => {
+      const sessions = loopback(40).flatMap((address) => [session(port, address), session(port, address)]);
+      const calls = sessions.flatMap((s) =>
+        Array.from({ length: 25 }, () =>
+          rawGrpcCall(s, "/grpc.health.v1.Health/Watch", { body: grpcMessage(new Uint8Array()) }),
+        ),
+      );
+      const answers = await Promise.all(calls.map((c) => c.answer));
+      const open = answers.filter((a) => a === "open").length;
+      for (const s of sessions) s.destroy();
+      return () => `${open} of 2,000 admitted`;
+    });
+    await row(engram, "500 abandoned ExportUser calls (zero flow-control window)", 35, async () => {
+      // 100 streams per connection (the server's SETTINGS): five connections.
+      const sessions = Array.from({ length: 5 }, () => session(port, "127.0.0.1", { initialWindowSize: 0 }));
+      const body = grpcMessage(toBinary(ExportUserRequestSchema, create(ExportUserRequestSchema, { scope })));
+      const calls = sessions.flatMap((s) =>
+        Array.from({ length: 100 }, () =>
+          rawGrpcCall(s, "/engram.v1.MemoryService/ExportUser", {
+            body,
+            headers: { authorization: `Bearer ${token}` },
+          }),
+        ),
+      );
+      let reset = 0;
+      for (const c of calls) void c.closed.then(() => reset++);
+      return () => {
+        for (const s of sessions) s.destroy();
+        return `${reset} of 500 reset by the server within 35 s`;
+      };
+    });
+  } finally {
+    await engram.stop();
+  }
+}
+
+const token = "bench-network-floods";
+
+function authenticatedClient(engram: EngramProcess) {
+  return createClient(
+    MemoryService,
+    createGrpcTransport({
+      baseUrl: engram.baseUrl,
+      interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))],
+    }),
+  );
+}
+
+function loopback(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `127.0.${Math.floor((i + 2) / 250)}.${((i + 2) % 250) + 1}`);
+}
+
+function session(
+  port: number,
+  localAddress = "127.0.0.1",
+  settings: { initialWindowSize?: number } = {},
+): ClientHttp2Session {
+  const s = connectHttp2(`http://127.0.0.1:${port}`, {
+    createConnection: () => connectTcp({ host: "127.0.0.1", port, localAddress }),
+    settings,
+    maxSessionMemory: 4096,
+  });
+  s.on("error", () => {});
+  return s;
+}
+
+function rssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
+}
+
+/** Runs a flood, samples the server's RSS while it lasts, then waits `settleSeconds` and pings on a new connection. */
+async function row(engram: EngramProcess, name: string, settleSeconds: number, flood: () => Promise<() => string>) {
+  const before = rssMiB(engram.pid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(engram.pid))), 200);
+  let notes: () => string = () => "";
+  try {
+    notes = await flood();
+    await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
+  } finally {
+    clearInterval(sampler);
+  }
+  const ping = await authenticatedClient(engram)
+    .ping({}, { timeoutMs: 10_000 })
+    .then(
+      () => "answered",
+      (error: unknown) => `failed (${String(error).slice(0, 60)})`,
+    );
+  console.log(`| ${name} | ${before} | ${peak} | ${rssMiB(engram.pid)} | ${ping} | ${notes()} |`);
+}
