@@ -62,6 +62,7 @@ export class Engram {
   readonly assembler: ContextAssembler;
   readonly learning: SessionLearning;
   private readonly access: AccessTracker;
+  private readonly embedder: Embedder;
 
   constructor(
     private readonly stores: Stores,
@@ -69,6 +70,7 @@ export class Engram {
     private readonly options: EngramOptions,
     private readonly events: EngramEvents = {},
   ) {
+    this.embedder = models.embedder;
     this.access = new AccessTracker(
       stores.longTerm,
       options.accessFlushIntervalMs,
@@ -209,5 +211,6 @@ export class Engram {
   async close(): Promise<void> {
     await this.learning.stop();
     await this.access.close();
+    await this.embedder.close?.();
   }
 }

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { AccessTracker } from "./access-tracker.js";
+import { BatchCandidates } from "./batch-candidates.js";
 import { addsWords, inferSubject, resolveConflict, subjectGloss } from "./conflicts.js";
 import { EngramError, ResourceExhaustedError, UnavailableError } from "./errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
 import type { LongTermStore, MemoryHit, UserWriteLock } from "./ports.js";
-import { cosine } from "./vectors.js";
+import { timeSlicer } from "./time-slice.js";
 import { withoutEmbedding, type Memory, type MemoryRecord, type MemoryVersion, type Scope } from "./types.js";
 
 /** A memory that passed intake (redacted, gated), with its importance and time settled. */
@@ -167,8 +168,10 @@ export class MemorySettlement {
     signal?: AbortSignal,
   ): Promise<(WriteResult | EngramError)[]> {
     const now = this.clock();
-    const lookups = await mapConcurrently(items, lookupConcurrency, (item) => {
-      signal?.throwIfAborted();
+    // A batch may be 1,000 items of 8 KiB: its steps yield to other callers between slices of work.
+    const pause = timeSlicer(signal);
+    const lookups = await mapConcurrently(items, lookupConcurrency, async (item) => {
+      await pause();
       return this.store.search(scope, {
         embedding: item.embedding,
         text: item.content,
@@ -184,22 +187,22 @@ export class MemorySettlement {
         ? this.options.maxMemoriesPerUser - (await this.store.count(scope))
         : Number.POSITIVE_INFINITY;
     /** The batch's view of the user's memories: new ones (to insert) and changed stored ones (to update). */
-    const created = new Map<string, MemoryRecord>();
+    const created = new BatchCandidates(conflictCandidates);
     const changed = new Map<string, MemoryRecord>();
     const latest = (r: MemoryRecord) => created.get(r.id) ?? changed.get(r.id) ?? r;
-    const put = (r: MemoryRecord) => (created.has(r.id) ? created.set(r.id, r) : changed.set(r.id, r));
+    const put = (r: MemoryRecord) => (created.has(r.id) ? created.put(r) : changed.set(r.id, r));
     const results: (WriteResult | EngramError)[] = new Array(items.length);
     const order = items
       .map((_, i) => i)
       .sort((a, b) => items[a]!.occurredAt.getTime() - items[b]!.occurredAt.getTime());
     let superseded = 0;
     for (const index of order) {
+      await pause();
       const item = items[index]!;
       const similar: MemoryHit[] = [
         ...lookups[index]!.filter((h) => !created.has(h.record.id)).map((h) => ({ ...h, record: latest(h.record) })),
-        ...[...created.values()]
-          .filter((r) => r.type === item.type)
-          .map((record) => ({ record, relevance: Math.max(0, cosine(item.embedding, record.embedding)) })),
+        // The batch's own memories through an index: comparing with every one of them was quadratic.
+        ...created.candidates(item),
       ].sort((a, b) => b.relevance - a.relevance);
       const resolution = resolveConflict(item, similar);
       if (resolution.kind === "merge") {
@@ -291,7 +294,7 @@ export class MemorySettlement {
         embedding: item.embedding,
         history: [],
       };
-      created.set(record.id, record);
+      created.put(record);
       if (resolution.kind !== "supersede") {
         const outcome = resolution.kind === "superseded" ? "stored_as_history" : "created";
         results[index] = { memory: withoutEmbedding(record), outcome, supersededIds: [] };
