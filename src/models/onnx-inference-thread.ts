@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import type { InferenceReply, InferenceWorkerData, ReadyMessage } from "./onnx-inference-worker.js";
+import type { CloseRequest, InferenceReply, InferenceWorkerData, ReadyMessage } from "./onnx-inference-worker.js";
 
 /** An int64 input tensor: its values and shape. */
 export interface Int64Input {
@@ -25,6 +25,7 @@ export class OnnxInferenceThread {
   >();
   private nextId = 0;
   private failure: Error | undefined;
+  private closed: Promise<void> | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -72,7 +73,7 @@ export class OnnxInferenceThread {
   }
 
   run(feeds: Readonly<Record<string, Int64Input>>): Promise<InferenceOutput> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure || this.closed) return Promise.reject(this.failure ?? new Error("the embedder is closed"));
     const id = this.nextId++;
     return new Promise<InferenceOutput>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
@@ -85,9 +86,18 @@ export class OnnxInferenceThread {
     });
   }
 
+  /**
+   * Ends the thread once the inferences already sent are answered: a
+   * thread terminated during an inference aborts the whole process
+   * (onnxruntime throws from a native destructor).
+   */
   async close(): Promise<void> {
+    if (this.closed) return this.closed;
+    this.worker.ref();
+    this.closed = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    this.worker.postMessage({ close: true } satisfies CloseRequest);
+    await this.closed;
     this.failure ??= new Error("the embedder is closed");
-    await this.worker.terminate();
   }
 }
 

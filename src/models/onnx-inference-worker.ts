@@ -16,6 +16,11 @@ export interface InferenceRequest {
   readonly feeds: Readonly<Record<string, { readonly data: BigInt64Array; readonly dims: readonly number[] }>>;
 }
 
+/** Asks the worker to release the model and end, once the inferences sent before are answered. */
+export interface CloseRequest {
+  readonly close: true;
+}
+
 /** What the worker answers: the first output, or why it failed. */
 export type InferenceReply =
   | { readonly id: number; readonly data: Float32Array; readonly dims: readonly number[] }
@@ -46,7 +51,12 @@ async function serve(): Promise<void> {
     port.postMessage({ ready: false, error: String(cause) } satisfies ReadyMessage);
     return;
   }
-  port.on("message", (request: InferenceRequest) => {
+  port.on("message", (request: InferenceRequest | CloseRequest) => {
+    if ("close" in request) {
+      // After the inferences queued before it: terminating the thread during a run aborts the process.
+      void session.release().finally(() => port.close());
+      return;
+    }
     const feeds = Object.fromEntries(
       Object.entries(request.feeds).map(([name, t]) => [name, new ort.Tensor("int64", t.data, [...t.dims])]),
     );
