@@ -531,6 +531,12 @@ function readWeaviate(read: EnvReader): WeaviateConfig | undefined {
     collection,
     timeoutMs: read.integer("ENGRAM_WEAVIATE_TIMEOUT_MS", 5000, 100, 600_000),
     batchSize: read.integer("ENGRAM_WEAVIATE_BATCH_SIZE", 100, 1, 10_000),
+    tenantSleep: {
+      // A day: users active today stay loaded; the many who are not hold no open files or memory.
+      idleMs: read.integer("ENGRAM_WEAVIATE_TENANT_IDLE_SECONDS", 86_400, 0, 365 * 86_400) * 1000,
+      checkIntervalMs: read.integer("ENGRAM_WEAVIATE_TENANT_SLEEP_CHECK_SECONDS", 600, 1, 86_400) * 1000,
+      restoreOnClose: false,
+    },
   };
 }
 
