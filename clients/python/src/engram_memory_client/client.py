@@ -33,7 +33,7 @@ from engram_memory_client.gen.engram.v1 import memory_service_pb2 as pb
 from engram_memory_client.gen.engram.v1 import memory_service_pb2_grpc as pb_grpc
 
 from .errors import EngramError
-from .requests import build
+from .keyword_requests import build
 
 
 def _keyed(request: pb.AppendMessagesRequest) -> pb.AppendMessagesRequest:
