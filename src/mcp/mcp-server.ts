@@ -5,6 +5,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context } from "@opentelem
 import * as z from "zod";
 import type { Caller } from "../domain/authorization.js";
 import type { Engram } from "../domain/engram.js";
+import { limits } from "../domain/limits.js";
 import type { Scope } from "../domain/types.js";
 import { toConnectError } from "../rpc/error-mapping.js";
 import { tracer } from "../observability/spans.js";
@@ -96,13 +97,17 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         "unconfirmed answer); personal data and credentials are redacted. Returns the outcome (created, merged, " +
         "updated, superseded an older memory, or dropped with the gate's reason) and the stored memory.",
       inputSchema: {
-        content: z.string().describe("The memory as one self-contained sentence; 1 byte to 8 KiB."),
+        content: z
+          .string()
+          .describe(`The memory as one self-contained sentence; 1 byte to ${size(limits.memoryContentBytes)}.`),
         type: memoryType,
         importance: z.number().min(0).max(1).optional().describe("0 to 1; 0.5 when omitted."),
         subject: z
           .string()
           .optional()
-          .describe("What the memory is about (e.g. 'favourite editor'); at most 256 bytes; inferred when omitted."),
+          .describe(
+            `What the memory is about (e.g. 'favourite editor'); at most ${size(limits.subjectBytes)}; inferred when omitted.`,
+          ),
         pinned: z.boolean().optional().describe("Never forgotten by eviction."),
         occurred_at: z.iso
           .datetime({ offset: true })
@@ -137,8 +142,14 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         "Search the user's long-term memories by meaning. Returns the best matches first, each with its score " +
         "(relevance weighted by importance and recency) and the memory.",
       inputSchema: {
-        query: z.string().describe("What to look for, in natural language; 1 byte to 8 KiB."),
-        top_k: z.number().int().min(1).max(100).optional().describe("How many memories, 1 to 100; 10 when omitted."),
+        query: z.string().describe(`What to look for, in natural language; 1 byte to ${size(limits.queryBytes)}.`),
+        top_k: z
+          .number()
+          .int()
+          .min(1)
+          .max(limits.topKMax)
+          .optional()
+          .describe(`How many memories, 1 to ${limits.topKMax}; ${limits.topKDefault} when omitted.`),
         types: z.array(memoryType).optional().describe("Only these memory types; all when omitted."),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
@@ -176,9 +187,9 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           .number()
           .int()
           .min(1)
-          .max(1000)
+          .max(limits.listPageSizeMax)
           .optional()
-          .describe("Memories per page, 1 to 1000; 100 when omitted."),
+          .describe(`Memories per page, 1 to ${limits.listPageSizeMax}; ${limits.listPageSizeDefault} when omitted.`),
         page_token: z.string().optional().describe("The next_page_token of the previous page."),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
@@ -223,16 +234,21 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         "and their items; then a summary with the tokens used and what was left out.",
       inputSchema: {
         query: z.string().optional().describe("What the next answer is about; memories are recalled for it."),
-        token_budget: z.number().int().min(1).max(1_000_000).describe("Most tokens to return, 1 to 1,000,000."),
+        token_budget: z
+          .number()
+          .int()
+          .min(1)
+          .max(limits.tokenBudgetMax)
+          .describe(`Most tokens to return, 1 to ${count(limits.tokenBudgetMax)}.`),
         session_id: idArg("session").optional(),
         task_id: idArg("task").optional(),
         memory_top_k: z
           .number()
           .int()
           .min(0)
-          .max(100)
+          .max(limits.topKMax)
           .optional()
-          .describe("Memories to consider, 0 to 100; 10 when omitted."),
+          .describe(`Memories to consider, 0 to ${limits.topKMax}; ${limits.topKDefault} when omitted.`),
         format: z
           .enum(["messages", "items"])
           .optional()
@@ -278,14 +294,20 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         task_id: idArg("task"),
         entries: z
           .record(z.string(), z.string())
-          .describe("1 to 64 entries; keys 1 to 128 bytes, values at most 64 KiB."),
+          .describe(
+            `1 to ${limits.workingEntriesPerSet} entries; keys 1 to ${size(limits.workingKeyBytes)}, ` +
+              `values at most ${size(limits.workingValueBytes)}.`,
+          ),
         ttl_seconds: z
           .number()
           .int()
           .min(0)
-          .max(2_592_000)
+          .max(limits.ttlSecondsMax)
           .optional()
-          .describe("Seconds until the scratchpad expires (at most 30 days); the server default when omitted."),
+          .describe(
+            `Seconds until the scratchpad expires (at most ${limits.ttlSecondsMax / 86_400} days); ` +
+              "the server default when omitted.",
+          ),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
     },
@@ -326,12 +348,12 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           .array(
             z.object({
               role: z.enum(["user", "assistant", "system", "tool"]),
-              content: z.string().describe("1 byte to 32 KiB."),
+              content: z.string().describe(`1 byte to ${size(limits.messageContentBytes)}.`),
             }),
           )
           .min(1)
-          .max(100)
-          .describe("1 to 100 messages, oldest first."),
+          .max(limits.messagesPerAppend)
+          .describe(`1 to ${limits.messagesPerAppend} messages, oldest first.`),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
@@ -350,4 +372,14 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
   registerResources(server, invoke);
 
   return server;
+}
+
+/** A byte limit as the tool descriptions say it: "8 KiB", "256 bytes". */
+function size(bytes: number): string {
+  return bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
+}
+
+/** A count with thousands separators: "1,000,000". */
+function count(n: number): string {
+  return n.toLocaleString("en-US");
 }
