@@ -30,13 +30,12 @@ import { Authenticator, peerAddressKey, peerCertificateCnKey } from "./rpc/authe
 import { HealthStatus, livenessService } from "./observability/health-status.js";
 import { healthHandlers } from "./rpc/health-service.js";
 import { memoryServiceHandlers } from "./rpc/memory-service-handlers.js";
-import { methodLabel, observeInterceptor } from "./rpc/observe-interceptor.js";
+import { methodLabel } from "./rpc/observe-interceptor.js";
+import { requestInterceptors } from "./rpc/interceptors.js";
+import { inProcessCaller } from "./rpc/in-process-call.js";
 import { reflectionHandlers } from "./rpc/reflection-service.js";
-import { traceInterceptor } from "./rpc/trace-interceptor.js";
-import { clampDeadline } from "./rpc/deadline.js";
 import { RepeatThrottle } from "./observability/repeat-throttle.js";
 import { startMcpHttp } from "./mcp/mcp-http.js";
-import { isServerFault } from "./rpc/error-mapping.js";
 import { createListener } from "./rpc/listener.js";
 import { nativeGrpcStreamHandler, served, type ServedService } from "./rpc/native-grpc.js";
 import type { Stores } from "./domain/ports.js";
@@ -105,18 +104,15 @@ export async function startServer(
     ],
     serviceNames,
   );
+  const memoryService = served(MemoryService, memoryServiceHandlers(engram));
   const services: ServedService[] = [
-    served(MemoryService, memoryServiceHandlers(engram)),
+    memoryService,
     served(Health, healthHandlers(health)),
     served(ServerReflection, reflection),
     // v1alpha's messages are v1's under another package: the same handler serves both.
     served(ServerReflectionV1Alpha, reflection as unknown as ServiceImpl<typeof ServerReflectionV1Alpha>),
   ];
-  const interceptors = [
-    traceInterceptor(),
-    observeInterceptor(metrics, logger),
-    clampDeadline(config.server.maxTimeoutMs),
-  ];
+  const interceptors = requestInterceptors(metrics, logger, config.server.maxTimeoutMs);
   const requestGate = (ctx: HandlerContext) => {
     try {
       authenticator.gate(ctx);
@@ -204,17 +200,16 @@ export async function startServer(
   }
 
   const mcp = config.mcp.enabled
-    ? await startMcpHttp(config, engram, authenticator, logger, (tool, seconds, failure) => {
-        const method = `mcp/${tool}`;
-        const code = failure ? Code[failure.status.code] : "OK";
-        metrics.rpcDuration.observe({ method, code }, seconds);
-        metrics.rpcTotal.inc({ method, code });
-        if (failure && isServerFault(failure.status.code)) {
-          logger.error("mcp tool failed", { method, code, error: failure.cause });
-        } else if (failure) {
-          logger.debug("mcp tool rejected", { method, code, reason: failure.status.rawMessage });
-        }
-      })
+    ? await startMcpHttp(
+        config,
+        inProcessCaller(memoryService, interceptors, {
+          maxTimeoutMs: config.server.maxTimeoutMs,
+          protocolName: "mcp",
+          shutdownSignal: shutdownController.signal,
+        }),
+        authenticator,
+        logger,
+      )
     : undefined;
 
   health.set(livenessService, HealthCheckResponse_ServingStatus.SERVING);

@@ -11,6 +11,12 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { anonymousCaller } from "../domain/authorization.js";
 import { createMcpServer } from "../mcp/mcp-server.js";
 import { startTracing } from "../observability/tracing.js";
+import { EngramMetrics } from "../observability/metrics.js";
+import { MemoryService } from "../gen/engram/v1/memory_service_pb.js";
+import { inProcessCaller } from "../rpc/in-process-call.js";
+import { requestInterceptors } from "../rpc/interceptors.js";
+import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
+import { served } from "../rpc/native-grpc.js";
 
 /**
  * The `engram` command. One image, two entry points:
@@ -118,10 +124,13 @@ async function mcpStdio(config: Config): Promise<number> {
   const { engram, stores } = await openEngram(config);
   // This process is the agent's whole Engram: it learns from sessions too.
   await engram.start();
-  const server = createMcpServer(engram, {
-    caller: anonymousCaller,
-    scope: { namespace: config.mcp.namespace, userId },
-  });
+  // The same request pipeline as the server's front doors; its metrics have no port to be read on here.
+  const call = inProcessCaller(
+    served(MemoryService, memoryServiceHandlers(engram)),
+    requestInterceptors(new EngramMetrics(), logger, config.server.maxTimeoutMs),
+    { maxTimeoutMs: config.server.maxTimeoutMs, protocolName: "mcp" },
+  );
+  const server = createMcpServer(call, { caller: anonymousCaller, scope: { namespace: config.mcp.namespace, userId } });
   const closed = new Promise<void>((resolve) => (server.server.onclose = resolve));
   await server.connect(new StdioServerTransport());
   logger.info("engram mcp serving on stdio", { namespace: config.mcp.namespace, userId });

@@ -1,23 +1,22 @@
-import { Code, type ConnectError } from "@connectrpc/connect";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context } from "@opentelemetry/api";
 import * as z from "zod";
 import type { Caller } from "../domain/authorization.js";
-import type { Engram } from "../domain/engram.js";
 import { limits } from "../domain/limits.js";
 import type { Scope } from "../domain/types.js";
 import { toConnectError } from "../rpc/error-mapping.js";
-import { tracer } from "../observability/spans.js";
+import type { CallInProcess } from "../rpc/in-process-call.js";
 import { memoryServiceInvoker, toolErrorText } from "./mcp-invoke.js";
 import { registerResources } from "./mcp-resources.js";
 
 /**
  * Engram as a Model Context Protocol server. Each tool builds the gRPC
- * request of one MemoryService method and calls the same handler the gRPC
- * port calls, so authorization, validation, policy and the error mapping are
- * the ones callers of the RPC API get; the tool's JSON result is that
- * method's response in protobuf JSON.
+ * request of one MemoryService method and sends it down the request pipeline
+ * every front door shares (`rpc/in-process-call.ts`): the same handlers the
+ * gRPC port calls, behind the same interceptors, so authorization,
+ * validation, policy, the deadline cap, spans, metrics, logs and the error
+ * mapping are the ones callers of the RPC API get; the tool's JSON result is
+ * that method's response in protobuf JSON.
  *
  * The scope is bound when the server is created (from configuration or the
  * authenticated HTTP caller): no tool takes a namespace or a user, so a model
@@ -26,50 +25,30 @@ import { registerResources } from "./mcp-resources.js";
 export interface McpBinding {
   readonly caller: Caller;
   readonly scope: Scope;
-  /** The trace the client's request continues (its traceparent header); a new trace when absent. */
-  readonly traceContext?: Context;
+  /** The client's trace context headers (traceparent, tracestate, baggage); a new trace when absent. */
+  readonly traceHeaders?: Headers;
 }
-
-/** Reports each tool call (metrics, logs): the tool, its duration, and on failure the status sent and the cause. */
-export type ToolObserver = (tool: string, seconds: number, failure?: { status: ConnectError; cause: unknown }) => void;
 
 export const mcpServerInfo = { name: "engram", version: "0.1.0" } as const;
 
-export function createMcpServer(engram: Engram, binding: McpBinding, observe?: ToolObserver): McpServer {
-  const invoke = memoryServiceInvoker(engram, binding.caller, binding.scope);
+export function createMcpServer(call: CallInProcess, binding: McpBinding): McpServer {
+  const invoke = memoryServiceInvoker(call, binding.caller, binding.scope, binding.traceHeaders);
 
-  /** Runs a tool: the result as JSON text, or a tool error with the gRPC status and message. */
+  /**
+   * Runs a tool: the result as JSON text, or a tool error with the gRPC
+   * status and message. The pipeline has already mapped, counted and logged
+   * a failure; toConnectError only reads its status back (and maps the rare
+   * failure before the call, such as arguments protobuf JSON refuses).
+   */
   const tool =
-    <A>(name: string, work: (args: A, signal: AbortSignal) => Promise<unknown>) =>
+    <A>(work: (args: A, signal: AbortSignal) => Promise<unknown>) =>
     async (args: A, extra: { signal: AbortSignal }): Promise<CallToolResult> => {
-      const started = process.hrtime.bigint();
-      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-      const attributes = {
-        "rpc.system": "mcp",
-        "rpc.method": name,
-        "engram.namespace": binding.scope.namespace,
-        "engram.user_id": binding.scope.userId,
-      };
-      return tracer.startActiveSpan(
-        `mcp/${name}`,
-        { kind: SpanKind.SERVER, attributes },
-        binding.traceContext ?? ROOT_CONTEXT,
-        async (span): Promise<CallToolResult> => {
-          try {
-            const result = await work(args, extra.signal);
-            observe?.(name, seconds());
-            return { content: [{ type: "text", text: JSON.stringify(result, null, 2) }] };
-          } catch (error) {
-            const mapped = toConnectError(error, extra.signal);
-            observe?.(name, seconds(), { status: mapped, cause: error });
-            span.setAttribute("rpc.grpc.status_code", mapped.code);
-            span.setStatus({ code: SpanStatusCode.ERROR, message: Code[mapped.code] });
-            return { isError: true, content: [{ type: "text", text: toolErrorText(mapped) }] };
-          } finally {
-            span.end();
-          }
-        },
-      );
+      try {
+        const result = await work(args, extra.signal);
+        return { content: [{ type: "text", text: JSON.stringify(result, null, 2) }] };
+      } catch (error) {
+        return { isError: true, content: [{ type: "text", text: toolErrorText(toConnectError(error, extra.signal)) }] };
+      }
     };
 
   const server = new McpServer(mcpServerInfo, {
@@ -116,7 +95,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
-    tool("remember", (a, signal) =>
+    tool((a, signal) =>
       invoke(
         "remember",
         {
@@ -154,7 +133,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    tool("recall", (a, signal) =>
+    tool((a, signal) =>
       invoke(
         "recall",
         {
@@ -194,7 +173,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    tool("list_memories", (a, signal) =>
+    tool((a, signal) =>
       invoke(
         "listMemories",
         {
@@ -220,7 +199,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       inputSchema: { memory_id: idArg("memory") },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
     },
-    tool("forget_memory", (a, signal) => invoke("forgetMemory", { memoryId: a.memory_id }, signal)),
+    tool((a, signal) => invoke("forgetMemory", { memoryId: a.memory_id }, signal)),
   );
 
   server.registerTool(
@@ -256,7 +235,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    tool("assemble_context", (a, signal) =>
+    tool((a, signal) =>
       invoke(
         "assembleContext",
         {
@@ -280,7 +259,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       inputSchema: { task_id: idArg("task") },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    tool("get_working", (a, signal) => invoke("getWorking", { taskId: a.task_id }, signal)),
+    tool((a, signal) => invoke("getWorking", { taskId: a.task_id }, signal)),
   );
 
   server.registerTool(
@@ -311,7 +290,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
     },
-    tool("set_working", (a, signal) =>
+    tool((a, signal) =>
       invoke(
         "setWorking",
         {
@@ -332,7 +311,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       inputSchema: { task_id: idArg("task") },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
     },
-    tool("complete_task", (a, signal) => invoke("completeTask", { taskId: a.task_id }, signal)),
+    tool((a, signal) => invoke("completeTask", { taskId: a.task_id }, signal)),
   );
 
   server.registerTool(
@@ -357,7 +336,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
-    tool("append_messages", (a, signal) =>
+    tool((a, signal) =>
       invoke(
         "appendMessages",
         {

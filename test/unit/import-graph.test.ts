@@ -20,7 +20,7 @@ const allowed: Record<string, readonly string[]> = {
   mcp: ["domain", "gen", "observability", "rpc", "config"],
   "engram-factory": ["domain", "models", "storage", "observability", "config"],
   server: ["domain", "gen", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory"],
-  cli: ["domain", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory", "server"],
+  cli: ["domain", "gen", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory", "server"],
   main: ["cli", "node-version"],
 };
 
