@@ -11,6 +11,7 @@ import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
 import { openRedisStores } from "./storage/redis/redis-stores.js";
 import { openWeaviateStores } from "./storage/weaviate/weaviate-store.js";
 import type { Stores } from "./domain/ports.js";
+import type { EvictionPolicy } from "./domain/types.js";
 import type { EngramMetrics } from "./observability/metrics.js";
 import { observeStores } from "./observability/observe-stores.js";
 import { traceModels } from "./observability/trace-models.js";
@@ -49,14 +50,20 @@ export async function openEngram(
       working: { defaultTtlSeconds: config.working.defaultTtlSeconds },
       learning: config.learning,
       ranking: config.ranking,
-      piiMode: config.piiMode,
-      maxMemoriesPerUser: config.maxMemoriesPerUser,
-      eviction: config.eviction,
-      accessFlushIntervalMs: config.accessFlushIntervalMs,
+      piiMode: config.longTerm.piiMode,
+      maxMemoriesPerUser: config.longTerm.refuseWritesAbovePerUser,
+      eviction: evictionPolicy(config.eviction),
+      accessFlushIntervalMs: config.longTerm.accessFlushIntervalMs,
     },
     events,
   );
   return { engram, stores };
+}
+
+/** The configured eviction defaults as the domain's policy (whose field keeps the wire's name). */
+function evictionPolicy(eviction: Config["eviction"]): EvictionPolicy {
+  const { evictDownToPerUser, scoreThreshold, halfLifeHours, minAgeHours, maxAgeHours } = eviction;
+  return { scoreThreshold, halfLifeHours, minAgeHours, maxAgeHours, maxMemoriesPerUser: evictDownToPerUser };
 }
 
 /**

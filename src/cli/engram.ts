@@ -19,10 +19,12 @@ import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
 import { served } from "../rpc/native-grpc.js";
 
 /**
- * The `engram` command. One image, two entry points:
- *   engram serve   run the service (the default)
- *   engram evict   forget stale memories once and exit (the CronJob)
- *   engram mcp     a Model Context Protocol server on stdin/stdout (desktop agents)
+ * The `engram` command; one image, five subcommands (the usage below):
+ *   engram serve        run the service (the default)
+ *   engram evict        forget stale memories once and exit (the CronJob)
+ *   engram reembed      re-embed long-term memory with the configured embedder
+ *   engram mcp          a Model Context Protocol server on stdin/stdout (desktop agents)
+ *   engram hash-token   the SHA-256 of a token, for the tokens file
  */
 const usage = `usage:
   engram serve
