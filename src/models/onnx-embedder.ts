@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Embedder, EmbedderIdentity } from "../domain/models.js";
+import { timeSlicer } from "../domain/time-slice.js";
 import { OnnxInferenceThread, type Int64Input } from "./onnx-inference-thread.js";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
 
@@ -94,7 +95,13 @@ export class OnnxEmbedder implements Embedder {
 
   /** One inference over a batch, padded to its longest text. */
   private async run(texts: readonly string[]): Promise<Float32Array[]> {
-    const encoded = texts.map((text) => this.tokenizer.encode(text, onnxMaxTokens).ids);
+    // Tokenizing a batch of 8 KiB texts is the event loop's share: in slices.
+    const pause = timeSlicer();
+    const encoded: number[][] = [];
+    for (const text of texts) {
+      await pause();
+      encoded.push(this.tokenizer.encode(text, onnxMaxTokens).ids);
+    }
     const width = Math.max(...encoded.map((ids) => ids.length));
     const ids = new BigInt64Array(texts.length * width);
     const mask = new BigInt64Array(texts.length * width);
