@@ -70,7 +70,7 @@ export async function startServer(
   let embedderKey = "";
   const { engram, stores } = await openEngram(
     config,
-    metricEvents(metrics, logger),
+    metricEvents(metrics, logger, config.quality.labelledNamespaces),
     async (c, dimensions, embedder) => {
       embedderKey = embedder;
       return instrumentStores(
