@@ -35,6 +35,7 @@ import { traceInterceptor } from "./rpc/trace-interceptor.js";
 import { clampDeadline } from "./rpc/deadline.js";
 import { RepeatThrottle } from "./observability/repeat-throttle.js";
 import { startMcpHttp } from "./mcp/mcp-http.js";
+import { startConfiguredProbe } from "./probe/probe-schedule.js";
 import { isServerFault } from "./rpc/error-mapping.js";
 import { createListener } from "./rpc/listener.js";
 import { nativeGrpcStreamHandler, served, type ServedService } from "./rpc/native-grpc.js";
@@ -81,6 +82,7 @@ export async function startServer(
   );
   metrics.learningQueueDepthSource = () => engram.learning.depth();
   await engram.start();
+  const probe = startConfiguredProbe(config.quality, engram, metrics.registry, logger);
 
   const serviceNames = [
     MemoryService.typeName,
@@ -263,6 +265,7 @@ export async function startServer(
         }
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
         await mcp?.close();
+        await probe?.stop();
         await engram.close();
         await stores.close();
         logger.info("engram stopped", { drained });

@@ -6,6 +6,7 @@ import { hashToken } from "../rpc/authentication.js";
 import { startServer } from "../server.js";
 import { evict } from "./evict.js";
 import { reembed } from "./reembed.js";
+import { probe } from "./probe.js";
 import { EmbedderMismatchError } from "../domain/models.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { anonymousCaller } from "../domain/authorization.js";
@@ -16,11 +17,14 @@ import { startTracing } from "../observability/tracing.js";
  * The `engram` command. One image, two entry points:
  *   engram serve   run the service (the default)
  *   engram evict   forget stale memories once and exit (the CronJob)
+ *   engram probe   run the recall probe once and exit (the probe CronJob)
  *   engram mcp     a Model Context Protocol server on stdin/stdout (desktop agents)
  */
 const usage = `usage:
   engram serve
   engram evict [--namespace NS [--user USER]] [--dry-run]
+  engram probe [--probe-set FILE] [--top-k K]
+                            ask the recall probe's labelled queries once; print recall@k and MRR
   engram reembed [--batch-size N] [--checkpoint FILE]
                             re-embed long-term memory with the configured embedder (resumable)
   engram mcp                MCP over stdio, as ENGRAM_MCP_USER_ID in ENGRAM_MCP_NAMESPACE
@@ -55,6 +59,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return evict(config, rest);
     case "reembed":
       return reembed(config, rest);
+    case "probe":
+      return probe(config, rest);
     case "mcp":
       return mcpStdio(config);
     case "help":
