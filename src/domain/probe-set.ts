@@ -49,7 +49,11 @@ export function validateProbeSet(value: unknown): ProbeSet {
     if (typeof q?.query !== "string" || q.query === "" || Buffer.byteLength(q.query) > limits.queryBytes) {
       throw new InvalidArgumentError(`queries[${i}].query`, `must be 1 byte to ${limits.queryBytes} bytes`);
     }
-    if (!Array.isArray(q.relevant) || q.relevant.length === 0 || q.relevant.some((k: unknown) => typeof k !== "string" || !keys.has(k))) {
+    if (
+      !Array.isArray(q.relevant) ||
+      q.relevant.length === 0 ||
+      q.relevant.some((k: unknown) => typeof k !== "string" || !keys.has(k))
+    ) {
       throw new InvalidArgumentError(`queries[${i}].relevant`, "must name at least one key of `memories`");
     }
   });
