@@ -8,6 +8,14 @@ import type { EngramMetrics } from "./metrics.js";
  * shows in Grafana by name. Streaming methods pass through unmeasured.
  */
 export function instrumentStores(stores: Stores, metrics: EngramMetrics): Stores {
+  // Error series exist at zero from the start: a rate reads 0, not "no data", until the first failure.
+  for (const [tier, backend] of [
+    ["sessions", stores.backends.sessions],
+    ["working", stores.backends.working],
+    ["long_term", stores.backends.longTerm],
+  ] as const) {
+    for (const kind of ["unavailable", "internal"]) metrics.backendErrors.inc({ backend, tier, kind }, 0);
+  }
   return {
     ...stores,
     sessions: instrument(stores.sessions, stores.backends.sessions, "sessions", metrics),
