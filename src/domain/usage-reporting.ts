@@ -9,6 +9,8 @@ import { requireId, requireScope } from "./validation.js";
 export interface UsageEvents {
   /** Every report, either form: feeds the used rate. */
   usageReported?(report: { returned: number; used: number }): void;
+  /** A retrieval could not be kept (its backend failed): it was returned without a retrieval id. */
+  retrievalNotKept?(error: unknown): void;
   /** A report tied to a retrieval, scored by rank; once per retrieval. */
   retrievalScored?(report: { purpose: RetrievalPurpose; namespace: string; score: RetrievalScore }): void;
 }
@@ -35,18 +37,28 @@ export class UsageReporting {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Records what a retrieval returned (best first); "" when it returned nothing (nothing to report on). */
+  /**
+   * Records what a retrieval returned (best first); "" when it returned
+   * nothing (nothing to report on), or when the log's backend failed: the
+   * memories still go to the caller, since feedback is bookkeeping and must
+   * not turn a working recall into an outage.
+   */
   async record(scope: Scope, purpose: RetrievalPurpose, memoryIds: readonly string[]): Promise<string> {
     if (memoryIds.length === 0) return "";
     const id = newRetrievalId();
-    await this.log.put({
-      id,
-      namespace: scope.namespace,
-      userId: scope.userId,
-      purpose,
-      memoryIds: [...memoryIds],
-      createdAtMs: this.clock(),
-    });
+    try {
+      await this.log.put({
+        id,
+        namespace: scope.namespace,
+        userId: scope.userId,
+        purpose,
+        memoryIds: [...memoryIds],
+        createdAtMs: this.clock(),
+      });
+    } catch (error) {
+      this.events.retrievalNotKept?.(error);
+      return "";
+    }
     return id;
   }
 

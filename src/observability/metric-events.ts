@@ -1,5 +1,6 @@
 import type { EngramEvents } from "../domain/engram.js";
 import { rankBand } from "../domain/retrieval-feedback.js";
+import { RepeatThrottle } from "./repeat-throttle.js";
 import type { Logger } from "./logger.js";
 import type { EngramMetrics } from "./metrics.js";
 
@@ -15,6 +16,8 @@ export function metricEvents(
   labelledNamespaces: readonly string[] = [],
 ): EngramEvents {
   const namespaceLabel = qualityNamespaceLabel(labelledNamespaces);
+  // An outage would otherwise log once per recall.
+  const notKept = new RepeatThrottle(10_000);
   // Series exist from the start at zero, so a rate reads 0 (not "no data") before the first report.
   for (const purpose of ["recall", "assemble"]) {
     for (const namespace of labelledNamespaces.length === 0 ? ["*"] : [...labelledNamespaces, "other"]) {
@@ -71,6 +74,11 @@ export function metricEvents(
       metrics.usageReturned.inc(returned);
       metrics.usageUsed.inc(used);
       metrics.usagePrecision.observe(used / returned);
+    },
+    retrievalNotKept: (error) => {
+      if (notKept.admit("retrieval", (repeats) => logger.warn("retrievals not kept again", { repeats }))) {
+        logger.warn("a retrieval was not kept for ReportUsage; it was returned without a retrieval_id", { error });
+      }
     },
     retrievalScored: ({ purpose, namespace, score }) => {
       const labels = { purpose, namespace: namespaceLabel(namespace) };

@@ -168,4 +168,19 @@ describe("ReportUsage tied to a retrieval (Redis: any replica may take the repor
       /kept 900 s in Redis/,
     );
   });
+
+  it("still answers a Recall while Redis is down, without a retrieval id; reports are UNAVAILABLE", async () => {
+    const scope = { namespace: "feedback-redis", userId: randomUUID() };
+    const client = await seed(servers[0]!, scope);
+    const kept = await client.recall({ scope, query: "honey harvest", topK: 3 });
+    await redis.kill();
+    try {
+      const recalled = await client.recall({ scope, query: "honey harvest", topK: 3 });
+      expect(recalled.memories).toHaveLength(3);
+      expect(recalled.retrievalId).toBe("");
+      await expectStatus(client.reportUsage({ scope, retrievalId: kept.retrievalId, usedIds: [] }), Code.Unavailable);
+    } finally {
+      await redis.restart();
+    }
+  });
 });
