@@ -89,3 +89,14 @@ export function scoreProbe(results: readonly ProbeQueryResult[]): ProbeScore {
     missed: results.filter((r) => r.found === 0).length,
   };
 }
+
+/** One run of the recall probe: what the metrics and the CLI report. */
+export interface ProbeRun {
+  readonly probeSet: string;
+  readonly topK: number;
+  readonly score: ProbeScore;
+  readonly results: readonly ProbeQueryResult[];
+  /** Whether this run (re)wrote the probe memories first. */
+  readonly seeded: boolean;
+  readonly seconds: number;
+}

@@ -1,5 +1,5 @@
 import { Gauge, Histogram, Pushgateway, Registry } from "prom-client";
-import type { ProbeRun } from "../probe/recall-probe.js";
+import type { ProbeRun } from "../domain/probe-set.js";
 
 /**
  * What the recall probe measured, labelled by probe set. Last-run gauges, so

@@ -1,19 +1,9 @@
 import type { LongTermMemory } from "../domain/long-term-memory.js";
-import { scoreProbe, type ProbeQueryResult, type ProbeScore, type ProbeSet } from "../domain/probe-set.js";
+import { scoreProbe, type ProbeQueryResult, type ProbeRun, type ProbeSet } from "../domain/probe-set.js";
 import type { Scope } from "../domain/types.js";
 
 /** The metadata key that ties a stored probe memory to its key in the probe set. */
 export const probeKeyField = "probe_key";
-
-export interface ProbeRun {
-  readonly probeSet: string;
-  readonly topK: number;
-  readonly score: ProbeScore;
-  readonly results: readonly ProbeQueryResult[];
-  /** Whether this run (re)wrote the probe memories first. */
-  readonly seeded: boolean;
-  readonly seconds: number;
-}
 
 /**
  * Asks a labelled probe set's queries of live recall and scores the answers:

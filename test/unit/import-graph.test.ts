@@ -19,8 +19,10 @@ const allowed: Record<string, readonly string[]> = {
   rpc: ["domain", "gen", "observability"],
   mcp: ["domain", "gen", "observability", "rpc", "config"],
   "engram-factory": ["domain", "models", "storage", "observability", "config"],
-  server: ["domain", "gen", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory"],
-  cli: ["domain", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory", "server"],
+  // The recall probe: domain work on a schedule, with its metrics and its probe-set file.
+  probe: ["domain", "observability", "config"],
+  server: ["domain", "gen", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory", "probe"],
+  cli: ["domain", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory", "server", "probe"],
   main: ["cli", "node-version"],
 };
 
