@@ -37,6 +37,7 @@ import { clampDeadline } from "./rpc/deadline.js";
 import { RepeatThrottle } from "./observability/repeat-throttle.js";
 import { startMcpHttp } from "./mcp/mcp-http.js";
 import { startConfiguredProbe } from "./probe/probe-schedule.js";
+import { loadProbeSet } from "./probe/probe-set-file.js";
 import { isServerFault } from "./rpc/error-mapping.js";
 import { createListener } from "./rpc/listener.js";
 import { nativeGrpcStreamHandler, served, type ServedService } from "./rpc/native-grpc.js";
@@ -68,6 +69,8 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   checkListenerSecurity(config);
+  // Before anything opens: a bad probe set fails start-up with nothing to close.
+  const probeSet = config.quality.probe.intervalMs > 0 ? loadProbeSet(config.quality.probe.setFile) : undefined;
   const metrics = new EngramMetrics();
   let embedderKey = "";
   const { engram, stores } = await openEngram(
@@ -83,7 +86,7 @@ export async function startServer(
   );
   metrics.learningQueueDepthSource = () => engram.learning.depth();
   await engram.start();
-  const probe = startConfiguredProbe(config.quality, engram, metrics.registry, logger);
+  const probe = probeSet && startConfiguredProbe(config.quality, probeSet, engram, metrics.registry, logger);
 
   const serviceNames = [
     MemoryService.typeName,

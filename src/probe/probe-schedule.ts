@@ -3,7 +3,7 @@ import type { QualityConfig } from "../config.js";
 import type { Engram } from "../domain/engram.js";
 import type { Logger } from "../observability/logger.js";
 import { ProbeMetrics } from "../observability/probe-metrics.js";
-import { loadProbeSet } from "./probe-set-file.js";
+import type { ProbeSet } from "../domain/probe-set.js";
 import { RecallProbe } from "./recall-probe.js";
 
 /**
@@ -45,20 +45,15 @@ export function startProbeSchedule(
   };
 }
 
-/**
- * The in-process probe as configured (ENGRAM_PROBE_*), its metrics on the
- * server's registry; undefined when ENGRAM_PROBE_INTERVAL_SECONDS is 0 (the
- * default). The probe set is loaded here, so a bad file fails start-up.
- */
+/** The in-process probe as configured (ENGRAM_PROBE_*), its metrics on the server's registry. */
 export function startConfiguredProbe(
   quality: QualityConfig,
+  set: ProbeSet,
   engram: Engram,
   registry: Registry,
   logger: Logger,
-): { stop(): Promise<void> } | undefined {
-  const { intervalMs, setFile, namespace, topK } = quality.probe;
-  if (intervalMs === 0) return undefined;
-  const set = loadProbeSet(setFile);
+): { stop(): Promise<void> } {
+  const { intervalMs, namespace, topK } = quality.probe;
   const probe = new RecallProbe(engram.longTerm, set, { namespace, topK });
   logger.info("recall probe scheduled", { probeSet: set.name, namespace, topK, intervalMs });
   return startProbeSchedule(probe, set.name, new ProbeMetrics(registry), logger, intervalMs);

@@ -127,7 +127,7 @@ describe("engram probe (the CronJob)", () => {
     expect(pushed).toMatch(/^engram_probe_last_success_timestamp_seconds\{[^}]*probe_set="ops"\} \d/m);
   });
 
-  it("refuses a probe set that does not validate, naming the flag and the field", async () => {
+  it("(like the server, given ENGRAM_PROBE_SET) refuses a probe set that does not validate, naming the variable and the field", async () => {
     const file = join(dir, "bad.json");
     writeFileSync(
       file,
@@ -137,12 +137,8 @@ describe("engram probe (the CronJob)", () => {
         queries: [{ query: "q", relevant: ["b"] }],
       }),
     );
-    const failed = await run(engramCli[0], [...engramCli[1], "probe", "--probe-set", file], {
-      env: { ...process.env, ENGRAM_DATA_DIR: dir, ENGRAM_MODEL_PROVIDER: "local" },
-    }).catch((error: { code: number; stderr: string }) => error);
-    expect(failed).toMatchObject({ code: 2 });
-    expect((failed as { stderr: string }).stderr).toMatch(
-      /--probe-set: probe set .*queries\[0\]\.relevant: must name at least one key/,
-    );
+    await expect(
+      startTestServer({ ENGRAM_PROBE_INTERVAL_SECONDS: "60", ENGRAM_PROBE_SET: file, ENGRAM_MODEL_PROVIDER: "local" }),
+    ).rejects.toThrow(/^ENGRAM_PROBE_SET: probe set .*queries\[0\]\.relevant: must name at least one key/);
   });
 });
