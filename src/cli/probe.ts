@@ -66,11 +66,13 @@ export async function probe(config: Config, args: readonly string[]): Promise<nu
     await engram.close();
     await stores.close();
   }
-  if (config.pushgatewayUrl !== undefined) {
+  // One Pushgateway for every CronJob: ENGRAM_PUSHGATEWAY_URL, read with the eviction settings.
+  const pushgatewayUrl = config.eviction.pushgatewayUrl;
+  if (pushgatewayUrl !== undefined) {
     try {
-      await metrics.push(config.pushgatewayUrl, set.name);
+      await metrics.push(pushgatewayUrl, set.name);
     } catch (error) {
-      logger.warn("probe figures not pushed to the Pushgateway", { url: config.pushgatewayUrl, error });
+      logger.warn("probe figures not pushed to the Pushgateway", { url: pushgatewayUrl, error });
     }
   }
   return code;

@@ -17,7 +17,7 @@ export function startProbeSchedule(
   metrics: ProbeMetrics,
   logger: Logger,
   intervalMs: number,
-): { stop(): Promise<void> } {
+): { close(): Promise<void> } {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -37,7 +37,7 @@ export function startProbeSchedule(
   };
   tick();
   return {
-    stop: async () => {
+    close: async () => {
       controller.abort();
       clearTimeout(timer);
       await running;
@@ -52,7 +52,7 @@ export function startConfiguredProbe(
   engram: Engram,
   registry: Registry,
   logger: Logger,
-): { stop(): Promise<void> } {
+): { close(): Promise<void> } {
   const { intervalMs, namespace, topK } = quality.probe;
   const probe = new RecallProbe(engram.longTerm, set, { namespace, topK });
   logger.info("recall probe scheduled", { probeSet: set.name, namespace, topK, intervalMs });
