@@ -117,6 +117,29 @@ export interface Config {
     /** Where `engram evict` pushes what each run did (a Prometheus Pushgateway); undefined: nowhere. */
     readonly pushgatewayUrl: string | undefined;
   };
+  /** Retrieval-quality monitoring: the retrieval log, metric labels, the recall probe (docs/quality-monitoring.md). */
+  readonly quality: QualityConfig;
+}
+
+export interface QualityConfig {
+  /** How long a retrieval is kept for ReportUsage. */
+  readonly retrievalTtlMs: number;
+  /** Retrievals kept in the process (embedded backend), oldest dropped first. */
+  readonly retrievalMaxEntries: number;
+  /** Retrievals kept per user in Redis (Redis backend), oldest dropped first. */
+  readonly retrievalMaxPerUser: number;
+  /** Namespaces that get their own `namespace` label on quality metrics; the rest share "other". */
+  readonly labelledNamespaces: readonly string[];
+  readonly probe: {
+    /** In-process probe interval; 0: off (the default). */
+    readonly intervalMs: number;
+    /** An operator's probe set (JSON); undefined: the one shipped with Engram. */
+    readonly setFile: string | undefined;
+    /** The reserved namespace the probe set is written into. */
+    readonly namespace: string;
+    /** k of recall@k: how many memories each probe query asks for. */
+    readonly topK: number;
+  };
 }
 
 export interface TracingConfig {
@@ -211,6 +234,7 @@ function loadConfigFrom(read: EnvReader): Config {
       refuseWritesAbovePerUser: read.integer("ENGRAM_MAX_MEMORIES_PER_USER", 100_000, 0, 100_000_000),
       accessFlushIntervalMs: read.integer("ENGRAM_ACCESS_FLUSH_MS", 1000, 10, 600_000),
     },
+    quality: readQuality(read),
   };
   if (config.shortTerm.summaryMaxTokens >= config.shortTerm.tokenLimit) {
     throw new ConfigError("ENGRAM_SUMMARY_MAX_TOKENS", "must be less than ENGRAM_SESSION_TOKEN_LIMIT");
@@ -547,6 +571,33 @@ function readWeaviate(read: EnvReader): WeaviateConfig | undefined {
       idleMs: read.integer("ENGRAM_WEAVIATE_TENANT_IDLE_SECONDS", 86_400, 0, 365 * 86_400) * 1000,
       checkIntervalMs: read.integer("ENGRAM_WEAVIATE_TENANT_SLEEP_CHECK_SECONDS", 600, 1, 86_400) * 1000,
       restoreOnClose: false,
+    },
+  };
+}
+
+function readQuality(read: EnvReader): QualityConfig {
+  const labelledNamespaces = read.list("ENGRAM_QUALITY_NAMESPACES");
+  // Each listed namespace is one more series per quality metric: keep the list short.
+  if (labelledNamespaces.length > 20) {
+    throw new ConfigError(
+      "ENGRAM_QUALITY_NAMESPACES",
+      `must list at most 20 namespaces, got ${labelledNamespaces.length}`,
+    );
+  }
+  const probeNamespace = read.string("ENGRAM_PROBE_NAMESPACE", "engram-probe");
+  if (!limits.namespacePattern.test(probeNamespace)) {
+    throw new ConfigError("ENGRAM_PROBE_NAMESPACE", `must be a valid namespace, got "${probeNamespace}"`);
+  }
+  return {
+    retrievalTtlMs: read.integer("ENGRAM_RETRIEVAL_LOG_TTL_SECONDS", 900, 1, 86_400) * 1000,
+    retrievalMaxEntries: read.integer("ENGRAM_RETRIEVAL_LOG_MAX_ENTRIES", 10_000, 1, 10_000_000),
+    retrievalMaxPerUser: read.integer("ENGRAM_RETRIEVAL_LOG_MAX_PER_USER", 1000, 1, 1_000_000),
+    labelledNamespaces,
+    probe: {
+      intervalMs: read.integer("ENGRAM_PROBE_INTERVAL_SECONDS", 0, 0, 86_400) * 1000,
+      setFile: read.optional("ENGRAM_PROBE_SET"),
+      namespace: probeNamespace,
+      topK: read.integer("ENGRAM_PROBE_TOP_K", 5, 1, 100),
     },
   };
 }

@@ -54,6 +54,7 @@ export async function openEngram(
       maxMemoriesPerUser: config.longTerm.refuseWritesAbovePerUser,
       eviction: evictionPolicy(config.eviction),
       accessFlushIntervalMs: config.longTerm.accessFlushIntervalMs,
+      retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxEntries: config.quality.retrievalMaxEntries },
     },
     events,
   );
@@ -92,7 +93,11 @@ export async function openConfiguredStores(
           ...(weaviateConfig ? {} : { ...(embedder !== undefined ? { embedder } : {}), ...options }),
         });
   const redis = redisConfig
-    ? openRedisStores({ ...redisConfig, sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 } })
+    ? openRedisStores({
+        ...redisConfig,
+        sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 },
+        retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxPerUser: config.quality.retrievalMaxPerUser },
+      })
     : undefined;
   try {
     const weaviate = weaviateConfig
@@ -118,6 +123,8 @@ export async function openConfiguredStores(
       // The queue lives with the sessions it is about.
       learningQueue: redis?.learningQueue ?? embedded!.learningQueue,
       sessionLease: redis?.sessionLease,
+      // In Redis, a report may reach any replica; absent, Engram keeps retrievals in the process.
+      retrievalLog: redis?.retrievalLog,
       // Only the tiers the embedded store still serves can be counted cheaply.
       sizes: async () => {
         const all = (await embedded?.sizes?.()) ?? {};

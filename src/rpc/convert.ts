@@ -198,6 +198,7 @@ export function assemblySummaryToProto(summary: domain.AssemblySummary) {
     totalTokens: summary.totalTokens,
     tokenBudget: summary.tokenBudget,
     omitted: summary.omitted.map((o) => ({ section: sectionKinds[o.section], id: o.id, tokenCount: o.tokenCount })),
+    retrievalId: summary.retrievalId,
   });
 }
 
