@@ -4,6 +4,7 @@ import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
 import { validateFilter } from "./memory-management.js";
 import type { LongTermStore, MemoryFilter } from "./ports.js";
+import type { RetrievalPurpose } from "./retrieval-log.js";
 import { rankMemories, type RankingPolicy } from "./ranking.js";
 import { withoutEmbedding, type Memory, type MemoryType, type Scope, type ScoredMemory } from "./types.js";
 import {
@@ -16,8 +17,8 @@ import {
 } from "./validation.js";
 
 export interface RecallInput {
-  /** Who asks: a Recall call or context assembly (labels the quality metrics). */
-  readonly purpose?: "recall" | "assemble";
+  /** Who asks: a Recall call, context assembly or the recall probe (labels the quality metrics). */
+  readonly purpose?: RetrievalPurpose;
   readonly query: string;
   readonly topK: number;
   readonly types: readonly MemoryType[];
@@ -36,7 +37,7 @@ export interface RecallInput {
 
 export interface RecallEvents {
   /** Every recall's results, best first, for the retrieval-quality metrics. */
-  recalled?(purpose: "recall" | "assemble", results: readonly ScoredMemory[]): void;
+  recalled?(purpose: RetrievalPurpose, results: readonly ScoredMemory[]): void;
 }
 
 /** Candidates fetched per requested result, so ranking has room to reorder. */

@@ -1,3 +1,4 @@
+import type { RetrievalLog } from "./retrieval-log.js";
 import type { EvictionBand, EvictionCandidate } from "./forgetting.js";
 import type { MemoryRecord, MemoryType, Metadata, NewMessage, Scope, SessionSnapshot, WorkingState } from "./types.js";
 
@@ -315,6 +316,8 @@ export interface Stores {
   readonly learningQueue: LearningQueue;
   /** Shared by replicas (Redis); absent on the embedded store, where one process serialises itself. */
   readonly sessionLease?: SessionLease;
+  /** Retrievals kept for ReportUsage, shared by replicas (Redis); absent means one in this process. */
+  readonly retrievalLog?: RetrievalLog;
   /**
    * Items held per tier, where the backends can count them cheaply (the
    * embedded store can; Redis and Weaviate would need a scan, so they don't).

@@ -4,16 +4,16 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { propagation, ROOT_CONTEXT } from "@opentelemetry/api";
+import { propagation } from "@opentelemetry/api";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Config } from "../config.js";
-import type { Engram } from "../domain/engram.js";
 import { limits } from "../domain/limits.js";
 import type { Scope } from "../domain/types.js";
 import type { Logger } from "../observability/logger.js";
 import type { Authenticator } from "../rpc/authentication.js";
+import type { CallInProcess } from "../rpc/in-process-call.js";
 import { toolErrorText } from "./mcp-invoke.js";
-import { createMcpServer, type ToolObserver } from "./mcp-server.js";
+import { createMcpServer } from "./mcp-server.js";
 import { guardHttp1Listener, http1ServerOptions, tlsServerOptions } from "../rpc/connection-guard.js";
 import type { NetworkRefusals } from "../rpc/network-refusals.js";
 import { jsonRpcCalls } from "./json-rpc-calls.js";
@@ -36,11 +36,10 @@ export interface McpHttpListener {
  */
 export async function startMcpHttp(
   config: Config,
-  engram: Engram,
+  call: CallInProcess,
   authenticator: Authenticator,
   logger: Logger,
   refusals: NetworkRefusals,
-  observe?: ToolObserver,
 ): Promise<McpHttpListener> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://engram");
@@ -83,8 +82,7 @@ export async function startMcpHttp(
     } catch (error) {
       return refuse(error);
     }
-    const traceContext = propagation.extract(ROOT_CONTEXT, req.headers);
-    const server = createMcpServer(engram, { caller, scope, traceContext }, observe);
+    const server = createMcpServer(call, { caller, scope, traceHeaders: traceHeaders(req) });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.once("close", () => {
       void transport.close();
@@ -149,6 +147,16 @@ function scopeOf(req: IncomingMessage, config: Config): Scope | string {
   if (!limits.namespacePattern.test(namespace)) return `${namespaceHeader}: must match ${limits.namespacePattern}`;
   if (!limits.idPattern.test(userId)) return `${userIdHeader}: must match ${limits.idPattern}`;
   return { namespace, userId };
+}
+
+/** The request's trace context headers (those the registered propagator reads), for the calls it makes. */
+function traceHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const name of propagation.fields()) {
+    const value = req.headers[name];
+    if (typeof value === "string") headers.set(name, value);
+  }
+  return headers;
 }
 
 class BodyTooLarge extends Error {}

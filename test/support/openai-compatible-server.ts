@@ -28,6 +28,11 @@ export interface FakeModelServer {
   chatDelayMs: number;
   /** Chat answers are replaced by this raw text (for malformed-output tests). */
   rawChatReply: string | undefined;
+  /**
+   * Replaces the embedding model behind the same name and dimension (for
+   * tests of a silently switched embedder); undefined: the hashed embedder.
+   */
+  embedWith: ((texts: readonly string[]) => Promise<Float32Array[]>) | undefined;
   stop(): Promise<void>;
 }
 
@@ -40,6 +45,7 @@ export async function startFakeModelServer(dimensions = 64): Promise<FakeModelSe
     delayMs: 0,
     chatDelayMs: 0,
     rawChatReply: undefined,
+    embedWith: undefined,
     failNext: (count, status) => (failures = { count, status }),
     stop: async () => {},
   };
@@ -58,14 +64,11 @@ export async function startFakeModelServer(dimensions = 64): Promise<FakeModelSe
     }
     if (req.url === "/v1/embeddings") {
       const input = body.input as string[];
+      const vectors = state.embedWith ? await state.embedWith(input) : input.map((text) => embedder.embedOne(text));
       return reply(200, {
         object: "list",
         model: body.model,
-        data: input.map((text, index) => ({
-          object: "embedding",
-          index,
-          embedding: Array.from(embedder.embedOne(text)),
-        })),
+        data: vectors.map((vector, index) => ({ object: "embedding", index, embedding: Array.from(vector) })),
         usage: { prompt_tokens: 0, total_tokens: 0 },
       });
     }
