@@ -191,7 +191,7 @@ function loadConfigFrom(read: EnvReader): Config {
     working: { defaultTtlSeconds: read.integer("ENGRAM_WORKING_TTL_SECONDS", 3600, 1, 30 * 86_400) },
     ranking: {
       episodicHalfLifeHours: read.integer("ENGRAM_EPISODIC_HALF_LIFE_HOURS", 720, 1, 87_600),
-      hybridAlpha: read.number("ENGRAM_HYBRID_ALPHA", 0.7, 0, 1),
+      hybridAlpha: read.number("ENGRAM_HYBRID_ALPHA", 0.5, 0, 1),
     },
     eviction: {
       scoreThreshold: read.number("ENGRAM_EVICTION_SCORE_THRESHOLD", 0.05, 0, 1),

@@ -4,7 +4,9 @@ import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
 import { validateFilter } from "./memory-management.js";
 import type { LongTermStore, MemoryFilter } from "./ports.js";
-import { rankMemories, type RankingPolicy } from "./ranking.js";
+import type { RankingPolicy } from "./ranking.js";
+import { defaultRecallStages, rankRecallCandidates, type RecallRankingPolicy } from "./recall-ranking.js";
+import { readRecallQuery } from "./recall-query.js";
 import { withoutEmbedding, type Memory, type MemoryType, type Scope, type ScoredMemory } from "./types.js";
 import {
   requireId,
@@ -39,8 +41,14 @@ export interface RecallEvents {
   recalled?(purpose: "recall" | "assemble", results: readonly ScoredMemory[]): void;
 }
 
-/** Candidates fetched per requested result, so ranking has room to reorder. */
-const candidateFactor = 4;
+/**
+ * Candidates of each signal fetched per requested result, at least
+ * `candidateFloor`, so ranking has room to reorder (and a reply its
+ * question to lean on): on LoCoMo's dev set 4 per result lost 1.5 points of
+ * recall@10 against 10 (docs/recall-quality.md).
+ */
+const candidateFactor = 5;
+const candidateFloor = 50;
 
 /** Reading a user's long-term memories: ranked recall, one by id, and forgetting one. */
 export class MemoryRecall {
@@ -48,10 +56,14 @@ export class MemoryRecall {
     private readonly store: LongTermStore,
     private readonly embedder: Embedder,
     private readonly access: AccessTracker,
-    private readonly ranking: RankingPolicy,
+    ranking: RankingPolicy & Partial<RecallRankingPolicy>,
     private readonly events: RecallEvents = {},
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.ranking = { ...defaultRecallStages, ...ranking };
+  }
+
+  private readonly ranking: RecallRankingPolicy;
 
   async recall(scope: Scope, input: RecallInput, signal?: AbortSignal): Promise<ScoredMemory[]> {
     requireScope(scope);
@@ -59,27 +71,20 @@ export class MemoryRecall {
     const topK = input.topK === 0 ? limits.topKDefault : requireIntInRange(input.topK, "top_k", 1, limits.topKMax);
     requireUnitInterval(input.minScore, "min_score");
     if (input.filter) validateFilter(input.filter, "filter");
+    const query = readRecallQuery(input.query);
     const [embedding] = await this.embedder.embed([input.query], signal);
-    const hits = await this.store.search(scope, {
+    const candidates = await this.store.candidates(scope, {
       embedding: embedding!,
-      text: input.query,
-      alpha: this.ranking.hybridAlpha,
-      // Ranking needs the records, not their vectors: over the wire they are most of the reply.
-      withEmbeddings: false,
+      terms: query.terms,
       types: input.types,
       // An explicit superseded filter decides; otherwise include_superseded does.
       includeSuperseded: input.includeSuperseded || input.filter?.superseded === true,
       speakers: requireSpeakers(input.speakers ?? []),
-      limit: Math.max(topK * candidateFactor, 20),
+      limit: Math.max(topK * candidateFactor, candidateFloor),
       ...(input.filter ? { filter: input.filter } : {}),
     });
     const now = this.clock();
-    const ranked = rankMemories(
-      hits.map((h) => ({ memory: withoutEmbedding(h.record), relevance: h.relevance })),
-      now,
-      this.ranking,
-      { topK, minScore: input.minScore },
-    );
+    const ranked = rankRecallCandidates(query, candidates, now, this.ranking, { topK, minScore: input.minScore });
     if (!input.skipAccessTracking) {
       this.access.record(
         scope,
