@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { RedisConfig } from "./storage/redis/redis-stores.js";
 import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
 import type { OpenAiConfig } from "./models/openai-models.js";
+import type { RerankConfig } from "./models/openai-reranker.js";
 import type { OnnxEmbedderOptions } from "./models/onnx-embedder.js";
 import { limits } from "./domain/limits.js";
 import { loadTokenEntries, type TokenEntry } from "./rpc/authentication.js";
@@ -96,7 +97,12 @@ export interface Config {
     readonly sweepMs: number;
   };
   readonly working: { readonly defaultTtlSeconds: number };
-  readonly ranking: { readonly episodicHalfLifeHours: number; readonly hybridAlpha: number };
+  readonly ranking: {
+    readonly episodicHalfLifeHours: number;
+    readonly hybridAlpha: number;
+    /** An OpenAI-compatible rerank stage; undefined (the default) ranks offline. */
+    readonly rerank: RerankConfig | undefined;
+  };
   readonly eviction: {
     readonly scoreThreshold: number;
     readonly halfLifeHours: number;
@@ -192,6 +198,7 @@ function loadConfigFrom(read: EnvReader): Config {
     ranking: {
       episodicHalfLifeHours: read.integer("ENGRAM_EPISODIC_HALF_LIFE_HOURS", 720, 1, 87_600),
       hybridAlpha: read.number("ENGRAM_HYBRID_ALPHA", 0.5, 0, 1),
+      rerank: readRerank(read),
     },
     eviction: {
       scoreThreshold: read.number("ENGRAM_EVICTION_SCORE_THRESHOLD", 0.05, 0, 1),
@@ -424,6 +431,19 @@ export function checkListenerSecurity(config: Config): void {
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The optional rerank stage (domain/rerank.ts): on only when ENGRAM_RERANK_URL is set. */
+function readRerank(read: EnvReader): RerankConfig | undefined {
+  const baseUrl = read.url("ENGRAM_RERANK_URL");
+  if (baseUrl === undefined || baseUrl === "") return undefined;
+  return {
+    baseUrl,
+    model: read.string("ENGRAM_RERANK_MODEL", "rerank"),
+    apiKey: read.optional("ENGRAM_RERANK_API_KEY"),
+    depth: read.integer("ENGRAM_RERANK_DEPTH", 20, 2, 100),
+    timeoutMs: read.integer("ENGRAM_RERANK_TIMEOUT_MS", 2000, 50, 60_000),
+  };
 }
 
 function readModels(read: EnvReader): Config["models"] {

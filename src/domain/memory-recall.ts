@@ -7,6 +7,7 @@ import type { LongTermStore, MemoryFilter } from "./ports.js";
 import type { RankingPolicy } from "./ranking.js";
 import { defaultRecallStages, rankRecallCandidates, type RecallRankingPolicy } from "./recall-ranking.js";
 import { readRecallQuery } from "./recall-query.js";
+import { reorderByRerank, rerankDocument, type Reranker } from "./rerank.js";
 import { withoutEmbedding, type Memory, type MemoryType, type Scope, type ScoredMemory } from "./types.js";
 import {
   requireId,
@@ -39,6 +40,14 @@ export interface RecallInput {
 export interface RecallEvents {
   /** Every recall's results, best first, for the retrieval-quality metrics. */
   recalled?(purpose: "recall" | "assemble", results: readonly ScoredMemory[]): void;
+  /** The reranker failed; the recall answered in the ranking's own order. */
+  rerankFailed?(error: unknown): void;
+}
+
+/** An optional rerank stage (domain/rerank.ts) over the best `depth` results. */
+export interface RerankStage {
+  readonly reranker: Reranker;
+  readonly depth: number;
 }
 
 /**
@@ -59,6 +68,7 @@ export class MemoryRecall {
     ranking: RankingPolicy & Partial<RecallRankingPolicy>,
     private readonly events: RecallEvents = {},
     private readonly clock: () => Date = () => new Date(),
+    private readonly rerank?: RerankStage,
   ) {
     this.ranking = { ...defaultRecallStages, ...ranking };
   }
@@ -80,11 +90,18 @@ export class MemoryRecall {
       // An explicit superseded filter decides; otherwise include_superseded does.
       includeSuperseded: input.includeSuperseded || input.filter?.superseded === true,
       speakers: requireSpeakers(input.speakers ?? []),
-      limit: Math.max(topK * candidateFactor, candidateFloor),
+      limit: Math.max(Math.max(topK, this.rerank?.depth ?? 0) * candidateFactor, candidateFloor),
       ...(input.filter ? { filter: input.filter } : {}),
     });
     const now = this.clock();
-    const ranked = rankRecallCandidates(query, candidates, now, this.ranking, { topK, minScore: input.minScore });
+    const ranked = await this.reranked(
+      input.query,
+      rankRecallCandidates(query, candidates, now, this.ranking, {
+        topK: Math.max(topK, this.rerank?.depth ?? 0),
+        minScore: input.minScore,
+      }),
+      signal,
+    ).then((results) => results.slice(0, topK));
     if (!input.skipAccessTracking) {
       this.access.record(
         scope,
@@ -94,6 +111,19 @@ export class MemoryRecall {
     }
     this.events.recalled?.(input.purpose ?? "recall", ranked);
     return ranked;
+  }
+
+  /** The results reordered by the reranker, when one is configured; as ranked if it fails. */
+  private async reranked(query: string, ranked: ScoredMemory[], signal?: AbortSignal): Promise<ScoredMemory[]> {
+    if (!this.rerank || ranked.length < 2) return ranked;
+    const head = ranked.slice(0, this.rerank.depth);
+    try {
+      return reorderByRerank(ranked, await this.rerank.reranker.rerank(query, head.map(rerankDocument), signal));
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      this.events.rerankFailed?.(error);
+      return ranked;
+    }
   }
 
   async get(scope: Scope, memoryId: string): Promise<Memory> {
