@@ -6,6 +6,7 @@ import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { serverBackends } from "../support/backends.js";
+import { startFakeModelServer, type FakeModelServer } from "../support/openai-compatible-server.js";
 import { openClient } from "../support/clients.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
 
@@ -80,5 +81,58 @@ describe.each(backends)("recall ranking on %s", (_, backendEnv) => {
     expect(when.memories[0]?.memory?.content).toMatch(/Lisbon half marathon/);
     const latest = await client.recall({ scope, query: "What did I run with my running club most recently?", topK: 1 });
     expect(latest.memories[0]?.memory?.content).toMatch(/training loop/);
+  });
+});
+
+describe("recall with a rerank stage (ENGRAM_RERANK_URL), embedded default", () => {
+  let models: FakeModelServer;
+  let plain: TestServer;
+  let reranked: TestServer;
+  beforeAll(async () => {
+    models = await startFakeModelServer();
+    plain = await startTestServer();
+    reranked = await startTestServer({
+      ENGRAM_RERANK_URL: models.baseUrl,
+      ENGRAM_RERANK_MODEL: "reverse",
+      ENGRAM_RERANK_DEPTH: "3",
+    });
+  });
+  afterAll(async () => {
+    await plain?.destroy();
+    await reranked?.destroy();
+    await models?.stop();
+  });
+
+  const contents = async (server: TestServer, scope: { namespace: string; userId: string }) => {
+    const { client } = openClient("grpc", server.baseUrl);
+    for (const content of [
+      "I grow tomatoes and basil in the garden behind the house.",
+      "My garden has a small pond with goldfish.",
+      "I repainted the garden shed green last spring.",
+      "The garden party is on Saturday afternoon.",
+    ]) {
+      await client.remember({ scope, type: MemoryType.SEMANTIC, content });
+    }
+    const reply = await client.recall({ scope, query: "What grows in my garden?", topK: 4 });
+    return reply.memories.map((m) => m.memory?.content ?? "");
+  };
+
+  it("reorders the best results by the reranker's scores and leaves the rest in place", async () => {
+    const scope = { namespace: "rerank", userId: randomUUID() };
+    const ranked = await contents(plain, scope);
+    const withRerank = await contents(reranked, scope);
+    expect(ranked).toHaveLength(4);
+    expect(withRerank).toEqual([...ranked.slice(0, 3).reverse(), ranked[3]]);
+    const asked = models.requests.filter((r) => r.path === "/v1/rerank");
+    expect(asked.at(-1)?.body).toMatchObject({ model: "reverse", query: "What grows in my garden?" });
+  });
+
+  it("answers in the ranking's own order when the reranker fails", async () => {
+    const scope = { namespace: "rerank", userId: randomUUID() };
+    const ranked = await contents(plain, scope);
+    const asked = models.requests.length;
+    models.failNext(1, 503);
+    expect(await contents(reranked, scope)).toEqual(ranked);
+    expect(models.requests.slice(asked).map((r) => r.path)).toEqual(["/v1/rerank"]);
   });
 });

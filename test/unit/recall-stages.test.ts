@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readRecallQuery } from "../../src/domain/recall-query.js";
 import { rankRecallCandidates, type RecallRankingPolicy } from "../../src/domain/recall-ranking.js";
 import { liftReplies } from "../../src/domain/reply-lift.js";
+import { reorderByRerank, rerankDocument } from "../../src/domain/rerank.js";
 import { boostNamedSpeakers } from "../../src/domain/speaker-match.js";
 import { unknownSource, type Memory, type MemoryRecord } from "../../src/domain/types.js";
 import { ftsTermsQuery } from "../../src/storage/embedded/fts-query.js";
@@ -145,5 +146,27 @@ describe("ftsTermsQuery", () => {
   it("quotes each term and joins them by OR; no terms, no query", () => {
     expect(ftsTermsQuery(["caroline", "2023"])).toBe('"caroline" OR "2023"');
     expect(ftsTermsQuery([])).toBeUndefined();
+  });
+});
+
+describe("reorderByRerank", () => {
+  const results = ["a", "b", "c", "d"].map((id, i) => ({
+    memory: memory(id),
+    relevance: 1 - i / 10,
+    score: 1 - i / 10,
+  }));
+
+  it("reorders the reranked head by its scores and leaves the tail in place", () => {
+    expect(ids(reorderByRerank(results, [0.1, 0.9, 0.5]))).toEqual(["b", "c", "a", "d"]);
+  });
+
+  it("keeps the ranking's order between equal scores", () => {
+    expect(ids(reorderByRerank(results, [0.5, 0.5, 0.5, 0.5]))).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("reads who said it with what was said", () => {
+    expect(rerankDocument({ ...results[0]!, memory: memory("I paint", { speaker: "Caroline" }) })).toBe(
+      "Caroline: I paint",
+    );
   });
 });
