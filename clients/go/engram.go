@@ -2,8 +2,9 @@
 // applications. It wraps the generated gRPC client (package engramv1) with
 // what every caller needs: dialing with TLS or plaintext, a bearer token, a
 // default timeout for calls whose context has no deadline, retries of
-// UNAVAILABLE with backoff, and OpenTelemetry trace propagation (otelgrpc). Errors are gRPC statuses: inspect them with
-// status.Code(err).
+// UNAVAILABLE with backoff, and OpenTelemetry trace propagation (otelgrpc).
+// Every error is an *Error (see errors.go): errors.As, errors.Is with the
+// sentinels and the caller's context errors, and status.Code all work.
 package engram
 
 import (
@@ -20,6 +21,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
@@ -61,14 +63,56 @@ func WithRetries(n int) Option { return func(o *options) { o.retries = n } }
 // refuses a larger one itself with codes.ResourceExhausted.
 const MaxRequestBytes = 4 * 1024 * 1024
 
-// Dial connects to an Engram server at addr ("host:port").
-func Dial(_ context.Context, addr string, opts ...Option) (*Client, error) {
+// Dial connects to an Engram server at addr ("host:port") and waits until the
+// connection is up, so a wrong address or a server that is down fails here
+// (an *Error with codes.Unavailable naming the reason) rather than on the
+// first call; ctx bounds the wait. New is the lazy form.
+func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
+	c, err := New(addr, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.connect(ctx); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// connect waits for the connection to be ready. On a failed attempt the
+// reason is only in a call's status, so it asks for it with a Ping that does
+// not wait for the connection.
+func (c *Client) connect(ctx context.Context) error {
+	c.conn.Connect()
+	for {
+		state := c.conn.GetState()
+		switch state {
+		case connectivity.Ready:
+			return nil
+		case connectivity.TransientFailure:
+			_, err := c.rpc.Ping(ctx, &engramv1.PingRequest{})
+			if err == nil || status.Code(err) != codes.Unavailable {
+				// Reachable (an authentication or permission refusal is the caller's to see on its calls).
+				return nil
+			}
+			return err
+		}
+		if !c.conn.WaitForStateChange(ctx, state) {
+			return toError(ctx, status.FromContextError(ctx.Err()).Err())
+		}
+	}
+}
+
+// New returns a client for the Engram server at addr without connecting:
+// the connection is made on the first call (like grpc.NewClient), so an
+// unreachable server shows as UNAVAILABLE there.
+func New(addr string, opts ...Option) (*Client, error) {
 	o := options{timeout: 10 * time.Second, retries: 2, backoff: 100 * time.Millisecond}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	dialOptions := []grpc.DialOption{
-		grpc.WithChainUnaryInterceptor(o.timeoutUnary, o.retryUnary),
+		grpc.WithChainUnaryInterceptor(typedErrors, o.timeoutUnary, o.retryUnary),
 		grpc.WithChainStreamInterceptor(o.timeoutStream),
 		// A request over the server's limit fails here with ResourceExhausted, before it is sent.
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(MaxRequestBytes)),
@@ -184,11 +228,12 @@ func (c *Client) ImportMemories(ctx context.Context, req *engramv1.ImportMemorie
 // A non-nil error ends it.
 func (c *Client) ExportUser(ctx context.Context, req *engramv1.ExportUserRequest) iter.Seq2[*engramv1.ExportUserResponse, error] {
 	return func(yield func(*engramv1.ExportUserResponse, error) bool) {
+		outer := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stream, err := c.rpc.ExportUser(ctx, req)
 		if err != nil {
-			yield(nil, err)
+			yield(nil, toError(outer, err))
 			return
 		}
 		for {
@@ -197,7 +242,7 @@ func (c *Client) ExportUser(ctx context.Context, req *engramv1.ExportUserRequest
 				return
 			}
 			if err != nil {
-				yield(nil, err)
+				yield(nil, toError(outer, err))
 				return
 			}
 			if !yield(item, nil) {
@@ -214,11 +259,12 @@ func (c *Client) ExportUser(ctx context.Context, req *engramv1.ExportUserRequest
 // Sections come first, in order, then the summary. A non-nil error ends it.
 func (c *Client) AssembleContext(ctx context.Context, req *engramv1.AssembleContextRequest) iter.Seq2[*engramv1.AssembleContextResponse, error] {
 	return func(yield func(*engramv1.AssembleContextResponse, error) bool) {
+		outer := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stream, err := c.rpc.AssembleContext(ctx, req)
 		if err != nil {
-			yield(nil, err)
+			yield(nil, toError(outer, err))
 			return
 		}
 		for {
@@ -227,7 +273,7 @@ func (c *Client) AssembleContext(ctx context.Context, req *engramv1.AssembleCont
 				return
 			}
 			if err != nil {
-				yield(nil, err)
+				yield(nil, toError(outer, err))
 				return
 			}
 			if !yield(event, nil) {
@@ -235,6 +281,12 @@ func (c *Client) AssembleContext(ctx context.Context, req *engramv1.AssembleCont
 			}
 		}
 	}
+}
+
+// typedErrors returns every unary call's error as an *Error (outermost, so
+// it sees the caller's own context).
+func typedErrors(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	return toError(ctx, invoker(ctx, method, req, reply, cc, opts...))
 }
 
 func (o options) timeoutUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {

@@ -1,3 +1,4 @@
+import type { JsonValue } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -7,16 +8,17 @@ import type { Caller } from "../domain/authorization.js";
 import type { Engram } from "../domain/engram.js";
 import type { Scope } from "../domain/types.js";
 import { toConnectError } from "../rpc/error-mapping.js";
-import { tracer } from "../observability/tracing.js";
+import { tracer } from "../observability/spans.js";
 import { memoryServiceInvoker, toolErrorText } from "./mcp-invoke.js";
 import { registerResources } from "./mcp-resources.js";
+import { toolOutputSchema, toolResult, type ShapedTool } from "./mcp-results.js";
 
 /**
  * Engram as a Model Context Protocol server. Each tool builds the gRPC
  * request of one MemoryService method and calls the same handler the gRPC
  * port calls, so authorization, validation, policy and the error mapping are
- * the ones callers of the RPC API get; the tool's JSON result is that
- * method's response in protobuf JSON.
+ * the ones callers of the RPC API get; the tool's result is that method's
+ * response as structured content, with an output schema (mcp-results.ts).
  *
  * The scope is bound when the server is created (from configuration or the
  * authenticated HTTP caller): no tool takes a namespace or a user, so a model
@@ -37,9 +39,9 @@ export const mcpServerInfo = { name: "engram", version: "0.1.0" } as const;
 export function createMcpServer(engram: Engram, binding: McpBinding, observe?: ToolObserver): McpServer {
   const invoke = memoryServiceInvoker(engram, binding.caller, binding.scope);
 
-  /** Runs a tool: the result as JSON text, or a tool error with the gRPC status and message. */
+  /** Runs a tool: its structured result (mcp-results.ts), or a tool error with the gRPC status and message. */
   const tool =
-    <A>(name: string, work: (args: A, signal: AbortSignal) => Promise<unknown>) =>
+    <A>(name: ShapedTool, work: (args: A, signal: AbortSignal) => Promise<JsonValue>) =>
     async (args: A, extra: { signal: AbortSignal }): Promise<CallToolResult> => {
       const started = process.hrtime.bigint();
       const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
@@ -57,7 +59,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           try {
             const result = await work(args, extra.signal);
             observe?.(name, seconds());
-            return { content: [{ type: "text", text: JSON.stringify(result, null, 2) }] };
+            return toolResult(name, result);
           } catch (error) {
             const mapped = toConnectError(error, extra.signal);
             observe?.(name, seconds(), { status: mapped, cause: error });
@@ -109,6 +111,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           .optional()
           .describe("When it happened (RFC 3339); now when omitted."),
       },
+      outputSchema: toolOutputSchema("remember"),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
     tool("remember", (a, signal) =>
@@ -141,6 +144,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         top_k: z.number().int().min(1).max(100).optional().describe("How many memories, 1 to 100; 10 when omitted."),
         types: z.array(memoryType).optional().describe("Only these memory types; all when omitted."),
       },
+      outputSchema: toolOutputSchema("recall"),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     tool("recall", (a, signal) =>
@@ -181,6 +185,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           .describe("Memories per page, 1 to 1000; 100 when omitted."),
         page_token: z.string().optional().describe("The next_page_token of the previous page."),
       },
+      outputSchema: toolOutputSchema("list_memories"),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     tool("list_memories", (a, signal) =>
@@ -207,6 +212,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       title: "Forget a memory",
       description: "Delete one long-term memory by id (from recall or remember). Fails with NOT_FOUND if it is gone.",
       inputSchema: { memory_id: idArg("memory") },
+      outputSchema: toolOutputSchema("forget_memory"),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
     },
     tool("forget_memory", (a, signal) => invoke("forgetMemory", { memoryId: a.memory_id }, signal)),
@@ -238,6 +244,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           .optional()
           .describe("messages (the default): rendered chat messages; items: sections of items."),
       },
+      outputSchema: toolOutputSchema("assemble_context"),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     tool("assemble_context", (a, signal) =>
@@ -262,6 +269,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       title: "Get working memory",
       description: "Read a task's scratchpad (its key/value entries and when it expires). NOT_FOUND if none.",
       inputSchema: { task_id: idArg("task") },
+      outputSchema: toolOutputSchema("get_working"),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     tool("get_working", (a, signal) => invoke("getWorking", { taskId: a.task_id }, signal)),
@@ -287,6 +295,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           .optional()
           .describe("Seconds until the scratchpad expires (at most 30 days); the server default when omitted."),
       },
+      outputSchema: toolOutputSchema("set_working"),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
     },
     tool("set_working", (a, signal) =>
@@ -308,6 +317,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       title: "Complete a task",
       description: "Clear a finished task's scratchpad. Returns how many entries were cleared.",
       inputSchema: { task_id: idArg("task") },
+      outputSchema: toolOutputSchema("complete_task"),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
     },
     tool("complete_task", (a, signal) => invoke("completeTask", { taskId: a.task_id }, signal)),
@@ -333,6 +343,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           .max(100)
           .describe("1 to 100 messages, oldest first."),
       },
+      outputSchema: toolOutputSchema("append_messages"),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
     tool("append_messages", (a, signal) =>

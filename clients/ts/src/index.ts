@@ -41,20 +41,21 @@ export type EngramClient = Client<typeof MemoryService>;
 /** Connects to Engram over gRPC (HTTP/2). */
 export function createEngramClient(options: EngramClientOptions): EngramClient {
   const interceptors: Interceptor[] = [
-    errors(),
     retries(options.retries ?? 2, options.backoffMs ?? 100),
     sizeLimit(),
     traceContext(),
   ];
   if (options.token) interceptors.push(bearer(options.token));
-  return createClient(
-    MemoryService,
-    createGrpcTransport({
-      baseUrl: options.baseUrl,
-      defaultTimeoutMs: options.timeoutMs ?? 10_000,
-      interceptors,
-      writeMaxBytes: maxRequestBytes,
-    }),
+  return withEngramErrors(
+    createClient(
+      MemoryService,
+      createGrpcTransport({
+        baseUrl: options.baseUrl,
+        defaultTimeoutMs: options.timeoutMs ?? 10_000,
+        interceptors,
+        writeMaxBytes: maxRequestBytes,
+      }),
+    ),
   );
 }
 
@@ -135,28 +136,35 @@ function withIdempotencyKey(req: UnaryRequest): UnaryRequest {
   return { ...req, message: keyed };
 }
 
-/** Every failure, unary or mid-stream, surfaces as an EngramError. */
-function errors(): Interceptor {
-  return (next) => async (req) => {
-    let res;
-    try {
-      res = await next(req);
-    } catch (error) {
-      throw EngramError.fromError(error);
-    }
-    if (!res.stream) return res;
-    const source = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        try {
-          yield* source;
-        } catch (error) {
-          throw EngramError.fromError(error);
-        }
-      })(),
-    };
-  };
+/**
+ * Every failure, unary or mid-stream, surfaces as an EngramError. This wraps
+ * the client's methods rather than running as an interceptor, because the
+ * transport passes whatever an interceptor throws through
+ * `ConnectError.from`, which would turn an EngramError back into a plain
+ * ConnectError.
+ */
+function withEngramErrors(client: EngramClient): EngramClient {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(MemoryService.method)) {
+    const call = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
+    wrapped[name] =
+      method.methodKind === "server_streaming"
+        ? async function* (...args: unknown[]) {
+            try {
+              yield* call(...args) as AsyncIterable<unknown>;
+            } catch (error) {
+              throw EngramError.fromError(error);
+            }
+          }
+        : async (...args: unknown[]) => {
+            try {
+              return await call(...args);
+            } catch (error) {
+              throw EngramError.fromError(error);
+            }
+          };
+  }
+  return wrapped as EngramClient;
 }
 
 /**

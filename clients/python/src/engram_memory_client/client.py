@@ -1,7 +1,8 @@
 """Synchronous and asyncio clients of Engram's MemoryService.
 
 Both have the same methods, one per RPC, taking the generated request
-messages. They apply a default timeout, send a bearer token, retry
+messages; the common calls (append_messages, remember, recall,
+assemble_context) also take the request's fields as keyword arguments. They apply a default timeout, send a bearer token, retry
 UNAVAILABLE with exponential backoff, carry the caller's OpenTelemetry trace
 context, and raise EngramError. An append
 whose reply was lost may have applied, so append_messages gives each call
@@ -32,6 +33,7 @@ from engram_memory_client.gen.engram.v1 import memory_service_pb2 as pb
 from engram_memory_client.gen.engram.v1 import memory_service_pb2_grpc as pb_grpc
 
 from .errors import EngramError
+from .keyword_requests import build
 
 
 def _keyed(request: pb.AppendMessagesRequest) -> pb.AppendMessagesRequest:
@@ -112,7 +114,8 @@ class EngramClient:
         result: pb.PingResponse = self._call(self._stub.Ping, pb.PingRequest(), timeout, retry=True)
         return result
 
-    def append_messages(self, request: pb.AppendMessagesRequest, *, timeout: float | None = None) -> pb.AppendMessagesResponse:
+    def append_messages(self, request: pb.AppendMessagesRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.AppendMessagesResponse:
+        request = build(pb.AppendMessagesRequest, request, fields)
         result: pb.AppendMessagesResponse = self._call(self._stub.AppendMessages, _keyed(request), timeout, retry=True)
         return result
 
@@ -140,11 +143,13 @@ class EngramClient:
         result: pb.CompleteTaskResponse = self._call(self._stub.CompleteTask, request, timeout)
         return result
 
-    def remember(self, request: pb.RememberRequest, *, timeout: float | None = None) -> pb.RememberResponse:
+    def remember(self, request: pb.RememberRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.RememberResponse:
+        request = build(pb.RememberRequest, request, fields)
         result: pb.RememberResponse = self._call(self._stub.Remember, request, timeout)
         return result
 
-    def recall(self, request: pb.RecallRequest, *, timeout: float | None = None) -> pb.RecallResponse:
+    def recall(self, request: pb.RecallRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.RecallResponse:
+        request = build(pb.RecallRequest, request, fields)
         result: pb.RecallResponse = self._call(self._stub.Recall, request, timeout, retry=True)
         return result
 
@@ -193,9 +198,10 @@ class EngramClient:
             raise EngramError.from_rpc_error(error) from None
 
     def assemble_context(
-        self, request: pb.AssembleContextRequest, *, timeout: float | None = None
+        self, request: pb.AssembleContextRequest | None = None, *, timeout: float | None = None, **fields: Any
     ) -> Iterator[pb.AssembleContextResponse]:
         """Yields the sections in order, then the summary. Streams are not retried."""
+        request = build(pb.AssembleContextRequest, request, fields)
         try:
             yield from self._stub.AssembleContext(request, timeout=self._timeout if timeout is None else timeout, metadata=_with_trace_context(self._metadata))
         except grpc.RpcError as error:
@@ -251,7 +257,8 @@ class AsyncEngramClient:
         result: pb.PingResponse = await self._call(self._stub.Ping, pb.PingRequest(), timeout, retry=True)
         return result
 
-    async def append_messages(self, request: pb.AppendMessagesRequest, *, timeout: float | None = None) -> pb.AppendMessagesResponse:
+    async def append_messages(self, request: pb.AppendMessagesRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.AppendMessagesResponse:
+        request = build(pb.AppendMessagesRequest, request, fields)
         result: pb.AppendMessagesResponse = await self._call(self._stub.AppendMessages, _keyed(request), timeout, retry=True)
         return result
 
@@ -279,11 +286,13 @@ class AsyncEngramClient:
         result: pb.CompleteTaskResponse = await self._call(self._stub.CompleteTask, request, timeout)
         return result
 
-    async def remember(self, request: pb.RememberRequest, *, timeout: float | None = None) -> pb.RememberResponse:
+    async def remember(self, request: pb.RememberRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.RememberResponse:
+        request = build(pb.RememberRequest, request, fields)
         result: pb.RememberResponse = await self._call(self._stub.Remember, request, timeout)
         return result
 
-    async def recall(self, request: pb.RecallRequest, *, timeout: float | None = None) -> pb.RecallResponse:
+    async def recall(self, request: pb.RecallRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.RecallResponse:
+        request = build(pb.RecallRequest, request, fields)
         result: pb.RecallResponse = await self._call(self._stub.Recall, request, timeout, retry=True)
         return result
 
@@ -336,9 +345,10 @@ class AsyncEngramClient:
             raise EngramError.from_rpc_error(error) from None
 
     async def assemble_context(
-        self, request: pb.AssembleContextRequest, *, timeout: float | None = None
+        self, request: pb.AssembleContextRequest | None = None, *, timeout: float | None = None, **fields: Any
     ) -> AsyncIterator[pb.AssembleContextResponse]:
         """Yields the sections in order, then the summary. Streams are not retried."""
+        request = build(pb.AssembleContextRequest, request, fields)
         call = self._stub.AssembleContext(request, timeout=self._timeout if timeout is None else timeout, metadata=_with_trace_context(self._metadata))
         try:
             async for event in call:
