@@ -103,20 +103,26 @@ export interface Config {
     /** An OpenAI-compatible rerank stage; undefined (the default) ranks offline. */
     readonly rerank: RerankConfig | undefined;
   };
+  /** Long-term memory's own rules for writes. */
+  readonly longTerm: {
+    /** What to do with personal data and credentials in long-term memories (ENGRAM_PII_MODE). */
+    readonly piiMode: "redact" | "refuse";
+    /** New memories are refused once a user holds this many; 0 for no limit (ENGRAM_MAX_MEMORIES_PER_USER). */
+    readonly refuseWritesAbovePerUser: number;
+    /** How often recall's access statistics are written back (ENGRAM_ACCESS_FLUSH_MS). */
+    readonly accessFlushIntervalMs: number;
+  };
+  /** The default policy of EvictStale and `engram evict` (ENGRAM_EVICTION_*). */
   readonly eviction: {
     readonly scoreThreshold: number;
     readonly halfLifeHours: number;
     readonly minAgeHours: number;
     readonly maxAgeHours: number;
-    readonly maxMemoriesPerUser: number;
+    /** Each run evicts a user's lowest-scoring memories down to this many; 0 for no limit. */
+    readonly evictDownToPerUser: number;
+    /** Where `engram evict` pushes what each run did (a Prometheus Pushgateway); undefined: nowhere. */
+    readonly pushgatewayUrl: string | undefined;
   };
-  readonly accessFlushIntervalMs: number;
-  /** Where `engram evict` pushes what each run did (a Prometheus Pushgateway); undefined: nowhere. */
-  readonly pushgatewayUrl: string | undefined;
-  /** What to do with personal data and credentials in long-term memories. */
-  readonly piiMode: "redact" | "refuse";
-  /** New memories are refused once a user holds this many; 0 for no limit. */
-  readonly maxMemoriesPerUser: number;
 }
 
 export interface TracingConfig {
@@ -162,13 +168,12 @@ function loadConfigFrom(read: EnvReader): Config {
   const dataDir = read.string("ENGRAM_DATA_DIR", ".engram-data");
   const host = read.string("ENGRAM_HOST", "127.0.0.1");
   const auth = readAuth(read);
-  const authenticated = auth.tokens.length > 0 || auth.tls?.clientCaFile !== undefined;
   const sessionTtlSeconds = read.integer("ENGRAM_SESSION_TTL_SECONDS", 86_400, 1, 30 * 86_400);
   const config: Config = {
     server: {
       host,
       // /metrics has no authentication: behind authentication it stays on loopback unless asked.
-      metricsHost: read.string("ENGRAM_METRICS_HOST", authenticated ? "127.0.0.1" : host),
+      metricsHost: read.string("ENGRAM_METRICS_HOST", callersAuthenticate(auth) ? "127.0.0.1" : host),
       port: read.integer("ENGRAM_PORT", 50051, 0, 65535),
       metricsPort: read.boolean("ENGRAM_METRICS_ENABLED", true)
         ? read.integer("ENGRAM_METRICS_PORT", 9464, 0, 65535)
@@ -205,12 +210,14 @@ function loadConfigFrom(read: EnvReader): Config {
       halfLifeHours: read.integer("ENGRAM_EVICTION_HALF_LIFE_HOURS", 720, 1, 87_600),
       minAgeHours: read.integer("ENGRAM_EVICTION_MIN_AGE_HOURS", 168, 0, 87_600),
       maxAgeHours: read.integer("ENGRAM_EVICTION_MAX_AGE_HOURS", 0, 0, 87_600),
-      maxMemoriesPerUser: read.integer("ENGRAM_EVICTION_MAX_MEMORIES_PER_USER", 0, 0, 100_000_000),
+      evictDownToPerUser: read.integer("ENGRAM_EVICTION_MAX_MEMORIES_PER_USER", 0, 0, 100_000_000),
+      pushgatewayUrl: read.url("ENGRAM_PUSHGATEWAY_URL"),
     },
-    accessFlushIntervalMs: read.integer("ENGRAM_ACCESS_FLUSH_MS", 1000, 10, 600_000),
-    pushgatewayUrl: read.url("ENGRAM_PUSHGATEWAY_URL"),
-    piiMode: read.oneOf("ENGRAM_PII_MODE", ["redact", "refuse"], "redact"),
-    maxMemoriesPerUser: read.integer("ENGRAM_MAX_MEMORIES_PER_USER", 100_000, 0, 100_000_000),
+    longTerm: {
+      piiMode: read.oneOf("ENGRAM_PII_MODE", ["redact", "refuse"], "redact"),
+      refuseWritesAbovePerUser: read.integer("ENGRAM_MAX_MEMORIES_PER_USER", 100_000, 0, 100_000_000),
+      accessFlushIntervalMs: read.integer("ENGRAM_ACCESS_FLUSH_MS", 1000, 10, 600_000),
+    },
   };
   if (config.shortTerm.summaryMaxTokens >= config.shortTerm.tokenLimit) {
     throw new ConfigError("ENGRAM_SUMMARY_MAX_TOKENS", "must be less than ENGRAM_SESSION_TOKEN_LIMIT");
@@ -462,14 +469,18 @@ function readAuth(read: EnvReader): Config["auth"] {
  * command shares the configuration without this check.)
  */
 export function checkListenerSecurity(config: Config): void {
-  const authenticated = config.auth.tokens.length > 0 || config.auth.tls?.clientCaFile !== undefined;
-  if (!authenticated && !config.auth.insecure && !isLoopback(config.server.host)) {
+  if (!callersAuthenticate(config.auth) && !config.auth.insecure && !isLoopback(config.server.host)) {
     throw new ConfigError(
       "ENGRAM_HOST",
       `refusing to serve ${config.server.host} without authentication: set ENGRAM_AUTH_TOKENS_FILE, ` +
         "or ENGRAM_INSECURE=true to allow unauthenticated callers explicitly",
     );
   }
+}
+
+/** Whether every caller must prove who it is: by a bearer token or a verified client certificate. */
+function callersAuthenticate(auth: Config["auth"]): boolean {
+  return auth.tokens.length > 0 || auth.tls?.clientCaFile !== undefined;
 }
 
 export function isLoopback(host: string): boolean {

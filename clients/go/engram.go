@@ -15,6 +15,8 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"maps"
+	"slices"
 	"time"
 
 	engramv1 "github.com/engram-memory/engram/clients/go/gen/engram/v1"
@@ -26,6 +28,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // Client calls one Engram server. It is safe for concurrent use.
@@ -326,23 +329,29 @@ func (s *cancelOnEnd) RecvMsg(m any) error {
 	return err
 }
 
-// retriedMethods are the calls a retry cannot turn into a different outcome:
-// reads, SetWorking (it sets the same values again) and AppendMessages, which
-// always carries an idempotency key. The others (Remember, EndSession,
-// CompleteTask, ForgetMemory, ForgetUser, ReportUsage, EvictStale) may have
-// applied before the reply was lost; retried, they would store twice or
-// answer NOT_FOUND, so their UNAVAILABLE goes to the caller.
-var retriedMethods = map[string]bool{
-	engramv1.MemoryService_Ping_FullMethodName:           true,
-	engramv1.MemoryService_AppendMessages_FullMethodName: true,
-	engramv1.MemoryService_GetMessages_FullMethodName:    true,
-	engramv1.MemoryService_SetWorking_FullMethodName:     true,
-	engramv1.MemoryService_GetWorking_FullMethodName:     true,
-	engramv1.MemoryService_ListWorking_FullMethodName:    true,
-	engramv1.MemoryService_Recall_FullMethodName:         true,
-	engramv1.MemoryService_GetMemory_FullMethodName:      true,
-	engramv1.MemoryService_MemoryHistory_FullMethodName:  true,
-	engramv1.MemoryService_ListMemories_FullMethodName:   true,
+// retriedMethods are the calls a retry cannot turn into a different outcome,
+// as the contract declares them: the unary RPCs whose idempotency_level is
+// NO_SIDE_EFFECTS (reads) or IDEMPOTENT (SetWorking, and AppendMessages,
+// which always carries an idempotency key). The others may have applied
+// before the reply was lost; retried, they would store twice or answer
+// NOT_FOUND, so their UNAVAILABLE goes to the caller.
+var retriedMethods = func() map[string]bool {
+	service := engramv1.File_engram_v1_memory_service_proto.Services().ByName("MemoryService")
+	retried := map[string]bool{}
+	for i := range service.Methods().Len() {
+		method := service.Methods().Get(i)
+		level := method.Options().(*descriptorpb.MethodOptions).GetIdempotencyLevel()
+		if !method.IsStreamingClient() && !method.IsStreamingServer() && level != descriptorpb.MethodOptions_IDEMPOTENCY_UNKNOWN {
+			retried["/"+string(service.FullName())+"/"+string(method.Name())] = true
+		}
+	}
+	return retried
+}()
+
+// RetriedMethods lists the full method names ("/engram.v1.MemoryService/Recall")
+// whose UNAVAILABLE the client retries, sorted.
+func RetriedMethods() []string {
+	return slices.Sorted(maps.Keys(retriedMethods))
 }
 
 // retryUnary retries UNAVAILABLE only, and only on retriedMethods. An append

@@ -13,12 +13,20 @@ import { createMcpServer } from "../mcp/mcp-server.js";
 import { mcpEnvironment } from "./mcp-defaults.js";
 import { refuseMcp } from "./mcp-refusal.js";
 import { startTracing } from "../observability/tracing.js";
+import { EngramMetrics } from "../observability/metrics.js";
+import { MemoryService } from "../gen/engram/v1/memory_service_pb.js";
+import { inProcessCaller } from "../rpc/in-process-call.js";
+import { requestInterceptors } from "../rpc/interceptors.js";
+import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
+import { served } from "../rpc/native-grpc.js";
 
 /**
- * The `engram` command. One image, two entry points:
- *   engram serve   run the service (the default)
- *   engram evict   forget stale memories once and exit (the CronJob)
- *   engram mcp     a Model Context Protocol server on stdin/stdout (desktop agents)
+ * The `engram` command; one image, five subcommands (the usage below):
+ *   engram serve        run the service (the default)
+ *   engram evict        forget stale memories once and exit (the CronJob)
+ *   engram reembed      re-embed long-term memory with the configured embedder
+ *   engram mcp          a Model Context Protocol server on stdin/stdout (desktop agents)
+ *   engram hash-token   the SHA-256 of a token, for the tokens file
  */
 const usage = `usage:
   engram serve
@@ -131,10 +139,13 @@ async function mcpStdio(config: Config): Promise<number> {
   const { engram, stores } = opened;
   // This process is the agent's whole Engram: it learns from sessions too.
   await engram.start();
-  const server = createMcpServer(engram, {
-    caller: anonymousCaller,
-    scope: { namespace: config.mcp.namespace, userId },
-  });
+  // The same request pipeline as the server's front doors; its metrics have no port to be read on here.
+  const call = inProcessCaller(
+    served(MemoryService, memoryServiceHandlers(engram)),
+    requestInterceptors(new EngramMetrics(), logger, config.server.maxTimeoutMs),
+    { maxTimeoutMs: config.server.maxTimeoutMs, protocolName: "mcp" },
+  );
+  const server = createMcpServer(call, { caller: anonymousCaller, scope: { namespace: config.mcp.namespace, userId } });
   const closed = new Promise<void>((resolve) => (server.server.onclose = resolve));
   await server.connect(new StdioServerTransport());
   logger.info("engram mcp serving on stdio", { namespace: config.mcp.namespace, userId });

@@ -47,11 +47,11 @@ export async function evict(config: Config, args: readonly string[]): Promise<nu
     await engram.close();
     await stores.close();
   }
-  if (config.pushgatewayUrl !== undefined && !dryRun) {
+  if (config.eviction.pushgatewayUrl !== undefined && !dryRun) {
     try {
-      await run.push(config.pushgatewayUrl, values.namespace);
+      await run.push(config.eviction.pushgatewayUrl, values.namespace);
     } catch (error) {
-      logger.warn("eviction summary not pushed to the Pushgateway", { url: config.pushgatewayUrl, error });
+      logger.warn("eviction summary not pushed to the Pushgateway", { url: config.eviction.pushgatewayUrl, error });
     }
   }
   return code;

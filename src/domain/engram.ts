@@ -65,6 +65,7 @@ export class Engram {
   readonly assembler: ContextAssembler;
   readonly learning: SessionLearning;
   private readonly access: AccessTracker;
+  private readonly embedder: Embedder;
 
   constructor(
     private readonly stores: Stores,
@@ -72,6 +73,7 @@ export class Engram {
     private readonly options: EngramOptions,
     private readonly events: EngramEvents = {},
   ) {
+    this.embedder = models.embedder;
     this.access = new AccessTracker(
       stores.longTerm,
       options.accessFlushIntervalMs,
@@ -213,5 +215,6 @@ export class Engram {
   async close(): Promise<void> {
     await this.learning.stop();
     await this.access.close();
+    await this.embedder.close?.();
   }
 }

@@ -8,7 +8,9 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import type { LongTermStore } from "../../src/domain/ports.js";
 import { hashToken } from "../../src/rpc/authentication.js";
+import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
 import { openClient } from "../support/clients.js";
 import { oldNode } from "../support/old-node.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
@@ -327,10 +329,49 @@ describe("MCP over streamable HTTP (engram serve)", () => {
     }
   });
 
-  it("counts tool calls in the RPC metrics", async () => {
+  it("counts tool calls in the RPC metrics, under the method they call", async () => {
     const metrics = await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`).then((r) => r.text());
-    expect(metrics).toMatch(/engram_rpc_requests_total\{method="mcp\/remember",code="OK"\} [1-9]/);
-    expect(metrics).toMatch(/engram_rpc_requests_total\{method="mcp\/remember",code="PermissionDenied"\} [1-9]/);
+    // This server has had no gRPC Remember: every count is an MCP remember, through the same interceptors.
+    const remember = 'method="engram.v1.MemoryService/Remember"';
+    expect(metrics).toMatch(new RegExp(`engram_rpc_requests_total\\{${remember},code="OK"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`engram_rpc_requests_total\\{${remember},code="PermissionDenied"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`engram_rpc_duration_seconds_count\\{${remember},code="OK"\\} [1-9]`));
+    expect(metrics).not.toMatch(/method="mcp\//);
+  });
+
+  it("gives tool calls the server's deadline cap, as gRPC calls get", async () => {
+    // Recall's store search never answers: only the deadline (the 1 s maximum) ends the call.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const capped = await startTestServer(
+      { ENGRAM_MCP_ENABLED: "true", ENGRAM_MCP_PORT: "0", ENGRAM_MAX_DEADLINE_SECONDS: "1" },
+      {
+        openStores: (config, dimensions) => {
+          const stores = openEmbeddedStores({ path: config.store.sqlitePath, dimensions });
+          const longTerm: LongTermStore = Object.create(stores.longTerm);
+          longTerm.search = () => released.then(() => []);
+          return { ...stores, longTerm };
+        },
+      },
+    );
+    const client = new Client({ name: "engram-test", version: "1.0.0" });
+    try {
+      const url = new URL(`http://127.0.0.1:${capped.server.mcpPort}/mcp`);
+      await client.connect(
+        new StreamableHTTPClientTransport(url, { requestInit: { headers: { "engram-user-id": "bob" } } }),
+      );
+      const result = await call(client, "recall", { query: "anything" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/^DEADLINE_EXCEEDED: /);
+      const metrics = await fetch(`http://127.0.0.1:${capped.server.metricsPort}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(
+        /engram_rpc_requests_total\{method="engram.v1.MemoryService\/Recall",code="DeadlineExceeded"\} 1\n/,
+      );
+    } finally {
+      release();
+      await client.close();
+      await capped.destroy();
+    }
   });
 
   it("takes tool calls from the caller's rate limit, like gRPC calls", async () => {

@@ -19,8 +19,20 @@ const allowed: Record<string, readonly string[]> = {
   rpc: ["domain", "gen", "observability"],
   mcp: ["domain", "gen", "observability", "rpc", "config"],
   "engram-factory": ["domain", "models", "storage", "observability", "config"],
-  server: ["domain", "gen", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory"],
-  cli: ["domain", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory", "server"],
+  "server-shutdown": ["gen", "observability", "rpc"],
+  server: [
+    "domain",
+    "gen",
+    "models",
+    "storage",
+    "observability",
+    "rpc",
+    "mcp",
+    "config",
+    "engram-factory",
+    "server-shutdown",
+  ],
+  cli: ["domain", "gen", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory", "server"],
   main: ["cli", "node-version"],
 };
 

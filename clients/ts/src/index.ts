@@ -1,4 +1,5 @@
 import { toBinary } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { ConnectError, createClient, type Client, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { randomUUID } from "node:crypto";
@@ -82,27 +83,17 @@ function bearer(token: string): Interceptor {
 }
 
 /**
- * Calls a retry cannot turn into a different outcome: reads, SetWorking (it
- * sets the same values again) and AppendMessages, which always carries an
- * idempotency key. The others (Remember, EndSession, CompleteTask,
- * ForgetMemory, ForgetUser, ReportUsage, EvictStale, UpdateMemory,
- * ImportMemories) may have applied before
- * the reply was lost; retried, they would store twice or answer NOT_FOUND,
- * so their UNAVAILABLE goes to the caller, who knows whether to check first.
+ * Calls a retry cannot turn into a different outcome, as the contract
+ * declares them: the unary RPCs whose `idempotency_level` is NO_SIDE_EFFECTS
+ * (reads) or IDEMPOTENT (SetWorking, and AppendMessages, which always carries
+ * an idempotency key). The others may have applied before the reply was lost;
+ * retried, they would store twice or answer NOT_FOUND, so their UNAVAILABLE
+ * goes to the caller, who knows whether to check first.
  */
 export const retriedMethods: ReadonlySet<string> = new Set(
-  [
-    MemoryService.method.ping,
-    MemoryService.method.appendMessages,
-    MemoryService.method.getMessages,
-    MemoryService.method.setWorking,
-    MemoryService.method.getWorking,
-    MemoryService.method.listWorking,
-    MemoryService.method.recall,
-    MemoryService.method.getMemory,
-    MemoryService.method.memoryHistory,
-    MemoryService.method.listMemories,
-  ].map((m) => m.name),
+  MemoryService.methods
+    .filter((m) => m.methodKind === "unary" && m.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN)
+    .map((m) => m.name),
 );
 
 /**

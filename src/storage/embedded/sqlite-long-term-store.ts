@@ -283,19 +283,27 @@ export class SqliteLongTermStore implements LongTermStore {
 
   async delete(scope: Scope, id: string): Promise<boolean> {
     this.vectors.invalidate(userKey(scope));
-    return (
+    const deleted =
       this.database.run(
         "DELETE FROM memories WHERE namespace = ? AND user_id = ? AND id = ?",
         scope.namespace,
         scope.userId,
         id,
-      ) > 0
-    );
+      ) > 0;
+    // ForgetMemory: gone from the files too, not only from queries.
+    if (deleted) this.database.erase();
+    return deleted;
   }
 
   async deleteUser(scope: Scope): Promise<number> {
     this.vectors.invalidate(userKey(scope));
-    return this.database.run("DELETE FROM memories WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
+    const deleted = this.database.run(
+      "DELETE FROM memories WHERE namespace = ? AND user_id = ?",
+      scope.namespace,
+      scope.userId,
+    );
+    this.database.erase();
+    return deleted;
   }
 
   async *users(namespace: string | undefined): AsyncIterable<Scope> {
