@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { RedisConfig, RedisSentinelConfig } from "./storage/redis/redis-stores.js";
 import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
 import type { OpenAiConfig } from "./models/openai-models.js";
+import type { RerankConfig } from "./models/openai-reranker.js";
 import type { OnnxEmbedderOptions } from "./models/onnx-embedder.js";
 import { limits } from "./domain/limits.js";
 import { parseTokenEntries, type TokenEntry } from "./domain/token-entries.js";
@@ -99,7 +100,12 @@ export interface Config {
     readonly sweepMs: number;
   };
   readonly working: { readonly defaultTtlSeconds: number };
-  readonly ranking: { readonly episodicHalfLifeHours: number; readonly hybridAlpha: number };
+  readonly ranking: {
+    readonly episodicHalfLifeHours: number;
+    readonly hybridAlpha: number;
+    /** An OpenAI-compatible rerank stage; undefined (the default) ranks offline. */
+    readonly rerank: RerankConfig | undefined;
+  };
   /** Long-term memory's own rules for writes. */
   readonly longTerm: {
     /** What to do with personal data and credentials in long-term memories (ENGRAM_PII_MODE). */
@@ -223,7 +229,8 @@ function loadConfigFrom(read: EnvReader): Config {
     working: { defaultTtlSeconds: read.integer("ENGRAM_WORKING_TTL_SECONDS", 3600, 1, 30 * 86_400) },
     ranking: {
       episodicHalfLifeHours: read.integer("ENGRAM_EPISODIC_HALF_LIFE_HOURS", 720, 1, 87_600),
-      hybridAlpha: read.number("ENGRAM_HYBRID_ALPHA", 0.7, 0, 1),
+      hybridAlpha: read.number("ENGRAM_HYBRID_ALPHA", 0.5, 0, 1),
+      rerank: readRerank(read),
     },
     eviction: {
       scoreThreshold: read.number("ENGRAM_EVICTION_SCORE_THRESHOLD", 0.05, 0, 1),
@@ -530,6 +537,19 @@ function callersAuthenticate(auth: Config["auth"]): boolean {
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The optional rerank stage (domain/rerank.ts): on only when ENGRAM_RERANK_URL is set. */
+function readRerank(read: EnvReader): RerankConfig | undefined {
+  const baseUrl = read.url("ENGRAM_RERANK_URL");
+  if (baseUrl === undefined || baseUrl === "") return undefined;
+  return {
+    baseUrl,
+    model: read.string("ENGRAM_RERANK_MODEL", "rerank"),
+    apiKey: read.optional("ENGRAM_RERANK_API_KEY"),
+    depth: read.integer("ENGRAM_RERANK_DEPTH", 20, 2, 100),
+    timeoutMs: read.integer("ENGRAM_RERANK_TIMEOUT_MS", 2000, 50, 60_000),
+  };
 }
 
 function readModels(read: EnvReader): Config["models"] {

@@ -6,6 +6,7 @@ import { createOpenAiClient, OpenAiEmbedder, OpenAiGateClassifier, OpenAiSummari
 import { LocalEmbedder } from "./models/local-embedder.js";
 import { OnnxEmbedder } from "./models/onnx-embedder.js";
 import { OpenAiExtractor } from "./models/openai-extractor.js";
+import { OpenAiCompatibleReranker } from "./models/openai-reranker.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
 import { openRedisStores } from "./storage/redis/redis-stores.js";
@@ -50,6 +51,9 @@ export async function openEngram(
       working: { defaultTtlSeconds: config.working.defaultTtlSeconds },
       learning: config.learning,
       ranking: config.ranking,
+      rerank: config.ranking.rerank
+        ? { reranker: new OpenAiCompatibleReranker(config.ranking.rerank), depth: config.ranking.rerank.depth }
+        : undefined,
       piiMode: config.longTerm.piiMode,
       maxMemoriesPerUser: config.longTerm.refuseWritesAbovePerUser,
       eviction: evictionPolicy(config.eviction),

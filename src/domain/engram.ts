@@ -6,6 +6,7 @@ import { evictStale, type EvictionTarget } from "./eviction.js";
 import { ModelExtraction } from "./model-extraction.js";
 import type { Embedder, Extractor, Summariser } from "./models.js";
 import type { RankingPolicy } from "./ranking.js";
+import type { RerankStage } from "./memory-recall.js";
 import { LongTermMemory, type LongTermEvents } from "./long-term-memory.js";
 import type { GateDecision } from "./memory-intake.js";
 import type { RecallInput } from "./memory-recall.js";
@@ -33,6 +34,8 @@ export interface EngramOptions {
   readonly working: WorkingOptions;
   readonly learning: LearningOptions;
   readonly ranking: RankingPolicy;
+  /** An optional rerank stage after recall's ranking (domain/rerank.ts). */
+  readonly rerank?: RerankStage | undefined;
   readonly piiMode: "redact" | "refuse";
   readonly maxMemoriesPerUser: number;
   readonly eviction: EvictionPolicy;
@@ -92,6 +95,7 @@ export class Engram {
       this.access,
       {
         ranking: options.ranking,
+        rerank: options.rerank,
         piiMode: options.piiMode,
         maxMemoriesPerUser: options.maxMemoriesPerUser,
         userWriteLock: stores.userWriteLock,

@@ -50,6 +50,7 @@ export function metricEvents(
       logger.warn("learning from a session failed; it is retried after its lease", { error, trigger: reason });
     },
     accessWriteFailed: (error) => logger.warn("access statistics not written", { error }),
+    rerankFailed: (error) => logger.warn("the reranker failed; recall answered in its own order", { error }),
     gateDecided: (decision) =>
       metrics.gateDecisions.inc({
         outcome: decision.stored ? "stored" : "dropped",

@@ -4,7 +4,7 @@ import { LocalEmbedder } from "../../src/models/local-embedder.js";
 
 /**
  * A small HTTP server that speaks the OpenAI embeddings and chat-completions
- * API, so tests exercise the real `openai` client code (retries, timeouts,
+ * API (and the /rerank API OpenAI-compatible servers add), so tests exercise the real `openai` client code (retries, timeouts,
  * error handling) against a model endpoint we control.
  *
  * Embeddings come from the local hashed embedder. Chat answers depend on the
@@ -70,6 +70,14 @@ export async function startFakeModelServer(dimensions = 64): Promise<FakeModelSe
         model: body.model,
         data: vectors.map((vector, index) => ({ object: "embedding", index, embedding: Array.from(vector) })),
         usage: { prompt_tokens: 0, total_tokens: 0 },
+      });
+    }
+    if (req.url === "/v1/rerank") {
+      // Scores the documents in reverse of the order given: a reranker that
+      // disagrees with every ranking, so a test can see that it was applied.
+      const documents = body.documents as string[];
+      return reply(200, {
+        results: documents.map((_, index) => ({ index, relevance_score: index / documents.length })),
       });
     }
     if (req.url === "/v1/chat/completions") {
