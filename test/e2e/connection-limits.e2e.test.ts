@@ -80,7 +80,7 @@ describe("connection limits", () => {
       const { allClosed, closed } = await silentConnections(port, flood);
       const rssPeak = Math.round(process.memoryUsage().rss / 2 ** 20);
       // Every one ends: dropped on accept past the cap, or closed at the headers timeout.
-      await expect.poll(closed, { timeout: 15_000, interval: 100 }).toBe(flood);
+      await expect.poll(closed, { timeout: 30_000, interval: 100 }).toBe(flood);
       await allClosed;
       const dropped = (await refusals(server, listener, "connections")) - before.connections;
       const timedOut = (await refusals(server, listener, "headers-timeout")) - before.timeout;

@@ -51,7 +51,9 @@ const post = (body: unknown) =>
     body: JSON.stringify(body),
   });
 
-const recalls = () => metric(server, "engram_rpc_requests_total", { method: "mcp/recall", code: "OK" });
+// MCP tools run on the shared pipeline, counted under the RPC method they call.
+const recalls = () =>
+  metric(server, "engram_rpc_requests_total", { method: "engram.v1.MemoryService/Recall", code: "OK" });
 
 describe("MCP rate limit", () => {
   it("charges each JSON-RPC call in a batch, and refuses a batch over the limit before running any of it", async () => {
