@@ -1,9 +1,14 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { InferenceSession, Tensor } from "onnxruntime-node";
+import { Worker } from "node:worker_threads";
 import type { Embedder, EmbedderIdentity } from "../domain/models.js";
+import { stageTimings } from "../observability/stage-timings.js";
+import { InferenceBatcher } from "./inference-batcher.js";
+import type { InferenceReply, InferenceRequest, InferenceWorkerData } from "./onnx-inference-worker.js";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
+
+export { meanPoolRows } from "./onnx-inference-worker.js";
 
 export interface OnnxEmbedderOptions {
   /** Holds model.onnx and tokenizer.json (scripts/fetch-embedding-model.sh installs them). */
@@ -23,19 +28,24 @@ export const onnxMaxTokens = 256;
  * dimensions), pooled as sentence-transformers does for it: the mean of the
  * token vectors under the attention mask, then unit length.
  *
- * Inference runs on onnxruntime's own threads (`session.run` is
- * asynchronous), so the event loop only tokenizes (bounded by
- * `onnxMaxTokens`) and pools.
+ * The model runs on a worker thread (onnx-inference-worker.ts says why);
+ * the event loop only tokenizes (bounded by `onnxMaxTokens`). Texts of
+ * concurrent calls are coalesced into batched inferences
+ * (InferenceBatcher); a text's vector is the same alone or in a batch,
+ * since padding is masked out of attention and pooling.
  */
 export class OnnxEmbedder implements Embedder {
+  private readonly batcher: InferenceBatcher<number[], Float32Array>;
+
   private constructor(
-    private readonly ort: typeof import("onnxruntime-node"),
-    private readonly session: InferenceSession,
+    private readonly model: OnnxModelThread,
     private readonly tokenizer: WordPieceTokenizer,
-    private readonly batchSize: number,
+    batchSize: number,
     readonly dimensions: number,
     readonly identity: EmbedderIdentity,
-  ) {}
+  ) {
+    this.batcher = new InferenceBatcher((batch) => this.model.infer(batch), batchSize);
+  }
 
   /**
    * Loads the model and tokenizer and asks the model its output width. Is
@@ -43,9 +53,8 @@ export class OnnxEmbedder implements Embedder {
    * installed or the files are missing.
    */
   static async open(options: OnnxEmbedderOptions): Promise<OnnxEmbedder> {
-    let ort: typeof import("onnxruntime-node");
     try {
-      ort = await import("onnxruntime-node");
+      import.meta.resolve("onnxruntime-node");
     } catch (cause) {
       throw new Error("ENGRAM_MODEL_PROVIDER=local-onnx needs the npm package onnxruntime-node (npm ci installs it)", {
         cause,
@@ -65,81 +74,113 @@ export class OnnxEmbedder implements Embedder {
     const tokenizer = new WordPieceTokenizer(
       JSON.parse(tokenizerJson) as ConstructorParameters<typeof WordPieceTokenizer>[0],
     );
-    const session = await ort.InferenceSession.create(model, {
-      intraOpNumThreads: options.threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: "all",
-    });
     // The file's digest is its version: other weights under the same name are another embedder.
     const identity = {
       provider: "local-onnx",
       model: "all-MiniLM-L6-v2-int8",
       version: createHash("sha256").update(model).digest("hex").slice(0, 12),
     };
-    const embedder = new OnnxEmbedder(ort, session, tokenizer, options.batchSize, 0, identity);
-    const [probe] = await embedder.run(["dimension probe"]);
-    return new OnnxEmbedder(ort, session, tokenizer, options.batchSize, probe!.length, identity);
+    const thread = await OnnxModelThread.start({ kind: "engram-onnx-inference", model, threads: options.threads });
+    const [probe] = await thread.infer([tokenizer.encode("dimension probe", onnxMaxTokens).ids]);
+    return new OnnxEmbedder(thread, tokenizer, options.batchSize, probe!.length, identity);
   }
 
   async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    const vectors: Float32Array[] = [];
-    for (let i = 0; i < texts.length; i += this.batchSize) {
-      signal?.throwIfAborted();
-      vectors.push(...(await this.run(texts.slice(i, i + this.batchSize))));
-    }
+    signal?.throwIfAborted();
+    const started = stageTimings.begin();
+    const vectors = await Promise.all(
+      texts.map((text) => this.batcher.submit(this.tokenizer.encode(text, onnxMaxTokens).ids)),
+    );
+    stageTimings.end("embedding", started);
     return vectors;
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.model.stop();
+  }
+}
+
+/**
+ * The worker thread that holds the model, and the requests waiting for its
+ * replies. If the thread dies, the requests in flight fail and the next one
+ * starts a new thread.
+ */
+class OnnxModelThread {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: (v: Float32Array[]) => void; reject: (e: Error) => void }>();
+
+  private constructor(private readonly data: InferenceWorkerData) {}
+
+  static async start(data: InferenceWorkerData): Promise<OnnxModelThread> {
+    const thread = new OnnxModelThread(data);
+    await thread.spawn();
+    return thread;
   }
 
-  /** One inference over a batch, padded to its longest text. */
-  private async run(texts: readonly string[]): Promise<Float32Array[]> {
-    const encoded = texts.map((text) => this.tokenizer.encode(text, onnxMaxTokens).ids);
-    const width = Math.max(...encoded.map((ids) => ids.length));
-    const ids = new BigInt64Array(texts.length * width);
-    const mask = new BigInt64Array(texts.length * width);
-    encoded.forEach((row, r) =>
+  /** Embeds token-id rows (each at most `onnxMaxTokens`) in one inference. */
+  infer(rows: readonly number[][]): Promise<Float32Array[]> {
+    const width = Math.max(...rows.map((ids) => ids.length));
+    const ids = new BigInt64Array(rows.length * width);
+    const mask = new BigInt64Array(rows.length * width);
+    rows.forEach((row, r) =>
       row.forEach((id, c) => {
         ids[r * width + c] = BigInt(id);
         mask[r * width + c] = 1n;
       }),
     );
-    const shape = [texts.length, width];
-    const feeds: Record<string, Tensor> = {
-      input_ids: new this.ort.Tensor("int64", ids, shape),
-      attention_mask: new this.ort.Tensor("int64", mask, shape),
-    };
-    if (this.session.inputNames.includes("token_type_ids")) {
-      feeds.token_type_ids = new this.ort.Tensor("int64", new BigInt64Array(texts.length * width), shape);
-    }
-    const outputs = await this.session.run(feeds);
-    const hidden = outputs[this.session.outputNames[0]!]!;
-    return meanPool(hidden.data as Float32Array, hidden.dims, encoded);
+    const request: InferenceRequest = { id: this.nextId++, ids, mask, lengths: rows.map((r) => r.length), width };
+    return (this.worker ? Promise.resolve() : this.spawn()).then(
+      () =>
+        new Promise<Float32Array[]>((resolve, reject) => {
+          // Referenced only while it owes replies: an idle model must not keep a finished process alive.
+          if (this.waiting.size === 0) this.worker!.ref();
+          this.waiting.set(request.id, { resolve, reject });
+          this.worker!.postMessage(request, [ids.buffer, mask.buffer]);
+        }),
+    );
   }
-}
 
-/**
- * Mean of each text's token vectors over its real tokens (not the padding),
- * scaled to unit length. A model that already pools ([batch, dims]) is only
- * normalised.
- */
-export function meanPool(data: Float32Array, dims: readonly number[], encoded: readonly number[][]): Float32Array[] {
-  const pooled = dims.length === 2;
-  const width = pooled ? 1 : dims[1]!;
-  const hidden = dims[dims.length - 1]!;
-  return encoded.map((row, r) => {
-    const vector = new Float32Array(hidden);
-    const tokens = pooled ? 1 : row.length;
-    for (let t = 0; t < tokens; t++) {
-      const offset = (r * width + t) * hidden;
-      for (let d = 0; d < hidden; d++) vector[d] = vector[d]! + data[offset + d]!;
-    }
-    let norm = 0;
-    for (const v of vector) norm += v * v;
-    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let d = 0; d < hidden; d++) vector[d] = vector[d]! * scale;
-    return vector;
-  });
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+
+  private spawn(): Promise<void> {
+    // From dist/ the compiled .js; from the sources (tests, benches) the .ts, by Node's type stripping.
+    const file = import.meta.url.endsWith(".ts") ? "./onnx-inference-worker.ts" : "./onnx-inference-worker.js";
+    const worker = new Worker(new URL(file, import.meta.url), { workerData: this.data });
+    this.worker = worker;
+    return new Promise<void>((resolve, reject) => {
+      const fail = (error: Error) => {
+        if (this.worker === worker) this.worker = undefined;
+        for (const pending of this.waiting.values()) pending.reject(error);
+        this.waiting.clear();
+        reject(error);
+      };
+      worker.on("error", fail);
+      worker.on("exit", (code) => fail(new Error(`the embedding model's thread exited (code ${code})`)));
+      worker.on("message", (message: InferenceReply | { ready: true } | { failed: string }) => {
+        if ("ready" in message) {
+          worker.unref();
+          return resolve();
+        }
+        if ("failed" in message) return fail(new Error(`the embedding model did not load: ${message.failed}`));
+        const pending = this.waiting.get(message.id);
+        this.waiting.delete(message.id);
+        if (this.waiting.size === 0) worker.unref();
+        if (!pending) return;
+        if ("error" in message) return pending.reject(new Error(`embedding inference failed: ${message.error}`));
+        stageTimings.add("embedding inference", message.ms);
+        const rows = message.vectors.length / message.dimensions;
+        stageTimings.add("embedding batch size", rows);
+        pending.resolve(
+          Array.from({ length: rows }, (_, r) =>
+            message.vectors.slice(r * message.dimensions, (r + 1) * message.dimensions),
+          ),
+        );
+      });
+    });
+  }
 }
