@@ -4,6 +4,7 @@ import { benchEmbedded } from "./embedded.bench.js";
 import { benchGhz } from "./ghz.bench.js";
 import { benchImport } from "./import.bench.js";
 import { benchLearning } from "./learning.bench.js";
+import { benchRecallSpeed } from "./recall-speed.bench.js";
 import { benchRedis } from "./redis.bench.js";
 import { benchRemember } from "./remember.bench.js";
 import { benchWeaviate } from "./weaviate.bench.js";
@@ -13,7 +14,7 @@ import { benchWeaviate } from "./weaviate.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,embedded,learning,redis,remember,import,weaviate,bounded-work,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,recall-speed,embedded,learning,redis,remember,import,weaviate,bounded-work,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -24,6 +25,7 @@ const only = process.env.BENCH_ONLY?.split(",");
 const wanted = (name: string) => only === undefined || only.includes(name);
 
 if (wanted("ghz")) await benchGhz({ calls, concurrency });
+if (wanted("recall-speed")) await benchRecallSpeed({ memories, calls, concurrency });
 if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
 if (wanted("learning")) await benchLearning({ calls, concurrency });
 if (wanted("bounded-work")) await benchBoundedWork();

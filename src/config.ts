@@ -111,6 +111,10 @@ export interface Config {
   readonly piiMode: "redact" | "refuse";
   /** New memories are refused once a user holds this many; 0 for no limit. */
   readonly maxMemoriesPerUser: number;
+  /** Recall queries whose vectors are kept for a repeat of the same query; 0 turns the cache off. */
+  readonly queryEmbeddingCacheEntries: number;
+  /** Per-stage timings of recall (ENGRAM_STAGE_TIMINGS); `kill -USR2` logs them. */
+  readonly stageTimings: boolean;
 }
 
 export interface TracingConfig {
@@ -204,6 +208,8 @@ function loadConfigFrom(read: EnvReader): Config {
     pushgatewayUrl: read.url("ENGRAM_PUSHGATEWAY_URL"),
     piiMode: read.oneOf("ENGRAM_PII_MODE", ["redact", "refuse"], "redact"),
     maxMemoriesPerUser: read.integer("ENGRAM_MAX_MEMORIES_PER_USER", 100_000, 0, 100_000_000),
+    queryEmbeddingCacheEntries: read.integer("ENGRAM_QUERY_EMBEDDING_CACHE", 1024, 0, 1_000_000),
+    stageTimings: read.boolean("ENGRAM_STAGE_TIMINGS", false),
   };
   if (config.shortTerm.summaryMaxTokens >= config.shortTerm.tokenLimit) {
     throw new ConfigError("ENGRAM_SUMMARY_MAX_TOKENS", "must be less than ENGRAM_SESSION_TOKEN_LIMIT");

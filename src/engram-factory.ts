@@ -12,6 +12,7 @@ import { openRedisStores } from "./storage/redis/redis-stores.js";
 import { openWeaviateStores } from "./storage/weaviate/weaviate-store.js";
 import type { Stores } from "./domain/ports.js";
 import { traceModels, traceStores } from "./observability/trace-backends.js";
+import { stageTimings, withSearchTimings } from "./observability/stage-timings.js";
 
 /**
  * Builds the memory hierarchy from configuration: the stores it names and the
@@ -23,12 +24,14 @@ export async function openEngram(
   events: EngramEvents = {},
   openStores: (config: Config, dimensions: number, embedder: string) => Stores | Promise<Stores> = openConfiguredStores,
 ): Promise<{ engram: Engram; stores: Stores }> {
+  stageTimings.enabled = config.stageTimings;
   const models = traceModels(await openModels(config), config.models.provider);
-  const stores = await openStores(
+  const opened = await openStores(
     config,
     models.embedder.dimensions,
     identityKey(models.embedder.identity, models.embedder.dimensions),
   );
+  const stores = config.stageTimings ? withSearchTimings(opened) : opened;
   const engram = new Engram(
     stores,
     models,
@@ -45,6 +48,7 @@ export async function openEngram(
       maxMemoriesPerUser: config.maxMemoriesPerUser,
       eviction: config.eviction,
       accessFlushIntervalMs: config.accessFlushIntervalMs,
+      queryEmbeddingCacheEntries: config.queryEmbeddingCacheEntries,
     },
     events,
   );

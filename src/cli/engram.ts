@@ -11,6 +11,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { anonymousCaller } from "../domain/authorization.js";
 import { createMcpServer } from "../mcp/mcp-server.js";
 import { startTracing } from "../observability/tracing.js";
+import { stageTimings } from "../observability/stage-timings.js";
 
 /**
  * The `engram` command. One image, two entry points:
@@ -96,6 +97,10 @@ async function serve(config: Config): Promise<number> {
     };
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
+    if (config.stageTimings) {
+      // The figures since the last report (docs/performance.md): how `npm run bench` reads them.
+      process.on("SIGUSR2", () => logger.info("stage timings", { stages: stageTimings.drain() }));
+    }
   });
   await tracing?.shutdown();
   return 0;

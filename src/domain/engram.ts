@@ -35,6 +35,8 @@ export interface EngramOptions {
   readonly maxMemoriesPerUser: number;
   readonly eviction: EvictionPolicy;
   readonly accessFlushIntervalMs: number;
+  /** Recall queries whose vectors are kept (QueryEmbeddingCache); absent or 0: none. */
+  readonly queryEmbeddingCacheEntries?: number;
 }
 
 export interface EngramEvents extends ShortTermEvents, LongTermEvents, LearningEvents {
@@ -88,6 +90,7 @@ export class Engram {
         ranking: options.ranking,
         piiMode: options.piiMode,
         maxMemoriesPerUser: options.maxMemoriesPerUser,
+        queryEmbeddingCacheEntries: options.queryEmbeddingCacheEntries ?? 0,
         userWriteLock: stores.userWriteLock,
       },
       events,

@@ -1,3 +1,5 @@
+import type { LongTermStore, Stores } from "../domain/ports.js";
+
 /**
  * Where a Recall's time goes, stage by stage, for `npm run bench` and for an
  * operator chasing a slow server (ENGRAM_STAGE_TIMINGS=true; `kill -USR2`
@@ -79,3 +81,23 @@ class StageTimings {
 }
 
 export const stageTimings = new StageTimings();
+
+/** Stores whose long-term search is timed as "store search" (only wrapped when timings are on). */
+export function withSearchTimings(stores: Stores): Stores {
+  const longTerm = stores.longTerm;
+  const search: LongTermStore["search"] = async (...args) => {
+    const started = stageTimings.begin();
+    try {
+      return await longTerm.search(...args);
+    } finally {
+      stageTimings.end("store search", started);
+    }
+  };
+  return {
+    ...stores,
+    longTerm: new Proxy(longTerm, {
+      get: (target, property, receiver) =>
+        property === "search" ? search : (Reflect.get(target, property, receiver) as unknown),
+    }),
+  };
+}

@@ -10,6 +10,7 @@ import type {
   MemorySearch,
 } from "../../domain/ports.js";
 import { fuseRelativeScores, type ScoredId } from "../../domain/hybrid-fusion.js";
+import { stageTimings } from "../../observability/stage-timings.js";
 import { ftsQuery } from "./fts-query.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 import { UserVectorCache, type UserVectors, type VectorRow } from "./user-vector-cache.js";
@@ -106,12 +107,18 @@ export class SqliteLongTermStore implements LongTermStore {
    */
   async search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
     // BM25 alone (alpha 0) takes no vector candidates, as Weaviate's hybrid does.
+    let started = stageTimings.begin();
     const vector = search.alpha > 0 ? this.vectorCandidates(scope, search).filter((v) => v.score > 0) : [];
+    stageTimings.end("vector search", started);
+    started = stageTimings.begin();
+    const lexical = search.alpha >= 1 ? [] : this.lexicalCandidates(scope, search);
+    stageTimings.end("lexical search", started);
+    started = stageTimings.begin();
     const scored =
-      search.alpha >= 1
-        ? vector
-        : fuseRelativeScores(vector, this.lexicalCandidates(scope, search), search.alpha).slice(0, search.limit);
+      search.alpha >= 1 ? vector : fuseRelativeScores(vector, lexical, search.alpha).slice(0, search.limit);
+    stageTimings.end("fusion", started);
     if (scored.length === 0) return [];
+    started = stageTimings.begin();
     const rows = this.database.all(
       `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${scored.map(() => "?").join(", ")})`,
       scope.namespace,
@@ -119,6 +126,7 @@ export class SqliteLongTermStore implements LongTermStore {
       ...scored.map((s) => s.id),
     );
     const byId = new Map(rows.map((row) => [String(row.id), toRecord(row)]));
+    stageTimings.end("row load", started);
     return scored.flatMap((s) => {
       const record = byId.get(s.id);
       return record ? [{ record, relevance: s.score }] : [];
