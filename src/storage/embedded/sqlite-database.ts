@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { SqliteReader } from "./sqlite-reader.js";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { UnavailableError } from "../../domain/errors.js";
 
@@ -11,6 +12,7 @@ import { UnavailableError } from "../../domain/errors.js";
  */
 export class SqliteDatabase {
   readonly db: DatabaseSync;
+  private reader: SqliteReader | undefined;
 
   constructor(readonly path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -66,7 +68,20 @@ export class SqliteDatabase {
     return this.db.isOpen;
   }
 
+  /**
+   * A read-only query on the read thread's connection (SqliteReader), so a
+   * costly one leaves the event loop free; in memory, where no second
+   * connection sees the data, on this one.
+   */
+  async readAll(sql: string, ...params: SQLInputValue[]): Promise<Record<string, SQLInputValue>[]> {
+    if (this.path === ":memory:") return this.all(sql, ...params);
+    this.reader ??= new SqliteReader(this.path);
+    return this.reader.all(sql, params);
+  }
+
   close(): void {
+    void this.reader?.close();
+    this.reader = undefined;
     if (this.db.isOpen) this.db.close();
   }
 }
