@@ -1,5 +1,6 @@
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { availableParallelism, loadavg } from "node:os";
 import { toBinary, create } from "@bufbuild/protobuf";
 import { loadConfig } from "../src/config.js";
 import { rankMemories } from "../src/domain/ranking.js";
@@ -19,9 +20,7 @@ type Stages = Awaited<ReturnType<EngramProcess["stageTimings"]>>;
  * cache off, so no figure is a cache hit.
  */
 export async function benchRecallSpeed(options: { calls: number; concurrency: number; memories: number }) {
-  const { calls, concurrency } = options;
-  const small = 1_000;
-  const large = options.memories;
+  const { concurrency } = options;
 
   // Floors first, in this process, while no server runs: the model alone.
   const onnx = loadConfig({ ...process.env, ENGRAM_MODEL_PROVIDER: "local-onnx" }).models.onnx!;
@@ -33,17 +32,143 @@ export async function benchRecallSpeed(options: { calls: number; concurrency: nu
   const modelRate = 160 / ((performance.now() - batchStarted) / 1000);
   await model.close();
 
-  const engram = await startEngramProcess({ ENGRAM_STAGE_TIMINGS: "true", ENGRAM_QUERY_EMBEDDING_CACHE: "0" });
+  const current = await measureBuild("dist/main.js", true, options);
+  const baselineMain = process.env.BENCH_BASELINE_MAIN;
+  const baseline = baselineMain ? await measureBuild(baselineMain, false, options) : undefined;
+  const { small, large } = current;
+
+  console.log(
+    `\nRecall speed, embedded default with the ONNX model (Engram in its own process, loopback gRPC; ` +
+      `${small} + ${large} memories imported; distinct queries, query cache off; ` +
+      `load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")} at the end on ${availableParallelism()} cores)`,
+  );
+  console.log(
+    `| figure | ${baseline ? "before (" + baselineMain + ") | " : ""}now | floor in this run | now vs floor | target |`,
+  );
+  console.log(`|---|${baseline ? "---:|" : ""}---:|---:|---:|---|`);
+  const row = (
+    name: string,
+    pick: (f: BuildFigures) => number,
+    digits: number,
+    floor: number,
+    floorText: string,
+    target: string,
+  ) =>
+    console.log(
+      `| ${name} | ${baseline ? pick(baseline).toFixed(digits) + " | " : ""}${pick(current).toFixed(digits)} | ${floorText} | ${(pick(current) / floor).toFixed(2)}× | ${target} |`,
+    );
+  const met = (ok: boolean) => (ok ? "met" : "not met");
+  row(
+    `Recall top 10 of ${small}, ${concurrency} in flight, req/s`,
+    (f) => f.recallRate,
+    0,
+    modelRate,
+    `model alone ${modelRate.toFixed(0)} emb/s; Ping ${current.pingRate.toFixed(0)}/s`,
+    `≥ 400: ${met(current.recallRate >= 400)}`,
+  );
+  row(
+    `AssembleContext of ${small}, ${concurrency} in flight, req/s`,
+    (f) => f.assembleRate,
+    0,
+    modelRate,
+    `model alone ${modelRate.toFixed(0)} emb/s`,
+    `≥ 400: ${met(current.assembleRate >= 400)}`,
+  );
+  const floor = single.p50 + current.pingP50;
+  const floorText = `embedding ${single.p50.toFixed(2)} + Ping ${current.pingP50.toFixed(2)} ms`;
+  row(`Recall top 10 of ${small}, one at a time, p50 ms`, (f) => f.recallP50, 2, floor, floorText, "");
+  row(
+    `Recall top 10 of ${large}, one at a time, p50 ms`,
+    (f) => f.largeP50,
+    2,
+    floor,
+    floorText,
+    `≤ 10: ${met(current.largeP50 <= 10)}`,
+  );
+  row(
+    `Another tenant's worst Ping during 20 Recalls of 8 KiB over ${large} memories, ms`,
+    (f) => f.stall.worst,
+    0,
+    current.stall.idleP50,
+    `idle Ping p50 ${current.stall.idleP50.toFixed(2)} ms`,
+    `≤ 250 (#21): ${met(current.stall.worst <= 250)}`,
+  );
+  row("Pings answered during that burst", (f) => f.stall.pings, 0, 1, "", "");
+  row("Server RSS idle (model loaded), MiB", (f) => f.idleRss, 0, 1, "", "");
+  row(`Server RSS after the run (${small + large} memories cached), MiB`, (f) => f.busyRss, 0, 1, "", "");
+
+  const rankingMs = measureRanking();
+  const serialiseMs = measureSerialisation();
+  console.log("\nWhere a Recall's time goes on the server (ms, mean / p50 per call; ENGRAM_STAGE_TIMINGS)");
+  console.log(`| stage | ${small}, one at a time | ${small}, ${concurrency} in flight | ${large}, one at a time |`);
+  console.log("|---|---:|---:|---:|");
+  const stages = [
+    "embedding",
+    "embedding inference",
+    "embedding batch size",
+    "store search",
+    "vector search",
+    "lexical search",
+    "fusion",
+    "row load",
+  ];
+  const cell = (s: Stages, stage: string) => {
+    const f = s[stage];
+    return f ? `${f.mean.toFixed(2)} / ${f.p50.toFixed(2)}` : "–";
+  };
+  for (const stage of stages) {
+    console.log(
+      `| ${stage} | ${cell(current.stagesSeq, stage)} | ${cell(current.stagesConc, stage)} | ${cell(current.stagesLarge, stage)} |`,
+    );
+  }
+  console.log(`| ranking (in-process, 40 candidates) | ${rankingMs.toFixed(3)} | | |`);
+  console.log(`| reply serialisation (in-process, 10 memories) | ${serialiseMs.toFixed(3)} | | |`);
+  console.log(
+    `| client-observed call | ${current.recallP50.toFixed(2)} (p50) | ${((1000 * concurrency) / current.recallRate).toFixed(2)} (wall time per call) | ${current.largeP50.toFixed(2)} (p50) |`,
+  );
+}
+
+interface BuildFigures {
+  readonly small: number;
+  readonly large: number;
+  readonly pingP50: number;
+  readonly pingRate: number;
+  readonly recallRate: number;
+  readonly assembleRate: number;
+  readonly recallP50: number;
+  readonly largeP50: number;
+  readonly idleRss: number;
+  readonly busyRss: number;
+  readonly stagesSeq: Stages;
+  readonly stagesConc: Stages;
+  readonly stagesLarge: Stages;
+  readonly stall: { idleP50: number; worst: number; pings: number };
+}
+
+/** One build's figures: `main` is its entry point; `stages` reads its stage timings (builds that have them). */
+async function measureBuild(
+  main: string,
+  stages: boolean,
+  options: { calls: number; concurrency: number; memories: number },
+): Promise<BuildFigures> {
+  const { calls, concurrency } = options;
+  const small = 1_000;
+  const large = options.memories;
+  const engram = await startEngramProcess(
+    stages ? { ENGRAM_STAGE_TIMINGS: "true", ENGRAM_QUERY_EMBEDDING_CACHE: "0" } : {},
+    main,
+  );
+  const timings = async (): Promise<Stages> => (stages ? engram.stageTimings() : {});
   try {
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const idleRss = engram.rssMiB();
     const client = createClient(MemoryService, createGrpcTransport({ baseUrl: engram.baseUrl }));
     const smallUser = { namespace: "bench", userId: "thousand" };
     const largeUser = { namespace: "bench", userId: "large" };
-    const seedStarted = performance.now();
     await seed(client, smallUser, small, 0);
     await seed(client, largeUser, large, 100_000);
-    const seedSeconds = (performance.now() - seedStarted) / 1000;
     await client.setWorking({ scope: smallUser, taskId: "task", entries: { plan: "compare three flights" } });
     await client.appendMessages({
       scope: smallUser,
@@ -52,8 +177,8 @@ export async function benchRecallSpeed(options: { calls: number; concurrency: nu
     });
 
     let query = 2_000_000;
-    const recallSmall = (scope = smallUser) => client.recall({ scope, query: topics(query++), topK: 10 });
-    const assembleSmall = async () => {
+    const recall = (scope = smallUser) => client.recall({ scope, query: topics(query++), topK: 10 });
+    const assemble = async () => {
       for await (const _ of client.assembleContext({
         scope: smallUser,
         sessionId: "history",
@@ -64,114 +189,94 @@ export async function benchRecallSpeed(options: { calls: number; concurrency: nu
         // drain
       }
     };
-    for (let i = 0; i < 50; i++) await recallSmall();
-    await engram.stageTimings();
+    for (let i = 0; i < 50; i++) await recall();
+    await timings();
 
-    const pingSeq = await sequential(calls, () => client.ping({}));
+    const ping = await sequential(calls, () => client.ping({}));
     const pingRate = await inFlight(calls, concurrency, () => client.ping({}));
-    const recallSeq = await sequential(calls, () => recallSmall());
-    const stagesSeq = await engram.stageTimings();
-    const recallRate = await inFlight(calls, concurrency, () => recallSmall());
-    const stagesConc = await engram.stageTimings();
-    const assembleRate = await inFlight(calls, concurrency, assembleSmall);
-    await engram.stageTimings();
-    for (let i = 0; i < 20; i++) await recallSmall(largeUser);
-    await engram.stageTimings();
-    const largeSeq = await sequential(calls, () => recallSmall(largeUser));
-    const stagesLarge = await engram.stageTimings();
-    const busyRss = engram.rssMiB();
-
-    const rankingMs = measureRanking();
-    const serialiseMs = measureSerialisation();
-
-    console.log(
-      `\nRecall speed, embedded default with the ONNX model (Engram in its own process, loopback gRPC; ` +
-        `${small} + ${large} memories seeded in ${seedSeconds.toFixed(0)} s; distinct queries, query cache off)`,
-    );
-    console.log("| figure | measured | floor in this run | ratio | target |");
-    console.log("|---|---:|---:|---:|---|");
-    const row = (name: string, value: string, floor: string, ratio: string, target: string) =>
-      console.log(`| ${name} | ${value} | ${floor} | ${ratio} | ${target} |`);
-    row(
-      `Recall top 10 of ${small}, ${concurrency} in flight, req/s`,
-      recallRate.toFixed(0),
-      `model alone ${modelRate.toFixed(0)} emb/s; Ping ${pingRate.toFixed(0)}`,
-      `${(recallRate / modelRate).toFixed(2)}× model`,
-      `≥ 400 ${recallRate >= 400 ? "met" : "not met"}`,
-    );
-    row(
-      `AssembleContext of ${small}, ${concurrency} in flight, req/s`,
-      assembleRate.toFixed(0),
-      `model alone ${modelRate.toFixed(0)} emb/s`,
-      `${(assembleRate / modelRate).toFixed(2)}× model`,
-      `≥ 400 ${assembleRate >= 400 ? "met" : "not met"}`,
-    );
-    row(
-      `Recall top 10 of ${small}, one at a time, p50 ms`,
-      recallSeq.p50.toFixed(2),
-      `embedding ${single.p50.toFixed(2)} + Ping ${pingSeq.p50.toFixed(2)}`,
-      `${(recallSeq.p50 / (single.p50 + pingSeq.p50)).toFixed(2)}×`,
-      "",
-    );
-    row(
-      `Recall top 10 of ${large}, one at a time, p50 ms`,
-      largeSeq.p50.toFixed(2),
-      `embedding ${single.p50.toFixed(2)} + Ping ${pingSeq.p50.toFixed(2)}`,
-      `${(largeSeq.p50 / (single.p50 + pingSeq.p50)).toFixed(2)}×`,
-      `≤ 10 ${largeSeq.p50 <= 10 ? "met" : "not met"}`,
-    );
-    row("Server RSS idle (model loaded), MiB", idleRss.toFixed(0), "", "", "");
-    row(`Server RSS after the run (${small + large} memories cached), MiB`, busyRss.toFixed(0), "", "", "");
-
-    console.log("\nWhere a Recall's time goes on the server (ms; stage timings, mean and p50 per call)");
-    console.log(`| stage | ${small}, one at a time | ${small}, ${concurrency} in flight | ${large}, one at a time |`);
-    console.log("|---|---:|---:|---:|");
-    const stages = [
-      "embedding",
-      "embedding inference",
-      "embedding batch size",
-      "store search",
-      "vector search",
-      "lexical search",
-      "fusion",
-      "row load",
-    ];
-    const cell = (s: Stages, stage: string) => {
-      const f = s[stage];
-      return f ? `${f.mean.toFixed(2)} / ${f.p50.toFixed(2)}` : "–";
+    const recallSeq = await sequential(calls, () => recall());
+    const stagesSeq = await timings();
+    const recallRate = await inFlight(calls, concurrency, () => recall());
+    const stagesConc = await timings();
+    const assembleRate = await inFlight(calls, concurrency, assemble);
+    await timings();
+    for (let i = 0; i < 20; i++) await recall(largeUser);
+    await timings();
+    const largeSeq = await sequential(calls, () => recall(largeUser));
+    const stagesLarge = await timings();
+    const stall = await burstStall(client, largeUser);
+    return {
+      small,
+      large,
+      pingP50: ping.p50,
+      pingRate,
+      recallRate,
+      assembleRate,
+      recallP50: recallSeq.p50,
+      largeP50: largeSeq.p50,
+      idleRss,
+      busyRss: engram.rssMiB(),
+      stagesSeq,
+      stagesConc,
+      stagesLarge,
+      stall,
     };
-    for (const stage of stages) {
-      console.log(
-        `| ${stage} | ${cell(stagesSeq, stage)} | ${cell(stagesConc, stage)} | ${cell(stagesLarge, stage)} |`,
-      );
-    }
-    console.log(`| ranking (in-process, 40 candidates) | ${rankingMs.toFixed(3)} | | |`);
-    console.log(`| reply serialisation (in-process, 10 memories) | ${serialiseMs.toFixed(3)} | | |`);
-    console.log(
-      `| client-observed call (p50) | ${recallSeq.p50.toFixed(2)} | ${((1000 * concurrency) / recallRate).toFixed(2)} (per call at ${concurrency} in flight) | ${largeSeq.p50.toFixed(2)} |`,
-    );
   } finally {
     await engram.stop();
   }
 }
 
+/**
+ * Issue #21, item 7: twenty concurrent Recalls with distinct 8 KiB queries
+ * (the limit) while another tenant pings one call after another; the
+ * longest Ping, beside an idle Ping measured just before.
+ */
+async function burstStall(
+  client: Client<typeof MemoryService>,
+  scope: { namespace: string; userId: string },
+): Promise<{ idleP50: number; worst: number; pings: number }> {
+  const bystander = client;
+  const idle = await sequential(100, () => bystander.ping({}));
+  const words = ["flights", "Lisbon", "aisle", "vegetarian", "jazz", "desk", "morning", "roast", "fiction", "train"];
+  const query = (n: number) => {
+    const parts: string[] = [];
+    for (let k = 0; parts.join(" ").length < 8 * 1024 - 40; k++) {
+      parts.push(k % 3 === 0 ? words[k % words.length]! : `term${n}x${k}`);
+    }
+    return parts.join(" ");
+  };
+  let pending = 20;
+  const burst = Array.from({ length: pending }, (_, i) =>
+    client.recall({ scope, query: query(i), topK: 10 }).finally(() => pending--),
+  );
+  let worst = 0;
+  let pings = 0;
+  while (pending > 0) {
+    const started = performance.now();
+    await bystander.ping({});
+    worst = Math.max(worst, performance.now() - started);
+    pings++;
+  }
+  await Promise.all(burst);
+  return { idleP50: idle.p50, worst, pings };
+}
+
+/** Imported a thousand at a time: the write path's per-call work is not what this bench measures. */
 async function seed(
   client: Client<typeof MemoryService>,
   scope: { namespace: string; userId: string },
   n: number,
   from: number,
-) {
-  for (let i = 0; i < n; i += 64) {
-    await Promise.all(
-      Array.from({ length: Math.min(64, n - i) }, (_, j) =>
-        client.remember({
-          scope,
-          type: MemoryType.SEMANTIC,
-          content: topics(from + i + j),
-          importance: ((i + j) % 10) / 10,
-        }),
-      ),
-    );
+): Promise<void> {
+  for (let i = 0; i < n; i += 1000) {
+    await client.importMemories({
+      scope,
+      memories: Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({
+        type: MemoryType.SEMANTIC,
+        content: topics(from + i + j),
+        importance: ((i + j) % 10) / 10,
+      })),
+    });
   }
 }
 
