@@ -6,6 +6,7 @@ import { benchImport } from "./import.bench.js";
 import { benchLearning } from "./learning.bench.js";
 import { benchRecallSpeed } from "./recall-speed.bench.js";
 import { benchRedis } from "./redis.bench.js";
+import { benchRedisSentinel } from "./redis-sentinel.bench.js";
 import { benchRemember } from "./remember.bench.js";
 import { benchWeaviate } from "./weaviate.bench.js";
 
@@ -14,7 +15,7 @@ import { benchWeaviate } from "./weaviate.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,recall-speed,embedded,learning,redis,remember,import,weaviate,bounded-work,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,recall-speed,embedded,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -31,6 +32,7 @@ if (wanted("learning")) await benchLearning({ calls, concurrency });
 if (wanted("bounded-work")) await benchBoundedWork();
 if (wanted("agents")) await benchAgents({ calls, concurrency });
 if (wanted("redis")) await benchRedis({ calls, concurrency });
+if (wanted("redis-sentinel")) await benchRedisSentinel({ calls, concurrency });
 if (wanted("remember")) await benchRemember({ calls, concurrency });
 if (wanted("import")) await benchImport({ memories });
 if (wanted("weaviate")) {

@@ -136,7 +136,7 @@ type Verdict =
  */
 export class MemoryIntake {
   constructor(
-    private readonly settlement: MemorySettlement,
+    private readonly settlement: Pick<MemorySettlement, "writeMany">,
     private readonly classifier: GateClassifier,
     private readonly options: IntakeOptions,
     private readonly events: IntakeEvents = {},
@@ -438,14 +438,18 @@ export class MemoryIntake {
     candidates: readonly (Candidate & { readonly content: string })[],
     signal?: AbortSignal,
   ): Promise<Verdict[]> {
-    const asGate = (c: Candidate): GateCandidate => ({
-      id: c.messageId,
+    // Classifier answers are matched by the candidate's position in this call: a message id is
+    // provenance only (Remember and imports have none, so every such item would share one key).
+    const asGate = (c: Candidate, i: number): GateCandidate => ({
+      id: String(i),
       role: c.role,
       content: c.content,
       metadata: c.metadata,
     });
-    const rules: (GateVerdict | undefined)[] = candidates.map((c) => (c.gated ? gateByRules(asGate(c)) : undefined));
-    const ambiguous = candidates.filter((_, i) => rules[i]?.action === "ambiguous").map(asGate);
+    const rules: (GateVerdict | undefined)[] = candidates.map((c, i) =>
+      c.gated ? gateByRules(asGate(c, i)) : undefined,
+    );
+    const ambiguous = candidates.flatMap((c, i) => (rules[i]?.action === "ambiguous" ? [asGate(c, i)] : []));
     const answers = ambiguous.length > 0 ? await this.classifier.classify(ambiguous, signal) : [];
     const answerFor = new Map(answers.map((a) => [a.id, a]));
     return candidates.map((c, i): Verdict => {
@@ -463,8 +467,7 @@ export class MemoryIntake {
       if (rule.action === "store")
         return { keep: true, ...as(rule.type, rule.importance), reason: rule.reason, decidedBy: "rules" };
       if (rule.action === "drop") return { keep: false, ...as("semantic", 0), reason: rule.reason, decidedBy: "rules" };
-      // Remember asks the classifier about one candidate, so its id ("") is unambiguous.
-      const answer = answerFor.get(c.messageId);
+      const answer = answerFor.get(String(i));
       const decidedBy = this.classifier.decider ?? "model";
       const reason = (why: string) => (decidedBy === "model" ? `model:${why}` : why);
       if (answer?.store) {

@@ -1,32 +1,21 @@
 import { randomUUID } from "node:crypto";
 import type { AccessTracker } from "./access-tracker.js";
-import { addsWords, inferSubject, resolveConflict, subjectGloss } from "./conflicts.js";
-import { EngramError, ResourceExhaustedError, UnavailableError } from "./errors.js";
+import { inferSubject, subjectGloss } from "./conflicts.js";
+import { UnavailableError, type EngramError } from "./errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
-import type { LongTermStore, MemoryHit, UserWriteLock } from "./ports.js";
-import { cosine } from "./vectors.js";
-import { withoutEmbedding, type Memory, type MemoryRecord, type MemoryVersion, type Scope } from "./types.js";
+import type { LongTermStore, UserWriteLock } from "./ports.js";
+import {
+  planSettlement,
+  withVersion,
+  type EmbeddedMemory,
+  type GatedMemory,
+  type WriteResult,
+} from "./settlement-plan.js";
+import { withoutEmbedding, type Memory, type MemoryRecord, type Scope } from "./types.js";
 
-/** A memory that passed intake (redacted, gated), with its importance and time settled. */
-export type GatedMemory = Pick<
-  Memory,
-  "type" | "content" | "importance" | "metadata" | "subject" | "pinned" | "occurredAt" | "source" | "speaker"
-> & {
-  /** As in a source system being imported; Engram's own writes leave these unset (now, never accessed). */
-  readonly createdAt?: Date;
-  readonly lastAccessedAt?: Date;
-  readonly accessCount?: number;
-};
-
-export type WriteOutcome = "created" | "merged" | "updated" | "superseded_older" | "stored_as_history";
-
-export interface WriteResult {
-  readonly memory: Memory;
-  readonly outcome: WriteOutcome;
-  readonly supersededIds: readonly string[];
-}
+export type { EmbeddedMemory, GatedMemory, WriteOutcome, WriteResult } from "./settlement-plan.js";
+export { withVersion } from "./settlement-plan.js";
 
 export interface SettlementOptions {
   /** New memories are refused (RESOURCE_EXHAUSTED) once a user holds this many; 0 for no limit. */
@@ -161,13 +150,14 @@ export class MemorySettlement {
     );
   }
 
+  /** Looks up what each item may conflict with, plans the batch (`planSettlement`), then performs the plan. */
   private async settle(
     scope: Scope,
-    items: readonly (GatedMemory & { readonly embedding: Float32Array })[],
+    items: readonly EmbeddedMemory[],
     signal?: AbortSignal,
   ): Promise<(WriteResult | EngramError)[]> {
     const now = this.clock();
-    const lookups = await mapConcurrently(items, lookupConcurrency, (item) => {
+    const existing = await mapConcurrently(items, lookupConcurrency, (item) => {
       signal?.throwIfAborted();
       return this.store.search(scope, {
         embedding: item.embedding,
@@ -179,149 +169,26 @@ export class MemorySettlement {
         limit: conflictCandidates,
       });
     });
-    let room =
-      this.options.maxMemoriesPerUser > 0
-        ? this.options.maxMemoriesPerUser - (await this.store.count(scope))
-        : Number.POSITIVE_INFINITY;
-    /** The batch's view of the user's memories: new ones (to insert) and changed stored ones (to update). */
-    const created = new Map<string, MemoryRecord>();
-    const changed = new Map<string, MemoryRecord>();
-    const latest = (r: MemoryRecord) => created.get(r.id) ?? changed.get(r.id) ?? r;
-    const put = (r: MemoryRecord) => (created.has(r.id) ? created.set(r.id, r) : changed.set(r.id, r));
-    const results: (WriteResult | EngramError)[] = new Array(items.length);
-    const order = items
-      .map((_, i) => i)
-      .sort((a, b) => items[a]!.occurredAt.getTime() - items[b]!.occurredAt.getTime());
-    let superseded = 0;
-    for (const index of order) {
-      const item = items[index]!;
-      const similar: MemoryHit[] = [
-        ...lookups[index]!.filter((h) => !created.has(h.record.id)).map((h) => ({ ...h, record: latest(h.record) })),
-        ...[...created.values()]
-          .filter((r) => r.type === item.type)
-          .map((record) => ({ record, relevance: Math.max(0, cosine(item.embedding, record.embedding)) })),
-      ].sort((a, b) => b.relevance - a.relevance);
-      const resolution = resolveConflict(item, similar);
-      if (resolution.kind === "merge") {
-        const target = resolution.target;
-        const newer = item.occurredAt > target.occurredAt;
-        const merged = withVersion(
-          {
-            ...target,
-            ...(resolution.takeIncomingContent
-              ? {
-                  content: item.content,
-                  embedding: item.embedding,
-                  metadata: { ...target.metadata, ...item.metadata },
-                  // The content is the newer one now, and so is where it came from.
-                  source: item.source,
-                  speaker: item.speaker,
-                }
-              : {}),
-            importance: Math.max(target.importance, item.importance),
-            pinned: target.pinned || item.pinned,
-            occurredAt: newer ? item.occurredAt : target.occurredAt,
-            updatedAt: now,
-          },
-          target,
-          now,
-          newer ? item.occurredAt : now,
-        );
-        // An older near-duplicate that says something else is an earlier version of this memory.
-        put(
-          !newer && !resolution.takeIncomingContent && addsWords(item.content, target.content)
-            ? withEarlierVersion(merged, item, now)
-            : merged,
-        );
-        // Being told again is a use: counted like a recall, through the atomic access path.
-        if (!created.has(target.id)) this.access.record(scope, [target.id], now);
-        results[index] = { memory: withoutEmbedding(merged), outcome: "merged", supersededIds: [] };
-        continue;
-      }
-      if (resolution.kind === "update") {
-        const target = resolution.target;
-        const updated = withVersion(
-          {
-            ...target,
-            content: item.content,
-            embedding: item.embedding,
-            importance: item.importance,
-            metadata: item.metadata,
-            pinned: item.pinned,
-            occurredAt: item.occurredAt,
-            // The content is the newer one now, and so is where it came from.
-            source: item.source,
-            speaker: item.speaker,
-            updatedAt: now,
-          },
-          target,
-          now,
-          item.occurredAt,
-        );
-        put(updated);
-        results[index] = { memory: withoutEmbedding(updated), outcome: "updated", supersededIds: [] };
-        continue;
-      }
-      if (room <= 0) {
-        results[index] = new ResourceExhaustedError(
-          `user "${scope.userId}" holds ${this.options.maxMemoriesPerUser} memories, the limit; forget some or let eviction run`,
-        );
-        continue;
-      }
-      room--;
-      const record: MemoryRecord = {
-        id: randomUUID(),
-        scope,
-        type: item.type,
-        content: item.content,
-        importance: item.importance,
-        metadata: item.metadata,
-        subject: item.subject,
-        pinned: item.pinned,
-        occurredAt: item.occurredAt,
-        createdAt: item.createdAt ?? now,
-        updatedAt: now,
-        lastAccessedAt: item.lastAccessedAt,
-        accessCount: item.accessCount ?? 0,
-        // Older than a current memory of its subject: history from the start, valid until that one began.
-        supersededBy: resolution.kind === "superseded" ? resolution.successor.id : undefined,
-        validUntil: resolution.kind === "superseded" ? resolution.successor.occurredAt : undefined,
-        source: item.source,
-        ...(item.speaker ? { speaker: item.speaker } : {}),
-        embedding: item.embedding,
-        history: [],
-      };
-      created.set(record.id, record);
-      if (resolution.kind !== "supersede") {
-        const outcome = resolution.kind === "superseded" ? "stored_as_history" : "created";
-        results[index] = { memory: withoutEmbedding(record), outcome, supersededIds: [] };
-        continue;
-      }
-      // Recency wins: the new memory replaces older ones of the same subject, which stay as history.
-      for (const target of resolution.targets) {
-        put({ ...target, supersededBy: record.id, validUntil: item.occurredAt, updatedAt: now });
-      }
-      superseded += resolution.targets.length;
-      results[index] = {
-        memory: withoutEmbedding(record),
-        outcome: resolution.targets.length > 0 ? "superseded_older" : "created",
-        supersededIds: resolution.targets.map((t) => t.id),
-      };
-    }
-    const { failed } = await this.store.insertMany([...created.values()]);
+    const max = this.options.maxMemoriesPerUser;
+    const room = max > 0 ? max - (await this.store.count(scope)) : Number.POSITIVE_INFINITY;
+    const plan = planSettlement(items, existing, { scope, room, maxMemoriesPerUser: max, now, newId: randomUUID });
+    const results: (WriteResult | EngramError)[] = [...plan.results];
+    let updates = plan.updates;
+    const { failed } = await this.store.insertMany(plan.inserts);
     if (failed.length > 0) {
       // Rare (a backend refusing one object): those items fail, and nothing may point at them.
-      const failedIds = new Set(failed.map((f) => f.id));
+      const failedIds = new Map(failed.map((f) => [f.id, f.error]));
       for (const [i, result] of results.entries()) {
         if (!(result instanceof Error) && failedIds.has(result.memory.id) && result.outcome !== "merged") {
-          results[i] = new UnavailableError("long-term store", failed.find((f) => f.id === result.memory.id)!.error);
+          results[i] = new UnavailableError("long-term store", failedIds.get(result.memory.id)!);
         }
       }
-      for (const [id, record] of changed)
-        if (record.supersededBy && failedIds.has(record.supersededBy)) changed.delete(id);
+      updates = updates.filter((r) => !(r.supersededBy && failedIds.has(r.supersededBy)));
     }
-    for (const record of changed.values()) await this.store.update(record);
-    if (superseded > 0) this.events.superseded?.(superseded);
+    for (const record of updates) await this.store.update(record);
+    // Being told again is a use: counted like a recall, through the atomic access path.
+    if (plan.retold.length > 0) this.access.record(scope, plan.retold, now);
+    if (plan.superseded > 0) this.events.superseded?.(plan.superseded);
     return results;
   }
 }
@@ -335,49 +202,6 @@ export class MemorySettlement {
 function embeddedText(content: string, subject: string, speaker?: string): string {
   const said = speaker ? `${speaker}: ${content}` : content;
   return subject ? `${said}\n${subjectGloss(subject)}` : said;
-}
-
-/**
- * `next` with `previous`'s content and policy fields appended to its
- * history (oldest dropped beyond the limit), when any of them changed.
- */
-export function withVersion(
-  next: MemoryRecord,
-  previous: MemoryRecord,
-  replacedAt: Date,
-  validUntil: Date,
-): MemoryRecord {
-  const same =
-    next.content === previous.content &&
-    next.importance === previous.importance &&
-    next.subject === previous.subject &&
-    JSON.stringify(next.metadata) === JSON.stringify(previous.metadata);
-  if (same) return next;
-  const version: MemoryVersion = {
-    content: previous.content,
-    importance: previous.importance,
-    subject: previous.subject,
-    metadata: previous.metadata,
-    validFrom: previous.occurredAt,
-    validUntil: validUntil < previous.occurredAt ? previous.occurredAt : validUntil,
-    replacedAt,
-  };
-  return { ...next, history: [...(previous.history ?? []), version].slice(-limits.memoryVersionsKept) };
-}
-
-/** `record` with an older account of it (`earlier`) placed in its history by when it was true. */
-function withEarlierVersion(record: MemoryRecord, earlier: GatedMemory, replacedAt: Date): MemoryRecord {
-  const version: MemoryVersion = {
-    content: earlier.content,
-    importance: earlier.importance,
-    subject: earlier.subject,
-    metadata: earlier.metadata,
-    validFrom: earlier.occurredAt,
-    validUntil: record.occurredAt,
-    replacedAt,
-  };
-  const history = [...(record.history ?? []), version].sort((a, b) => a.validFrom.getTime() - b.validFrom.getTime());
-  return { ...record, history: history.slice(-limits.memoryVersionsKept) };
 }
 
 async function mapConcurrently<T, R>(

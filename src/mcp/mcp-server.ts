@@ -7,7 +7,7 @@ import type { Caller } from "../domain/authorization.js";
 import type { Engram } from "../domain/engram.js";
 import type { Scope } from "../domain/types.js";
 import { toConnectError } from "../rpc/error-mapping.js";
-import { tracer } from "../observability/tracing.js";
+import { tracer } from "../observability/spans.js";
 import { memoryServiceInvoker, toolErrorText } from "./mcp-invoke.js";
 import { registerResources } from "./mcp-resources.js";
 

@@ -1,18 +1,9 @@
-import {
-  context,
-  INVALID_SPAN_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Span,
-} from "@opentelemetry/api";
-import { EngramError } from "../domain/errors.js";
+import { context, SpanKind, trace, type Attributes } from "@opentelemetry/api";
 import type { Embedder, Summariser } from "../domain/models.js";
 import type { Stores, UserWriteLock } from "../domain/ports.js";
 import type { Scope } from "../domain/types.js";
 import type { GateClassifier } from "../domain/write-gate.js";
-import { tracer } from "./tracing.js";
+import { fail, inSpan, traced, tracer } from "./spans.js";
 
 /**
  * Child spans for the work an RPC does outside the process: every store
@@ -24,42 +15,6 @@ import { tracer } from "./tracing.js";
  * background work on timers (access-statistics flushes, learning from
  * sessions) would otherwise start a trace of its own every poll, idle or not.
  */
-
-/** Whether a span is active here, i.e. this work is part of a traced call. */
-function traced(): boolean {
-  return trace.getActiveSpan() !== undefined;
-}
-
-/** Runs `work` in a span named `name`; records failure kinds, not messages that might quote input. */
-export async function inSpan<T>(
-  name: string,
-  kind: SpanKind,
-  attributes: Attributes,
-  work: (span: Span) => Promise<T>,
-): Promise<T> {
-  if (!traced()) return work(trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
-  return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
-    try {
-      return await work(span);
-    } catch (error) {
-      markFailed(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
-}
-
-/** Marks `span` failed with the error's kind, not its message (which might quote input). */
-function markFailed(span: Span, error: unknown): void {
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof EngramError ? error.kind : "internal" });
-}
-
-function fail(span: Span, error: unknown): unknown {
-  markFailed(span, error);
-  span.end();
-  return error;
-}
 
 export function traceStores(stores: Stores): Stores {
   return {

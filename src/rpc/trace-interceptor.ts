@@ -10,7 +10,7 @@ import {
   type Span,
   type TextMapGetter,
 } from "@opentelemetry/api";
-import { tracer } from "../observability/tracing.js";
+import { tracer } from "../observability/spans.js";
 import { toConnectError } from "./error-mapping.js";
 import { methodLabel } from "./observe-interceptor.js";
 
