@@ -72,6 +72,9 @@ async function serve(data: InferenceWorkerData): Promise<void> {
     intraOpNumThreads: data.threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
+    // The arena keeps the peak of any batch for good: one batch of 19 texts of 256 tokens grew the
+    // server by 440 MiB. Without it, inference measured as fast and its output is identical.
+    enableCpuMemArena: false,
   });
   const withTokenTypes = session.inputNames.includes("token_type_ids");
   const output = session.outputNames[0]!;
