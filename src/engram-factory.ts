@@ -6,32 +6,42 @@ import { createOpenAiClient, OpenAiEmbedder, OpenAiGateClassifier, OpenAiSummari
 import { LocalEmbedder } from "./models/local-embedder.js";
 import { OnnxEmbedder } from "./models/onnx-embedder.js";
 import { OpenAiExtractor } from "./models/openai-extractor.js";
+import { OpenAiCompatibleReranker } from "./models/openai-reranker.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
 import { openRedisStores } from "./storage/redis/redis-stores.js";
 import { openWeaviateStores } from "./storage/weaviate/weaviate-store.js";
 import type { Stores } from "./domain/ports.js";
-import { traceModels, traceStores } from "./observability/trace-backends.js";
+import type { EvictionPolicy } from "./domain/types.js";
+import type { EngramMetrics } from "./observability/metrics.js";
+import { observeStores } from "./observability/observe-stores.js";
+import { traceModels } from "./observability/trace-models.js";
 import { stageTimings, withSearchTimings } from "./observability/stage-timings.js";
 
 /**
  * Builds the memory hierarchy from configuration: the stores it names and the
  * model providers. Shared by the server and the `engram evict` command so
- * both see the same data the same way.
+ * both see the same data the same way. Whatever stores are opened (the
+ * configured ones, or a test's) are observed here, once: metrics when
+ * `metrics` is given, spans under a traced call.
  */
 export async function openEngram(
   config: Config,
   events: EngramEvents = {},
   openStores: (config: Config, dimensions: number, embedder: string) => Stores | Promise<Stores> = openConfiguredStores,
+  metrics?: EngramMetrics,
 ): Promise<{ engram: Engram; stores: Stores }> {
-  stageTimings.enabled = config.stageTimings;
+  stageTimings.enabled = config.longTerm.stageTimings;
   const models = traceModels(await openModels(config), config.models.provider);
-  const opened = await openStores(
-    config,
-    models.embedder.dimensions,
-    identityKey(models.embedder.identity, models.embedder.dimensions),
+  const observed = observeStores(
+    await openStores(
+      config,
+      models.embedder.dimensions,
+      identityKey(models.embedder.identity, models.embedder.dimensions),
+    ),
+    metrics,
   );
-  const stores = config.stageTimings ? withSearchTimings(opened) : opened;
+  const stores = config.longTerm.stageTimings ? withSearchTimings(observed) : observed;
   const engram = new Engram(
     stores,
     models,
@@ -44,15 +54,25 @@ export async function openEngram(
       working: { defaultTtlSeconds: config.working.defaultTtlSeconds },
       learning: config.learning,
       ranking: config.ranking,
-      piiMode: config.piiMode,
-      maxMemoriesPerUser: config.maxMemoriesPerUser,
-      eviction: config.eviction,
-      accessFlushIntervalMs: config.accessFlushIntervalMs,
-      queryEmbeddingCacheEntries: config.queryEmbeddingCacheEntries,
+      rerank: config.ranking.rerank
+        ? { reranker: new OpenAiCompatibleReranker(config.ranking.rerank), depth: config.ranking.rerank.depth }
+        : undefined,
+      piiMode: config.longTerm.piiMode,
+      maxMemoriesPerUser: config.longTerm.refuseWritesAbovePerUser,
+      eviction: evictionPolicy(config.eviction),
+      accessFlushIntervalMs: config.longTerm.accessFlushIntervalMs,
+      retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxEntries: config.quality.retrievalMaxEntries },
+      queryEmbeddingCacheEntries: config.longTerm.queryEmbeddingCacheEntries,
     },
     events,
   );
   return { engram, stores };
+}
+
+/** The configured eviction defaults as the domain's policy (whose field keeps the wire's name). */
+function evictionPolicy(eviction: Config["eviction"]): EvictionPolicy {
+  const { evictDownToPerUser, scoreThreshold, halfLifeHours, minAgeHours, maxAgeHours } = eviction;
+  return { scoreThreshold, halfLifeHours, minAgeHours, maxAgeHours, maxMemoriesPerUser: evictDownToPerUser };
 }
 
 /**
@@ -81,7 +101,11 @@ export async function openConfiguredStores(
           ...(weaviateConfig ? {} : { ...(embedder !== undefined ? { embedder } : {}), ...options }),
         });
   const redis = redisConfig
-    ? openRedisStores({ ...redisConfig, sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 } })
+    ? openRedisStores({
+        ...redisConfig,
+        sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 },
+        retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxPerUser: config.quality.retrievalMaxPerUser },
+      })
     : undefined;
   try {
     const weaviate = weaviateConfig
@@ -91,7 +115,7 @@ export async function openConfiguredStores(
         })
       : undefined;
     await redis?.connected;
-    return traceStores({
+    return {
       sessions: redis?.sessions ?? embedded!.sessions,
       working: redis?.working ?? embedded!.working,
       longTerm: weaviate?.longTerm ?? embedded!.longTerm,
@@ -107,6 +131,8 @@ export async function openConfiguredStores(
       // The queue lives with the sessions it is about.
       learningQueue: redis?.learningQueue ?? embedded!.learningQueue,
       sessionLease: redis?.sessionLease,
+      // In Redis, a report may reach any replica; absent, Engram keeps retrievals in the process.
+      retrievalLog: redis?.retrievalLog,
       // Only the tiers the embedded store still serves can be counted cheaply.
       sizes: async () => {
         const all = (await embedded?.sizes?.()) ?? {};
@@ -120,7 +146,7 @@ export async function openConfiguredStores(
         await weaviate?.close();
         await embedded?.close();
       },
-    });
+    };
   } catch (error) {
     await redis?.close();
     await embedded?.close();

@@ -36,14 +36,24 @@ export class InvalidArgumentError extends EngramError {
 /** Is thrown if a session, task or memory does not exist (or expired). */
 export class NotFoundError extends EngramError {
   readonly kind = "not-found";
-  constructor(what: string, id: string) {
-    super(`${what} "${id}" was not found`);
+  constructor(what: string, id: string, hint?: string) {
+    super(`${what} "${id}" was not found${hint ? `: ${hint}` : ""}`);
   }
 }
 
 /** Is thrown if a documented limit would be exceeded. */
 export class ResourceExhaustedError extends EngramError {
   readonly kind = "resource-exhausted";
+}
+
+/** Is thrown if a caller is over its rate limit; `retryAfterMs` says when its next call would be admitted. */
+export class RateLimitedError extends ResourceExhaustedError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Is thrown if the caller is known but not entitled to the namespace or scope. */

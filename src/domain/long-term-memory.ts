@@ -1,7 +1,7 @@
 import type { AccessTracker } from "./access-tracker.js";
 import { MemoryIntake, type IntakeEvents, type IntakeOptions } from "./memory-intake.js";
 import { MemoryManagement } from "./memory-management.js";
-import { MemoryRecall, type RecallEvents } from "./memory-recall.js";
+import { MemoryRecall, type RecallEvents, type RerankStage } from "./memory-recall.js";
 import { MemorySettlement, type SettlementEvents, type SettlementOptions } from "./memory-settlement.js";
 import type { Embedder } from "./models.js";
 import type { LongTermStore } from "./ports.js";
@@ -13,6 +13,8 @@ export interface LongTermOptions extends IntakeOptions, SettlementOptions {
   readonly ranking: RankingPolicy;
   /** Recall queries whose vectors are kept for a repeat (QueryEmbeddingCache); absent or 0: none. */
   readonly queryEmbeddingCacheEntries?: number;
+  /** An optional rerank stage after ranking; absent ranks offline. */
+  readonly rerank?: RerankStage | undefined;
 }
 
 /** What long-term memory reports besides its return values (metrics). */
@@ -42,7 +44,7 @@ export class LongTermMemory {
     this.intake = new MemoryIntake(this.settlement, classifier, options, events, clock);
     // Only recall's queries go through the cache: memory texts are rarely embedded twice.
     const queries = new QueryEmbeddingCache(embedder, options.queryEmbeddingCacheEntries ?? 0);
-    this.reader = new MemoryRecall(store, queries, access, options.ranking, events, clock);
+    this.reader = new MemoryRecall(store, queries, access, options.ranking, events, clock, options.rerank);
     this.management = new MemoryManagement(store, this.intake, this.settlement);
   }
 

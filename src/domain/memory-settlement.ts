@@ -5,8 +5,9 @@ import { UnavailableError, type EngramError } from "./errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { Embedder } from "./models.js";
 import type { LongTermStore, UserWriteLock } from "./ports.js";
+import { timeSlicer } from "./time-slice.js";
 import {
-  planSettlement,
+  settlementSteps,
   withVersion,
   type EmbeddedMemory,
   type GatedMemory,
@@ -157,8 +158,10 @@ export class MemorySettlement {
     signal?: AbortSignal,
   ): Promise<(WriteResult | EngramError)[]> {
     const now = this.clock();
-    const existing = await mapConcurrently(items, lookupConcurrency, (item) => {
-      signal?.throwIfAborted();
+    // A batch may be 1,000 items of 8 KiB: lookups and planning yield to other callers between slices of work.
+    const pause = timeSlicer(signal);
+    const existing = await mapConcurrently(items, lookupConcurrency, async (item) => {
+      await pause();
       return this.store.search(scope, {
         embedding: item.embedding,
         text: item.content,
@@ -171,7 +174,10 @@ export class MemorySettlement {
     });
     const max = this.options.maxMemoriesPerUser;
     const room = max > 0 ? max - (await this.store.count(scope)) : Number.POSITIVE_INFINITY;
-    const plan = planSettlement(items, existing, { scope, room, maxMemoriesPerUser: max, now, newId: randomUUID });
+    const steps = settlementSteps(items, existing, { scope, room, maxMemoriesPerUser: max, now, newId: randomUUID });
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) await pause();
+    const plan = step.value;
     const results: (WriteResult | EngramError)[] = [...plan.results];
     let updates = plan.updates;
     const { failed } = await this.store.insertMany(plan.inserts);

@@ -76,9 +76,21 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
   if (fact.test(text) || possessionFact.test(text)) {
     return { action: "store", type: "semantic", importance: 0.6, reason: "stated-fact" };
   }
-  if (/\?\s*$/.test(text)) return { action: "drop", reason: "question" };
+  if (/\?\s*$/.test(text) && !statesBeforeAsking(text)) return { action: "drop", reason: "question" };
   if (text.split(/\s+/).length < 4) return { action: "drop", reason: "too-short" };
   return { action: "ambiguous" };
+}
+
+/**
+ * A message that says something before it asks ("I joined an activist group
+ * last Tuesday. What have you been up to?"): the statement is what a later
+ * question needs, so the trailing question does not make it a question.
+ * Found on LoCoMo, where it was the gate's largest loss of answers
+ * (docs/recall-quality.md). A statement is a sentence of four words or more
+ * not ending in "?".
+ */
+function statesBeforeAsking(text: string): boolean {
+  return (text.match(/[^.!?]+[.!?]*/g) ?? []).some((s) => !/\?\s*$/.test(s) && s.trim().split(/\s+/).length >= 4);
 }
 
 /** The speaker talking about themselves or their own. */

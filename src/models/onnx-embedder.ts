@@ -1,14 +1,12 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
 import type { Embedder, EmbedderIdentity } from "../domain/models.js";
+import { timeSlicer } from "../domain/time-slice.js";
 import { stageTimings } from "../observability/stage-timings.js";
 import { InferenceBatcher } from "./inference-batcher.js";
-import type { InferenceReply, InferenceRequest, InferenceWorkerData } from "./onnx-inference-worker.js";
+import { OnnxInferenceThread, type Int64Input } from "./onnx-inference-thread.js";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
-
-export { meanPoolRows } from "./onnx-inference-worker.js";
 
 export interface OnnxEmbedderOptions {
   /** Holds model.onnx and tokenizer.json (scripts/fetch-embedding-model.sh installs them). */
@@ -28,23 +26,23 @@ export const onnxMaxTokens = 256;
  * dimensions), pooled as sentence-transformers does for it: the mean of the
  * token vectors under the attention mask, then unit length.
  *
- * The model runs on a worker thread (onnx-inference-worker.ts says why);
- * the event loop only tokenizes (bounded by `onnxMaxTokens`). Texts of
- * concurrent calls are coalesced into batched inferences
- * (InferenceBatcher); a text's vector is the same alone or in a batch,
- * since padding is masked out of attention and pooling.
+ * Inference runs on a worker thread (OnnxInferenceThread): onnxruntime's
+ * `session.run` computes on the thread that calls it, and one batch held the
+ * event loop for seconds. The event loop only tokenizes (bounded by
+ * `onnxMaxTokens`) and pools.
  */
 export class OnnxEmbedder implements Embedder {
-  private readonly batcher: InferenceBatcher<number[], Float32Array>;
+  private readonly batcher: InferenceBatcher<string, Float32Array>;
 
   private constructor(
-    private readonly model: OnnxModelThread,
+    private readonly session: OnnxInferenceThread,
     private readonly tokenizer: WordPieceTokenizer,
     batchSize: number,
     readonly dimensions: number,
     readonly identity: EmbedderIdentity,
   ) {
-    this.batcher = new InferenceBatcher((batch) => this.model.infer(batch), batchSize);
+    // Concurrent calls' texts share inferences: whatever arrives while one runs goes as the next batch.
+    this.batcher = new InferenceBatcher((texts) => this.run(texts), batchSize);
   }
 
   /**
@@ -54,7 +52,7 @@ export class OnnxEmbedder implements Embedder {
    */
   static async open(options: OnnxEmbedderOptions): Promise<OnnxEmbedder> {
     try {
-      import.meta.resolve("onnxruntime-node");
+      await import("onnxruntime-node");
     } catch (cause) {
       throw new Error("ENGRAM_MODEL_PROVIDER=local-onnx needs the npm package onnxruntime-node (npm ci installs it)", {
         cause,
@@ -74,113 +72,84 @@ export class OnnxEmbedder implements Embedder {
     const tokenizer = new WordPieceTokenizer(
       JSON.parse(tokenizerJson) as ConstructorParameters<typeof WordPieceTokenizer>[0],
     );
+    const session = await OnnxInferenceThread.start(modelPath, options.threads);
     // The file's digest is its version: other weights under the same name are another embedder.
     const identity = {
       provider: "local-onnx",
       model: "all-MiniLM-L6-v2-int8",
       version: createHash("sha256").update(model).digest("hex").slice(0, 12),
     };
-    const thread = await OnnxModelThread.start({ kind: "engram-onnx-inference", model, threads: options.threads });
-    const [probe] = await thread.infer([tokenizer.encode("dimension probe", onnxMaxTokens).ids]);
-    return new OnnxEmbedder(thread, tokenizer, options.batchSize, probe!.length, identity);
+    const embedder = new OnnxEmbedder(session, tokenizer, options.batchSize, 0, identity);
+    const [probe] = await embedder.run(["dimension probe"]).catch(async (cause: unknown) => {
+      await session.close();
+      throw cause;
+    });
+    return new OnnxEmbedder(session, tokenizer, options.batchSize, probe!.length, identity);
   }
 
   async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
     signal?.throwIfAborted();
     const started = stageTimings.begin();
-    const vectors = await Promise.all(
-      texts.map((text) => this.batcher.submit(this.tokenizer.encode(text, onnxMaxTokens).ids)),
-    );
+    const vectors = await Promise.all(texts.map((text) => this.batcher.submit(text)));
     stageTimings.end("embedding", started);
     return vectors;
   }
 
   async close(): Promise<void> {
-    await this.model.stop();
-  }
-}
-
-/**
- * The worker thread that holds the model, and the requests waiting for its
- * replies. If the thread dies, the requests in flight fail and the next one
- * starts a new thread.
- */
-class OnnxModelThread {
-  private worker: Worker | undefined;
-  private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (v: Float32Array[]) => void; reject: (e: Error) => void }>();
-
-  private constructor(private readonly data: InferenceWorkerData) {}
-
-  static async start(data: InferenceWorkerData): Promise<OnnxModelThread> {
-    const thread = new OnnxModelThread(data);
-    await thread.spawn();
-    return thread;
+    await this.session.close();
   }
 
-  /** Embeds token-id rows (each at most `onnxMaxTokens`) in one inference. */
-  infer(rows: readonly number[][]): Promise<Float32Array[]> {
-    const width = Math.max(...rows.map((ids) => ids.length));
-    const ids = new BigInt64Array(rows.length * width);
-    const mask = new BigInt64Array(rows.length * width);
-    rows.forEach((row, r) =>
+  /** One inference over a batch, padded to its longest text. */
+  private async run(texts: readonly string[]): Promise<Float32Array[]> {
+    // Tokenizing a batch of 8 KiB texts is the event loop's share: in slices.
+    const pause = timeSlicer();
+    const encoded: number[][] = [];
+    for (const text of texts) {
+      await pause();
+      encoded.push(this.tokenizer.encode(text, onnxMaxTokens).ids);
+    }
+    const width = Math.max(...encoded.map((ids) => ids.length));
+    const ids = new BigInt64Array(texts.length * width);
+    const mask = new BigInt64Array(texts.length * width);
+    encoded.forEach((row, r) =>
       row.forEach((id, c) => {
         ids[r * width + c] = BigInt(id);
         mask[r * width + c] = 1n;
       }),
     );
-    const request: InferenceRequest = { id: this.nextId++, ids, mask, lengths: rows.map((r) => r.length), width };
-    return (this.worker ? Promise.resolve() : this.spawn()).then(
-      () =>
-        new Promise<Float32Array[]>((resolve, reject) => {
-          // Referenced only while it owes replies: an idle model must not keep a finished process alive.
-          if (this.waiting.size === 0) this.worker!.ref();
-          this.waiting.set(request.id, { resolve, reject });
-          this.worker!.postMessage(request, [ids.buffer, mask.buffer]);
-        }),
-    );
+    const shape = [texts.length, width];
+    const feeds: Record<string, Int64Input> = {
+      input_ids: { data: ids, dims: shape },
+      attention_mask: { data: mask, dims: shape },
+    };
+    if (this.session.inputNames.includes("token_type_ids")) {
+      feeds.token_type_ids = { data: new BigInt64Array(texts.length * width), dims: shape };
+    }
+    const hidden = await this.session.run(feeds);
+    return meanPool(hidden.data, hidden.dims, encoded);
   }
+}
 
-  async stop(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    await worker?.terminate();
-  }
-
-  private spawn(): Promise<void> {
-    // From dist/ the compiled .js; from the sources (tests, benches) the .ts, by Node's type stripping.
-    const file = import.meta.url.endsWith(".ts") ? "./onnx-inference-worker.ts" : "./onnx-inference-worker.js";
-    const worker = new Worker(new URL(file, import.meta.url), { workerData: this.data });
-    this.worker = worker;
-    return new Promise<void>((resolve, reject) => {
-      const fail = (error: Error) => {
-        if (this.worker === worker) this.worker = undefined;
-        for (const pending of this.waiting.values()) pending.reject(error);
-        this.waiting.clear();
-        reject(error);
-      };
-      worker.on("error", fail);
-      worker.on("exit", (code) => fail(new Error(`the embedding model's thread exited (code ${code})`)));
-      worker.on("message", (message: InferenceReply | { ready: true } | { failed: string }) => {
-        if ("ready" in message) {
-          worker.unref();
-          return resolve();
-        }
-        if ("failed" in message) return fail(new Error(`the embedding model did not load: ${message.failed}`));
-        const pending = this.waiting.get(message.id);
-        this.waiting.delete(message.id);
-        if (this.waiting.size === 0) worker.unref();
-        if (!pending) return;
-        if ("error" in message) return pending.reject(new Error(`embedding inference failed: ${message.error}`));
-        stageTimings.add("embedding inference", message.ms);
-        const rows = message.vectors.length / message.dimensions;
-        stageTimings.add("embedding batch size", rows);
-        pending.resolve(
-          Array.from({ length: rows }, (_, r) =>
-            message.vectors.slice(r * message.dimensions, (r + 1) * message.dimensions),
-          ),
-        );
-      });
-    });
-  }
+/**
+ * Mean of each text's token vectors over its real tokens (not the padding),
+ * scaled to unit length. A model that already pools ([batch, dims]) is only
+ * normalised.
+ */
+export function meanPool(data: Float32Array, dims: readonly number[], encoded: readonly number[][]): Float32Array[] {
+  const pooled = dims.length === 2;
+  const width = pooled ? 1 : dims[1]!;
+  const hidden = dims[dims.length - 1]!;
+  return encoded.map((row, r) => {
+    const vector = new Float32Array(hidden);
+    const tokens = pooled ? 1 : row.length;
+    for (let t = 0; t < tokens; t++) {
+      const offset = (r * width + t) * hidden;
+      for (let d = 0; d < hidden; d++) vector[d] = vector[d]! + data[offset + d]!;
+    }
+    let norm = 0;
+    for (const v of vector) norm += v * v;
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let d = 0; d < hidden; d++) vector[d] = vector[d]! * scale;
+    return vector;
+  });
 }

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { RateLimiter } from "../domain/rate-limit.js";
 import { anonymousCaller, type Caller } from "../domain/authorization.js";
-import { UnauthenticatedError } from "../domain/errors.js";
+import { RateLimitedError, UnauthenticatedError } from "../domain/errors.js";
 import type { TokenEntry } from "../domain/token-entries.js";
 import { toConnectError } from "./error-mapping.js";
 
@@ -105,25 +105,19 @@ export class Authenticator {
    * UNAUTHENTICATED, or RESOURCE_EXHAUSTED with a `retry-after-ms` header.
    */
   admit(authorization: string | null, certificateCn?: string, peerAddress?: string): Caller {
-    let caller: Caller;
     try {
-      caller = this.authenticate(authorization, certificateCn);
+      const caller = this.authenticate(authorization, certificateCn);
+      // With authentication off every caller is anonymous: one bucket per peer
+      // address, so one noisy client cannot use up everyone's rate.
+      const bucket = caller === anonymousCaller && peerAddress !== undefined ? `peer ${peerAddress}` : caller.name;
+      const waitMs = this.limiter?.take(bucket) ?? 0;
+      if (waitMs > 0)
+        throw new RateLimitedError(`caller "${bucket}" is over its rate limit; retry in ${waitMs} ms`, waitMs);
+      return caller;
     } catch (error) {
-      // Callers of admit run before any interceptor: map the status here.
+      // Callers of admit run before any interceptor: map the status here, by the one mapping.
       throw toConnectError(error);
     }
-    // With authentication off every caller is anonymous: one bucket per peer
-    // address, so one noisy client cannot use up everyone's rate.
-    const bucket = caller === anonymousCaller && peerAddress !== undefined ? `peer ${peerAddress}` : caller.name;
-    const waitMs = this.limiter?.take(bucket) ?? 0;
-    if (waitMs > 0) {
-      throw new ConnectError(
-        `caller "${bucket}" is over its rate limit; retry in ${waitMs} ms`,
-        Code.ResourceExhausted,
-        { "retry-after-ms": String(waitMs) },
-      );
-    }
-    return caller;
   }
 }
 

@@ -1,4 +1,5 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { NotFoundError } from "../domain/errors.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
 import type { HealthStatus } from "../observability/health-status.js";
 
@@ -8,7 +9,7 @@ export function healthHandlers(health: HealthStatus): ServiceImpl<typeof Health>
   return {
     check(req) {
       const status = health.get(req.service);
-      if (status === undefined) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
+      if (status === undefined) throw new NotFoundError("service", req.service);
       return { status };
     },
     list() {

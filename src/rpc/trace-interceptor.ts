@@ -12,6 +12,7 @@ import {
 } from "@opentelemetry/api";
 import { tracer } from "../observability/spans.js";
 import { toConnectError } from "./error-mapping.js";
+import { genAiRequestAttributes, genAiResponseAttributes } from "./genai-memory-attributes.js";
 import { methodLabel } from "./observe-interceptor.js";
 
 /** Reads trace context (traceparent, tracestate, baggage) from request headers. */
@@ -25,7 +26,8 @@ export const headersGetter: TextMapGetter<Headers> = {
  * every protocol the router serves. Streaming responses run each step inside
  * the span, so the spans of the work they do are its children. Attributes
  * carry the call's ids (namespace, user, session, task, memory), never
- * content.
+ * content, and, for memory operations, the OpenTelemetry GenAI memory
+ * attributes (genai-memory-attributes.ts).
  */
 export function traceInterceptor(): Interceptor {
   return (next) => async (req) => {
@@ -39,8 +41,9 @@ export function traceInterceptor(): Interceptor {
           "rpc.system": "grpc",
           "rpc.service": req.service.typeName,
           "rpc.method": req.method.name,
-          "engram.protocol": protocolOf(req.header.get("content-type") ?? ""),
+          "engram.protocol": protocolOf(req.url, req.header.get("content-type") ?? ""),
           ...(req.stream ? {} : requestIds(req.message)),
+          ...(req.stream ? {} : genAiRequestAttributes(req.method.name, req.message)),
         },
       },
       parent,
@@ -53,6 +56,7 @@ export function traceInterceptor(): Interceptor {
       throw end(span, error, req.signal);
     }
     if (!res.stream) {
+      span.setAttributes(genAiResponseAttributes(req.method.name, res.message));
       end(span, undefined, req.signal);
       return res;
     }
@@ -91,8 +95,13 @@ function end(span: Span, error: unknown, signal: AbortSignal): unknown {
   return error;
 }
 
-/** The protocol, from the content type; the native gRPC path (grpc-js) passes none on. */
-function protocolOf(contentType: string): string {
+/**
+ * The protocol: "mcp" for the MCP front door (its in-process calls' URL is
+ * "mcp:/…"), else from the content type; the native gRPC path (grpc-js)
+ * passes none on.
+ */
+function protocolOf(url: string, contentType: string): string {
+  if (url.startsWith("mcp:")) return "mcp";
   if (contentType.startsWith("application/grpc-web")) return "grpc-web";
   return contentType === "" || contentType.startsWith("application/grpc") ? "grpc" : "connect";
 }

@@ -80,6 +80,11 @@ describe("traces", () => {
       "rpc.grpc.status_code": 0,
       "engram.namespace": "traced",
       "engram.user_id": "u1",
+      // OpenTelemetry's GenAI memory conventions, beside Engram's own.
+      "gen_ai.operation.name": "search_memory",
+      "gen_ai.provider.name": "engram",
+      "gen_ai.memory.store.id": "traced/u1",
+      "gen_ai.memory.record.count": 1,
     });
     const children = childrenOf(spans, rpc!);
     const embed = named(children, "engram model.embed");
@@ -105,6 +110,12 @@ describe("traces", () => {
     const rememberSpans = spansOf(remember.traceId);
     const [rpc] = named(rememberSpans, "engram.v1.MemoryService/Remember");
     expect(rpc!.parentSpanContext?.spanId).toBe(remember.spanId);
+    expect(rpc!.attributes).toMatchObject({
+      "gen_ai.operation.name": "upsert_memory",
+      "gen_ai.memory.store.id": "traced/u1",
+      "gen_ai.memory.record.count": 1,
+    });
+    expect(rpc!.attributes["gen_ai.memory.record.id"]).toMatch(/\S/);
     const lockWait = named(rememberSpans, "engram user_write_lock.wait");
     expect(lockWait).toHaveLength(1);
     expect(named(rememberSpans, /^weaviate long_term\./).length).toBeGreaterThan(1);
@@ -148,7 +159,7 @@ describe("traces", () => {
     }
   });
 
-  it("an MCP tool call over HTTP continues the client's trace", async () => {
+  it("an MCP tool call over HTTP continues the client's trace, as the RPC it calls", async () => {
     const caller = callerTrace();
     const client = new Client({ name: "engram-test", version: "1.0.0" });
     const url = new URL(`http://127.0.0.1:${server.server.mcpPort}/mcp`);
@@ -160,11 +171,14 @@ describe("traces", () => {
       await client.close();
     }
     const spans = spansOf(caller.traceId);
-    const [tool] = named(spans, "mcp/recall");
+    // The same server span as a gRPC Recall (the same trace interceptor), marked as coming in by MCP.
+    const [tool] = named(spans, "engram.v1.MemoryService/Recall");
     expect(tool!.kind).toBe(SpanKind.SERVER);
     expect(tool!.parentSpanContext?.spanId).toBe(caller.spanId);
     expect(tool!.attributes).toMatchObject({
-      "rpc.system": "mcp",
+      "rpc.system": "grpc",
+      "engram.protocol": "mcp",
+      "rpc.grpc.status_code": 0,
       "engram.namespace": "traced",
       "engram.user_id": "u1",
     });

@@ -1,6 +1,5 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { SqliteReader } from "./sqlite-reader.js";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { UnavailableError } from "../../domain/errors.js";
 
@@ -12,7 +11,6 @@ import { UnavailableError } from "../../domain/errors.js";
  */
 export class SqliteDatabase {
   readonly db: DatabaseSync;
-  private reader: SqliteReader | undefined;
 
   constructor(readonly path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -20,7 +18,24 @@ export class SqliteDatabase {
     this.db.exec("PRAGMA journal_mode = WAL");
     this.db.exec("PRAGMA synchronous = FULL");
     this.db.exec("PRAGMA foreign_keys = ON");
+    // Deleted rows are overwritten with zeros, not left in free space (see `erase`).
+    this.db.exec("PRAGMA secure_delete = ON");
     migrate(this.db);
+  }
+
+  /**
+   * Makes what was deleted unrecoverable from the files: rows were zeroed
+   * in place (`secure_delete`) and the full-text index dropped their words
+   * (its own secure-delete), but in WAL mode the pages that held them are
+   * still copies in the -wal file until a checkpoint. This copies the WAL
+   * into the database and truncates it to zero bytes. Called after an
+   * erasure (ForgetUser, ForgetMemory); false when another connection (the
+   * `engram evict` CronJob) held a read snapshot and the WAL could not be
+   * emptied, in which case the next erasure or SQLite's own checkpoint does.
+   */
+  erase(): boolean {
+    const result = this.guard(() => this.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get());
+    return Number(result?.busy ?? 1) === 0;
   }
 
   /**
@@ -68,20 +83,7 @@ export class SqliteDatabase {
     return this.db.isOpen;
   }
 
-  /**
-   * A read-only query on the read thread's connection (SqliteReader), so a
-   * costly one leaves the event loop free; in memory, where no second
-   * connection sees the data, on this one.
-   */
-  async readAll(sql: string, ...params: SQLInputValue[]): Promise<Record<string, SQLInputValue>[]> {
-    if (this.path === ":memory:") return this.all(sql, ...params);
-    this.reader ??= new SqliteReader(this.path);
-    return this.reader.all(sql, params);
-  }
-
   close(): void {
-    void this.reader?.close();
-    this.reader = undefined;
     if (this.db.isOpen) this.db.close();
   }
 }
@@ -267,6 +269,13 @@ const migrations: readonly string[] = [
   // reading thousands of them per recall cost 80 ms at 10,000 memories.
   `
   CREATE INDEX memories_search ON memories (namespace, user_id, id, type, superseded_by, speaker);
+  `,
+  // Erasure: a deleted memory's words leave the full-text index at once
+  // (FTS5 secure-delete) instead of staying in its segments as tombstoned
+  // entries until a merge; 'optimize' purges those left by earlier deletes.
+  `
+  INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', 1);
+  INSERT INTO memories_fts (memories_fts) VALUES ('optimize');
   `,
 ];
 

@@ -3,15 +3,16 @@ import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js
 import type { MemoryRecord, MemorySource, MemoryType, MemoryVersion, Scope } from "../../domain/types.js";
 import type {
   BulkInsertResult,
+  CandidateSearch,
   ListCursor,
   LongTermStore,
   MemoryFilter,
   MemoryHit,
   MemorySearch,
+  RecallCandidates,
 } from "../../domain/ports.js";
 import { fuseRelativeScores, type ScoredId } from "../../domain/hybrid-fusion.js";
-import { stageTimings } from "../../observability/stage-timings.js";
-import { ftsQuery } from "./fts-query.js";
+import { ftsQuery, ftsTermsQuery } from "./fts-query.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 import { UserVectorCache, type UserVectors, type VectorRow } from "./user-vector-cache.js";
 
@@ -107,21 +108,15 @@ export class SqliteLongTermStore implements LongTermStore {
    */
   async search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
     // BM25 alone (alpha 0) takes no vector candidates, as Weaviate's hybrid does.
-    // The full-text match runs on the read thread while this one scans the vectors.
-    let started = stageTimings.begin();
-    const lexicalAnswer = search.alpha >= 1 ? Promise.resolve([]) : this.lexicalCandidates(scope, search);
-    // Awaited below: a failure must not count as unhandled while the vectors are scanned.
-    lexicalAnswer.catch(() => {});
     const vector = search.alpha > 0 ? this.vectorCandidates(scope, search).filter((v) => v.score > 0) : [];
-    stageTimings.end("vector search", started);
-    const lexical = await lexicalAnswer;
-    stageTimings.end("lexical search", started);
-    started = stageTimings.begin();
     const scored =
-      search.alpha >= 1 ? vector : fuseRelativeScores(vector, lexical, search.alpha).slice(0, search.limit);
-    stageTimings.end("fusion", started);
+      search.alpha >= 1
+        ? vector
+        : fuseRelativeScores(vector, this.lexicalCandidates(scope, search, ftsQuery(search.text)), search.alpha).slice(
+            0,
+            search.limit,
+          );
     if (scored.length === 0) return [];
-    started = stageTimings.begin();
     const rows = this.database.all(
       `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${scored.map(() => "?").join(", ")})`,
       scope.namespace,
@@ -129,15 +124,38 @@ export class SqliteLongTermStore implements LongTermStore {
       ...scored.map((s) => s.id),
     );
     const byId = new Map(rows.map((row) => [String(row.id), toRecord(row)]));
-    stageTimings.end("row load", started);
     return scored.flatMap((s) => {
       const record = byId.get(s.id);
       return record ? [{ record, relevance: s.score }] : [];
     });
   }
 
+  /**
+   * Recall's candidates: the same two searches as `search`, returned apart
+   * with their raw scores for the domain to fuse (domain/recall-ranking.ts).
+   */
+  async candidates(scope: Scope, search: CandidateSearch): Promise<RecallCandidates> {
+    const vector = this.vectorCandidates(scope, search).filter((v) => v.score > 0);
+    const lexical = this.lexicalCandidates(scope, search, ftsTermsQuery(search.terms));
+    const ids = [...new Set([...vector, ...lexical].map((s) => s.id))];
+    if (ids.length === 0) return { vector: [], lexical: [] };
+    const rows = this.database.all(
+      `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
+      scope.namespace,
+      scope.userId,
+      ...ids,
+    );
+    const byId = new Map(rows.map((row) => [String(row.id), { ...toRecord(row), embedding: new Float32Array(0) }]));
+    const hits = (list: readonly ScoredId[]) =>
+      list.flatMap((s) => {
+        const record = byId.get(s.id);
+        return record ? [{ record, score: s.score }] : [];
+      });
+    return { vector: hits(vector), lexical: hits(lexical) };
+  }
+
   /** The user's `limit` nearest vectors by cosine (vectors are unit length), best first. */
-  private vectorCandidates(scope: Scope, search: MemorySearch): ScoredId[] {
+  private vectorCandidates(scope: Scope, search: CandidateSearch | MemorySearch): ScoredId[] {
     const user = this.userVectors(scope);
     const wanted = new Set(search.types);
     const allowed = this.matchingIds(scope, search.filter);
@@ -166,16 +184,19 @@ export class SqliteLongTermStore implements LongTermStore {
    * would otherwise read each matching row, vector and text included (75 ms
    * against 12 ms for a query matching 10,000 memories).
    */
-  private async lexicalCandidates(scope: Scope, search: MemorySearch): Promise<ScoredId[]> {
-    const match = ftsQuery(search.text);
+  private lexicalCandidates(
+    scope: Scope,
+    search: CandidateSearch | MemorySearch,
+    match: string | undefined,
+  ): ScoredId[] {
     if (match === undefined) return [];
     const types = search.types.length > 0 ? `AND m.type IN (${search.types.map(() => "?").join(", ")})` : "";
     const current = search.includeSuperseded ? "" : "AND m.superseded_by IS NULL";
     const filter = filterSql(search.filter, "m");
     const speakers = search.speakers ?? [];
     const spoken = speakers.length > 0 ? `AND m.speaker IN (${speakers.map(() => "?").join(", ")})` : "";
-    return (
-      await this.database.readAll(
+    return this.database
+      .all(
         `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
          JOIN memory_search_keys k ON k.key = memories_fts.rowid
          JOIN memories m INDEXED BY memories_search
@@ -190,7 +211,7 @@ export class SqliteLongTermStore implements LongTermStore {
         ...filter.params,
         search.limit,
       )
-    ).map((row) => ({ id: String(row.id), score: Number(row.score) }));
+      .map((row) => ({ id: String(row.id), score: Number(row.score) }));
   }
 
   /** Ids of the user's memories that pass the filter, or undefined when it filters nothing. */
@@ -262,19 +283,27 @@ export class SqliteLongTermStore implements LongTermStore {
 
   async delete(scope: Scope, id: string): Promise<boolean> {
     this.vectors.invalidate(userKey(scope));
-    return (
+    const deleted =
       this.database.run(
         "DELETE FROM memories WHERE namespace = ? AND user_id = ? AND id = ?",
         scope.namespace,
         scope.userId,
         id,
-      ) > 0
-    );
+      ) > 0;
+    // ForgetMemory: gone from the files too, not only from queries.
+    if (deleted) this.database.erase();
+    return deleted;
   }
 
   async deleteUser(scope: Scope): Promise<number> {
     this.vectors.invalidate(userKey(scope));
-    return this.database.run("DELETE FROM memories WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
+    const deleted = this.database.run(
+      "DELETE FROM memories WHERE namespace = ? AND user_id = ?",
+      scope.namespace,
+      scope.userId,
+    );
+    this.database.erase();
+    return deleted;
   }
 
   async *users(namespace: string | undefined): AsyncIterable<Scope> {

@@ -32,8 +32,20 @@ class MemoryServiceStub:
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     def __init__(self, channel):
@@ -156,8 +168,20 @@ class MemoryServiceServicer:
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     def Ping(self, request, context):
@@ -309,8 +333,13 @@ class MemoryServiceServicer:
 
     def ReportUsage(self, request, context):
         """Tells Engram which of the memories it returned the caller's LLM actually
-        used. Feeds the retrieval-quality metrics (precision at k, used rate);
-        stores nothing.
+        used. Feeds the retrieval-quality metrics: with a `retrieval_id`,
+        precision at k, hit rate, reciprocal rank and nDCG by the rank at which
+        each used memory was returned; with bare `returned_ids` (the weaker,
+        older form) the used rate and precision only. Stores nothing. Reporting
+        a retrieval again returns the same figures and counts it once; the older
+        form counts every call, so the method as a whole is not marked
+        idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -447,8 +476,20 @@ class MemoryService:
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     @staticmethod

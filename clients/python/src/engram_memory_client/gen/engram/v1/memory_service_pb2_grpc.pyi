@@ -33,8 +33,20 @@ class MemoryServiceStub:
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     @_typing.overload
@@ -103,8 +115,13 @@ class MemoryServiceStub:
     """
     ReportUsage: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.ReportUsageRequest, _memory_service_pb2.ReportUsageResponse]
     """Tells Engram which of the memories it returned the caller's LLM actually
-    used. Feeds the retrieval-quality metrics (precision at k, used rate);
-    stores nothing.
+    used. Feeds the retrieval-quality metrics: with a `retrieval_id`,
+    precision at k, hit rate, reciprocal rank and nDCG by the rank at which
+    each used memory was returned; with bare `returned_ids` (the weaker,
+    older form) the used rate and precision only. Stores nothing. Reporting
+    a retrieval again returns the same figures and counts it once; the older
+    form counts every call, so the method as a whole is not marked
+    idempotent.
     """
     EvictStale: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.EvictStaleRequest, _memory_service_pb2.EvictStaleResponse]
     """Forgets old, unimportant memories (importance × recency below a
@@ -119,8 +136,20 @@ class MemoryServiceAsyncStub(MemoryServiceStub):
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -186,8 +215,13 @@ class MemoryServiceAsyncStub(MemoryServiceStub):
     """
     ReportUsage: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.ReportUsageRequest, _memory_service_pb2.ReportUsageResponse]  # type: ignore[assignment]
     """Tells Engram which of the memories it returned the caller's LLM actually
-    used. Feeds the retrieval-quality metrics (precision at k, used rate);
-    stores nothing.
+    used. Feeds the retrieval-quality metrics: with a `retrieval_id`,
+    precision at k, hit rate, reciprocal rank and nDCG by the rank at which
+    each used memory was returned; with bare `returned_ids` (the weaker,
+    older form) the used rate and precision only. Stores nothing. Reporting
+    a retrieval again returns the same figures and counts it once; the older
+    form counts every call, so the method as a whole is not marked
+    idempotent.
     """
     EvictStale: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.EvictStaleRequest, _memory_service_pb2.EvictStaleResponse]  # type: ignore[assignment]
     """Forgets old, unimportant memories (importance × recency below a
@@ -201,8 +235,20 @@ class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     @_abc_1.abstractmethod
@@ -386,8 +432,13 @@ class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_memory_service_pb2.ReportUsageResponse, _abc.Awaitable[_memory_service_pb2.ReportUsageResponse]]:
         """Tells Engram which of the memories it returned the caller's LLM actually
-        used. Feeds the retrieval-quality metrics (precision at k, used rate);
-        stores nothing.
+        used. Feeds the retrieval-quality metrics: with a `retrieval_id`,
+        precision at k, hit rate, reciprocal rank and nDCG by the rank at which
+        each used memory was returned; with bare `returned_ids` (the weaker,
+        older form) the used rate and precision only. Stores nothing. Reporting
+        a retrieval again returns the same figures and counts it once; the older
+        form counts every call, so the method as a whole is not marked
+        idempotent.
         """
 
     @_abc_1.abstractmethod
