@@ -1,4 +1,4 @@
-import type { LongTermStore, Stores } from "../domain/ports.js";
+import type { Stores } from "../domain/ports.js";
 
 /**
  * Where a Recall's time goes, stage by stage, for `npm run bench` and for an
@@ -25,7 +25,7 @@ export type Stage =
   | "fusion"
   /** Loading the fused candidates' rows. */
   | "row load"
-  /** A whole store search (vector, lexical, fusion, rows, and any wait for them). */
+  /** A whole store read for recall (candidates) or a write's conflict check (search), and any wait. */
   | "store search"
   /** Ranking, access queueing and events after the search (the domain's own work). */
   | "ranking"
@@ -82,22 +82,34 @@ class StageTimings {
 
 export const stageTimings = new StageTimings();
 
-/** Stores whose long-term search is timed as "store search" (only wrapped when timings are on). */
+/**
+ * Stores whose long-term `candidates` (recall's read) and `search` (the
+ * write path's conflict check) are timed as "store search" (only wrapped
+ * when timings are on).
+ */
 export function withSearchTimings(stores: Stores): Stores {
   const longTerm = stores.longTerm;
-  const search: LongTermStore["search"] = async (...args) => {
-    const started = stageTimings.begin();
-    try {
-      return await longTerm.search(...args);
-    } finally {
-      stageTimings.end("store search", started);
-    }
-  };
+  const timed =
+    <A extends unknown[], R>(read: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const started = stageTimings.begin();
+      try {
+        return await read(...args);
+      } finally {
+        stageTimings.end("store search", started);
+      }
+    };
+  const candidates = timed(longTerm.candidates.bind(longTerm));
+  const search = timed(longTerm.search.bind(longTerm));
   return {
     ...stores,
     longTerm: new Proxy(longTerm, {
       get: (target, property, receiver) =>
-        property === "search" ? search : (Reflect.get(target, property, receiver) as unknown),
+        property === "candidates"
+          ? candidates
+          : property === "search"
+            ? search
+            : (Reflect.get(target, property, receiver) as unknown),
     }),
   };
 }
