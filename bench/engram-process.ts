@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -10,12 +10,20 @@ export interface EngramProcess {
   readonly pid: number;
   /** The MCP port, when ENGRAM_MCP_ENABLED. */
   readonly mcpPort: number | undefined;
+  /** With ENGRAM_STAGE_TIMINGS=true: the per-stage figures since the last call (SIGUSR2). */
+  stageTimings(): Promise<Record<string, { count: number; mean: number; p50: number; p99: number }>>;
+  /** Resident memory of the server process, MiB (Linux /proc). */
+  rssMiB(): number;
   stop(): Promise<void>;
 }
 
-export async function startEngramProcess(env: Record<string, string> = {}): Promise<EngramProcess> {
+export async function startEngramProcess(
+  env: Record<string, string> = {},
+  /** Another build's entry point (e.g. the previous commit's, for a before/after figure in one run). */
+  main = "dist/main.js",
+): Promise<EngramProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "engram-bench-"));
-  const child: ChildProcess = spawn(process.execPath, ["dist/main.js", "serve"], {
+  const child: ChildProcess = spawn(process.execPath, [main, "serve"], {
     env: {
       ...process.env,
       ENGRAM_PORT: "0",
@@ -27,10 +35,23 @@ export async function startEngramProcess(env: Record<string, string> = {}): Prom
     stdio: ["ignore", "pipe", "inherit"],
   });
   let mcpPort: number | undefined;
+  let stagesWanted: ((stages: Record<string, { count: number; mean: number; p50: number; p99: number }>) => void)[] =
+    [];
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`engram exited with ${code}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      const entry = JSON.parse(line) as { msg?: string; port?: number; mcpPort?: number; level?: string };
+      const entry = JSON.parse(line) as {
+        msg?: string;
+        port?: number;
+        mcpPort?: number;
+        level?: string;
+        stages?: Record<string, { count: number; mean: number; p50: number; p99: number }>;
+      };
+      if (entry.msg === "stage timings") {
+        const waiting = stagesWanted;
+        stagesWanted = [];
+        for (const resolve of waiting) resolve(entry.stages ?? {});
+      }
       if (entry.msg === "engram listening" && entry.port) {
         mcpPort = entry.mcpPort;
         resolve(entry.port);
@@ -43,6 +64,15 @@ export async function startEngramProcess(env: Record<string, string> = {}): Prom
     baseUrl: `http://127.0.0.1:${port}`,
     pid: child.pid!,
     mcpPort,
+    stageTimings: () =>
+      new Promise((resolve) => {
+        stagesWanted.push(resolve);
+        child.kill("SIGUSR2");
+      }),
+    rssMiB: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
+    },
     stop: async () => {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");

@@ -5,6 +5,7 @@ import { benchGhz } from "./ghz.bench.js";
 import { benchImport } from "./import.bench.js";
 import { benchLearning } from "./learning.bench.js";
 import { benchNetworkFloods } from "./network-floods.bench.js";
+import { benchRecallSpeed } from "./recall-speed.bench.js";
 import { benchRanking } from "./ranking.bench.js";
 import { benchRedis } from "./redis.bench.js";
 import { benchRedisSentinel } from "./redis-sentinel.bench.js";
@@ -16,7 +17,7 @@ import { benchWeaviate } from "./weaviate.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,network-floods,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,network-floods,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -27,6 +28,7 @@ const only = process.env.BENCH_ONLY?.split(",");
 const wanted = (name: string) => only === undefined || only.includes(name);
 
 if (wanted("ghz")) await benchGhz({ calls, concurrency });
+if (wanted("recall-speed")) await benchRecallSpeed({ memories, calls, concurrency });
 if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
 if (wanted("ranking")) await benchRanking({ calls });
 if (wanted("learning")) await benchLearning({ calls, concurrency });

@@ -114,6 +114,10 @@ export interface Config {
     readonly refuseWritesAbovePerUser: number;
     /** How often recall's access statistics are written back (ENGRAM_ACCESS_FLUSH_MS). */
     readonly accessFlushIntervalMs: number;
+    /** Recall queries whose vectors are kept for a repeat (ENGRAM_QUERY_EMBEDDING_CACHE); 0 turns it off. */
+    readonly queryEmbeddingCacheEntries: number;
+    /** Per-stage timings of recall (ENGRAM_STAGE_TIMINGS); `kill -USR2` logs them (docs/performance.md). */
+    readonly stageTimings: boolean;
   };
   /** The default policy of EvictStale and `engram evict` (ENGRAM_EVICTION_*). */
   readonly eviction: {
@@ -244,6 +248,8 @@ function loadConfigFrom(read: EnvReader): Config {
       piiMode: read.oneOf("ENGRAM_PII_MODE", ["redact", "refuse"], "redact"),
       refuseWritesAbovePerUser: read.integer("ENGRAM_MAX_MEMORIES_PER_USER", 100_000, 0, 100_000_000),
       accessFlushIntervalMs: read.integer("ENGRAM_ACCESS_FLUSH_MS", 1000, 10, 600_000),
+      queryEmbeddingCacheEntries: read.integer("ENGRAM_QUERY_EMBEDDING_CACHE", 1024, 0, 1_000_000),
+      stageTimings: read.boolean("ENGRAM_STAGE_TIMINGS", false),
     },
     quality: readQuality(read),
   };

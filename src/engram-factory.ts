@@ -16,6 +16,7 @@ import type { EvictionPolicy } from "./domain/types.js";
 import type { EngramMetrics } from "./observability/metrics.js";
 import { observeStores } from "./observability/observe-stores.js";
 import { traceModels } from "./observability/trace-models.js";
+import { stageTimings, withSearchTimings } from "./observability/stage-timings.js";
 
 /**
  * Builds the memory hierarchy from configuration: the stores it names and the
@@ -30,8 +31,9 @@ export async function openEngram(
   openStores: (config: Config, dimensions: number, embedder: string) => Stores | Promise<Stores> = openConfiguredStores,
   metrics?: EngramMetrics,
 ): Promise<{ engram: Engram; stores: Stores }> {
+  stageTimings.enabled = config.longTerm.stageTimings;
   const models = traceModels(await openModels(config), config.models.provider);
-  const stores = observeStores(
+  const observed = observeStores(
     await openStores(
       config,
       models.embedder.dimensions,
@@ -39,6 +41,7 @@ export async function openEngram(
     ),
     metrics,
   );
+  const stores = config.longTerm.stageTimings ? withSearchTimings(observed) : observed;
   const engram = new Engram(
     stores,
     models,
@@ -59,6 +62,7 @@ export async function openEngram(
       eviction: evictionPolicy(config.eviction),
       accessFlushIntervalMs: config.longTerm.accessFlushIntervalMs,
       retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxEntries: config.quality.retrievalMaxEntries },
+      queryEmbeddingCacheEntries: config.longTerm.queryEmbeddingCacheEntries,
     },
     events,
   );

@@ -20,6 +20,7 @@ import { inProcessCaller } from "../rpc/in-process-call.js";
 import { requestInterceptors } from "../rpc/interceptors.js";
 import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
 import { served } from "../rpc/native-grpc.js";
+import { stageTimings } from "../observability/stage-timings.js";
 
 /**
  * The `engram` command; one image, six subcommands (the usage below):
@@ -114,6 +115,10 @@ async function serve(config: Config): Promise<number> {
     };
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
+    if (config.longTerm.stageTimings) {
+      // The figures since the last report (docs/performance.md): how `npm run bench` reads them.
+      process.on("SIGUSR2", () => logger.info("stage timings", { stages: stageTimings.drain() }));
+    }
   });
   await tracing?.shutdown();
   return 0;

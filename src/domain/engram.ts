@@ -40,6 +40,8 @@ export interface EngramOptions {
   readonly maxMemoriesPerUser: number;
   readonly eviction: EvictionPolicy;
   readonly accessFlushIntervalMs: number;
+  /** Recall queries whose vectors are kept (QueryEmbeddingCache); absent or 0: none. */
+  readonly queryEmbeddingCacheEntries?: number;
   /** The in-process retrieval log's bounds, used when the stores bring no shared one. */
   readonly retrievalLog?: { readonly ttlMs: number; readonly maxEntries: number };
 }
@@ -98,6 +100,7 @@ export class Engram {
         rerank: options.rerank,
         piiMode: options.piiMode,
         maxMemoriesPerUser: options.maxMemoriesPerUser,
+        queryEmbeddingCacheEntries: options.queryEmbeddingCacheEntries ?? 0,
         userWriteLock: stores.userWriteLock,
       },
       events,

@@ -5,11 +5,14 @@ import { MemoryRecall, type RecallEvents, type RerankStage } from "./memory-reca
 import { MemorySettlement, type SettlementEvents, type SettlementOptions } from "./memory-settlement.js";
 import type { Embedder } from "./models.js";
 import type { LongTermStore } from "./ports.js";
+import { QueryEmbeddingCache } from "./query-embedding-cache.js";
 import type { RankingPolicy } from "./ranking.js";
 import type { GateClassifier } from "./write-gate.js";
 
 export interface LongTermOptions extends IntakeOptions, SettlementOptions {
   readonly ranking: RankingPolicy;
+  /** Recall queries whose vectors are kept for a repeat (QueryEmbeddingCache); absent or 0: none. */
+  readonly queryEmbeddingCacheEntries?: number;
   /** An optional rerank stage after ranking; absent ranks offline. */
   readonly rerank?: RerankStage | undefined;
 }
@@ -39,7 +42,9 @@ export class LongTermMemory {
   ) {
     this.settlement = new MemorySettlement(store, embedder, access, options, events, clock);
     this.intake = new MemoryIntake(this.settlement, classifier, options, events, clock);
-    this.reader = new MemoryRecall(store, embedder, access, options.ranking, events, clock, options.rerank);
+    // Only recall's queries go through the cache: memory texts are rarely embedded twice.
+    const queries = new QueryEmbeddingCache(embedder, options.queryEmbeddingCacheEntries ?? 0);
+    this.reader = new MemoryRecall(store, queries, access, options.ranking, events, clock, options.rerank);
     this.management = new MemoryManagement(store, this.intake, this.settlement);
   }
 

@@ -3,6 +3,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Embedder, EmbedderIdentity } from "../domain/models.js";
 import { timeSlicer } from "../domain/time-slice.js";
+import { stageTimings } from "../observability/stage-timings.js";
+import { InferenceBatcher } from "./inference-batcher.js";
 import { OnnxInferenceThread, type Int64Input } from "./onnx-inference-thread.js";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
 
@@ -30,13 +32,18 @@ export const onnxMaxTokens = 256;
  * `onnxMaxTokens`) and pools.
  */
 export class OnnxEmbedder implements Embedder {
+  private readonly batcher: InferenceBatcher<string, Float32Array>;
+
   private constructor(
     private readonly session: OnnxInferenceThread,
     private readonly tokenizer: WordPieceTokenizer,
-    private readonly batchSize: number,
+    batchSize: number,
     readonly dimensions: number,
     readonly identity: EmbedderIdentity,
-  ) {}
+  ) {
+    // Concurrent calls' texts share inferences: whatever arrives while one runs goes as the next batch.
+    this.batcher = new InferenceBatcher((texts) => this.run(texts), batchSize);
+  }
 
   /**
    * Loads the model and tokenizer and asks the model its output width. Is
@@ -81,11 +88,10 @@ export class OnnxEmbedder implements Embedder {
   }
 
   async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
-    const vectors: Float32Array[] = [];
-    for (let i = 0; i < texts.length; i += this.batchSize) {
-      signal?.throwIfAborted();
-      vectors.push(...(await this.run(texts.slice(i, i + this.batchSize))));
-    }
+    signal?.throwIfAborted();
+    const started = stageTimings.begin();
+    const vectors = await Promise.all(texts.map((text) => this.batcher.submit(text)));
+    stageTimings.end("embedding", started);
     return vectors;
   }
 

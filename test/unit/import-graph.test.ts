@@ -5,15 +5,16 @@ import { findCycle, forbiddenImports, readImportGraph } from "../support/import-
  * Imports run one way (docs/architecture.md). Each layer lists what it may
  * import besides itself; everything else is an upward import. The domain and
  * the generated code stand alone; adapters (storage, models) see the domain
- * and, for storage, the leaf spans module; observability sees no RPC; the
+ * and, for storage, the leaf spans module; both see the leaf stage-timings
+ * module (a diagnostic hook that imports only domain types); observability sees no RPC; the
  * RPC layer sees no configuration; only the entry points see everything.
  */
 const allowed: Record<string, readonly string[]> = {
   gen: [],
   domain: [],
   "node-version": [],
-  models: ["domain"],
-  storage: ["domain", "observability/spans.ts"],
+  models: ["domain", "observability/stage-timings.ts"],
+  storage: ["domain", "observability/spans.ts", "observability/stage-timings.ts"],
   config: ["domain", "models", "storage"],
   observability: ["domain", "gen", "config"],
   rpc: ["domain", "gen", "observability"],

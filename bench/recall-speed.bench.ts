@@ -1,0 +1,351 @@
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { availableParallelism, loadavg } from "node:os";
+import { toBinary, create } from "@bufbuild/protobuf";
+import { loadConfig } from "../src/config.js";
+import { rankMemories } from "../src/domain/ranking.js";
+import { MemoryType } from "../src/gen/engram/v1/long_term_pb.js";
+import { MemoryService, RecallResponseSchema } from "../src/gen/engram/v1/memory_service_pb.js";
+import { OnnxEmbedder } from "../src/models/onnx-embedder.js";
+import { startEngramProcess, type EngramProcess } from "./engram-process.js";
+import { topics } from "./corpus.js";
+
+type Stages = Awaited<ReturnType<EngramProcess["stageTimings"]>>;
+
+/**
+ * Recall and AssembleContext speed on the embedded default with the ONNX
+ * model (issue #24): each target beside its floor measured in the same run,
+ * and where a Recall's time goes, stage by stage (ENGRAM_STAGE_TIMINGS).
+ * Every query is distinct and the server runs with its query-embedding
+ * cache off, so no figure is a cache hit.
+ */
+export async function benchRecallSpeed(options: { calls: number; concurrency: number; memories: number }) {
+  const { concurrency } = options;
+
+  // Floors first, in this process, while no server runs: the model alone.
+  const onnx = loadConfig({ ...process.env, ENGRAM_MODEL_PROVIDER: "local-onnx" }).models.onnx!;
+  const model = await OnnxEmbedder.open(onnx);
+  for (let i = 0; i < 20; i++) await model.embed([topics(900_000 + i)]);
+  const single = await sequential(100, (i) => model.embed([topics(800_000 + i)]));
+  const batchStarted = performance.now();
+  await Promise.all(Array.from({ length: 160 }, (_, i) => model.embed([topics(700_000 + i)])));
+  const modelRate = 160 / ((performance.now() - batchStarted) / 1000);
+  await model.close();
+
+  const current = await measureBuild("dist/main.js", true, options);
+  const baselineMain = process.env.BENCH_BASELINE_MAIN;
+  const baseline = baselineMain ? await measureBuild(baselineMain, false, options) : undefined;
+  const { small, large } = current;
+
+  console.log(
+    `\nRecall speed, embedded default with the ONNX model (Engram in its own process, loopback gRPC; ` +
+      `${small} + ${large} memories imported; distinct queries, query cache off; ` +
+      `load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")} at the end on ${availableParallelism()} cores)`,
+  );
+  console.log(
+    `| figure | ${baseline ? "before (" + baselineMain + ") | " : ""}now | floor in this run | now vs floor | target |`,
+  );
+  console.log(`|---|${baseline ? "---:|" : ""}---:|---:|---:|---|`);
+  const row = (
+    name: string,
+    pick: (f: BuildFigures) => number,
+    digits: number,
+    floor: number,
+    floorText: string,
+    target: string,
+  ) =>
+    console.log(
+      `| ${name} | ${baseline ? pick(baseline).toFixed(digits) + " | " : ""}${pick(current).toFixed(digits)} | ${floorText} | ${(pick(current) / floor).toFixed(2)}× | ${target} |`,
+    );
+  const met = (ok: boolean) => (ok ? "met" : "not met");
+  row(
+    `Recall top 10 of ${small}, ${concurrency} in flight, req/s`,
+    (f) => f.recallRate,
+    0,
+    modelRate,
+    `model alone ${modelRate.toFixed(0)} emb/s; Ping ${current.pingRate.toFixed(0)}/s`,
+    `≥ 400: ${met(current.recallRate >= 400)}`,
+  );
+  row(
+    `AssembleContext of ${small}, ${concurrency} in flight, req/s`,
+    (f) => f.assembleRate,
+    0,
+    modelRate,
+    `model alone ${modelRate.toFixed(0)} emb/s`,
+    `≥ 400: ${met(current.assembleRate >= 400)}`,
+  );
+  const floor = single.p50 + current.pingP50;
+  const floorText = `embedding ${single.p50.toFixed(2)} + Ping ${current.pingP50.toFixed(2)} ms`;
+  row(`Recall top 10 of ${small}, one at a time, p50 ms`, (f) => f.recallP50, 2, floor, floorText, "");
+  row(
+    `Recall top 10 of ${large}, one at a time, p50 ms`,
+    (f) => f.largeP50,
+    2,
+    floor,
+    floorText,
+    `≤ 10: ${met(current.largeP50 <= 10)}`,
+  );
+  row(
+    `Another tenant's worst Ping during 20 Recalls of 8 KiB over ${large} memories, ms`,
+    (f) => f.stall.worst,
+    0,
+    current.stall.idleP50,
+    `idle Ping p50 ${current.stall.idleP50.toFixed(2)} ms`,
+    `≤ 250 (#21): ${met(current.stall.worst <= 250)}`,
+  );
+  row("Pings answered during that burst", (f) => f.stall.pings, 0, 1, "", "");
+  row("Server RSS idle (model loaded), MiB", (f) => f.idleRss, 0, 1, "", "");
+  row(`Server RSS after the run (${small + large} memories cached), MiB`, (f) => f.busyRss, 0, 1, "", "");
+
+  const rankingMs = measureRanking();
+  const serialiseMs = measureSerialisation();
+  console.log("\nWhere a Recall's time goes on the server (ms, mean / p50 per call; ENGRAM_STAGE_TIMINGS)");
+  console.log(`| stage | ${small}, one at a time | ${small}, ${concurrency} in flight | ${large}, one at a time |`);
+  console.log("|---|---:|---:|---:|");
+  const stages = [
+    "embedding",
+    "embedding inference",
+    "embedding batch size",
+    "store search",
+    "vector search",
+    "lexical search",
+    "fusion",
+    "row load",
+  ];
+  const cell = (s: Stages, stage: string) => {
+    const f = s[stage];
+    return f ? `${f.mean.toFixed(2)} / ${f.p50.toFixed(2)}` : "–";
+  };
+  for (const stage of stages) {
+    console.log(
+      `| ${stage} | ${cell(current.stagesSeq, stage)} | ${cell(current.stagesConc, stage)} | ${cell(current.stagesLarge, stage)} |`,
+    );
+  }
+  console.log(`| ranking (in-process, 40 candidates) | ${rankingMs.toFixed(3)} | | |`);
+  console.log(`| reply serialisation (in-process, 10 memories) | ${serialiseMs.toFixed(3)} | | |`);
+  console.log(
+    `| client-observed call | ${current.recallP50.toFixed(2)} (p50) | ${((1000 * concurrency) / current.recallRate).toFixed(2)} (wall time per call) | ${current.largeP50.toFixed(2)} (p50) |`,
+  );
+}
+
+interface BuildFigures {
+  readonly small: number;
+  readonly large: number;
+  readonly pingP50: number;
+  readonly pingRate: number;
+  readonly recallRate: number;
+  readonly assembleRate: number;
+  readonly recallP50: number;
+  readonly largeP50: number;
+  readonly idleRss: number;
+  readonly busyRss: number;
+  readonly stagesSeq: Stages;
+  readonly stagesConc: Stages;
+  readonly stagesLarge: Stages;
+  readonly stall: { idleP50: number; worst: number; pings: number };
+}
+
+/** One build's figures: `main` is its entry point; `stages` reads its stage timings (builds that have them). */
+async function measureBuild(
+  main: string,
+  stages: boolean,
+  options: { calls: number; concurrency: number; memories: number },
+): Promise<BuildFigures> {
+  const { calls, concurrency } = options;
+  const small = 1_000;
+  const large = options.memories;
+  const engram = await startEngramProcess(
+    stages ? { ENGRAM_STAGE_TIMINGS: "true", ENGRAM_QUERY_EMBEDDING_CACHE: "0" } : {},
+    main,
+  );
+  const timings = async (): Promise<Stages> => (stages ? engram.stageTimings() : {});
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const idleRss = engram.rssMiB();
+    const client = createClient(MemoryService, createGrpcTransport({ baseUrl: engram.baseUrl }));
+    const smallUser = { namespace: "bench", userId: "thousand" };
+    const largeUser = { namespace: "bench", userId: "large" };
+    await seed(client, smallUser, small, 0);
+    await seed(client, largeUser, large, 100_000);
+    await client.setWorking({ scope: smallUser, taskId: "task", entries: { plan: "compare three flights" } });
+    await client.appendMessages({
+      scope: smallUser,
+      sessionId: "history",
+      messages: [{ role: 1, content: topics(1) }],
+    });
+
+    let query = 2_000_000;
+    const recall = (scope = smallUser) => client.recall({ scope, query: topics(query++), topK: 10 });
+    const assemble = async () => {
+      for await (const _ of client.assembleContext({
+        scope: smallUser,
+        sessionId: "history",
+        taskId: "task",
+        query: topics(query++),
+        tokenBudget: 2000,
+      })) {
+        // drain
+      }
+    };
+    for (let i = 0; i < 50; i++) await recall();
+    await timings();
+
+    const ping = await sequential(calls, () => client.ping({}));
+    const pingRate = await inFlight(calls, concurrency, () => client.ping({}));
+    const recallSeq = await sequential(calls, () => recall());
+    const stagesSeq = await timings();
+    const recallRate = await inFlight(calls, concurrency, () => recall());
+    const stagesConc = await timings();
+    const assembleRate = await inFlight(calls, concurrency, assemble);
+    await timings();
+    for (let i = 0; i < 20; i++) await recall(largeUser);
+    await timings();
+    const largeSeq = await sequential(calls, () => recall(largeUser));
+    const stagesLarge = await timings();
+    const stall = await burstStall(client, largeUser);
+    return {
+      small,
+      large,
+      pingP50: ping.p50,
+      pingRate,
+      recallRate,
+      assembleRate,
+      recallP50: recallSeq.p50,
+      largeP50: largeSeq.p50,
+      idleRss,
+      busyRss: engram.rssMiB(),
+      stagesSeq,
+      stagesConc,
+      stagesLarge,
+      stall,
+    };
+  } finally {
+    await engram.stop();
+  }
+}
+
+/**
+ * Issue #21, item 7: twenty concurrent Recalls with distinct 8 KiB queries
+ * (the limit) while another tenant pings one call after another; the
+ * longest Ping, beside an idle Ping measured just before.
+ */
+async function burstStall(
+  client: Client<typeof MemoryService>,
+  scope: { namespace: string; userId: string },
+): Promise<{ idleP50: number; worst: number; pings: number }> {
+  const bystander = client;
+  const idle = await sequential(100, () => bystander.ping({}));
+  const words = ["flights", "Lisbon", "aisle", "vegetarian", "jazz", "desk", "morning", "roast", "fiction", "train"];
+  const query = (n: number) => {
+    const parts: string[] = [];
+    for (let k = 0; parts.join(" ").length < 8 * 1024 - 40; k++) {
+      parts.push(k % 3 === 0 ? words[k % words.length]! : `term${n}x${k}`);
+    }
+    return parts.join(" ");
+  };
+  let pending = 20;
+  const burst = Array.from({ length: pending }, (_, i) =>
+    client.recall({ scope, query: query(i), topK: 10 }).finally(() => pending--),
+  );
+  let worst = 0;
+  let pings = 0;
+  while (pending > 0) {
+    const started = performance.now();
+    await bystander.ping({});
+    worst = Math.max(worst, performance.now() - started);
+    pings++;
+  }
+  await Promise.all(burst);
+  return { idleP50: idle.p50, worst, pings };
+}
+
+/** Imported a thousand at a time: the write path's per-call work is not what this bench measures. */
+async function seed(
+  client: Client<typeof MemoryService>,
+  scope: { namespace: string; userId: string },
+  n: number,
+  from: number,
+): Promise<void> {
+  for (let i = 0; i < n; i += 1000) {
+    await client.importMemories({
+      scope,
+      memories: Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({
+        type: MemoryType.SEMANTIC,
+        content: topics(from + i + j),
+        importance: ((i + j) % 10) / 10,
+      })),
+    });
+  }
+}
+
+async function sequential(calls: number, operation: (i: number) => Promise<unknown>): Promise<{ p50: number }> {
+  const latencies: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const started = performance.now();
+    await operation(i);
+    latencies.push(performance.now() - started);
+  }
+  latencies.sort((a, b) => a - b);
+  return { p50: latencies[Math.floor(latencies.length / 2)]! };
+}
+
+async function inFlight(calls: number, concurrency: number, operation: () => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < calls) await operation();
+    }),
+  );
+  return calls / ((performance.now() - started) / 1000);
+}
+
+/** Ranking 40 candidates, as a Recall of 10 does (pure, so measured here). */
+function measureRanking(): number {
+  const now = new Date();
+  const candidates = Array.from({ length: 40 }, (_, i) => ({
+    relevance: 1 - i / 40,
+    memory: {
+      id: `m${i}`,
+      scope: { namespace: "bench", userId: "u" },
+      type: "semantic" as const,
+      content: topics(i),
+      importance: 0.5,
+      metadata: {},
+      subject: "",
+      pinned: false,
+      occurredAt: now,
+      createdAt: now,
+      updatedAt: now,
+      lastAccessedAt: undefined,
+      accessCount: i,
+      supersededBy: undefined,
+      validUntil: undefined,
+      embedding: new Float32Array(0),
+      source: { kind: "remember" as const, sessionId: "", messageIds: [], caller: "" },
+      history: [],
+    },
+  }));
+  const policy = loadConfig({}).ranking;
+  const runs = 2000;
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) rankMemories(candidates, now, policy, { topK: 10, minScore: 0 });
+  return (performance.now() - started) / runs;
+}
+
+/** Serialising a Recall reply of 10 memories (what the framework does after the handler). */
+function measureSerialisation(): number {
+  const reply = create(RecallResponseSchema, {
+    memories: Array.from({ length: 10 }, (_, i) => ({
+      score: 0.5,
+      relevance: 0.5,
+      memory: { id: `m${i}`, content: topics(i), scope: { namespace: "bench", userId: "u" } },
+    })),
+  });
+  const runs = 5000;
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) toBinary(RecallResponseSchema, reply);
+  return (performance.now() - started) / runs;
+}
