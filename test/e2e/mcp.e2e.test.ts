@@ -340,7 +340,7 @@ describe("MCP over streamable HTTP (engram serve)", () => {
   });
 
   it("gives tool calls the server's deadline cap, as gRPC calls get", async () => {
-    // Recall's store search never answers: only the deadline (the 1 s maximum) ends the call.
+    // Recall's store read never answers: only the deadline (the 1 s maximum) ends the call.
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const capped = await startTestServer(
@@ -349,7 +349,7 @@ describe("MCP over streamable HTTP (engram serve)", () => {
         openStores: (config, dimensions) => {
           const stores = openEmbeddedStores({ path: config.store.sqlitePath, dimensions });
           const longTerm: LongTermStore = Object.create(stores.longTerm);
-          longTerm.search = () => released.then(() => []);
+          longTerm.candidates = () => released.then(() => ({ vector: [], lexical: [] }));
           return { ...stores, longTerm };
         },
       },
