@@ -99,6 +99,12 @@ function relativeLinks(markdown: string): string[] {
     .map((target) => decodeURIComponent(target.split("#")[0]!));
 }
 
+describe("README.md", () => {
+  it("stays short: a newcomer's page, with the rest in docs/", () => {
+    expect(read(join(root, "README.md")).split("\n").length).toBeLessThan(300);
+  });
+});
+
 describe("links", () => {
   it("docs/README.md links every page in docs/", () => {
     const index = relativeLinks(read(join(docsDir, "README.md"))).map((target) => resolve(docsDir, target));
