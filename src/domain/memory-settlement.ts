@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AccessTracker } from "./access-tracker.js";
+import { changeCue } from "./change-statements.js";
 import { inferSubject, subjectGloss } from "./conflicts.js";
 import { UnavailableError, type EngramError } from "./errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
@@ -150,6 +151,22 @@ export class MemorySettlement {
     );
   }
 
+  /** Records whose text settlement rewrote (a correction applied), embedded by their new text. */
+  private async embedRewritten(
+    records: readonly MemoryRecord[],
+    rewritten: ReadonlySet<string>,
+    signal?: AbortSignal,
+  ): Promise<readonly MemoryRecord[]> {
+    if (rewritten.size === 0) return records;
+    const changed = records.filter((r) => rewritten.has(r.id));
+    const embeddings = await this.embedder.embed(
+      changed.map((r) => embeddedText(r.content, r.subject, r.speaker)),
+      signal,
+    );
+    const byId = new Map(changed.map((r, i) => [r.id, embeddings[i]!]));
+    return records.map((r) => (byId.has(r.id) ? { ...r, embedding: byId.get(r.id)! } : r));
+  }
+
   /** Looks up what each item may conflict with, plans the batch (`planSettlement`), then performs the plan. */
   private async settle(
     scope: Scope,
@@ -164,7 +181,8 @@ export class MemorySettlement {
         text: item.content,
         // Cosine similarity itself: duplicates are recognised by a fixed threshold.
         alpha: 1,
-        types: [item.type],
+        // A change statement may change a memory of any type ("I no longer drink coffee" an incidental episode).
+        types: changeCue(item.content) ? [] : [item.type],
         includeSuperseded: false,
         limit: conflictCandidates,
       });
@@ -174,7 +192,8 @@ export class MemorySettlement {
     const plan = planSettlement(items, existing, { scope, room, maxMemoriesPerUser: max, now, newId: randomUUID });
     const results: (WriteResult | EngramError)[] = [...plan.results];
     let updates = plan.updates;
-    const { failed } = await this.store.insertMany(plan.inserts);
+    const inserts = await this.embedRewritten(plan.inserts, new Set(plan.rewritten), signal);
+    const { failed } = await this.store.insertMany(inserts);
     if (failed.length > 0) {
       // Rare (a backend refusing one object): those items fail, and nothing may point at them.
       const failedIds = new Map(failed.map((f) => [f.id, f.error]));

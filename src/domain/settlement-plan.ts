@@ -47,6 +47,8 @@ export interface SettlementPlan {
   readonly updates: readonly MemoryRecord[];
   /** Stored memories told again: a use, counted like a recall. */
   readonly retold: readonly string[];
+  /** New records whose text is not their item's (a correction applied): to embed again before inserting. */
+  readonly rewritten: readonly string[];
   /** How many memories the batch superseded. */
   readonly superseded: number;
 }
@@ -72,6 +74,7 @@ export function planSettlement(
   const latest = (r: MemoryRecord) => created.get(r.id) ?? changed.get(r.id) ?? r;
   const put = (r: MemoryRecord) => (created.has(r.id) ? created.set(r.id, r) : changed.set(r.id, r));
   const retold: string[] = [];
+  const rewritten: string[] = [];
   const results: (WriteResult | ResourceExhaustedError)[] = new Array(items.length);
   const order = items.map((_, i) => i).sort((a, b) => items[a]!.occurredAt.getTime() - items[b]!.occurredAt.getTime());
   let superseded = 0;
@@ -81,9 +84,11 @@ export function planSettlement(
       ...(existing[index] ?? [])
         .filter((h) => !created.has(h.record.id))
         .map((h) => ({ ...h, record: latest(h.record) })),
-      ...[...created.values()]
-        .filter((r) => r.type === item.type)
-        .map((record) => ({ record, relevance: Math.max(0, cosine(item.embedding, record.embedding)) })),
+      // Every type: a change statement may change a memory of another type (resolveConflict filters the rest).
+      ...[...created.values()].map((record) => ({
+        record,
+        relevance: Math.max(0, cosine(item.embedding, record.embedding)),
+      })),
     ].sort((a, b) => b.relevance - a.relevance);
     const resolution = resolveConflict(item, similar);
     if (resolution.kind === "merge") {
@@ -108,7 +113,18 @@ export function planSettlement(
     room--;
     // Older than a current memory of its subject: history from the start, valid until that one began.
     const successor = resolution.kind === "superseded" ? resolution.successor : undefined;
-    const record = newRecord(item, scope, context.newId(), now, successor);
+    // A self-correction applied to what it corrects takes that memory's text, type and subject.
+    const corrected =
+      resolution.kind === "supersede" && resolution.content !== undefined
+        ? {
+            ...item,
+            content: resolution.content,
+            type: resolution.type ?? item.type,
+            subject: resolution.subject ?? item.subject,
+          }
+        : item;
+    const record = newRecord(corrected, scope, context.newId(), now, successor);
+    if (corrected !== item) rewritten.push(record.id);
     created.set(record.id, record);
     if (resolution.kind !== "supersede") {
       const outcome = successor ? "stored_as_history" : "created";
@@ -126,7 +142,7 @@ export function planSettlement(
       supersededIds: resolution.targets.map((t) => t.id),
     };
   }
-  return { results, inserts: [...created.values()], updates: [...changed.values()], retold, superseded };
+  return { results, inserts: [...created.values()], updates: [...changed.values()], retold, rewritten, superseded };
 }
 
 /** A near-duplicate told again: one memory, the more telling text, the higher importance. */
