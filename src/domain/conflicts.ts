@@ -130,7 +130,10 @@ export function resolveConflict(
     const changed = changeTargets(incoming, cue, own);
     return changed.length > 0 ? replacing(incoming, changed, true, cue === "correction") : { kind: "create" };
   }
-  if (incoming.subject === "" || !supersedes(incoming)) return { kind: "create" };
+  // Two meetings at two times may both be true: a schedule item changes only when told it changed.
+  if (incoming.subject === "" || incoming.subject.startsWith("schedule:") || !supersedes(incoming)) {
+    return { kind: "create" };
+  }
   const sameSubject = own
     .filter((s) => s.record.type === incoming.type && subjectOf(s.record) === incoming.subject)
     .map((s) => s.record);

@@ -187,3 +187,17 @@ describe("paraphrase merges that cannot lose information", () => {
     ]);
   });
 });
+
+describe("schedule items", () => {
+  it("change only when told they changed: two meetings at two times may both be true", () => {
+    const tuesday = stored("Meeting with Bob on Tuesday");
+    expect(
+      resolveConflict(incoming("semantic", "Meeting with Bob on Friday"), [{ record: tuesday, relevance: 0.96 }]),
+    ).toEqual({ kind: "create" });
+    expect(
+      resolveConflict(incoming("semantic", "The meeting with Bob moved to Friday"), [
+        { record: tuesday, relevance: 0.8 },
+      ]),
+    ).toEqual({ kind: "supersede", targets: [tuesday] });
+  });
+});
