@@ -57,6 +57,8 @@ export interface IncomingMemory {
   readonly occurredAt: Date;
   /** Who said it (a message's name); a statement changes only what the same person said. */
   readonly speaker?: string | undefined;
+  /** A model's judgement of what it repeats, refines or contradicts among the user's memories. */
+  readonly judged?: { readonly kind: "repeats" | "refines" | "contradicts"; readonly memoryIds: readonly string[] };
 }
 
 /**
@@ -113,6 +115,20 @@ export function resolveConflict(
   similar: readonly { readonly record: MemoryRecord; readonly relevance: number }[],
 ): ConflictResolution {
   const current = similar.filter((s) => s.record.supersededBy === undefined);
+  const judged = incoming.judged && current.filter((s) => incoming.judged!.memoryIds.includes(s.record.id));
+  if (incoming.judged && judged && judged.length > 0) {
+    // A model read both: its judgement stands where the rules would guess.
+    if (incoming.judged.kind === "contradicts") {
+      return replacing(
+        incoming,
+        judged.map((s) => s.record),
+        true,
+        false,
+      );
+    }
+    const target = judged[0]!.record;
+    return { kind: "merge", target, takeIncomingContent: incoming.judged.kind === "refines" };
+  }
   const live = current.filter((s) => s.record.type === incoming.type);
   const duplicate = live.find((s) => isNearDuplicate(s.relevance, s.record.content, incoming.content));
   if (duplicate) {

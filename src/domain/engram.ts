@@ -101,7 +101,11 @@ export class Engram {
       this.longTerm.intake,
       options.learning,
       events,
-      models.extractor ? new ModelExtraction(models.extractor, this.longTerm.intake) : undefined,
+      models.extractor
+        ? new ModelExtraction(models.extractor, this.longTerm.intake, (...args) =>
+            this.longTerm.settlement.closest(...args),
+          )
+        : undefined,
     );
   }
 

@@ -4,7 +4,7 @@ import { changeCue } from "./change-statements.js";
 import { inferSubject, subjectGloss } from "./conflicts.js";
 import { UnavailableError, type EngramError } from "./errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import type { Embedder } from "./models.js";
+import type { Embedder, KnownMemory } from "./models.js";
 import type { LongTermStore, UserWriteLock } from "./ports.js";
 import {
   planSettlement,
@@ -129,6 +129,36 @@ export class MemorySettlement {
     );
   }
 
+  /**
+   * The user's current memories closest to any of `texts` (cosine), best
+   * first, at most `limit`: what a model is shown to judge new statements
+   * against (ModelExtraction).
+   */
+  async closest(scope: Scope, texts: readonly string[], limit: number, signal?: AbortSignal): Promise<KnownMemory[]> {
+    if (texts.length === 0) return [];
+    const embeddings = await this.embedder.embed(texts, signal);
+    const found = await mapConcurrently(embeddings, lookupConcurrency, (embedding, i) =>
+      this.store.search(scope, {
+        embedding,
+        text: texts[i]!,
+        alpha: 1,
+        types: [],
+        includeSuperseded: false,
+        withEmbeddings: false,
+        limit: Math.min(limit, conflictCandidates),
+      }),
+    );
+    const best = new Map<string, { memory: KnownMemory; relevance: number }>();
+    for (const { record, relevance } of found.flat()) {
+      if ((best.get(record.id)?.relevance ?? -1) >= relevance) continue;
+      best.set(record.id, { memory: { id: record.id, type: record.type, content: record.content }, relevance });
+    }
+    return [...best.values()]
+      .sort((a, b) => b.relevance - a.relevance)
+      .slice(0, limit)
+      .map((b) => b.memory);
+  }
+
   /** The text embedded for a memory: see embeddedText. */
   embed(content: string, subject: string, signal?: AbortSignal, speaker?: string): Promise<Float32Array> {
     return this.embedder.embed([embeddedText(content, subject, speaker)], signal).then(([e]) => e!);
@@ -174,18 +204,22 @@ export class MemorySettlement {
     signal?: AbortSignal,
   ): Promise<(WriteResult | EngramError)[]> {
     const now = this.clock();
-    const existing = await mapConcurrently(items, lookupConcurrency, (item) => {
+    const existing = await mapConcurrently(items, lookupConcurrency, async (item) => {
       signal?.throwIfAborted();
-      return this.store.search(scope, {
+      const hits = await this.store.search(scope, {
         embedding: item.embedding,
         text: item.content,
         // Cosine similarity itself: duplicates are recognised by a fixed threshold.
         alpha: 1,
         // A change statement may change a memory of any type ("I no longer drink coffee" an incidental episode).
-        types: changeCue(item.content) ? [] : [item.type],
+        types: changeCue(item.content) || item.judged ? [] : [item.type],
         includeSuperseded: false,
         limit: conflictCandidates,
       });
+      // The memories a model judged this one against, wherever the search ranked them.
+      const missing = (item.judged?.memoryIds ?? []).filter((id) => !hits.some((h) => h.record.id === id));
+      const judged = await Promise.all(missing.map((id) => this.store.get(scope, id)));
+      return [...hits, ...judged.flatMap((record) => (record ? [{ record, relevance: 1 }] : []))];
     });
     const max = this.options.maxMemoriesPerUser;
     const room = max > 0 ? max - (await this.store.count(scope)) : Number.POSITIVE_INFINITY;
@@ -226,14 +260,14 @@ function embeddedText(content: string, subject: string, speaker?: string): strin
 async function mapConcurrently<T, R>(
   items: readonly T[],
   concurrency: number,
-  work: (item: T) => Promise<R>,
+  work: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await work(items[i]!);
+      results[i] = await work(items[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));

@@ -1,4 +1,4 @@
-import { addsWords, resolveConflict } from "./conflicts.js";
+import { addsWords, resolveConflict, type IncomingMemory } from "./conflicts.js";
 import { ResourceExhaustedError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { MemoryHit } from "./ports.js";
@@ -14,6 +14,8 @@ export type GatedMemory = Pick<
   readonly createdAt?: Date;
   readonly lastAccessedAt?: Date;
   readonly accessCount?: number;
+  /** A model's judgement of which current memories it repeats, refines or contradicts (see IncomingMemory). */
+  readonly judged?: IncomingMemory["judged"];
 };
 
 /** A gated memory with its embedding: what settlement compares and stores. */

@@ -201,3 +201,44 @@ describe("schedule items", () => {
     ).toEqual({ kind: "supersede", targets: [tuesday] });
   });
 });
+
+describe("a model's judgement", () => {
+  const home = stored("The user's home city is Madrid.");
+  const judged = (kind: "repeats" | "refines" | "contradicts", content: string) => ({
+    ...incoming("semantic", content),
+    judged: { kind, memoryIds: [home.id] },
+  });
+
+  it("supersedes what it contradicts, though the rules see no subject or change word", () => {
+    expect(
+      resolveConflict(incoming("semantic", "The user lives in Valencia."), [{ record: home, relevance: 0.4 }]),
+    ).toEqual({
+      kind: "create",
+    });
+    expect(
+      resolveConflict(judged("contradicts", "The user lives in Valencia."), [{ record: home, relevance: 0.4 }]),
+    ).toEqual({ kind: "supersede", targets: [home] });
+  });
+
+  it("merges what it repeats or refines, taking the refined text", () => {
+    expect(resolveConflict(judged("repeats", "The user lives in Madrid."), [{ record: home, relevance: 0.6 }])).toEqual(
+      {
+        kind: "merge",
+        target: home,
+        takeIncomingContent: false,
+      },
+    );
+    expect(
+      resolveConflict(judged("refines", "The user lives in central Madrid, near Retiro."), [
+        { record: home, relevance: 0.6 },
+      ]),
+    ).toMatchObject({ kind: "merge", takeIncomingContent: true });
+  });
+
+  it("naming a memory that is not current changes nothing", () => {
+    const gone = { ...home, supersededBy: "x" };
+    expect(
+      resolveConflict(judged("contradicts", "The user lives in Valencia."), [{ record: gone, relevance: 0.4 }]),
+    ).toEqual({ kind: "create" });
+  });
+});
