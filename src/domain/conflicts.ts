@@ -331,7 +331,7 @@ const glosses: Readonly<Record<string, string>> = {
  * a request for a script even though it shares no word with it.
  */
 export function subjectGloss(subject: string): string {
-  return glosses[subject] ?? subject.replace(/[._-]+/g, " ");
+  return glosses[subject] ?? subject.replace(/[._:-]+/g, " ");
 }
 
 /**
@@ -388,10 +388,12 @@ const lexicon: readonly LexiconEntry[] = [
 const aboutTheSpeaker = /\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|our|us|please)\b/i;
 
 /**
- * The subject a preference or decision is about, or "" when it names none
- * clearly. Deliberately narrow: a wrong subject makes an unrelated memory
- * supersede (hide) a correct one, which is worse than missing a real
- * conflict (both then stay current and both are recalled).
+ * The subject a memory is about (`statementSubject`: a tool or taste, or a
+ * subject of the user's world such as home or a schedule item), or "" when it
+ * names none clearly; the same for every type. Deliberately narrow: a wrong
+ * subject makes an unrelated memory supersede (hide) a correct one, which is
+ * worse than missing a real conflict (both then stay current and both are
+ * recalled).
  */
 export function inferSubject(_type: MemoryType, content: string): string {
   return statementSubject(content)?.subject ?? "";

@@ -19,8 +19,21 @@ const relations =
 const negation =
   /\b(not|no|never|none|nothing|nobody|neither|nor|without|don't|doesn't|didn't|won't|can't|cannot|isn't|aren't|wasn't|weren't|haven't|hasn't|shouldn't|wouldn't|dislikes?|hates?|stopped|quit|anymore|longer)\b|n't\b/i;
 
+/** Recently asked texts: settling a batch compares each item with every other (an import of 500 asks 250,000 times). */
+const recent = new Map<string, ReadonlySet<string>>();
+const recentMax = 4096;
+
 /** Informative tokens of `text`, lower-cased; "negation" stands for any negating word. */
-export function informativeTokens(text: string): Set<string> {
+export function informativeTokens(text: string): ReadonlySet<string> {
+  const known = recent.get(text);
+  if (known) return known;
+  const tokens = scan(text);
+  if (recent.size >= recentMax) recent.delete(recent.keys().next().value!);
+  recent.set(text, tokens);
+  return tokens;
+}
+
+function scan(text: string): Set<string> {
   const tokens = new Set<string>();
   const normalised = text.replace(/[’‘]/g, "'");
   for (const match of normalised.matchAll(/\d+(?:[.:,/-]\d+)*/g)) tokens.add(match[0]);
