@@ -5,6 +5,7 @@ import { benchGhz } from "./ghz.bench.js";
 import { benchImport } from "./import.bench.js";
 import { benchLearning } from "./learning.bench.js";
 import { benchRedis } from "./redis.bench.js";
+import { benchRedisSentinel } from "./redis-sentinel.bench.js";
 import { benchRemember } from "./remember.bench.js";
 import { benchWeaviate } from "./weaviate.bench.js";
 
@@ -13,7 +14,7 @@ import { benchWeaviate } from "./weaviate.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,embedded,learning,redis,remember,import,weaviate,bounded-work,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,embedded,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -29,6 +30,7 @@ if (wanted("learning")) await benchLearning({ calls, concurrency });
 if (wanted("bounded-work")) await benchBoundedWork();
 if (wanted("agents")) await benchAgents({ calls, concurrency });
 if (wanted("redis")) await benchRedis({ calls, concurrency });
+if (wanted("redis-sentinel")) await benchRedisSentinel({ calls, concurrency });
 if (wanted("remember")) await benchRemember({ calls, concurrency });
 if (wanted("import")) await benchImport({ memories });
 if (wanted("weaviate")) {

@@ -11,23 +11,32 @@ import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
 import { openRedisStores } from "./storage/redis/redis-stores.js";
 import { openWeaviateStores } from "./storage/weaviate/weaviate-store.js";
 import type { Stores } from "./domain/ports.js";
-import { traceModels, traceStores } from "./observability/trace-backends.js";
+import type { EvictionPolicy } from "./domain/types.js";
+import type { EngramMetrics } from "./observability/metrics.js";
+import { observeStores } from "./observability/observe-stores.js";
+import { traceModels } from "./observability/trace-models.js";
 
 /**
  * Builds the memory hierarchy from configuration: the stores it names and the
  * model providers. Shared by the server and the `engram evict` command so
- * both see the same data the same way.
+ * both see the same data the same way. Whatever stores are opened (the
+ * configured ones, or a test's) are observed here, once: metrics when
+ * `metrics` is given, spans under a traced call.
  */
 export async function openEngram(
   config: Config,
   events: EngramEvents = {},
   openStores: (config: Config, dimensions: number, embedder: string) => Stores | Promise<Stores> = openConfiguredStores,
+  metrics?: EngramMetrics,
 ): Promise<{ engram: Engram; stores: Stores }> {
   const models = traceModels(await openModels(config), config.models.provider);
-  const stores = await openStores(
-    config,
-    models.embedder.dimensions,
-    identityKey(models.embedder.identity, models.embedder.dimensions),
+  const stores = observeStores(
+    await openStores(
+      config,
+      models.embedder.dimensions,
+      identityKey(models.embedder.identity, models.embedder.dimensions),
+    ),
+    metrics,
   );
   const engram = new Engram(
     stores,
@@ -41,14 +50,20 @@ export async function openEngram(
       working: { defaultTtlSeconds: config.working.defaultTtlSeconds },
       learning: config.learning,
       ranking: config.ranking,
-      piiMode: config.piiMode,
-      maxMemoriesPerUser: config.maxMemoriesPerUser,
-      eviction: config.eviction,
-      accessFlushIntervalMs: config.accessFlushIntervalMs,
+      piiMode: config.longTerm.piiMode,
+      maxMemoriesPerUser: config.longTerm.refuseWritesAbovePerUser,
+      eviction: evictionPolicy(config.eviction),
+      accessFlushIntervalMs: config.longTerm.accessFlushIntervalMs,
     },
     events,
   );
   return { engram, stores };
+}
+
+/** The configured eviction defaults as the domain's policy (whose field keeps the wire's name). */
+function evictionPolicy(eviction: Config["eviction"]): EvictionPolicy {
+  const { evictDownToPerUser, scoreThreshold, halfLifeHours, minAgeHours, maxAgeHours } = eviction;
+  return { scoreThreshold, halfLifeHours, minAgeHours, maxAgeHours, maxMemoriesPerUser: evictDownToPerUser };
 }
 
 /**
@@ -87,7 +102,7 @@ export async function openConfiguredStores(
         })
       : undefined;
     await redis?.connected;
-    return traceStores({
+    return {
       sessions: redis?.sessions ?? embedded!.sessions,
       working: redis?.working ?? embedded!.working,
       longTerm: weaviate?.longTerm ?? embedded!.longTerm,
@@ -116,7 +131,7 @@ export async function openConfiguredStores(
         await weaviate?.close();
         await embedded?.close();
       },
-    });
+    };
   } catch (error) {
     await redis?.close();
     await embedded?.close();

@@ -10,6 +10,7 @@ export function nodeVersionProblem(version: string): string | undefined {
   if (major > minimumNode.major || (major === minimumNode.major && minor >= minimumNode.minor)) return undefined;
   return (
     `Node ${version} is too old: Engram needs Node >= ${minimumNode.major}.${minimumNode.minor} ` +
-    "(node:sqlite); the image and scripts/setup.sh use Node 24"
+    `(node:sqlite). Install Node 24 (https://nodejs.org), or start Engram with a newer node than ${process.execPath}; ` +
+    "the image and scripts/setup.sh use Node 24"
   );
 }

@@ -2,8 +2,9 @@
 // applications. It wraps the generated gRPC client (package engramv1) with
 // what every caller needs: dialing with TLS or plaintext, a bearer token, a
 // default timeout for calls whose context has no deadline, retries of
-// UNAVAILABLE with backoff, and OpenTelemetry trace propagation (otelgrpc). Errors are gRPC statuses: inspect them with
-// status.Code(err).
+// UNAVAILABLE with backoff, and OpenTelemetry trace propagation (otelgrpc).
+// Every error is an *Error (see errors.go): errors.As, errors.Is with the
+// sentinels and the caller's context errors, and status.Code all work.
 package engram
 
 import (
@@ -14,16 +15,20 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"maps"
+	"slices"
 	"time"
 
 	engramv1 "github.com/engram-memory/engram/clients/go/gen/engram/v1"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // Client calls one Engram server. It is safe for concurrent use.
@@ -61,14 +66,56 @@ func WithRetries(n int) Option { return func(o *options) { o.retries = n } }
 // refuses a larger one itself with codes.ResourceExhausted.
 const MaxRequestBytes = 4 * 1024 * 1024
 
-// Dial connects to an Engram server at addr ("host:port").
-func Dial(_ context.Context, addr string, opts ...Option) (*Client, error) {
+// Dial connects to an Engram server at addr ("host:port") and waits until the
+// connection is up, so a wrong address or a server that is down fails here
+// (an *Error with codes.Unavailable naming the reason) rather than on the
+// first call; ctx bounds the wait. New is the lazy form.
+func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
+	c, err := New(addr, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.connect(ctx); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// connect waits for the connection to be ready. On a failed attempt the
+// reason is only in a call's status, so it asks for it with a Ping that does
+// not wait for the connection.
+func (c *Client) connect(ctx context.Context) error {
+	c.conn.Connect()
+	for {
+		state := c.conn.GetState()
+		switch state {
+		case connectivity.Ready:
+			return nil
+		case connectivity.TransientFailure:
+			_, err := c.rpc.Ping(ctx, &engramv1.PingRequest{})
+			if err == nil || status.Code(err) != codes.Unavailable {
+				// Reachable (an authentication or permission refusal is the caller's to see on its calls).
+				return nil
+			}
+			return err
+		}
+		if !c.conn.WaitForStateChange(ctx, state) {
+			return toError(ctx, status.FromContextError(ctx.Err()).Err())
+		}
+	}
+}
+
+// New returns a client for the Engram server at addr without connecting:
+// the connection is made on the first call (like grpc.NewClient), so an
+// unreachable server shows as UNAVAILABLE there.
+func New(addr string, opts ...Option) (*Client, error) {
 	o := options{timeout: 10 * time.Second, retries: 2, backoff: 100 * time.Millisecond}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	dialOptions := []grpc.DialOption{
-		grpc.WithChainUnaryInterceptor(o.timeoutUnary, o.retryUnary),
+		grpc.WithChainUnaryInterceptor(typedErrors, o.timeoutUnary, o.retryUnary),
 		grpc.WithChainStreamInterceptor(o.timeoutStream),
 		// A request over the server's limit fails here with ResourceExhausted, before it is sent.
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(MaxRequestBytes)),
@@ -184,11 +231,12 @@ func (c *Client) ImportMemories(ctx context.Context, req *engramv1.ImportMemorie
 // A non-nil error ends it.
 func (c *Client) ExportUser(ctx context.Context, req *engramv1.ExportUserRequest) iter.Seq2[*engramv1.ExportUserResponse, error] {
 	return func(yield func(*engramv1.ExportUserResponse, error) bool) {
+		outer := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stream, err := c.rpc.ExportUser(ctx, req)
 		if err != nil {
-			yield(nil, err)
+			yield(nil, toError(outer, err))
 			return
 		}
 		for {
@@ -197,7 +245,7 @@ func (c *Client) ExportUser(ctx context.Context, req *engramv1.ExportUserRequest
 				return
 			}
 			if err != nil {
-				yield(nil, err)
+				yield(nil, toError(outer, err))
 				return
 			}
 			if !yield(item, nil) {
@@ -214,11 +262,12 @@ func (c *Client) ExportUser(ctx context.Context, req *engramv1.ExportUserRequest
 // Sections come first, in order, then the summary. A non-nil error ends it.
 func (c *Client) AssembleContext(ctx context.Context, req *engramv1.AssembleContextRequest) iter.Seq2[*engramv1.AssembleContextResponse, error] {
 	return func(yield func(*engramv1.AssembleContextResponse, error) bool) {
+		outer := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stream, err := c.rpc.AssembleContext(ctx, req)
 		if err != nil {
-			yield(nil, err)
+			yield(nil, toError(outer, err))
 			return
 		}
 		for {
@@ -227,7 +276,7 @@ func (c *Client) AssembleContext(ctx context.Context, req *engramv1.AssembleCont
 				return
 			}
 			if err != nil {
-				yield(nil, err)
+				yield(nil, toError(outer, err))
 				return
 			}
 			if !yield(event, nil) {
@@ -235,6 +284,12 @@ func (c *Client) AssembleContext(ctx context.Context, req *engramv1.AssembleCont
 			}
 		}
 	}
+}
+
+// typedErrors returns every unary call's error as an *Error (outermost, so
+// it sees the caller's own context).
+func typedErrors(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	return toError(ctx, invoker(ctx, method, req, reply, cc, opts...))
 }
 
 func (o options) timeoutUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -274,23 +329,29 @@ func (s *cancelOnEnd) RecvMsg(m any) error {
 	return err
 }
 
-// retriedMethods are the calls a retry cannot turn into a different outcome:
-// reads, SetWorking (it sets the same values again) and AppendMessages, which
-// always carries an idempotency key. The others (Remember, EndSession,
-// CompleteTask, ForgetMemory, ForgetUser, ReportUsage, EvictStale) may have
-// applied before the reply was lost; retried, they would store twice or
-// answer NOT_FOUND, so their UNAVAILABLE goes to the caller.
-var retriedMethods = map[string]bool{
-	engramv1.MemoryService_Ping_FullMethodName:           true,
-	engramv1.MemoryService_AppendMessages_FullMethodName: true,
-	engramv1.MemoryService_GetMessages_FullMethodName:    true,
-	engramv1.MemoryService_SetWorking_FullMethodName:     true,
-	engramv1.MemoryService_GetWorking_FullMethodName:     true,
-	engramv1.MemoryService_ListWorking_FullMethodName:    true,
-	engramv1.MemoryService_Recall_FullMethodName:         true,
-	engramv1.MemoryService_GetMemory_FullMethodName:      true,
-	engramv1.MemoryService_MemoryHistory_FullMethodName:  true,
-	engramv1.MemoryService_ListMemories_FullMethodName:   true,
+// retriedMethods are the calls a retry cannot turn into a different outcome,
+// as the contract declares them: the unary RPCs whose idempotency_level is
+// NO_SIDE_EFFECTS (reads) or IDEMPOTENT (SetWorking, and AppendMessages,
+// which always carries an idempotency key). The others may have applied
+// before the reply was lost; retried, they would store twice or answer
+// NOT_FOUND, so their UNAVAILABLE goes to the caller.
+var retriedMethods = func() map[string]bool {
+	service := engramv1.File_engram_v1_memory_service_proto.Services().ByName("MemoryService")
+	retried := map[string]bool{}
+	for i := range service.Methods().Len() {
+		method := service.Methods().Get(i)
+		level := method.Options().(*descriptorpb.MethodOptions).GetIdempotencyLevel()
+		if !method.IsStreamingClient() && !method.IsStreamingServer() && level != descriptorpb.MethodOptions_IDEMPOTENCY_UNKNOWN {
+			retried["/"+string(service.FullName())+"/"+string(method.Name())] = true
+		}
+	}
+	return retried
+}()
+
+// RetriedMethods lists the full method names ("/engram.v1.MemoryService/Recall")
+// whose UNAVAILABLE the client retries, sorted.
+func RetriedMethods() []string {
+	return slices.Sorted(maps.Keys(retriedMethods))
 }
 
 // retryUnary retries UNAVAILABLE only, and only on retriedMethods. An append

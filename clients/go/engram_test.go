@@ -163,7 +163,7 @@ func TestDeadlineExpires(t *testing.T) {
 
 func TestRetriesOnlyUnavailable(t *testing.T) {
 	// Nothing listens here: every attempt is UNAVAILABLE, and the client gives up after its retries.
-	c, err := engram.Dial(context.Background(), "127.0.0.1:1", engram.WithRetries(2))
+	c, err := engram.New("127.0.0.1:1", engram.WithRetries(2))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,13 +10,23 @@ import { EmbedderMismatchError } from "../domain/models.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { anonymousCaller } from "../domain/authorization.js";
 import { createMcpServer } from "../mcp/mcp-server.js";
+import { mcpEnvironment } from "./mcp-defaults.js";
+import { refuseMcp } from "./mcp-refusal.js";
 import { startTracing } from "../observability/tracing.js";
+import { EngramMetrics } from "../observability/metrics.js";
+import { MemoryService } from "../gen/engram/v1/memory_service_pb.js";
+import { inProcessCaller } from "../rpc/in-process-call.js";
+import { requestInterceptors } from "../rpc/interceptors.js";
+import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
+import { served } from "../rpc/native-grpc.js";
 
 /**
- * The `engram` command. One image, two entry points:
- *   engram serve   run the service (the default)
- *   engram evict   forget stale memories once and exit (the CronJob)
- *   engram mcp     a Model Context Protocol server on stdin/stdout (desktop agents)
+ * The `engram` command; one image, five subcommands (the usage below):
+ *   engram serve        run the service (the default)
+ *   engram evict        forget stale memories once and exit (the CronJob)
+ *   engram reembed      re-embed long-term memory with the configured embedder
+ *   engram mcp          a Model Context Protocol server on stdin/stdout (desktop agents)
+ *   engram hash-token   the SHA-256 of a token, for the tokens file
  */
 const usage = `usage:
   engram serve
@@ -26,7 +36,7 @@ const usage = `usage:
   engram mcp                MCP over stdio, as ENGRAM_MCP_USER_ID in ENGRAM_MCP_NAMESPACE
   engram hash-token TOKEN   print the SHA-256 to put in ENGRAM_AUTH_TOKENS_FILE
 
-Configuration comes from ENGRAM_* environment variables (see README).`;
+Configuration comes from ENGRAM_* environment variables (see docs/configuration.md).`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command = "serve", ...rest] = argv;
@@ -40,10 +50,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(command === "mcp" ? mcpEnvironment(process.env) : process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`engram: invalid configuration: ${error.message}\n`);
+      // An agent host shows MCP errors, not stderr.
+      if (command === "mcp") await refuseMcp(`invalid configuration: ${error.message}`);
+      else process.stderr.write(`engram: invalid configuration: ${error.message}\n`);
       return 2;
     }
     throw error;
@@ -109,19 +121,31 @@ async function serve(config: Config): Promise<number> {
 async function mcpStdio(config: Config): Promise<number> {
   const userId = config.mcp.userId;
   if (userId === undefined) {
-    process.stderr.write("engram: invalid configuration: ENGRAM_MCP_USER_ID: is required for engram mcp\n");
+    await refuseMcp("invalid configuration: ENGRAM_MCP_USER_ID: is required for engram mcp");
     return 2;
   }
   const logger = createLogger(config.log.level, (line) => process.stderr.write(line));
   captureConsole(logger);
   const tracing = startTracing(config.tracing);
-  const { engram, stores } = await openEngram(config);
+  let opened: Awaited<ReturnType<typeof openEngram>>;
+  try {
+    opened = await openEngram(config);
+  } catch (error) {
+    // A store that will not open (or a missing model) would otherwise be a dead pipe to the host.
+    await refuseMcp(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+    await tracing?.shutdown();
+    return 1;
+  }
+  const { engram, stores } = opened;
   // This process is the agent's whole Engram: it learns from sessions too.
   await engram.start();
-  const server = createMcpServer(engram, {
-    caller: anonymousCaller,
-    scope: { namespace: config.mcp.namespace, userId },
-  });
+  // The same request pipeline as the server's front doors; its metrics have no port to be read on here.
+  const call = inProcessCaller(
+    served(MemoryService, memoryServiceHandlers(engram)),
+    requestInterceptors(new EngramMetrics(), logger, config.server.maxTimeoutMs),
+    { maxTimeoutMs: config.server.maxTimeoutMs, protocolName: "mcp" },
+  );
+  const server = createMcpServer(call, { caller: anonymousCaller, scope: { namespace: config.mcp.namespace, userId } });
   const closed = new Promise<void>((resolve) => (server.server.onclose = resolve));
   await server.connect(new StdioServerTransport());
   logger.info("engram mcp serving on stdio", { namespace: config.mcp.namespace, userId });

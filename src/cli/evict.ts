@@ -28,7 +28,9 @@ export async function evict(config: Config, args: readonly string[]): Promise<nu
   captureConsole(logger);
   warnUnreadVariables(logger);
   const run = new EvictionRunMetrics();
-  const { engram, stores } = await openEngram(config, { evicted: (counts) => run.recordEvicted(counts) });
+  const { engram, stores } = await openEngram(leaveTenantsAsleep(config), {
+    evicted: (counts) => run.recordEvicted(counts),
+  });
   const started = Date.now();
   let code: number;
   try {
@@ -45,12 +47,30 @@ export async function evict(config: Config, args: readonly string[]): Promise<nu
     await engram.close();
     await stores.close();
   }
-  if (config.pushgatewayUrl !== undefined && !dryRun) {
+  if (config.eviction.pushgatewayUrl !== undefined && !dryRun) {
     try {
-      await run.push(config.pushgatewayUrl, values.namespace);
+      await run.push(config.eviction.pushgatewayUrl, values.namespace);
     } catch (error) {
-      logger.warn("eviction summary not pushed to the Pushgateway", { url: config.pushgatewayUrl, error });
+      logger.warn("eviction summary not pushed to the Pushgateway", { url: config.eviction.pushgatewayUrl, error });
     }
   }
   return code;
+}
+
+/**
+ * Eviction reads every user's memories, which wakes every sleeping Weaviate
+ * tenant; a nightly job must not undo the servers' work of putting idle users
+ * to sleep. So this job does not sweep, and on closing puts back to sleep the
+ * tenants that were asleep when it started.
+ */
+function leaveTenantsAsleep(config: Config): Config {
+  const weaviate = config.store.weaviate;
+  if (weaviate?.tenantSleep === undefined) return config;
+  return {
+    ...config,
+    store: {
+      ...config.store,
+      weaviate: { ...weaviate, tenantSleep: { ...weaviate.tenantSleep, restoreOnClose: true } },
+    },
+  };
 }

@@ -46,6 +46,16 @@ export class ResourceExhaustedError extends EngramError {
   readonly kind = "resource-exhausted";
 }
 
+/** Is thrown if a caller is over its rate limit; `retryAfterMs` says when its next call would be admitted. */
+export class RateLimitedError extends ResourceExhaustedError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Is thrown if the caller is known but not entitled to the namespace or scope. */
 export class PermissionDeniedError extends EngramError {
   readonly kind = "permission-denied";

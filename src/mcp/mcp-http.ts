@@ -4,16 +4,16 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { propagation, ROOT_CONTEXT } from "@opentelemetry/api";
+import { propagation } from "@opentelemetry/api";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Config } from "../config.js";
-import type { Engram } from "../domain/engram.js";
 import { limits } from "../domain/limits.js";
 import type { Scope } from "../domain/types.js";
 import type { Logger } from "../observability/logger.js";
 import type { Authenticator } from "../rpc/authentication.js";
+import type { CallInProcess } from "../rpc/in-process-call.js";
 import { toolErrorText } from "./mcp-invoke.js";
-import { createMcpServer, type ToolObserver } from "./mcp-server.js";
+import { createMcpServer } from "./mcp-server.js";
 
 /** Headers an MCP client's configuration sets to choose the scope (checked against the caller's namespaces). */
 export const namespaceHeader = "engram-namespace";
@@ -33,10 +33,9 @@ export interface McpHttpListener {
  */
 export async function startMcpHttp(
   config: Config,
-  engram: Engram,
+  call: CallInProcess,
   authenticator: Authenticator,
   logger: Logger,
-  observe?: ToolObserver,
 ): Promise<McpHttpListener> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://engram");
@@ -69,8 +68,7 @@ export async function startMcpHttp(
         ? reply(res, 413, `request body exceeds ${limits.requestBytes} bytes`)
         : reply(res, 400, "request body is not JSON");
     }
-    const traceContext = propagation.extract(ROOT_CONTEXT, req.headers);
-    const server = createMcpServer(engram, { caller, scope, traceContext }, observe);
+    const server = createMcpServer(call, { caller, scope, traceHeaders: traceHeaders(req) });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.once("close", () => {
       void transport.close();
@@ -132,6 +130,16 @@ function scopeOf(req: IncomingMessage, config: Config): Scope | string {
   if (!limits.namespacePattern.test(namespace)) return `${namespaceHeader}: must match ${limits.namespacePattern}`;
   if (!limits.idPattern.test(userId)) return `${userIdHeader}: must match ${limits.idPattern}`;
   return { namespace, userId };
+}
+
+/** The request's trace context headers (those the registered propagator reads), for the calls it makes. */
+function traceHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const name of propagation.fields()) {
+    const value = req.headers[name];
+    if (typeof value === "string") headers.set(name, value);
+  }
+  return headers;
 }
 
 class BodyTooLarge extends Error {}

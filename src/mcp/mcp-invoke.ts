@@ -1,11 +1,10 @@
 import { create, fromJson, toJson, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
-import { Code, createContextValues, createHandlerContext, type ConnectError } from "@connectrpc/connect";
+import { Code, createContextValues, type ConnectError } from "@connectrpc/connect";
 import type { Caller } from "../domain/authorization.js";
-import type { Engram } from "../domain/engram.js";
 import type { Scope } from "../domain/types.js";
 import { MemoryService } from "../gen/engram/v1/memory_service_pb.js";
 import { callerKey } from "../rpc/authentication.js";
-import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
+import type { CallInProcess } from "../rpc/in-process-call.js";
 
 export type MethodName = keyof typeof MemoryService.method;
 
@@ -13,34 +12,26 @@ export type MethodName = keyof typeof MemoryService.method;
 export type Invoke = (name: MethodName, request: Record<string, JsonValue>, signal: AbortSignal) => Promise<JsonValue>;
 
 /**
- * How MCP reaches the domain: through the MemoryService handlers the gRPC
- * port serves, as `caller`, in `scope`. A streaming method's messages come
- * back as a JSON array.
+ * How MCP reaches the domain: through the request pipeline every front door
+ * shares (`call`: the MemoryService handlers behind the same interceptors the
+ * gRPC port runs), as `caller`, in `scope`, continuing the trace `header`
+ * carries. A streaming method's messages come back as a JSON array.
  */
-export function memoryServiceInvoker(engram: Engram, caller: Caller, scope: Scope): Invoke {
-  const handlers = memoryServiceHandlers(engram);
+export function memoryServiceInvoker(call: CallInProcess, caller: Caller, scope: Scope, header?: Headers): Invoke {
   const scopeJson = { namespace: scope.namespace, userId: scope.userId };
   return async (name, request, signal) => {
     const method = MemoryService.method[name] as DescMethod;
-    const ctx = createHandlerContext({
-      service: MemoryService,
+    const output = await call({
       method,
-      protocolName: "mcp",
-      requestMethod: "POST",
-      url: `mcp:${MemoryService.typeName}/${method.name}`,
-      requestSignal: signal,
+      input: fromJson(method.input, { ...request, scope: scopeJson }),
+      signal,
       contextValues: createContextValues().set(callerKey, caller),
+      ...(header ? { header } : {}),
     });
-    const input = fromJson(method.input, { ...request, scope: scopeJson });
-    const impl = handlers[name] as unknown as (req: unknown, ctx: unknown) => unknown;
     if (method.methodKind === "server_streaming") {
-      const events: JsonValue[] = [];
-      for await (const event of impl(input, ctx) as AsyncIterable<Record<string, unknown>>) {
-        events.push(toJson(method.output, create(method.output, event)));
-      }
-      return events;
+      return (output as Record<string, unknown>[]).map((event) => toJson(method.output, create(method.output, event)));
     }
-    return toJson(method.output, create(method.output, (await impl(input, ctx)) as Record<string, unknown>));
+    return toJson(method.output, create(method.output, output as Record<string, unknown>));
   };
 }
 

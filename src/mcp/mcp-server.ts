@@ -1,22 +1,25 @@
-import { Code, type ConnectError } from "@connectrpc/connect";
+import type { JsonValue } from "@bufbuild/protobuf";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context } from "@opentelemetry/api";
 import * as z from "zod";
 import type { Caller } from "../domain/authorization.js";
-import type { Engram } from "../domain/engram.js";
+import { limits } from "../domain/limits.js";
 import type { Scope } from "../domain/types.js";
 import { toConnectError } from "../rpc/error-mapping.js";
-import { tracer } from "../observability/tracing.js";
+import type { CallInProcess } from "../rpc/in-process-call.js";
 import { memoryServiceInvoker, toolErrorText } from "./mcp-invoke.js";
 import { registerResources } from "./mcp-resources.js";
+import { toolOutputSchema, toolResult, type ShapedTool } from "./mcp-results.js";
 
 /**
  * Engram as a Model Context Protocol server. Each tool builds the gRPC
- * request of one MemoryService method and calls the same handler the gRPC
- * port calls, so authorization, validation, policy and the error mapping are
- * the ones callers of the RPC API get; the tool's JSON result is that
- * method's response in protobuf JSON.
+ * request of one MemoryService method and sends it down the request pipeline
+ * every front door shares (`rpc/in-process-call.ts`): the same handlers the
+ * gRPC port calls, behind the same interceptors, so authorization,
+ * validation, policy, the deadline cap, spans, metrics, logs and the error
+ * mapping are the ones callers of the RPC API get; the tool's result is that
+ * method's response as structured content, with an output schema
+ * (mcp-results.ts).
  *
  * The scope is bound when the server is created (from configuration or the
  * authenticated HTTP caller): no tool takes a namespace or a user, so a model
@@ -25,50 +28,29 @@ import { registerResources } from "./mcp-resources.js";
 export interface McpBinding {
   readonly caller: Caller;
   readonly scope: Scope;
-  /** The trace the client's request continues (its traceparent header); a new trace when absent. */
-  readonly traceContext?: Context;
+  /** The client's trace context headers (traceparent, tracestate, baggage); a new trace when absent. */
+  readonly traceHeaders?: Headers;
 }
-
-/** Reports each tool call (metrics, logs): the tool, its duration, and on failure the status sent and the cause. */
-export type ToolObserver = (tool: string, seconds: number, failure?: { status: ConnectError; cause: unknown }) => void;
 
 export const mcpServerInfo = { name: "engram", version: "0.1.0" } as const;
 
-export function createMcpServer(engram: Engram, binding: McpBinding, observe?: ToolObserver): McpServer {
-  const invoke = memoryServiceInvoker(engram, binding.caller, binding.scope);
+export function createMcpServer(call: CallInProcess, binding: McpBinding): McpServer {
+  const invoke = memoryServiceInvoker(call, binding.caller, binding.scope, binding.traceHeaders);
 
-  /** Runs a tool: the result as JSON text, or a tool error with the gRPC status and message. */
+  /**
+   * Runs a tool: its structured result (mcp-results.ts), or a tool error with
+   * the gRPC status and message. The pipeline has already mapped, counted and
+   * logged a failure; toConnectError only reads its status back (and maps the
+   * rare failure before the call, such as arguments protobuf JSON refuses).
+   */
   const tool =
-    <A>(name: string, work: (args: A, signal: AbortSignal) => Promise<unknown>) =>
+    <A>(name: ShapedTool, work: (args: A, signal: AbortSignal) => Promise<JsonValue>) =>
     async (args: A, extra: { signal: AbortSignal }): Promise<CallToolResult> => {
-      const started = process.hrtime.bigint();
-      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-      const attributes = {
-        "rpc.system": "mcp",
-        "rpc.method": name,
-        "engram.namespace": binding.scope.namespace,
-        "engram.user_id": binding.scope.userId,
-      };
-      return tracer.startActiveSpan(
-        `mcp/${name}`,
-        { kind: SpanKind.SERVER, attributes },
-        binding.traceContext ?? ROOT_CONTEXT,
-        async (span): Promise<CallToolResult> => {
-          try {
-            const result = await work(args, extra.signal);
-            observe?.(name, seconds());
-            return { content: [{ type: "text", text: JSON.stringify(result, null, 2) }] };
-          } catch (error) {
-            const mapped = toConnectError(error, extra.signal);
-            observe?.(name, seconds(), { status: mapped, cause: error });
-            span.setAttribute("rpc.grpc.status_code", mapped.code);
-            span.setStatus({ code: SpanStatusCode.ERROR, message: Code[mapped.code] });
-            return { isError: true, content: [{ type: "text", text: toolErrorText(mapped) }] };
-          } finally {
-            span.end();
-          }
-        },
-      );
+      try {
+        return toolResult(name, await work(args, extra.signal));
+      } catch (error) {
+        return { isError: true, content: [{ type: "text", text: toolErrorText(toConnectError(error, extra.signal)) }] };
+      }
     };
 
   const server = new McpServer(mcpServerInfo, {
@@ -96,19 +78,24 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         "unconfirmed answer); personal data and credentials are redacted. Returns the outcome (created, merged, " +
         "updated, superseded an older memory, or dropped with the gate's reason) and the stored memory.",
       inputSchema: {
-        content: z.string().describe("The memory as one self-contained sentence; 1 byte to 8 KiB."),
+        content: z
+          .string()
+          .describe(`The memory as one self-contained sentence; 1 byte to ${size(limits.memoryContentBytes)}.`),
         type: memoryType,
         importance: z.number().min(0).max(1).optional().describe("0 to 1; 0.5 when omitted."),
         subject: z
           .string()
           .optional()
-          .describe("What the memory is about (e.g. 'favourite editor'); at most 256 bytes; inferred when omitted."),
+          .describe(
+            `What the memory is about (e.g. 'favourite editor'); at most ${size(limits.subjectBytes)}; inferred when omitted.`,
+          ),
         pinned: z.boolean().optional().describe("Never forgotten by eviction."),
         occurred_at: z.iso
           .datetime({ offset: true })
           .optional()
           .describe("When it happened (RFC 3339); now when omitted."),
       },
+      outputSchema: toolOutputSchema("remember"),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
     tool("remember", (a, signal) =>
@@ -137,10 +124,17 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         "Search the user's long-term memories by meaning. Returns the best matches first, each with its score " +
         "(relevance weighted by importance and recency) and the memory.",
       inputSchema: {
-        query: z.string().describe("What to look for, in natural language; 1 byte to 8 KiB."),
-        top_k: z.number().int().min(1).max(100).optional().describe("How many memories, 1 to 100; 10 when omitted."),
+        query: z.string().describe(`What to look for, in natural language; 1 byte to ${size(limits.queryBytes)}.`),
+        top_k: z
+          .number()
+          .int()
+          .min(1)
+          .max(limits.topKMax)
+          .optional()
+          .describe(`How many memories, 1 to ${limits.topKMax}; ${limits.topKDefault} when omitted.`),
         types: z.array(memoryType).optional().describe("Only these memory types; all when omitted."),
       },
+      outputSchema: toolOutputSchema("recall"),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     tool("recall", (a, signal) =>
@@ -176,11 +170,12 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           .number()
           .int()
           .min(1)
-          .max(1000)
+          .max(limits.listPageSizeMax)
           .optional()
-          .describe("Memories per page, 1 to 1000; 100 when omitted."),
+          .describe(`Memories per page, 1 to ${limits.listPageSizeMax}; ${limits.listPageSizeDefault} when omitted.`),
         page_token: z.string().optional().describe("The next_page_token of the previous page."),
       },
+      outputSchema: toolOutputSchema("list_memories"),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     tool("list_memories", (a, signal) =>
@@ -207,6 +202,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       title: "Forget a memory",
       description: "Delete one long-term memory by id (from recall or remember). Fails with NOT_FOUND if it is gone.",
       inputSchema: { memory_id: idArg("memory") },
+      outputSchema: toolOutputSchema("forget_memory"),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
     },
     tool("forget_memory", (a, signal) => invoke("forgetMemory", { memoryId: a.memory_id }, signal)),
@@ -223,21 +219,27 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         "and their items; then a summary with the tokens used and what was left out.",
       inputSchema: {
         query: z.string().optional().describe("What the next answer is about; memories are recalled for it."),
-        token_budget: z.number().int().min(1).max(1_000_000).describe("Most tokens to return, 1 to 1,000,000."),
+        token_budget: z
+          .number()
+          .int()
+          .min(1)
+          .max(limits.tokenBudgetMax)
+          .describe(`Most tokens to return, 1 to ${count(limits.tokenBudgetMax)}.`),
         session_id: idArg("session").optional(),
         task_id: idArg("task").optional(),
         memory_top_k: z
           .number()
           .int()
           .min(0)
-          .max(100)
+          .max(limits.topKMax)
           .optional()
-          .describe("Memories to consider, 0 to 100; 10 when omitted."),
+          .describe(`Memories to consider, 0 to ${limits.topKMax}; ${limits.topKDefault} when omitted.`),
         format: z
           .enum(["messages", "items"])
           .optional()
           .describe("messages (the default): rendered chat messages; items: sections of items."),
       },
+      outputSchema: toolOutputSchema("assemble_context"),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     tool("assemble_context", (a, signal) =>
@@ -262,6 +264,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       title: "Get working memory",
       description: "Read a task's scratchpad (its key/value entries and when it expires). NOT_FOUND if none.",
       inputSchema: { task_id: idArg("task") },
+      outputSchema: toolOutputSchema("get_working"),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     tool("get_working", (a, signal) => invoke("getWorking", { taskId: a.task_id }, signal)),
@@ -278,15 +281,22 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
         task_id: idArg("task"),
         entries: z
           .record(z.string(), z.string())
-          .describe("1 to 64 entries; keys 1 to 128 bytes, values at most 64 KiB."),
+          .describe(
+            `1 to ${limits.workingEntriesPerSet} entries; keys 1 to ${size(limits.workingKeyBytes)}, ` +
+              `values at most ${size(limits.workingValueBytes)}.`,
+          ),
         ttl_seconds: z
           .number()
           .int()
           .min(0)
-          .max(2_592_000)
+          .max(limits.ttlSecondsMax)
           .optional()
-          .describe("Seconds until the scratchpad expires (at most 30 days); the server default when omitted."),
+          .describe(
+            `Seconds until the scratchpad expires (at most ${limits.ttlSecondsMax / 86_400} days); ` +
+              "the server default when omitted.",
+          ),
       },
+      outputSchema: toolOutputSchema("set_working"),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
     },
     tool("set_working", (a, signal) =>
@@ -308,6 +318,7 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
       title: "Complete a task",
       description: "Clear a finished task's scratchpad. Returns how many entries were cleared.",
       inputSchema: { task_id: idArg("task") },
+      outputSchema: toolOutputSchema("complete_task"),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
     },
     tool("complete_task", (a, signal) => invoke("completeTask", { taskId: a.task_id }, signal)),
@@ -326,13 +337,14 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
           .array(
             z.object({
               role: z.enum(["user", "assistant", "system", "tool"]),
-              content: z.string().describe("1 byte to 32 KiB."),
+              content: z.string().describe(`1 byte to ${size(limits.messageContentBytes)}.`),
             }),
           )
           .min(1)
-          .max(100)
-          .describe("1 to 100 messages, oldest first."),
+          .max(limits.messagesPerAppend)
+          .describe(`1 to ${limits.messagesPerAppend} messages, oldest first.`),
       },
+      outputSchema: toolOutputSchema("append_messages"),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
     tool("append_messages", (a, signal) =>
@@ -350,4 +362,14 @@ export function createMcpServer(engram: Engram, binding: McpBinding, observe?: T
   registerResources(server, invoke);
 
   return server;
+}
+
+/** A byte limit as the tool descriptions say it: "8 KiB", "256 bytes". */
+function size(bytes: number): string {
+  return bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
+}
+
+/** A count with thousands separators: "1,000,000". */
+function count(n: number): string {
+  return n.toLocaleString("en-US");
 }

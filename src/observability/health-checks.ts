@@ -1,6 +1,6 @@
 import type { Stores } from "../domain/ports.js";
 import { HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
-import type { HealthStatus } from "../rpc/health-service.js";
+import type { HealthStatus } from "./health-status.js";
 import type { Logger } from "./logger.js";
 import type { EngramMetrics } from "./metrics.js";
 

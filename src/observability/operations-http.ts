@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
-import { livenessService, readinessService, type HealthStatus } from "../rpc/health-service.js";
+import { livenessService, readinessService, type HealthStatus } from "./health-status.js";
 import type { EngramMetrics } from "./metrics.js";
 
 /**

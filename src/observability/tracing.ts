@@ -1,4 +1,4 @@
-import { context, propagation, trace, type Tracer } from "@opentelemetry/api";
+import { context, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
@@ -18,11 +18,10 @@ import type { TracingConfig } from "../config.js";
 
 /**
  * OpenTelemetry traces. The code creates spans through @opentelemetry/api
- * only (`tracer`); without a registered provider they cost next to nothing
- * and go nowhere. `startTracing` registers the SDK when the standard OTEL_*
- * variables ask for it (see `readTracing` in config.ts and the README).
+ * only (`tracer` in spans.ts); without a registered provider they cost next
+ * to nothing and go nowhere. `startTracing` registers the SDK when the
+ * standard OTEL_* variables ask for it (see `readTracing` in config.ts).
  */
-export const tracer: Tracer = trace.getTracer("engram", "0.1.0");
 
 export interface Tracing {
   /** Exports what is buffered and stops; call on shutdown. */

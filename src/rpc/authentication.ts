@@ -1,10 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { RateLimiter } from "../domain/rate-limit.js";
-import { anonymousCaller, type Caller, type Permission } from "../domain/authorization.js";
-import { UnauthenticatedError } from "../domain/errors.js";
-import { limits } from "../domain/limits.js";
+import { anonymousCaller, type Caller } from "../domain/authorization.js";
+import { RateLimitedError, UnauthenticatedError } from "../domain/errors.js";
+import type { TokenEntry } from "../domain/token-entries.js";
 import { toConnectError } from "./error-mapping.js";
 
 /**
@@ -17,12 +16,6 @@ import { toConnectError } from "./error-mapping.js";
  * insecure mode is set explicitly), or, under mTLS with
  * ENGRAM_MTLS_ALLOW_ANY_CN=true, every certificate holder is an admin.
  */
-export interface TokenEntry extends Caller {
-  /** Hex SHA-256 of the token; absent for a caller known only by its client certificate. */
-  readonly tokenSha256: string | undefined;
-  /** The subject common name of the caller's client certificate (mTLS). */
-  readonly certificateCn: string | undefined;
-}
 
 export const callerKey = createContextKey<Caller>(anonymousCaller, { description: "the authenticated caller" });
 
@@ -112,88 +105,22 @@ export class Authenticator {
    * UNAUTHENTICATED, or RESOURCE_EXHAUSTED with a `retry-after-ms` header.
    */
   admit(authorization: string | null, certificateCn?: string, peerAddress?: string): Caller {
-    let caller: Caller;
     try {
-      caller = this.authenticate(authorization, certificateCn);
+      const caller = this.authenticate(authorization, certificateCn);
+      // With authentication off every caller is anonymous: one bucket per peer
+      // address, so one noisy client cannot use up everyone's rate.
+      const bucket = caller === anonymousCaller && peerAddress !== undefined ? `peer ${peerAddress}` : caller.name;
+      const waitMs = this.limiter?.take(bucket) ?? 0;
+      if (waitMs > 0)
+        throw new RateLimitedError(`caller "${bucket}" is over its rate limit; retry in ${waitMs} ms`, waitMs);
+      return caller;
     } catch (error) {
-      // Callers of admit run before any interceptor: map the status here.
+      // Callers of admit run before any interceptor: map the status here, by the one mapping.
       throw toConnectError(error);
     }
-    // With authentication off every caller is anonymous: one bucket per peer
-    // address, so one noisy client cannot use up everyone's rate.
-    const bucket = caller === anonymousCaller && peerAddress !== undefined ? `peer ${peerAddress}` : caller.name;
-    const waitMs = this.limiter?.take(bucket) ?? 0;
-    if (waitMs > 0) {
-      throw new ConnectError(
-        `caller "${bucket}" is over its rate limit; retry in ${waitMs} ms`,
-        Code.ResourceExhausted,
-        { "retry-after-ms": String(waitMs) },
-      );
-    }
-    return caller;
   }
 }
 
 export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
-}
-
-const permissions: readonly Permission[] = ["read", "write", "admin"];
-
-/**
- * Reads and validates the tokens file: {"callers": [{name, tokenSha256,
- * certificateCn, namespaces, permissions}]}. A token hash or certificate CN
- * listed twice fails (which entry would win is a silent guess otherwise), and
- * so does a namespace no request could name ("Chat" would grant nothing).
- */
-export function loadTokenEntries(path: string): TokenEntry[] {
-  const parsed = JSON.parse(readFileSync(path, "utf8")) as { callers?: unknown };
-  if (!Array.isArray(parsed.callers)) throw new Error(`${path}: expected {"callers": [...]}`);
-  const entries = parsed.callers.map((raw: unknown, i: number) => readEntry(raw, `${path}: callers[${i}]`));
-  for (const key of ["tokenSha256", "certificateCn"] as const) {
-    const first = new Map<string, number>();
-    entries.forEach((entry, i) => {
-      const value = entry[key];
-      if (value === undefined) return;
-      const earlier = first.get(value);
-      if (earlier !== undefined) {
-        throw new Error(`${path}: callers[${i}].${key} "${value}" repeats callers[${earlier}]'s; each must be unique`);
-      }
-      first.set(value, i);
-    });
-  }
-  return entries;
-}
-
-function readEntry(raw: unknown, where: string): TokenEntry {
-  const c = raw as Partial<Record<keyof TokenEntry, unknown>>;
-  if (typeof c.name !== "string" || c.name === "") throw new Error(`${where}.name is required`);
-  if (c.tokenSha256 !== undefined && (typeof c.tokenSha256 !== "string" || !/^[0-9a-f]{64}$/.test(c.tokenSha256))) {
-    throw new Error(`${where}.tokenSha256 must be 64 lower-case hex characters (engram hash-token <token>)`);
-  }
-  if (c.certificateCn !== undefined && (typeof c.certificateCn !== "string" || c.certificateCn === "")) {
-    throw new Error(`${where}.certificateCn must be a non-empty string`);
-  }
-  if (c.tokenSha256 === undefined && c.certificateCn === undefined) {
-    throw new Error(`${where} needs a tokenSha256, a certificateCn, or both`);
-  }
-  if (!Array.isArray(c.namespaces) || c.namespaces.length === 0 || !c.namespaces.every((n) => typeof n === "string")) {
-    throw new Error(`${where}.namespaces must be a non-empty list of namespaces or "*"`);
-  }
-  const invalid = c.namespaces.find((n: string) => n !== "*" && !limits.namespacePattern.test(n));
-  if (invalid !== undefined) {
-    throw new Error(
-      `${where}.namespaces: "${invalid}" is not a namespace (1-64 of a-z 0-9 . _ -, starting with a letter or digit) nor "*"`,
-    );
-  }
-  if (!Array.isArray(c.permissions) || !c.permissions.every((p) => permissions.includes(p as Permission))) {
-    throw new Error(`${where}.permissions must list of "read", "write", "admin"`);
-  }
-  return {
-    name: c.name,
-    tokenSha256: c.tokenSha256 as string | undefined,
-    certificateCn: c.certificateCn as string | undefined,
-    namespaces: c.namespaces as string[],
-    permissions: c.permissions as Permission[],
-  };
 }

@@ -1,4 +1,5 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
+import { DeadlineExceededError } from "../domain/errors.js";
 
 /**
  * Settles with `work`, or rejects with the signal's reason as soon as the
@@ -41,10 +42,7 @@ export function clampDeadline(maxTimeoutMs: number): Interceptor {
     const timer = setTimeout(
       () =>
         controller.abort(
-          new ConnectError(
-            `the deadline passed (clamped to the server's maximum of ${maxTimeoutMs} ms)`,
-            Code.DeadlineExceeded,
-          ),
+          new DeadlineExceededError(`the deadline passed (clamped to the server's maximum of ${maxTimeoutMs} ms)`),
         ),
       maxTimeoutMs,
     );

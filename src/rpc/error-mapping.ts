@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { EngramError, type EngramErrorKind } from "../domain/errors.js";
+import { EngramError, RateLimitedError, type EngramErrorKind } from "../domain/errors.js";
 
 /**
  * The one place that chooses a gRPC status for a failure. Domain errors map
@@ -19,12 +19,18 @@ const codes: Record<EngramErrorKind, Code> = {
 
 export function toConnectError(error: unknown, signal?: AbortSignal): ConnectError {
   if (error instanceof ConnectError) return error;
-  if (error instanceof EngramError) return new ConnectError(error.message, codes[error.kind]);
+  if (error instanceof EngramError) {
+    // A rate-limited caller is told when to come back (the header the clients' retries read).
+    const metadata = error instanceof RateLimitedError ? { "retry-after-ms": String(error.retryAfterMs) } : undefined;
+    return new ConnectError(error.message, codes[error.kind], metadata);
+  }
   // `signal.throwIfAborted()` throws the signal's reason; connect aborts
-  // handler signals with a ConnectError (deadline exceeded, shutdown).
+  // handler signals with a ConnectError (deadline exceeded, shutdown), the
+  // deadline cap (rpc/deadline.ts) with a DeadlineExceededError.
   if (signal?.aborted) {
-    return signal.reason instanceof ConnectError
-      ? signal.reason
+    const reason: unknown = signal.reason;
+    return reason instanceof ConnectError || reason instanceof EngramError
+      ? toConnectError(reason)
       : new ConnectError("the call was cancelled", Code.Canceled);
   }
   return new ConnectError("internal error", Code.Internal);

@@ -10,7 +10,7 @@ import {
   type Span,
   type TextMapGetter,
 } from "@opentelemetry/api";
-import { tracer } from "../observability/tracing.js";
+import { tracer } from "../observability/spans.js";
 import { toConnectError } from "./error-mapping.js";
 import { methodLabel } from "./observe-interceptor.js";
 
@@ -39,7 +39,7 @@ export function traceInterceptor(): Interceptor {
           "rpc.system": "grpc",
           "rpc.service": req.service.typeName,
           "rpc.method": req.method.name,
-          "engram.protocol": protocolOf(req.header.get("content-type") ?? ""),
+          "engram.protocol": protocolOf(req.url, req.header.get("content-type") ?? ""),
           ...(req.stream ? {} : requestIds(req.message)),
         },
       },
@@ -91,8 +91,13 @@ function end(span: Span, error: unknown, signal: AbortSignal): unknown {
   return error;
 }
 
-/** The protocol, from the content type; the native gRPC path (grpc-js) passes none on. */
-function protocolOf(contentType: string): string {
+/**
+ * The protocol: "mcp" for the MCP front door (its in-process calls' URL is
+ * "mcp:/…"), else from the content type; the native gRPC path (grpc-js)
+ * passes none on.
+ */
+function protocolOf(url: string, contentType: string): string {
+  if (url.startsWith("mcp:")) return "mcp";
   if (contentType.startsWith("application/grpc-web")) return "grpc-web";
   return contentType === "" || contentType.startsWith("application/grpc") ? "grpc" : "connect";
 }

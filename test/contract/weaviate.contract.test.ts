@@ -43,8 +43,21 @@ describeStorageContract("Weaviate", { tiers: new Set(["longTerm"]), open: () => 
 
 describe("Weaviate specifics", () => {
   it("creates the collection idempotently when replicas start at once", async () => {
+    // All three open (none fails on "already exists"), and they share one collection: what one
+    // writes the others read, and a fourth replica opening later finds it too.
     const replicas = await Promise.all([0, 1, 2].map(() => openWeaviateStores(config("RaceMemory"), dimensions)));
-    await Promise.all(replicas.map((r) => r.close()));
+    const scope = freshScope();
+    const record = memoryRecord(scope, "written by the first replica");
+    try {
+      await replicas[0]!.longTerm.insertMany([record]);
+      for (const replica of replicas)
+        expect((await replica.longTerm.get(scope, record.id))?.content).toBe(record.content);
+      const later = await openWeaviateStores(config("RaceMemory"), dimensions);
+      expect((await later.longTerm.get(scope, record.id))?.content).toBe(record.content);
+      await later.close();
+    } finally {
+      await Promise.all(replicas.map((r) => r.close()));
+    }
   });
 
   it("refuses to start on a collection made for another embedding dimension", async () => {

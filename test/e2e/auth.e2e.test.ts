@@ -5,7 +5,7 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkListenerSecurity, ConfigError, loadConfig } from "../../src/config.js";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
-import { Health } from "../../src/gen/grpc/health/v1/health_pb.js";
+import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { hashToken } from "../../src/rpc/authentication.js";
 import { connectTransport } from "../support/clients.js";
@@ -186,8 +186,15 @@ describe("authentication", () => {
   });
 
   it("leaves health checks open for probes", async () => {
-    const health = createClient(Health, connectTransport("grpc", server.baseUrl));
-    await health.check({ service: "" });
+    // No credentials: health answers on every protocol, while MemoryService refuses the same caller.
+    for (const kind of ["grpc", "connect", "grpc-web"] as const) {
+      const health = createClient(Health, connectTransport(kind, server.baseUrl));
+      expect((await health.check({ service: "" })).status, kind).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      expect((await health.check({ service: "liveness" })).status, kind).toBe(
+        HealthCheckResponse_ServingStatus.SERVING,
+      );
+    }
+    await expectStatus(as(undefined).ping({}), Code.Unauthenticated);
   });
 
   it("keeps the unauthenticated metrics listener on loopback when the RPC port is public and authenticated", async () => {

@@ -10,20 +10,20 @@ import { openClient } from "../support/clients.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
 
 /**
- * The README's survival table, end to end: 10,000 memories imported with
+ * The survival table (docs/concepts.md), end to end: 10,000 memories imported with
  * their last use spread over a year, then one EvictStale with the default
  * policy. Exactly the memories the table says outlive their idle time
- * survive. The table is read from the README itself, so the two cannot
+ * survive. The table is read from that page itself, so the two cannot
  * drift apart.
  */
 const backends = serverBackends();
 const day = 86_400_000;
 
-/** importance -> days survived unused, by times recalled (0, 1, 3), from the README's table. */
+/** importance -> days survived unused, by times recalled (0, 1, 3), from the survival table in docs/concepts.md. */
 function readmeSurvivalTable(): Map<number, [number, number, number]> {
-  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const readme = readFileSync(new URL("../../docs/concepts.md", import.meta.url), "utf8");
   const rows = [...readme.matchAll(/^\s*\| (0\.\d+|1\.0) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \|$/gm)];
-  if (rows.length < 5) throw new Error("README.md has no survival table rows");
+  if (rows.length < 5) throw new Error("docs/concepts.md has no survival table rows");
   const days = (cell: string) => Number(cell.replace(/,/g, ""));
   return new Map(rows.map((r) => [Number(r[1]), [days(r[2]!), days(r[3]!), days(r[4]!)]]));
 }
@@ -41,7 +41,7 @@ describe.each(backends)("forgetting with the defaults on %s", (_, backendEnv) =>
   });
   afterAll(() => server?.destroy());
 
-  it("keeps exactly what the README's survival table says, of 10,000 memories used over a year", async () => {
+  it("keeps exactly what the survival table in docs/concepts.md says, of 10,000 memories used over a year", async () => {
     const table = readmeSurvivalTable();
     const importances = [...table.keys()];
     const recalls = [0, 1, 3] as const;

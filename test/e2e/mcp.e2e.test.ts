@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -10,8 +8,11 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import type { LongTermStore } from "../../src/domain/ports.js";
 import { hashToken } from "../../src/rpc/authentication.js";
+import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
 import { openClient } from "../support/clients.js";
+import { oldNode } from "../support/old-node.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
 
 /**
@@ -20,7 +21,6 @@ import { startTestServer, type TestServer } from "../support/server-harness.js";
  * `engram serve`), every tool end to end on the embedded store, with the
  * default write gate.
  */
-const run = promisify(execFile);
 const engram = [process.execPath, ["--import", "tsx", "src/main.ts"]] as const;
 const dir = mkdtempSync(join(tmpdir(), "engram-mcp-"));
 const tokensFile = join(dir, "tokens.json");
@@ -54,11 +54,12 @@ function text(result: CallToolResult): string {
   const first = result.content[0];
   return first?.type === "text" ? first.text : "";
 }
-/** A successful tool call's JSON result. */
+/** A successful tool call's structured result (the same JSON is its text, for clients that read only text). */
 async function ok(client: Client, name: string, args: Record<string, unknown>): Promise<any> {
   const result = await call(client, name, args);
   expect(result.isError, text(result)).toBeFalsy();
-  return JSON.parse(text(result));
+  expect(JSON.parse(text(result))).toEqual(result.structuredContent);
+  return result.structuredContent;
 }
 
 /** Every tool, end to end, in the scope the server bound; the same on every transport. */
@@ -71,7 +72,13 @@ async function exerciseTools(client: Client): Promise<void> {
     // The model never picks the scope.
     expect(Object.keys(t.inputSchema.properties ?? {})).not.toContain("namespace");
     expect(Object.keys(t.inputSchema.properties ?? {})).not.toContain("user_id");
+    // Structured output: every tool says the shape of its result (the SDK's client checks results against it).
+    expect(t.outputSchema?.type, t.name).toBe("object");
   }
+  const recallSchema = tools.find((t) => t.name === "recall")!.outputSchema!;
+  expect(recallSchema.required).toEqual(["memories"]);
+  // Nothing stored yet: an empty list, not an empty object.
+  expect(await ok(client, "recall", { query: "anything at all" })).toEqual({ memories: [] });
 
   // Through the default write gate, as an agent would.
   const remembered = await ok(client, "remember", {
@@ -120,7 +127,8 @@ async function exerciseTools(client: Client): Promise<void> {
   expect(appended.messageIds).toHaveLength(2);
 
   const assembly = { query: "scripting language", token_budget: 500, session_id: "s1", task_id: "t1" };
-  const [rendered, renderedSummary]: any[] = await ok(client, "assemble_context", assembly);
+  const rendered = await ok(client, "assemble_context", assembly);
+  expect(rendered.sections).toEqual([]);
   expect(rendered.rendered.messages.map((m: { role: string }) => m.role)).toEqual([
     "ROLE_SYSTEM",
     "ROLE_USER",
@@ -128,10 +136,11 @@ async function exerciseTools(client: Client): Promise<void> {
   ]);
   expect(rendered.rendered.messages[0].content).toContain("- [preference] I prefer Python for scripting tasks");
   expect(rendered.rendered.messages[0].content).toContain("- step: 2 of 5");
-  expect(renderedSummary.summary.tokenBudget).toBe(500);
-  const events: any[] = await ok(client, "assemble_context", { ...assembly, format: "items" });
-  const sections = events.filter((e) => e.section).map((e) => e.section);
-  expect(sections.map((s) => s.kind)).toEqual([
+  expect(rendered.summary.tokenBudget).toBe(500);
+  const items = await ok(client, "assemble_context", { ...assembly, format: "items" });
+  expect(items.rendered).toBeUndefined();
+  const sections = items.sections;
+  expect(sections.map((s: { kind: string }) => s.kind)).toEqual([
     "SECTION_KIND_LONG_TERM_MEMORIES",
     "SECTION_KIND_TASK_STATE",
     "SECTION_KIND_CONVERSATION_HISTORY",
@@ -141,7 +150,7 @@ async function exerciseTools(client: Client): Promise<void> {
     "user: Help me script the backup job",
     "assistant: Sure: which language do you want it in?",
   ]);
-  expect(events.at(-1).summary.tokenBudget).toBe(500);
+  expect(items.summary.tokenBudget).toBe(500);
 
   expect((await ok(client, "complete_task", { task_id: "t1" })).clearedEntries).toBe(2);
   const gone = await call(client, "get_working", { task_id: "t1" });
@@ -151,7 +160,7 @@ async function exerciseTools(client: Client): Promise<void> {
   expect(await ok(client, "forget_memory", { memory_id: memoryId })).toEqual({});
   const forgotten = await call(client, "forget_memory", { memory_id: memoryId });
   expect(text(forgotten)).toBe(`NOT_FOUND: memory "${memoryId}" was not found`);
-  expect((await ok(client, "recall", { query: "which language for scripts?" })).memories ?? []).toHaveLength(0);
+  expect(await ok(client, "recall", { query: "which language for scripts?" })).toEqual({ memories: [] });
 }
 
 describe("engram mcp (stdio)", () => {
@@ -190,12 +199,24 @@ describe("engram mcp (stdio)", () => {
     }
   });
 
-  it("refuses to start without a user, naming the variable", async () => {
-    const failure = await run(engram[0], [...engram[1], "mcp"], {
-      env: { PATH: process.env.PATH ?? "", ENGRAM_DATA_DIR: dataDir },
-    }).catch((e: unknown) => e);
-    expect(failure).toMatchObject({ code: 2 });
-    expect((failure as { stderr: string }).stderr).toMatch(/ENGRAM_MCP_USER_ID: is required for engram mcp/);
+  it("refuses to start without a user with an MCP error the host shows, naming the variable", async () => {
+    await expect(spawnClient({})).rejects.toThrow(/ENGRAM_MCP_USER_ID: is required for engram mcp/);
+  });
+
+  it("refuses an old Node with an MCP error on the first request, not a closed pipe", async () => {
+    const old = await oldNode();
+    const client = new Client({ name: "engram-test", version: "1.0.0" });
+    const connecting = client.connect(
+      new StdioClientTransport({
+        command: old.path,
+        args: [...engram[1], "mcp"],
+        env: { PATH: process.env.PATH ?? "", ENGRAM_DATA_DIR: dataDir, ENGRAM_MCP_USER_ID: "alice" },
+        stderr: "ignore",
+      }),
+    );
+    await expect(connecting).rejects.toThrow(
+      new RegExp(`Node ${old.version.replace(/\./g, "\\.")} is too old: Engram needs Node >= 22\\.13`),
+    );
   });
 });
 
@@ -308,10 +329,49 @@ describe("MCP over streamable HTTP (engram serve)", () => {
     }
   });
 
-  it("counts tool calls in the RPC metrics", async () => {
+  it("counts tool calls in the RPC metrics, under the method they call", async () => {
     const metrics = await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`).then((r) => r.text());
-    expect(metrics).toMatch(/engram_rpc_requests_total\{method="mcp\/remember",code="OK"\} [1-9]/);
-    expect(metrics).toMatch(/engram_rpc_requests_total\{method="mcp\/remember",code="PermissionDenied"\} [1-9]/);
+    // This server has had no gRPC Remember: every count is an MCP remember, through the same interceptors.
+    const remember = 'method="engram.v1.MemoryService/Remember"';
+    expect(metrics).toMatch(new RegExp(`engram_rpc_requests_total\\{${remember},code="OK"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`engram_rpc_requests_total\\{${remember},code="PermissionDenied"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`engram_rpc_duration_seconds_count\\{${remember},code="OK"\\} [1-9]`));
+    expect(metrics).not.toMatch(/method="mcp\//);
+  });
+
+  it("gives tool calls the server's deadline cap, as gRPC calls get", async () => {
+    // Recall's store search never answers: only the deadline (the 1 s maximum) ends the call.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const capped = await startTestServer(
+      { ENGRAM_MCP_ENABLED: "true", ENGRAM_MCP_PORT: "0", ENGRAM_MAX_DEADLINE_SECONDS: "1" },
+      {
+        openStores: (config, dimensions) => {
+          const stores = openEmbeddedStores({ path: config.store.sqlitePath, dimensions });
+          const longTerm: LongTermStore = Object.create(stores.longTerm);
+          longTerm.search = () => released.then(() => []);
+          return { ...stores, longTerm };
+        },
+      },
+    );
+    const client = new Client({ name: "engram-test", version: "1.0.0" });
+    try {
+      const url = new URL(`http://127.0.0.1:${capped.server.mcpPort}/mcp`);
+      await client.connect(
+        new StreamableHTTPClientTransport(url, { requestInit: { headers: { "engram-user-id": "bob" } } }),
+      );
+      const result = await call(client, "recall", { query: "anything" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/^DEADLINE_EXCEEDED: /);
+      const metrics = await fetch(`http://127.0.0.1:${capped.server.metricsPort}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(
+        /engram_rpc_requests_total\{method="engram.v1.MemoryService\/Recall",code="DeadlineExceeded"\} 1\n/,
+      );
+    } finally {
+      release();
+      await client.close();
+      await capped.destroy();
+    }
   });
 
   it("takes tool calls from the caller's rate limit, like gRPC calls", async () => {

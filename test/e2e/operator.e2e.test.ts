@@ -130,8 +130,8 @@ describe("ENGRAM_WEAVIATE_URL with a path", () => {
   });
 });
 
-describe("README: docker run", () => {
-  /** The image's environment (Dockerfile ENV) plus a README `docker run` line's -e variables, run with this checkout. */
+describe("docs/operations.md: docker run", () => {
+  /** The image's environment (Dockerfile ENV) plus a `docker run` line's (docs/operations.md) -e variables, run with this checkout. */
   function imageEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     const dockerfile = readFileSync("Dockerfile", "utf8");
     const env: Record<string, string> = {};
@@ -151,7 +151,7 @@ describe("README: docker run", () => {
     };
   }
 
-  const lines = readFileSync("README.md", "utf8")
+  const lines = readFileSync("docs/operations.md", "utf8")
     .split("\n")
     .filter((l) => l.startsWith("docker run "));
 
@@ -170,20 +170,20 @@ describe("README: docker run", () => {
     return { code, stderr, listening };
   }
 
-  it("exits with code 2 without tokens or ENGRAM_INSECURE, as the README says", async () => {
+  it("exits with code 2 without tokens or ENGRAM_INSECURE, as docs/operations.md says", async () => {
     const refused = await serve(imageEnv({}));
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/ENGRAM_HOST: refusing to serve 0\.0\.0\.0 without authentication/);
   });
 
-  it("starts with each README line's variables (its tokens file mounted at the path it names)", async () => {
+  it("starts with each documented line's variables (its tokens file mounted at the path it names)", async () => {
     expect(lines).toHaveLength(2);
     for (const line of lines) {
       const extra: Record<string, string> = {};
       for (const [, name, value] of line.matchAll(/-e (\w+)=(\S+)/g)) extra[name!] = value!;
       const mount = /-v "\$PWD\/tokens\.json:(\S+):ro"/.exec(line);
       if (mount) {
-        // The container path stands for a file here with the README's format.
+        // The container path stands for a file here with the documented format.
         const file = join(mkdtempSync(join(tmpdir(), "engram-tokens-")), "tokens.json");
         writeFileSync(
           file,

@@ -148,7 +148,7 @@ describe("traces", () => {
     }
   });
 
-  it("an MCP tool call over HTTP continues the client's trace", async () => {
+  it("an MCP tool call over HTTP continues the client's trace, as the RPC it calls", async () => {
     const caller = callerTrace();
     const client = new Client({ name: "engram-test", version: "1.0.0" });
     const url = new URL(`http://127.0.0.1:${server.server.mcpPort}/mcp`);
@@ -160,11 +160,14 @@ describe("traces", () => {
       await client.close();
     }
     const spans = spansOf(caller.traceId);
-    const [tool] = named(spans, "mcp/recall");
+    // The same server span as a gRPC Recall (the same trace interceptor), marked as coming in by MCP.
+    const [tool] = named(spans, "engram.v1.MemoryService/Recall");
     expect(tool!.kind).toBe(SpanKind.SERVER);
     expect(tool!.parentSpanContext?.spanId).toBe(caller.spanId);
     expect(tool!.attributes).toMatchObject({
-      "rpc.system": "mcp",
+      "rpc.system": "grpc",
+      "engram.protocol": "mcp",
+      "rpc.grpc.status_code": 0,
       "engram.namespace": "traced",
       "engram.user_id": "u1",
     });

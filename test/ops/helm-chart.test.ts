@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { loadConfig } from "../../src/config.js";
 import { helmBinary, kubernetesValidateBinary, kubernetesVersion } from "../support/ops-tools.js";
 
 /** The Helm chart: linted, rendered for default and production values, validated offline against Kubernetes schemas. */
@@ -260,6 +261,36 @@ describe("helm chart", () => {
   ])("refuses values that would split or strand the embedded store: %j", async (args, message) => {
     const failure = await render(...minimal, ...args).catch((e: { stderr: string }) => e.stderr);
     expect(failure).toMatch(message);
+  });
+
+  it("wires Redis Sentinel into a configuration the server accepts, waiting for a replica by default", async () => {
+    const sentinel = [
+      ...minimal,
+      "--set",
+      "redis.sentinel.nodes={sentinel-0.redis:26379,sentinel-1.redis:26379,sentinel-2.redis:26379}",
+      "--set",
+      "redis.sentinel.masterName=engram",
+      "--set",
+      "weaviate.url=http://weaviate.data.svc:80",
+      "--set",
+      "replicaCount=3",
+    ];
+    const config = byKind((await render(...sentinel)).manifests, "ConfigMap")!.data!;
+    expect(config.ENGRAM_REDIS_SENTINELS).toBe("sentinel-0.redis:26379,sentinel-1.redis:26379,sentinel-2.redis:26379");
+    const redis = loadConfig({ ...config, ENGRAM_DATA_DIR: tmpdir() }).store.redis!;
+    expect(redis.sentinel?.masterName).toBe("engram");
+    expect(redis.replicaAcknowledgement?.replicas).toBe(1);
+    const noWait = byKind((await render(...sentinel, "--set", "redis.waitReplicas=0")).manifests, "ConfigMap")!.data!;
+    expect(loadConfig({ ...noWait, ENGRAM_DATA_DIR: tmpdir() }).store.redis!.replicaAcknowledgement?.replicas).toBe(0);
+
+    const withoutName = await render(...minimal, "--set", "redis.sentinel.nodes={s:26379}").catch(
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(withoutName).toMatch(/redis\.sentinel\.masterName is required/);
+    const tooMany = await render(...minimal, "--set", "redis.waitReplicas=17").catch(
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(tooMany).toMatch(/waitReplicas/);
   });
 
   it("rejects values the schema forbids, naming them", async () => {

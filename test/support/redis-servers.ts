@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -100,6 +100,142 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     nodes,
     stop: async () => {
       for (const child of children) await terminate(child, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RedisSentinelGroup {
+  /** The sentinels' host:port, as ENGRAM_REDIS_SENTINELS takes them. */
+  readonly sentinels: readonly string[];
+  readonly masterName: string;
+  /** The port of the node that is primary now, as the first sentinel sees it. */
+  primaryPort(): Promise<number>;
+  /** Asks the sentinels to promote the replica now (a planned failover; the old primary becomes a replica). */
+  failover(): Promise<void>;
+  /** SIGKILL on the current primary: the sentinels notice it down and promote the replica (an unplanned failover). */
+  killPrimary(): Promise<void>;
+  /** Starts a killed node again on its port, empty; the sentinels make it a replica of the current primary. */
+  restartNode(port: number): Promise<void>;
+  /** Resolves once the sentinels name a primary other than `oldPort`. */
+  awaitNewPrimary(oldPort: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A primary, one replica and three sentinels (a quorum of two), as a small
+ * production deployment runs them, with timings shortened for tests: a
+ * primary is declared down after 1 s without a reply.
+ */
+export async function startRedisSentinelGroup(): Promise<RedisSentinelGroup> {
+  const dir = mkdtempSync(join(tmpdir(), "engram-redis-sentinel-"));
+  const masterName = "engram-primary";
+  const base = ["--bind", "127.0.0.1", "--save", "", "--protected-mode", "no"];
+  const nodes = new Map<number, ChildProcess>();
+  const startNode = async (port: number, replicaOf?: number) => {
+    const nodeDir = join(dir, `node-${port}`);
+    mkdirSync(nodeDir, { recursive: true });
+    const args = ["--port", String(port), "--dir", nodeDir, ...base];
+    if (replicaOf !== undefined) args.push("--replicaof", "127.0.0.1", String(replicaOf));
+    nodes.set(port, await launch(args, port));
+  };
+  const replicaOfPrimary = async (port: number) => {
+    const current = await primaryPort();
+    return current === port ? undefined : current;
+  };
+  const primary = await freePort();
+  const replica = await freePort();
+  await startNode(primary);
+  await startNode(replica, primary);
+  const sentinelChildren: ChildProcess[] = [];
+  const sentinels: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    // Sentinel rewrites its configuration file, so each gets its own, writable.
+    const file = join(dir, `sentinel-${port}.conf`);
+    writeFileSync(
+      file,
+      [
+        `port ${port}`,
+        "bind 127.0.0.1",
+        "protected-mode no",
+        `dir ${dir}`,
+        `sentinel monitor ${masterName} 127.0.0.1 ${primary} 2`,
+        `sentinel down-after-milliseconds ${masterName} 1000`,
+        `sentinel failover-timeout ${masterName} 5000`,
+        `sentinel parallel-syncs ${masterName} 1`,
+        "",
+      ].join("\n"),
+    );
+    const child = spawn("redis-server", [file, "--sentinel"], { stdio: "ignore" });
+    sentinelChildren.push(child);
+    sentinels.push(`127.0.0.1:${port}`);
+  }
+  const askSentinel = async (...args: string[]) => {
+    for (const sentinel of sentinels) {
+      const port = sentinel.split(":")[1]!;
+      const reply = await run("redis-cli", ["-p", port, ...args]).then(
+        (r) => r.stdout.trim(),
+        () => "",
+      );
+      if (reply !== "" && !reply.startsWith("ERR") && !reply.startsWith("Could not connect")) return reply;
+    }
+    return "";
+  };
+  const primaryPort = async () => {
+    const reply = await askSentinel("sentinel", "get-master-addr-by-name", masterName);
+    return Number(reply.split("\n")[1] ?? 0);
+  };
+  // Ready once every sentinel knows the primary and has discovered the replica and the other sentinels.
+  for (;;) {
+    const views = await Promise.all(
+      sentinels.map((s) =>
+        run("redis-cli", ["-p", s.split(":")[1]!, "sentinel", "master", masterName]).then(
+          (r) => r.stdout,
+          () => "",
+        ),
+      ),
+    );
+    const ready = views.every((view) => {
+      const fields = view.trim().split("\n");
+      const value = (name: string) => fields[fields.indexOf(name) + 1];
+      return value("num-slaves") === "1" && value("num-other-sentinels") === "2";
+    });
+    if (ready) break;
+    await sleep(100);
+  }
+  const awaitNewPrimary = async (oldPort: number) => {
+    for (;;) {
+      const port = await primaryPort();
+      if (port !== 0 && port !== oldPort) {
+        const role = await run("redis-cli", ["-p", String(port), "role"]).then(
+          (r) => r.stdout,
+          () => "",
+        );
+        if (role.startsWith("master")) return port;
+      }
+      await sleep(100);
+    }
+  };
+  return {
+    sentinels,
+    masterName,
+    primaryPort,
+    failover: async () => {
+      await askSentinel("sentinel", "failover", masterName);
+    },
+    killPrimary: async () => {
+      const port = await primaryPort();
+      const child = nodes.get(port);
+      if (child !== undefined) await terminate(child, "SIGKILL");
+    },
+    restartNode: async (port) => {
+      await startNode(port, await replicaOfPrimary(port));
+    },
+    awaitNewPrimary,
+    stop: async () => {
+      for (const child of sentinelChildren) await terminate(child, "SIGTERM");
+      for (const child of nodes.values()) await terminate(child, "SIGTERM");
       rmSync(dir, { recursive: true, force: true });
     },
   };

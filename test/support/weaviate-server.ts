@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -26,26 +26,75 @@ export function weaviateBinary(): string {
 
 /**
  * Builds the pinned Weaviate when the cache does not have it yet (a few
- * minutes, once). Several vitest projects may ask at the same time, so each
- * build goes to its own directory and the binary is renamed into place:
- * a reader never sees a half-written file.
+ * minutes, once). Several vitest projects, and several checkouts, may ask at
+ * the same time; on two cores parallel builds of the same module multiply the
+ * wait, so one process builds while the others wait on a lock directory that
+ * names the builder's pid (a lock whose builder has died is taken over). The
+ * build goes to its own directory and the binary is renamed into place: a
+ * reader never sees a half-written file.
  */
 export async function ensureWeaviateBinary(): Promise<string> {
   const binary = weaviateBinary();
   if (existsSync(binary)) return binary;
   mkdirSync(join(binary, ".."), { recursive: true });
-  const staging = mkdtempSync(join(binary, "..", "build-"));
-  process.stderr.write(`engram tests: building Weaviate ${weaviateVersion} with go install (cached in ${binary})\n`);
+  const lock = `${binary}.build-lock`;
+  for (;;) {
+    if (existsSync(binary)) return binary;
+    if (takeBuildLock(lock)) break;
+    await sleep(2_000);
+  }
   try {
-    await run("go", ["install", `github.com/weaviate/weaviate/cmd/weaviate-server@${weaviateVersion}`], {
-      env: { ...process.env, GOBIN: staging, CGO_ENABLED: "0" },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    renameSync(join(staging, "weaviate-server"), binary);
+    if (existsSync(binary)) return binary;
+    const staging = mkdtempSync(join(binary, "..", "build-"));
+    process.stderr.write(`engram tests: building Weaviate ${weaviateVersion} with go install (cached in ${binary})\n`);
+    try {
+      await run("go", ["install", `github.com/weaviate/weaviate/cmd/weaviate-server@${weaviateVersion}`], {
+        env: { ...process.env, GOBIN: staging, CGO_ENABLED: "0" },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      renameSync(join(staging, "weaviate-server"), binary);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    rmSync(lock, { recursive: true, force: true });
   }
   return binary;
+}
+
+/** Takes the build lock (an atomic mkdir), or takes it over from a builder that is no longer alive. */
+function takeBuildLock(lock: string): boolean {
+  try {
+    mkdirSync(lock);
+    writeFileSync(join(lock, "pid"), String(process.pid));
+    return true;
+  } catch {
+    const holder = Number.parseInt(readFileSafely(join(lock, "pid")), 10);
+    if (Number.isInteger(holder) && processIsAlive(holder)) return false;
+    // No pid yet may mean the holder is between mkdir and write: give it a moment before taking over.
+    const made = statSync(lock, { throwIfNoEntry: false });
+    if (made === undefined) return false;
+    if (!Number.isInteger(holder) && Date.now() - made.mtimeMs < 10_000) return false;
+    rmSync(lock, { recursive: true, force: true });
+    return false;
+  }
+}
+
+function readFileSafely(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 export interface WeaviateServer {

@@ -66,7 +66,30 @@ describe("loadConfig", () => {
       "b:7001",
     ]);
     expect(() => loadConfig({ ENGRAM_REDIS_URL: "redis://a:1", ENGRAM_REDIS_CLUSTER_NODES: "b:2" })).toThrow(
-      /not both/,
+      /^ENGRAM_REDIS_CLUSTER_NODES: set only one of/,
+    );
+  });
+
+  it("configures Redis through Sentinel, waiting for one replica per write unless told otherwise", () => {
+    const redis = loadConfig({ ENGRAM_REDIS_SENTINELS: "s1:26379,s2:26379", ENGRAM_REDIS_SENTINEL_MASTER: "engram" })
+      .store.redis!;
+    expect(redis.sentinel).toEqual({
+      nodes: ["s1:26379", "s2:26379"],
+      masterName: "engram",
+      password: undefined,
+      sentinelPassword: undefined,
+    });
+    expect(redis.replicaAcknowledgement).toEqual({ replicas: 1, timeoutMs: 1000 });
+    expect(loadConfig({ ENGRAM_REDIS_URL: "redis://a:1" }).store.redis!.replicaAcknowledgement?.replicas).toBe(0);
+    expect(() => loadConfig({ ENGRAM_REDIS_SENTINELS: "s1:26379" })).toThrow(/^ENGRAM_REDIS_SENTINEL_MASTER: /);
+    expect(() => loadConfig({ ENGRAM_REDIS_SENTINELS: "s1", ENGRAM_REDIS_SENTINEL_MASTER: "m" })).toThrow(
+      /^ENGRAM_REDIS_SENTINELS: must be a comma-separated list of host:port/,
+    );
+    expect(() => loadConfig({ ENGRAM_REDIS_URL: "redis://a:1", ENGRAM_REDIS_SENTINELS: "s:1" })).toThrow(
+      /^ENGRAM_REDIS_SENTINELS: set only one of/,
+    );
+    expect(() => loadConfig({ ENGRAM_REDIS_CLUSTER_NODES: "a:1", ENGRAM_REDIS_WAIT_REPLICAS: "1" })).toThrow(
+      /^ENGRAM_REDIS_WAIT_REPLICAS: is supported with ENGRAM_REDIS_URL or ENGRAM_REDIS_SENTINELS/,
     );
   });
 

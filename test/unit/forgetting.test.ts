@@ -61,7 +61,7 @@ describe("forgetting", () => {
     expect(days(0.9)).toBeGreaterThan(365);
     expect(days(0.2)).toBeLessThanOrEqual(61);
     expect(days(0.2, 1)).toBeGreaterThan(days(0.2));
-    // The README's table.
+    // The survival table in docs/concepts.md.
     expect([0.1, 0.2, 0.5, 0.8, 1].map((i) => Math.floor(days(i)))).toEqual([30, 60, 199, 384, 518]);
     expect([0.1, 0.2, 0.5, 0.8, 1].map((i) => Math.floor(days(i, 3)))).toEqual([90, 180, 597, 1152, 1555]);
   });

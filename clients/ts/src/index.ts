@@ -1,4 +1,5 @@
 import { toBinary } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { ConnectError, createClient, type Client, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { randomUUID } from "node:crypto";
@@ -41,20 +42,21 @@ export type EngramClient = Client<typeof MemoryService>;
 /** Connects to Engram over gRPC (HTTP/2). */
 export function createEngramClient(options: EngramClientOptions): EngramClient {
   const interceptors: Interceptor[] = [
-    errors(),
     retries(options.retries ?? 2, options.backoffMs ?? 100),
     sizeLimit(),
     traceContext(),
   ];
   if (options.token) interceptors.push(bearer(options.token));
-  return createClient(
-    MemoryService,
-    createGrpcTransport({
-      baseUrl: options.baseUrl,
-      defaultTimeoutMs: options.timeoutMs ?? 10_000,
-      interceptors,
-      writeMaxBytes: maxRequestBytes,
-    }),
+  return withEngramErrors(
+    createClient(
+      MemoryService,
+      createGrpcTransport({
+        baseUrl: options.baseUrl,
+        defaultTimeoutMs: options.timeoutMs ?? 10_000,
+        interceptors,
+        writeMaxBytes: maxRequestBytes,
+      }),
+    ),
   );
 }
 
@@ -81,27 +83,17 @@ function bearer(token: string): Interceptor {
 }
 
 /**
- * Calls a retry cannot turn into a different outcome: reads, SetWorking (it
- * sets the same values again) and AppendMessages, which always carries an
- * idempotency key. The others (Remember, EndSession, CompleteTask,
- * ForgetMemory, ForgetUser, ReportUsage, EvictStale, UpdateMemory,
- * ImportMemories) may have applied before
- * the reply was lost; retried, they would store twice or answer NOT_FOUND,
- * so their UNAVAILABLE goes to the caller, who knows whether to check first.
+ * Calls a retry cannot turn into a different outcome, as the contract
+ * declares them: the unary RPCs whose `idempotency_level` is NO_SIDE_EFFECTS
+ * (reads) or IDEMPOTENT (SetWorking, and AppendMessages, which always carries
+ * an idempotency key). The others may have applied before the reply was lost;
+ * retried, they would store twice or answer NOT_FOUND, so their UNAVAILABLE
+ * goes to the caller, who knows whether to check first.
  */
 export const retriedMethods: ReadonlySet<string> = new Set(
-  [
-    MemoryService.method.ping,
-    MemoryService.method.appendMessages,
-    MemoryService.method.getMessages,
-    MemoryService.method.setWorking,
-    MemoryService.method.getWorking,
-    MemoryService.method.listWorking,
-    MemoryService.method.recall,
-    MemoryService.method.getMemory,
-    MemoryService.method.memoryHistory,
-    MemoryService.method.listMemories,
-  ].map((m) => m.name),
+  MemoryService.methods
+    .filter((m) => m.methodKind === "unary" && m.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN)
+    .map((m) => m.name),
 );
 
 /**
@@ -135,28 +127,35 @@ function withIdempotencyKey(req: UnaryRequest): UnaryRequest {
   return { ...req, message: keyed };
 }
 
-/** Every failure, unary or mid-stream, surfaces as an EngramError. */
-function errors(): Interceptor {
-  return (next) => async (req) => {
-    let res;
-    try {
-      res = await next(req);
-    } catch (error) {
-      throw EngramError.fromError(error);
-    }
-    if (!res.stream) return res;
-    const source = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        try {
-          yield* source;
-        } catch (error) {
-          throw EngramError.fromError(error);
-        }
-      })(),
-    };
-  };
+/**
+ * Every failure, unary or mid-stream, surfaces as an EngramError. This wraps
+ * the client's methods rather than running as an interceptor, because the
+ * transport passes whatever an interceptor throws through
+ * `ConnectError.from`, which would turn an EngramError back into a plain
+ * ConnectError.
+ */
+function withEngramErrors(client: EngramClient): EngramClient {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(MemoryService.method)) {
+    const call = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
+    wrapped[name] =
+      method.methodKind === "server_streaming"
+        ? async function* (...args: unknown[]) {
+            try {
+              yield* call(...args) as AsyncIterable<unknown>;
+            } catch (error) {
+              throw EngramError.fromError(error);
+            }
+          }
+        : async (...args: unknown[]) => {
+            try {
+              return await call(...args);
+            } catch (error) {
+              throw EngramError.fromError(error);
+            }
+          };
+  }
+  return wrapped as EngramClient;
 }
 
 /**

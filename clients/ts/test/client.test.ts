@@ -3,6 +3,7 @@ import { createServer } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ConnectError } from "@connectrpc/connect";
 import {
   Code,
   createEngramClient,
@@ -158,9 +159,30 @@ describe("createEngramClient", () => {
     expect((await client.ping({})).serverTime).toBeDefined();
   });
 
-  it("throws EngramError carrying the gRPC code", async () => {
+  it("throws an EngramError it constructed (not a ConnectError matched by shape), carrying the gRPC code", async () => {
     const error = await client.getMemory({ scope: newScope(), memoryId: "missing" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngramError);
+    expect(Object.getPrototypeOf(error)).toBe(EngramError.prototype);
+    expect((error as EngramError).name).toBe("EngramError");
+    expect((error as EngramError).details).toEqual([]);
+    // Another Connect client's error is not an EngramError, though ConnectError's own check accepts both shapes.
+    const foreign = new ConnectError("from another client", Code.NotFound);
+    expect(foreign).not.toBeInstanceOf(EngramError);
+    expect(EngramError.fromError(foreign)).toBeInstanceOf(EngramError);
+    expect(EngramError.fromError(foreign).code).toBe(Code.NotFound);
+    expect(EngramError.fromError(foreign).rawMessage).toBe("from another client");
+    // Mid-stream and transport failures are EngramErrors too.
+    const stream = client.assembleContext({ scope: newScope(), tokenBudget: 0 });
+    const streamed = await (async () => {
+      for await (const _ of stream) void _;
+    })().catch((e: unknown) => e);
+    expect(streamed).toBeInstanceOf(EngramError);
+    expect((streamed as EngramError).code).toBe(Code.InvalidArgument);
+    const refused = await createEngramClient({ baseUrl: "http://127.0.0.1:1", retries: 0 })
+      .ping({})
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(EngramError);
+    expect((refused as EngramError).code).toBe(Code.Unavailable);
     expect((error as EngramError).code).toBe(Code.NotFound);
     const invalid = await client.recall({ scope: newScope(), query: "q", topK: 1000 }).catch((e: unknown) => e);
     expect((invalid as EngramError).code).toBe(Code.InvalidArgument);

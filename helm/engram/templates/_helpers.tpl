@@ -28,14 +28,14 @@ app.kubernetes.io/component: server
 
 {{/* "true" when Redis and Weaviate hold every tier, so replicas share all state. */}}
 {{- define "engram.sharedBackends" -}}
-{{- if and (or .Values.redis.url .Values.redis.clusterNodes) .Values.weaviate.url -}}true{{- end -}}
+{{- if and (or .Values.redis.url .Values.redis.clusterNodes .Values.redis.sentinel.nodes) .Values.weaviate.url -}}true{{- end -}}
 {{- end -}}
 
 {{/* Refuses values that would split the embedded store's data across pods or leave eviction without it. */}}
 {{- define "engram.validate" -}}
 {{- if not (include "engram.sharedBackends" .) -}}
 {{- if or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled -}}
-{{- fail "the embedded store lives in one pod: set redis.url (or redis.clusterNodes) and weaviate.url to run more than one replica, or keep replicaCount=1 and autoscaling.enabled=false" -}}
+{{- fail "the embedded store lives in one pod: set redis.url (or redis.clusterNodes or redis.sentinel.nodes) and weaviate.url to run more than one replica, or keep replicaCount=1 and autoscaling.enabled=false" -}}
 {{- end -}}
 {{- if and .Values.eviction.enabled (not .Values.persistence.enabled) -}}
 {{- fail "eviction on the embedded store needs persistence.enabled=true: the CronJob reaches the data through the server's volume (or set weaviate.url, or eviction.enabled=false)" -}}

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { SpanKind } from "@opentelemetry/api";
 import type { Cluster, Redis } from "ioredis";
-import { inSpan } from "../../observability/trace-backends.js";
+import { inSpan } from "../../observability/spans.js";
+import { awaitReplicaAcknowledgement } from "./replica-acknowledgement.js";
 
 export type RedisClient = Redis | Cluster;
 
@@ -17,6 +18,8 @@ export class LuaScript {
     readonly source: string,
     /** Names the script in traces (`redis <name>`). */
     readonly name = "script",
+    /** A write is followed by the client's replica acknowledgement, if it has one. */
+    readonly access: "read" | "write" = "write",
   ) {
     this.sha = createHash("sha1").update(source).digest("hex");
   }
@@ -24,15 +27,16 @@ export class LuaScript {
   run(client: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     const attributes = { "db.system.name": "redis", "db.operation.name": "EVALSHA", "engram.key_count": keys.length };
     return inSpan(`redis ${this.name}`, SpanKind.CLIENT, attributes, async (span) => {
+      let reply: unknown;
       try {
-        return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+        reply = await client.evalsha(this.sha, keys.length, ...keys, ...args);
       } catch (error) {
-        if (error instanceof Error && error.message.startsWith("NOSCRIPT")) {
-          span.setAttribute("db.operation.name", "EVAL");
-          return client.eval(this.source, keys.length, ...keys, ...args);
-        }
-        throw error;
+        if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error;
+        span.setAttribute("db.operation.name", "EVAL");
+        reply = await client.eval(this.source, keys.length, ...keys, ...args);
       }
+      if (this.access === "write") await awaitReplicaAcknowledgement(client);
+      return reply;
     });
   }
 }

@@ -10,6 +10,7 @@ import type {
 import type { RedisClient } from "./lua-script.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { translateRedisErrors } from "./redis-errors.js";
+import { awaitReplicaAcknowledgement } from "./replica-acknowledgement.js";
 import { RedisLease, type LeaseTiming } from "./redis-lease.js";
 
 const group = "learners";
@@ -39,6 +40,8 @@ export class RedisLearningQueue implements LearningQueue {
         "job",
         JSON.stringify([job.scope.namespace, job.scope.userId, job.sessionId, job.reason, job.enqueuedAt.getTime()]),
       );
+      // A learning job is an acknowledged promise to learn: it must survive a failover like any write.
+      await awaitReplicaAcknowledgement(this.redis);
     });
   }
 

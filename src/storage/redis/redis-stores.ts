@@ -8,6 +8,7 @@ import type {
   WorkingStore,
 } from "../../domain/ports.js";
 import type { RedisClient } from "./lua-script.js";
+import { requireReplicaAcknowledgement, type ReplicaAcknowledgement } from "./replica-acknowledgement.js";
 import { RedisKeys } from "./redis-keys.js";
 import { RedisLearningQueue, RedisSessionLease } from "./redis-learning-queue.js";
 import { RedisSessionStore } from "./redis-session-store.js";
@@ -19,11 +20,30 @@ export interface RedisConfig {
   readonly url: string | undefined;
   /** Redis Cluster seed nodes as host:port; used instead of `url` when set. */
   readonly clusterNodes: readonly string[];
+  /** A primary with replicas watched by Sentinel; used instead of `url` when set. */
+  readonly sentinel?: RedisSentinelConfig | undefined;
   readonly keyPrefix: string;
   readonly commandTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /**
+   * After each write, wait until this many replicas hold it (Redis WAIT), so
+   * a failover cannot lose an acknowledged write. 0 (the default) replies as
+   * soon as the primary has applied the write.
+   */
+  readonly replicaAcknowledgement?: ReplicaAcknowledgement | undefined;
   /** A session's learning lease: how long it lasts if its holder dies, how long EndSession waits for it. */
   readonly sessionLease?: { readonly leaseMs: number; readonly waitMs: number };
+}
+
+export interface RedisSentinelConfig {
+  /** Sentinels as host:port; any one that answers names the current primary. */
+  readonly nodes: readonly string[];
+  /** The master group name the sentinels monitor. */
+  readonly masterName: string;
+  /** The data nodes' password (AUTH), if they require one. */
+  readonly password: string | undefined;
+  /** The sentinels' own password, if they require one. */
+  readonly sentinelPassword: string | undefined;
 }
 
 export interface RedisStores {
@@ -66,18 +86,17 @@ export function openRedisStores(config: RedisConfig): RedisStores {
   };
   const client: RedisClient =
     config.clusterNodes.length > 0
-      ? new Cluster(
-          config.clusterNodes.map((node) => {
-            const [host, port] = node.split(":");
-            return { host: host!, port: Number(port) };
-          }),
-          {
-            redisOptions: options,
-            enableOfflineQueue: false,
-            clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
-          },
-        )
-      : new Redis(config.url ?? "redis://127.0.0.1:6379", options);
+      ? new Cluster(config.clusterNodes.map(hostAndPort), {
+          redisOptions: options,
+          enableOfflineQueue: false,
+          clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+        })
+      : config.sentinel !== undefined
+        ? new Redis({ ...options, ...sentinelOptions(config.sentinel) })
+        : new Redis(config.url ?? "redis://127.0.0.1:6379", options);
+  if (config.replicaAcknowledgement !== undefined && config.replicaAcknowledgement.replicas > 0) {
+    requireReplicaAcknowledgement(client, config.replicaAcknowledgement);
+  }
   // Connection errors surface through the health check and failing calls;
   // without a listener ioredis would print each reconnect attempt.
   client.on("error", () => {});
@@ -98,7 +117,8 @@ export function openRedisStores(config: RedisConfig): RedisStores {
     sessionLease: new RedisSessionLease(client, keys, config.sessionLease ?? { leaseMs: 120_000, waitMs: 30_000 }),
     client,
     health: {
-      name: config.clusterNodes.length > 0 ? "redis-cluster" : "redis",
+      name:
+        config.clusterNodes.length > 0 ? "redis-cluster" : config.sentinel !== undefined ? "redis-sentinel" : "redis",
       check: async () => {
         try {
           return (await client.ping()) === "PONG";
@@ -110,5 +130,30 @@ export function openRedisStores(config: RedisConfig): RedisStores {
     close: async () => {
       client.disconnect();
     },
+  };
+}
+
+function hostAndPort(node: string): { host: string; port: number } {
+  const [host, port] = node.split(":");
+  return { host: host!, port: Number(port) };
+}
+
+/**
+ * Sentinel mode: ioredis asks the sentinels for the current primary on every
+ * (re)connect and, with the failover detector, drops its connection as soon
+ * as a sentinel announces a new primary. A write that reaches a demoted
+ * primary fails with READONLY (UNAVAILABLE to the caller, never applied), and
+ * that error also triggers a reconnect, which finds the new primary.
+ */
+function sentinelOptions(sentinel: RedisSentinelConfig): RedisOptions {
+  return {
+    sentinels: sentinel.nodes.map(hostAndPort),
+    name: sentinel.masterName,
+    role: "master",
+    failoverDetector: true,
+    reconnectOnError: (error) => /^READONLY/.test(error.message),
+    sentinelRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    ...(sentinel.password !== undefined && { password: sentinel.password }),
+    ...(sentinel.sentinelPassword !== undefined && { sentinelPassword: sentinel.sentinelPassword }),
   };
 }

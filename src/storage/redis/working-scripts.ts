@@ -52,6 +52,7 @@ for i = 1, #all do reply[#reply + 1] = all[i] end
 return reply
 `,
   "get_working",
+  "read",
 );
 
 /** KEYS: task, index. ARGV: taskId. Returns the entry count, or -1 if absent. */

@@ -15,6 +15,7 @@ import { UnavailableError } from "../../domain/errors.js";
 import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
 import { descriptionOf, embedderIn } from "./weaviate-schema.js";
 import type { WeaviateUserRegistry } from "./weaviate-user-registry.js";
+import type { WeaviateTenantSleep } from "./weaviate-tenant-sleep.js";
 
 export interface WeaviateStoreOptions {
   /**
@@ -27,6 +28,8 @@ export interface WeaviateStoreOptions {
   readonly batchSize: number;
   /** Which users hold memories, per namespace. */
   readonly registry: WeaviateUserRegistry;
+  /** Told of every tenant a call uses, so idle ones can be put to sleep. */
+  readonly tenantSleep?: WeaviateTenantSleep;
 }
 
 type Properties = Record<string, unknown>;
@@ -78,7 +81,9 @@ export class WeaviateLongTermStore implements LongTermStore {
   }
 
   private tenant(scope: Scope): AnyCollection {
-    return this.collection.withTenant(tenantName(scope));
+    const name = tenantName(scope);
+    this.options.tenantSleep?.touch(name);
+    return this.collection.withTenant(name);
   }
 
   embedderIdentity(): Promise<string | undefined> {
@@ -142,6 +147,7 @@ export class WeaviateLongTermStore implements LongTermStore {
       const byTenant = new Map<string, MemoryRecord[]>();
       for (const r of records) byTenant.set(tenantName(r.scope), [...(byTenant.get(tenantName(r.scope)) ?? []), r]);
       for (const [tenant, group] of byTenant) {
+        this.options.tenantSleep?.touch(tenant);
         for (let i = 0; i < group.length; i += this.options.batchSize) {
           const chunk = group.slice(i, i + this.options.batchSize);
           const result = await this.collection

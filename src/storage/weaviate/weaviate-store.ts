@@ -2,6 +2,7 @@ import weaviate, { type WeaviateClient } from "weaviate-client";
 import type { HealthCheck, LongTermStore } from "../../domain/ports.js";
 import { WeaviateLongTermStore } from "./weaviate-long-term-store.js";
 import { WeaviateUserRegistry } from "./weaviate-user-registry.js";
+import { WeaviateTenantSleep, type TenantSleepPolicy } from "./weaviate-tenant-sleep.js";
 import { EmbedderMismatchError } from "../../domain/models.js";
 import { ensureMemoryCollection, SchemaMismatchError, type CollectionCheck } from "./weaviate-schema.js";
 
@@ -14,6 +15,12 @@ export interface WeaviateConfig {
   readonly collection: string;
   readonly timeoutMs: number;
   readonly batchSize: number;
+  /**
+   * Idle users' tenants are put to sleep. A batch job that touches every
+   * user (`engram evict`) does not sweep; it puts back to sleep, when it
+   * closes, the tenants that were asleep when it opened (`restoreOnClose`).
+   */
+  readonly tenantSleep?: TenantSleepPolicy & { readonly restoreOnClose: boolean };
 }
 
 export interface WeaviateStores {
@@ -58,10 +65,15 @@ export async function openWeaviateStores(
   let schemaChecked = false;
   let reachable = false;
   const registry = new WeaviateUserRegistry(client, `${config.collection}Users`);
+  const tenantSleep = new WeaviateTenantSleep(
+    () => client.collections.get(config.collection) as never,
+    config.tenantSleep ?? { idleMs: 0, checkIntervalMs: 0 },
+  );
   const longTerm = new WeaviateLongTermStore(client, config.collection, dimensions, {
     batchSize: config.batchSize,
     reachable: () => reachable,
     registry,
+    tenantSleep,
   });
   const check = async (): Promise<boolean> => {
     reachable = await isReady(readyUrl, config);
@@ -86,10 +98,24 @@ export async function openWeaviateStores(
   await check().catch((error: unknown) => {
     if (error instanceof SchemaMismatchError || error instanceof EmbedderMismatchError) throw error;
   });
+  const asleepAtOpen =
+    config.tenantSleep?.restoreOnClose && reachable ? await tenantSleep.sleeping().catch(() => undefined) : undefined;
+  const sweeper =
+    config.tenantSleep !== undefined && config.tenantSleep.idleMs > 0 && !config.tenantSleep.restoreOnClose
+      ? setInterval(() => {
+          // A failed sweep is retried at the next interval; calls never wait for one.
+          if (reachable) tenantSleep.sweep().catch(() => {});
+        }, config.tenantSleep.checkIntervalMs).unref()
+      : undefined;
   return {
     longTerm,
     health: { name: "weaviate", check },
-    close: () => client.close(),
+    close: async () => {
+      clearInterval(sweeper);
+      if (asleepAtOpen !== undefined && asleepAtOpen.size > 0)
+        await tenantSleep.putToSleep(asleepAtOpen).catch(() => {});
+      await client.close();
+    },
   };
 }
 

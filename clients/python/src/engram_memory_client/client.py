@@ -1,19 +1,20 @@
 """Synchronous and asyncio clients of Engram's MemoryService.
 
 Both have the same methods, one per RPC, taking the generated request
-messages. They apply a default timeout, send a bearer token, retry
+messages; the common calls (append_messages, remember, recall,
+assemble_context) also take the request's fields as keyword arguments. They apply a default timeout, send a bearer token, retry
 UNAVAILABLE with exponential backoff, carry the caller's OpenTelemetry trace
 context, and raise EngramError. An append
 whose reply was lost may have applied, so append_messages gives each call
 an idempotency key (unless the caller set one) that every retry reuses:
 the server applies it once.
 
-Only calls a retry cannot turn into a different outcome are retried: reads,
-set_working (it sets the same values again) and append_messages (keyed).
-The others (remember, end_session, complete_task, forget_memory,
-forget_user, report_usage, evict_stale, update_memory, import_memories) may have applied before the reply
-was lost; retried, they would store twice or answer NOT_FOUND, so their
-UNAVAILABLE is raised to the caller.
+Only calls a retry cannot turn into a different outcome are retried, as the
+contract declares them (RETRIED_METHODS): the unary RPCs whose
+idempotency_level is NO_SIDE_EFFECTS (reads) or IDEMPOTENT (set_working,
+and append_messages, which is always keyed). The others may have applied
+before the reply was lost; retried, they would store twice or answer
+NOT_FOUND, so their UNAVAILABLE is raised to the caller.
 """
 
 from __future__ import annotations
@@ -26,12 +27,25 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from google.protobuf import descriptor_pb2
 from opentelemetry import propagate
 
 from engram_memory_client.gen.engram.v1 import memory_service_pb2 as pb
 from engram_memory_client.gen.engram.v1 import memory_service_pb2_grpc as pb_grpc
 
 from .errors import EngramError
+from .keyword_requests import build
+
+_SERVICE = pb.DESCRIPTOR.services_by_name["MemoryService"]
+
+RETRIED_METHODS: frozenset[str] = frozenset(
+    method.name
+    for method in _SERVICE.methods
+    if not method.client_streaming
+    and not method.server_streaming
+    and method.GetOptions().idempotency_level != descriptor_pb2.MethodOptions.IDEMPOTENCY_UNKNOWN
+)
+"""The RPCs whose UNAVAILABLE is retried, read from the generated descriptors."""
 
 
 def _keyed(request: pb.AppendMessagesRequest) -> pb.AppendMessagesRequest:
@@ -96,7 +110,9 @@ class EngramClient:
     def close(self) -> None:
         self._channel.close()
 
-    def _call(self, method: Callable[..., Any], request: Any, timeout: float | None, *, retry: bool = False) -> Any:
+    def _call(self, name: str, request: Any, timeout: float | None) -> Any:
+        method: Callable[..., Any] = getattr(self._stub, name)
+        retry = name in RETRIED_METHODS
         delay = self._backoff
         for attempt in range(self._retries + 1 if retry else 1):
             try:
@@ -109,80 +125,83 @@ class EngramClient:
         raise AssertionError("unreachable")
 
     def ping(self, *, timeout: float | None = None) -> pb.PingResponse:
-        result: pb.PingResponse = self._call(self._stub.Ping, pb.PingRequest(), timeout, retry=True)
+        result: pb.PingResponse = self._call("Ping", pb.PingRequest(), timeout)
         return result
 
-    def append_messages(self, request: pb.AppendMessagesRequest, *, timeout: float | None = None) -> pb.AppendMessagesResponse:
-        result: pb.AppendMessagesResponse = self._call(self._stub.AppendMessages, _keyed(request), timeout, retry=True)
+    def append_messages(self, request: pb.AppendMessagesRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.AppendMessagesResponse:
+        request = build(pb.AppendMessagesRequest, request, fields)
+        result: pb.AppendMessagesResponse = self._call("AppendMessages", _keyed(request), timeout)
         return result
 
     def get_messages(self, request: pb.GetMessagesRequest, *, timeout: float | None = None) -> pb.GetMessagesResponse:
-        result: pb.GetMessagesResponse = self._call(self._stub.GetMessages, request, timeout, retry=True)
+        result: pb.GetMessagesResponse = self._call("GetMessages", request, timeout)
         return result
 
     def end_session(self, request: pb.EndSessionRequest, *, timeout: float | None = None) -> pb.EndSessionResponse:
-        result: pb.EndSessionResponse = self._call(self._stub.EndSession, request, timeout)
+        result: pb.EndSessionResponse = self._call("EndSession", request, timeout)
         return result
 
     def set_working(self, request: pb.SetWorkingRequest, *, timeout: float | None = None) -> pb.SetWorkingResponse:
-        result: pb.SetWorkingResponse = self._call(self._stub.SetWorking, request, timeout, retry=True)
+        result: pb.SetWorkingResponse = self._call("SetWorking", request, timeout)
         return result
 
     def get_working(self, request: pb.GetWorkingRequest, *, timeout: float | None = None) -> pb.GetWorkingResponse:
-        result: pb.GetWorkingResponse = self._call(self._stub.GetWorking, request, timeout, retry=True)
+        result: pb.GetWorkingResponse = self._call("GetWorking", request, timeout)
         return result
 
     def list_working(self, request: pb.ListWorkingRequest, *, timeout: float | None = None) -> pb.ListWorkingResponse:
-        result: pb.ListWorkingResponse = self._call(self._stub.ListWorking, request, timeout, retry=True)
+        result: pb.ListWorkingResponse = self._call("ListWorking", request, timeout)
         return result
 
     def complete_task(self, request: pb.CompleteTaskRequest, *, timeout: float | None = None) -> pb.CompleteTaskResponse:
-        result: pb.CompleteTaskResponse = self._call(self._stub.CompleteTask, request, timeout)
+        result: pb.CompleteTaskResponse = self._call("CompleteTask", request, timeout)
         return result
 
-    def remember(self, request: pb.RememberRequest, *, timeout: float | None = None) -> pb.RememberResponse:
-        result: pb.RememberResponse = self._call(self._stub.Remember, request, timeout)
+    def remember(self, request: pb.RememberRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.RememberResponse:
+        request = build(pb.RememberRequest, request, fields)
+        result: pb.RememberResponse = self._call("Remember", request, timeout)
         return result
 
-    def recall(self, request: pb.RecallRequest, *, timeout: float | None = None) -> pb.RecallResponse:
-        result: pb.RecallResponse = self._call(self._stub.Recall, request, timeout, retry=True)
+    def recall(self, request: pb.RecallRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.RecallResponse:
+        request = build(pb.RecallRequest, request, fields)
+        result: pb.RecallResponse = self._call("Recall", request, timeout)
         return result
 
     def get_memory(self, request: pb.GetMemoryRequest, *, timeout: float | None = None) -> pb.GetMemoryResponse:
-        result: pb.GetMemoryResponse = self._call(self._stub.GetMemory, request, timeout, retry=True)
+        result: pb.GetMemoryResponse = self._call("GetMemory", request, timeout)
         return result
 
     def forget_memory(self, request: pb.ForgetMemoryRequest, *, timeout: float | None = None) -> pb.ForgetMemoryResponse:
-        result: pb.ForgetMemoryResponse = self._call(self._stub.ForgetMemory, request, timeout)
+        result: pb.ForgetMemoryResponse = self._call("ForgetMemory", request, timeout)
         return result
 
     def forget_user(self, request: pb.ForgetUserRequest, *, timeout: float | None = None) -> pb.ForgetUserResponse:
-        result: pb.ForgetUserResponse = self._call(self._stub.ForgetUser, request, timeout)
+        result: pb.ForgetUserResponse = self._call("ForgetUser", request, timeout)
         return result
 
     def report_usage(self, request: pb.ReportUsageRequest, *, timeout: float | None = None) -> pb.ReportUsageResponse:
-        result: pb.ReportUsageResponse = self._call(self._stub.ReportUsage, request, timeout)
+        result: pb.ReportUsageResponse = self._call("ReportUsage", request, timeout)
         return result
 
     def evict_stale(self, request: pb.EvictStaleRequest, *, timeout: float | None = None) -> pb.EvictStaleResponse:
-        result: pb.EvictStaleResponse = self._call(self._stub.EvictStale, request, timeout)
+        result: pb.EvictStaleResponse = self._call("EvictStale", request, timeout)
         return result
 
     def memory_history(self, request: pb.MemoryHistoryRequest, *, timeout: float | None = None) -> pb.MemoryHistoryResponse:
-        result: pb.MemoryHistoryResponse = self._call(self._stub.MemoryHistory, request, timeout, retry=True)
+        result: pb.MemoryHistoryResponse = self._call("MemoryHistory", request, timeout)
         return result
 
     def list_memories(self, request: pb.ListMemoriesRequest, *, timeout: float | None = None) -> pb.ListMemoriesResponse:
         """One page; pass next_page_token back for the next (empty on the last page)."""
-        result: pb.ListMemoriesResponse = self._call(self._stub.ListMemories, request, timeout, retry=True)
+        result: pb.ListMemoriesResponse = self._call("ListMemories", request, timeout)
         return result
 
     def update_memory(self, request: pb.UpdateMemoryRequest, *, timeout: float | None = None) -> pb.UpdateMemoryResponse:
-        result: pb.UpdateMemoryResponse = self._call(self._stub.UpdateMemory, request, timeout)
+        result: pb.UpdateMemoryResponse = self._call("UpdateMemory", request, timeout)
         return result
 
     def import_memories(self, request: pb.ImportMemoriesRequest, *, timeout: float | None = None) -> pb.ImportMemoriesResponse:
-        result: pb.ImportMemoriesResponse = self._call(self._stub.ImportMemories, request, timeout)
+        result: pb.ImportMemoriesResponse = self._call("ImportMemories", request, timeout)
         return result
 
     def export_user(self, request: pb.ExportUserRequest, *, timeout: float | None = None) -> Iterator[pb.ExportUserResponse]:
@@ -193,9 +212,10 @@ class EngramClient:
             raise EngramError.from_rpc_error(error) from None
 
     def assemble_context(
-        self, request: pb.AssembleContextRequest, *, timeout: float | None = None
+        self, request: pb.AssembleContextRequest | None = None, *, timeout: float | None = None, **fields: Any
     ) -> Iterator[pb.AssembleContextResponse]:
         """Yields the sections in order, then the summary. Streams are not retried."""
+        request = build(pb.AssembleContextRequest, request, fields)
         try:
             yield from self._stub.AssembleContext(request, timeout=self._timeout if timeout is None else timeout, metadata=_with_trace_context(self._metadata))
         except grpc.RpcError as error:
@@ -235,7 +255,9 @@ class AsyncEngramClient:
     async def close(self) -> None:
         await self._channel.close()
 
-    async def _call(self, method: Callable[..., Any], request: Any, timeout: float | None, *, retry: bool = False) -> Any:
+    async def _call(self, name: str, request: Any, timeout: float | None) -> Any:
+        method: Callable[..., Any] = getattr(self._stub, name)
+        retry = name in RETRIED_METHODS
         delay = self._backoff
         for attempt in range(self._retries + 1 if retry else 1):
             try:
@@ -248,80 +270,83 @@ class AsyncEngramClient:
         raise AssertionError("unreachable")
 
     async def ping(self, *, timeout: float | None = None) -> pb.PingResponse:
-        result: pb.PingResponse = await self._call(self._stub.Ping, pb.PingRequest(), timeout, retry=True)
+        result: pb.PingResponse = await self._call("Ping", pb.PingRequest(), timeout)
         return result
 
-    async def append_messages(self, request: pb.AppendMessagesRequest, *, timeout: float | None = None) -> pb.AppendMessagesResponse:
-        result: pb.AppendMessagesResponse = await self._call(self._stub.AppendMessages, _keyed(request), timeout, retry=True)
+    async def append_messages(self, request: pb.AppendMessagesRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.AppendMessagesResponse:
+        request = build(pb.AppendMessagesRequest, request, fields)
+        result: pb.AppendMessagesResponse = await self._call("AppendMessages", _keyed(request), timeout)
         return result
 
     async def get_messages(self, request: pb.GetMessagesRequest, *, timeout: float | None = None) -> pb.GetMessagesResponse:
-        result: pb.GetMessagesResponse = await self._call(self._stub.GetMessages, request, timeout, retry=True)
+        result: pb.GetMessagesResponse = await self._call("GetMessages", request, timeout)
         return result
 
     async def end_session(self, request: pb.EndSessionRequest, *, timeout: float | None = None) -> pb.EndSessionResponse:
-        result: pb.EndSessionResponse = await self._call(self._stub.EndSession, request, timeout)
+        result: pb.EndSessionResponse = await self._call("EndSession", request, timeout)
         return result
 
     async def set_working(self, request: pb.SetWorkingRequest, *, timeout: float | None = None) -> pb.SetWorkingResponse:
-        result: pb.SetWorkingResponse = await self._call(self._stub.SetWorking, request, timeout, retry=True)
+        result: pb.SetWorkingResponse = await self._call("SetWorking", request, timeout)
         return result
 
     async def get_working(self, request: pb.GetWorkingRequest, *, timeout: float | None = None) -> pb.GetWorkingResponse:
-        result: pb.GetWorkingResponse = await self._call(self._stub.GetWorking, request, timeout, retry=True)
+        result: pb.GetWorkingResponse = await self._call("GetWorking", request, timeout)
         return result
 
     async def list_working(self, request: pb.ListWorkingRequest, *, timeout: float | None = None) -> pb.ListWorkingResponse:
-        result: pb.ListWorkingResponse = await self._call(self._stub.ListWorking, request, timeout, retry=True)
+        result: pb.ListWorkingResponse = await self._call("ListWorking", request, timeout)
         return result
 
     async def complete_task(self, request: pb.CompleteTaskRequest, *, timeout: float | None = None) -> pb.CompleteTaskResponse:
-        result: pb.CompleteTaskResponse = await self._call(self._stub.CompleteTask, request, timeout)
+        result: pb.CompleteTaskResponse = await self._call("CompleteTask", request, timeout)
         return result
 
-    async def remember(self, request: pb.RememberRequest, *, timeout: float | None = None) -> pb.RememberResponse:
-        result: pb.RememberResponse = await self._call(self._stub.Remember, request, timeout)
+    async def remember(self, request: pb.RememberRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.RememberResponse:
+        request = build(pb.RememberRequest, request, fields)
+        result: pb.RememberResponse = await self._call("Remember", request, timeout)
         return result
 
-    async def recall(self, request: pb.RecallRequest, *, timeout: float | None = None) -> pb.RecallResponse:
-        result: pb.RecallResponse = await self._call(self._stub.Recall, request, timeout, retry=True)
+    async def recall(self, request: pb.RecallRequest | None = None, *, timeout: float | None = None, **fields: Any) -> pb.RecallResponse:
+        request = build(pb.RecallRequest, request, fields)
+        result: pb.RecallResponse = await self._call("Recall", request, timeout)
         return result
 
     async def get_memory(self, request: pb.GetMemoryRequest, *, timeout: float | None = None) -> pb.GetMemoryResponse:
-        result: pb.GetMemoryResponse = await self._call(self._stub.GetMemory, request, timeout, retry=True)
+        result: pb.GetMemoryResponse = await self._call("GetMemory", request, timeout)
         return result
 
     async def forget_memory(self, request: pb.ForgetMemoryRequest, *, timeout: float | None = None) -> pb.ForgetMemoryResponse:
-        result: pb.ForgetMemoryResponse = await self._call(self._stub.ForgetMemory, request, timeout)
+        result: pb.ForgetMemoryResponse = await self._call("ForgetMemory", request, timeout)
         return result
 
     async def forget_user(self, request: pb.ForgetUserRequest, *, timeout: float | None = None) -> pb.ForgetUserResponse:
-        result: pb.ForgetUserResponse = await self._call(self._stub.ForgetUser, request, timeout)
+        result: pb.ForgetUserResponse = await self._call("ForgetUser", request, timeout)
         return result
 
     async def report_usage(self, request: pb.ReportUsageRequest, *, timeout: float | None = None) -> pb.ReportUsageResponse:
-        result: pb.ReportUsageResponse = await self._call(self._stub.ReportUsage, request, timeout)
+        result: pb.ReportUsageResponse = await self._call("ReportUsage", request, timeout)
         return result
 
     async def evict_stale(self, request: pb.EvictStaleRequest, *, timeout: float | None = None) -> pb.EvictStaleResponse:
-        result: pb.EvictStaleResponse = await self._call(self._stub.EvictStale, request, timeout)
+        result: pb.EvictStaleResponse = await self._call("EvictStale", request, timeout)
         return result
 
     async def memory_history(self, request: pb.MemoryHistoryRequest, *, timeout: float | None = None) -> pb.MemoryHistoryResponse:
-        result: pb.MemoryHistoryResponse = await self._call(self._stub.MemoryHistory, request, timeout, retry=True)
+        result: pb.MemoryHistoryResponse = await self._call("MemoryHistory", request, timeout)
         return result
 
     async def list_memories(self, request: pb.ListMemoriesRequest, *, timeout: float | None = None) -> pb.ListMemoriesResponse:
         """One page; pass next_page_token back for the next (empty on the last page)."""
-        result: pb.ListMemoriesResponse = await self._call(self._stub.ListMemories, request, timeout, retry=True)
+        result: pb.ListMemoriesResponse = await self._call("ListMemories", request, timeout)
         return result
 
     async def update_memory(self, request: pb.UpdateMemoryRequest, *, timeout: float | None = None) -> pb.UpdateMemoryResponse:
-        result: pb.UpdateMemoryResponse = await self._call(self._stub.UpdateMemory, request, timeout)
+        result: pb.UpdateMemoryResponse = await self._call("UpdateMemory", request, timeout)
         return result
 
     async def import_memories(self, request: pb.ImportMemoriesRequest, *, timeout: float | None = None) -> pb.ImportMemoriesResponse:
-        result: pb.ImportMemoriesResponse = await self._call(self._stub.ImportMemories, request, timeout)
+        result: pb.ImportMemoriesResponse = await self._call("ImportMemories", request, timeout)
         return result
 
     async def export_user(
@@ -336,9 +361,10 @@ class AsyncEngramClient:
             raise EngramError.from_rpc_error(error) from None
 
     async def assemble_context(
-        self, request: pb.AssembleContextRequest, *, timeout: float | None = None
+        self, request: pb.AssembleContextRequest | None = None, *, timeout: float | None = None, **fields: Any
     ) -> AsyncIterator[pb.AssembleContextResponse]:
         """Yields the sections in order, then the summary. Streams are not retried."""
+        request = build(pb.AssembleContextRequest, request, fields)
         call = self._stub.AssembleContext(request, timeout=self._timeout if timeout is None else timeout, metadata=_with_trace_context(self._metadata))
         try:
             async for event in call:

@@ -1,4 +1,4 @@
-"""The one error type of the Engram client."""
+"""The Engram client's exceptions: `EngramError`, and one subclass per status a caller acts on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ class EngramError(Exception):
 
     `code` tells what to do: INVALID_ARGUMENT (the message names the field),
     NOT_FOUND, RESOURCE_EXHAUSTED, PERMISSION_DENIED, UNAVAILABLE (safe to
-    retry), DEADLINE_EXCEEDED.
+    retry), DEADLINE_EXCEEDED. Catch a subclass (`NotFoundError`, ...) to act
+    on one status, or `EngramError` for all of them.
     """
 
     def __init__(self, code: grpc.StatusCode, message: str) -> None:
@@ -22,4 +23,63 @@ class EngramError(Exception):
     def from_rpc_error(cls, error: grpc.RpcError) -> EngramError:
         code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
         details = error.details() if hasattr(error, "details") else str(error)
-        return cls(code, details or "")
+        return _BY_CODE.get(code, EngramError)(code, details or "")
+
+
+class InvalidArgumentError(EngramError):
+    """Is raised when a request is invalid; the message names the field."""
+
+
+class NotFoundError(EngramError):
+    """Is raised when the session, task or memory named does not exist."""
+
+
+class AlreadyExistsError(EngramError):
+    """Is raised when what the call would create already exists."""
+
+
+class PermissionDeniedError(EngramError):
+    """Is raised when the caller's token may not do this (namespace or permission)."""
+
+
+class UnauthenticatedError(EngramError):
+    """Is raised when the server requires a token and none, or an unknown one, was sent."""
+
+
+class ResourceExhaustedError(EngramError):
+    """Is raised when a limit is reached (size, per-user quota, rate); the message names it."""
+
+
+class FailedPreconditionError(EngramError):
+    """Is raised when the server's state refuses the call (e.g. an embedder mismatch)."""
+
+
+class UnavailableError(EngramError):
+    """Is raised when the server or a backend could not be reached; safe to retry later."""
+
+
+class DeadlineExceededError(EngramError):
+    """Is raised when the call's timeout passed first."""
+
+
+class CancelledError(EngramError):
+    """Is raised when the call was cancelled."""
+
+
+class InternalError(EngramError):
+    """Is raised on a server fault; the server's log has the cause."""
+
+
+_BY_CODE: dict[grpc.StatusCode, type[EngramError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
+    grpc.StatusCode.NOT_FOUND: NotFoundError,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
+    grpc.StatusCode.UNAVAILABLE: UnavailableError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+    grpc.StatusCode.CANCELLED: CancelledError,
+    grpc.StatusCode.INTERNAL: InternalError,
+}

@@ -3021,35 +3021,35 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\aevicted\x18\x02 \x01(\x03R\aevicted\x12\x1f\n" +
 	"\vevicted_ids\x18\x03 \x03(\tR\n" +
 	"evictedIds\x12\x17\n" +
-	"\adry_run\x18\x04 \x01(\bR\x06dryRun2\xe4\f\n" +
-	"\rMemoryService\x127\n" +
-	"\x04Ping\x12\x16.engram.v1.PingRequest\x1a\x17.engram.v1.PingResponse\x12U\n" +
-	"\x0eAppendMessages\x12 .engram.v1.AppendMessagesRequest\x1a!.engram.v1.AppendMessagesResponse\x12L\n" +
-	"\vGetMessages\x12\x1d.engram.v1.GetMessagesRequest\x1a\x1e.engram.v1.GetMessagesResponse\x12I\n" +
+	"\adry_run\x18\x04 \x01(\bR\x06dryRun2\xcd\r\n" +
+	"\rMemoryService\x12<\n" +
+	"\x04Ping\x12\x16.engram.v1.PingRequest\x1a\x17.engram.v1.PingResponse\"\x03\x90\x02\x01\x12Z\n" +
+	"\x0eAppendMessages\x12 .engram.v1.AppendMessagesRequest\x1a!.engram.v1.AppendMessagesResponse\"\x03\x90\x02\x02\x12Q\n" +
+	"\vGetMessages\x12\x1d.engram.v1.GetMessagesRequest\x1a\x1e.engram.v1.GetMessagesResponse\"\x03\x90\x02\x01\x12N\n" +
 	"\n" +
-	"EndSession\x12\x1c.engram.v1.EndSessionRequest\x1a\x1d.engram.v1.EndSessionResponse\x12I\n" +
+	"EndSession\x12\x1c.engram.v1.EndSessionRequest\x1a\x1d.engram.v1.EndSessionResponse\"\x03\x90\x02\x00\x12N\n" +
 	"\n" +
-	"SetWorking\x12\x1c.engram.v1.SetWorkingRequest\x1a\x1d.engram.v1.SetWorkingResponse\x12I\n" +
+	"SetWorking\x12\x1c.engram.v1.SetWorkingRequest\x1a\x1d.engram.v1.SetWorkingResponse\"\x03\x90\x02\x02\x12N\n" +
 	"\n" +
-	"GetWorking\x12\x1c.engram.v1.GetWorkingRequest\x1a\x1d.engram.v1.GetWorkingResponse\x12L\n" +
-	"\vListWorking\x12\x1d.engram.v1.ListWorkingRequest\x1a\x1e.engram.v1.ListWorkingResponse\x12O\n" +
-	"\fCompleteTask\x12\x1e.engram.v1.CompleteTaskRequest\x1a\x1f.engram.v1.CompleteTaskResponse\x12C\n" +
-	"\bRemember\x12\x1a.engram.v1.RememberRequest\x1a\x1b.engram.v1.RememberResponse\x12=\n" +
-	"\x06Recall\x12\x18.engram.v1.RecallRequest\x1a\x19.engram.v1.RecallResponse\x12F\n" +
-	"\tGetMemory\x12\x1b.engram.v1.GetMemoryRequest\x1a\x1c.engram.v1.GetMemoryResponse\x12O\n" +
-	"\fForgetMemory\x12\x1e.engram.v1.ForgetMemoryRequest\x1a\x1f.engram.v1.ForgetMemoryResponse\x12I\n" +
+	"GetWorking\x12\x1c.engram.v1.GetWorkingRequest\x1a\x1d.engram.v1.GetWorkingResponse\"\x03\x90\x02\x01\x12Q\n" +
+	"\vListWorking\x12\x1d.engram.v1.ListWorkingRequest\x1a\x1e.engram.v1.ListWorkingResponse\"\x03\x90\x02\x01\x12T\n" +
+	"\fCompleteTask\x12\x1e.engram.v1.CompleteTaskRequest\x1a\x1f.engram.v1.CompleteTaskResponse\"\x03\x90\x02\x00\x12H\n" +
+	"\bRemember\x12\x1a.engram.v1.RememberRequest\x1a\x1b.engram.v1.RememberResponse\"\x03\x90\x02\x00\x12B\n" +
+	"\x06Recall\x12\x18.engram.v1.RecallRequest\x1a\x19.engram.v1.RecallResponse\"\x03\x90\x02\x01\x12K\n" +
+	"\tGetMemory\x12\x1b.engram.v1.GetMemoryRequest\x1a\x1c.engram.v1.GetMemoryResponse\"\x03\x90\x02\x01\x12T\n" +
+	"\fForgetMemory\x12\x1e.engram.v1.ForgetMemoryRequest\x1a\x1f.engram.v1.ForgetMemoryResponse\"\x03\x90\x02\x00\x12N\n" +
 	"\n" +
-	"ForgetUser\x12\x1c.engram.v1.ForgetUserRequest\x1a\x1d.engram.v1.ForgetUserResponse\x12R\n" +
-	"\rMemoryHistory\x12\x1f.engram.v1.MemoryHistoryRequest\x1a .engram.v1.MemoryHistoryResponse\x12O\n" +
-	"\fListMemories\x12\x1e.engram.v1.ListMemoriesRequest\x1a\x1f.engram.v1.ListMemoriesResponse\x12O\n" +
-	"\fUpdateMemory\x12\x1e.engram.v1.UpdateMemoryRequest\x1a\x1f.engram.v1.UpdateMemoryResponse\x12U\n" +
-	"\x0eImportMemories\x12 .engram.v1.ImportMemoriesRequest\x1a!.engram.v1.ImportMemoriesResponse\x12K\n" +
+	"ForgetUser\x12\x1c.engram.v1.ForgetUserRequest\x1a\x1d.engram.v1.ForgetUserResponse\"\x03\x90\x02\x00\x12W\n" +
+	"\rMemoryHistory\x12\x1f.engram.v1.MemoryHistoryRequest\x1a .engram.v1.MemoryHistoryResponse\"\x03\x90\x02\x01\x12T\n" +
+	"\fListMemories\x12\x1e.engram.v1.ListMemoriesRequest\x1a\x1f.engram.v1.ListMemoriesResponse\"\x03\x90\x02\x01\x12T\n" +
+	"\fUpdateMemory\x12\x1e.engram.v1.UpdateMemoryRequest\x1a\x1f.engram.v1.UpdateMemoryResponse\"\x03\x90\x02\x00\x12Z\n" +
+	"\x0eImportMemories\x12 .engram.v1.ImportMemoriesRequest\x1a!.engram.v1.ImportMemoriesResponse\"\x03\x90\x02\x00\x12P\n" +
 	"\n" +
-	"ExportUser\x12\x1c.engram.v1.ExportUserRequest\x1a\x1d.engram.v1.ExportUserResponse0\x01\x12Z\n" +
-	"\x0fAssembleContext\x12!.engram.v1.AssembleContextRequest\x1a\".engram.v1.AssembleContextResponse0\x01\x12L\n" +
-	"\vReportUsage\x12\x1d.engram.v1.ReportUsageRequest\x1a\x1e.engram.v1.ReportUsageResponse\x12I\n" +
+	"ExportUser\x12\x1c.engram.v1.ExportUserRequest\x1a\x1d.engram.v1.ExportUserResponse\"\x03\x90\x02\x010\x01\x12_\n" +
+	"\x0fAssembleContext\x12!.engram.v1.AssembleContextRequest\x1a\".engram.v1.AssembleContextResponse\"\x03\x90\x02\x010\x01\x12Q\n" +
+	"\vReportUsage\x12\x1d.engram.v1.ReportUsageRequest\x1a\x1e.engram.v1.ReportUsageResponse\"\x03\x90\x02\x00\x12N\n" +
 	"\n" +
-	"EvictStale\x12\x1c.engram.v1.EvictStaleRequest\x1a\x1d.engram.v1.EvictStaleResponseB\xab\x01\n" +
+	"EvictStale\x12\x1c.engram.v1.EvictStaleRequest\x1a\x1d.engram.v1.EvictStaleResponse\"\x03\x90\x02\x00B\xab\x01\n" +
 	"\rcom.engram.v1B\x12MemoryServiceProtoP\x01ZAgithub.com/engram-memory/engram/clients/go/gen/engram/v1;engramv1\xa2\x02\x03EXX\xaa\x02\tEngram.V1\xca\x02\tEngram\\V1\xe2\x02\x15Engram\\V1\\GPBMetadata\xea\x02\n" +
 	"Engram::V1b\x06proto3"
 

@@ -52,8 +52,20 @@ const (
 //
 // Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
 // unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-// reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-// nothing was applied that was not acknowledged).
+// reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+// that was not acknowledged).
+//
+// Retries: each RPC's idempotency_level says whether a client may resend it
+// after UNAVAILABLE without changing the outcome, and Engram's clients retry
+// exactly those (they read it from the generated descriptors).
+// NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+// uses, access counts and last access, which a retry only bumps again).
+// IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+// given its idempotency_key, which every retry must reuse.
+// IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+// have applied before the reply was lost; resent, they would store twice or
+// answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+// whether to check first.
 type MemoryServiceClient interface {
 	// A no-op round trip, for connectivity checks and as a latency baseline.
 	Ping(ctx context.Context, in *PingRequest, opts ...grpc.CallOption) (*PingResponse, error)
@@ -362,8 +374,20 @@ func (c *memoryServiceClient) EvictStale(ctx context.Context, in *EvictStaleRequ
 //
 // Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
 // unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-// reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-// nothing was applied that was not acknowledged).
+// reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+// that was not acknowledged).
+//
+// Retries: each RPC's idempotency_level says whether a client may resend it
+// after UNAVAILABLE without changing the outcome, and Engram's clients retry
+// exactly those (they read it from the generated descriptors).
+// NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+// uses, access counts and last access, which a retry only bumps again).
+// IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+// given its idempotency_key, which every retry must reuse.
+// IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+// have applied before the reply was lost; resent, they would store twice or
+// answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+// whether to check first.
 type MemoryServiceServer interface {
 	// A no-op round trip, for connectivity checks and as a latency baseline.
 	Ping(context.Context, *PingRequest) (*PingResponse, error)

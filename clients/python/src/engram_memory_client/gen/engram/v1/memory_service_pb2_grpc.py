@@ -32,8 +32,20 @@ class MemoryServiceStub:
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     def __init__(self, channel):
@@ -156,8 +168,20 @@ class MemoryServiceServicer:
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     def Ping(self, request, context):
@@ -447,8 +471,20 @@ class MemoryService:
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     @staticmethod

@@ -33,8 +33,20 @@ class MemoryServiceStub:
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     @_typing.overload
@@ -119,8 +131,20 @@ class MemoryServiceAsyncStub(MemoryServiceStub):
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -201,8 +225,20 @@ class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Errors: INVALID_ARGUMENT names the offending field; NOT_FOUND for an
     unknown session, task or memory; RESOURCE_EXHAUSTED when a limit is
-    reached; UNAVAILABLE when a backend cannot be reached (safe to retry:
-    nothing was applied that was not acknowledged).
+    reached; UNAVAILABLE when a backend cannot be reached (nothing was applied
+    that was not acknowledged).
+
+    Retries: each RPC's idempotency_level says whether a client may resend it
+    after UNAVAILABLE without changing the outcome, and Engram's clients retry
+    exactly those (they read it from the generated descriptors).
+    NO_SIDE_EFFECTS: reads (a read may update the usage statistics ranking
+    uses, access counts and last access, which a retry only bumps again).
+    IDEMPOTENT: SetWorking (it sets the same values again) and AppendMessages
+    given its idempotency_key, which every retry must reuse.
+    IDEMPOTENCY_UNKNOWN, stated so that every RPC says: the rest, which may
+    have applied before the reply was lost; resent, they would store twice or
+    answer NOT_FOUND, so their UNAVAILABLE goes to the caller, who knows
+    whether to check first.
     """
 
     @_abc_1.abstractmethod

@@ -2,7 +2,7 @@ import { trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Stores } from "../../src/domain/ports.js";
-import { traceStores } from "../../src/observability/trace-backends.js";
+import { observeStores } from "../../src/observability/observe-stores.js";
 import { installTracing } from "../../src/observability/tracing.js";
 
 /** The tracing proxy changes no store's behaviour: sync stays sync, streams stay streams, errors pass. */
@@ -37,7 +37,7 @@ class FakeLongTerm {
 }
 
 const traced = () =>
-  traceStores({
+  observeStores({
     sessions: {},
     working: {},
     longTerm: new FakeLongTerm(),
@@ -46,7 +46,7 @@ const traced = () =>
     close: async () => {},
   } as unknown as Stores).longTerm as unknown as FakeLongTerm;
 
-describe("traceStores", () => {
+describe("observeStores", () => {
   it("spans async methods with ids and counts, keeps sync methods sync and streams unwrapped", async () => {
     exporter.reset();
     const store = traced();

@@ -7,7 +7,7 @@ import { parseAllDocuments } from "yaml";
 import { helmBinary } from "../support/ops-tools.js";
 
 /**
- * The README's Kubernetes commands, exactly as written, run by bash with
+ * The Kubernetes page's commands (docs/kubernetes.md), exactly as written, run by bash with
  * `helm install` answered by `helm template` (the same rendering and
  * validation, without a cluster) and `kubectl` recorded: each renders a
  * server that has its callers' tokens.
@@ -15,12 +15,8 @@ import { helmBinary } from "../support/ops-tools.js";
 const run = promisify(execFile);
 
 function readmeBlocks(): string[] {
-  const readme = readFileSync("README.md", "utf8");
-  const section = readme.slice(
-    readme.indexOf("## Running on Kubernetes"),
-    readme.indexOf("\n## ", readme.indexOf("## Running on Kubernetes") + 1),
-  );
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes("helm install"));
+  const page = readFileSync("docs/kubernetes.md", "utf8");
+  return [...page.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes("helm install"));
 }
 
 const shims = `
@@ -42,7 +38,7 @@ async function runBlock(block: string): Promise<{ manifests: Manifest[]; kubectl
   return { manifests, kubectl: stderr };
 }
 
-describe("README: helm install", () => {
+describe("docs/kubernetes.md: helm install", () => {
   const blocks = readmeBlocks();
 
   it("has the commands this test runs", () => {
