@@ -7,6 +7,7 @@ import { scanPii } from "../src/domain/pii.js";
 import { countTokens } from "../src/domain/tokenizer.js";
 import { adversarialTexts } from "../test/support/adversarial-texts.js";
 import { startEngramProcess } from "./engram-process.js";
+import { benchImportStall } from "./import-stall.bench.js";
 
 /**
  * Bounded work per request: what token counting and PII scanning cost per
@@ -86,6 +87,7 @@ export async function benchBoundedWork(): Promise<void> {
   } finally {
     await engram.stop();
   }
+  await benchImportStall();
 }
 
 function time(work: () => unknown): number {

@@ -4,6 +4,7 @@ import { benchEmbedded } from "./embedded.bench.js";
 import { benchGhz } from "./ghz.bench.js";
 import { benchImport } from "./import.bench.js";
 import { benchLearning } from "./learning.bench.js";
+import { benchRanking } from "./ranking.bench.js";
 import { benchRedis } from "./redis.bench.js";
 import { benchRedisSentinel } from "./redis-sentinel.bench.js";
 import { benchRemember } from "./remember.bench.js";
@@ -14,7 +15,7 @@ import { benchWeaviate } from "./weaviate.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,embedded,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -26,6 +27,7 @@ const wanted = (name: string) => only === undefined || only.includes(name);
 
 if (wanted("ghz")) await benchGhz({ calls, concurrency });
 if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
+if (wanted("ranking")) await benchRanking({ calls });
 if (wanted("learning")) await benchLearning({ calls, concurrency });
 if (wanted("bounded-work")) await benchBoundedWork();
 if (wanted("agents")) await benchAgents({ calls, concurrency });

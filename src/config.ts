@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { RedisConfig, RedisSentinelConfig } from "./storage/redis/redis-stores.js";
 import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
 import type { OpenAiConfig } from "./models/openai-models.js";
+import type { RerankConfig } from "./models/openai-reranker.js";
 import type { OnnxEmbedderOptions } from "./models/onnx-embedder.js";
 import { limits } from "./domain/limits.js";
 import { parseTokenEntries, type TokenEntry } from "./domain/token-entries.js";
@@ -96,7 +97,12 @@ export interface Config {
     readonly sweepMs: number;
   };
   readonly working: { readonly defaultTtlSeconds: number };
-  readonly ranking: { readonly episodicHalfLifeHours: number; readonly hybridAlpha: number };
+  readonly ranking: {
+    readonly episodicHalfLifeHours: number;
+    readonly hybridAlpha: number;
+    /** An OpenAI-compatible rerank stage; undefined (the default) ranks offline. */
+    readonly rerank: RerankConfig | undefined;
+  };
   /** Long-term memory's own rules for writes. */
   readonly longTerm: {
     /** What to do with personal data and credentials in long-term memories (ENGRAM_PII_MODE). */
@@ -116,6 +122,29 @@ export interface Config {
     readonly evictDownToPerUser: number;
     /** Where `engram evict` pushes what each run did (a Prometheus Pushgateway); undefined: nowhere. */
     readonly pushgatewayUrl: string | undefined;
+  };
+  /** Retrieval-quality monitoring: the retrieval log, metric labels, the recall probe (docs/quality-monitoring.md). */
+  readonly quality: QualityConfig;
+}
+
+export interface QualityConfig {
+  /** How long a retrieval is kept for ReportUsage. */
+  readonly retrievalTtlMs: number;
+  /** Retrievals kept in the process (embedded backend), oldest dropped first. */
+  readonly retrievalMaxEntries: number;
+  /** Retrievals kept per user in Redis (Redis backend), oldest dropped first. */
+  readonly retrievalMaxPerUser: number;
+  /** Namespaces that get their own `namespace` label on quality metrics; the rest share "other". */
+  readonly labelledNamespaces: readonly string[];
+  readonly probe: {
+    /** In-process probe interval; 0: off (the default). */
+    readonly intervalMs: number;
+    /** An operator's probe set (JSON); undefined: the one shipped with Engram. */
+    readonly setFile: string | undefined;
+    /** The reserved namespace the probe set is written into. */
+    readonly namespace: string;
+    /** k of recall@k: how many memories each probe query asks for. */
+    readonly topK: number;
   };
 }
 
@@ -196,7 +225,8 @@ function loadConfigFrom(read: EnvReader): Config {
     working: { defaultTtlSeconds: read.integer("ENGRAM_WORKING_TTL_SECONDS", 3600, 1, 30 * 86_400) },
     ranking: {
       episodicHalfLifeHours: read.integer("ENGRAM_EPISODIC_HALF_LIFE_HOURS", 720, 1, 87_600),
-      hybridAlpha: read.number("ENGRAM_HYBRID_ALPHA", 0.7, 0, 1),
+      hybridAlpha: read.number("ENGRAM_HYBRID_ALPHA", 0.5, 0, 1),
+      rerank: readRerank(read),
     },
     eviction: {
       scoreThreshold: read.number("ENGRAM_EVICTION_SCORE_THRESHOLD", 0.05, 0, 1),
@@ -211,6 +241,7 @@ function loadConfigFrom(read: EnvReader): Config {
       refuseWritesAbovePerUser: read.integer("ENGRAM_MAX_MEMORIES_PER_USER", 100_000, 0, 100_000_000),
       accessFlushIntervalMs: read.integer("ENGRAM_ACCESS_FLUSH_MS", 1000, 10, 600_000),
     },
+    quality: readQuality(read),
   };
   if (config.shortTerm.summaryMaxTokens >= config.shortTerm.tokenLimit) {
     throw new ConfigError("ENGRAM_SUMMARY_MAX_TOKENS", "must be less than ENGRAM_SESSION_TOKEN_LIMIT");
@@ -480,6 +511,19 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** The optional rerank stage (domain/rerank.ts): on only when ENGRAM_RERANK_URL is set. */
+function readRerank(read: EnvReader): RerankConfig | undefined {
+  const baseUrl = read.url("ENGRAM_RERANK_URL");
+  if (baseUrl === undefined || baseUrl === "") return undefined;
+  return {
+    baseUrl,
+    model: read.string("ENGRAM_RERANK_MODEL", "rerank"),
+    apiKey: read.optional("ENGRAM_RERANK_API_KEY"),
+    depth: read.integer("ENGRAM_RERANK_DEPTH", 20, 2, 100),
+    timeoutMs: read.integer("ENGRAM_RERANK_TIMEOUT_MS", 2000, 50, 60_000),
+  };
+}
+
 function readModels(read: EnvReader): Config["models"] {
   const provider = read.oneOf("ENGRAM_MODEL_PROVIDER", ["local-onnx", "local", "openai"], "local-onnx");
   const embeddingDimensions = read.integer("ENGRAM_EMBEDDING_DIMENSIONS", 256, 16, 8192);
@@ -547,6 +591,33 @@ function readWeaviate(read: EnvReader): WeaviateConfig | undefined {
       idleMs: read.integer("ENGRAM_WEAVIATE_TENANT_IDLE_SECONDS", 86_400, 0, 365 * 86_400) * 1000,
       checkIntervalMs: read.integer("ENGRAM_WEAVIATE_TENANT_SLEEP_CHECK_SECONDS", 600, 1, 86_400) * 1000,
       restoreOnClose: false,
+    },
+  };
+}
+
+function readQuality(read: EnvReader): QualityConfig {
+  const labelledNamespaces = read.list("ENGRAM_QUALITY_NAMESPACES");
+  // Each listed namespace is one more series per quality metric: keep the list short.
+  if (labelledNamespaces.length > 20) {
+    throw new ConfigError(
+      "ENGRAM_QUALITY_NAMESPACES",
+      `must list at most 20 namespaces, got ${labelledNamespaces.length}`,
+    );
+  }
+  const probeNamespace = read.string("ENGRAM_PROBE_NAMESPACE", "engram-probe");
+  if (!limits.namespacePattern.test(probeNamespace)) {
+    throw new ConfigError("ENGRAM_PROBE_NAMESPACE", `must be a valid namespace, got "${probeNamespace}"`);
+  }
+  return {
+    retrievalTtlMs: read.integer("ENGRAM_RETRIEVAL_LOG_TTL_SECONDS", 900, 1, 86_400) * 1000,
+    retrievalMaxEntries: read.integer("ENGRAM_RETRIEVAL_LOG_MAX_ENTRIES", 10_000, 1, 10_000_000),
+    retrievalMaxPerUser: read.integer("ENGRAM_RETRIEVAL_LOG_MAX_PER_USER", 1000, 1, 1_000_000),
+    labelledNamespaces,
+    probe: {
+      intervalMs: read.integer("ENGRAM_PROBE_INTERVAL_SECONDS", 0, 0, 86_400) * 1000,
+      setFile: read.optional("ENGRAM_PROBE_SET"),
+      namespace: probeNamespace,
+      topK: read.integer("ENGRAM_PROBE_TOP_K", 5, 1, 100),
     },
   };
 }

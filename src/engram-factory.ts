@@ -6,6 +6,7 @@ import { createOpenAiClient, OpenAiEmbedder, OpenAiGateClassifier, OpenAiSummari
 import { LocalEmbedder } from "./models/local-embedder.js";
 import { OnnxEmbedder } from "./models/onnx-embedder.js";
 import { OpenAiExtractor } from "./models/openai-extractor.js";
+import { OpenAiCompatibleReranker } from "./models/openai-reranker.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
 import { openRedisStores } from "./storage/redis/redis-stores.js";
@@ -50,10 +51,14 @@ export async function openEngram(
       working: { defaultTtlSeconds: config.working.defaultTtlSeconds },
       learning: config.learning,
       ranking: config.ranking,
+      rerank: config.ranking.rerank
+        ? { reranker: new OpenAiCompatibleReranker(config.ranking.rerank), depth: config.ranking.rerank.depth }
+        : undefined,
       piiMode: config.longTerm.piiMode,
       maxMemoriesPerUser: config.longTerm.refuseWritesAbovePerUser,
       eviction: evictionPolicy(config.eviction),
       accessFlushIntervalMs: config.longTerm.accessFlushIntervalMs,
+      retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxEntries: config.quality.retrievalMaxEntries },
     },
     events,
   );
@@ -92,7 +97,11 @@ export async function openConfiguredStores(
           ...(weaviateConfig ? {} : { ...(embedder !== undefined ? { embedder } : {}), ...options }),
         });
   const redis = redisConfig
-    ? openRedisStores({ ...redisConfig, sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 } })
+    ? openRedisStores({
+        ...redisConfig,
+        sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 },
+        retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxPerUser: config.quality.retrievalMaxPerUser },
+      })
     : undefined;
   try {
     const weaviate = weaviateConfig
@@ -118,6 +127,8 @@ export async function openConfiguredStores(
       // The queue lives with the sessions it is about.
       learningQueue: redis?.learningQueue ?? embedded!.learningQueue,
       sessionLease: redis?.sessionLease,
+      // In Redis, a report may reach any replica; absent, Engram keeps retrievals in the process.
+      retrievalLog: redis?.retrievalLog,
       // Only the tiers the embedded store still serves can be counted cheaply.
       sizes: async () => {
         const all = (await embedded?.sizes?.()) ?? {};

@@ -17,6 +17,8 @@ import { metricEvents } from "./observability/metric-events.js";
 import { EngramMetrics } from "./observability/metrics.js";
 import { operationsHandler } from "./observability/operations-http.js";
 import { Authenticator } from "./rpc/authentication.js";
+import { startConfiguredProbe } from "./probe/probe-schedule.js";
+import { loadProbeSet } from "./probe/probe-set-file.js";
 import { createListener } from "./rpc/listener.js";
 import { createRpcStack } from "./rpc/rpc-stack.js";
 import { drainThenClose } from "./server-shutdown.js";
@@ -48,17 +50,20 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   checkListenerSecurity(config);
+  // Before anything opens: a bad probe set fails start-up with nothing to close.
+  const probeSet = config.quality.probe.intervalMs > 0 ? loadProbeSet(config.quality.probe.setFile) : undefined;
   const metrics = new EngramMetrics();
   let embedderKey = "";
   const openStores = dependencies.openStores ?? openConfiguredStores;
   const { engram, stores } = await openEngram(
     config,
-    metricEvents(metrics, logger),
+    metricEvents(metrics, logger, config.quality.labelledNamespaces),
     (c, dimensions, embedder) => ((embedderKey = embedder), openStores(c, dimensions, embedder)),
     metrics,
   );
   metrics.learningQueueDepthSource = () => engram.learning.depth();
   await engram.start();
+  const probe = probeSet && startConfiguredProbe(config.quality, probeSet, engram, metrics.registry, logger);
 
   const health = new HealthStatus([MemoryService.typeName]);
   const abortCalls = new AbortController();
@@ -113,7 +118,7 @@ export async function startServer(
     healthChecks,
     listener,
     abortCalls,
-    then: [operations, mcp, engram, stores],
+    then: [operations, mcp, probe, engram, stores],
   });
   return { port, metricsPort: operations?.port, mcpPort: mcp?.port, engram, health, shutdown };
 }

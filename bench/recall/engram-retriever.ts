@@ -15,6 +15,10 @@ export interface LoadedConversation {
   readonly retriever: Retriever;
   /** Memories Engram keeps for the conversation (after merges and supersessions: live or not). */
   readonly memories: number;
+  /** Turns the write gate did not keep, with the decision's reason (write path only). */
+  readonly dropped: ReadonlyMap<string, string>;
+  /** Milliseconds of each Recall call so far, measured at the client. */
+  readonly latencies: number[];
 }
 
 /**
@@ -32,6 +36,7 @@ export async function loadConversation(
   const client = createClient(MemoryService, createGrpcTransport({ baseUrl }));
   const scope = { namespace, userId: `user-${conversation.index}` };
   const turnsOf = new Map<string, string[]>();
+  const dropped = new Map<string, string>();
   const note = (memoryId: string, turnId: string) => {
     if (memoryId) turnsOf.set(memoryId, [...(turnsOf.get(memoryId) ?? []), turnId]);
   };
@@ -40,7 +45,8 @@ export async function loadConversation(
       const reply = await client.remember({
         scope,
         type: MemoryType.EPISODIC,
-        content: turn.content,
+        // Remember has no speaker field: the name goes where a caller would put it, in the text.
+        content: `${turn.speaker}: ${turn.content}`,
         occurredAt: timestampFromDate(turn.occurredAt),
         metadata: { turn: turn.id, speaker: turn.speaker },
       });
@@ -71,22 +77,28 @@ export async function loadConversation(
       }
       const ended = await client.endSession({ scope, sessionId });
       for (const decision of ended.decisions) {
-        if (decision.stored) note(decision.memoryId, turnOfMessage.get(decision.messageId) ?? "");
+        const turn = turnOfMessage.get(decision.messageId) ?? "";
+        if (decision.stored) note(decision.memoryId, turn);
+        else dropped.set(turn, decision.reason);
       }
     }
   }
-  return { retriever: recallRetriever(client, scope, turnsOf), memories: turnsOf.size };
+  const latencies: number[] = [];
+  return { retriever: recallRetriever(client, scope, turnsOf, latencies), memories: turnsOf.size, dropped, latencies };
 }
 
 function recallRetriever(
   client: Client<typeof MemoryService>,
   scope: { namespace: string; userId: string },
   turnsOf: ReadonlyMap<string, string[]>,
+  latencies: number[],
 ): Retriever {
   return {
     async rank(query, k) {
       // A benchmark looks without touching: access counts stay as loaded.
+      const started = performance.now();
       const reply = await client.recall({ scope, query, topK: k, skipAccessTracking: true });
+      latencies.push(performance.now() - started);
       const turns: string[] = [];
       for (const scored of reply.memories) {
         for (const turn of turnsOf.get(scored.memory?.id ?? "") ?? []) if (!turns.includes(turn)) turns.push(turn);

@@ -1,62 +1,92 @@
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { loadConfig } from "../../src/config.js";
+import type { Embedder } from "../../src/domain/models.js";
 import { LocalEmbedder } from "../../src/models/local-embedder.js";
 import { OnnxEmbedder } from "../../src/models/onnx-embedder.js";
 import { startTestServer } from "../../test/support/server-harness.js";
 import { startWeaviate, type WeaviateServer } from "../../test/support/weaviate-server.js";
-import { bm25, dense, type Retriever } from "./baselines.js";
+import { bm25, dense, fused, type Retriever, type ScoringRetriever } from "./baselines.js";
 import { defaultDatasetOptions, generateDataset, type Dataset } from "./dataset.js";
 import { loadConversation, type IntakePath, type LoadedConversation } from "./engram-retriever.js";
+import { loadLocomo } from "./locomo.js";
+import { dropReport, ks, percentile, score, type Scores } from "./scoring.js";
 
 /**
- * `npm run bench:recall`: evidence-turn recall@k on the generated dataset,
- * for Engram's configurations through its public gRPC API (a real server,
- * embedded and on a real Weaviate) beside plain BM25 and plain dense
- * retrieval over the same turns, computed in the same run.
+ * `npm run bench:recall`: evidence-turn recall on the real dev set (LoCoMo's
+ * format, `--dataset`, default ../shared/datasets/locomo-dev/locomo-dev.json
+ * when present) and on the generated synthetic set, for Engram through its
+ * public gRPC API (a real server, embedded and on a real Weaviate) beside
+ * plain BM25, plain dense and their plain fusion over the same turns,
+ * computed in the same run. See docs/recall-quality.md.
  *
- * Each Engram configuration runs with the local hashed embedder and with
- * the local ONNX model (all-MiniLM-L6-v2; scripts/fetch-embedding-model.sh
- * installs it), and the dense baseline with each of the two.
- *
- * RECALL_BENCH_ONLY=embedded,weaviate,baselines picks groups;
- * RECALL_BENCH_EMBEDDERS=hashed,onnx picks embedders;
- * RECALL_BENCH_CONVERSATIONS sizes the dataset; RECALL_BENCH_HYBRID_ALPHA
- * sets ENGRAM_HYBRID_ALPHA for the hybrid configurations (to tune it).
+ *   --quick                 two conversations of each set, embedded only
+ *   --conversations N       the first N conversations of each set
+ *   --sets locomo,synthetic which sets (default both)
+ *   --only baselines,embedded,weaviate   which groups (default all)
+ *   --paths everything,write-path        which Engram intake paths
+ *   --embedders onnx,hashed which embedders (default onnx: the shipped default)
+ *   --alpha A               ENGRAM_HYBRID_ALPHA for Engram (to measure it)
  */
-const ks = [1, 5, 10, 20] as const;
+const { values: args } = parseArgs({
+  options: {
+    dataset: { type: "string" },
+    quick: { type: "boolean", default: false },
+    conversations: { type: "string" },
+    sets: { type: "string" },
+    only: { type: "string" },
+    paths: { type: "string" },
+    embedders: { type: "string" },
+    alpha: { type: "string" },
+  },
+});
+const list = (value: string | undefined, fallback: string[]) => value?.split(",") ?? fallback;
+const conversations = args.conversations ? Number(args.conversations) : args.quick ? 2 : undefined;
+const groups = list(args.only, args.quick ? ["baselines", "embedded"] : ["baselines", "embedded", "weaviate"]);
+const paths = list(args.paths, ["everything", "write-path"]) as IntakePath[];
+const embedderKinds = list(args.embedders, ["onnx"]).map((e) => {
+  if (e !== "hashed" && e !== "onnx") throw new Error(`--embedders: unknown embedder "${e}"`);
+  return e;
+});
+const datasetPath = args.dataset ?? "../shared/datasets/locomo-dev/locomo-dev.json";
+const sets = list(args.sets, ["locomo", "synthetic"]).filter((s) => {
+  if (s !== "locomo" || existsSync(datasetPath)) return true;
+  if (args.dataset) throw new Error(`--dataset: no file at ${datasetPath}`);
+  console.log(`(no dev set at ${datasetPath}: the real set is skipped)\n`);
+  return false;
+});
 const dimensions = 256;
+const embedderNames = { hashed: "local hashed", onnx: "MiniLM" } as const;
+const onnxOptions = loadConfig({ ...process.env, ENGRAM_MODEL_PROVIDER: "local-onnx" }).models.onnx!;
 
 interface Row {
   readonly name: string;
   readonly stored: number;
-  readonly recall: Record<(typeof ks)[number], number>;
+  readonly scores: Scores;
+  readonly latencies: readonly number[];
   readonly seconds: number;
 }
 
-async function evaluate(
-  dataset: Dataset,
-  name: string,
-  retrievers: (conversation: number) => Retriever,
-  stored: number,
-  started: number,
-): Promise<Row> {
-  const hits = Object.fromEntries(ks.map((k) => [k, 0])) as Record<(typeof ks)[number], number>;
-  for (const question of dataset.questions) {
-    const ranked = await retrievers(question.conversation).rank(question.text, Math.max(...ks));
-    for (const k of ks) {
-      const top = new Set(ranked.slice(0, k));
-      hits[k] += question.evidence.filter((e) => top.has(e)).length / question.evidence.length;
-    }
-  }
-  const recall = Object.fromEntries(ks.map((k) => [k, hits[k] / dataset.questions.length])) as Row["recall"];
-  const row = { name, stored, recall, seconds: (performance.now() - started) / 1000 };
-  print(row);
-  return row;
+function print(row: Row): void {
+  const ms = (p: number) => (row.latencies.length > 0 ? percentile(row.latencies, p).toFixed(1) : "");
+  console.log(
+    `| ${row.name} | ${row.stored} | ${ks.map((k) => row.scores.any[k].toFixed(3)).join(" | ")} | ` +
+      `${row.scores.all10.toFixed(3)} | ${ms(50)} | ${ms(95)} | ${row.seconds.toFixed(0)} |`,
+  );
 }
 
-function print(row: Row): void {
-  console.log(
-    `| ${row.name} | ${row.stored} | ${ks.map((k) => row.recall[k].toFixed(3)).join(" | ")} | ${row.seconds.toFixed(0)} |`,
-  );
+async function measure(
+  dataset: Dataset,
+  name: string,
+  stored: number,
+  started: number,
+  retrievers: (c: number) => Retriever,
+  latencies: readonly number[] = [],
+): Promise<Row> {
+  const scores = await score(dataset, retrievers);
+  const row = { name, stored, scores, latencies, seconds: (performance.now() - started) / 1000 };
+  print(row);
+  return row;
 }
 
 async function engram(
@@ -65,100 +95,130 @@ async function engram(
   env: Record<string, string>,
   path: IntakePath,
   namespace: string,
+  drops: Map<string, LoadedConversation[]>,
 ): Promise<Row> {
   const started = performance.now();
   const server = await startTestServer({ ENGRAM_EMBEDDING_DIMENSIONS: String(dimensions), ...env });
   try {
     const loaded: LoadedConversation[] = [];
-    // Conversations are different users: load four at a time, each in order.
-    for (let i = 0; i < dataset.conversations.length; i += 4) {
+    // Conversations are different users: load two at a time, each in order.
+    for (let i = 0; i < dataset.conversations.length; i += 2) {
       loaded.push(
         ...(await Promise.all(
-          dataset.conversations.slice(i, i + 4).map((c) => loadConversation(server.baseUrl, namespace, c, path)),
+          dataset.conversations.slice(i, i + 2).map((c) => loadConversation(server.baseUrl, namespace, c, path)),
         )),
       );
     }
+    if (path === "write-path") drops.set(name, loaded);
     const stored = loaded.reduce((sum, l) => sum + l.memories, 0);
-    return await evaluate(dataset, name, (c) => loaded[c]!.retriever, stored, started);
+    const scores = await score(dataset, (c) => loaded[c]!.retriever);
+    const latencies = loaded.flatMap((l) => l.latencies);
+    const row = { name, stored, scores, latencies, seconds: (performance.now() - started) / 1000 };
+    print(row);
+    return row;
   } finally {
     await server.destroy();
   }
 }
 
-const only = process.env.RECALL_BENCH_ONLY?.split(",");
-const embedderNames = { hashed: "local hashed", onnx: "local ONNX MiniLM" } as const;
-const embedders = (process.env.RECALL_BENCH_EMBEDDERS?.split(",") ?? ["hashed", "onnx"]).map((e) => {
-  if (e !== "hashed" && e !== "onnx") throw new Error(`RECALL_BENCH_EMBEDDERS: unknown embedder "${e}"`);
-  return e;
-});
-const onnxOptions = loadConfig({ ...process.env, ENGRAM_MODEL_PROVIDER: "local-onnx" }).models.onnx!;
-const wanted = (group: string) => only === undefined || only.includes(group);
-const dataset = generateDataset({
-  ...defaultDatasetOptions,
-  conversations: Number(process.env.RECALL_BENCH_CONVERSATIONS ?? defaultDatasetOptions.conversations),
-});
-const turns = dataset.conversations.reduce((sum, c) => sum + c.turns.length, 0);
-console.log(
-  `engram bench:recall: seed ${dataset.seed}, ${dataset.conversations.length} conversations, ${turns} turns, ` +
-    `${dataset.questions.length} questions (${dataset.questions.filter((q) => q.corrected).length} about corrected facts); ` +
-    `evidence-turn recall@k, node ${process.version}\n`,
-);
-console.log(`| retriever | memories | R@1 | R@5 | R@10 | R@20 | seconds |`);
-console.log(`|---|---:|---:|---:|---:|---:|---:|`);
-
-if (wanted("baselines")) {
-  let started = performance.now();
-  const lexical = dataset.conversations.map((c) => bm25(c.turns));
-  await evaluate(dataset, "plain BM25 over turns", (c) => lexical[c]!, turns, started);
-  for (const embedder of embedders) {
-    started = performance.now();
-    const model = embedder === "hashed" ? new LocalEmbedder(dimensions) : await OnnxEmbedder.open(onnxOptions);
-    const vectors: Retriever[] = [];
-    for (const c of dataset.conversations) vectors.push(await dense(c.turns, model));
-    await evaluate(dataset, `plain dense (${embedderNames[embedder]}) over turns`, (c) => vectors[c]!, turns, started);
-  }
-}
-
-const hybrid: Record<string, string> = process.env.RECALL_BENCH_HYBRID_ALPHA
-  ? { ENGRAM_HYBRID_ALPHA: process.env.RECALL_BENCH_HYBRID_ALPHA }
-  : {};
-const configurations: [string, Record<string, string>, IntakePath][] = embedders.flatMap((embedder) => {
-  const model = { ENGRAM_MODEL_PROVIDER: embedder === "hashed" ? "local" : "local-onnx" };
-  const name = embedderNames[embedder];
-  return [
-    [`${name}, store everything, hybrid`, { ...model, ...hybrid }, "everything"],
-    [`${name}, store everything, vector only`, { ...model, ENGRAM_HYBRID_ALPHA: "1" }, "everything"],
-    [`${name}, write path (gate, local rules), hybrid`, { ...model, ...hybrid }, "write-path"],
-  ] as [string, Record<string, string>, IntakePath][];
-});
-
-if (wanted("embedded")) {
-  for (const [name, env, path] of configurations) {
-    await engram(dataset, `Engram embedded, ${name}`, env, path, "bench");
-  }
-}
-
-if (wanted("weaviate")) {
-  let weaviate: WeaviateServer | undefined;
-  try {
-    weaviate = await startWeaviate();
-    for (const [i, [name, env, path]] of configurations.entries()) {
-      await engram(
-        dataset,
-        `Engram Weaviate, ${name}`,
-        {
-          ENGRAM_WEAVIATE_URL: weaviate.url,
-          ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
-          ENGRAM_WEAVIATE_TIMEOUT_MS: "60000",
-          // A collection records its embedder: one per configuration.
-          ENGRAM_WEAVIATE_COLLECTION: `RecallBench${i}`,
-          ...env,
-        },
-        path,
-        `bench-${i}`,
+async function runSet(label: string, dataset: Dataset): Promise<void> {
+  const turns = dataset.conversations.reduce((sum, c) => sum + c.turns.length, 0);
+  console.log(
+    `\n## ${label}: ${dataset.conversations.length} conversations, ${turns} turns, ${dataset.questions.length} questions ` +
+      `(node ${process.version}, ${new Date().toISOString().slice(0, 10)})\n`,
+  );
+  console.log(`| retriever | memories | any@1 | any@5 | any@10 | any@20 | all@10 | p50 ms | p95 ms | seconds |`);
+  console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
+  const rows: Row[] = [];
+  const drops = new Map<string, LoadedConversation[]>();
+  if (groups.includes("baselines")) {
+    let started = performance.now();
+    const lexical = dataset.conversations.map((c) => bm25(c.turns));
+    rows.push(await measure(dataset, "plain BM25", turns, started, (c) => lexical[c]!));
+    for (const kind of embedderKinds) {
+      started = performance.now();
+      const model: Embedder = kind === "hashed" ? new LocalEmbedder(dimensions) : await OnnxEmbedder.open(onnxOptions);
+      const vectors: ScoringRetriever[] = [];
+      for (const c of dataset.conversations) vectors.push(await dense(c.turns, model));
+      rows.push(await measure(dataset, `plain dense (${embedderNames[kind]})`, turns, started, (c) => vectors[c]!));
+      started = performance.now();
+      const both = dataset.conversations.map((c, i) => fused(c.turns, vectors[i]!, lexical[i]!, 0.5));
+      rows.push(
+        await measure(dataset, `plain fusion BM25 + ${embedderNames[kind]}, α 0.5`, turns, started, (c) => both[c]!),
       );
     }
-  } finally {
-    await weaviate?.stop();
+  }
+  const alpha: Record<string, string> = args.alpha ? { ENGRAM_HYBRID_ALPHA: args.alpha } : {};
+  const configurations = embedderKinds.flatMap((kind) =>
+    paths.map(
+      (path) =>
+        [
+          `${embedderNames[kind]}, ${path === "everything" ? "store everything (Remember)" : "default write path"}`,
+          { ENGRAM_MODEL_PROVIDER: kind === "hashed" ? "local" : "local-onnx", ...alpha },
+          path,
+        ] as const,
+    ),
+  );
+  if (groups.includes("embedded")) {
+    for (const [name, env, path] of configurations) {
+      rows.push(await engram(dataset, `Engram embedded, ${name}`, env, path, "bench", drops));
+    }
+  }
+  if (groups.includes("weaviate")) {
+    let weaviate: WeaviateServer | undefined;
+    try {
+      weaviate = await startWeaviate();
+      for (const [i, [name, env, path]] of configurations.entries()) {
+        const collection = `RecallBench${label.replace(/\W/g, "")}${i}`;
+        rows.push(
+          await engram(
+            dataset,
+            `Engram Weaviate, ${name}`,
+            {
+              ENGRAM_WEAVIATE_URL: weaviate.url,
+              ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
+              ENGRAM_WEAVIATE_TIMEOUT_MS: "60000",
+              // A collection records its embedder: one per configuration.
+              ENGRAM_WEAVIATE_COLLECTION: collection,
+              ...env,
+            },
+            path,
+            `bench-${i}`,
+            drops,
+          ),
+        );
+      }
+    } finally {
+      await weaviate?.stop();
+    }
+  }
+  const kinds = [...new Set(dataset.questions.map((q) => q.kind))].sort();
+  console.log(`\n### ${label}: recall_any@10 by question kind\n`);
+  const count = (kind: string) => dataset.questions.filter((q) => q.kind === kind).length;
+  console.log(`| retriever | ${kinds.map((k) => `${k} (${count(k)})`).join(" | ")} |`);
+  console.log(`|---|${kinds.map(() => "---:").join("|")}|`);
+  for (const row of rows) {
+    console.log(`| ${row.name} | ${kinds.map((k) => (row.scores.any10ByKind[k] ?? 0).toFixed(3)).join(" | ")} |`);
+  }
+  for (const [name, loaded] of drops) {
+    console.log(`\n### ${label}: evidence turns the write gate dropped (${name})\n`);
+    console.log(`| kind | evidence turns | dropped | reasons |`);
+    console.log(`|---|---:|---:|---|`);
+    for (const [kind, entry] of dropReport(dataset, (c) => loaded[c]!.dropped)) {
+      const reasons = [...entry.reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n}`);
+      console.log(`| ${kind} | ${entry.evidence} | ${entry.dropped} | ${reasons.join(", ")} |`);
+    }
+  }
+}
+
+console.log(`engram bench:recall: evidence-turn recall through the public API, baselines from the same run`);
+for (const set of sets) {
+  if (set === "locomo") {
+    await runSet(`LoCoMo (${datasetPath})`, await loadLocomo(datasetPath, conversations));
+  } else if (set === "synthetic") {
+    const options = { ...defaultDatasetOptions, ...(conversations ? { conversations } : {}) };
+    await runSet(`synthetic (seed ${options.seed})`, generateDataset(options));
+  } else {
+    throw new Error(`--sets: unknown set "${set}"`);
   }
 }

@@ -6,6 +6,7 @@ import { hashToken } from "../rpc/authentication.js";
 import { startServer } from "../server.js";
 import { evict } from "./evict.js";
 import { reembed } from "./reembed.js";
+import { probe } from "./probe.js";
 import { EmbedderMismatchError } from "../domain/models.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { anonymousCaller } from "../domain/authorization.js";
@@ -21,9 +22,10 @@ import { memoryServiceHandlers } from "../rpc/memory-service-handlers.js";
 import { served } from "../rpc/native-grpc.js";
 
 /**
- * The `engram` command; one image, five subcommands (the usage below):
+ * The `engram` command; one image, six subcommands (the usage below):
  *   engram serve        run the service (the default)
  *   engram evict        forget stale memories once and exit (the CronJob)
+ *   engram probe        run the recall probe once and exit (the probe CronJob)
  *   engram reembed      re-embed long-term memory with the configured embedder
  *   engram mcp          a Model Context Protocol server on stdin/stdout (desktop agents)
  *   engram hash-token   the SHA-256 of a token, for the tokens file
@@ -31,6 +33,8 @@ import { served } from "../rpc/native-grpc.js";
 const usage = `usage:
   engram serve
   engram evict [--namespace NS [--user USER]] [--dry-run]
+  engram probe [--probe-set FILE] [--top-k K]
+                            ask the recall probe's labelled queries once; print recall@k and MRR
   engram reembed [--batch-size N] [--checkpoint FILE]
                             re-embed long-term memory with the configured embedder (resumable)
   engram mcp                MCP over stdio, as ENGRAM_MCP_USER_ID in ENGRAM_MCP_NAMESPACE
@@ -67,6 +71,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return evict(config, rest);
     case "reembed":
       return reembed(config, rest);
+    case "probe":
+      return probe(config, rest);
     case "mcp":
       return mcpStdio(config);
     case "help":

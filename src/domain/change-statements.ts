@@ -21,8 +21,10 @@ const cues: readonly [ChangeKind, RegExp][] = [
   ],
   [
     "stop",
-    /\b(?:no longer|not any ?more|anymore|any more|stopped|quit|gave up|given up|giving up|left (?:my|the|\p{Lu})|dropped)\b/iu,
+    /\b(?:no longer|not any ?more|anymore|any more|stopped|quit|gave up|given up|giving up|left (?:my|the) (?:job|company|team|band|club|group)|dropped)\b/i,
   ],
+  // A name must be capitalised, so apart from the case-insensitive patterns: "I left Google".
+  ["stop", /\b(?:I|[Ww]e) (?:just )?(?:left|quit) \p{Lu}/u],
   [
     "change",
     /\b(?:moved to|changed to|changed (?:my|our|the)|has changed|have changed|switched|switching|now at|is now|are now|i'm now|i am now|we're now|now (?:i|we)\b|from next (?:week|month|monday|tuesday|wednesday|thursday|friday|year)|starting (?:next|from|on|tomorrow|monday)|from now on|these days|new (?:job|role|address|place|flat|apartment|house|team|company|employer)|got (?:promoted|a new)|(?:is|are) (?:being )?(?:moved|rescheduled|pushed|postponed)|rescheduled|to me now)\b/i,
@@ -59,7 +61,12 @@ const subjects: readonly [FactSubject, RegExp][] = [
   ],
   [
     { subject: "workplace", type: "semantic" },
-    /\bi\s+(?:now\s+|still\s+)?work(?:ed)?\s+(?:at|for)\b|\bi(?:'ve| have)?\s+(?:just\s+)?joined\s+\p{Lu}|\bmy (?:company|employer|workplace|office) (?:is|was)\b|\bnew job at\b|\b(?:i'm|i am)\s+now\s+(?:at|with)\s+\p{Lu}|\bi (?:left|quit) (?:my job|\p{Lu})/iu,
+    /\bi\s+(?:now\s+|still\s+)?work(?:ed)?\s+(?:at|for)\b|\bmy (?:company|employer|workplace|office) (?:is|was)\b|\bnew job at\b|\bi (?:left|quit) my job\b/i,
+  ],
+  // Names must be capitalised, so apart from the case-insensitive patterns: "I joined Globex", "I'm now at Hooli".
+  [
+    { subject: "workplace", type: "semantic" },
+    /\b(?:I|[Ww]e)(?:'ve| have)?\s+(?:just\s+)?joined\s+\p{Lu}|\b(?:I'm|I am)\s+now\s+(?:at|with)\s+\p{Lu}|\bI (?:left|quit) \p{Lu}/u,
   ],
   [
     { subject: "role", type: "semantic" },

@@ -53,6 +53,9 @@ export class ContextAssembler {
     private readonly shortTerm: ShortTermMemory,
     private readonly working: WorkingMemory,
     private readonly longTerm: LongTermMemory,
+    /** Records the long-term memories placed (rank order) for ReportUsage; returns the retrieval id. */
+    private readonly recordRetrieval: (scope: Scope, memoryIds: readonly string[]) => Promise<string> = () =>
+      Promise.resolve(""),
   ) {}
 
   async *assemble(scope: Scope, request: AssemblyRequest, signal?: AbortSignal): AsyncGenerator<AssemblyEvent> {
@@ -138,9 +141,20 @@ export class ContextAssembler {
         if (section.items.length > 0) yield { kind: "section", section };
       }
     }
+    // What the caller was given, in the order recall ranked it: the report is scored against that.
+    const placed = new Set(packed.sections.find((s) => s.kind === "long_term_memories")?.items.map((i) => i.id));
+    const retrievalId = await this.recordRetrieval(
+      scope,
+      memories.map((m) => m.memory.id).filter((id) => placed.has(id)),
+    );
     yield {
       kind: "summary",
-      summary: { totalTokens: packed.totalTokens, tokenBudget: request.tokenBudget, omitted: packed.omitted },
+      summary: {
+        totalTokens: packed.totalTokens,
+        tokenBudget: request.tokenBudget,
+        omitted: packed.omitted,
+        retrievalId,
+      },
     };
   }
 }

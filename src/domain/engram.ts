@@ -6,11 +6,13 @@ import { evictStale, type EvictionTarget } from "./eviction.js";
 import { ModelExtraction } from "./model-extraction.js";
 import type { Embedder, Extractor, Summariser } from "./models.js";
 import type { RankingPolicy } from "./ranking.js";
+import type { RerankStage } from "./memory-recall.js";
 import { LongTermMemory, type LongTermEvents } from "./long-term-memory.js";
 import type { GateDecision } from "./memory-intake.js";
-import { InvalidArgumentError, NotFoundError } from "./errors.js";
+import type { RecallInput } from "./memory-recall.js";
+import { InProcessRetrievalLog } from "./retrieval-log.js";
+import { UsageReporting, type UsageEvents, type UsageReport } from "./usage-reporting.js";
 import { limits } from "./limits.js";
-import { requireId } from "./validation.js";
 import { SessionLearning, type LearningEvents, type LearningOptions } from "./session-learning.js";
 import type { GateClassifier } from "./write-gate.js";
 import { ShortTermMemory, type ShortTermEvents, type ShortTermOptions } from "./short-term-memory.js";
@@ -20,6 +22,7 @@ import {
   type EvictionReport,
   type Memory,
   type Scope,
+  type ScoredMemory,
   type SessionSnapshot,
   type WorkingState,
 } from "./types.js";
@@ -31,15 +34,18 @@ export interface EngramOptions {
   readonly working: WorkingOptions;
   readonly learning: LearningOptions;
   readonly ranking: RankingPolicy;
+  /** An optional rerank stage after recall's ranking (domain/rerank.ts). */
+  readonly rerank?: RerankStage | undefined;
   readonly piiMode: "redact" | "refuse";
   readonly maxMemoriesPerUser: number;
   readonly eviction: EvictionPolicy;
   readonly accessFlushIntervalMs: number;
+  /** The in-process retrieval log's bounds, used when the stores bring no shared one. */
+  readonly retrievalLog?: { readonly ttlMs: number; readonly maxEntries: number };
 }
 
-export interface EngramEvents extends ShortTermEvents, LongTermEvents, LearningEvents {
+export interface EngramEvents extends ShortTermEvents, LongTermEvents, LearningEvents, UsageEvents {
   accessWriteFailed?(error: unknown): void;
-  usageReported?(report: { returned: number; used: number }): void;
   evicted?(counts: { band: number; policy: number }): void;
 }
 
@@ -61,7 +67,9 @@ export class Engram {
   readonly longTerm: LongTermMemory;
   readonly assembler: ContextAssembler;
   readonly learning: SessionLearning;
+  readonly usage: UsageReporting;
   private readonly access: AccessTracker;
+  private readonly embedder: Embedder;
 
   constructor(
     private readonly stores: Stores,
@@ -69,6 +77,7 @@ export class Engram {
     private readonly options: EngramOptions,
     private readonly events: EngramEvents = {},
   ) {
+    this.embedder = models.embedder;
     this.access = new AccessTracker(
       stores.longTerm,
       options.accessFlushIntervalMs,
@@ -86,13 +95,22 @@ export class Engram {
       this.access,
       {
         ranking: options.ranking,
+        rerank: options.rerank,
         piiMode: options.piiMode,
         maxMemoriesPerUser: options.maxMemoriesPerUser,
         userWriteLock: stores.userWriteLock,
       },
       events,
     );
-    this.assembler = new ContextAssembler(this.shortTerm, this.working, this.longTerm);
+    this.usage = new UsageReporting(
+      stores.retrievalLog ??
+        new InProcessRetrievalLog(options.retrievalLog?.ttlMs ?? 900_000, options.retrievalLog?.maxEntries ?? 10_000),
+      stores.longTerm,
+      events,
+    );
+    this.assembler = new ContextAssembler(this.shortTerm, this.working, this.longTerm, (scope, ids) =>
+      this.usage.record(scope, "assemble", ids),
+    );
     this.learning = new SessionLearning(
       stores.sessions,
       stores.learningQueue,
@@ -123,31 +141,27 @@ export class Engram {
     return this.learning.endSession(scope, sessionId, signal);
   }
 
-  /**
-   * Which returned memories the caller's LLM used: feeds the retrieval
-   * quality metrics; stores nothing. Returns used / returned. Every id must
-   * be a memory of this user, so one tenant cannot skew another's figures
-   * (an id of someone else's is NOT_FOUND, like one that never existed).
-   */
-  async reportUsage(scope: Scope, returnedIds: readonly string[], usedIds: readonly string[]): Promise<number> {
-    requireScope(scope);
-    if (returnedIds.length === 0) throw new InvalidArgumentError("returned_ids", "must name at least one memory");
-    if (returnedIds.length > limits.topKMax) {
-      throw new InvalidArgumentError("returned_ids", `must name at most ${limits.topKMax} memories`);
-    }
-    returnedIds.forEach((id, i) => requireId(id, `returned_ids[${i}]`));
-    const returned = new Set(returnedIds);
-    const used = new Set<string>();
-    usedIds.forEach((id, i) => {
-      if (!returned.has(id)) throw new InvalidArgumentError(`used_ids[${i}]`, `"${id}" is not among returned_ids`);
-      used.add(id);
-    });
-    const ids = [...returned];
-    const found = await Promise.all(ids.map((id) => this.stores.longTerm.get(scope, id)));
-    const missing = ids.find((_, i) => found[i] === undefined);
-    if (missing !== undefined) throw new NotFoundError("memory", missing);
-    this.events.usageReported?.({ returned: returned.size, used: used.size });
-    return used.size / returned.size;
+  /** A caller's Recall: ranked memories, and the retrieval id a ReportUsage names them by. */
+  async recall(
+    scope: Scope,
+    input: RecallInput,
+    signal?: AbortSignal,
+  ): Promise<{ memories: ScoredMemory[]; retrievalId: string }> {
+    const memories = await this.longTerm.recall(scope, input, signal);
+    const retrievalId = await this.usage.record(
+      scope,
+      input.purpose ?? "recall",
+      memories.map((m) => m.memory.id),
+    );
+    return { memories, retrievalId };
+  }
+
+  /** Which returned memories the caller's LLM used: feeds the retrieval-quality metrics (see UsageReporting). */
+  reportUsage(
+    scope: Scope,
+    request: { retrievalId: string; returnedIds: readonly string[]; usedIds: readonly string[] },
+  ): Promise<UsageReport> {
+    return this.usage.report(scope, request);
   }
 
   /** Erases everything of one user, tier by tier; each tier's delete is atomic. */
@@ -213,5 +227,6 @@ export class Engram {
   async close(): Promise<void> {
     await this.learning.stop();
     await this.access.close();
+    await this.embedder.close?.();
   }
 }

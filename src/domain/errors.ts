@@ -36,8 +36,8 @@ export class InvalidArgumentError extends EngramError {
 /** Is thrown if a session, task or memory does not exist (or expired). */
 export class NotFoundError extends EngramError {
   readonly kind = "not-found";
-  constructor(what: string, id: string) {
-    super(`${what} "${id}" was not found`);
+  constructor(what: string, id: string, hint?: string) {
+    super(`${what} "${id}" was not found${hint ? `: ${hint}` : ""}`);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { AccessTracker } from "./access-tracker.js";
 import { MemoryIntake, type IntakeEvents, type IntakeOptions } from "./memory-intake.js";
 import { MemoryManagement } from "./memory-management.js";
-import { MemoryRecall, type RecallEvents } from "./memory-recall.js";
+import { MemoryRecall, type RecallEvents, type RerankStage } from "./memory-recall.js";
 import { MemorySettlement, type SettlementEvents, type SettlementOptions } from "./memory-settlement.js";
 import type { Embedder } from "./models.js";
 import type { LongTermStore } from "./ports.js";
@@ -10,6 +10,8 @@ import type { GateClassifier } from "./write-gate.js";
 
 export interface LongTermOptions extends IntakeOptions, SettlementOptions {
   readonly ranking: RankingPolicy;
+  /** An optional rerank stage after ranking; absent ranks offline. */
+  readonly rerank?: RerankStage | undefined;
 }
 
 /** What long-term memory reports besides its return values (metrics). */
@@ -37,7 +39,7 @@ export class LongTermMemory {
   ) {
     this.settlement = new MemorySettlement(store, embedder, access, options, events, clock);
     this.intake = new MemoryIntake(this.settlement, classifier, options, events, clock);
-    this.reader = new MemoryRecall(store, embedder, access, options.ranking, events, clock);
+    this.reader = new MemoryRecall(store, embedder, access, options.ranking, events, clock, options.rerank);
     this.management = new MemoryManagement(store, this.intake, this.settlement);
   }
 

@@ -349,11 +349,15 @@ export class MemoryIntake {
     const scanned: (Candidate & { readonly redactions: readonly PiiKind[] })[] = [];
     for (const candidate of candidates) {
       await pause();
-      // Content, subject and every metadata value: personal data is refused or redacted wherever it is written.
+      // Content, subject, every metadata key and value, the speaker's name: personal data is
+      // refused or redacted wherever it is written.
+      const entries = Object.entries(candidate.metadata);
       const fields: [field: string, text: string][] = [
         ["content", candidate.content],
         ["subject", candidate.subject],
-        ...Object.entries(candidate.metadata).map(([key, value]): [string, string] => [`metadata["${key}"]`, value]),
+        ["name", candidate.speaker ?? ""],
+        ...entries.map(([key]): [string, string] => ["metadata (a key)", key]),
+        ...entries.map(([key, value]): [string, string] => [`metadata["${key}"]`, value]),
       ];
       const found = fields.map(([field, text]) => ({ field, scan: scanPii(text) }));
       const kinds = [...new Set(found.flatMap((f) => f.scan.kinds))];
@@ -367,9 +371,16 @@ export class MemoryIntake {
           );
         }
       }
-      const [content, subject, ...values] = found.map((f) => f.scan.redacted);
-      const metadata = Object.fromEntries(Object.keys(candidate.metadata).map((key, i) => [key, values[i]!]));
-      scanned.push({ ...candidate, content: content!, subject: subject!, metadata, redactions: kinds });
+      const [content, subject, speaker, ...rest] = found.map((f) => f.scan.redacted);
+      const metadata = Object.fromEntries(entries.map((_, i) => [rest[i]!, rest[entries.length + i]!]));
+      scanned.push({
+        ...candidate,
+        content: content!,
+        subject: subject!,
+        metadata,
+        ...(candidate.speaker ? { speaker: speaker! } : {}),
+        redactions: kinds,
+      });
     }
     const verdicts = (await this.gate(scanned, signal)).map((verdict, i) => {
       const candidate = scanned[i]!;

@@ -120,12 +120,23 @@ export class MemoryManagement {
     if (patch.importance !== undefined) requireUnitInterval(patch.importance, "importance");
     if (patch.subject !== undefined) optionalText(patch.subject, "subject", limits.subjectBytes);
     if (patch.metadata !== undefined) requireMetadata(patch.metadata, "metadata");
+    // Subject and metadata (keys and values) are redacted like the content.
+    const subject = patch.subject === undefined ? undefined : this.intake.redact(patch.subject, "subject");
+    const metadata =
+      patch.metadata === undefined
+        ? undefined
+        : Object.fromEntries(
+            Object.entries(patch.metadata).map(([key, value]) => [
+              this.intake.redact(key, "metadata (a key)"),
+              this.intake.redact(value, `metadata["${key}"]`),
+            ]),
+          );
     const stored = await this.store.get(scope, memoryId);
     if (!stored) throw new NotFoundError("memory", memoryId);
     // The embedding (slow) is computed before the user's turn, from what the memory will say.
-    const reembed = content !== undefined || (patch.subject !== undefined && patch.subject !== stored.subject);
+    const reembed = content !== undefined || (subject !== undefined && subject !== stored.subject);
     const embedding = reembed
-      ? await this.settlement.embed(content ?? stored.content, patch.subject ?? stored.subject, signal)
+      ? await this.settlement.embed(content ?? stored.content, subject ?? stored.subject, signal)
       : undefined;
     const updated = await this.settlement.revise(
       scope,
@@ -136,8 +147,8 @@ export class MemoryManagement {
         ...(embedding ? { embedding } : {}),
         ...(patch.importance !== undefined ? { importance: patch.importance } : {}),
         ...(patch.pinned !== undefined ? { pinned: patch.pinned } : {}),
-        ...(patch.subject !== undefined ? { subject: patch.subject } : {}),
-        ...(patch.metadata !== undefined ? { metadata: patch.metadata } : {}),
+        ...(subject !== undefined ? { subject } : {}),
+        ...(metadata !== undefined ? { metadata } : {}),
       }),
       signal,
     );

@@ -4,7 +4,11 @@ import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
 import { validateFilter } from "./memory-management.js";
 import type { LongTermStore, MemoryFilter } from "./ports.js";
-import { rankMemories, type RankingPolicy } from "./ranking.js";
+import type { RetrievalPurpose } from "./retrieval-log.js";
+import type { RankingPolicy } from "./ranking.js";
+import { defaultRecallStages, rankRecallCandidates, type RecallRankingPolicy } from "./recall-ranking.js";
+import { readRecallQuery } from "./recall-query.js";
+import { reorderByRerank, rerankDocument, type Reranker } from "./rerank.js";
 import { withoutEmbedding, type Memory, type MemoryType, type Scope, type ScoredMemory } from "./types.js";
 import {
   requireId,
@@ -16,8 +20,8 @@ import {
 } from "./validation.js";
 
 export interface RecallInput {
-  /** Who asks: a Recall call or context assembly (labels the quality metrics). */
-  readonly purpose?: "recall" | "assemble";
+  /** Who asks: a Recall call, context assembly or the recall probe (labels the quality metrics). */
+  readonly purpose?: RetrievalPurpose;
   readonly query: string;
   readonly topK: number;
   readonly types: readonly MemoryType[];
@@ -36,11 +40,25 @@ export interface RecallInput {
 
 export interface RecallEvents {
   /** Every recall's results, best first, for the retrieval-quality metrics. */
-  recalled?(purpose: "recall" | "assemble", results: readonly ScoredMemory[]): void;
+  recalled?(purpose: RetrievalPurpose, results: readonly ScoredMemory[]): void;
+  /** The reranker failed; the recall answered in the ranking's own order. */
+  rerankFailed?(error: unknown): void;
 }
 
-/** Candidates fetched per requested result, so ranking has room to reorder. */
-const candidateFactor = 4;
+/** An optional rerank stage (domain/rerank.ts) over the best `depth` results. */
+export interface RerankStage {
+  readonly reranker: Reranker;
+  readonly depth: number;
+}
+
+/**
+ * Candidates of each signal fetched per requested result, at least
+ * `candidateFloor`, so ranking has room to reorder (and a reply its
+ * question to lean on): on LoCoMo's dev set 4 per result lost 1.5 points of
+ * recall@10 against 10 (docs/recall-quality.md).
+ */
+const candidateFactor = 5;
+const candidateFloor = 50;
 
 /** Reading a user's long-term memories: ranked recall, one by id, and forgetting one. */
 export class MemoryRecall {
@@ -48,10 +66,15 @@ export class MemoryRecall {
     private readonly store: LongTermStore,
     private readonly embedder: Embedder,
     private readonly access: AccessTracker,
-    private readonly ranking: RankingPolicy,
+    ranking: RankingPolicy & Partial<RecallRankingPolicy>,
     private readonly events: RecallEvents = {},
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+    private readonly rerank?: RerankStage,
+  ) {
+    this.ranking = { ...defaultRecallStages, ...ranking };
+  }
+
+  private readonly ranking: RecallRankingPolicy;
 
   async recall(scope: Scope, input: RecallInput, signal?: AbortSignal): Promise<ScoredMemory[]> {
     requireScope(scope);
@@ -59,27 +82,27 @@ export class MemoryRecall {
     const topK = input.topK === 0 ? limits.topKDefault : requireIntInRange(input.topK, "top_k", 1, limits.topKMax);
     requireUnitInterval(input.minScore, "min_score");
     if (input.filter) validateFilter(input.filter, "filter");
+    const query = readRecallQuery(input.query);
     const [embedding] = await this.embedder.embed([input.query], signal);
-    const hits = await this.store.search(scope, {
+    const candidates = await this.store.candidates(scope, {
       embedding: embedding!,
-      text: input.query,
-      alpha: this.ranking.hybridAlpha,
-      // Ranking needs the records, not their vectors: over the wire they are most of the reply.
-      withEmbeddings: false,
+      terms: query.terms,
       types: input.types,
       // An explicit superseded filter decides; otherwise include_superseded does.
       includeSuperseded: input.includeSuperseded || input.filter?.superseded === true,
       speakers: requireSpeakers(input.speakers ?? []),
-      limit: Math.max(topK * candidateFactor, 20),
+      limit: Math.max(Math.max(topK, this.rerank?.depth ?? 0) * candidateFactor, candidateFloor),
       ...(input.filter ? { filter: input.filter } : {}),
     });
     const now = this.clock();
-    const ranked = rankMemories(
-      hits.map((h) => ({ memory: withoutEmbedding(h.record), relevance: h.relevance })),
-      now,
-      this.ranking,
-      { topK, minScore: input.minScore },
-    );
+    const ranked = await this.reranked(
+      input.query,
+      rankRecallCandidates(query, candidates, now, this.ranking, {
+        topK: Math.max(topK, this.rerank?.depth ?? 0),
+        minScore: input.minScore,
+      }),
+      signal,
+    ).then((results) => results.slice(0, topK));
     if (!input.skipAccessTracking) {
       this.access.record(
         scope,
@@ -89,6 +112,19 @@ export class MemoryRecall {
     }
     this.events.recalled?.(input.purpose ?? "recall", ranked);
     return ranked;
+  }
+
+  /** The results reordered by the reranker, when one is configured; as ranked if it fails. */
+  private async reranked(query: string, ranked: ScoredMemory[], signal?: AbortSignal): Promise<ScoredMemory[]> {
+    if (!this.rerank || ranked.length < 2) return ranked;
+    const head = ranked.slice(0, this.rerank.depth);
+    try {
+      return reorderByRerank(ranked, await this.rerank.reranker.rerank(query, head.map(rerankDocument), signal));
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      this.events.rerankFailed?.(error);
+      return ranked;
+    }
   }
 
   async get(scope: Scope, memoryId: string): Promise<Memory> {

@@ -6,8 +6,9 @@ import { UnavailableError, type EngramError } from "./errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { Embedder, KnownMemory } from "./models.js";
 import type { LongTermStore, UserWriteLock } from "./ports.js";
+import { timeSlicer } from "./time-slice.js";
 import {
-  planSettlement,
+  settlementSteps,
   withVersion,
   type EmbeddedMemory,
   type GatedMemory,
@@ -204,8 +205,10 @@ export class MemorySettlement {
     signal?: AbortSignal,
   ): Promise<(WriteResult | EngramError)[]> {
     const now = this.clock();
+    // A batch may be 1,000 items of 8 KiB: lookups and planning yield to other callers between slices of work.
+    const pause = timeSlicer(signal);
     const existing = await mapConcurrently(items, lookupConcurrency, async (item) => {
-      signal?.throwIfAborted();
+      await pause();
       const hits = await this.store.search(scope, {
         embedding: item.embedding,
         text: item.content,
@@ -223,7 +226,10 @@ export class MemorySettlement {
     });
     const max = this.options.maxMemoriesPerUser;
     const room = max > 0 ? max - (await this.store.count(scope)) : Number.POSITIVE_INFINITY;
-    const plan = planSettlement(items, existing, { scope, room, maxMemoriesPerUser: max, now, newId: randomUUID });
+    const steps = settlementSteps(items, existing, { scope, room, maxMemoriesPerUser: max, now, newId: randomUUID });
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) await pause();
+    const plan = step.value;
     const results: (WriteResult | EngramError)[] = [...plan.results];
     let updates = plan.updates;
     const inserts = await this.embedRewritten(plan.inserts, new Set(plan.rewritten), signal);

@@ -43,6 +43,8 @@ export interface Embedder {
   readonly identity: EmbedderIdentity;
   /** One unit-length vector per text, in order. */
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Releases what the embedder holds (a model's worker thread); called on shutdown. */
+  close?(): Promise<void>;
 }
 
 export interface SummaryLine {

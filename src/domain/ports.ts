@@ -1,3 +1,4 @@
+import type { RetrievalLog } from "./retrieval-log.js";
 import type { EvictionBand, EvictionCandidate } from "./forgetting.js";
 import type { MemoryRecord, MemoryType, Metadata, NewMessage, Scope, SessionSnapshot, WorkingState } from "./types.js";
 
@@ -235,6 +236,44 @@ export interface MemoryHit {
   readonly relevance: number;
 }
 
+/**
+ * What recall asks a store for: the raw candidates of each signal, unfused.
+ * The domain fuses and ranks them (domain/recall-ranking.ts), so every
+ * backend ranks the same way; a store only finds.
+ */
+export interface CandidateSearch {
+  readonly embedding: Float32Array;
+  /**
+   * Lexical terms, already lower-cased and without stop words
+   * (domain/recall-query.ts): a memory containing any of them is a lexical
+   * candidate, scored by BM25. Empty means no lexical candidates.
+   */
+  readonly terms: readonly string[];
+  /** Empty means every type. */
+  readonly types: readonly MemoryType[];
+  readonly includeSuperseded: boolean;
+  /** Only memories of these speakers (Memory.speaker, exact); absent or empty means every memory. */
+  readonly speakers?: readonly string[];
+  /** Candidates of each signal, at most. */
+  readonly limit: number;
+  /** Further conditions, applied inside the backend's query. */
+  readonly filter?: MemoryFilter;
+}
+
+export interface CandidateHit {
+  /** The memory, without its embedding (an empty one). */
+  readonly record: MemoryRecord;
+  /** The signal's raw score: cosine similarity (> 0), or BM25 (> 0, no fixed scale). */
+  readonly score: number;
+}
+
+export interface RecallCandidates {
+  /** The nearest memories by cosine similarity, best first; only positive similarities. */
+  readonly vector: readonly CandidateHit[];
+  /** The best BM25 matches of the terms over the memories' content, best first. */
+  readonly lexical: readonly CandidateHit[];
+}
+
 export interface BulkInsertResult {
   /** The records that were not written, each with its reason; the rest were. */
   readonly failed: readonly { readonly id: string; readonly error: string }[];
@@ -260,6 +299,8 @@ export interface LongTermStore {
    */
   update(record: MemoryRecord): Promise<boolean>;
   search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]>;
+  /** Recall's candidates, each signal's own list with its raw scores (see CandidateSearch). */
+  candidates(scope: Scope, search: CandidateSearch): Promise<RecallCandidates>;
   /**
    * The user's memories matching the filter in a stable order (createdAt,
    * then id, both immutable), strictly after `after`, at most `limit`.
@@ -315,6 +356,8 @@ export interface Stores {
   readonly learningQueue: LearningQueue;
   /** Shared by replicas (Redis); absent on the embedded store, where one process serialises itself. */
   readonly sessionLease?: SessionLease;
+  /** Retrievals kept for ReportUsage, shared by replicas (Redis); absent means one in this process. */
+  readonly retrievalLog?: RetrievalLog;
   /**
    * Items held per tier, where the backends can count them cheaply (the
    * embedded store can; Redis and Weaviate would need a scan, so they don't).

@@ -5,11 +5,16 @@ import type { Memory, ScoredMemory } from "./types.js";
  * Type-aware ranking of recall candidates: pure, given `now`.
  *
  * - semantic facts: relevance alone; a fact does not go stale by age;
- * - episodic events: relevance weighted by recency of the event, so of two
- *   similar events the recent one ranks first;
+ * - episodic events: relevance alone, unless the query is about recency
+ *   ("now", "lately", "the last time": domain/recall-query.ts); then
+ *   weighted by recency of the event, so of two similar events the recent
+ *   one ranks first. Always ageing events lost answers to "when did..."
+ *   questions about old events (LoCoMo dev set, docs/recall-quality.md);
  * - preferences: relevance while valid; superseded ones (only present when
  *   history is asked for) rank at half.
- * Importance nudges every score (±12.5%); pinned memories never decay.
+ * Importance nudges every score (±5%: the gate's importance says how
+ * durable a memory is, not how well it answers; at ±12.5% it reordered
+ * answers behind better-typed non-answers); pinned memories never decay.
  */
 export interface RankingPolicy {
   /** Recency of an episodic memory halves every this many hours. */
@@ -27,15 +32,15 @@ export interface RankCandidate {
   readonly relevance: number;
 }
 
-export function scoreMemory(candidate: RankCandidate, now: Date, policy: RankingPolicy): number {
+export function scoreMemory(candidate: RankCandidate, now: Date, policy: RankingPolicy, aboutRecency = false): number {
   const { memory, relevance } = candidate;
   let typeWeight = 1;
-  if (memory.type === "episodic" && !memory.pinned) {
+  if (memory.type === "episodic" && !memory.pinned && aboutRecency) {
     typeWeight = 0.5 + 0.5 * recencyWeight(memory.occurredAt, now, policy.episodicHalfLifeHours);
   } else if (memory.type === "preference" && memory.supersededBy !== undefined) {
     typeWeight = 0.5;
   }
-  const importanceWeight = 0.875 + 0.25 * (memory.importance - 0.5);
+  const importanceWeight = 0.95 + 0.1 * (memory.importance - 0.5);
   return clampUnit(relevance * typeWeight * importanceWeight);
 }
 
@@ -43,11 +48,15 @@ export function rankMemories(
   candidates: readonly RankCandidate[],
   now: Date,
   policy: RankingPolicy,
-  options: { topK: number; minScore: number },
+  options: { topK: number; minScore: number; aboutRecency?: boolean },
 ): ScoredMemory[] {
   return (
     candidates
-      .map((c) => ({ memory: c.memory, relevance: clampUnit(c.relevance), score: scoreMemory(c, now, policy) }))
+      .map((c) => ({
+        memory: c.memory,
+        relevance: clampUnit(c.relevance),
+        score: scoreMemory(c, now, policy, options.aboutRecency ?? false),
+      }))
       // Every candidate matched the query (a positive cosine or a shared word,
       // see MemorySearch); a fused relevance of 0 is the weakest of them, not no match.
       .filter((s) => s.score >= options.minScore)

@@ -1,9 +1,16 @@
+import { BatchCandidates } from "./batch-candidates.js";
+import { changeCue } from "./change-statements.js";
 import { addsWords, resolveConflict, type IncomingMemory } from "./conflicts.js";
 import { ResourceExhaustedError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { MemoryHit } from "./ports.js";
 import { withoutEmbedding, type Memory, type MemoryRecord, type MemoryVersion, type Scope } from "./types.js";
-import { cosine } from "./vectors.js";
+
+/**
+ * Memories of the batch itself an item is compared with (besides the
+ * store's): as many as the store's lookup returns (see BatchCandidates).
+ */
+const batchCandidates = 10;
 
 /** A memory that passed intake (redacted, gated), with its importance and time settled. */
 export type GatedMemory = Pick<
@@ -68,29 +75,45 @@ export function planSettlement(
   existing: readonly (readonly MemoryHit[])[],
   context: PlanContext,
 ): SettlementPlan {
+  const steps = settlementSteps(items, existing, context);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `planSettlement` one item at a time: the generator pauses after each item
+ * so a caller can yield to the event loop between them (a batch may be 1,000
+ * memories of 8 KiB); its return value is the plan.
+ */
+export function* settlementSteps(
+  items: readonly EmbeddedMemory[],
+  existing: readonly (readonly MemoryHit[])[],
+  context: PlanContext,
+): Generator<void, SettlementPlan> {
   const { scope, now } = context;
   let room = context.room;
   /** The batch's view of the user's memories: new ones (to insert) and changed stored ones (to update). */
-  const created = new Map<string, MemoryRecord>();
+  const created = new BatchCandidates(batchCandidates);
   const changed = new Map<string, MemoryRecord>();
   const latest = (r: MemoryRecord) => created.get(r.id) ?? changed.get(r.id) ?? r;
-  const put = (r: MemoryRecord) => (created.has(r.id) ? created.set(r.id, r) : changed.set(r.id, r));
+  const put = (r: MemoryRecord) => (created.has(r.id) ? created.put(r) : changed.set(r.id, r));
   const retold: string[] = [];
   const rewritten: string[] = [];
   const results: (WriteResult | ResourceExhaustedError)[] = new Array(items.length);
   const order = items.map((_, i) => i).sort((a, b) => items[a]!.occurredAt.getTime() - items[b]!.occurredAt.getTime());
   let superseded = 0;
   for (const index of order) {
+    yield;
     const item = items[index]!;
     const similar: MemoryHit[] = [
       ...(existing[index] ?? [])
         .filter((h) => !created.has(h.record.id))
         .map((h) => ({ ...h, record: latest(h.record) })),
-      // Every type: a change statement may change a memory of another type (resolveConflict filters the rest).
-      ...[...created.values()].map((record) => ({
-        record,
-        relevance: Math.max(0, cosine(item.embedding, record.embedding)),
-      })),
+      // The batch's own memories through an index: comparing with every one of them was quadratic. A change
+      // statement may change a memory of another type (resolveConflict filters the rest).
+      ...created.candidates(item, item.judged !== undefined || changeCue(item.content) !== undefined),
     ].sort((a, b) => b.relevance - a.relevance);
     const resolution = resolveConflict(item, similar);
     if (resolution.kind === "merge") {
@@ -127,7 +150,7 @@ export function planSettlement(
         : item;
     const record = newRecord(corrected, scope, context.newId(), now, successor);
     if (corrected !== item) rewritten.push(record.id);
-    created.set(record.id, record);
+    created.put(record);
     if (resolution.kind !== "supersede") {
       const outcome = successor ? "stored_as_history" : "created";
       results[index] = { memory: withoutEmbedding(record), outcome, supersededIds: [] };

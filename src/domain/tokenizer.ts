@@ -1,4 +1,10 @@
-import { countTokens as countO200k, decode, encode } from "gpt-tokenizer/encoding/o200k_base";
+import {
+  clearMergeCache,
+  countTokens as countO200k,
+  decode,
+  encode,
+  setMergeCacheSize,
+} from "gpt-tokenizer/encoding/o200k_base";
 import { timeSlicer } from "./time-slice.js";
 
 /**
@@ -23,10 +29,32 @@ export const segmentChars = 128;
 // they are counted as the plain text they are, never rejected.
 const asPlainText = { disallowedSpecial: new Set<string>(), allowedSpecial: new Set<string>() };
 
+/**
+ * The tokenizer's merge cache (pre-token -> tokens) evicts its oldest entry
+ * once full, and eviction in a churning JavaScript Map grows costly: a warm
+ * server spent 25-40 s of CPU on an AppendMessages that cost 1 s on a fresh
+ * one (measured by a probe, #21). A segment adds at most `segmentChars` entries, so clearing the cache
+ * after this many segments keeps it below its size: it never evicts, and
+ * what a call costs does not depend on what came before.
+ */
+export const mergeCacheEntries = 32_768;
+export const segmentsPerCacheGeneration = Math.floor(mergeCacheEntries / segmentChars);
+let segmentsSinceClear = 0;
+// Smaller than the library's 100,000: a third of the memory, and a generation is 32 KiB of text.
+setMergeCacheSize(mergeCacheEntries);
+
+function countSegment(segment: string): number {
+  if (++segmentsSinceClear >= segmentsPerCacheGeneration) {
+    clearMergeCache();
+    segmentsSinceClear = 0;
+  }
+  return countO200k(segment, asPlainText);
+}
+
 /** Synchronous count, linear in the text; for short texts (prompts, summaries). */
 export function countTokens(text: string): number {
   let total = 0;
-  for (const segment of segments(text)) total += countO200k(segment, asPlainText);
+  for (const segment of segments(text)) total += countSegment(segment);
   return total;
 }
 
@@ -40,7 +68,7 @@ export async function countTokensEach(texts: readonly string[], signal?: AbortSi
   for (const text of texts) {
     let total = 0;
     for (const segment of segments(text)) {
-      total += countO200k(segment, asPlainText);
+      total += countSegment(segment);
       await pause();
     }
     counts.push(total);

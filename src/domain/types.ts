@@ -199,6 +199,8 @@ export interface AssemblySummary {
   readonly totalTokens: number;
   readonly tokenBudget: number;
   readonly omitted: readonly OmittedItem[];
+  /** Names the long-term memories placed, in rank order, for ReportUsage; "" when none was placed. */
+  readonly retrievalId: string;
 }
 
 /** A stored memory as callers see it: without its embedding. */

@@ -105,3 +105,30 @@ export function requireNotFuture(value: Date | undefined, field: string, now: Da
   }
   return value;
 }
+
+/**
+ * Every instant Engram accepts (occurred_at, import times, list and recall
+ * filters), the same on every backend: what a signed 64-bit count of
+ * nanoseconds since 1970 holds, whole years (1677-09-21 to 2262-04-11).
+ * Weaviate keeps dates that way and answered INTERNAL beyond it (a filter
+ * at the end of year 9999); the embedded store and Redis hold more, but one
+ * range everywhere keeps data portable between backends.
+ */
+export const timestampRange = {
+  min: new Date("1678-01-01T00:00:00.000Z"),
+  max: new Date("2261-12-31T23:59:59.999Z"),
+} as const;
+
+/** A timestamp inside `timestampRange`. */
+export function requireTimestampInRange(value: Date, field: string): Date {
+  const time = value.getTime();
+  if (Number.isNaN(time) || time < timestampRange.min.getTime() || time > timestampRange.max.getTime()) {
+    const got = Number.isNaN(time) ? "" : ` (got ${value.toISOString()})`;
+    throw new InvalidArgumentError(
+      field,
+      `must be between ${timestampRange.min.toISOString()} and ${timestampRange.max.toISOString()}${got}; ` +
+        "leave a filter bound unset for an open range",
+    );
+  }
+  return value;
+}

@@ -72,7 +72,7 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
     return { action: "drop", reason: "transient-task-state" };
   }
   if (transientState.test(text) && !preference.test(text)) return { action: "drop", reason: "transient-state" };
-  const about = /\?\s*$/.test(text) ? undefined : statementSubject(text);
+  const about = /\?\s*$/.test(text) && !statesBeforeAsking(text) ? undefined : statementSubject(text);
   if (about) {
     // A statement about the user's own world, however short ("I'm vegan", "Standup is at 9:30"): a fact or
     // preference of that subject, and a change of it when it says so ("we relocated to Valencia").
@@ -87,7 +87,7 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
   if (fact.test(text) || possessionFact.test(text)) {
     return { action: "store", type: "semantic", importance: 0.6, reason: "stated-fact" };
   }
-  if (/\?\s*$/.test(text)) return { action: "drop", reason: "question" };
+  if (/\?\s*$/.test(text) && !statesBeforeAsking(text)) return { action: "drop", reason: "question" };
   const change = changeCue(text);
   // A change of something of the user's with no known subject ("I no longer drink coffee", "actually it's
   // 4418"): kept, so settlement can find what it changes by meaning, at an incidental statement's importance
@@ -97,6 +97,18 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
   }
   if (text.split(/\s+/).length < 4) return { action: "drop", reason: "too-short" };
   return { action: "ambiguous" };
+}
+
+/**
+ * A message that says something before it asks ("I joined an activist group
+ * last Tuesday. What have you been up to?"): the statement is what a later
+ * question needs, so the trailing question does not make it a question.
+ * Found on LoCoMo, where it was the gate's largest loss of answers
+ * (docs/recall-quality.md). A statement is a sentence of four words or more
+ * not ending in "?".
+ */
+function statesBeforeAsking(text: string): boolean {
+  return (text.match(/[^.!?]+[.!?]*/g) ?? []).some((s) => !/\?\s*$/.test(s) && s.trim().split(/\s+/).length >= 4);
 }
 
 /** The speaker talking about themselves or their own. */

@@ -1,4 +1,5 @@
 import type { Embedder, EmbedderIdentity } from "../domain/models.js";
+import { timeSlicer } from "../domain/time-slice.js";
 
 /**
  * A deterministic embedder that needs no model: words, word bigrams and
@@ -15,8 +16,15 @@ export class LocalEmbedder implements Embedder {
     if (!Number.isInteger(dimensions) || dimensions < 16) throw new RangeError("dimensions must be an integer >= 16");
   }
 
-  async embed(texts: readonly string[]): Promise<Float32Array[]> {
-    return texts.map((text) => this.embedOne(text));
+  async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    // An import sends up to 1,000 texts of 8 KiB: yield to other callers between slices of work.
+    const pause = timeSlicer(signal);
+    const vectors: Float32Array[] = [];
+    for (const text of texts) {
+      await pause();
+      vectors.push(this.embedOne(text));
+    }
+    return vectors;
   }
 
   embedOne(text: string): Float32Array {

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { InferenceSession, Tensor } from "onnxruntime-node";
 import type { Embedder, EmbedderIdentity } from "../domain/models.js";
+import { timeSlicer } from "../domain/time-slice.js";
+import { OnnxInferenceThread, type Int64Input } from "./onnx-inference-thread.js";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
 
 export interface OnnxEmbedderOptions {
@@ -23,14 +24,14 @@ export const onnxMaxTokens = 256;
  * dimensions), pooled as sentence-transformers does for it: the mean of the
  * token vectors under the attention mask, then unit length.
  *
- * Inference runs on onnxruntime's own threads (`session.run` is
- * asynchronous), so the event loop only tokenizes (bounded by
+ * Inference runs on a worker thread (OnnxInferenceThread): onnxruntime's
+ * `session.run` computes on the thread that calls it, and one batch held the
+ * event loop for seconds. The event loop only tokenizes (bounded by
  * `onnxMaxTokens`) and pools.
  */
 export class OnnxEmbedder implements Embedder {
   private constructor(
-    private readonly ort: typeof import("onnxruntime-node"),
-    private readonly session: InferenceSession,
+    private readonly session: OnnxInferenceThread,
     private readonly tokenizer: WordPieceTokenizer,
     private readonly batchSize: number,
     readonly dimensions: number,
@@ -43,9 +44,8 @@ export class OnnxEmbedder implements Embedder {
    * installed or the files are missing.
    */
   static async open(options: OnnxEmbedderOptions): Promise<OnnxEmbedder> {
-    let ort: typeof import("onnxruntime-node");
     try {
-      ort = await import("onnxruntime-node");
+      await import("onnxruntime-node");
     } catch (cause) {
       throw new Error("ENGRAM_MODEL_PROVIDER=local-onnx needs the npm package onnxruntime-node (npm ci installs it)", {
         cause,
@@ -65,20 +65,19 @@ export class OnnxEmbedder implements Embedder {
     const tokenizer = new WordPieceTokenizer(
       JSON.parse(tokenizerJson) as ConstructorParameters<typeof WordPieceTokenizer>[0],
     );
-    const session = await ort.InferenceSession.create(model, {
-      intraOpNumThreads: options.threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: "all",
-    });
+    const session = await OnnxInferenceThread.start(modelPath, options.threads);
     // The file's digest is its version: other weights under the same name are another embedder.
     const identity = {
       provider: "local-onnx",
       model: "all-MiniLM-L6-v2-int8",
       version: createHash("sha256").update(model).digest("hex").slice(0, 12),
     };
-    const embedder = new OnnxEmbedder(ort, session, tokenizer, options.batchSize, 0, identity);
-    const [probe] = await embedder.run(["dimension probe"]);
-    return new OnnxEmbedder(ort, session, tokenizer, options.batchSize, probe!.length, identity);
+    const embedder = new OnnxEmbedder(session, tokenizer, options.batchSize, 0, identity);
+    const [probe] = await embedder.run(["dimension probe"]).catch(async (cause: unknown) => {
+      await session.close();
+      throw cause;
+    });
+    return new OnnxEmbedder(session, tokenizer, options.batchSize, probe!.length, identity);
   }
 
   async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
@@ -91,12 +90,18 @@ export class OnnxEmbedder implements Embedder {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.session.close();
   }
 
   /** One inference over a batch, padded to its longest text. */
   private async run(texts: readonly string[]): Promise<Float32Array[]> {
-    const encoded = texts.map((text) => this.tokenizer.encode(text, onnxMaxTokens).ids);
+    // Tokenizing a batch of 8 KiB texts is the event loop's share: in slices.
+    const pause = timeSlicer();
+    const encoded: number[][] = [];
+    for (const text of texts) {
+      await pause();
+      encoded.push(this.tokenizer.encode(text, onnxMaxTokens).ids);
+    }
     const width = Math.max(...encoded.map((ids) => ids.length));
     const ids = new BigInt64Array(texts.length * width);
     const mask = new BigInt64Array(texts.length * width);
@@ -107,16 +112,15 @@ export class OnnxEmbedder implements Embedder {
       }),
     );
     const shape = [texts.length, width];
-    const feeds: Record<string, Tensor> = {
-      input_ids: new this.ort.Tensor("int64", ids, shape),
-      attention_mask: new this.ort.Tensor("int64", mask, shape),
+    const feeds: Record<string, Int64Input> = {
+      input_ids: { data: ids, dims: shape },
+      attention_mask: { data: mask, dims: shape },
     };
     if (this.session.inputNames.includes("token_type_ids")) {
-      feeds.token_type_ids = new this.ort.Tensor("int64", new BigInt64Array(texts.length * width), shape);
+      feeds.token_type_ids = { data: new BigInt64Array(texts.length * width), dims: shape };
     }
-    const outputs = await this.session.run(feeds);
-    const hidden = outputs[this.session.outputNames[0]!]!;
-    return meanPool(hidden.data as Float32Array, hidden.dims, encoded);
+    const hidden = await this.session.run(feeds);
+    return meanPool(hidden.data, hidden.dims, encoded);
   }
 }
 

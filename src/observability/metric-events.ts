@@ -1,4 +1,6 @@
 import type { EngramEvents } from "../domain/engram.js";
+import { rankBand } from "../domain/retrieval-feedback.js";
+import { RepeatThrottle } from "./repeat-throttle.js";
 import type { Logger } from "./logger.js";
 import type { EngramMetrics } from "./metrics.js";
 
@@ -7,7 +9,24 @@ import type { EngramMetrics } from "./metrics.js";
  * and the `engram evict` command hand to `openEngram`, so both count the
  * same things the same way.
  */
-export function metricEvents(metrics: EngramMetrics, logger: Logger): EngramEvents {
+export function metricEvents(
+  metrics: EngramMetrics,
+  logger: Logger,
+  /** Namespaces with their own label on quality metrics (ENGRAM_QUALITY_NAMESPACES); the rest are "other". */
+  labelledNamespaces: readonly string[] = [],
+): EngramEvents {
+  const namespaceLabel = qualityNamespaceLabel(labelledNamespaces);
+  // An outage would otherwise log once per recall.
+  const notKept = new RepeatThrottle(10_000);
+  // Series exist from the start at zero, so a rate reads 0 (not "no data") before the first report.
+  for (const purpose of ["recall", "assemble"]) {
+    for (const namespace of labelledNamespaces.length === 0 ? ["*"] : [...labelledNamespaces, "other"]) {
+      for (const hit of ["true", "false"]) metrics.retrievalReports.inc({ purpose, namespace, hit }, 0);
+      metrics.retrievalPrecision.zero({ purpose, namespace });
+      metrics.retrievalReciprocalRank.zero({ purpose, namespace });
+      metrics.retrievalNdcg.zero({ purpose, namespace });
+    }
+  }
   return {
     compacted: (info) => {
       metrics.compactions.inc();
@@ -31,6 +50,7 @@ export function metricEvents(metrics: EngramMetrics, logger: Logger): EngramEven
       logger.warn("learning from a session failed; it is retried after its lease", { error, trigger: reason });
     },
     accessWriteFailed: (error) => logger.warn("access statistics not written", { error }),
+    rerankFailed: (error) => logger.warn("the reranker failed; recall answered in its own order", { error }),
     gateDecided: (decision) =>
       metrics.gateDecisions.inc({
         outcome: decision.stored ? "stored" : "dropped",
@@ -56,9 +76,28 @@ export function metricEvents(metrics: EngramMetrics, logger: Logger): EngramEven
       metrics.usageUsed.inc(used);
       metrics.usagePrecision.observe(used / returned);
     },
+    retrievalNotKept: (error) => {
+      if (notKept.admit("retrieval", (repeats) => logger.warn("retrievals not kept again", { repeats }))) {
+        logger.warn("a retrieval was not kept for ReportUsage; it was returned without a retrieval_id", { error });
+      }
+    },
+    retrievalScored: ({ purpose, namespace, score }) => {
+      const labels = { purpose, namespace: namespaceLabel(namespace) };
+      metrics.retrievalReports.inc({ ...labels, hit: String(score.hit) });
+      metrics.retrievalPrecision.observe(labels, score.precision);
+      metrics.retrievalReciprocalRank.observe(labels, score.reciprocalRank);
+      metrics.retrievalNdcg.observe(labels, score.ndcg);
+      for (const rank of new Set(score.usedRanks)) metrics.retrievalUsedByRank.inc({ purpose, rank: rankBand(rank) });
+    },
     evicted: ({ band, policy }) => {
       if (band > 0) metrics.evictions.inc({ reason: "band" }, band);
       if (policy > 0) metrics.evictions.inc({ reason: "policy" }, policy);
     },
   };
+}
+
+/** The `namespace` label value: "*" when none is broken out, else the namespace if listed, "other" if not. */
+export function qualityNamespaceLabel(labelled: readonly string[]): (namespace: string) => string {
+  const listed = new Set(labelled);
+  return (namespace) => (listed.size === 0 ? "*" : listed.has(namespace) ? namespace : "other");
 }

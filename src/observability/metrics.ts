@@ -1,5 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
+/** For figures from 0 to 1 (scores, precision, reciprocal rank, nDCG). */
+const unitBuckets = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+
 /**
  * Engram's Prometheus metrics, on their own registry so tests can create
  * several servers in one process. Labels are bounded: method and code names,
@@ -115,6 +118,44 @@ export class EngramMetrics {
     name: "engram_usage_precision_at_k",
     help: "Per ReportUsage: used / returned, i.e. precision at k for that response.",
     buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+    registers: [this.registry],
+  });
+
+  readonly retrievalReports = new Counter({
+    name: "engram_retrieval_reports_total",
+    help: "ReportUsage calls naming a retrieval (counted once per retrieval), by purpose, namespace ('*' unless ENGRAM_QUALITY_NAMESPACES lists it) and whether any returned memory was used (hit).",
+    labelNames: ["purpose", "namespace", "hit"] as const,
+    registers: [this.registry],
+  });
+
+  readonly retrievalPrecision = new Histogram({
+    name: "engram_retrieval_precision_at_k",
+    help: "Per reported retrieval: memories used / memories returned (k), by purpose and namespace.",
+    labelNames: ["purpose", "namespace"] as const,
+    buckets: unitBuckets,
+    registers: [this.registry],
+  });
+
+  readonly retrievalReciprocalRank = new Histogram({
+    name: "engram_retrieval_reciprocal_rank",
+    help: "Per reported retrieval: 1 / rank of the best-ranked used memory, 0 when none was used; the mean is MRR.",
+    labelNames: ["purpose", "namespace"] as const,
+    buckets: unitBuckets,
+    registers: [this.registry],
+  });
+
+  readonly retrievalNdcg = new Histogram({
+    name: "engram_retrieval_ndcg",
+    help: "Per reported retrieval: nDCG of the used memories over the returned order (binary relevance), 0 to 1.",
+    labelNames: ["purpose", "namespace"] as const,
+    buckets: unitBuckets,
+    registers: [this.registry],
+  });
+
+  readonly retrievalUsedByRank = new Counter({
+    name: "engram_retrieval_used_by_rank_total",
+    help: "Used memories of reported retrievals, by the rank they were returned at (1, 2, 3, 4-5, 6-10, 11-20, 21+) and purpose.",
+    labelNames: ["purpose", "rank"] as const,
     registers: [this.registry],
   });
 

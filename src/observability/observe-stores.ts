@@ -16,6 +16,14 @@ import { fail, inSpan, traced, tracer } from "./spans.js";
  * work happens as the caller iterates.
  */
 export function observeStores(stores: Stores, metrics?: EngramMetrics): Stores {
+  // Error series exist at zero from the start: a rate reads 0, not "no data", until the first failure.
+  for (const [tier, backend] of [
+    ["sessions", stores.backends.sessions],
+    ["working", stores.backends.working],
+    ["long_term", stores.backends.longTerm],
+  ] as const) {
+    for (const kind of ["unavailable", "internal"]) metrics?.backendErrors.inc({ backend, tier, kind }, 0);
+  }
   return {
     ...stores,
     sessions: observeMethods(stores.sessions, stores.backends.sessions, "sessions", metrics),

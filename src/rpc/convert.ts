@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "../domain/errors.js";
 import type * as domain from "../domain/types.js";
+import { requireTimestampInRange } from "../domain/validation.js";
 import {
   AssemblySummarySchema,
   ContextFormat,
@@ -75,9 +76,8 @@ function enumProblem(value: number, prefix: string): string {
 
 export function optionalDate(timestamp: Timestamp | undefined, field: string): Date | undefined {
   if (!timestamp) return undefined;
-  const date = timestampDate(timestamp);
-  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(field, "is not a valid timestamp");
-  return date;
+  // Seconds beyond what a Date holds give NaN: still out of range, with the same message.
+  return requireTimestampInRange(timestampDate(timestamp), field);
 }
 
 export function documentFromProto(document: Document): domain.ContextDocument {
@@ -198,6 +198,7 @@ export function assemblySummaryToProto(summary: domain.AssemblySummary) {
     totalTokens: summary.totalTokens,
     tokenBudget: summary.tokenBudget,
     omitted: summary.omitted.map((o) => ({ section: sectionKinds[o.section], id: o.id, tokenCount: o.tokenCount })),
+    retrievalId: summary.retrievalId,
   });
 }
 

@@ -145,7 +145,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
     recall: (req, ctx) =>
       run(ctx, async () => {
         const scope = scopeOf(req, ctx, "read");
-        const memories = await engram.longTerm.recall(
+        const { memories, retrievalId } = await engram.recall(
           scope,
           {
             query: req.query,
@@ -159,7 +159,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
           },
           ctx.signal,
         );
-        return { memories: memories.map(scoredMemoryToProto) };
+        return { memories: memories.map(scoredMemoryToProto), retrievalId };
       }),
 
     getMemory: (req, ctx) =>
@@ -221,9 +221,21 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
 
     forgetUser: (req, ctx) => run(ctx, () => engram.forgetUser(scopeOf(req, ctx, "admin"))),
 
-    reportUsage: async (req, ctx) => ({
-      precision: await engram.reportUsage(scopeOf(req, ctx, "read"), req.returnedIds, req.usedIds),
-    }),
+    reportUsage: (req, ctx) =>
+      run(ctx, async () => {
+        const report = await engram.reportUsage(scopeOf(req, ctx, "read"), {
+          retrievalId: req.retrievalId,
+          returnedIds: req.returnedIds,
+          usedIds: req.usedIds,
+        });
+        return {
+          precision: report.precision,
+          reciprocalRank: report.score?.reciprocalRank ?? 0,
+          ndcg: report.score?.ndcg ?? 0,
+          usedRanks: [...(report.score?.usedRanks ?? [])],
+          counted: report.counted,
+        };
+      }),
 
     async *assembleContext(req, ctx) {
       const events = engram.assembler.assemble(

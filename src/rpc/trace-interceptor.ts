@@ -12,6 +12,7 @@ import {
 } from "@opentelemetry/api";
 import { tracer } from "../observability/spans.js";
 import { toConnectError } from "./error-mapping.js";
+import { genAiRequestAttributes, genAiResponseAttributes } from "./genai-memory-attributes.js";
 import { methodLabel } from "./observe-interceptor.js";
 
 /** Reads trace context (traceparent, tracestate, baggage) from request headers. */
@@ -25,7 +26,8 @@ export const headersGetter: TextMapGetter<Headers> = {
  * every protocol the router serves. Streaming responses run each step inside
  * the span, so the spans of the work they do are its children. Attributes
  * carry the call's ids (namespace, user, session, task, memory), never
- * content.
+ * content, and, for memory operations, the OpenTelemetry GenAI memory
+ * attributes (genai-memory-attributes.ts).
  */
 export function traceInterceptor(): Interceptor {
   return (next) => async (req) => {
@@ -41,6 +43,7 @@ export function traceInterceptor(): Interceptor {
           "rpc.method": req.method.name,
           "engram.protocol": protocolOf(req.url, req.header.get("content-type") ?? ""),
           ...(req.stream ? {} : requestIds(req.message)),
+          ...(req.stream ? {} : genAiRequestAttributes(req.method.name, req.message)),
         },
       },
       parent,
@@ -53,6 +56,7 @@ export function traceInterceptor(): Interceptor {
       throw end(span, error, req.signal);
     }
     if (!res.stream) {
+      span.setAttributes(genAiResponseAttributes(req.method.name, res.message));
       end(span, undefined, req.signal);
       return res;
     }

@@ -451,6 +451,47 @@ export function describeStorageContract(name: string, backend: ContractBackend):
           expect((await search("vinyl records"))[0]).toBe("collects vinyl records");
         });
 
+        it("returns recall's candidates apart: cosine for the vector list, BM25 over content for the terms", async () => {
+          const scope = freshScope();
+          await stores.longTerm.insert(memoryRecord(scope, "plays the cello on Sundays", { type: "episodic" }));
+          await stores.longTerm.insert(memoryRecord(scope, "owns a red bicycle"));
+          await stores.longTerm.insert(memoryRecord(scope, "cello strings snapped", { type: "semantic" }));
+          await stores.longTerm.insert(memoryRecord(freshScope(), "another user's cello"));
+          const [embedding] = await embedder.embed(["cello"]);
+          const found = await stores.longTerm.candidates(scope, {
+            embedding: embedding!,
+            terms: ["cello"],
+            types: [],
+            includeSuperseded: false,
+            limit: 10,
+          });
+          expect(found.lexical.map((h) => h.record.content).sort()).toEqual([
+            "cello strings snapped",
+            "plays the cello on Sundays",
+          ]);
+          expect(found.lexical.every((h) => h.score > 0)).toBe(true);
+          expect(found.vector.length).toBeGreaterThan(0);
+          expect(found.vector.every((h) => h.score > 0 && h.score <= 1 + 1e-6)).toBe(true);
+          const scores = found.vector.map((h) => h.score);
+          expect(scores).toEqual([...scores].sort((a, b) => b - a));
+          const episodic = await stores.longTerm.candidates(scope, {
+            embedding: embedding!,
+            terms: ["cello"],
+            types: ["episodic"],
+            includeSuperseded: false,
+            limit: 10,
+          });
+          expect(episodic.lexical.map((h) => h.record.content)).toEqual(["plays the cello on Sundays"]);
+          const wordless = await stores.longTerm.candidates(scope, {
+            embedding: embedding!,
+            terms: [],
+            types: [],
+            includeSuperseded: false,
+            limit: 10,
+          });
+          expect(wordless.lexical).toEqual([]);
+        });
+
         it("leaves access statistics to recordAccess: an update from a stale read keeps a concurrent bump", async () => {
           const scope = freshScope();
           const record = memoryRecord(scope, "likes hiking");

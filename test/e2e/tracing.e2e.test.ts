@@ -80,6 +80,11 @@ describe("traces", () => {
       "rpc.grpc.status_code": 0,
       "engram.namespace": "traced",
       "engram.user_id": "u1",
+      // OpenTelemetry's GenAI memory conventions, beside Engram's own.
+      "gen_ai.operation.name": "search_memory",
+      "gen_ai.provider.name": "engram",
+      "gen_ai.memory.store.id": "traced/u1",
+      "gen_ai.memory.record.count": 1,
     });
     const children = childrenOf(spans, rpc!);
     const embed = named(children, "engram model.embed");
@@ -105,6 +110,12 @@ describe("traces", () => {
     const rememberSpans = spansOf(remember.traceId);
     const [rpc] = named(rememberSpans, "engram.v1.MemoryService/Remember");
     expect(rpc!.parentSpanContext?.spanId).toBe(remember.spanId);
+    expect(rpc!.attributes).toMatchObject({
+      "gen_ai.operation.name": "upsert_memory",
+      "gen_ai.memory.store.id": "traced/u1",
+      "gen_ai.memory.record.count": 1,
+    });
+    expect(rpc!.attributes["gen_ai.memory.record.id"]).toMatch(/\S/);
     const lockWait = named(rememberSpans, "engram user_write_lock.wait");
     expect(lockWait).toHaveLength(1);
     expect(named(rememberSpans, /^weaviate long_term\./).length).toBeGreaterThan(1);

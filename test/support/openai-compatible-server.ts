@@ -4,7 +4,7 @@ import { LocalEmbedder } from "../../src/models/local-embedder.js";
 
 /**
  * A small HTTP server that speaks the OpenAI embeddings and chat-completions
- * API, so tests exercise the real `openai` client code (retries, timeouts,
+ * API (and the /rerank API OpenAI-compatible servers add), so tests exercise the real `openai` client code (retries, timeouts,
  * error handling) against a model endpoint we control.
  *
  * Embeddings come from the local hashed embedder. Chat answers depend on the
@@ -28,6 +28,11 @@ export interface FakeModelServer {
   chatDelayMs: number;
   /** Chat answers are replaced by this raw text (for malformed-output tests). */
   rawChatReply: string | undefined;
+  /**
+   * Replaces the embedding model behind the same name and dimension (for
+   * tests of a silently switched embedder); undefined: the hashed embedder.
+   */
+  embedWith: ((texts: readonly string[]) => Promise<Float32Array[]>) | undefined;
   stop(): Promise<void>;
 }
 
@@ -40,6 +45,7 @@ export async function startFakeModelServer(dimensions = 64): Promise<FakeModelSe
     delayMs: 0,
     chatDelayMs: 0,
     rawChatReply: undefined,
+    embedWith: undefined,
     failNext: (count, status) => (failures = { count, status }),
     stop: async () => {},
   };
@@ -58,15 +64,20 @@ export async function startFakeModelServer(dimensions = 64): Promise<FakeModelSe
     }
     if (req.url === "/v1/embeddings") {
       const input = body.input as string[];
+      const vectors = state.embedWith ? await state.embedWith(input) : input.map((text) => embedder.embedOne(text));
       return reply(200, {
         object: "list",
         model: body.model,
-        data: input.map((text, index) => ({
-          object: "embedding",
-          index,
-          embedding: Array.from(embedder.embedOne(text)),
-        })),
+        data: vectors.map((vector, index) => ({ object: "embedding", index, embedding: Array.from(vector) })),
         usage: { prompt_tokens: 0, total_tokens: 0 },
+      });
+    }
+    if (req.url === "/v1/rerank") {
+      // Scores the documents in reverse of the order given: a reranker that
+      // disagrees with every ranking, so a test can see that it was applied.
+      const documents = body.documents as string[];
+      return reply(200, {
+        results: documents.map((_, index) => ({ index, relevance_score: index / documents.length })),
       });
     }
     if (req.url === "/v1/chat/completions") {

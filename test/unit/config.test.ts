@@ -54,9 +54,24 @@ describe("loadConfig", () => {
     ["ENGRAM_METRICS_ENABLED", "maybe"],
     ["ENGRAM_REDIS_URL", "http://localhost:6379"],
     ["ENGRAM_REDIS_CLUSTER_NODES", "localhost"],
+    ["ENGRAM_RERANK_URL", "localhost:8080"],
   ])("rejects %s=%s naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
+  });
+
+  it("ranks offline unless a rerank endpoint is set, and bounds its depth", () => {
+    expect(loadConfig({}).ranking).toMatchObject({ hybridAlpha: 0.5, rerank: undefined });
+    expect(loadConfig({ ENGRAM_RERANK_URL: "http://127.0.0.1:8080/v1" }).ranking.rerank).toEqual({
+      baseUrl: "http://127.0.0.1:8080/v1",
+      model: "rerank",
+      apiKey: undefined,
+      depth: 20,
+      timeoutMs: 2000,
+    });
+    expect(() => loadConfig({ ENGRAM_RERANK_URL: "http://h/v1", ENGRAM_RERANK_DEPTH: "1" })).toThrow(
+      /^ENGRAM_RERANK_DEPTH: /,
+    );
   });
 
   it("configures Redis from a URL or a list of cluster nodes, not both", () => {

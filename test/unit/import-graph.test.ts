@@ -20,6 +20,8 @@ const allowed: Record<string, readonly string[]> = {
   mcp: ["domain", "gen", "observability", "rpc", "config"],
   "engram-factory": ["domain", "models", "storage", "observability", "config"],
   "server-shutdown": ["gen", "observability", "rpc"],
+  // The recall probe: domain work on a schedule, with its metrics and its probe-set file.
+  probe: ["domain", "observability", "config"],
   server: [
     "domain",
     "gen",
@@ -31,8 +33,21 @@ const allowed: Record<string, readonly string[]> = {
     "config",
     "engram-factory",
     "server-shutdown",
+    "probe",
   ],
-  cli: ["domain", "gen", "models", "storage", "observability", "rpc", "mcp", "config", "engram-factory", "server"],
+  cli: [
+    "domain",
+    "gen",
+    "models",
+    "storage",
+    "observability",
+    "rpc",
+    "mcp",
+    "config",
+    "engram-factory",
+    "server",
+    "probe",
+  ],
   main: ["cli", "node-version"],
 };
 

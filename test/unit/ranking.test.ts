@@ -27,17 +27,19 @@ const memory = (id: string, overrides: Partial<Memory>): Memory => ({
 });
 
 describe("ranking", () => {
-  it("ranks the recent of two equally relevant events first", () => {
-    const ranked = rankMemories(
-      [
-        { memory: memory("old-event", { type: "episodic", occurredAt: daysAgo(240) }), relevance: 0.8 },
-        { memory: memory("new-event", { type: "episodic", occurredAt: daysAgo(7) }), relevance: 0.8 },
-      ],
-      now,
-      policy,
-      { topK: 10, minScore: 0 },
-    );
+  const events = [
+    { memory: memory("old-event", { type: "episodic", occurredAt: daysAgo(240) }), relevance: 0.8 },
+    { memory: memory("new-event", { type: "episodic", occurredAt: daysAgo(7) }), relevance: 0.75 },
+  ];
+
+  it("ranks the recent of two similar events first when the query is about recency", () => {
+    const ranked = rankMemories(events, now, policy, { topK: 10, minScore: 0, aboutRecency: true });
     expect(ranked.map((r) => r.memory.id)).toEqual(["new-event", "old-event"]);
+  });
+
+  it("ranks events by relevance alone otherwise: an old event is still the answer to 'when did...'", () => {
+    const ranked = rankMemories(events, now, policy, { topK: 10, minScore: 0 });
+    expect(ranked.map((r) => r.memory.id)).toEqual(["old-event", "new-event"]);
   });
 
   it("does not age facts", () => {
@@ -48,7 +50,7 @@ describe("ranking", () => {
 
   it("does not age pinned events", () => {
     const pinned = memory("p", { type: "episodic", pinned: true, occurredAt: daysAgo(900) });
-    expect(scoreMemory({ memory: pinned, relevance: 0.6 }, now, policy)).toBeCloseTo(0.6 * 0.875);
+    expect(scoreMemory({ memory: pinned, relevance: 0.6 }, now, policy, true)).toBeCloseTo(0.6 * 0.95);
   });
 
   it("weights by importance and drops results under the minimum score", () => {

@@ -24,8 +24,15 @@ describe("gateByRules", () => {
     ["maybe later", "too-short"],
     ["I'm a bit tired today", "transient-state"],
     ["I feel really stressed", "transient-state"],
+    ["Wow! What got you into running?", "question"],
+    ["Nope. What was it about? What made it so special?", "question"],
   ])("drops %j as %s", (content, reason) => {
     expect(gateByRules(user(content))).toEqual({ action: "drop", reason });
+  });
+
+  it("does not drop a statement as a question because it ends by asking one", () => {
+    const told = "I just joined a new activist group last Tuesday. What have you been up to?";
+    expect(gateByRules(user(told))).toEqual({ action: "ambiguous" });
   });
 
   it.each([

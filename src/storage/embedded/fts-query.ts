@@ -19,6 +19,12 @@ export function ftsQuery(text: string): string | undefined {
   return [...words].map((w) => `"${w}"`).join(" OR ");
 }
 
+/** The FTS5 query for terms already chosen by the domain (domain/recall-query.ts): each quoted, joined by OR. */
+export function ftsTermsQuery(terms: readonly string[]): string | undefined {
+  const words = terms.filter((t) => t !== "").map((t) => `"${t.replaceAll('"', '""')}"`);
+  return words.length > 0 ? words.join(" OR ") : undefined;
+}
+
 /** Weaviate's (and Lucene's) English stop words. */
 const stopWords = new Set(
   (

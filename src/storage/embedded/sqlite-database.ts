@@ -18,7 +18,24 @@ export class SqliteDatabase {
     this.db.exec("PRAGMA journal_mode = WAL");
     this.db.exec("PRAGMA synchronous = FULL");
     this.db.exec("PRAGMA foreign_keys = ON");
+    // Deleted rows are overwritten with zeros, not left in free space (see `erase`).
+    this.db.exec("PRAGMA secure_delete = ON");
     migrate(this.db);
+  }
+
+  /**
+   * Makes what was deleted unrecoverable from the files: rows were zeroed
+   * in place (`secure_delete`) and the full-text index dropped their words
+   * (its own secure-delete), but in WAL mode the pages that held them are
+   * still copies in the -wal file until a checkpoint. This copies the WAL
+   * into the database and truncates it to zero bytes. Called after an
+   * erasure (ForgetUser, ForgetMemory); false when another connection (the
+   * `engram evict` CronJob) held a read snapshot and the WAL could not be
+   * emptied, in which case the next erasure or SQLite's own checkpoint does.
+   */
+  erase(): boolean {
+    const result = this.guard(() => this.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get());
+    return Number(result?.busy ?? 1) === 0;
   }
 
   /**
@@ -252,6 +269,13 @@ const migrations: readonly string[] = [
   // reading thousands of them per recall cost 80 ms at 10,000 memories.
   `
   CREATE INDEX memories_search ON memories (namespace, user_id, id, type, superseded_by, speaker);
+  `,
+  // Erasure: a deleted memory's words leave the full-text index at once
+  // (FTS5 secure-delete) instead of staying in its segments as tombstoned
+  // entries until a merge; 'optimize' purges those left by earlier deletes.
+  `
+  INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', 1);
+  INSERT INTO memories_fts (memories_fts) VALUES ('optimize');
   `,
 ];
 

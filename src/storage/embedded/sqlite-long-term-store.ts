@@ -3,14 +3,16 @@ import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js
 import type { MemoryRecord, MemorySource, MemoryType, MemoryVersion, Scope } from "../../domain/types.js";
 import type {
   BulkInsertResult,
+  CandidateSearch,
   ListCursor,
   LongTermStore,
   MemoryFilter,
   MemoryHit,
   MemorySearch,
+  RecallCandidates,
 } from "../../domain/ports.js";
 import { fuseRelativeScores, type ScoredId } from "../../domain/hybrid-fusion.js";
-import { ftsQuery } from "./fts-query.js";
+import { ftsQuery, ftsTermsQuery } from "./fts-query.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 import { UserVectorCache, type UserVectors, type VectorRow } from "./user-vector-cache.js";
 
@@ -110,7 +112,10 @@ export class SqliteLongTermStore implements LongTermStore {
     const scored =
       search.alpha >= 1
         ? vector
-        : fuseRelativeScores(vector, this.lexicalCandidates(scope, search), search.alpha).slice(0, search.limit);
+        : fuseRelativeScores(vector, this.lexicalCandidates(scope, search, ftsQuery(search.text)), search.alpha).slice(
+            0,
+            search.limit,
+          );
     if (scored.length === 0) return [];
     const rows = this.database.all(
       `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${scored.map(() => "?").join(", ")})`,
@@ -125,8 +130,32 @@ export class SqliteLongTermStore implements LongTermStore {
     });
   }
 
+  /**
+   * Recall's candidates: the same two searches as `search`, returned apart
+   * with their raw scores for the domain to fuse (domain/recall-ranking.ts).
+   */
+  async candidates(scope: Scope, search: CandidateSearch): Promise<RecallCandidates> {
+    const vector = this.vectorCandidates(scope, search).filter((v) => v.score > 0);
+    const lexical = this.lexicalCandidates(scope, search, ftsTermsQuery(search.terms));
+    const ids = [...new Set([...vector, ...lexical].map((s) => s.id))];
+    if (ids.length === 0) return { vector: [], lexical: [] };
+    const rows = this.database.all(
+      `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
+      scope.namespace,
+      scope.userId,
+      ...ids,
+    );
+    const byId = new Map(rows.map((row) => [String(row.id), { ...toRecord(row), embedding: new Float32Array(0) }]));
+    const hits = (list: readonly ScoredId[]) =>
+      list.flatMap((s) => {
+        const record = byId.get(s.id);
+        return record ? [{ record, score: s.score }] : [];
+      });
+    return { vector: hits(vector), lexical: hits(lexical) };
+  }
+
   /** The user's `limit` nearest vectors by cosine (vectors are unit length), best first. */
-  private vectorCandidates(scope: Scope, search: MemorySearch): ScoredId[] {
+  private vectorCandidates(scope: Scope, search: CandidateSearch | MemorySearch): ScoredId[] {
     const user = this.userVectors(scope);
     const wanted = new Set(search.types);
     const allowed = this.matchingIds(scope, search.filter);
@@ -155,8 +184,11 @@ export class SqliteLongTermStore implements LongTermStore {
    * would otherwise read each matching row, vector and text included (75 ms
    * against 12 ms for a query matching 10,000 memories).
    */
-  private lexicalCandidates(scope: Scope, search: MemorySearch): ScoredId[] {
-    const match = ftsQuery(search.text);
+  private lexicalCandidates(
+    scope: Scope,
+    search: CandidateSearch | MemorySearch,
+    match: string | undefined,
+  ): ScoredId[] {
     if (match === undefined) return [];
     const types = search.types.length > 0 ? `AND m.type IN (${search.types.map(() => "?").join(", ")})` : "";
     const current = search.includeSuperseded ? "" : "AND m.superseded_by IS NULL";
@@ -251,19 +283,27 @@ export class SqliteLongTermStore implements LongTermStore {
 
   async delete(scope: Scope, id: string): Promise<boolean> {
     this.vectors.invalidate(userKey(scope));
-    return (
+    const deleted =
       this.database.run(
         "DELETE FROM memories WHERE namespace = ? AND user_id = ? AND id = ?",
         scope.namespace,
         scope.userId,
         id,
-      ) > 0
-    );
+      ) > 0;
+    // ForgetMemory: gone from the files too, not only from queries.
+    if (deleted) this.database.erase();
+    return deleted;
   }
 
   async deleteUser(scope: Scope): Promise<number> {
     this.vectors.invalidate(userKey(scope));
-    return this.database.run("DELETE FROM memories WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
+    const deleted = this.database.run(
+      "DELETE FROM memories WHERE namespace = ? AND user_id = ?",
+      scope.namespace,
+      scope.userId,
+    );
+    this.database.erase();
+    return deleted;
   }
 
   async *users(namespace: string | undefined): AsyncIterable<Scope> {

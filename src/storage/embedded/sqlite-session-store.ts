@@ -238,7 +238,7 @@ export class SqliteSessionStore implements SessionStore {
 
   async deleteUser(scope: Scope): Promise<number> {
     const now = this.clock().getTime();
-    return this.database.transaction(() => {
+    const deleted = this.database.transaction(() => {
       const db = this.database;
       const live = db.get(
         "SELECT COUNT(*) AS n FROM sessions WHERE namespace = ? AND user_id = ? AND expires_at > ?",
@@ -251,6 +251,9 @@ export class SqliteSessionStore implements SessionStore {
       db.run("DELETE FROM sessions WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
       return Number(live?.n ?? 0);
     });
+    // ForgetUser: gone from the files too (see SqliteDatabase.erase).
+    this.database.erase();
+    return deleted;
   }
 
   async commitExtraction(

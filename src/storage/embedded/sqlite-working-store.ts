@@ -86,7 +86,7 @@ export class SqliteWorkingStore implements WorkingStore {
 
   async deleteUser(scope: Scope): Promise<number> {
     const now = this.clock().getTime();
-    return this.database.transaction(() => {
+    const deleted = this.database.transaction(() => {
       const db = this.database;
       const live = db.get(
         "SELECT COUNT(*) AS n FROM working_tasks WHERE namespace = ? AND user_id = ? AND expires_at > ?",
@@ -98,6 +98,9 @@ export class SqliteWorkingStore implements WorkingStore {
       db.run("DELETE FROM working_tasks WHERE namespace = ? AND user_id = ?", scope.namespace, scope.userId);
       return Number(live?.n ?? 0);
     });
+    // ForgetUser: gone from the files too (see SqliteDatabase.erase).
+    this.database.erase();
+    return deleted;
   }
 
   /** Deletes expired tasks and their entries; how many tasks. */

@@ -13,6 +13,8 @@ import type { Scope } from "../../domain/types.js";
  *   <prefix>:{ns/user}:tasks              zset   task ids by last update
  *   <prefix>:{ns/user}:lock:write         string the user's long-term write lock
  *   <prefix>:{ns/user}:s:<session>:lease  string the session's learning lease
+ *   <prefix>:{ns/user}:retrievals         hash   retrievals kept for ReportUsage
+ *   <prefix>:{ns/user}:retrievals:by-t    zset   their ids by creation time
  *   <prefix>:learning                     stream background learning jobs (group "learners")
  *   <prefix>:idle                         zset   sessions by last append (the idle sweep)
  */
@@ -54,6 +56,14 @@ export class RedisKeys {
 
   idleIndex(): string {
     return `${this.prefix}:idle`;
+  }
+
+  retrievals(scope: Scope): string {
+    return `${this.user(scope)}:retrievals`;
+  }
+
+  retrievalTimes(scope: Scope): string {
+    return `${this.user(scope)}:retrievals:by-t`;
   }
 
   writeLock(scope: Scope): string {

@@ -7,7 +7,9 @@ import type {
   UserWriteLock,
   WorkingStore,
 } from "../../domain/ports.js";
+import type { RetrievalLog } from "../../domain/retrieval-log.js";
 import type { RedisClient } from "./lua-script.js";
+import { RedisRetrievalLog } from "./redis-retrieval-log.js";
 import { requireReplicaAcknowledgement, type ReplicaAcknowledgement } from "./replica-acknowledgement.js";
 import { RedisKeys } from "./redis-keys.js";
 import { RedisLearningQueue, RedisSessionLease } from "./redis-learning-queue.js";
@@ -33,6 +35,8 @@ export interface RedisConfig {
   readonly replicaAcknowledgement?: ReplicaAcknowledgement | undefined;
   /** A session's learning lease: how long it lasts if its holder dies, how long EndSession waits for it. */
   readonly sessionLease?: { readonly leaseMs: number; readonly waitMs: number };
+  /** Retrievals kept for ReportUsage: how long, and how many per user. */
+  readonly retrievalLog?: { readonly ttlMs: number; readonly maxPerUser: number };
 }
 
 export interface RedisSentinelConfig {
@@ -59,6 +63,7 @@ export interface RedisStores {
   readonly userWriteLock: UserWriteLock;
   readonly learningQueue: LearningQueue;
   readonly sessionLease: SessionLease;
+  readonly retrievalLog: RetrievalLog;
   readonly health: HealthCheck;
   readonly client: RedisClient;
   close(): Promise<void>;
@@ -115,6 +120,12 @@ export function openRedisStores(config: RedisConfig): RedisStores {
     userWriteLock: new RedisUserWriteLock(client, keys),
     learningQueue: new RedisLearningQueue(client, keys),
     sessionLease: new RedisSessionLease(client, keys, config.sessionLease ?? { leaseMs: 120_000, waitMs: 30_000 }),
+    retrievalLog: new RedisRetrievalLog(
+      client,
+      keys,
+      config.retrievalLog?.ttlMs ?? 900_000,
+      config.retrievalLog?.maxPerUser ?? 1000,
+    ),
     client,
     health: {
       name:

@@ -5,11 +5,14 @@ import type { MemoryRecord, MemorySource, MemoryType, MemoryVersion, Metadata, S
 import { cosine } from "../../domain/vectors.js";
 import type {
   BulkInsertResult,
+  CandidateSearch,
+  CandidateHit,
   ListCursor,
   LongTermStore,
   MemoryFilter,
   MemoryHit,
   MemorySearch,
+  RecallCandidates,
 } from "../../domain/ports.js";
 import { UnavailableError } from "../../domain/errors.js";
 import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
@@ -234,6 +237,56 @@ export class WeaviateLongTermStore implements LongTermStore {
           .sort((a, b) => b.relevance - a.relevance);
       } catch (error) {
         if (isTenantNotFound(error)) return [];
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Recall's candidates: a vector query and a BM25 query over `content`,
+   * run side by side and returned apart with their raw scores (cosine is
+   * 1 − Weaviate's cosine distance), for the domain to fuse as it does for
+   * the embedded store (domain/recall-ranking.ts).
+   */
+  candidates(scope: Scope, search: CandidateSearch): Promise<RecallCandidates> {
+    return this.call(async () => {
+      const filters = this.conditions(search.filter);
+      const f = this.collection.filter;
+      if (search.types.length > 0) filters.push(f.byProperty("type").containsAny([...search.types]));
+      if (!search.includeSuperseded) filters.push(f.byProperty("superseded").equal(false));
+      if (search.speakers && search.speakers.length > 0) {
+        filters.push(f.byProperty("speaker").containsAny([...search.speakers]));
+      }
+      const where = filters.length > 0 ? { filters: Filters.and(...filters) } : {};
+      const tenant = this.tenant(scope);
+      const none = new Float32Array(0);
+      try {
+        const [near, lexical] = await Promise.all([
+          tenant.query.nearVector(Array.from(search.embedding), {
+            limit: search.limit,
+            // Only memories pointing the query's way (cosine > 0), as on the embedded store.
+            distance: 1 - 1e-6,
+            returnMetadata: ["distance"],
+            ...where,
+          }),
+          search.terms.length === 0
+            ? undefined
+            : tenant.query.bm25(search.terms.join(" "), {
+                queryProperties: ["content"],
+                limit: search.limit,
+                returnMetadata: ["score"],
+                ...where,
+              }),
+        ]);
+        const vector: CandidateHit[] = near.objects
+          .map((o) => ({ record: toRecord(o.uuid, o.properties, none), score: 1 - (o.metadata?.distance ?? 1) }))
+          .filter((hit) => hit.score > 0);
+        const bm25: CandidateHit[] = (lexical?.objects ?? [])
+          .map((o) => ({ record: toRecord(o.uuid, o.properties, none), score: o.metadata?.score ?? 0 }))
+          .filter((hit) => hit.score > 0);
+        return { vector, lexical: bm25 };
+      } catch (error) {
+        if (isTenantNotFound(error)) return { vector: [], lexical: [] };
         throw error;
       }
     });

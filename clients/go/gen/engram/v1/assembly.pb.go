@@ -399,9 +399,13 @@ func (x *OmittedItem) GetTokenCount() int32 {
 type AssemblySummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Tokens streamed over all sections; never more than `token_budget`.
-	TotalTokens   int32          `protobuf:"varint,1,opt,name=total_tokens,json=totalTokens,proto3" json:"total_tokens,omitempty"`
-	TokenBudget   int32          `protobuf:"varint,2,opt,name=token_budget,json=tokenBudget,proto3" json:"token_budget,omitempty"`
-	Omitted       []*OmittedItem `protobuf:"bytes,3,rep,name=omitted,proto3" json:"omitted,omitempty"`
+	TotalTokens int32          `protobuf:"varint,1,opt,name=total_tokens,json=totalTokens,proto3" json:"total_tokens,omitempty"`
+	TokenBudget int32          `protobuf:"varint,2,opt,name=token_budget,json=tokenBudget,proto3" json:"token_budget,omitempty"`
+	Omitted     []*OmittedItem `protobuf:"bytes,3,rep,name=omitted,proto3" json:"omitted,omitempty"`
+	// Names the long-term memories placed in this context, in rank order, for
+	// ReportUsage (see RecallResponse.retrieval_id for how long it is kept).
+	// At most 64 bytes. Empty when no long-term memory was placed.
+	RetrievalId   string `protobuf:"bytes,4,opt,name=retrieval_id,json=retrievalId,proto3" json:"retrieval_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -455,6 +459,13 @@ func (x *AssemblySummary) GetOmitted() []*OmittedItem {
 		return x.Omitted
 	}
 	return nil
+}
+
+func (x *AssemblySummary) GetRetrievalId() string {
+	if x != nil {
+		return x.RetrievalId
+	}
+	return ""
 }
 
 // One message of a rendered context, in the shape chat-completion APIs take.
@@ -597,11 +608,12 @@ const file_engram_v1_assembly_proto_rawDesc = "" +
 	"\asection\x18\x01 \x01(\x0e2\x16.engram.v1.SectionKindR\asection\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1f\n" +
 	"\vtoken_count\x18\x03 \x01(\x05R\n" +
-	"tokenCount\"\x89\x01\n" +
+	"tokenCount\"\xac\x01\n" +
 	"\x0fAssemblySummary\x12!\n" +
 	"\ftotal_tokens\x18\x01 \x01(\x05R\vtotalTokens\x12!\n" +
 	"\ftoken_budget\x18\x02 \x01(\x05R\vtokenBudget\x120\n" +
-	"\aomitted\x18\x03 \x03(\v2\x16.engram.v1.OmittedItemR\aomitted\"L\n" +
+	"\aomitted\x18\x03 \x03(\v2\x16.engram.v1.OmittedItemR\aomitted\x12!\n" +
+	"\fretrieval_id\x18\x04 \x01(\tR\vretrievalId\"L\n" +
 	"\vChatMessage\x12#\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x0f.engram.v1.RoleR\x04role\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\"f\n" +

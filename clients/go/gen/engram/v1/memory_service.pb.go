@@ -1231,7 +1231,13 @@ func (x *RecallRequest) GetSpeakers() []string {
 type RecallResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Best first.
-	Memories      []*ScoredMemory `protobuf:"bytes,1,rep,name=memories,proto3" json:"memories,omitempty"`
+	Memories []*ScoredMemory `protobuf:"bytes,1,rep,name=memories,proto3" json:"memories,omitempty"`
+	// Names this retrieval for ReportUsage: the server keeps which memories it
+	// returned, in this order, for ENGRAM_RETRIEVAL_LOG_TTL_SECONDS (default 15
+	// minutes) and at most ENGRAM_RETRIEVAL_LOG_MAX_ENTRIES retrievals per
+	// replica (embedded) or ENGRAM_RETRIEVAL_LOG_MAX_PER_USER per user (Redis).
+	// Opaque, at most 64 bytes. Empty when no memory was returned.
+	RetrievalId   string `protobuf:"bytes,2,opt,name=retrieval_id,json=retrievalId,proto3" json:"retrieval_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1271,6 +1277,13 @@ func (x *RecallResponse) GetMemories() []*ScoredMemory {
 		return x.Memories
 	}
 	return nil
+}
+
+func (x *RecallResponse) GetRetrievalId() string {
+	if x != nil {
+		return x.RetrievalId
+	}
+	return ""
 }
 
 type GetMemoryRequest struct {
@@ -2556,11 +2569,21 @@ func (*AssembleContextResponse_Rendered) isAssembleContextResponse_Event() {}
 type ReportUsageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Scope *Scope                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
-	// The memory ids a Recall or AssembleContext returned, at most 100; each
-	// must be a memory of the scope's user (NOT_FOUND otherwise).
+	// The weaker, older form, used when `retrieval_id` is empty: the memory ids
+	// a Recall or AssembleContext returned, at most 100; each must be a memory
+	// of the scope's user (NOT_FOUND otherwise). Their ranks are unknown, so
+	// only the used rate and precision are computed. Must be empty when
+	// `retrieval_id` is set.
 	ReturnedIds []string `protobuf:"bytes,2,rep,name=returned_ids,json=returnedIds,proto3" json:"returned_ids,omitempty"`
-	// Those of them the LLM used; ids not in `returned_ids` are rejected.
-	UsedIds       []string `protobuf:"bytes,3,rep,name=used_ids,json=usedIds,proto3" json:"used_ids,omitempty"`
+	// Those the LLM used, at most 100: each must be among `returned_ids`, or
+	// among what the retrieval named by `retrieval_id` returned
+	// (INVALID_ARGUMENT otherwise). Empty means none was used.
+	UsedIds []string `protobuf:"bytes,3,rep,name=used_ids,json=usedIds,proto3" json:"used_ids,omitempty"`
+	// RecallResponse.retrieval_id or AssemblySummary.retrieval_id, from a call
+	// of the same scope. A retrieval that is unknown, of another scope, or
+	// older than ENGRAM_RETRIEVAL_LOG_TTL_SECONDS (default 15 minutes) is
+	// NOT_FOUND. At most 64 bytes.
+	RetrievalId   string `protobuf:"bytes,4,opt,name=retrieval_id,json=retrievalId,proto3" json:"retrieval_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2616,10 +2639,30 @@ func (x *ReportUsageRequest) GetUsedIds() []string {
 	return nil
 }
 
+func (x *ReportUsageRequest) GetRetrievalId() string {
+	if x != nil {
+		return x.RetrievalId
+	}
+	return ""
+}
+
 type ReportUsageResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// used / returned for this report, 0 to 1.
-	Precision     float32 `protobuf:"fixed32,1,opt,name=precision,proto3" json:"precision,omitempty"`
+	// used / returned for this report (precision at k, k = memories returned),
+	// 0 to 1.
+	Precision float32 `protobuf:"fixed32,1,opt,name=precision,proto3" json:"precision,omitempty"`
+	// With `retrieval_id`: 1 / the rank of the best-ranked used memory (1 is
+	// the first returned), 0 when none was used.
+	ReciprocalRank float32 `protobuf:"fixed32,2,opt,name=reciprocal_rank,json=reciprocalRank,proto3" json:"reciprocal_rank,omitempty"`
+	// With `retrieval_id`: normalised discounted cumulative gain of the used
+	// memories over the returned order (binary relevance), 0 to 1.
+	Ndcg float32 `protobuf:"fixed32,3,opt,name=ndcg,proto3" json:"ndcg,omitempty"`
+	// With `retrieval_id`: the rank (1-based) at which each used memory was
+	// returned, in the order of `used_ids`.
+	UsedRanks []int32 `protobuf:"varint,4,rep,packed,name=used_ranks,json=usedRanks,proto3" json:"used_ranks,omitempty"`
+	// With `retrieval_id`: false when this retrieval was reported before; the
+	// figures are returned again but the metrics counted it only once.
+	Counted       bool `protobuf:"varint,5,opt,name=counted,proto3" json:"counted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2659,6 +2702,34 @@ func (x *ReportUsageResponse) GetPrecision() float32 {
 		return x.Precision
 	}
 	return 0
+}
+
+func (x *ReportUsageResponse) GetReciprocalRank() float32 {
+	if x != nil {
+		return x.ReciprocalRank
+	}
+	return 0
+}
+
+func (x *ReportUsageResponse) GetNdcg() float32 {
+	if x != nil {
+		return x.Ndcg
+	}
+	return 0
+}
+
+func (x *ReportUsageResponse) GetUsedRanks() []int32 {
+	if x != nil {
+		return x.UsedRanks
+	}
+	return nil
+}
+
+func (x *ReportUsageResponse) GetCounted() bool {
+	if x != nil {
+		return x.Counted
+	}
+	return false
 }
 
 type EvictStaleRequest struct {
@@ -2909,9 +2980,10 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\x12include_superseded\x18\x06 \x01(\bR\x11includeSuperseded\x120\n" +
 	"\x14skip_access_tracking\x18\a \x01(\bR\x12skipAccessTracking\x12/\n" +
 	"\x06filter\x18\b \x01(\v2\x17.engram.v1.MemoryFilterR\x06filter\x12\x1a\n" +
-	"\bspeakers\x18\t \x03(\tR\bspeakers\"E\n" +
+	"\bspeakers\x18\t \x03(\tR\bspeakers\"h\n" +
 	"\x0eRecallResponse\x123\n" +
-	"\bmemories\x18\x01 \x03(\v2\x17.engram.v1.ScoredMemoryR\bmemories\"\x80\x01\n" +
+	"\bmemories\x18\x01 \x03(\v2\x17.engram.v1.ScoredMemoryR\bmemories\x12!\n" +
+	"\fretrieval_id\x18\x02 \x01(\tR\vretrievalId\"\x80\x01\n" +
 	"\x10GetMemoryRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12\x1b\n" +
 	"\tmemory_id\x18\x02 \x01(\tR\bmemoryId\x12'\n" +
@@ -3004,13 +3076,19 @@ const file_engram_v1_memory_service_proto_rawDesc = "" +
 	"\asection\x18\x01 \x01(\v2\x19.engram.v1.ContextSectionH\x00R\asection\x126\n" +
 	"\asummary\x18\x02 \x01(\v2\x1a.engram.v1.AssemblySummaryH\x00R\asummary\x128\n" +
 	"\brendered\x18\x03 \x01(\v2\x1a.engram.v1.RenderedContextH\x00R\brenderedB\a\n" +
-	"\x05event\"z\n" +
+	"\x05event\"\x9d\x01\n" +
 	"\x12ReportUsageRequest\x12&\n" +
 	"\x05scope\x18\x01 \x01(\v2\x10.engram.v1.ScopeR\x05scope\x12!\n" +
 	"\freturned_ids\x18\x02 \x03(\tR\vreturnedIds\x12\x19\n" +
-	"\bused_ids\x18\x03 \x03(\tR\ausedIds\"3\n" +
+	"\bused_ids\x18\x03 \x03(\tR\ausedIds\x12!\n" +
+	"\fretrieval_id\x18\x04 \x01(\tR\vretrievalId\"\xa9\x01\n" +
 	"\x13ReportUsageResponse\x12\x1c\n" +
-	"\tprecision\x18\x01 \x01(\x02R\tprecision\"\x96\x01\n" +
+	"\tprecision\x18\x01 \x01(\x02R\tprecision\x12'\n" +
+	"\x0freciprocal_rank\x18\x02 \x01(\x02R\x0ereciprocalRank\x12\x12\n" +
+	"\x04ndcg\x18\x03 \x01(\x02R\x04ndcg\x12\x1d\n" +
+	"\n" +
+	"used_ranks\x18\x04 \x03(\x05R\tusedRanks\x12\x18\n" +
+	"\acounted\x18\x05 \x01(\bR\acounted\"\x96\x01\n" +
 	"\x11EvictStaleRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x17\n" +

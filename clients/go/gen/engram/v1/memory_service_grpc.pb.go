@@ -120,8 +120,13 @@ type MemoryServiceClient interface {
 	// one ContextSection each, and an AssemblySummary last.
 	AssembleContext(ctx context.Context, in *AssembleContextRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AssembleContextResponse], error)
 	// Tells Engram which of the memories it returned the caller's LLM actually
-	// used. Feeds the retrieval-quality metrics (precision at k, used rate);
-	// stores nothing.
+	// used. Feeds the retrieval-quality metrics: with a `retrieval_id`,
+	// precision at k, hit rate, reciprocal rank and nDCG by the rank at which
+	// each used memory was returned; with bare `returned_ids` (the weaker,
+	// older form) the used rate and precision only. Stores nothing. Reporting
+	// a retrieval again returns the same figures and counts it once; the older
+	// form counts every call, so the method as a whole is not marked
+	// idempotent.
 	ReportUsage(ctx context.Context, in *ReportUsageRequest, opts ...grpc.CallOption) (*ReportUsageResponse, error)
 	// Forgets old, unimportant memories (importance × recency below a
 	// threshold) of one user, one namespace, or everyone.
@@ -442,8 +447,13 @@ type MemoryServiceServer interface {
 	// one ContextSection each, and an AssemblySummary last.
 	AssembleContext(*AssembleContextRequest, grpc.ServerStreamingServer[AssembleContextResponse]) error
 	// Tells Engram which of the memories it returned the caller's LLM actually
-	// used. Feeds the retrieval-quality metrics (precision at k, used rate);
-	// stores nothing.
+	// used. Feeds the retrieval-quality metrics: with a `retrieval_id`,
+	// precision at k, hit rate, reciprocal rank and nDCG by the rank at which
+	// each used memory was returned; with bare `returned_ids` (the weaker,
+	// older form) the used rate and precision only. Stores nothing. Reporting
+	// a retrieval again returns the same figures and counts it once; the older
+	// form counts every call, so the method as a whole is not marked
+	// idempotent.
 	ReportUsage(context.Context, *ReportUsageRequest) (*ReportUsageResponse, error)
 	// Forgets old, unimportant memories (importance × recency below a
 	// threshold) of one user, one namespace, or everyone.

@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from engram_memory_client.gen.engram.v1 import short_term_pb2 as engram_dot_v1_dot_short__term__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x65ngram/v1/assembly.proto\x12\tengram.v1\x1a\x1a\x65ngram/v1/short_term.proto\"F\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x02\"?\n\x0b\x43ontextItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x13\n\x0btoken_count\x18\x03 \x01(\x05\"r\n\x0e\x43ontextSection\x12$\n\x04kind\x18\x01 \x01(\x0e\x32\x16.engram.v1.SectionKind\x12%\n\x05items\x18\x02 \x03(\x0b\x32\x16.engram.v1.ContextItem\x12\x13\n\x0btoken_count\x18\x03 \x01(\x05\"W\n\x0bOmittedItem\x12\'\n\x07section\x18\x01 \x01(\x0e\x32\x16.engram.v1.SectionKind\x12\n\n\x02id\x18\x02 \x01(\t\x12\x13\n\x0btoken_count\x18\x03 \x01(\x05\"f\n\x0f\x41ssemblySummary\x12\x14\n\x0ctotal_tokens\x18\x01 \x01(\x05\x12\x14\n\x0ctoken_budget\x18\x02 \x01(\x05\x12\'\n\x07omitted\x18\x03 \x03(\x0b\x32\x16.engram.v1.OmittedItem\"=\n\x0b\x43hatMessage\x12\x1d\n\x04role\x18\x01 \x01(\x0e\x32\x0f.engram.v1.Role\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"P\n\x0fRenderedContext\x12(\n\x08messages\x18\x01 \x03(\x0b\x32\x16.engram.v1.ChatMessage\x12\x13\n\x0btoken_count\x18\x02 \x01(\x05*\xb0\x01\n\x0bSectionKind\x12\x1c\n\x18SECTION_KIND_UNSPECIFIED\x10\x00\x12#\n\x1fSECTION_KIND_LONG_TERM_MEMORIES\x10\x01\x12\x1b\n\x17SECTION_KIND_TASK_STATE\x10\x02\x12\x1a\n\x16SECTION_KIND_DOCUMENTS\x10\x03\x12%\n!SECTION_KIND_CONVERSATION_HISTORY\x10\x04*f\n\rContextFormat\x12\x1e\n\x1a\x43ONTEXT_FORMAT_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONTEXT_FORMAT_ITEMS\x10\x01\x12\x1b\n\x17\x43ONTEXT_FORMAT_MESSAGES\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x65ngram/v1/assembly.proto\x12\tengram.v1\x1a\x1a\x65ngram/v1/short_term.proto\"F\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x02\"?\n\x0b\x43ontextItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x13\n\x0btoken_count\x18\x03 \x01(\x05\"r\n\x0e\x43ontextSection\x12$\n\x04kind\x18\x01 \x01(\x0e\x32\x16.engram.v1.SectionKind\x12%\n\x05items\x18\x02 \x03(\x0b\x32\x16.engram.v1.ContextItem\x12\x13\n\x0btoken_count\x18\x03 \x01(\x05\"W\n\x0bOmittedItem\x12\'\n\x07section\x18\x01 \x01(\x0e\x32\x16.engram.v1.SectionKind\x12\n\n\x02id\x18\x02 \x01(\t\x12\x13\n\x0btoken_count\x18\x03 \x01(\x05\"|\n\x0f\x41ssemblySummary\x12\x14\n\x0ctotal_tokens\x18\x01 \x01(\x05\x12\x14\n\x0ctoken_budget\x18\x02 \x01(\x05\x12\'\n\x07omitted\x18\x03 \x03(\x0b\x32\x16.engram.v1.OmittedItem\x12\x14\n\x0cretrieval_id\x18\x04 \x01(\t\"=\n\x0b\x43hatMessage\x12\x1d\n\x04role\x18\x01 \x01(\x0e\x32\x0f.engram.v1.Role\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"P\n\x0fRenderedContext\x12(\n\x08messages\x18\x01 \x03(\x0b\x32\x16.engram.v1.ChatMessage\x12\x13\n\x0btoken_count\x18\x02 \x01(\x05*\xb0\x01\n\x0bSectionKind\x12\x1c\n\x18SECTION_KIND_UNSPECIFIED\x10\x00\x12#\n\x1fSECTION_KIND_LONG_TERM_MEMORIES\x10\x01\x12\x1b\n\x17SECTION_KIND_TASK_STATE\x10\x02\x12\x1a\n\x16SECTION_KIND_DOCUMENTS\x10\x03\x12%\n!SECTION_KIND_CONVERSATION_HISTORY\x10\x04*f\n\rContextFormat\x12\x1e\n\x1a\x43ONTEXT_FORMAT_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONTEXT_FORMAT_ITEMS\x10\x01\x12\x1b\n\x17\x43ONTEXT_FORMAT_MESSAGES\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engram_memory_client.gen.engram.v1.assembly_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SECTIONKIND']._serialized_start=659
-  _globals['_SECTIONKIND']._serialized_end=835
-  _globals['_CONTEXTFORMAT']._serialized_start=837
-  _globals['_CONTEXTFORMAT']._serialized_end=939
+  _globals['_SECTIONKIND']._serialized_start=681
+  _globals['_SECTIONKIND']._serialized_end=857
+  _globals['_CONTEXTFORMAT']._serialized_start=859
+  _globals['_CONTEXTFORMAT']._serialized_end=961
   _globals['_DOCUMENT']._serialized_start=67
   _globals['_DOCUMENT']._serialized_end=137
   _globals['_CONTEXTITEM']._serialized_start=139
@@ -45,9 +45,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OMITTEDITEM']._serialized_start=320
   _globals['_OMITTEDITEM']._serialized_end=407
   _globals['_ASSEMBLYSUMMARY']._serialized_start=409
-  _globals['_ASSEMBLYSUMMARY']._serialized_end=511
-  _globals['_CHATMESSAGE']._serialized_start=513
-  _globals['_CHATMESSAGE']._serialized_end=574
-  _globals['_RENDEREDCONTEXT']._serialized_start=576
-  _globals['_RENDEREDCONTEXT']._serialized_end=656
+  _globals['_ASSEMBLYSUMMARY']._serialized_end=533
+  _globals['_CHATMESSAGE']._serialized_start=535
+  _globals['_CHATMESSAGE']._serialized_end=596
+  _globals['_RENDEREDCONTEXT']._serialized_start=598
+  _globals['_RENDEREDCONTEXT']._serialized_end=678
 # @@protoc_insertion_point(module_scope)

@@ -206,9 +206,15 @@ class AssemblySummary(_message.Message):
     TOTAL_TOKENS_FIELD_NUMBER: _builtins.int
     TOKEN_BUDGET_FIELD_NUMBER: _builtins.int
     OMITTED_FIELD_NUMBER: _builtins.int
+    RETRIEVAL_ID_FIELD_NUMBER: _builtins.int
     total_tokens: _builtins.int
     """Tokens streamed over all sections; never more than `token_budget`."""
     token_budget: _builtins.int
+    retrieval_id: _builtins.str
+    """Names the long-term memories placed in this context, in rank order, for
+    ReportUsage (see RecallResponse.retrieval_id for how long it is kept).
+    At most 64 bytes. Empty when no long-term memory was placed.
+    """
     @_builtins.property
     def omitted(self) -> _containers.RepeatedCompositeFieldContainer[Global___OmittedItem]: ...
     def __init__(
@@ -217,10 +223,11 @@ class AssemblySummary(_message.Message):
         total_tokens: _builtins.int = ...,
         token_budget: _builtins.int = ...,
         omitted: _abc.Iterable[Global___OmittedItem] | None = ...,
+        retrieval_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["omitted", b"omitted", "token_budget", b"token_budget", "total_tokens", b"total_tokens"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["omitted", b"omitted", "retrieval_id", b"retrieval_id", "token_budget", b"token_budget", "total_tokens", b"total_tokens"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

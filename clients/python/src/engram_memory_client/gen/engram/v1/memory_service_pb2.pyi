@@ -682,6 +682,14 @@ class RecallResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     MEMORIES_FIELD_NUMBER: _builtins.int
+    RETRIEVAL_ID_FIELD_NUMBER: _builtins.int
+    retrieval_id: _builtins.str
+    """Names this retrieval for ReportUsage: the server keeps which memories it
+    returned, in this order, for ENGRAM_RETRIEVAL_LOG_TTL_SECONDS (default 15
+    minutes) and at most ENGRAM_RETRIEVAL_LOG_MAX_ENTRIES retrievals per
+    replica (embedded) or ENGRAM_RETRIEVAL_LOG_MAX_PER_USER per user (Redis).
+    Opaque, at most 64 bytes. Empty when no memory was returned.
+    """
     @_builtins.property
     def memories(self) -> _containers.RepeatedCompositeFieldContainer[_long_term_pb2.ScoredMemory]:
         """Best first."""
@@ -690,10 +698,11 @@ class RecallResponse(_message.Message):
         self,
         *,
         memories: _abc.Iterable[_long_term_pb2.ScoredMemory] | None = ...,
+        retrieval_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["memories", b"memories"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["memories", b"memories", "retrieval_id", b"retrieval_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1330,17 +1339,30 @@ class ReportUsageRequest(_message.Message):
     SCOPE_FIELD_NUMBER: _builtins.int
     RETURNED_IDS_FIELD_NUMBER: _builtins.int
     USED_IDS_FIELD_NUMBER: _builtins.int
+    RETRIEVAL_ID_FIELD_NUMBER: _builtins.int
+    retrieval_id: _builtins.str
+    """RecallResponse.retrieval_id or AssemblySummary.retrieval_id, from a call
+    of the same scope. A retrieval that is unknown, of another scope, or
+    older than ENGRAM_RETRIEVAL_LOG_TTL_SECONDS (default 15 minutes) is
+    NOT_FOUND. At most 64 bytes.
+    """
     @_builtins.property
     def scope(self) -> _scope_pb2.Scope: ...
     @_builtins.property
     def returned_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """The memory ids a Recall or AssembleContext returned, at most 100; each
-        must be a memory of the scope's user (NOT_FOUND otherwise).
+        """The weaker, older form, used when `retrieval_id` is empty: the memory ids
+        a Recall or AssembleContext returned, at most 100; each must be a memory
+        of the scope's user (NOT_FOUND otherwise). Their ranks are unknown, so
+        only the used rate and precision are computed. Must be empty when
+        `retrieval_id` is set.
         """
 
     @_builtins.property
     def used_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Those of them the LLM used; ids not in `returned_ids` are rejected."""
+        """Those the LLM used, at most 100: each must be among `returned_ids`, or
+        among what the retrieval named by `retrieval_id` returned
+        (INVALID_ARGUMENT otherwise). Empty means none was used.
+        """
 
     def __init__(
         self,
@@ -1348,10 +1370,11 @@ class ReportUsageRequest(_message.Message):
         scope: _scope_pb2.Scope | None = ...,
         returned_ids: _abc.Iterable[_builtins.str] | None = ...,
         used_ids: _abc.Iterable[_builtins.str] | None = ...,
+        retrieval_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["returned_ids", b"returned_ids", "scope", b"scope", "used_ids", b"used_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["retrieval_id", b"retrieval_id", "returned_ids", b"returned_ids", "scope", b"scope", "used_ids", b"used_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1362,16 +1385,44 @@ class ReportUsageResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PRECISION_FIELD_NUMBER: _builtins.int
+    RECIPROCAL_RANK_FIELD_NUMBER: _builtins.int
+    NDCG_FIELD_NUMBER: _builtins.int
+    USED_RANKS_FIELD_NUMBER: _builtins.int
+    COUNTED_FIELD_NUMBER: _builtins.int
     precision: _builtins.float
-    """used / returned for this report, 0 to 1."""
+    """used / returned for this report (precision at k, k = memories returned),
+    0 to 1.
+    """
+    reciprocal_rank: _builtins.float
+    """With `retrieval_id`: 1 / the rank of the best-ranked used memory (1 is
+    the first returned), 0 when none was used.
+    """
+    ndcg: _builtins.float
+    """With `retrieval_id`: normalised discounted cumulative gain of the used
+    memories over the returned order (binary relevance), 0 to 1.
+    """
+    counted: _builtins.bool
+    """With `retrieval_id`: false when this retrieval was reported before; the
+    figures are returned again but the metrics counted it only once.
+    """
+    @_builtins.property
+    def used_ranks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """With `retrieval_id`: the rank (1-based) at which each used memory was
+        returned, in the order of `used_ids`.
+        """
+
     def __init__(
         self,
         *,
         precision: _builtins.float = ...,
+        reciprocal_rank: _builtins.float = ...,
+        ndcg: _builtins.float = ...,
+        used_ranks: _abc.Iterable[_builtins.int] | None = ...,
+        counted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["precision", b"precision"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counted", b"counted", "ndcg", b"ndcg", "precision", b"precision", "reciprocal_rank", b"reciprocal_rank", "used_ranks", b"used_ranks"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

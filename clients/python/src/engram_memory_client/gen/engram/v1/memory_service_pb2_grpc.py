@@ -333,8 +333,13 @@ class MemoryServiceServicer:
 
     def ReportUsage(self, request, context):
         """Tells Engram which of the memories it returned the caller's LLM actually
-        used. Feeds the retrieval-quality metrics (precision at k, used rate);
-        stores nothing.
+        used. Feeds the retrieval-quality metrics: with a `retrieval_id`,
+        precision at k, hit rate, reciprocal rank and nDCG by the rank at which
+        each used memory was returned; with bare `returned_ids` (the weaker,
+        older form) the used rate and precision only. Stores nothing. Reporting
+        a retrieval again returns the same figures and counts it once; the older
+        form counts every call, so the method as a whole is not marked
+        idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

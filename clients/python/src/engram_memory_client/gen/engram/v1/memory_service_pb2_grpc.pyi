@@ -115,8 +115,13 @@ class MemoryServiceStub:
     """
     ReportUsage: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.ReportUsageRequest, _memory_service_pb2.ReportUsageResponse]
     """Tells Engram which of the memories it returned the caller's LLM actually
-    used. Feeds the retrieval-quality metrics (precision at k, used rate);
-    stores nothing.
+    used. Feeds the retrieval-quality metrics: with a `retrieval_id`,
+    precision at k, hit rate, reciprocal rank and nDCG by the rank at which
+    each used memory was returned; with bare `returned_ids` (the weaker,
+    older form) the used rate and precision only. Stores nothing. Reporting
+    a retrieval again returns the same figures and counts it once; the older
+    form counts every call, so the method as a whole is not marked
+    idempotent.
     """
     EvictStale: _grpc.UnaryUnaryMultiCallable[_memory_service_pb2.EvictStaleRequest, _memory_service_pb2.EvictStaleResponse]
     """Forgets old, unimportant memories (importance × recency below a
@@ -210,8 +215,13 @@ class MemoryServiceAsyncStub(MemoryServiceStub):
     """
     ReportUsage: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.ReportUsageRequest, _memory_service_pb2.ReportUsageResponse]  # type: ignore[assignment]
     """Tells Engram which of the memories it returned the caller's LLM actually
-    used. Feeds the retrieval-quality metrics (precision at k, used rate);
-    stores nothing.
+    used. Feeds the retrieval-quality metrics: with a `retrieval_id`,
+    precision at k, hit rate, reciprocal rank and nDCG by the rank at which
+    each used memory was returned; with bare `returned_ids` (the weaker,
+    older form) the used rate and precision only. Stores nothing. Reporting
+    a retrieval again returns the same figures and counts it once; the older
+    form counts every call, so the method as a whole is not marked
+    idempotent.
     """
     EvictStale: _aio.UnaryUnaryMultiCallable[_memory_service_pb2.EvictStaleRequest, _memory_service_pb2.EvictStaleResponse]  # type: ignore[assignment]
     """Forgets old, unimportant memories (importance × recency below a
@@ -422,8 +432,13 @@ class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_memory_service_pb2.ReportUsageResponse, _abc.Awaitable[_memory_service_pb2.ReportUsageResponse]]:
         """Tells Engram which of the memories it returned the caller's LLM actually
-        used. Feeds the retrieval-quality metrics (precision at k, used rate);
-        stores nothing.
+        used. Feeds the retrieval-quality metrics: with a `retrieval_id`,
+        precision at k, hit rate, reciprocal rank and nDCG by the rank at which
+        each used memory was returned; with bare `returned_ids` (the weaker,
+        older form) the used rate and precision only. Stores nothing. Reporting
+        a retrieval again returns the same figures and counts it once; the older
+        form counts every call, so the method as a whole is not marked
+        idempotent.
         """
 
     @_abc_1.abstractmethod

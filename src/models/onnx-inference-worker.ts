@@ -1,0 +1,81 @@
+/**
+ * The worker thread that runs ONNX inference for OnnxEmbedder. onnxruntime-node's
+ * `session.run` computes on the calling thread (its promise only defers the start
+ * to the next turn of the loop), so on the main thread one batch of 32 texts of
+ * 256 tokens held every other caller for seconds on a busy two-core machine
+ * (docs/bounded-work.md). Here the event loop only tokenizes and pools.
+ *
+ * Self-contained on purpose (no relative imports, erasable TypeScript only):
+ * under tests and tsx Node loads this file as it is, by stripping its types.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+
+/** What the main thread sends: one inference, its inputs as int64 tensors. */
+export interface InferenceRequest {
+  readonly id: number;
+  readonly feeds: Readonly<Record<string, { readonly data: BigInt64Array; readonly dims: readonly number[] }>>;
+}
+
+/** Asks the worker to release the model and end, once the inferences sent before are answered. */
+export interface CloseRequest {
+  readonly close: true;
+}
+
+/** What the worker answers: the first output, or why it failed. */
+export type InferenceReply =
+  | { readonly id: number; readonly data: Float32Array; readonly dims: readonly number[] }
+  | { readonly id: number; readonly error: string };
+
+/** The first message: the model is loaded, with these input and output names (or it failed to load). */
+export type ReadyMessage =
+  | { readonly ready: true; readonly inputNames: readonly string[]; readonly outputNames: readonly string[] }
+  | { readonly ready: false; readonly error: string };
+
+export interface InferenceWorkerData {
+  readonly modelPath: string;
+  readonly threads: number;
+}
+
+async function serve(): Promise<void> {
+  const port = parentPort!;
+  const { modelPath, threads } = workerData as InferenceWorkerData;
+  const ort = await import("onnxruntime-node");
+  let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+  try {
+    session = await ort.InferenceSession.create(modelPath, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+    });
+  } catch (cause) {
+    port.postMessage({ ready: false, error: String(cause) } satisfies ReadyMessage);
+    return;
+  }
+  port.on("message", (request: InferenceRequest | CloseRequest) => {
+    if ("close" in request) {
+      // After the inferences queued before it: terminating the thread during a run aborts the process.
+      void session.release().finally(() => port.close());
+      return;
+    }
+    const feeds = Object.fromEntries(
+      Object.entries(request.feeds).map(([name, t]) => [name, new ort.Tensor("int64", t.data, [...t.dims])]),
+    );
+    session.run(feeds).then(
+      (outputs) => {
+        const output = outputs[session.outputNames[0]!]!;
+        // A copy the worker owns, so it can be transferred rather than cloned.
+        const data = new Float32Array(output.data as Float32Array);
+        const reply: InferenceReply = { id: request.id, data, dims: output.dims };
+        port.postMessage(reply, [data.buffer as ArrayBuffer]);
+      },
+      (cause: unknown) => port.postMessage({ id: request.id, error: String(cause) } satisfies InferenceReply),
+    );
+  });
+  port.postMessage({
+    ready: true,
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+  } satisfies ReadyMessage);
+}
+
+if (parentPort) void serve();
