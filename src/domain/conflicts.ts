@@ -193,8 +193,8 @@ export const changeSimilarity = 0.5;
 export const correctionSimilarity = 0.45;
 
 /**
- * The current memories a change statement changes, of any type (the old
- * statement may have been kept as an incidental episode):
+ * The current memories a change statement changes, of the kinds that hold
+ * state (facts, preferences, decisions; never events, see below):
  * - a move or change: the memories of its subject ("We relocated to Valencia"
  *   and "I live in Madrid" are both about home);
  * - any change: the memories close in meaning that name the same thing
@@ -215,9 +215,13 @@ export function changeTargets(
   const bySubject = (r: MemoryRecord) => cue !== "stop" && incoming.subject !== "" && subjectOf(r) === incoming.subject;
   const byMeaning = (s: { record: MemoryRecord; relevance: number }) =>
     s.relevance >= changeSimilarity && sharesAnchor(s.record.content, incoming.content);
-  const targets = current.filter((s) => bySubject(s.record) || byMeaning(s)).map((s) => s.record);
+  // Events stay true whatever changes later ("I went to a pride parade" is not undone by "I moved"): only
+  // state is replaced: facts, preferences, decisions and habits. Replacing episodes hid the evidence of one in
+  // six questions on a real conversation set (LoCoMo dev: recall@10 0.717 -> 0.633, docs/recall-quality.md).
+  const replaceable = current.filter((s) => supersedes(s.record) || isHabit(s.record.content));
+  const targets = replaceable.filter((s) => bySubject(s.record) || byMeaning(s)).map((s) => s.record);
   if (targets.length > 0 || cue !== "correction") return targets;
-  const best = current.reduce<(typeof current)[number] | undefined>(
+  const best = replaceable.reduce<(typeof current)[number] | undefined>(
     (a, b) => (a === undefined || b.relevance > a.relevance ? b : a),
     undefined,
   );
@@ -257,6 +261,14 @@ function exactly(text: string, token: string): string | undefined {
 
 function kind(token: string): "number" | "word" {
   return /^\d/.test(token) ? "number" : "word";
+}
+
+/** A habit is state even when kept as an episode ("I drink coffee every morning"): a change can end it. */
+const habitWords =
+  /\b(every|each (day|morning|evening|night|week)|usually|always|daily|weekly|nightly|most (days|mornings|evenings|nights))\b/i;
+
+export function isHabit(content: string): boolean {
+  return habitWords.test(content);
 }
 
 /** A memory's subject: the one it was stored with, else the one its text names (memories stored before subjects were inferred). */

@@ -36,7 +36,11 @@ export function informativeTokens(text: string): ReadonlySet<string> {
 function scan(text: string): Set<string> {
   const tokens = new Set<string>();
   const normalised = text.replace(/[’‘]/g, "'");
-  for (const match of normalised.matchAll(/\d+(?:[.:,/-]\d+)*/g)) tokens.add(match[0]);
+  // A whole word holding a digit, so codes stay whole: "QX7T2L" and "QX7T2M", "v2" and "v3" differ even
+  // where each digit also appears elsewhere in the text (a set of bare digits would call them equal).
+  for (const match of normalised.matchAll(/[\p{L}\p{N}]*\d[\p{L}\p{N}]*(?:[.:,/-]\d[\p{L}\p{N}]*)*/gu)) {
+    tokens.add(match[0].toLowerCase());
+  }
   if (negation.test(normalised)) tokens.add("negation");
   const sentences = normalised.split(/[.!?]\s+|\n+/);
   for (const sentence of sentences) {

@@ -81,7 +81,7 @@ describe("change statements", () => {
     expect(resolveConflict(move, [{ record: home, relevance: 0.38 }])).toEqual({ kind: "supersede", targets: [home] });
   });
 
-  it("a change with no known subject finds its target by meaning and a shared word, of any type", () => {
+  it("a change with no known subject finds its target by meaning and a shared word, among memories that hold state", () => {
     const cilantro = stored("I adore cilantro.", "preference");
     const soap = incoming("preference", "Cilantro tastes like soap to me now, leave it out.");
     expect(resolveConflict(soap, [{ record: cilantro, relevance: 0.68 }])).toEqual({
@@ -94,6 +94,12 @@ describe("change statements", () => {
       kind: "supersede",
       targets: [coffee],
     });
+  });
+
+  it("must not: a change never replaces an event, which stays true whatever happens later", () => {
+    const parade = stored("I went to the pride parade in Boston last summer.", "episodic");
+    const moved = incoming("semantic", "We moved away from Boston in March.");
+    expect(resolveConflict(moved, [{ record: parade, relevance: 0.62 }])).toEqual({ kind: "create" });
   });
 
   it("must not: a stop leaves other things of its subject alone, and nothing unrelated is superseded", () => {
@@ -163,6 +169,8 @@ describe("paraphrase merges that cannot lose information", () => {
     [0.95, "I like cilantro", "I do not like cilantro"],
     [0.879, "My sister lives in Lisbon", "My brother lives in Lisbon"],
     [0.93, "Dinner with Ana at 7pm", "Dinner with Ana at 8pm"],
+    // A code is one token, not its digits: each digit of QX7T2M is also in QX7T2L's text.
+    [0.97, "My booking reference is QX7T2L, seat 17", "My booking reference is QX7T2M, seat 17"],
   ])("must not: %s: %s / %s", (relevance, a, b) => {
     expect(isNearDuplicate(relevance, a, b)).toBe(false);
   });
