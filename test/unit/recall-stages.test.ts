@@ -87,6 +87,51 @@ describe("liftReplies", () => {
     expect(liftReplies([question, elsewhere], 0.5, 10 * 60_000)[1]!.relevance).toBe(0.2);
     expect(liftReplies([question, reply], 0.5, 30_000)[1]!.relevance).toBe(0.2);
   });
+
+  const remembered = { ...unknownSource, kind: "remember" as const };
+  const storedAt = (minutes: number) => ({ createdAt: minutesAgo(minutes), updatedAt: minutesAgo(minutes) });
+  const turn = (id: string, said: number, stored: number, relevance: number) => ({
+    memory: memory(id, { source: remembered, occurredAt: minutesAgo(said), ...storedAt(stored) }),
+    relevance,
+  });
+
+  it("lifts a reply stored as it was said, turn by turn", () => {
+    const lifted = liftReplies([turn("question", 3, 3, 0.8), turn("reply", 2, 2, 0.2)], 0.5, 10 * 60_000);
+    expect(lifted[1]!.relevance).toBeCloseTo(0.2 + 0.5 * 0.8 * 0.8);
+  });
+
+  it("does not lift a memory stored before the turn it would answer: it was said earlier and retold since", () => {
+    // "Would you like me to make a note of that?" first said an hour ago; told again right after the question,
+    // the retelling merged into it and moved its occurrence, not its creation.
+    const chatter = turn("chatter", 2, 60, 0.5);
+    const lifted = liftReplies([turn("question", 3, 3, 0.8), chatter], 0.5, 10 * 60_000);
+    expect(lifted[1]!.relevance).toBe(0.5);
+  });
+
+  it("neither lifts nor is lifted by a memory that stands for several statements", () => {
+    const session = { ...unknownSource, kind: "session" as const, sessionId: "s1" };
+    const fromTwo = { ...session, messageIds: ["m1", "m2"] };
+    const single = (id: string, said: number, relevance: number, source = { ...session, messageIds: [id] }) => ({
+      memory: memory(id, { source, occurredAt: minutesAgo(said) }),
+      relevance,
+    });
+    const version = {
+      content: "I take my coffee with two sugars",
+      importance: 0.5,
+      subject: "",
+      metadata: {},
+      validFrom: minutesAgo(90),
+      validUntil: minutesAgo(3),
+      replacedAt: now,
+    };
+    const rewritten = {
+      ...single("rewritten", 2, 0.2),
+      memory: { ...single("rewritten", 2, 0.2).memory, history: [version] },
+    };
+    expect(liftReplies([single("q", 3, 0.8), single("merged", 2, 0.2, fromTwo)], 0.5, 600_000)[1]!.relevance).toBe(0.2);
+    expect(liftReplies([single("merged", 3, 0.8, fromTwo), single("r", 2, 0.2)], 0.5, 600_000)[1]!.relevance).toBe(0.2);
+    expect(liftReplies([single("q", 3, 0.8), rewritten], 0.5, 600_000)[1]!.relevance).toBe(0.2);
+  });
 });
 
 describe("rankRecallCandidates", () => {
