@@ -10,7 +10,7 @@ import type { Memory } from "./types.js";
  * 0..1. Memories without a neighbour before them keep their relevance. Pure.
  *
  * "Said right after" holds only between memories that each stand for one
- * utterance (`saidOnce`, `storedInOrder`). A memory merged from many
+ * utterance (`saidOnce`, and not `retoldSince`). A memory merged from many
  * statements (chatter such as "Would you like me to make a note of that?",
  * one memory for dozens of turns) sits in time at its newest telling, after
  * whatever happened to precede that telling; lifting it there ranked it
@@ -28,14 +28,14 @@ export function liftReplies<T extends { readonly memory: Memory; readonly releva
   const order = candidates
     .map((c, i) => ({ i, at: c.memory.occurredAt.getTime(), session: sessionOf(c.memory) }))
     .sort((a, b) => a.at - b.at || a.i - b.i);
+  const retold = retoldSince(order.map((o) => candidates[o.i]!.memory));
   const lift = new Array<number>(candidates.length).fill(0);
   for (let j = 1; j < order.length; j++) {
     const before = order[j - 1]!;
     const after = order[j]!;
     if (before.session !== after.session || after.at - before.at > windowMs) continue;
-    const earlier = candidates[before.i]!.memory;
-    const later = candidates[after.i]!.memory;
-    if (!saidOnce(earlier) || !saidOnce(later) || !storedInOrder(earlier, later)) continue;
+    if (retold[j - 1] || retold[j]) continue;
+    if (!saidOnce(candidates[before.i]!.memory) || !saidOnce(candidates[after.i]!.memory)) continue;
     lift[after.i] = share * candidates[before.i]!.relevance;
   }
   return candidates.map((c, i) =>
@@ -54,16 +54,25 @@ export function saidOnce(memory: Memory): boolean {
 }
 
 /**
- * Whether `later` (said after `earlier`) was also stored no earlier than
- * it. Memories are written as they are said (Remember turn by turn, or a
- * session's at its end, with one `createdAt`), so a reply is stored no
- * earlier than the turn before it. A memory stored before that turn was
- * said before it and told again since: an identical retelling merges into
- * it, moving its `occurredAt` to the newest telling and recording nothing
- * else, so this is the one trace of it.
+ * For memories in the order they were said, whether each was told again
+ * after it was stored (within its session: sessions may be written in any
+ * order). Memories are written as they are said (Remember turn
+ * by turn, or a session's at its end, with one `createdAt`), so nothing said
+ * before a memory is stored after it. An identical retelling merges into
+ * the memory, moving its `occurredAt` to the newest telling and recording
+ * nothing else; a memory stored before something said before it has been
+ * retold since: it stands for several statements. Memories imported out of
+ * order look the same, and lose only the lift.
  */
-export function storedInOrder(earlier: Memory, later: Memory): boolean {
-  return later.createdAt.getTime() >= earlier.createdAt.getTime();
+export function retoldSince(said: readonly Memory[]): boolean[] {
+  const latestStored = new Map<string, number>();
+  return said.map((memory) => {
+    const session = sessionOf(memory);
+    const stored = memory.createdAt.getTime();
+    const before = latestStored.get(session) ?? -Infinity;
+    latestStored.set(session, Math.max(before, stored));
+    return stored < before;
+  });
 }
 
 /** Memories of one session; memories from no session (Remember, imports) count as one stream. */

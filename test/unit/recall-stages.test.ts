@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readRecallQuery } from "../../src/domain/recall-query.js";
 import { rankRecallCandidates, type RecallRankingPolicy } from "../../src/domain/recall-ranking.js";
-import { liftReplies } from "../../src/domain/reply-lift.js";
+import { liftReplies, retoldSince } from "../../src/domain/reply-lift.js";
 import { reorderByRerank, rerankDocument } from "../../src/domain/rerank.js";
 import { boostNamedSpeakers } from "../../src/domain/speaker-match.js";
 import { unknownSource, type Memory, type MemoryRecord } from "../../src/domain/types.js";
@@ -100,12 +100,21 @@ describe("liftReplies", () => {
     expect(lifted[1]!.relevance).toBeCloseTo(0.2 + 0.5 * 0.8 * 0.8);
   });
 
-  it("does not lift a memory stored before the turn it would answer: it was said earlier and retold since", () => {
-    // "Would you like me to make a note of that?" first said an hour ago; told again right after the question,
-    // the retelling merged into it and moved its occurrence, not its creation.
+  it("neither lifts nor is lifted by a memory told again since it was stored", () => {
+    // "Would you like me to make a note of that?" first said an hour ago, told again since: the retellings
+    // merged into it and moved its occurrence to the newest, not its creation.
+    const earlier = turn("earlier", 30, 30, 0.1);
     const chatter = turn("chatter", 2, 60, 0.5);
-    const lifted = liftReplies([turn("question", 3, 3, 0.8), chatter], 0.5, 10 * 60_000);
-    expect(lifted[1]!.relevance).toBe(0.5);
+    const toChatter = liftReplies([earlier, turn("question", 3, 3, 0.8), chatter], 0.5, 10 * 60_000);
+    expect(toChatter[2]!.relevance).toBe(0.5);
+    const fromChatter = liftReplies([earlier, chatter, turn("next", 1, 1, 0.2)], 0.5, 10 * 60_000);
+    expect(fromChatter[2]!.relevance).toBe(0.2);
+  });
+
+  it("finds a retold memory by what was stored after it though said before it", () => {
+    expect(
+      retoldSince([turn("a", 30, 60, 0).memory, turn("b", 20, 20, 0).memory, turn("c", 10, 60, 0).memory]),
+    ).toEqual([false, false, true]);
   });
 
   it("neither lifts nor is lifted by a memory that stands for several statements", () => {
