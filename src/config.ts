@@ -2,7 +2,7 @@
  * Engram's configuration: read from the environment once, at the entry
  * point, validated and typed, then passed into constructors. A bad value
  * fails start-up with a message naming the variable. Every variable is
- * listed in the README's configuration table.
+ * listed in docs/configuration.md (test/unit/configuration-doc.test.ts checks it).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";

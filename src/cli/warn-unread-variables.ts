@@ -9,7 +9,7 @@ export function warnUnreadVariables(
   for (const variable of unreadVariables(env)) {
     logger.warn("environment variable not used", {
       variable,
-      hint: "misspelled, or not used with this configuration (see the README's configuration table)",
+      hint: "misspelled, or not used with this configuration (see docs/configuration.md)",
     });
   }
 }

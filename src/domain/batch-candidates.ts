@@ -41,14 +41,18 @@ export class BatchCandidates {
   }
 
   /** Created memories that may be the same as `item` or about its subject, with their cosine relevance. */
-  candidates(item: Pick<MemoryRecord, "type" | "subject" | "content" | "embedding">): {
+  candidates(
+    item: Pick<MemoryRecord, "type" | "subject" | "content" | "embedding">,
+    /** Of every type, not only the item's (a change statement may change a memory of another type). */
+    anyType = false,
+  ): {
     record: MemoryRecord;
     relevance: number;
   }[] {
     const chosen = new Map<string, { record: MemoryRecord; relevance: number }>();
     const nearest: { record: MemoryRecord; relevance: number }[] = [];
     for (const record of this.records.values()) {
-      if (record.type !== item.type) continue;
+      if (!anyType && record.type !== item.type) continue;
       const relevance = Math.max(0, cosine(item.embedding, record.embedding));
       if (item.subject !== "" && record.subject === item.subject && record.supersededBy === undefined)
         chosen.set(record.id, { record, relevance });

@@ -1,3 +1,5 @@
+import { changeCue, factSubject, sharesAnchor, type ChangeKind, type FactSubject } from "./change-statements.js";
+import { informativeTokens, sameInformation } from "./informative-tokens.js";
 import type { MemoryRecord, MemoryType } from "./types.js";
 
 /**
@@ -13,7 +15,11 @@ import type { MemoryRecord, MemoryType } from "./types.js";
  *   (`supersede`), which stay as history;
  * - an incoming fact, preference or decision older than a current one of its
  *   subject is stored already superseded by it (`superseded`), never current;
- * - events never supersede each other: two bookings both happened.
+ * - events never supersede each other: two bookings both happened;
+ * - a change statement ("we relocated to Valencia", "I no longer eat meat",
+ *   "actually it's 4418") supersedes the current memories it changes, of
+ *   any type: those of its subject, and those close in meaning that name
+ *   the same thing (see `changeTargets`).
  */
 export type ConflictResolution =
   | { readonly kind: "create" }
@@ -24,7 +30,19 @@ export type ConflictResolution =
       readonly takeIncomingContent: boolean;
     }
   | { readonly kind: "update"; readonly target: MemoryRecord }
-  | { readonly kind: "supersede"; readonly targets: readonly MemoryRecord[] }
+  | {
+      readonly kind: "supersede";
+      readonly targets: readonly MemoryRecord[];
+      /**
+       * A self-correction's text applied to what it corrects ("My locker code
+       * is 4417" + "Actually it's 4418" = "My locker code is 4418"), when the
+       * correction alone would not stand on its own; the incoming text otherwise.
+       */
+      readonly content?: string;
+      /** The corrected memory's type and subject, kept with `content`. */
+      readonly type?: MemoryType;
+      readonly subject?: string;
+    }
   | {
       readonly kind: "superseded";
       /** The current memory that follows the incoming one in time; its occurrence ends the incoming one's validity. */
@@ -37,33 +55,81 @@ export interface IncomingMemory {
   readonly subject: string;
   readonly content: string;
   readonly occurredAt: Date;
+  /** Who said it (a message's name); a statement changes only what the same person said. */
+  readonly speaker?: string | undefined;
+  /** A model's judgement of what it repeats, refines or contradicts among the user's memories. */
+  readonly judged?: { readonly kind: "repeats" | "refines" | "contradicts"; readonly memoryIds: readonly string[] };
 }
 
 /**
  * Cosine similarity at or above which two memories of one type may be the
- * same memory; they are when one also says every word of the other (see
- * `isNearDuplicate`).
+ * same memory when one says every word of the other (see `isNearDuplicate`).
  */
 export const nearDuplicateSimilarity = 0.92;
 
 /**
- * Whether two memories are one: close in meaning, and one of them says
- * everything the other says. Similarity alone says "about the same thing",
- * not "says the same thing": a sentence-embedding model puts "my locker code
- * is 4417" and "… 4418" at 0.97, and "Meeting with Bob on Tuesday" and
- * "… on Friday" at 0.96; merging those would lose the new code or the second
- * meeting. Word containment keeps "Prefers aisle seats" and "The user prefers
- * aisle seats on long flights" one memory (the merge keeps the longer).
+ * Cosine similarity at or above which two memories that carry the same
+ * information in other words are one (all-MiniLM-L6-v2, the default
+ * embedder: "is written in async Rust" / "runs on async Rust throughout"
+ * 0.91, "… the front end of the app" / "… the app's frontend" 0.95,
+ * "This service is written in async Rust" / "The service's code base is
+ * async Rust throughout" 0.85).
+ */
+export const paraphraseSimilarity = 0.84;
+
+/**
+ * Whether two memories are one: close in meaning, and neither carries an
+ * informative token the other lacks (a number, date, time, name, place,
+ * person or negation: `informativeTokens`). Similarity alone says "about the
+ * same thing", not "says the same thing": a sentence-embedding model puts
+ * "my locker code is 4417" and "… 4418" at 0.97, and "Meeting with Bob on
+ * Tuesday" and "… on Friday" at 0.96; merging those would lose the new code
+ * or the second meeting. When one text also says every word of the other
+ * ("Prefers aisle seats" / "The user prefers aisle seats on long flights")
+ * a lower bar would do, but the informative tokens must still agree, or the
+ * merge would keep only one of two facts.
  */
 export function isNearDuplicate(relevance: number, a: string, b: string): boolean {
-  return relevance >= nearDuplicateSimilarity && (!addsWords(a, b) || !addsWords(b, a));
+  if (relevance < paraphraseSimilarity) return false;
+  const contained = !addsWords(a, b) || !addsWords(b, a);
+  if (contained && relevance >= nearDuplicateSimilarity) return sameNegation(a, b) && !namesDiffer(a, b, true);
+  return sameInformation(a, b);
+}
+
+function sameNegation(a: string, b: string): boolean {
+  return informativeTokens(a).has("negation") === informativeTokens(b).has("negation");
+}
+
+/** Whether either text has an informative token the other lacks; with `additive`, only a changed one counts. */
+function namesDiffer(a: string, b: string, additive: boolean): boolean {
+  const ta = informativeTokens(a);
+  const tb = informativeTokens(b);
+  const onlyA = [...ta].filter((t) => !tb.has(t));
+  const onlyB = [...tb].filter((t) => !ta.has(t));
+  // Containment that only adds detail ("… on long flights") loses nothing when merged into the longer text.
+  return additive ? onlyA.length > 0 && onlyB.length > 0 : onlyA.length + onlyB.length > 0;
 }
 
 export function resolveConflict(
   incoming: IncomingMemory,
   similar: readonly { readonly record: MemoryRecord; readonly relevance: number }[],
 ): ConflictResolution {
-  const live = similar.filter((s) => s.record.type === incoming.type && s.record.supersededBy === undefined);
+  const current = similar.filter((s) => s.record.supersededBy === undefined);
+  const judged = incoming.judged && current.filter((s) => incoming.judged!.memoryIds.includes(s.record.id));
+  if (incoming.judged && judged && judged.length > 0) {
+    // A model read both: its judgement stands where the rules would guess.
+    if (incoming.judged.kind === "contradicts") {
+      return replacing(
+        incoming,
+        judged.map((s) => s.record),
+        true,
+        false,
+      );
+    }
+    const target = judged[0]!.record;
+    return { kind: "merge", target, takeIncomingContent: incoming.judged.kind === "refines" };
+  }
+  const live = current.filter((s) => s.record.type === incoming.type);
   const duplicate = live.find((s) => isNearDuplicate(s.relevance, s.record.content, incoming.content));
   if (duplicate) {
     return {
@@ -72,21 +138,130 @@ export function resolveConflict(
       takeIncomingContent: mergedContentIsIncoming(duplicate.record, incoming),
     };
   }
-  if (incoming.subject === "" || !supersedes(incoming)) return { kind: "create" };
-  const sameSubject = live.filter((s) => s.record.subject === incoming.subject).map((s) => s.record);
+  const cue = changeCue(incoming.content);
+  // Maya's move does not change where Tomas lives: only the same speaker's memories are replaced.
+  const own = current.filter((s) => (s.record.speaker ?? "") === (incoming.speaker ?? ""));
+  if (cue) {
+    // A change that finds nothing it changes is new ("I stopped using Emacs" leaves "I use Vim" current).
+    const changed = changeTargets(incoming, cue, own);
+    return changed.length > 0 ? replacing(incoming, changed, true, cue === "correction") : { kind: "create" };
+  }
+  // Two meetings at two times may both be true: a schedule item changes only when told it changed.
+  if (incoming.subject === "" || incoming.subject.startsWith("schedule:") || !supersedes(incoming)) {
+    return { kind: "create" };
+  }
+  const sameSubject = own
+    .filter((s) => s.record.type === incoming.type && subjectOf(s.record) === incoming.subject)
+    .map((s) => s.record);
   if (sameSubject.length === 0) return { kind: "create" };
+  return replacing(incoming, sameSubject, false, false);
+}
+
+/**
+ * What `incoming` does to the current memories it replaces: by time, as
+ * everywhere (an older statement is stored as history); a fact is updated in
+ * place unless a change statement replaces it (it then stays beside the new
+ * memory, superseded, so the reply names it).
+ */
+function replacing(
+  incoming: IncomingMemory,
+  targets: readonly MemoryRecord[],
+  changeStatement: boolean,
+  correction: boolean,
+): ConflictResolution {
   const at = incoming.occurredAt.getTime();
   // Ties go to the incoming memory: told later about the same moment, it is the correction.
-  const newer = sameSubject.filter((r) => r.occurredAt.getTime() > at);
+  const newer = targets.filter((r) => r.occurredAt.getTime() > at);
   if (newer.length > 0) {
     const successor = newer.reduce((a, b) => (b.occurredAt.getTime() < a.occurredAt.getTime() ? b : a));
     return { kind: "superseded", successor };
   }
-  if (incoming.type === "semantic") {
-    const newest = sameSubject.reduce((a, b) => (b.occurredAt.getTime() > a.occurredAt.getTime() ? b : a));
+  if (incoming.type === "semantic" && !changeStatement) {
+    const newest = targets.reduce((a, b) => (b.occurredAt.getTime() > a.occurredAt.getTime() ? b : a));
     return { kind: "update", target: newest };
   }
-  return { kind: "supersede", targets: sameSubject };
+  const corrected =
+    correction && targets.length === 1 ? correctedText(targets[0]!.content, incoming.content) : undefined;
+  return corrected
+    ? { kind: "supersede", targets, content: corrected, type: targets[0]!.type, subject: targets[0]!.subject }
+    : { kind: "supersede", targets };
+}
+
+/** Cosine similarity above which a change statement naming the same thing as a memory changes it. */
+export const changeSimilarity = 0.5;
+/** Below this, a self-correction is not about the memory at all (all-MiniLM-L6-v2: "My locker code is 4417" / "Actually it's 4418" 0.51). */
+export const correctionSimilarity = 0.45;
+
+/**
+ * The current memories a change statement changes, of any type (the old
+ * statement may have been kept as an incidental episode):
+ * - a move or change: the memories of its subject ("We relocated to Valencia"
+ *   and "I live in Madrid" are both about home);
+ * - any change: the memories close in meaning that name the same thing
+ *   ("Cilantro tastes like soap to me now" and "I adore cilantro");
+ * - a stop names what stopped, so only that ("I stopped using Emacs" leaves
+ *   "I use Vim" alone, though both are about the editor);
+ * - a self-correction with neither: the one most similar memory, when the
+ *   correction brings a token of the kind that memory holds ("Actually it's
+ *   4418" for "My locker code is 4417").
+ * A deliberate bias: missing a change leaves two current memories (both
+ * recalled); a wrong target hides a true one.
+ */
+export function changeTargets(
+  incoming: IncomingMemory,
+  cue: ChangeKind,
+  current: readonly { readonly record: MemoryRecord; readonly relevance: number }[],
+): MemoryRecord[] {
+  const bySubject = (r: MemoryRecord) => cue !== "stop" && incoming.subject !== "" && subjectOf(r) === incoming.subject;
+  const byMeaning = (s: { record: MemoryRecord; relevance: number }) =>
+    s.relevance >= changeSimilarity && sharesAnchor(s.record.content, incoming.content);
+  const targets = current.filter((s) => bySubject(s.record) || byMeaning(s)).map((s) => s.record);
+  if (targets.length > 0 || cue !== "correction") return targets;
+  const best = current.reduce<(typeof current)[number] | undefined>(
+    (a, b) => (a === undefined || b.relevance > a.relevance ? b : a),
+    undefined,
+  );
+  return best && best.relevance >= correctionSimilarity && correctedText(best.record.content, incoming.content)
+    ? [best.record]
+    : [];
+}
+
+/**
+ * A self-correction applied to the text it corrects, or undefined when it
+ * cannot be applied word for word: "I meant Lisbon, not Porto" replaces
+ * Porto; "Actually it's 4418" replaces the one number in "My locker code is
+ * 4417". Only informative tokens (numbers, names, days) are replaced.
+ */
+export function correctedText(original: string, correction: string): string | undefined {
+  const negated = /\bnot\s+([\p{L}\p{N}][\p{L}\p{N}:.'-]*)/iu.exec(correction)?.[1]?.replace(/[.]$/, "");
+  const inCorrection = informativeTokens(correction);
+  const inOriginal = informativeTokens(original);
+  const added = [...inCorrection].filter((t) => t !== "negation" && t !== negated?.toLowerCase() && !inOriginal.has(t));
+  if (added.length !== 1) return undefined;
+  const replacement = exactly(correction, added[0]!);
+  const candidates = negated
+    ? [negated.toLowerCase()].filter((t) => inOriginal.has(t))
+    : [...inOriginal].filter((t) => t !== "negation" && kind(t) === kind(added[0]!) && !inCorrection.has(t));
+  if (candidates.length !== 1 || replacement === undefined) return undefined;
+  const old = candidates[0]!;
+  const escaped = old.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, "iu");
+  return pattern.test(original) ? original.replace(pattern, replacement) : undefined;
+}
+
+/** A token as the text writes it (its case). */
+function exactly(text: string, token: string): string | undefined {
+  const at = text.toLowerCase().indexOf(token);
+  return at < 0 ? undefined : text.slice(at, at + token.length);
+}
+
+function kind(token: string): "number" | "word" {
+  return /^\d/.test(token) ? "number" : "word";
+}
+
+/** A memory's subject: the one it was stored with, else the one its text names (memories stored before subjects were inferred). */
+function subjectOf(record: MemoryRecord): string {
+  return record.subject || inferSubject(record.type, record.content);
 }
 
 /**
@@ -107,16 +282,21 @@ export function isDecision(content: string): boolean {
 }
 
 /**
- * A merge keeps the more recent and more detailed text: the newer of the
- * two when it adds words the older lacks, else the older (which then says
- * at least as much). Without a model, "adds words" is the local measure
- * of detail.
+ * A merge keeps the more detailed text: when one says every word of the
+ * other, the longer (the newer on a tie); when they are paraphrases (each
+ * has words the other lacks, the same informative tokens), the one with more
+ * words, the newer on a tie. Without a model, words are the local measure of
+ * detail.
  */
 function mergedContentIsIncoming(stored: MemoryRecord, incoming: IncomingMemory): boolean {
   const incomingIsNewer = incoming.occurredAt.getTime() >= stored.occurredAt.getTime();
-  return incomingIsNewer
-    ? addsWords(incoming.content, stored.content)
-    : !addsWords(stored.content, incoming.content) && addsWords(incoming.content, stored.content);
+  const incomingAdds = addsWords(incoming.content, stored.content);
+  const storedAdds = addsWords(stored.content, incoming.content);
+  if (incomingAdds && storedAdds) {
+    const [a, b] = [words(incoming.content).length, words(stored.content).length];
+    return a > b || (a === b && incomingIsNewer);
+  }
+  return incomingIsNewer ? incomingAdds : !storedAdds && incomingAdds;
 }
 
 /** Whether `text` has a word `than` lacks (case-insensitive). */
@@ -151,7 +331,7 @@ const glosses: Readonly<Record<string, string>> = {
  * a request for a script even though it shares no word with it.
  */
 export function subjectGloss(subject: string): string {
-  return glosses[subject] ?? subject.replace(/[._-]+/g, " ");
+  return glosses[subject] ?? subject.replace(/[._:-]+/g, " ");
 }
 
 /**
@@ -208,15 +388,32 @@ const lexicon: readonly LexiconEntry[] = [
 const aboutTheSpeaker = /\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|our|us|please)\b/i;
 
 /**
- * The subject a preference or decision is about, or "" when it names none
- * clearly. Deliberately narrow: a wrong subject makes an unrelated memory
- * supersede (hide) a correct one, which is worse than missing a real
- * conflict (both then stay current and both are recalled).
+ * The subject a memory is about (`statementSubject`: a tool or taste, or a
+ * subject of the user's world such as home or a schedule item), or "" when it
+ * names none clearly; the same for every type. Deliberately narrow: a wrong
+ * subject makes an unrelated memory supersede (hide) a correct one, which is
+ * worse than missing a real conflict (both then stay current and both are
+ * recalled).
  */
-export function inferSubject(type: MemoryType, content: string): string {
-  if (type === "semantic" || !aboutTheSpeaker.test(content)) return "";
-  for (const { subject, words, context } of lexicon) {
-    if (words.test(content) && (context === undefined || context.test(content))) return subject;
+export function inferSubject(_type: MemoryType, content: string): string {
+  return statementSubject(content)?.subject ?? "";
+}
+
+/**
+ * The subject of the user's world a statement is about, and whether it is a
+ * fact or a preference: the tools and tastes lexicon first ("I moved to Vim"
+ * is about the editor, not home), then `factSubject` (home, workplace, role,
+ * relationship, diet, schedule items). A schedule item is the user's own
+ * ("Standup is at 9:30" said by them); everything else must be about the
+ * speaker.
+ */
+export function statementSubject(content: string): FactSubject | undefined {
+  if (aboutTheSpeaker.test(content)) {
+    for (const { subject, words, context } of lexicon) {
+      if (words.test(content) && (context === undefined || context.test(content)))
+        return { subject, type: "preference" };
+    }
   }
-  return "";
+  const fact = factSubject(content);
+  return fact && (fact.subject.startsWith("schedule:") || aboutTheSpeaker.test(content)) ? fact : undefined;
 }

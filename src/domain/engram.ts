@@ -122,7 +122,11 @@ export class Engram {
       this.longTerm.intake,
       options.learning,
       events,
-      models.extractor ? new ModelExtraction(models.extractor, this.longTerm.intake) : undefined,
+      models.extractor
+        ? new ModelExtraction(models.extractor, this.longTerm.intake, (...args) =>
+            this.longTerm.settlement.closest(...args),
+          )
+        : undefined,
     );
   }
 

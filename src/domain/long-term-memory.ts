@@ -44,7 +44,7 @@ export class LongTermMemory {
     this.intake = new MemoryIntake(this.settlement, classifier, options, events, clock);
     // Only recall's queries go through the cache: memory texts are rarely embedded twice.
     const queries = new QueryEmbeddingCache(embedder, options.queryEmbeddingCacheEntries ?? 0);
-    this.reader = new MemoryRecall(store, queries, access, options.ranking, events, clock, options.rerank);
+    this.reader = new MemoryRecall(store, embedder, access, options.ranking, events, clock, options.rerank, queries);
     this.management = new MemoryManagement(store, this.intake, this.settlement);
   }
 

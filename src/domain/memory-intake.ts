@@ -114,6 +114,8 @@ interface Candidate {
   readonly decidedBy?: { readonly by: GateDecision["decidedBy"]; readonly reason: string };
   /** An imported memory's record in its source system. */
   readonly imported?: Pick<GatedMemory, "createdAt" | "lastAccessedAt" | "accessCount">;
+  /** A model's judgement of which current memories it repeats, refines or contradicts. */
+  readonly judged?: GatedMemory["judged"];
 }
 
 interface IntakeResult {
@@ -321,6 +323,7 @@ export class MemoryIntake {
         declared: { type: statement.type, importance: statement.importance },
         gated: false,
         decidedBy: { by: "model", reason: "model:extracted" },
+        ...(statement.relation && statement.relation.memoryIds.length > 0 ? { judged: statement.relation } : {}),
       };
     });
     const results = await this.intake(scope, candidates, "drop", signal);
@@ -408,6 +411,7 @@ export class MemoryIntake {
           source: candidate.source,
           speaker: candidate.speaker,
           ...candidate.imported,
+          ...(candidate.judged ? { judged: candidate.judged } : {}),
         };
       }),
       signal,

@@ -3,7 +3,7 @@ import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
 import { validateFilter } from "./memory-management.js";
-import type { LongTermStore, MemoryFilter } from "./ports.js";
+import type { LongTermStore, MemoryFilter, RecallCandidates } from "./ports.js";
 import type { RetrievalPurpose } from "./retrieval-log.js";
 import type { RankingPolicy } from "./ranking.js";
 import { defaultRecallStages, rankRecallCandidates, type RecallRankingPolicy } from "./recall-ranking.js";
@@ -36,7 +36,16 @@ export interface RecallInput {
   readonly filter?: MemoryFilter;
   /** Only memories of these speakers (Memory.speaker); absent or empty means everyone. */
   readonly speakers?: readonly string[];
+  /**
+   * Which signals rank: both fused (absent, what every caller gets), or one
+   * alone. The recall probe asks each alone as well, because the fusion hides
+   * a broken signal behind the healthy one: with a swapped embedder the fused
+   * ranking can still find every probe memory by its words.
+   */
+  readonly signals?: RecallSignals;
 }
+
+export type RecallSignals = "both" | "vector" | "lexical";
 
 export interface RecallEvents {
   /** Every recall's results, best first, for the retrieval-quality metrics. */
@@ -70,6 +79,8 @@ export class MemoryRecall {
     private readonly events: RecallEvents = {},
     private readonly clock: () => Date = () => new Date(),
     private readonly rerank?: RerankStage,
+    /** The query-vector cache in front of `embedder` (QueryEmbeddingCache); absent: every query is embedded. */
+    private readonly queryEmbeddings: Embedder = embedder,
   ) {
     this.ranking = { ...defaultRecallStages, ...ranking };
   }
@@ -83,7 +94,9 @@ export class MemoryRecall {
     requireUnitInterval(input.minScore, "min_score");
     if (input.filter) validateFilter(input.filter, "filter");
     const query = readRecallQuery(input.query);
-    const [embedding] = await this.embedder.embed([input.query], signal);
+    // The probe measures the live model: a cached vector would hide a model swapped under the same name.
+    const queryEmbedder = input.purpose === "probe" ? this.embedder : this.queryEmbeddings;
+    const [embedding] = await queryEmbedder.embed([input.query], signal);
     const candidates = await this.store.candidates(scope, {
       embedding: embedding!,
       terms: query.terms,
@@ -97,7 +110,7 @@ export class MemoryRecall {
     const now = this.clock();
     const ranked = await this.reranked(
       input.query,
-      rankRecallCandidates(query, candidates, now, this.ranking, {
+      rankRecallCandidates(query, onlySignals(candidates, input.signals ?? "both"), now, this.ranking, {
         topK: Math.max(topK, this.rerank?.depth ?? 0),
         minScore: input.minScore,
       }),
@@ -151,4 +164,11 @@ function requireSpeakers(speakers: readonly string[]): readonly string[] {
     requireSpeakerName(name, `speakers[${i}]`);
   });
   return speakers;
+}
+
+/** The candidates of the asked-for signals only (RecallInput.signals). */
+function onlySignals(candidates: RecallCandidates, signals: RecallSignals): RecallCandidates {
+  if (signals === "vector") return { vector: candidates.vector, lexical: [] };
+  if (signals === "lexical") return { vector: [], lexical: candidates.lexical };
+  return candidates;
 }

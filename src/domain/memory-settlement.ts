@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { AccessTracker } from "./access-tracker.js";
+import { changeCue } from "./change-statements.js";
 import { inferSubject, subjectGloss } from "./conflicts.js";
 import { UnavailableError, type EngramError } from "./errors.js";
 import { KeyedMutex } from "./keyed-mutex.js";
-import type { Embedder } from "./models.js";
+import type { Embedder, KnownMemory } from "./models.js";
 import type { LongTermStore, UserWriteLock } from "./ports.js";
 import { timeSlicer } from "./time-slice.js";
 import {
@@ -129,6 +130,36 @@ export class MemorySettlement {
     );
   }
 
+  /**
+   * The user's current memories closest to any of `texts` (cosine), best
+   * first, at most `limit`: what a model is shown to judge new statements
+   * against (ModelExtraction).
+   */
+  async closest(scope: Scope, texts: readonly string[], limit: number, signal?: AbortSignal): Promise<KnownMemory[]> {
+    if (texts.length === 0) return [];
+    const embeddings = await this.embedder.embed(texts, signal);
+    const found = await mapConcurrently(embeddings, lookupConcurrency, (embedding, i) =>
+      this.store.search(scope, {
+        embedding,
+        text: texts[i]!,
+        alpha: 1,
+        types: [],
+        includeSuperseded: false,
+        withEmbeddings: false,
+        limit: Math.min(limit, conflictCandidates),
+      }),
+    );
+    const best = new Map<string, { memory: KnownMemory; relevance: number }>();
+    for (const { record, relevance } of found.flat()) {
+      if ((best.get(record.id)?.relevance ?? -1) >= relevance) continue;
+      best.set(record.id, { memory: { id: record.id, type: record.type, content: record.content }, relevance });
+    }
+    return [...best.values()]
+      .sort((a, b) => b.relevance - a.relevance)
+      .slice(0, limit)
+      .map((b) => b.memory);
+  }
+
   /** The text embedded for a memory: see embeddedText. */
   embed(content: string, subject: string, signal?: AbortSignal, speaker?: string): Promise<Float32Array> {
     return this.embedder.embed([embeddedText(content, subject, speaker)], signal).then(([e]) => e!);
@@ -151,6 +182,22 @@ export class MemorySettlement {
     );
   }
 
+  /** Records whose text settlement rewrote (a correction applied), embedded by their new text. */
+  private async embedRewritten(
+    records: readonly MemoryRecord[],
+    rewritten: ReadonlySet<string>,
+    signal?: AbortSignal,
+  ): Promise<readonly MemoryRecord[]> {
+    if (rewritten.size === 0) return records;
+    const changed = records.filter((r) => rewritten.has(r.id));
+    const embeddings = await this.embedder.embed(
+      changed.map((r) => embeddedText(r.content, r.subject, r.speaker)),
+      signal,
+    );
+    const byId = new Map(changed.map((r, i) => [r.id, embeddings[i]!]));
+    return records.map((r) => (byId.has(r.id) ? { ...r, embedding: byId.get(r.id)! } : r));
+  }
+
   /** Looks up what each item may conflict with, plans the batch (`planSettlement`), then performs the plan. */
   private async settle(
     scope: Scope,
@@ -162,15 +209,20 @@ export class MemorySettlement {
     const pause = timeSlicer(signal);
     const existing = await mapConcurrently(items, lookupConcurrency, async (item) => {
       await pause();
-      return this.store.search(scope, {
+      const hits = await this.store.search(scope, {
         embedding: item.embedding,
         text: item.content,
         // Cosine similarity itself: duplicates are recognised by a fixed threshold.
         alpha: 1,
-        types: [item.type],
+        // A change statement may change a memory of any type ("I no longer drink coffee" an incidental episode).
+        types: changeCue(item.content) || item.judged ? [] : [item.type],
         includeSuperseded: false,
         limit: conflictCandidates,
       });
+      // The memories a model judged this one against, wherever the search ranked them.
+      const missing = (item.judged?.memoryIds ?? []).filter((id) => !hits.some((h) => h.record.id === id));
+      const judged = await Promise.all(missing.map((id) => this.store.get(scope, id)));
+      return [...hits, ...judged.flatMap((record) => (record ? [{ record, relevance: 1 }] : []))];
     });
     const max = this.options.maxMemoriesPerUser;
     const room = max > 0 ? max - (await this.store.count(scope)) : Number.POSITIVE_INFINITY;
@@ -180,7 +232,8 @@ export class MemorySettlement {
     const plan = step.value;
     const results: (WriteResult | EngramError)[] = [...plan.results];
     let updates = plan.updates;
-    const { failed } = await this.store.insertMany(plan.inserts);
+    const inserts = await this.embedRewritten(plan.inserts, new Set(plan.rewritten), signal);
+    const { failed } = await this.store.insertMany(inserts);
     if (failed.length > 0) {
       // Rare (a backend refusing one object): those items fail, and nothing may point at them.
       const failedIds = new Map(failed.map((f) => [f.id, f.error]));
@@ -213,14 +266,14 @@ function embeddedText(content: string, subject: string, speaker?: string): strin
 async function mapConcurrently<T, R>(
   items: readonly T[],
   concurrency: number,
-  work: (item: T) => Promise<R>,
+  work: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await work(items[i]!);
+      results[i] = await work(items[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));

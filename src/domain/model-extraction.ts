@@ -1,10 +1,20 @@
 import type { GateDecision, MemoryIntake } from "./memory-intake.js";
-import type { ExtractionMessage, Extractor } from "./models.js";
+import type { ExtractionMessage, Extractor, KnownMemory } from "./models.js";
 import { scanPii } from "./pii.js";
 import type { Scope, SessionSnapshot, StoredMessage } from "./types.js";
 
 /** Earlier messages shown to the model as context for a batch (already learnt from). */
 const contextMessages = 8;
+/** Current memories shown to the model to judge new statements against. */
+const knownMemories = 12;
+
+/** The user's current memories closest to some texts (MemorySettlement.closest). */
+export type KnownMemoryLookup = (
+  scope: Scope,
+  texts: readonly string[],
+  limit: number,
+  signal?: AbortSignal,
+) => Promise<KnownMemory[]>;
 
 /**
  * Learning from a batch of messages with a model: the batch, the messages
@@ -17,6 +27,7 @@ export class ModelExtraction {
   constructor(
     private readonly extractor: Extractor,
     private readonly intake: MemoryIntake,
+    private readonly known?: KnownMemoryLookup,
   ) {}
 
   async learn(
@@ -39,9 +50,20 @@ export class ModelExtraction {
       content: scanPii(m.content).redacted,
       occurredAt: m.occurredAt,
     });
+    // What the user already holds about these messages, so the model can say what each statement repeats,
+    // refines or contradicts (stored memories were redacted when written).
+    const memories = this.known
+      ? await this.known(
+          scope,
+          messages.map((m) => scanPii(m.content).redacted),
+          knownMemories,
+          signal,
+        )
+      : [];
     const statements = await this.extractor.extract(
       {
         summary: scanPii(snapshot.summary?.content ?? "").redacted,
+        memories,
         context: context.map(redacted),
         messages: messages.map(redacted),
       },

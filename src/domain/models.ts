@@ -70,9 +70,18 @@ export interface ExtractionMessage {
   readonly occurredAt: Date;
 }
 
+/** A current memory of the user shown to an extractor, so it can say what a new statement repeats or changes. */
+export interface KnownMemory {
+  readonly id: string;
+  readonly type: "episodic" | "semantic" | "preference";
+  readonly content: string;
+}
+
 export interface ExtractionInput {
   /** The session's summary of what came before (possibly empty). */
   readonly summary: string;
+  /** The user's current memories closest to the messages (redacted like them); may be empty. */
+  readonly memories?: readonly KnownMemory[];
   /** Messages before the new ones, already learnt from: context, not to be extracted again. */
   readonly context: readonly ExtractionMessage[];
   /** The messages to learn from. */
@@ -91,7 +100,15 @@ export interface ExtractedStatement {
   readonly occurredAt: Date | undefined;
   /** The new messages it was drawn from (a subset of the input's ids). */
   readonly messageIds: readonly string[];
+  /**
+   * What it does to the current memories shown (`ExtractionInput.memories`):
+   * repeats them (same information), refines them (same, more detail) or
+   * contradicts them (they are no longer true); `memoryIds` names them.
+   */
+  readonly relation?: { readonly kind: StatementRelation; readonly memoryIds: readonly string[] };
 }
+
+export type StatementRelation = "repeats" | "refines" | "contradicts";
 
 /**
  * Turns a batch of conversation into standalone memories, in one call:

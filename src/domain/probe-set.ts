@@ -96,6 +96,12 @@ export interface ProbeRun {
   readonly topK: number;
   readonly score: ProbeScore;
   readonly results: readonly ProbeQueryResult[];
+  /**
+   * The same queries ranked by one signal alone: the fused score can stay
+   * perfect while one signal is broken (a swapped embedder is hidden by the
+   * lexical index, a broken index by the embedder), so each is scored too.
+   */
+  readonly bySignal: { readonly vector: ProbeScore; readonly lexical: ProbeScore };
   /** Whether this run (re)wrote the probe memories first. */
   readonly seeded: boolean;
   readonly seconds: number;

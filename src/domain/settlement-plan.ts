@@ -1,5 +1,6 @@
 import { BatchCandidates } from "./batch-candidates.js";
-import { addsWords, resolveConflict } from "./conflicts.js";
+import { changeCue } from "./change-statements.js";
+import { addsWords, resolveConflict, type IncomingMemory } from "./conflicts.js";
 import { ResourceExhaustedError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { MemoryHit } from "./ports.js";
@@ -20,6 +21,8 @@ export type GatedMemory = Pick<
   readonly createdAt?: Date;
   readonly lastAccessedAt?: Date;
   readonly accessCount?: number;
+  /** A model's judgement of which current memories it repeats, refines or contradicts (see IncomingMemory). */
+  readonly judged?: IncomingMemory["judged"];
 };
 
 /** A gated memory with its embedding: what settlement compares and stores. */
@@ -53,6 +56,8 @@ export interface SettlementPlan {
   readonly updates: readonly MemoryRecord[];
   /** Stored memories told again: a use, counted like a recall. */
   readonly retold: readonly string[];
+  /** New records whose text is not their item's (a correction applied): to embed again before inserting. */
+  readonly rewritten: readonly string[];
   /** How many memories the batch superseded. */
   readonly superseded: number;
 }
@@ -95,6 +100,7 @@ export function* settlementSteps(
   const latest = (r: MemoryRecord) => created.get(r.id) ?? changed.get(r.id) ?? r;
   const put = (r: MemoryRecord) => (created.has(r.id) ? created.put(r) : changed.set(r.id, r));
   const retold: string[] = [];
+  const rewritten: string[] = [];
   const results: (WriteResult | ResourceExhaustedError)[] = new Array(items.length);
   const order = items.map((_, i) => i).sort((a, b) => items[a]!.occurredAt.getTime() - items[b]!.occurredAt.getTime());
   let superseded = 0;
@@ -105,8 +111,9 @@ export function* settlementSteps(
       ...(existing[index] ?? [])
         .filter((h) => !created.has(h.record.id))
         .map((h) => ({ ...h, record: latest(h.record) })),
-      // The batch's own memories through an index: comparing with every one of them was quadratic.
-      ...created.candidates(item),
+      // The batch's own memories through an index: comparing with every one of them was quadratic. A change
+      // statement may change a memory of another type (resolveConflict filters the rest).
+      ...created.candidates(item, item.judged !== undefined || changeCue(item.content) !== undefined),
     ].sort((a, b) => b.relevance - a.relevance);
     const resolution = resolveConflict(item, similar);
     if (resolution.kind === "merge") {
@@ -131,7 +138,18 @@ export function* settlementSteps(
     room--;
     // Older than a current memory of its subject: history from the start, valid until that one began.
     const successor = resolution.kind === "superseded" ? resolution.successor : undefined;
-    const record = newRecord(item, scope, context.newId(), now, successor);
+    // A self-correction applied to what it corrects takes that memory's text, type and subject.
+    const corrected =
+      resolution.kind === "supersede" && resolution.content !== undefined
+        ? {
+            ...item,
+            content: resolution.content,
+            type: resolution.type ?? item.type,
+            subject: resolution.subject ?? item.subject,
+          }
+        : item;
+    const record = newRecord(corrected, scope, context.newId(), now, successor);
+    if (corrected !== item) rewritten.push(record.id);
     created.put(record);
     if (resolution.kind !== "supersede") {
       const outcome = successor ? "stored_as_history" : "created";
@@ -149,7 +167,7 @@ export function* settlementSteps(
       supersededIds: resolution.targets.map((t) => t.id),
     };
   }
-  return { results, inserts: [...created.values()], updates: [...changed.values()], retold, superseded };
+  return { results, inserts: [...created.values()], updates: [...changed.values()], retold, rewritten, superseded };
 }
 
 /** A near-duplicate told again: one memory, the more telling text, the higher importance. */

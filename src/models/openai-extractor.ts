@@ -9,6 +9,7 @@ import {
 import { structuredChatText, type OpenAiConfig } from "./openai-models.js";
 
 const memoryTypes = ["episodic", "semantic", "preference"] as const;
+const relations = ["new", "repeats", "refines", "contradicts"] as const;
 
 const extractionSchema = {
   type: "object",
@@ -24,8 +25,10 @@ const extractionSchema = {
           subject: { type: "string" },
           occurred_at: { type: "string" },
           message_ids: { type: "array", items: { type: "string" } },
+          relation: { type: "string", enum: relations },
+          memory_ids: { type: "array", items: { type: "string" } },
         },
-        required: ["content", "type", "importance", "subject", "occurred_at", "message_ids"],
+        required: ["content", "type", "importance", "subject", "occurred_at", "message_ids", "relation", "memory_ids"],
         additionalProperties: false,
       },
     },
@@ -43,7 +46,11 @@ const instructions =
   "claim. Never store small talk, questions, transient states (tired today), task chatter, or assistant claims the " +
   "user did not confirm. For each: type (episodic: events and decisions; semantic: facts; preference), importance " +
   "0 to 1, a short subject, occurred_at (ISO 8601 if the conversation says when, else empty), and message_ids: the " +
-  "ids of the NEW messages it comes from. Answer as JSON; an empty list when nothing is worth remembering.";
+  "ids of the NEW messages it comes from. Then compare it with the user's CURRENT memories: relation is " +
+  '"repeats" when it says what a current memory says, "refines" when it says the same with more detail, ' +
+  '"contradicts" when it makes a current memory no longer true (a move, a change of plan, a preference given up, ' +
+  'a correction), else "new"; memory_ids are those current memories\' ids (empty for "new"). ' +
+  "Answer as JSON; an empty list when nothing is worth remembering.";
 
 /** Attempts per batch: the first, and one retry when the output does not match the schema. */
 const attempts = 2;
@@ -64,7 +71,11 @@ export class OpenAiExtractor implements Extractor {
         at: m.occurredAt.toISOString(),
         content: m.content,
       });
+    const known = input.memories ?? [];
+    const memory = (m: { id: string; type: string; content: string }) =>
+      JSON.stringify({ id: m.id, type: m.type, content: m.content });
     const prompt =
+      `CURRENT memories of the user:\n${known.map(memory).join("\n") || "(none)"}\n\n` +
       `Summary so far:\n${input.summary || "(none)"}\n\n` +
       `Earlier messages (context only):\n${input.context.map(line).join("\n") || "(none)"}\n\n` +
       `NEW messages:\n${input.messages.map(line).join("\n")}`;
@@ -81,7 +92,7 @@ export class OpenAiExtractor implements Extractor {
         signal,
       );
       try {
-        return parseStatements(text, asked);
+        return parseStatements(text, asked, new Set(known.map((m) => m.id)));
       } catch (error) {
         problem = error instanceof Error ? error.message : String(error);
       }
@@ -91,7 +102,11 @@ export class OpenAiExtractor implements Extractor {
 }
 
 /** Validates the whole output before anything is used: one bad statement rejects the batch. */
-export function parseStatements(text: string, asked: ReadonlySet<string>): ExtractedStatement[] {
+export function parseStatements(
+  text: string,
+  asked: ReadonlySet<string>,
+  shown: ReadonlySet<string> = new Set(),
+): ExtractedStatement[] {
   let output: unknown;
   try {
     output = JSON.parse(text);
@@ -112,7 +127,14 @@ export function parseStatements(text: string, asked: ReadonlySet<string>): Extra
     const known = ids.filter((id) => asked.has(id));
     if (known.length === 0) throw new Error(`${where}.message_ids names none of the new messages`);
     const at = typeof m.occurred_at === "string" && m.occurred_at !== "" ? new Date(m.occurred_at) : undefined;
+    // A relation to memories the model was not shown is ignored, never trusted.
+    const judgedIds = Array.isArray(m.memory_ids)
+      ? m.memory_ids.filter((id): id is string => typeof id === "string" && shown.has(id))
+      : [];
+    const relation =
+      m.relation === "repeats" || m.relation === "refines" || m.relation === "contradicts" ? m.relation : undefined;
     return {
+      ...(relation && judgedIds.length > 0 ? { relation: { kind: relation, memoryIds: judgedIds } } : {}),
       content: m.content.trim(),
       type: m.type as ExtractedStatement["type"],
       importance: Math.min(1, Math.max(0, m.importance)),

@@ -60,7 +60,8 @@ function observeMethods<T extends object>(target: T, backend: string, tier: stri
           (settled: unknown) => {
             metrics?.backendDuration.observe(labels, elapsed());
             if (span) {
-              if (Array.isArray(settled)) span.setAttribute("engram.result_count", settled.length);
+              const count = resultCount(settled);
+              if (count !== undefined) span.setAttribute("engram.result_count", count);
               span.end();
             }
             return settled;
@@ -110,4 +111,18 @@ function traceLock(lock: UserWriteLock): UserWriteLock {
         },
       ),
   };
+}
+
+/**
+ * How many results a store call returned: a list's length, or for recall's
+ * candidates ({vector, lexical}) the distinct memories in either list.
+ */
+function resultCount(settled: unknown): number | undefined {
+  if (Array.isArray(settled)) return settled.length;
+  if (typeof settled !== "object" || settled === null) return undefined;
+  const { vector, lexical } = settled as { vector?: unknown; lexical?: unknown };
+  if (!Array.isArray(vector) || !Array.isArray(lexical)) return undefined;
+  const ids = new Set<unknown>();
+  for (const hit of [...vector, ...lexical]) ids.add((hit as { record?: { id?: unknown } }).record?.id);
+  return ids.size;
 }

@@ -9,6 +9,7 @@ import type { ProbeRun } from "../domain/probe-set.js";
  */
 export class ProbeMetrics {
   readonly recallAtK: Gauge<"probe_set" | "k">;
+  readonly signalRecallAtK: Gauge<"probe_set" | "k" | "signal">;
   readonly reciprocalRank: Gauge<"probe_set">;
   readonly missed: Gauge<"probe_set">;
   readonly queries: Gauge<"probe_set">;
@@ -23,6 +24,14 @@ export class ProbeMetrics {
       name: "engram_probe_recall_at_k",
       help: "Last probe run: mean over its queries of labelled-relevant memories found in the top k / relevant (1 is perfect).",
       labelNames: ["probe_set", "k"] as const,
+      registers,
+    });
+    this.signalRecallAtK = new Gauge({
+      name: "engram_probe_signal_recall_at_k",
+      help:
+        "Last probe run, ranked by one signal alone (vector or lexical): recall@k as engram_probe_recall_at_k. " +
+        "The fused ranking can hide one broken signal behind the other; this shows which one fell.",
+      labelNames: ["probe_set", "k", "signal"] as const,
       registers,
     });
     this.reciprocalRank = new Gauge({
@@ -73,6 +82,9 @@ export class ProbeMetrics {
   recordRun(run: ProbeRun, at: Date): void {
     const probe_set = run.probeSet;
     this.recallAtK.set({ probe_set, k: String(run.topK) }, run.score.recallAtK);
+    for (const [signal, score] of Object.entries(run.bySignal)) {
+      this.signalRecallAtK.set({ probe_set, k: String(run.topK), signal }, score.recallAtK);
+    }
     this.reciprocalRank.set({ probe_set }, run.score.meanReciprocalRank);
     this.missed.set({ probe_set }, run.score.missed);
     this.queries.set({ probe_set }, run.score.queries);

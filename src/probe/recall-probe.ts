@@ -1,4 +1,5 @@
 import type { LongTermMemory } from "../domain/long-term-memory.js";
+import type { RecallSignals } from "../domain/memory-recall.js";
 import { scoreProbe, type ProbeQueryResult, type ProbeRun, type ProbeSet } from "../domain/probe-set.js";
 import type { Scope } from "../domain/types.js";
 
@@ -35,6 +36,22 @@ export class RecallProbe {
     const started = this.now();
     const seeded = this.checked ? false : await this.seed(signal);
     this.checked = true;
+    const results = await this.ask("both", signal);
+    const vector = await this.ask("vector", signal);
+    const lexical = await this.ask("lexical", signal);
+    return {
+      probeSet: this.set.name,
+      topK: this.options.topK,
+      score: scoreProbe(results),
+      results,
+      bySignal: { vector: scoreProbe(vector), lexical: scoreProbe(lexical) },
+      seeded,
+      seconds: (this.now() - started) / 1000,
+    };
+  }
+
+  /** Each query of the set asked of recall ranking by `signals`, scored against its labels. */
+  private async ask(signals: RecallSignals, signal?: AbortSignal): Promise<ProbeQueryResult[]> {
     const results: ProbeQueryResult[] = [];
     for (const { query, relevant } of this.set.queries) {
       signal?.throwIfAborted();
@@ -49,6 +66,7 @@ export class RecallProbe {
           minScore: 0,
           includeSuperseded: false,
           skipAccessTracking: true,
+          signals,
         },
         signal,
       );
@@ -63,14 +81,7 @@ export class RecallProbe {
         seconds,
       });
     }
-    return {
-      probeSet: this.set.name,
-      topK: this.options.topK,
-      score: scoreProbe(results),
-      results,
-      seeded,
-      seconds: (this.now() - started) / 1000,
-    };
+    return results;
   }
 
   /** Writes the probe memories unless exactly they are stored already. */

@@ -150,12 +150,12 @@ describe("erasure", () => {
   });
 });
 
-/** Stores whose long-term search waits for `until`: a backend that hangs. */
+/** Stores whose long-term recall read waits for `until`: a backend that hangs. */
 function withHungSearch(stores: Stores, until: Promise<void>): Stores {
   const longTerm: LongTermStore = Object.create(stores.longTerm);
-  longTerm.search = async (scope, search) => {
+  longTerm.candidates = async (scope, search) => {
     await until;
-    return stores.longTerm.search(scope, search);
+    return stores.longTerm.candidates(scope, search);
   };
   return { ...stores, longTerm };
 }

@@ -109,8 +109,10 @@ describe("the OpenAI-compatible provider", () => {
     const ended = await client.endSession({ scope: s, sessionId: "batch" });
     expect(ended.decisions.map((d) => d.stored)).toEqual(lines.map(() => true));
     const learnt = embeddingInputs(before);
-    expect(learnt).toHaveLength(Math.ceil(lines.length / batchSize));
-    expect(learnt.reduce((a, b) => a + b, 0)).toBe(lines.length);
+    // Twice the lines: the messages, to show the model the user's closest current memories, then the
+    // statements it extracted, each in requests of the batch size.
+    expect(learnt).toHaveLength(2 * Math.ceil(lines.length / batchSize));
+    expect(learnt.reduce((a, b) => a + b, 0)).toBe(2 * lines.length);
     expect(Math.max(...learnt)).toBeLessThanOrEqual(batchSize);
   });
 

@@ -142,7 +142,8 @@ describe("traces", () => {
       const caller = callerTrace();
       await collect(
         handle.client.assembleContext(
-          { scope, query: "seat", sessionId: "s1", tokenBudget: 200 },
+          // A query of its own per transport: a repeated query's vector comes from the query cache, unembedded.
+          { scope, query: `seat over ${kind}`, sessionId: "s1", tokenBudget: 200 },
           { headers: caller.headers },
         ),
       );
@@ -165,7 +166,7 @@ describe("traces", () => {
     const url = new URL(`http://127.0.0.1:${server.server.mcpPort}/mcp`);
     await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: caller.headers } }));
     try {
-      const result = await client.callTool({ name: "recall", arguments: { query: "which seat?" } });
+      const result = await client.callTool({ name: "recall", arguments: { query: "which seat did I book?" } });
       expect(result.isError).toBeFalsy();
     } finally {
       await client.close();

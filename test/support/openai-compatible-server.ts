@@ -153,7 +153,10 @@ interface PromptMessage {
  * Z" corrects the last fact stated (in the context or the new messages),
  * "I prefer X" is a preference; each becomes a third-person statement
  * citing the new messages it came from. Facts are reported as they stand
- * after corrections, never the corrected claim.
+ * after corrections, never the corrected claim. "I moved to X" / "we
+ * relocated to X" says the user lives in X. Against the CURRENT memories
+ * shown, a fact of the same subject repeats one with the same value and
+ * contradicts one with another, and a move contradicts where the user lived.
  */
 function scriptedExtraction(prompt: string): unknown[] {
   const parse = (section: string) =>
@@ -165,6 +168,15 @@ function scriptedExtraction(prompt: string): unknown[] {
   const [contextPart = "", newPart = ""] = afterContext.split("NEW messages:\n");
   const context = parse(contextPart);
   const fresh = parse(newPart);
+  const current = parse(prompt.split("CURRENT memories of the user:\n")[1]?.split("\n\n")[0] ?? "");
+  const judged = (matches: (content: string) => boolean, same: (content: string) => boolean) => {
+    const related = current.filter((m) => matches(m.content));
+    if (related.length === 0) return { relation: "new", memory_ids: [] };
+    const repeated = related.filter((m) => same(m.content));
+    return repeated.length > 0
+      ? { relation: "repeats", memory_ids: repeated.map((m) => m.id) }
+      : { relation: "contradicts", memory_ids: related.map((m) => m.id) };
+  };
   const facts = new Map<string, { value: string; ids: string[] }>();
   const statements: unknown[] = [];
   let last: string | undefined;
@@ -173,7 +185,17 @@ function scriptedExtraction(prompt: string): unknown[] {
     const correction = /^(?:no|actually)\b.*?\bit(?:'s| is)\s+(.+?)[.!]*$/i.exec(m.content);
     const fact = /\bmy ([a-z ]+?) is (.+?)[.!]*$/i.exec(m.content);
     const preference = /\bI prefer (.+?)[.!]*$/i.exec(m.content);
-    if (correction && last) {
+    const move = /\b(?:I|[Ww]e)(?:'ve)? (?:moved|relocated) to (\p{Lu}\p{L}+)/u.exec(m.content);
+    if (move && isNew) {
+      const city = move[1]!;
+      statements.push({
+        ...statement(`The user lives in ${city}.`, "semantic", "residence", [m.id]),
+        ...judged(
+          (c) => /lives in|home city/i.test(c),
+          (c) => c.includes(city),
+        ),
+      });
+    } else if (correction && last) {
       facts.set(last, { value: correction[1]!, ids: isNew ? [m.id] : [] });
     } else if (fact) {
       last = fact[1]!.toLowerCase();
@@ -183,11 +205,28 @@ function scriptedExtraction(prompt: string): unknown[] {
     }
   }
   for (const [subject, { value, ids }] of facts) {
-    if (ids.length > 0) statements.push(statement(`The user's ${subject} is ${value}.`, "semantic", subject, ids));
+    if (ids.length > 0) {
+      statements.push({
+        ...statement(`The user's ${subject} is ${value}.`, "semantic", subject, ids),
+        ...judged(
+          (c) => c.toLowerCase().startsWith(`the user's ${subject} is `),
+          (c) => c === `The user's ${subject} is ${value}.`,
+        ),
+      });
+    }
   }
   return statements;
 }
 
 function statement(content: string, type: string, subject: string, ids: string[]) {
-  return { content, type, importance: 0.7, subject, occurred_at: "", message_ids: ids };
+  return {
+    content,
+    type,
+    importance: 0.7,
+    subject,
+    occurred_at: "",
+    message_ids: ids,
+    relation: "new",
+    memory_ids: [],
+  };
 }

@@ -26,6 +26,20 @@ describe("parseStatements", () => {
     expect(parseStatements('{"memories": []}', asked)).toEqual([]);
   });
 
+  it("keeps the model's relation to the current memories it was shown, and ignores ids it was not", () => {
+    const judged = { ...good, relation: "contradicts", memory_ids: ["mem-1", "invented"] };
+    expect(parseStatements(JSON.stringify({ memories: [judged] }), asked, new Set(["mem-1"]))[0]?.relation).toEqual({
+      kind: "contradicts",
+      memoryIds: ["mem-1"],
+    });
+    const unknown = { ...good, relation: "contradicts", memory_ids: ["invented"] };
+    expect(
+      parseStatements(JSON.stringify({ memories: [unknown] }), asked, new Set(["mem-1"]))[0]?.relation,
+    ).toBeUndefined();
+    const fresh = { ...good, relation: "new", memory_ids: [] };
+    expect(parseStatements(JSON.stringify({ memories: [fresh] }), asked)[0]?.relation).toBeUndefined();
+  });
+
   it.each([
     ["not JSON", "{memories"],
     ["no list", '{"facts": []}'],
