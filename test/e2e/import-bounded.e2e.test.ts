@@ -82,28 +82,31 @@ describe.each([
     expect(answered).toBeGreaterThan(0);
   });
 
-  it.runIf(heavy)("answers another tenant while importing 100 x 8 KiB into a user holding 5,000", async () => {
-    const scope = { namespace: "import-attack", userId: randomUUID() };
-    for (let batch = 0; batch < 5; batch++) {
-      await attacker.importMemories({
-        scope,
-        memories: Array.from({ length: 1000 }, (_, i) => ({
-          type: MemoryType.EPISODIC,
-          content: `${words(batch * 1000 + i + 1, 200)} note ${batch * 1000 + i}`,
-        })),
+  // Seeding 5,000 memories through MiniLM takes minutes on two cores: the hashed embedder alone carries
+  // this case (the stall it guards against is settlement's, the same with either embedder).
+  if (heavy)
+    it("answers another tenant while importing 100 x 8 KiB into a user holding 5,000", async () => {
+      const scope = { namespace: "import-attack", userId: randomUUID() };
+      for (let batch = 0; batch < 5; batch++) {
+        await attacker.importMemories({
+          scope,
+          memories: Array.from({ length: 1000 }, (_, i) => ({
+            type: MemoryType.EPISODIC,
+            content: `${words(batch * 1000 + i + 1, 200)} note ${batch * 1000 + i}`,
+          })),
+        });
+      }
+      const memories = Array.from({ length: 100 }, (_, i) => ({
+        type: MemoryType.EPISODIC,
+        content: words(100_000 + i, 8 * 1024),
+      }));
+      let created = 0;
+      const answered = await pingsDuring(bystander, async () => {
+        const { results } = await attacker.importMemories({ scope, memories });
+        created = results.filter((r) => r.outcome === RememberOutcome.CREATED).length;
       });
-    }
-    const memories = Array.from({ length: 100 }, (_, i) => ({
-      type: MemoryType.EPISODIC,
-      content: words(100_000 + i, 8 * 1024),
-    }));
-    let created = 0;
-    const answered = await pingsDuring(bystander, async () => {
-      const { results } = await attacker.importMemories({ scope, memories });
-      created = results.filter((r) => r.outcome === RememberOutcome.CREATED).length;
+      expect(created).toBe(100);
+      console.log(`100 x 8 KiB into 5,000: ${answered} Pings of another tenant answered meanwhile`);
+      expect(answered).toBeGreaterThan(0);
     });
-    expect(created).toBe(100);
-    console.log(`100 x 8 KiB into 5,000: ${answered} Pings of another tenant answered meanwhile`);
-    expect(answered).toBeGreaterThan(0);
-  });
 });
