@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { serverBackends } from "../support/backends.js";
@@ -64,6 +64,27 @@ describe.each(backends)("recall ranking on %s", (_, backendEnv) => {
     expect(recalled.memories[1]?.memory?.content).toBe(
       "The lake at sunrise, with my little boy fishing off the old jetty.",
     );
+  });
+
+  it("does not lift a remembered line retold right after a matching turn: it stands for every telling", async () => {
+    const scope = newScope();
+    const at = (minute: number) => timestampFromDate(new Date(Date.UTC(2023, 4, 8, 12, minute)));
+    const remember = (content: string, minute: number) =>
+      client.remember({ scope, type: MemoryType.EPISODIC, content, occurredAt: at(minute) });
+    const chatter = "Sage: Would you like me to make a note of that?";
+    await remember(chatter, 0);
+    await remember("Caroline: I painted the lake at sunrise for the art fair.", 30);
+    await remember("Melanie: My sister moved to Lisbon last spring.", 45);
+    const query = "What did Caroline paint for the art fair?";
+    const relevanceOfChatter = async () =>
+      (await client.recall({ scope, query, topK: 10, skipAccessTracking: true })).memories.find(
+        (m) => m.memory?.content === chatter,
+      )?.relevance;
+    const before = await relevanceOfChatter();
+    expect(before).toBeDefined();
+    // Told again right after the matching turn: the retelling merges into it and moves its occurrence there.
+    expect((await remember(chatter, 31)).outcome).toBe(RememberOutcome.MERGED);
+    expect(await relevanceOfChatter()).toBeCloseTo(before!, 6);
   });
 
   it("ranks an old event by relevance when the question is not about recency, and the newest when it is", async () => {

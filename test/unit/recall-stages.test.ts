@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readRecallQuery } from "../../src/domain/recall-query.js";
 import { rankRecallCandidates, type RecallRankingPolicy } from "../../src/domain/recall-ranking.js";
-import { liftReplies } from "../../src/domain/reply-lift.js";
+import { liftReplies, retoldSince } from "../../src/domain/reply-lift.js";
 import { reorderByRerank, rerankDocument } from "../../src/domain/rerank.js";
 import { boostNamedSpeakers } from "../../src/domain/speaker-match.js";
 import { unknownSource, type Memory, type MemoryRecord } from "../../src/domain/types.js";
@@ -86,6 +86,60 @@ describe("liftReplies", () => {
     const elsewhere = { ...reply, memory: { ...reply.memory, source: { ...session, sessionId: "s2" } } };
     expect(liftReplies([question, elsewhere], 0.5, 10 * 60_000)[1]!.relevance).toBe(0.2);
     expect(liftReplies([question, reply], 0.5, 30_000)[1]!.relevance).toBe(0.2);
+  });
+
+  const remembered = { ...unknownSource, kind: "remember" as const };
+  const storedAt = (minutes: number) => ({ createdAt: minutesAgo(minutes), updatedAt: minutesAgo(minutes) });
+  const turn = (id: string, said: number, stored: number, relevance: number) => ({
+    memory: memory(id, { source: remembered, occurredAt: minutesAgo(said), ...storedAt(stored) }),
+    relevance,
+  });
+
+  it("lifts a reply stored as it was said, turn by turn", () => {
+    const lifted = liftReplies([turn("question", 3, 3, 0.8), turn("reply", 2, 2, 0.2)], 0.5, 10 * 60_000);
+    expect(lifted[1]!.relevance).toBeCloseTo(0.2 + 0.5 * 0.8 * 0.8);
+  });
+
+  it("neither lifts nor is lifted by a memory told again since it was stored", () => {
+    // "Would you like me to make a note of that?" first said an hour ago, told again since: the retellings
+    // merged into it and moved its occurrence to the newest, not its creation.
+    const earlier = turn("earlier", 30, 30, 0.1);
+    const chatter = turn("chatter", 2, 60, 0.5);
+    const toChatter = liftReplies([earlier, turn("question", 3, 3, 0.8), chatter], 0.5, 10 * 60_000);
+    expect(toChatter[2]!.relevance).toBe(0.5);
+    const fromChatter = liftReplies([earlier, chatter, turn("next", 1, 1, 0.2)], 0.5, 10 * 60_000);
+    expect(fromChatter[2]!.relevance).toBe(0.2);
+  });
+
+  it("finds a retold memory by what was stored after it though said before it", () => {
+    expect(
+      retoldSince([turn("a", 30, 60, 0).memory, turn("b", 20, 20, 0).memory, turn("c", 10, 60, 0).memory]),
+    ).toEqual([false, false, true]);
+  });
+
+  it("neither lifts nor is lifted by a memory that stands for several statements", () => {
+    const session = { ...unknownSource, kind: "session" as const, sessionId: "s1" };
+    const fromTwo = { ...session, messageIds: ["m1", "m2"] };
+    const single = (id: string, said: number, relevance: number, source = { ...session, messageIds: [id] }) => ({
+      memory: memory(id, { source, occurredAt: minutesAgo(said) }),
+      relevance,
+    });
+    const version = {
+      content: "I take my coffee with two sugars",
+      importance: 0.5,
+      subject: "",
+      metadata: {},
+      validFrom: minutesAgo(90),
+      validUntil: minutesAgo(3),
+      replacedAt: now,
+    };
+    const rewritten = {
+      ...single("rewritten", 2, 0.2),
+      memory: { ...single("rewritten", 2, 0.2).memory, history: [version] },
+    };
+    expect(liftReplies([single("q", 3, 0.8), single("merged", 2, 0.2, fromTwo)], 0.5, 600_000)[1]!.relevance).toBe(0.2);
+    expect(liftReplies([single("merged", 3, 0.8, fromTwo), single("r", 2, 0.2)], 0.5, 600_000)[1]!.relevance).toBe(0.2);
+    expect(liftReplies([single("q", 3, 0.8), rewritten], 0.5, 600_000)[1]!.relevance).toBe(0.2);
   });
 });
 
