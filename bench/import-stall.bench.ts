@@ -5,6 +5,7 @@ import { MemoryType } from "../src/gen/engram/v1/long_term_pb.js";
 import { MemoryService } from "../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../src/gen/engram/v1/short_term_pb.js";
 import { startEngramProcess } from "./engram-process.js";
+import { randomWords } from "../test/support/adversarial-texts.js";
 
 /**
  * The worst inputs of ImportMemories at its limits, and AppendMessages on a
@@ -14,17 +15,7 @@ import { startEngramProcess } from "./engram-process.js";
  * 32 KiB appends cost on a fresh server and after 300 more such messages.
  */
 export async function benchImportStall(): Promise<void> {
-  const words = (seed: number, bytes: number) => {
-    let state = seed;
-    let text = "";
-    while (text.length < bytes) {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      text += `${((state >>> 0) % 1_000_000).toString(36)} `;
-    }
-    return text.slice(0, bytes);
-  };
+  const words = randomWords;
   const rows: string[] = [];
   for (const [label, env] of [
     ["hashed embedder", { ENGRAM_MODEL_PROVIDER: "local" }],

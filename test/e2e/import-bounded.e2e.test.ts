@@ -5,6 +5,7 @@ import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_p
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { openClient } from "../support/clients.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
+import { randomWords } from "../support/adversarial-texts.js";
 
 /**
  * ImportMemories at its limits cannot freeze the server for other tenants:
@@ -20,17 +21,7 @@ import { startTestServer, type TestServer } from "../support/server-harness.js";
  * inferences of the MiniLM model; the default embedder's inference runs on
  * a worker thread (the last case sends a few memories through it).
  */
-const words = (seed: number, bytes: number) => {
-  let state = seed;
-  let text = "";
-  while (text.length < bytes) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    text += `${((state >>> 0) % 1_000_000).toString(36)} `;
-  }
-  return text.slice(0, bytes);
-};
+const words = randomWords;
 
 /** Runs `work` while another tenant pings in a loop; the Pings answered while it ran. */
 async function pingsDuring(client: Client<typeof MemoryService>, work: () => Promise<void>): Promise<number> {

@@ -56,3 +56,20 @@ function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * `bytes` of space-separated pseudo-random base-36 words from `seed`
+ * (xorshift): text that compresses and tokenizes like noise, the same for the
+ * same seed, so near-identical inputs differ only where the caller makes them.
+ */
+export function randomWords(seed: number, bytes: number): string {
+  let state = seed;
+  let text = "";
+  while (text.length < bytes) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    text += `${((state >>> 0) % 1_000_000).toString(36)} `;
+  }
+  return text.slice(0, bytes);
+}
