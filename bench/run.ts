@@ -11,13 +11,14 @@ import { benchRedis } from "./redis.bench.js";
 import { benchRedisSentinel } from "./redis-sentinel.bench.js";
 import { benchRemember } from "./remember.bench.js";
 import { benchWeaviate } from "./weaviate.bench.js";
+import { benchWeaviateRatio } from "./weaviate-ratio.bench.js";
 
 /**
  * `npm run bench`: prints latency percentiles and throughput for Engram's
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,network-floods,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,network-floods,agents,weaviate-ratio picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -39,6 +40,9 @@ if (wanted("redis")) await benchRedis({ calls, concurrency });
 if (wanted("redis-sentinel")) await benchRedisSentinel({ calls, concurrency });
 if (wanted("remember")) await benchRemember({ calls, concurrency });
 if (wanted("import")) await benchImport({ memories });
+if (wanted("weaviate-ratio")) {
+  await benchWeaviateRatio({ calls, memories: Number(process.env.BENCH_BIG_TENANT ?? 100_000) });
+}
 if (wanted("weaviate")) {
   await benchWeaviate({
     calls,
