@@ -16,6 +16,7 @@ import type {
 } from "../../domain/ports.js";
 import { UnavailableError } from "../../domain/errors.js";
 import { AccessWriteIncomplete } from "../../domain/pending-access.js";
+import { stageTimings, type Stage } from "../../observability/stage-timings.js";
 import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
 import { descriptionOf, embedderIn } from "./weaviate-schema.js";
 import type { WeaviateUserRegistry } from "./weaviate-user-registry.js";
@@ -263,28 +264,36 @@ export class WeaviateLongTermStore implements LongTermStore {
       const none = new Float32Array(0);
       try {
         const [near, lexical] = await Promise.all([
-          tenant.query.nearVector(Array.from(search.embedding), {
-            limit: search.limit,
-            // Only memories pointing the query's way (cosine > 0), as on the embedded store.
-            distance: 1 - 1e-6,
-            returnMetadata: ["distance"],
-            ...where,
-          }),
+          timed(
+            "vector search",
+            tenant.query.nearVector(Array.from(search.embedding), {
+              limit: search.limit,
+              // Only memories pointing the query's way (cosine > 0), as on the embedded store.
+              distance: 1 - 1e-6,
+              returnMetadata: ["distance"],
+              ...where,
+            }),
+          ),
           search.terms.length === 0
             ? undefined
-            : tenant.query.bm25(search.terms.join(" "), {
-                queryProperties: ["content"],
-                limit: search.limit,
-                returnMetadata: ["score"],
-                ...where,
-              }),
+            : timed(
+                "lexical search",
+                tenant.query.bm25(search.terms.join(" "), {
+                  queryProperties: ["content"],
+                  limit: search.limit,
+                  returnMetadata: ["score"],
+                  ...where,
+                }),
+              ),
         ]);
+        const decoding = stageTimings.begin();
         const vector: CandidateHit[] = near.objects
           .map((o) => ({ record: toRecord(o.uuid, o.properties, none), score: 1 - (o.metadata?.distance ?? 1) }))
           .filter((hit) => hit.score > 0);
         const bm25: CandidateHit[] = (lexical?.objects ?? [])
           .map((o) => ({ record: toRecord(o.uuid, o.properties, none), score: o.metadata?.score ?? 0 }))
           .filter((hit) => hit.score > 0);
+        stageTimings.end("candidate decoding", decoding);
         return { vector, lexical: bm25 };
       } catch (error) {
         if (isTenantNotFound(error)) return { vector: [], lexical: [] };
@@ -349,6 +358,10 @@ export class WeaviateLongTermStore implements LongTermStore {
    * the user's write lock, and `update` never writes these properties.
    */
   recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
+    return timed("access write", this.recordAccessNow(scope, counts, at));
+  }
+
+  private recordAccessNow(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
     return this.call(async () => {
       const tenant = this.tenant(scope);
       const ids = [...counts.keys()];
@@ -527,6 +540,16 @@ export function tenantName(scope: Scope): string {
 
 /** Access-statistics merges sent at once by one flush: enough to overlap round trips, few enough to leave Weaviate to the queries. */
 const accessMergesInFlight = 4;
+
+/** `work`'s time as `stage` (ENGRAM_STAGE_TIMINGS), failed or not. */
+async function timed<T>(stage: Stage, work: Promise<T>): Promise<T> {
+  const started = stageTimings.begin();
+  try {
+    return await work;
+  } finally {
+    stageTimings.end(stage, started);
+  }
+}
 
 /** `work` over every item, at most `limit` at a time. */
 async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
