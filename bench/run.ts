@@ -1,6 +1,7 @@
 import { benchAgents } from "./agents.bench.js";
 import { benchBoundedWork } from "./bounded-work.bench.js";
 import { benchEmbedded } from "./embedded.bench.js";
+import { benchEmbedderMemory } from "./embedder-memory.bench.js";
 import { benchGhz } from "./ghz.bench.js";
 import { benchImport } from "./import.bench.js";
 import { benchLearning } from "./learning.bench.js";
@@ -18,7 +19,7 @@ import { benchWeaviateRatio } from "./weaviate-ratio.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,network-floods,agents,weaviate-ratio picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,network-floods,agents,weaviate-ratio,embedder-memory picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -31,6 +32,7 @@ const wanted = (name: string) => only === undefined || only.includes(name);
 if (wanted("ghz")) await benchGhz({ calls, concurrency });
 if (wanted("recall-speed")) await benchRecallSpeed({ memories, calls, concurrency });
 if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
+if (wanted("embedder-memory")) await benchEmbedderMemory();
 if (wanted("ranking")) await benchRanking({ calls });
 if (wanted("learning")) await benchLearning({ calls, concurrency });
 if (wanted("bounded-work")) await benchBoundedWork();
