@@ -15,7 +15,8 @@ import { startEngramProcess } from "./engram-process.js";
  * idle, after a Recall and after a burst of long Recalls. Every figure is
  * shown with glibc's default malloc and with its mmap threshold fixed
  * (MALLOC_MMAP_THRESHOLD_=131072, what the container image sets), with the
- * inference speed and a digest of one vector to show results unchanged.
+ * inference speed (the better of two alternated runs) and a digest of one
+ * vector to show results unchanged.
  */
 const fixedThreshold = { MALLOC_MMAP_THRESHOLD_: "131072" };
 
@@ -43,8 +44,22 @@ export async function benchEmbedderMemory(): Promise<void> {
     console.log(`| ${s.step} | ${s.rss.toFixed(0)} | ${i === 0 ? "" : (s.rss - components[i - 1]!.rss).toFixed(0)} |`),
   );
 
+  // Alternated, twice each, so the machine's load drifts over both alike; memory from the first pair, speed the better of two.
   const plain = stages("embedder", {});
   const fixed = stages("embedder", fixedThreshold);
+  const plainAgain = stages("embedder", {});
+  const fixedAgain = stages("embedder", fixedThreshold);
+  for (const [runs, again] of [
+    [plain, plainAgain],
+    [fixed, fixedAgain],
+  ] as const) {
+    runs.forEach((s, i) => {
+      for (const key of ["msPerQuery", "msPerBurst"]) {
+        const other = again[i]?.[key];
+        if (typeof s[key] === "number" && typeof other === "number") s[key] = Math.min(s[key], other);
+      }
+    });
+  }
   console.log(`\nThe embedder as Engram opens and uses it (resident set, MiB; load average ${load()})`);
   console.log("| step | glibc default | mmap threshold fixed | difference | detail (default / fixed) |");
   console.log("|---|---:|---:|---:|---|");
