@@ -1,14 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, type Client } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
 import { MemorySourceKind, MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
-import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
-import { serverBackends } from "../support/backends.js";
-import { openClient } from "../support/clients.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 import { collect, expectStatus } from "../support/expect-status.js";
-import { startTestServer, type TestServer } from "../support/server-harness.js";
 
 /**
  * Managing what Engram holds of a user, through the gRPC API with the
@@ -20,13 +17,7 @@ const backends = serverBackends();
 const year = (y: number) => timestampFromDate(new Date(`${y}-06-01T00:00:00Z`));
 
 describe.each(backends)("memory management on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    server = await startTestServer(backendEnv());
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  const { client } = startEngramOnBackend(backendEnv);
   const newScope = () => ({ namespace: "manage", userId: randomUUID() });
   const home = (content: string, y: number) => ({
     type: MemoryType.SEMANTIC,
