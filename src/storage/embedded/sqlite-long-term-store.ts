@@ -108,14 +108,14 @@ export class SqliteLongTermStore implements LongTermStore {
    */
   async search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
     // BM25 alone (alpha 0) takes no vector candidates, as Weaviate's hybrid does.
+    // The full-text match runs on the read thread while this one scans the vectors.
+    const lexicalAnswer =
+      search.alpha >= 1 ? Promise.resolve([]) : this.lexicalCandidates(scope, search, ftsQuery(search.text));
+    // Awaited below: a failure must not count as unhandled while the vectors are scanned.
+    lexicalAnswer.catch(() => {});
     const vector = search.alpha > 0 ? this.vectorCandidates(scope, search).filter((v) => v.score > 0) : [];
     const scored =
-      search.alpha >= 1
-        ? vector
-        : fuseRelativeScores(vector, this.lexicalCandidates(scope, search, ftsQuery(search.text)), search.alpha).slice(
-            0,
-            search.limit,
-          );
+      search.alpha >= 1 ? vector : fuseRelativeScores(vector, await lexicalAnswer, search.alpha).slice(0, search.limit);
     if (scored.length === 0) return [];
     const rows = this.database.all(
       `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${scored.map(() => "?").join(", ")})`,
@@ -135,8 +135,11 @@ export class SqliteLongTermStore implements LongTermStore {
    * with their raw scores for the domain to fuse (domain/recall-ranking.ts).
    */
   async candidates(scope: Scope, search: CandidateSearch): Promise<RecallCandidates> {
+    // The full-text match runs on the read thread while this one scans the vectors.
+    const lexicalAnswer = this.lexicalCandidates(scope, search, ftsTermsQuery(search.terms));
+    lexicalAnswer.catch(() => {});
     const vector = this.vectorCandidates(scope, search).filter((v) => v.score > 0);
-    const lexical = this.lexicalCandidates(scope, search, ftsTermsQuery(search.terms));
+    const lexical = await lexicalAnswer;
     const ids = [...new Set([...vector, ...lexical].map((s) => s.id))];
     if (ids.length === 0) return { vector: [], lexical: [] };
     const rows = this.database.all(
@@ -182,36 +185,37 @@ export class SqliteLongTermStore implements LongTermStore {
    * bm25() is negated: higher is better). Every match is checked against
    * memories_search, an index of the columns the checks read: the planner
    * would otherwise read each matching row, vector and text included (75 ms
-   * against 12 ms for a query matching 10,000 memories).
+   * against 12 ms for a query matching 10,000 memories). On the read thread
+   * (SqliteDatabase.readAll): a long query's match is the costliest step of
+   * a Recall and the caller chooses it.
    */
-  private lexicalCandidates(
+  private async lexicalCandidates(
     scope: Scope,
     search: CandidateSearch | MemorySearch,
     match: string | undefined,
-  ): ScoredId[] {
+  ): Promise<ScoredId[]> {
     if (match === undefined) return [];
     const types = search.types.length > 0 ? `AND m.type IN (${search.types.map(() => "?").join(", ")})` : "";
     const current = search.includeSuperseded ? "" : "AND m.superseded_by IS NULL";
     const filter = filterSql(search.filter, "m");
     const speakers = search.speakers ?? [];
     const spoken = speakers.length > 0 ? `AND m.speaker IN (${speakers.map(() => "?").join(", ")})` : "";
-    return this.database
-      .all(
-        `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
+    const rows = await this.database.readAll(
+      `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
          JOIN memory_search_keys k ON k.key = memories_fts.rowid
          JOIN memories m INDEXED BY memories_search
            ON m.namespace = k.namespace AND m.user_id = k.user_id AND m.id = k.id
          WHERE memories_fts MATCH ? AND k.namespace = ? AND k.user_id = ? ${types} ${current} ${spoken}${filter.where}
          ORDER BY bm25(memories_fts) LIMIT ?`,
-        match,
-        scope.namespace,
-        scope.userId,
-        ...search.types,
-        ...speakers,
-        ...filter.params,
-        search.limit,
-      )
-      .map((row) => ({ id: String(row.id), score: Number(row.score) }));
+      match,
+      scope.namespace,
+      scope.userId,
+      ...search.types,
+      ...speakers,
+      ...filter.params,
+      search.limit,
+    );
+    return rows.map((row) => ({ id: String(row.id), score: Number(row.score) }));
   }
 
   /** Ids of the user's memories that pass the filter, or undefined when it filters nothing. */
