@@ -7,8 +7,10 @@ import { rankMemories } from "../src/domain/ranking.js";
 import { MemoryType } from "../src/gen/engram/v1/long_term_pb.js";
 import { MemoryService, RecallResponseSchema } from "../src/gen/engram/v1/memory_service_pb.js";
 import { OnnxEmbedder } from "../src/models/onnx-embedder.js";
+import { join } from "node:path";
 import { startEngramProcess, type EngramProcess } from "./engram-process.js";
 import { topics } from "./corpus.js";
+import { seededDatabase } from "./seed-cache.js";
 
 type Stages = Awaited<ReturnType<EngramProcess["stageTimings"]>>;
 
@@ -32,10 +34,27 @@ export async function benchRecallSpeed(options: { calls: number; concurrency: nu
   const modelRate = 160 / ((performance.now() - batchStarted) / 1000);
   await model.close();
 
-  const current = await measureBuild("dist/main.js", true, options);
+  // Both builds start from one seeded database (bench/seed-cache.ts): seeded once, then copied.
+  const small = 1_000;
+  const large = options.memories;
+  const seeded = await seededDatabase(
+    `recall-speed-${small}-${large}`,
+    join(onnx.modelDir, "model.onnx"),
+    async (e) => {
+      const client = createClient(MemoryService, createGrpcTransport({ baseUrl: e.baseUrl }));
+      await seed(client, smallUser, small, 0);
+      await seed(client, largeUser, large, 100_000);
+    },
+  );
+  console.log(
+    seeded.seededSeconds === undefined
+      ? `seeded memories: a copy of ${seeded.path}`
+      : `seeded ${small + large} memories through ImportMemories in ${seeded.seededSeconds.toFixed(0)} s (kept in ${seeded.path})`,
+  );
+  const measured = { ...options, small, large, seed: seeded.path };
+  const current = await measureBuild("dist/main.js", true, measured);
   const baselineMain = process.env.BENCH_BASELINE_MAIN;
-  const baseline = baselineMain ? await measureBuild(baselineMain, false, options) : undefined;
-  const { small, large } = current;
+  const baseline = baselineMain ? await measureBuild(baselineMain, false, measured) : undefined;
 
   console.log(
     `\nRecall speed, embedded default with the ONNX model (Engram in its own process, loopback gRPC; ` +
@@ -130,6 +149,9 @@ export async function benchRecallSpeed(options: { calls: number; concurrency: nu
   );
 }
 
+const smallUser = { namespace: "bench", userId: "thousand" };
+const largeUser = { namespace: "bench", userId: "large" };
+
 interface BuildFigures {
   readonly small: number;
   readonly large: number;
@@ -151,24 +173,21 @@ interface BuildFigures {
 async function measureBuild(
   main: string,
   stages: boolean,
-  options: { calls: number; concurrency: number; memories: number },
+  options: { calls: number; concurrency: number; small: number; large: number; seed: string },
 ): Promise<BuildFigures> {
-  const { calls, concurrency } = options;
-  const small = 1_000;
-  const large = options.memories;
+  const { calls, concurrency, small, large } = options;
   const engram = await startEngramProcess(
-    stages ? { ENGRAM_STAGE_TIMINGS: "true", ENGRAM_QUERY_EMBEDDING_CACHE: "0" } : {},
+    stages
+      ? { ENGRAM_STAGE_TIMINGS: "true", ENGRAM_QUERY_EMBEDDING_CACHE: "0" }
+      : { ENGRAM_QUERY_EMBEDDING_CACHE: "0" },
     main,
+    { seed: options.seed },
   );
   const timings = async (): Promise<Stages> => (stages ? engram.stageTimings() : {});
   try {
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const idleRss = engram.rssMiB();
     const client = createClient(MemoryService, createGrpcTransport({ baseUrl: engram.baseUrl }));
-    const smallUser = { namespace: "bench", userId: "thousand" };
-    const largeUser = { namespace: "bench", userId: "large" };
-    await seed(client, smallUser, small, 0);
-    await seed(client, largeUser, large, 100_000);
     await client.setWorking({ scope: smallUser, taskId: "task", entries: { plan: "compare three flights" } });
     await client.appendMessages({
       scope: smallUser,

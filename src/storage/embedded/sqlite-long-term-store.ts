@@ -12,6 +12,7 @@ import type {
   RecallCandidates,
 } from "../../domain/ports.js";
 import { fuseRelativeScores, type ScoredId } from "../../domain/hybrid-fusion.js";
+import { stageTimings } from "../../observability/stage-timings.js";
 import { ftsQuery, ftsTermsQuery } from "./fts-query.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 import { UserVectorCache, type UserVectors, type VectorRow } from "./user-vector-cache.js";
@@ -136,12 +137,17 @@ export class SqliteLongTermStore implements LongTermStore {
    */
   async candidates(scope: Scope, search: CandidateSearch): Promise<RecallCandidates> {
     // The full-text match runs on the read thread while this one scans the vectors.
+    const sent = stageTimings.begin();
     const lexicalAnswer = this.lexicalCandidates(scope, search, ftsTermsQuery(search.terms));
     lexicalAnswer.catch(() => {});
+    let started = stageTimings.begin();
     const vector = this.vectorCandidates(scope, search).filter((v) => v.score > 0);
+    stageTimings.end("vector search", started);
     const lexical = await lexicalAnswer;
+    stageTimings.end("lexical search", sent);
     const ids = [...new Set([...vector, ...lexical].map((s) => s.id))];
     if (ids.length === 0) return { vector: [], lexical: [] };
+    started = stageTimings.begin();
     const rows = this.database.all(
       `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
       scope.namespace,
@@ -154,7 +160,9 @@ export class SqliteLongTermStore implements LongTermStore {
         const record = byId.get(s.id);
         return record ? [{ record, score: s.score }] : [];
       });
-    return { vector: hits(vector), lexical: hits(lexical) };
+    const found = { vector: hits(vector), lexical: hits(lexical) };
+    stageTimings.end("row load", started);
+    return found;
   }
 
   /** The user's `limit` nearest vectors by cosine (vectors are unit length), best first. */
