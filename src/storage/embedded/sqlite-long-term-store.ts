@@ -137,7 +137,8 @@ export class SqliteLongTermStore implements LongTermStore {
       search.alpha >= 1 ? Promise.resolve([]) : this.lexicalCandidates(scope, search, ftsQuery(search.text));
     // Awaited below: a failure must not count as unhandled while the vectors are scanned.
     lexicalAnswer.catch(() => {});
-    const vector = search.alpha > 0 ? this.vectorCandidates(scope, search).filter((v) => v.score > 0) : [];
+    const vector =
+      search.alpha > 0 ? this.vectorCandidates(scope, search, search.embedding).filter((v) => v.score > 0) : [];
     const scored =
       search.alpha >= 1 ? vector : fuseRelativeScores(vector, await lexicalAnswer, search.alpha).slice(0, search.limit);
     if (scored.length === 0) return [];
@@ -161,10 +162,12 @@ export class SqliteLongTermStore implements LongTermStore {
   async candidates(scope: Scope, search: CandidateSearch): Promise<RecallCandidates> {
     // The full-text match runs on the read thread while this one scans the vectors.
     const sent = stageTimings.begin();
+    // It needs no vector: it starts while the model may still be computing the query's.
     const lexicalAnswer = this.lexicalCandidates(scope, search, ftsTermsQuery(search.terms));
     lexicalAnswer.catch(() => {});
+    const embedding = await search.embedding;
     let started = stageTimings.begin();
-    const vector = this.vectorCandidates(scope, search).filter((v) => v.score > 0);
+    const vector = this.vectorCandidates(scope, search, embedding).filter((v) => v.score > 0);
     stageTimings.end("vector search", started);
     const lexical = await lexicalAnswer;
     stageTimings.end("lexical search", sent);
@@ -189,14 +192,13 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 
   /** The user's `limit` nearest vectors by cosine (vectors are unit length), best first. */
-  private vectorCandidates(scope: Scope, search: CandidateSearch | MemorySearch): ScoredId[] {
+  private vectorCandidates(scope: Scope, search: CandidateSearch | MemorySearch, query: Float32Array): ScoredId[] {
     const user = this.userVectors(scope);
     const wanted = new Set(search.types);
     const allowed = this.matchingIds(scope, search.filter);
     const speakers = new Set(search.speakers ?? []);
     const best = new TopK(search.limit);
     const { matrix } = user;
-    const query = search.embedding;
     const d = this.dimensions;
     for (let i = 0; i < user.ids.length; i++) {
       if (wanted.size > 0 && !wanted.has(user.types[i]!)) continue;
