@@ -174,13 +174,14 @@ export class SqliteLongTermStore implements LongTermStore {
     const ids = [...new Set([...vector, ...lexical].map((s) => s.id))];
     if (ids.length === 0) return { vector: [], lexical: [] };
     started = stageTimings.begin();
+    // Every column but the vector, which candidates do not carry (up to 100 rows of 1.5 KiB each, copied for nothing).
     const rows = this.database.all(
-      `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
+      `SELECT ${candidateColumns} FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
       scope.namespace,
       scope.userId,
       ...ids,
     );
-    const byId = new Map(rows.map((row) => [String(row.id), { ...toRecord(row), embedding: new Float32Array(0) }]));
+    const byId = new Map(rows.map((row) => [String(row.id), toRecord(row)]));
     const hits = (list: readonly ScoredId[]) =>
       list.flatMap((s) => {
         const record = byId.get(s.id);
@@ -463,6 +464,9 @@ function vectorRow(record: MemoryRecord): VectorRow {
   };
 }
 
+/** The columns a recall candidate is read from: all but `embedding` (toRecord leaves it empty). */
+const candidateColumns = [...keyColumns, ...valueColumns.filter((c) => c !== "embedding")].join(", ");
+
 const insertSql = `INSERT INTO memories (${[...keyColumns, ...valueColumns].join(", ")})
   VALUES (${[...keyColumns, ...valueColumns].map(() => "?").join(", ")})`;
 
@@ -544,7 +548,7 @@ function toRecord(row: Record<string, SQLInputValue>): MemoryRecord {
     accessCount: Number(row.access_count),
     supersededBy: row.superseded_by === null ? undefined : String(row.superseded_by),
     validUntil: optionalDate(row.valid_until),
-    embedding: toVector(row.embedding),
+    embedding: row.embedding === undefined ? new Float32Array(0) : toVector(row.embedding),
     source: {
       kind: String(row.source_kind) as MemorySource["kind"],
       sessionId: String(row.source_session),
