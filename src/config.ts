@@ -266,6 +266,12 @@ function readNetwork(read: EnvReader): NetworkLimits {
     Math.round(read.number(name, fallbackMs / 1000, 0.1, 86_400) * 1000);
   return {
     maxConnections: read.integer("ENGRAM_NET_MAX_CONNECTIONS", d.maxConnections, 1, 1_000_000),
+    maxConnectionsPerAddress: read.integer(
+      "ENGRAM_NET_MAX_CONNECTIONS_PER_ADDRESS",
+      d.maxConnectionsPerAddress,
+      0,
+      1_000_000,
+    ),
     maxStreams: read.integer("ENGRAM_NET_MAX_STREAMS", d.maxStreams, 1, 1_000_000),
     maxUnauthenticatedCalls: read.integer(
       "ENGRAM_NET_MAX_UNAUTHENTICATED_CALLS",
