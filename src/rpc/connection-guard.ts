@@ -3,6 +3,7 @@ import type { Http2Session } from "node:http2";
 import type { Server as NetServer, Socket } from "node:net";
 import type { NetworkLimits } from "../domain/network-limits.js";
 import { ConnectionsPerAddress } from "./connections-per-address.js";
+import { watchHttp1Responses } from "./http1-slow-readers.js";
 import type { ListenerName, NetworkRefusals } from "./network-refusals.js";
 
 /**
@@ -140,13 +141,14 @@ export function guardHttp1Listener(
   guardHttp1(server, limits, refusals, listener);
 }
 
-/** Applies the inactivity timeout to an HTTP/1.1 server and counts what it closes. */
+/** Applies the inactivity and slow-reader timeouts to an HTTP/1.1 server and counts what they close. */
 export function guardHttp1(
   server: Http1Server,
   limits: NetworkLimits,
   refusals: NetworkRefusals,
   listener: ListenerName,
 ) {
+  watchHttp1Responses(server, limits, refusals, listener);
   server.setTimeout(limits.idleTimeoutMs, (socket: Socket) => {
     refusals.record(listener, "idle-timeout");
     socket.destroy();
