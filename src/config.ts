@@ -362,6 +362,7 @@ function readRedis(read: EnvReader): RedisConfig | undefined {
     keyPrefix,
     commandTimeoutMs: read.integer("ENGRAM_REDIS_COMMAND_TIMEOUT_MS", 2000, 10, 600_000),
     connectTimeoutMs: read.integer("ENGRAM_REDIS_CONNECT_TIMEOUT_MS", 2000, 10, 600_000),
+    erasureRewriteIntervalMs: read.integer("ENGRAM_REDIS_ERASURE_REWRITE_SECONDS", 300, 0, 30 * 86_400) * 1000,
     replicaAcknowledgement: {
       replicas: waitReplicas,
       timeoutMs: read.integer("ENGRAM_REDIS_WAIT_TIMEOUT_MS", 1000, 1, 60_000),
