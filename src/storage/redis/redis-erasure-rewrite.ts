@@ -1,5 +1,4 @@
 import { Cluster, type Redis } from "ioredis";
-import type { Logger } from "../../observability/logger.js";
 import type { RedisClient } from "./lua-script.js";
 
 /**
@@ -13,6 +12,12 @@ import type { RedisClient } from "./lua-script.js";
  * rewrite per interval, the first erasure after a quiet interval triggering
  * one at once and later ones sharing the next.
  */
+/** Where the rewrite reports (the service's logger; storage imports no observability module). */
+export interface ErasureRewriteLog {
+  debug(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  warn(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+}
+
 export class RedisErasureRewrite {
   private lastStartedAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -21,7 +26,7 @@ export class RedisErasureRewrite {
   constructor(
     private readonly client: RedisClient,
     private readonly intervalMs: number,
-    private readonly logger: Logger,
+    private readonly logger: ErasureRewriteLog,
     private readonly now: () => number = () => performance.now(),
   ) {}
 

@@ -9,9 +9,8 @@ import type {
 } from "../../domain/ports.js";
 import type { RetrievalLog } from "../../domain/retrieval-log.js";
 import type { Scope } from "../../domain/types.js";
-import { createLogger, type Logger } from "../../observability/logger.js";
 import type { RedisClient } from "./lua-script.js";
-import { RedisErasureRewrite } from "./redis-erasure-rewrite.js";
+import { RedisErasureRewrite, type ErasureRewriteLog } from "./redis-erasure-rewrite.js";
 import { RedisRetrievalLog } from "./redis-retrieval-log.js";
 import { requireReplicaAcknowledgement, type ReplicaAcknowledgement } from "./replica-acknowledgement.js";
 import { RedisKeys } from "./redis-keys.js";
@@ -87,7 +86,7 @@ export interface RedisStores {
  * reconnect, because a lost reply may belong to an append that did apply.
  * Reconnection itself is automatic, with backoff, forever.
  */
-export function openRedisStores(config: RedisConfig, logger: Logger = createLogger("warn")): RedisStores {
+export function openRedisStores(config: RedisConfig, logger: ErasureRewriteLog = silent): RedisStores {
   const options: RedisOptions = {
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -154,6 +153,8 @@ export function openRedisStores(config: RedisConfig, logger: Logger = createLogg
     },
   };
 }
+
+const silent: ErasureRewriteLog = { debug: () => {}, warn: () => {} };
 
 /** Reports each ForgetUser of a store once its keys are deleted. */
 function afterErasure<T extends { deleteUser(scope: Scope): Promise<number> }>(store: T, erased: () => void): T {
