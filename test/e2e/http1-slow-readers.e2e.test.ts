@@ -104,7 +104,9 @@ describe("HTTP/1.1 slow readers", () => {
     close();
     const rssAfter = await settledRssMiB();
     console.log(`[figures] 5 unread HTTP/1.1 exports of 16 MiB: RSS ${rssBefore} -> ${rssAfter} MiB`);
-    expect(rssAfter - rssBefore).toBeLessThan(64);
+    // The 5 responses still held would be ~160 MiB (a 16 MiB message is ~32 MB of JSON and buffers);
+    // what stays is the heap's own slack after collecting them (+23 to +62 MiB seen).
+    expect(rssAfter - rssBefore).toBeLessThan(96);
     expect(loggedOnce("rpc")).toBe(1);
   }, 120_000);
 
