@@ -7,6 +7,7 @@ import { OnnxEmbedder } from "./models/onnx-embedder.js";
 import { OpenAiCompatibleReranker } from "./models/openai-reranker.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
+import { createLogger } from "./observability/logger.js";
 import type { Stores } from "./domain/ports.js";
 import type { EvictionPolicy } from "./domain/types.js";
 import type { EngramMetrics } from "./observability/metrics.js";
@@ -104,11 +105,14 @@ export async function openConfiguredStores(
           ...(weaviateConfig ? {} : { ...(embedder !== undefined ? { embedder } : {}), ...options }),
         });
   const redis = redisConfig
-    ? openRedisStores!({
-        ...redisConfig,
-        sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 },
-        retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxPerUser: config.quality.retrievalMaxPerUser },
-      })
+    ? openRedisStores!(
+        {
+          ...redisConfig,
+          sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 },
+          retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxPerUser: config.quality.retrievalMaxPerUser },
+        },
+        createLogger(config.log.level),
+      )
     : undefined;
   try {
     const weaviate = weaviateConfig
