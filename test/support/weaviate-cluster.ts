@@ -110,6 +110,14 @@ function clusterNode(
     // Small caches: three nodes share a loaded two-core machine with the rest of the suite.
     GOMEMLIMIT: "512MiB",
     GOMAXPROCS: "2",
+    // Async repair compares replicas every second instead of every 30 s, and
+    // repairs writes older than a second instead of 30 s, so a test sees a
+    // returned node catch up within seconds. A small hash tree (2^8 leaves
+    // instead of 2^16) keeps each tenant replica's tree at a few KiB.
+    ASYNC_REPLICATION_FREQUENCY: "1s",
+    ASYNC_REPLICATION_PROPAGATION_DELAY: "1s",
+    ASYNC_REPLICATION_ALIVE_NODES_CHECKING_FREQUENCY: "1s",
+    ASYNC_REPLICATION_HASHTREE_HEIGHT: "8",
     ...clusterEnv,
   };
   let child: ChildProcess | undefined;

@@ -1,0 +1,202 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../src/gen/grpc/health/v1/health_pb.js";
+import { openClient } from "../support/clients.js";
+import { sleep } from "../support/memory-fixtures.js";
+import { startTestServer, type TestServer } from "../support/server-harness.js";
+import { tenantName } from "../../src/storage/weaviate/weaviate-long-term-store.js";
+import { startWeaviateCluster, type WeaviateCluster, type WeaviateNode } from "../support/weaviate-cluster.js";
+
+/**
+ * A three-node Weaviate cluster, Engram's collection replicated three times
+ * and read and written at the default consistency (QUORUM). One node is
+ * killed with SIGKILL while several clients remember and recall: first a
+ * node Engram does not talk to (calls go on: two of three replicas are a
+ * quorum), then the node Engram talks to (calls are UNAVAILABLE until it is
+ * back). Nothing acknowledged is lost, during the absence or after it.
+ */
+let cluster: WeaviateCluster;
+let server: TestServer;
+beforeAll(async () => {
+  cluster = await startWeaviateCluster(3);
+  const own = cluster.nodes[0]!;
+  server = await startTestServer({
+    ENGRAM_WEAVIATE_URL: own.url,
+    ENGRAM_WEAVIATE_GRPC_ADDRESS: own.grpcAddress,
+    ENGRAM_WEAVIATE_REPLICATION_FACTOR: "3",
+    ENGRAM_WEAVIATE_TIMEOUT_MS: "3000",
+    ENGRAM_HEALTH_CHECK_INTERVAL_MS: "100",
+  });
+});
+afterAll(async () => {
+  await server?.destroy();
+  await cluster?.stop();
+});
+
+interface Traffic {
+  readonly acknowledged: Map<string, { userId: string; content: string }>;
+  readonly codes: Map<string, number>;
+  /** Successful calls (Remember and Recall) since the last `mark()`. */
+  successesSinceMark(): number;
+  /** Recalls since the last `mark()` that found the caller's own memories. */
+  recallsSinceMark(): number;
+  mark(): void;
+  stop(): Promise<void>;
+}
+
+/** Three clients, each its own user, alternating Remember and Recall until stopped (at most 3,000 calls each). */
+function traffic(namespace: string): Traffic {
+  const acknowledged = new Map<string, { userId: string; content: string }>();
+  const codes = new Map<string, number>();
+  let successes = 0;
+  let recalls = 0;
+  let stopped = false;
+  const worker = async (w: number) => {
+    const { client } = openClient("grpc", server.baseUrl);
+    const scope = { namespace, userId: `user-${w}` };
+    for (let i = 0; i < 3000 && !stopped; i++) {
+      try {
+        if (i % 2 === 0) {
+          const content = `note ${i} from user ${w}: the parcel locker code is ${1000 + i}`;
+          const { memory } = await client.remember(
+            { scope, type: MemoryType.SEMANTIC, content, importance: 0.5 },
+            { timeoutMs: 5000 },
+          );
+          acknowledged.set(memory!.id, { userId: scope.userId, content: memory!.content });
+        } else {
+          const { memories } = await client.recall(
+            { scope, query: "parcel locker code", topK: 3 },
+            { timeoutMs: 5000 },
+          );
+          if (memories.length > 0) recalls++;
+        }
+        successes++;
+      } catch (error) {
+        const code = Code[ConnectError.from(error).code];
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+      }
+      await sleep(10);
+    }
+  };
+  const workers = Promise.all([0, 1, 2].map(worker));
+  return {
+    acknowledged,
+    codes,
+    successesSinceMark: () => successes,
+    recallsSinceMark: () => recalls,
+    mark: () => {
+      successes = 0;
+      recalls = 0;
+    },
+    stop: async () => {
+      stopped = true;
+      await workers;
+    },
+  };
+}
+
+/** Every acknowledged memory, read back through Engram (QUORUM); the ids that are missing. */
+async function missing(namespace: string, acknowledged: Traffic["acknowledged"]): Promise<string[]> {
+  const { client } = openClient("grpc", server.baseUrl);
+  const lost: string[] = [];
+  for (const [id, { userId, content }] of acknowledged) {
+    const found = await client.getMemory({ scope: { namespace, userId }, memoryId: id }).then(
+      (r) => r.memory?.content,
+      () => undefined,
+    );
+    if (found !== content) lost.push(id);
+  }
+  return lost;
+}
+
+/** The acknowledged memories the given node does not hold itself (asked of that replica alone). */
+async function notOnNode(
+  node: WeaviateNode,
+  namespace: string,
+  acknowledged: Traffic["acknowledged"],
+): Promise<string[]> {
+  const absent: string[] = [];
+  for (const [id, { userId }] of acknowledged) {
+    const tenant = tenantName({ namespace, userId });
+    const response = await fetch(
+      `${node.url}/v1/objects/EngramMemory/${id}?tenant=${tenant}&node_name=${node.name}`,
+    ).catch(() => undefined);
+    await response?.body?.cancel();
+    if (response?.status !== 200) absent.push(id);
+  }
+  return absent;
+}
+
+async function waitForServing(status: Status): Promise<void> {
+  const health = openClient("grpc", server.baseUrl, Health).client;
+  await expect
+    .poll(async () => (await health.check({ service: "" }).catch(() => undefined))?.status, { timeout: 30_000 })
+    .toBe(status);
+}
+
+describe("a replicated Weaviate (3 nodes, factor 3, QUORUM)", () => {
+  it("creates Engram's collections with three replicas, async repair, and deletes that win", async () => {
+    // Written once the first call has made the collections.
+    const { client } = openClient("grpc", server.baseUrl);
+    const scope = { namespace: "replicated", userId: "setup" };
+    await client.remember({ scope, type: MemoryType.SEMANTIC, content: "the first note of all", importance: 0.5 });
+    for (const collection of ["EngramMemory", "EngramMemoryUsers"]) {
+      const schema = (await (await fetch(`${cluster.nodes[1]!.url}/v1/schema/${collection}`)).json()) as {
+        replicationConfig: { factor: number; asyncEnabled: boolean; deletionStrategy: string };
+      };
+      expect(schema.replicationConfig).toMatchObject({
+        factor: 3,
+        asyncEnabled: true,
+        deletionStrategy: "DeleteOnConflict",
+      });
+    }
+  });
+
+  it("keeps remembering and recalling while another node is killed, and loses nothing acknowledged", async () => {
+    const load = traffic("replicated");
+    await expect.poll(() => load.acknowledged.size, { timeout: 30_000 }).toBeGreaterThan(15);
+    const victim: WeaviateNode = cluster.nodes[2]!;
+    await victim.kill();
+    load.mark();
+    // Two of three replicas are a quorum: writes and recalls go on while the node is away.
+    await expect.poll(() => load.successesSinceMark(), { timeout: 30_000 }).toBeGreaterThan(40);
+    expect(load.recallsSinceMark()).toBeGreaterThan(0);
+    const writtenWhileAway = load.acknowledged.size;
+    expect(await missing("replicated", load.acknowledged)).toEqual([]);
+
+    // The node missed what was written while it was away.
+    await victim.restart();
+    load.mark();
+    await expect.poll(() => load.successesSinceMark(), { timeout: 30_000 }).toBeGreaterThan(20);
+    await load.stop();
+
+    expect(load.acknowledged.size).toBeGreaterThan(writtenWhileAway);
+    expect(await missing("replicated", load.acknowledged)).toEqual([]);
+    // Async repair copies what it missed to the returned node, without anyone reading it.
+    await expect
+      .poll(async () => (await notOnNode(victim, "replicated", load.acknowledged)).length, { timeout: 60_000 })
+      .toBe(0);
+    // Calls that found no quorum (a node's death is noticed by its peers only after a moment) say UNAVAILABLE.
+    expect([...load.codes.keys()].filter((code) => code !== "Unavailable")).toEqual([]);
+  });
+
+  it("answers UNAVAILABLE while the node Engram talks to is dead, and loses nothing acknowledged", async () => {
+    const load = traffic("own-node");
+    await expect.poll(() => load.acknowledged.size, { timeout: 30_000 }).toBeGreaterThan(15);
+    const own = cluster.nodes[0]!;
+    await own.kill();
+    await waitForServing(Status.NOT_SERVING);
+    await expect.poll(() => load.codes.get("Unavailable") ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
+
+    await own.restart();
+    await waitForServing(Status.SERVING);
+    load.mark();
+    await expect.poll(() => load.successesSinceMark(), { timeout: 30_000 }).toBeGreaterThan(20);
+    await load.stop();
+
+    expect(await missing("own-node", load.acknowledged)).toEqual([]);
+    // A call cut off by the kill, or made while Engram had not yet noticed it, is UNAVAILABLE; nothing else.
+    expect([...load.codes.keys()].filter((code) => code !== "Unavailable")).toEqual([]);
+  });
+});
