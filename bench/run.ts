@@ -43,7 +43,7 @@ if (wanted("import")) await benchImport({ memories });
 if (wanted("tenants")) {
   await benchWeaviateTenants({
     tenants: Number(process.env.BENCH_SLEEPING_TENANTS ?? 10_000),
-    active: Number(process.env.BENCH_ACTIVE_TENANTS ?? 500),
+    active: Number(process.env.BENCH_ACTIVE_TENANTS ?? 300),
     samples: 100,
   });
 }

@@ -14,8 +14,8 @@ import { startEngramProcess } from "./engram-process.js";
 
 const dimensions = 256;
 const collection = "EngramMemory";
-/** Tenants per create or status-update request (Weaviate takes a list). */
-const tenantBatch = 250;
+/** Tenants per create or status-update request: a batch is awake (about 27 open files each) until put to sleep. */
+const tenantBatch = 100;
 
 /**
  * Many users, few of them active: `tenants` users with a memory each in
