@@ -183,7 +183,15 @@ describe("a replicated Weaviate (3 nodes, factor 3, QUORUM)", () => {
     const writtenWhileAway = load.acknowledged.size;
     expect(await missing("replicated", load.acknowledged)).toEqual([]);
 
-    // The node missed what was written while it was away.
+    // A second node dies: no quorum is left, so calls are UNAVAILABLE (not
+    // failed, not half-done) until it returns.
+    const second = cluster.nodes[1]!;
+    const unavailableBefore = load.codes.get("Unavailable") ?? 0;
+    await second.kill();
+    await expect.poll(() => load.codes.get("Unavailable") ?? 0, { timeout: 30_000 }).toBeGreaterThan(unavailableBefore);
+    await second.restart();
+
+    // The first node missed what was written while it was away.
     await victim.restart();
     load.mark();
     await expect.poll(() => load.successesSinceMark(), { timeout: 30_000 }).toBeGreaterThan(20);
@@ -195,7 +203,7 @@ describe("a replicated Weaviate (3 nodes, factor 3, QUORUM)", () => {
     await expect
       .poll(async () => (await notOnNode(victim, "replicated", load.acknowledged)).length, { timeout: 60_000 })
       .toBe(0);
-    // Calls that found no quorum (a node's death is noticed by its peers only after a moment) say UNAVAILABLE.
+    // Calls that found no quorum (two nodes dead, or one just killed) say UNAVAILABLE, and nothing else.
     expect([...load.codes.keys()].filter((code) => code !== "Unavailable")).toEqual([]);
   });
 

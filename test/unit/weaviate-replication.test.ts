@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
+import { UnavailableError } from "../../src/domain/errors.js";
+import { translateWeaviateErrors } from "../../src/storage/weaviate/weaviate-errors.js";
 import {
   replicationConfig,
   replicationMismatch,
@@ -53,5 +55,20 @@ describe("Weaviate replication settings", () => {
     expect(replicationMismatch("EngramMemory", { factor: 1 }, three)).toMatch(
       /"EngramMemory" has replication factor 1, ENGRAM_WEAVIATE_REPLICATION_FACTOR is 3/,
     );
+  });
+});
+
+describe("a call that finds too few replicas", () => {
+  it.each([
+    'search: cannot achieve consistency level "QUORUM": cannot reach enough replicas',
+    "/weaviate.v1.Weaviate/BatchObjects UNKNOWN: commit: cannot reach enough replicas",
+  ])("is UNAVAILABLE (retryable): %s", async (message) => {
+    const failed = translateWeaviateErrors(() => Promise.reject(new Error(message)));
+    await expect(failed).rejects.toBeInstanceOf(UnavailableError);
+  });
+
+  it("leaves other failures alone", async () => {
+    const failed = translateWeaviateErrors(() => Promise.reject(new Error("invalid property name")));
+    await expect(failed).rejects.not.toBeInstanceOf(UnavailableError);
   });
 });
