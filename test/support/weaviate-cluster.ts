@@ -105,7 +105,7 @@ function clusterNode(
     RAFT_INTERNAL_RPC_PORT: String(ports.raft + 1),
     // Loopback has no network to tolerate: elections and failure detection at their fastest.
     RAFT_TIMEOUTS_MULTIPLIER: "1",
-    LOG_LEVEL: process.env.WV_LOG ?? "error",
+    LOG_LEVEL: "error",
     QUERY_MAXIMUM_RESULTS: "10000",
     // Small caches: three nodes share a loaded two-core machine with the rest of the suite.
     GOMEMLIMIT: "512MiB",
