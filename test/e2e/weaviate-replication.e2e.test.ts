@@ -156,7 +156,9 @@ async function waitForServing(status: Status): Promise<void> {
     .toBe(status);
 }
 
-describe("a replicated Weaviate (3 nodes, factor 3, QUORUM)", () => {
+// Each test kills and restarts nodes and waits for them on a shared two-core
+// machine: a limit on a hang, not a speed assertion (each takes 10-25 s).
+describe("a replicated Weaviate (3 nodes, factor 3, QUORUM)", { timeout: 180_000 }, () => {
   it("creates Engram's collections with three replicas, async repair, and deletes that win", async () => {
     // Written once the first call has made the collections.
     const { client } = openClient("grpc", server.baseUrl);
