@@ -308,7 +308,12 @@ export interface LongTermStore {
    * through sees every memory that existed throughout exactly once.
    */
   list(scope: Scope, filter: MemoryFilter, after: ListCursor | undefined, limit: number): Promise<MemoryRecord[]>;
-  /** Adds each count to its memory's access count and moves last access to `at`. */
+  /**
+   * Adds each count to its memory's access count and moves last access to
+   * `at`; ids no longer stored are skipped. If it throws, nothing was
+   * applied, or it throws AccessWriteIncomplete (domain/pending-access.ts)
+   * naming what was not.
+   */
   recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void>;
   delete(scope: Scope, id: string): Promise<boolean>;
   deleteUser(scope: Scope): Promise<number>;
