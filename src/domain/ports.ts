@@ -242,7 +242,11 @@ export interface MemoryHit {
  * backend ranks the same way; a store only finds.
  */
 export interface CandidateSearch {
-  readonly embedding: Float32Array;
+  /**
+   * The query's vector, or its promise: a store may start what does not
+   * need it (the embedded full-text match) while the model computes it.
+   */
+  readonly embedding: Float32Array | Promise<Float32Array>;
   /**
    * Lexical terms, already lower-cased and without stop words
    * (domain/recall-query.ts): a memory containing any of them is a lexical

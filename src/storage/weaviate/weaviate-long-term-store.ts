@@ -267,11 +267,12 @@ export class WeaviateLongTermStore implements LongTermStore {
       const where = filters.length > 0 ? { filters: Filters.and(...filters) } : {};
       const tenant = this.tenant(scope);
       const none = new Float32Array(0);
+      const embedding = await search.embedding;
       try {
         const [near, lexical] = await Promise.all([
           timed(
             "vector search",
-            tenant.query.nearVector(Array.from(search.embedding), {
+            tenant.query.nearVector(Array.from(embedding), {
               limit: search.limit,
               // Only memories pointing the query's way (cosine > 0), as on the embedded store.
               distance: 1 - 1e-6,
