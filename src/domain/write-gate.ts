@@ -68,10 +68,11 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
   const text = content.trim();
   if (pleasantry.test(text)) return { action: "drop", reason: "pleasantry" };
   if (procedural.test(text) && !preference.test(text)) return { action: "drop", reason: "procedural" };
-  if (transientTask.test(text) && !preference.test(text) && !fact.test(text)) {
+  if (onlyTransient(text, transientTask) && !preference.test(text) && !fact.test(text)) {
     return { action: "drop", reason: "transient-task-state" };
   }
-  if (transientState.test(text) && !preference.test(text)) return { action: "drop", reason: "transient-state" };
+  if (onlyTransient(text, transientState) && !preference.test(text))
+    return { action: "drop", reason: "transient-state" };
   const about = /\?\s*$/.test(text) && !statesBeforeAsking(text) ? undefined : statementSubject(text);
   if (about) {
     // A statement about the user's own world, however short ("I'm vegan", "Standup is at 9:30"): a fact or
@@ -100,6 +101,22 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
 }
 
 /**
+ * A message that only says how the speaker is or what they are busy with
+ * now ("I'm a bit tired today"): every sentence of it that states something
+ * (four words or more, not a question) says so. "I passed the adoption
+ * interviews last Friday! I'm so excited" is an event told with a feeling:
+ * the feeling passes, the event is what a later question asks about (on
+ * LoCoMo's dev set such messages were most of the evidence dropped as
+ * transient state).
+ */
+function onlyTransient(text: string, transient: RegExp): boolean {
+  if (!transient.test(text)) return false;
+  return (text.match(/[^.!?]+[.!?]*/g) ?? []).every(
+    (s) => transient.test(s) || /\?\s*$/.test(s) || s.trim().split(/\s+/).length < 4,
+  );
+}
+
+/**
  * A message that says something before it asks ("I joined an activist group
  * last Tuesday. What have you been up to?"): the statement is what a later
  * question needs, so the trailing question does not make it a question.
@@ -113,6 +130,14 @@ function statesBeforeAsking(text: string): boolean {
 
 /** The speaker talking about themselves or their own. */
 const firstPerson = /\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|our|ours|us)\b/i;
+/**
+ * The listener, or someone else, by pronoun: in a conversation between
+ * people, "You'll be an awesome mom", "She had a tough time, going through a
+ * divorce" and "They eat vegetables, fruits and insects" are about someone's
+ * life as much as "I" is.
+ */
+const otherPerson =
+  /\b(you|you're|you've|you'll|you'd|your|yours|yourself|he|he's|him|his|she|she's|her|hers|they|they're|they've|them|their|theirs)\b/i;
 /** A name inside a sentence (a person, place or thing the user talks about): "an update on Maya". */
 const namedInside = /[\p{Ll}\p{N},:;]\s+\p{Lu}\p{Ll}+/u;
 
@@ -136,7 +161,7 @@ export class LocalStatementClassifier implements GateClassifier {
 
   async classify(candidates: readonly GateCandidate[]): Promise<GateClassification[]> {
     return candidates.map((c) =>
-      firstPerson.test(c.content) || namedInside.test(c.content)
+      firstPerson.test(c.content) || otherPerson.test(c.content) || namedInside.test(c.content)
         ? { id: c.id, store: true, type: "episodic", importance: incidentalImportance, reason: "incidental-statement" }
         : { id: c.id, store: false, type: "semantic", importance: 0, reason: "impersonal" },
     );
