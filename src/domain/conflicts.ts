@@ -100,7 +100,10 @@ export function isNearDuplicate(relevance: number, a: string, b: string): boolea
   if (relevance < paraphraseSimilarity) return false;
   const contained = !addsWords(a, b) || !addsWords(b, a);
   if (contained && relevance >= nearDuplicateSimilarity) return sameNegation(a, b) && !namesDiffer(a, b, true);
-  return sameInformation(a, b);
+  // A paraphrase is one statement said twice. Two messages that each say several things ("I won my first
+  // tournament last week - so exciting!" / "I've been preparing for other tournaments, so I've been busy")
+  // can be close in meaning and name the same things while saying different ones: merged, one would be lost.
+  return saysOneThing(a) && saysOneThing(b) && sameInformation(a, b);
 }
 
 function sameNegation(a: string, b: string): boolean {
