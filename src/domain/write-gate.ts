@@ -1,4 +1,5 @@
 import { changeCue } from "./change-statements.js";
+import { isChitChat } from "./chit-chat.js";
 import { statementSubject } from "./conflicts.js";
 import type { MemoryType, Role } from "./types.js";
 
@@ -97,6 +98,7 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
     return { action: "store", type: "episodic", importance: incidentalImportance, reason: "change-statement" };
   }
   if (text.split(/\s+/).length < 4) return { action: "drop", reason: "too-short" };
+  if (isChitChat(text)) return { action: "drop", reason: "chit-chat" };
   return { action: "ambiguous" };
 }
 
@@ -129,7 +131,16 @@ function statesBeforeAsking(text: string): boolean {
 }
 
 /** The speaker talking about themselves or their own. */
-const firstPerson = /\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|our|ours|us)\b/i;
+const firstPerson = /\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|our|ours|us|let's)\b/i;
+/**
+ * The speaker talking about themselves with the "I" left out, as people do
+ * in conversation: "Researching adoption agencies", "Been busy at the
+ * shelter", "Glad to be part of it", "Can't wait for the opening". A
+ * sentence that opens with a verb in -ing (not "nothing", "morning"), or
+ * with "been", "just", "glad", "can't wait", "gonna".
+ */
+const elidedSpeaker =
+  /(?:^|[.!?]\s+)(?:been|just|glad|can't wait|cannot wait|gonna|(?!(?:no|some|any|every)thing\b|morning\b|evening\b)\p{L}{2,}ing)\s+\p{L}/iu;
 /**
  * The listener, or someone else, by pronoun: in a conversation between
  * people, "You'll be an awesome mom", "She had a tough time, going through a
@@ -140,6 +151,12 @@ const otherPerson =
   /\b(you|you're|you've|you'll|you'd|your|yours|yourself|he|he's|him|his|she|she's|her|hers|they|they're|they've|them|their|theirs)\b/i;
 /** A name inside a sentence (a person, place or thing the user talks about): "an update on Maya". */
 const namedInside = /[\p{Ll}\p{N},:;]\s+\p{Lu}\p{Ll}+/u;
+
+/** A statement about someone: the speaker (said or left out), the listener, someone else, or someone named. */
+function aboutSomeone(content: string): boolean {
+  const text = content.replace(/[’‘]/g, "'");
+  return firstPerson.test(text) || elidedSpeaker.test(text) || otherPerson.test(text) || namedInside.test(text);
+}
 
 /** Importance of a statement kept without a rule naming why: forgetting prunes these first if unused. */
 export const incidentalImportance = 0.3;
@@ -161,7 +178,7 @@ export class LocalStatementClassifier implements GateClassifier {
 
   async classify(candidates: readonly GateCandidate[]): Promise<GateClassification[]> {
     return candidates.map((c) =>
-      firstPerson.test(c.content) || otherPerson.test(c.content) || namedInside.test(c.content)
+      aboutSomeone(c.content)
         ? { id: c.id, store: true, type: "episodic", importance: incidentalImportance, reason: "incidental-statement" }
         : { id: c.id, store: false, type: "semantic", importance: 0, reason: "impersonal" },
     );
