@@ -124,10 +124,13 @@ function onlyTransient(text: string, transient: RegExp): boolean {
  * question needs, so the trailing question does not make it a question.
  * Found on LoCoMo, where it was the gate's largest loss of answers
  * (docs/recall-quality.md). A statement is a sentence of four words or more
- * not ending in "?".
+ * not ending in "?" that is not chit-chat: "Wow, Mel, that's awesome! What's
+ * your best camping memory?" only asks.
  */
 function statesBeforeAsking(text: string): boolean {
-  return (text.match(/[^.!?]+[.!?]*/g) ?? []).some((s) => !/\?\s*$/.test(s) && s.trim().split(/\s+/).length >= 4);
+  return (text.match(/[^.!?]+[.!?]*/g) ?? []).some(
+    (s) => !/\?\s*$/.test(s) && s.trim().split(/\s+/).length >= 4 && !isChitChat(s),
+  );
 }
 
 /** The speaker talking about themselves or their own. */
