@@ -40,7 +40,7 @@ const ignored = new Set(`${functionWords} ${reactionWords}`.split(" "));
 
 /** A capitalised word set off as the person addressed: "Thanks, Maria!", "Hey Mel,", "…, John." */
 const addressed =
-  /(?:^|[,!.?]\s*|\b(?:hey|hi|hello|thanks|thank you|bye|yo|dear)\s+)\p{Lu}[\p{L}'-]*(?=\s*[,!.?]|\s*$)/gu;
+  /(?:^|[,!.?]\s*|\b(?:[Hh]ey|[Hh]i|[Hh]ello|[Tt]hanks|[Tt]hank you|[Bb]ye|[Yy]o|[Dd]ear)\s+)\p{Lu}[\p{L}'-]*(?=\s*[,!.?]|\s*$)/gu;
 
 /** Whether `content` is chit-chat: nothing left once the words of replies and the addressee are set aside. */
 export function isChitChat(content: string): boolean {
