@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { RedisConfig, RedisSentinelConfig } from "./storage/redis/redis-stores.js";
 import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
+import { consistencyLevels } from "./storage/weaviate/weaviate-replication.js";
 import type { OpenAiConfig } from "./models/openai-models.js";
 import type { RerankConfig } from "./models/openai-reranker.js";
 import type { OnnxEmbedderOptions } from "./models/onnx-embedder.js";
@@ -266,6 +267,12 @@ function readNetwork(read: EnvReader): NetworkLimits {
     Math.round(read.number(name, fallbackMs / 1000, 0.1, 86_400) * 1000);
   return {
     maxConnections: read.integer("ENGRAM_NET_MAX_CONNECTIONS", d.maxConnections, 1, 1_000_000),
+    maxConnectionsPerAddress: read.integer(
+      "ENGRAM_NET_MAX_CONNECTIONS_PER_ADDRESS",
+      d.maxConnectionsPerAddress,
+      0,
+      1_000_000,
+    ),
     maxStreams: read.integer("ENGRAM_NET_MAX_STREAMS", d.maxStreams, 1, 1_000_000),
     maxUnauthenticatedCalls: read.integer(
       "ENGRAM_NET_MAX_UNAUTHENTICATED_CALLS",
@@ -356,6 +363,7 @@ function readRedis(read: EnvReader): RedisConfig | undefined {
     keyPrefix,
     commandTimeoutMs: read.integer("ENGRAM_REDIS_COMMAND_TIMEOUT_MS", 2000, 10, 600_000),
     connectTimeoutMs: read.integer("ENGRAM_REDIS_CONNECT_TIMEOUT_MS", 2000, 10, 600_000),
+    erasureRewriteIntervalMs: read.integer("ENGRAM_REDIS_ERASURE_REWRITE_SECONDS", 300, 0, 30 * 86_400) * 1000,
     replicaAcknowledgement: {
       replicas: waitReplicas,
       timeoutMs: read.integer("ENGRAM_REDIS_WAIT_TIMEOUT_MS", 1000, 1, 60_000),
@@ -625,6 +633,11 @@ function readWeaviate(read: EnvReader): WeaviateConfig | undefined {
       idleMs: read.integer("ENGRAM_WEAVIATE_TENANT_IDLE_SECONDS", 86_400, 0, 365 * 86_400) * 1000,
       checkIntervalMs: read.integer("ENGRAM_WEAVIATE_TENANT_SLEEP_CHECK_SECONDS", 600, 1, 86_400) * 1000,
       restoreOnClose: false,
+    },
+    replication: {
+      factor: read.integer("ENGRAM_WEAVIATE_REPLICATION_FACTOR", 1, 1, 15),
+      consistency: read.oneOf("ENGRAM_WEAVIATE_CONSISTENCY_LEVEL", consistencyLevels, "QUORUM"),
+      asyncRepair: read.boolean("ENGRAM_WEAVIATE_ASYNC_REPAIR", true),
     },
   };
 }
