@@ -1,6 +1,6 @@
 /**
  * Chit-chat: a message that keeps a conversation going but says nothing
- * about anyone's life ("Thanks, Maria! Your support really means a lot.",
+ * about anyone's life ("Thanks, Priya! Your kind words mean so much to me.",
  * "Wow, that sounds amazing! Keep it up!"). What tells it apart from a
  * statement is not its length or its pronouns but that once the words every
  * such message is made of are set aside (function words, pronouns, the
@@ -10,8 +10,8 @@
  * "pottery", "class". Pure and deterministic.
  *
  * In a store of conversations such messages are the distractors that match
- * a question by name alone ("What did Maria do…" matches every "Thanks,
- * Maria!"), and they answer nothing.
+ * a question by name alone ("What did Priya do…" matches every "Thanks,
+ * Priya!"), and they answer nothing.
  */
 
 const functionWords =

@@ -105,8 +105,8 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
 /**
  * A message that only says how the speaker is or what they are busy with
  * now ("I'm a bit tired today"): every sentence of it that states something
- * (four words or more, not a question) says so. "I passed the adoption
- * interviews last Friday! I'm so excited" is an event told with a feeling:
+ * (four words or more, not a question) says so. "I passed my driving
+ * test last Sunday! I'm so excited" is an event told with a feeling:
  * the feeling passes, the event is what a later question asks about (on
  * LoCoMo's dev set such messages were most of the evidence dropped as
  * transient state).
@@ -124,8 +124,8 @@ function onlyTransient(text: string, transient: RegExp): boolean {
  * question needs, so the trailing question does not make it a question.
  * Found on LoCoMo, where it was the gate's largest loss of answers
  * (docs/recall-quality.md). A statement is a sentence of four words or more
- * not ending in "?" that is not chit-chat: "Wow, Mel, that's awesome! What's
- * your best camping memory?" only asks.
+ * not ending in "?" that is not chit-chat: "Oh, Sam, that's lovely! What's
+ * your favourite hiking trail?" only asks.
  */
 function statesBeforeAsking(text: string): boolean {
   return (text.match(/[^.!?]+[.!?]*/g) ?? []).some(
@@ -137,8 +137,8 @@ function statesBeforeAsking(text: string): boolean {
 const firstPerson = /\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|our|ours|us|let's)\b/i;
 /**
  * The speaker talking about themselves with the "I" left out, as people do
- * in conversation: "Researching adoption agencies", "Been busy at the
- * shelter", "Glad to be part of it", "Can't wait for the opening". A
+ * in conversation: "Looking into pottery studios", "Been busy at the
+ * workshop", "Glad to be part of the choir", "Can't wait for the trip". A
  * sentence that opens with a verb in -ing (not "nothing", "morning"), or
  * with "been", "just", "glad", "can't wait", "gonna".
  */
@@ -146,8 +146,8 @@ const elidedSpeaker =
   /(?:^|[.!?]\s+)(?:been|just|glad|can't wait|cannot wait|gonna|(?!(?:no|some|any|every)thing\b|morning\b|evening\b)\p{L}{2,}ing)\s+\p{L}/iu;
 /**
  * The listener, or someone else, by pronoun: in a conversation between
- * people, "You'll be an awesome mom", "She had a tough time, going through a
- * divorce" and "They eat vegetables, fruits and insects" are about someone's
+ * people, "You'll be a great teacher", "He had a rough year, moving twice"
+ * and "They mostly eat seeds and berries" are about someone's
  * life as much as "I" is.
  */
 const otherPerson =
