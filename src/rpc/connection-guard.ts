@@ -156,7 +156,9 @@ export function guardHttp1(
   // Node answers 408 and closes on the headers and request timeouts; counted here, answered as Node would.
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
     const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
-    if (timedOut) refusals.record(listener, "body-timeout");
+    // Node's check and the guard's first-request timer race for a connection that never sent its
+    // headers: whichever closes it, it is a headers timeout, counted once.
+    if (timedOut) refusals.record(listener, (socket as Timed)[firstRequest] ? "headers-timeout" : "body-timeout");
     const response = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (socket.writable && !response?.headersSent) {
       const status = timedOut

@@ -77,7 +77,8 @@ describe("connection limits", () => {
       };
       const rssBefore = await settledRssMiB();
       const flood = 400;
-      const { allClosed, closed } = await silentConnections(port, flood);
+      const started = Date.now();
+      const { allClosed, closed, failed } = await silentConnections(port, flood);
       const rssPeak = Math.round(process.memoryUsage().rss / 2 ** 20);
       // Every one ends: dropped on accept past the cap, or closed at the headers timeout (1 s). The bound
       // is wide for a loaded machine. (The 1 of 400 "never closed" seen here was the probe's, not the
@@ -87,7 +88,8 @@ describe("connection limits", () => {
       await allClosed;
       const dropped = (await refusals(server, listener, "connections")) - before.connections;
       const timedOut = (await refusals(server, listener, "headers-timeout")) - before.timeout;
-      expect(dropped + timedOut).toBe(flood);
+      // Every connection the server accepted is counted once; one the kernel refused first never reached it.
+      expect(dropped + timedOut).toBe(flood - failed());
       expect(dropped).toBeGreaterThan(0);
       expect(timedOut).toBeGreaterThan(0);
       expect((await ping()).serverTime).toBeDefined();
@@ -97,10 +99,11 @@ describe("connection limits", () => {
           `RSS ${rssBefore} -> ${rssPeak} (peak) -> ${rssAfter} MiB`,
       );
       expect(rssAfter - rssBefore).toBeLessThan(64);
-      // Logged once per interval, not once per connection.
+      // Logged once per 10 s interval the flood lasted, not once per connection.
+      const intervals = Math.ceil((Date.now() - started) / 10_000) + 1;
       expect(
         lines.filter((l) => l.includes('"network limit hit"') && l.includes(`"listener":"${listener}"`)).length,
-      ).toBeLessThanOrEqual(2);
+      ).toBeLessThanOrEqual(intervals);
     },
     150_000,
   );

@@ -39,9 +39,12 @@ export async function silentConnections(
   count: number,
   addresses: readonly string[] = ["127.0.0.1"],
   batch = 100,
-): Promise<{ sockets: Socket[]; allClosed: Promise<void>; closed: () => number }> {
+): Promise<{ sockets: Socket[]; allClosed: Promise<void>; closed: () => number; failed: () => number }> {
   const sockets: Socket[] = [];
   let closed = 0;
+  // Connections the kernel refused before the server saw them (a full accept backlog on a loaded
+  // machine): they end, but no server-side counter can know of them.
+  let failed = 0;
   const closings: Promise<void>[] = [];
   // Each socket's "close" is listened for as soon as it connects, not once its whole batch has: a
   // connection the server drops on accept closes at once, often before a slower one of the same batch
@@ -57,10 +60,13 @@ export async function silentConnections(
             sockets.push(socket);
             closings.push(new Promise((resolve) => socket.once("close", () => resolve(void closed++))));
           },
-          () => void closed++,
+          () => {
+            closed++;
+            failed++;
+          },
         ),
       ),
     );
   }
-  return { sockets, allClosed: Promise.all(closings).then(() => {}), closed: () => closed };
+  return { sockets, allClosed: Promise.all(closings).then(() => {}), closed: () => closed, failed: () => failed };
 }
