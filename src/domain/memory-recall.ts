@@ -3,7 +3,9 @@ import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
 import { validateFilter } from "./memory-management.js";
-import type { LongTermStore, MemoryFilter, RecallCandidates } from "./ports.js";
+import type { CandidateSearch, LongTermStore, MemoryFilter, RecallCandidates } from "./ports.js";
+import { withPeriodCandidates } from "./period-match.js";
+import type { QueryPeriod } from "./query-period.js";
 import type { RetrievalPurpose } from "./retrieval-log.js";
 import type { RankingPolicy } from "./ranking.js";
 import { defaultRecallStages, rankRecallCandidates, type RecallRankingPolicy } from "./recall-ranking.js";
@@ -97,7 +99,7 @@ export class MemoryRecall {
     // The probe measures the live model: a cached vector would hide a model swapped under the same name.
     const queryEmbedder = input.purpose === "probe" ? this.embedder : this.queryEmbeddings;
     const [embedding] = await queryEmbedder.embed([input.query], signal);
-    const candidates = await this.store.candidates(scope, {
+    const search: CandidateSearch = {
       embedding: embedding!,
       terms: query.terms,
       types: input.types,
@@ -106,7 +108,17 @@ export class MemoryRecall {
       speakers: requireSpeakers(input.speakers ?? []),
       limit: Math.max(Math.max(topK, this.rerank?.depth ?? 0) * candidateFactor, candidateFloor),
       ...(input.filter ? { filter: input.filter } : {}),
-    });
+    };
+    // A query naming a period also searches that period alone (domain/period-match.ts).
+    const periodFilter = query.period && withinPeriod(input.filter ?? {}, query.period);
+    const candidates = periodFilter
+      ? withPeriodCandidates(
+          ...(await Promise.all([
+            this.store.candidates(scope, search),
+            this.store.candidates(scope, { ...search, filter: periodFilter }),
+          ])),
+        )
+      : await this.store.candidates(scope, search);
     const now = this.clock();
     const ranked = await this.reranked(
       input.query,
@@ -171,4 +183,11 @@ function onlySignals(candidates: RecallCandidates, signals: RecallSignals): Reca
   if (signals === "vector") return { vector: candidates.vector, lexical: [] };
   if (signals === "lexical") return { vector: [], lexical: candidates.lexical };
   return candidates;
+}
+
+/** The filter narrowed to the period, or undefined when the two do not overlap. */
+function withinPeriod(filter: MemoryFilter, period: QueryPeriod): MemoryFilter | undefined {
+  const from = Math.max(filter.occurredFrom?.getTime() ?? -Infinity, period.from.getTime());
+  const before = Math.min(filter.occurredBefore?.getTime() ?? Infinity, period.before.getTime());
+  return from < before ? { ...filter, occurredFrom: new Date(from), occurredBefore: new Date(before) } : undefined;
 }

@@ -34,12 +34,30 @@ const ids = (list: readonly { memory: Memory }[]) => list.map((c) => c.memory.id
 
 describe("readRecallQuery", () => {
   it("keeps the words worth matching, without stop words or the words of questions", () => {
-    expect(readRecallQuery("What did Caroline research in May 2023?").terms).toEqual([
+    expect(readRecallQuery("What did Caroline study in May 2023?").terms).toEqual([
       "caroline",
-      "research",
+      "study",
+      "studies",
+      "studied",
+      "studying",
       "may",
       "2023",
     ]);
+  });
+
+  it("drops a possessive's s and does not inflect names", () => {
+    expect(readRecallQuery("Who are Caroline's friends?").terms).toEqual([
+      "caroline",
+      "friends",
+      "friend",
+      "friended",
+      "friending",
+    ]);
+  });
+
+  it("reads the period the query names", () => {
+    expect(readRecallQuery("What did Caroline study in May 2023?").period?.from).toEqual(new Date("2023-05-01T00:00Z"));
+    expect(readRecallQuery("What did Caroline study?").period).toBeUndefined();
   });
 
   it("reads capitalised words as names that may be speakers, possessives trimmed", () => {
@@ -148,6 +166,7 @@ describe("rankRecallCandidates", () => {
     episodicHalfLifeHours: 720,
     hybridAlpha: 0.5,
     speakerBoost: 0.25,
+    periodBoost: 0.25,
     replyShare: 0.5,
     replyWindowMs: 10 * 60_000,
   };
