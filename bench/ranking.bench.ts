@@ -4,7 +4,7 @@ import { rankMemories } from "../src/domain/ranking.js";
 import { defaultRecallStages, rankRecallCandidates } from "../src/domain/recall-ranking.js";
 import { readRecallQuery } from "../src/domain/recall-query.js";
 import { wordForms } from "../src/domain/word-forms.js";
-import { boostInPeriod, withPeriodCandidates } from "../src/domain/period-match.js";
+import { discountOutsidePeriod, withPeriodCandidates } from "../src/domain/period-match.js";
 import { liftReplies } from "../src/domain/reply-lift.js";
 import { boostNamedSpeakers } from "../src/domain/speaker-match.js";
 import { unknownSource, withoutEmbedding, type MemoryRecord } from "../src/domain/types.js";
@@ -86,8 +86,8 @@ export async function benchRanking(options: { calls: number; perList?: number })
       run,
     ),
     await measure(
-      "boostInPeriod (a query naming a month)",
-      sync(() => boostInPeriod(fused, dated.period, 0.5)),
+      "discountOutsidePeriod (a query naming a month)",
+      sync(() => discountOutsidePeriod(fused, dated.period, 0.5)),
       run,
     ),
     await measure(

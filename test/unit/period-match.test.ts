@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { boostInPeriod, withPeriodCandidates } from "../../src/domain/period-match.js";
+import { discountOutsidePeriod, withPeriodCandidates } from "../../src/domain/period-match.js";
 import type { CandidateHit } from "../../src/domain/ports.js";
 import { readQueryPeriod } from "../../src/domain/query-period.js";
 import { unknownSource, type MemoryRecord } from "../../src/domain/types.js";
@@ -25,7 +25,7 @@ const record = (id: string, occurredAt: string): MemoryRecord => ({
   embedding: new Float32Array(0),
 });
 
-describe("boostInPeriod", () => {
+describe("discountOutsidePeriod", () => {
   const march = record("said in March", "2023-03-10T12:00:00Z");
   const earlyApril = record("said on 3 April, about March", "2023-04-03T12:00:00Z");
   const june = record("said in June", "2023-06-10T12:00:00Z");
@@ -35,13 +35,13 @@ describe("boostInPeriod", () => {
     { memory: earlyApril, relevance: 0.2 },
   ];
 
-  it("moves memories said in the named period a share of the way to 1", () => {
-    const boosted = boostInPeriod(candidates, readQueryPeriod("What did she buy in March 2023?"), 0.5);
-    expect(boosted.map((c) => c.relevance.toFixed(2))).toEqual(["0.60", "0.70", "0.60"]);
+  it("discounts memories said outside the named period, so the period's best can pass a better match", () => {
+    const discounted = discountOutsidePeriod(candidates, readQueryPeriod("What did she buy in March 2023?"), 0.5);
+    expect(discounted.map((c) => c.relevance)).toEqual([0.3, 0.4, 0.2]);
   });
 
   it("leaves relevances alone when the query names no period", () => {
-    expect(boostInPeriod(candidates, readQueryPeriod("What did she buy?"), 0.5)).toEqual(candidates);
+    expect(discountOutsidePeriod(candidates, readQueryPeriod("What did she buy?"), 0.5)).toEqual(candidates);
   });
 });
 

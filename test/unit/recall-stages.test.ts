@@ -166,7 +166,7 @@ describe("rankRecallCandidates", () => {
     episodicHalfLifeHours: 720,
     hybridAlpha: 0.5,
     speakerBoost: 0.25,
-    periodBoost: 0.25,
+    periodDiscount: 0.25,
     replyShare: 0.5,
     replyWindowMs: 10 * 60_000,
   };
