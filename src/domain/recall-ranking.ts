@@ -37,7 +37,7 @@ export interface RecallRankingPolicy extends RankingPolicy {
 
 export const defaultRecallStages = {
   speakerBoost: 0.25,
-  periodDiscount: 0,
+  periodDiscount: 0.5,
   replyShare: 0.5,
   replyWindowMs: 10 * 60_000,
 } as const;
