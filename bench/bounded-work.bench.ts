@@ -7,6 +7,7 @@ import { scanPii } from "../src/domain/pii.js";
 import { countTokens } from "../src/domain/tokenizer.js";
 import { adversarialTexts } from "../test/support/adversarial-texts.js";
 import { startEngramProcess } from "./engram-process.js";
+import { bystanderPing } from "./bystander-ping.js";
 import { benchImportStall } from "./import-stall.bench.js";
 
 /**
@@ -33,43 +34,24 @@ export async function benchBoundedWork(): Promise<void> {
   const engram = await startEngramProcess();
   try {
     const attacker = createClient(MemoryService, createGrpcTransport({ baseUrl: engram.baseUrl }));
-    const bystander = createClient(MemoryService, createGrpcTransport({ baseUrl: engram.baseUrl }));
-    const ping = async () => {
-      const started = performance.now();
-      await bystander.ping({});
-      return performance.now() - started;
-    };
-    for (let i = 0; i < 50; i++) await ping();
-    const idle: number[] = [];
-    for (let i = 0; i < 200; i++) idle.push(await ping());
-
+    const bystander = await bystanderPing(engram.baseUrl, 200);
     const scope = { namespace: "attacker", userId: "mallory" };
     const sessionId = randomUUID();
-    let attacking = true;
-    const started = performance.now();
-    const attack = (async () => {
-      try {
-        await attacker.appendMessages({
-          scope,
-          sessionId,
-          messages: Array.from({ length: 30 }, (_, i) => ({ role: Role.USER, content: texts.messages[i % 6]! })),
-        });
-        for await (const _ of attacker.assembleContext({
-          scope,
-          sessionId,
-          query: "anything",
-          tokenBudget: 4000,
-          documents: texts.documents.map((content, i) => ({ id: `doc-${i}`, content })),
-        }));
-        await attacker.endSession({ scope, sessionId });
-      } finally {
-        attacking = false;
-      }
-    })();
-    const busy: number[] = [];
-    while (attacking) busy.push(await ping());
-    await attack;
-    const attackSeconds = (performance.now() - started) / 1000;
+    const { waits: busy, seconds: attackSeconds } = await bystander.during(async () => {
+      await attacker.appendMessages({
+        scope,
+        sessionId,
+        messages: Array.from({ length: 30 }, (_, i) => ({ role: Role.USER, content: texts.messages[i % 6]! })),
+      });
+      for await (const _ of attacker.assembleContext({
+        scope,
+        sessionId,
+        query: "anything",
+        tokenBudget: 4000,
+        documents: texts.documents.map((content, i) => ({ id: `doc-${i}`, content })),
+      }));
+      await attacker.endSession({ scope, sessionId });
+    });
     console.log(
       `\nAnother tenant's Ping while one caller sends them (Engram in its own process, loopback gRPC; ` +
         `the attack took ${attackSeconds.toFixed(1)} s)`,
@@ -77,7 +59,7 @@ export async function benchBoundedWork(): Promise<void> {
     console.log("| Ping | calls | p50 ms | p99 ms | max ms |");
     console.log("|---|---:|---:|---:|---:|");
     for (const [label, latencies] of [
-      ["idle", idle],
+      ["idle", bystander.idle],
       ["during the attack", busy],
     ] as const) {
       const sorted = [...latencies].sort((a, b) => a - b);

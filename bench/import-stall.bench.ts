@@ -4,6 +4,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MemoryType } from "../src/gen/engram/v1/long_term_pb.js";
 import { MemoryService } from "../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../src/gen/engram/v1/short_term_pb.js";
+import { bystanderPing } from "./bystander-ping.js";
 import { startEngramProcess } from "./engram-process.js";
 import { randomWords } from "../test/support/adversarial-texts.js";
 
@@ -24,24 +25,7 @@ export async function benchImportStall(): Promise<void> {
     const engram = await startEngramProcess(env);
     try {
       const attacker = createClient(MemoryService, createGrpcTransport({ baseUrl: engram.baseUrl }));
-      const bystander = createClient(MemoryService, createGrpcTransport({ baseUrl: engram.baseUrl }));
-      const ping = async () => {
-        const started = performance.now();
-        await bystander.ping({});
-        return performance.now() - started;
-      };
-      for (let i = 0; i < 50; i++) await ping();
-      const idle: number[] = [];
-      for (let i = 0; i < 100; i++) idle.push(await ping());
-      const during = async (attack: () => Promise<unknown>) => {
-        let running = true;
-        const started = performance.now();
-        const done = attack().finally(() => (running = false));
-        const waits: number[] = [];
-        while (running) waits.push(await ping());
-        await done;
-        return { waits, seconds: (performance.now() - started) / 1000 };
-      };
+      const { idle, during } = await bystanderPing(engram.baseUrl, 100);
       const report = (what: string, { waits, seconds }: { waits: number[]; seconds: number }) =>
         rows.push(
           `| ${label} | ${what} | ${seconds.toFixed(1)} | ${median(idle).toFixed(2)} | ` +

@@ -116,6 +116,8 @@ interface Candidate {
   readonly imported?: Pick<GatedMemory, "createdAt" | "lastAccessedAt" | "accessCount">;
   /** A model's judgement of which current memories it repeats, refines or contradicts. */
   readonly judged?: GatedMemory["judged"];
+  /** The caller stated no time (`occurredAt` is the receipt time): it happens when settled. */
+  readonly undated?: boolean;
 }
 
 interface IntakeResult {
@@ -165,6 +167,7 @@ export class MemoryIntake {
           subject: input.subject,
           pinned: input.pinned,
           occurredAt: input.occurredAt ?? now,
+          undated: input.occurredAt === undefined,
           source: { kind: "remember", sessionId: "", messageIds: [], caller: input.caller },
           declared: { type: input.type, importance },
           gated: input.applyGate,
@@ -229,6 +232,7 @@ export class MemoryIntake {
         subject: item.subject,
         pinned: item.pinned,
         occurredAt: item.occurredAt ?? createdAt,
+        undated: item.occurredAt === undefined && item.createdAt === undefined,
         declared: { type: item.type, importance },
         gated: applyGate,
         source: { kind: "import", sessionId: "", messageIds: [], caller },
@@ -412,6 +416,7 @@ export class MemoryIntake {
           speaker: candidate.speaker,
           ...candidate.imported,
           ...(candidate.judged ? { judged: candidate.judged } : {}),
+          ...(candidate.undated ? { undated: true } : {}),
         };
       }),
       signal,

@@ -23,6 +23,8 @@ export type GatedMemory = Pick<
   readonly accessCount?: number;
   /** A model's judgement of which current memories it repeats, refines or contradicts (see IncomingMemory). */
   readonly judged?: IncomingMemory["judged"];
+  /** The caller stated no time: `occurredAt` is when a replica received it, and it happens when settled (see `told`). */
+  readonly undated?: boolean;
 };
 
 /** A gated memory with its embedding: what settlement compares and stores. */
@@ -88,11 +90,12 @@ export function planSettlement(
  * memories of 8 KiB); its return value is the plan.
  */
 export function* settlementSteps(
-  items: readonly EmbeddedMemory[],
+  batch: readonly EmbeddedMemory[],
   existing: readonly (readonly MemoryHit[])[],
   context: PlanContext,
 ): Generator<void, SettlementPlan> {
   const { scope, now } = context;
+  const items = told(batch, existing, now);
   let room = context.room;
   /** The batch's view of the user's memories: new ones (to insert) and changed stored ones (to update). */
   const created = new BatchCandidates(batchCandidates);
@@ -168,6 +171,27 @@ export function* settlementSteps(
     };
   }
   return { results, inserts: [...created.values()], updates: [...changed.values()], retold, rewritten, superseded };
+}
+
+/**
+ * `items` with each undated one happening when it settles: at `now` (read
+ * inside the user's turn), or at the newest stored time it was compared with
+ * if that is later (a replica whose clock runs ahead wrote it). The user's
+ * turn orders tellings, and a statement told later is the newer one: stamped
+ * on receipt, a write received first but embedded more slowly would settle
+ * after one received later, as that one's history, a second version of one
+ * fact (two replicas, each with its own embedder, did so under load).
+ */
+function told(
+  items: readonly EmbeddedMemory[],
+  existing: readonly (readonly MemoryHit[])[],
+  now: Date,
+): readonly EmbeddedMemory[] {
+  if (!items.some((item) => item.undated)) return items;
+  const at = new Date(
+    existing.flat().reduce((newest, hit) => Math.max(newest, hit.record.occurredAt.getTime()), now.getTime()),
+  );
+  return items.map((item) => (item.undated ? { ...item, occurredAt: at } : item));
 }
 
 /** A near-duplicate told again: one memory, the more telling text, the higher importance. */

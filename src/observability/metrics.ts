@@ -117,7 +117,7 @@ export class EngramMetrics {
   readonly usagePrecision = new Histogram({
     name: "engram_usage_precision_at_k",
     help: "Per ReportUsage: used / returned, i.e. precision at k for that response.",
-    buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+    buckets: unitBuckets,
     registers: [this.registry],
   });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UnavailableError } from "../../src/domain/errors.js";
 import { openRedisStores, type RedisStores } from "../../src/storage/redis/redis-stores.js";
 import { RedisKeys } from "../../src/storage/redis/redis-keys.js";
-import { RedisUserWriteLock } from "../../src/storage/redis/redis-user-write-lock.js";
+import { RedisUserWriteLock, type UserWriteLockTiming } from "../../src/storage/redis/redis-user-write-lock.js";
 import type { Scope } from "../../src/domain/types.js";
 import { freshScope, sleep } from "../support/memory-fixtures.js";
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from "../support/redis-servers.js";
@@ -43,7 +43,13 @@ const deployments: [string, () => { url?: string; clusterNodes?: readonly string
 
 describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
   const prefix = `lock-${randomUUID()}`;
-  async function replica(timing = { leaseMs: 30_000, waitMs: 10_000 }): Promise<RedisUserWriteLock> {
+  async function replica(
+    timing: UserWriteLockTiming = { leaseMs: 30_000, waitMs: 10_000 },
+  ): Promise<RedisUserWriteLock> {
+    return (await replicaProcess(timing)).lock;
+  }
+  /** A replica with its connection, so a test can make it die: no more renewals, no release. */
+  async function replicaProcess(timing: UserWriteLockTiming) {
     const redis = openRedisStores({
       url: target().url,
       clusterNodes: target().clusterNodes ?? [],
@@ -53,7 +59,10 @@ describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
     });
     opened.push(redis);
     if (!(await redis.connected)) throw new Error("Redis did not become ready");
-    return new RedisUserWriteLock(redis.client, new RedisKeys(prefix), timing);
+    return {
+      lock: new RedisUserWriteLock(redis.client, new RedisKeys(prefix), timing),
+      die: () => redis.client.disconnect(),
+    };
   }
 
   it("lets one replica at a time into a user's section, and different users in parallel", async () => {
@@ -81,8 +90,44 @@ describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
     await held.done;
   });
 
-  it("frees a crashed holder's lock when its lease ends, and a late release frees nothing", async () => {
-    const [a, b] = [await replica({ leaseMs: 300, waitMs: 10_000 }), await replica()];
+  it("keeps a live holder's lock past its lease by renewing it", async () => {
+    const a = await replica({ leaseMs: 300, waitMs: 10_000 });
+    const b = await replica();
+    const scope = freshScope();
+    const order: string[] = [];
+    const first = a.hold(scope, async () => {
+      order.push("a in");
+      await sleep(1500); // five leases: without renewal B would get in half way
+      order.push("a out");
+    });
+    await expect.poll(() => order.length).toBe(1);
+    await b.hold(scope, async () => {
+      order.push("b in");
+    });
+    await first;
+    expect(order).toEqual(["a in", "a out", "b in"]);
+  });
+
+  it("frees a crashed holder's lock when its lease ends", async () => {
+    const dying = await replicaProcess({ leaseMs: 300, waitMs: 10_000 });
+    const scope = freshScope();
+    const stuck = holdOpen(dying.lock, scope);
+    await stuck.inside;
+    dying.die(); // a dead process renews nothing and releases nothing
+    let bInside = false;
+    await (
+      await replica()
+    ).hold(scope, async () => {
+      bInside = true;
+    });
+    expect(bInside).toBe(true);
+    stuck.release();
+    await stuck.done;
+  });
+
+  it("takes the lock from a holder stuck past its longest hold, and its late release frees nothing", async () => {
+    const a = await replica({ leaseMs: 300, waitMs: 10_000, maxHoldMs: 600 });
+    const b = await replica();
     const scope = freshScope();
     const stuck = holdOpen(a, scope);
     await stuck.inside;

@@ -1,13 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
-import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
-import { serverBackends } from "../support/backends.js";
-import { openClient } from "../support/clients.js";
-import { startTestServer, type TestServer } from "../support/server-harness.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 
 /**
  * The survival table (docs/concepts.md), end to end: 10,000 memories imported with
@@ -29,17 +25,11 @@ function readmeSurvivalTable(): Map<number, [number, number, number]> {
 }
 
 describe.each(backends)("forgetting with the defaults on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    // The hashed embedder: this is the forgetting policy over 10,000 memories,
-    // which no embedder changes, and 20,000 model inferences would double the
-    // suite's time on two cores. The default embedder's own tests are
-    // local-onnx.e2e.test.ts and every story test.
-    server = await startTestServer({ ...backendEnv(), ENGRAM_MODEL_PROVIDER: "local" });
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  // The hashed embedder: this is the forgetting policy over 10,000 memories,
+  // which no embedder changes, and 20,000 model inferences would double the
+  // suite's time on two cores. The default embedder's own tests are
+  // local-onnx.e2e.test.ts and every story test.
+  const { client } = startEngramOnBackend(backendEnv, { ENGRAM_MODEL_PROVIDER: "local" });
 
   it("keeps exactly what the survival table in docs/concepts.md says, of 10,000 memories used over a year", async () => {
     const table = readmeSurvivalTable();

@@ -1,12 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Client } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
-import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
-import { serverBackends } from "../support/backends.js";
-import { openClient } from "../support/clients.js";
-import { startTestServer, type TestServer } from "../support/server-harness.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 
 /**
  * Knowledge that changes, on the default configuration (no model, the
@@ -17,13 +13,7 @@ import { startTestServer, type TestServer } from "../support/server-harness.js";
 const backends = serverBackends();
 
 describe.each(backends)("knowledge updates on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    server = await startTestServer(backendEnv());
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  const { client } = startEngramOnBackend(backendEnv);
   const newScope = () => ({ namespace: "knowledge", userId: randomUUID() });
 
   /** One session of user messages, ended: its decisions. */

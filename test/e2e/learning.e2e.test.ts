@@ -1,9 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Client } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { MemorySourceKind } from "../../src/gen/engram/v1/long_term_pb.js";
-import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
-import { serverBackends } from "../support/backends.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 import { openClient } from "../support/clients.js";
 import { longConversation, metricTotal, scrape } from "../support/learning-fixtures.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
@@ -28,20 +26,15 @@ const learning = {
 const eventually = { timeout: 45_000, interval: 200 };
 
 describe.each(backends)("learning from conversations on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    server = await startTestServer({ ...backendEnv(), ...learning });
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  const engram = startEngramOnBackend(backendEnv, learning);
+  const { client } = engram;
   const newScope = () => ({ namespace: "learning", userId: randomUUID() });
   const contents = async (scope: { namespace: string; userId: string }, query: string) =>
     (await client.recall({ scope, query, topK: 20 })).memories.map((m) => m.memory!.content);
 
   it("learns a first-turn preference before compaction folds it, and from every message exactly once", async () => {
     const scope = newScope();
-    const before = metricTotal(await scrape(server), "engram_learning_messages_total");
+    const before = metricTotal(await scrape(engram.server), "engram_learning_messages_total");
     let appended = 0;
     for (const turn of longConversation()) {
       await client.appendMessages({ scope, sessionId: "trip", messages: turn });
@@ -66,7 +59,7 @@ describe.each(backends)("learning from conversations on %s", (_, backendEnv) => 
     expect(await contents(scope, "where does the user live")).toContain("I live in Lisbon, near the river");
     // Questions and unconfirmed answers are not facts.
     expect((await contents(scope, "museum opening hours")).filter((c) => c.includes("museum"))).toEqual([]);
-    const after = metricTotal(await scrape(server), "engram_learning_messages_total");
+    const after = metricTotal(await scrape(engram.server), "engram_learning_messages_total");
     expect(after - before).toBe(appended);
   });
 
@@ -83,7 +76,7 @@ describe.each(backends)("learning from conversations on %s", (_, backendEnv) => 
   });
 
   it("reports the learning queue's depth, lag and learnt messages in metrics", async () => {
-    const body = await scrape(server);
+    const body = await scrape(engram.server);
     expect(body).toMatch(/^engram_learning_queue_depth \d+/m);
     expect(body).toMatch(/^engram_learning_lag_seconds_count\{trigger="compaction"\} [1-9]/m);
     expect(body).toMatch(/^engram_learning_messages_total\{trigger="end"\} [1-9]/m);

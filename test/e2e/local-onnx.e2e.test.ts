@@ -7,10 +7,8 @@ import { cosine } from "../../src/domain/vectors.js";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import { OnnxEmbedder } from "../../src/models/onnx-embedder.js";
 import { WordPieceTokenizer } from "../../src/models/wordpiece-tokenizer.js";
-import { serverBackends } from "../support/backends.js";
-import { openClient } from "../support/clients.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 import { onnxModelDir } from "../support/onnx-model.js";
-import { startTestServer, type TestServer } from "../support/server-harness.js";
 
 /**
  * The default embedder, ENGRAM_MODEL_PROVIDER=local-onnx: all-MiniLM-L6-v2
@@ -97,14 +95,10 @@ describe("OnnxEmbedder", () => {
 });
 
 describe.each(serverBackends())("Engram with the default embedder on %s", (_, backendEnv) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(backendEnv());
-  });
-  afterAll(() => server?.destroy());
+  const engram = startEngramOnBackend(backendEnv);
 
   it("recalls a memory by its meaning, with no word in common", async () => {
-    const { client } = openClient("grpc", server.baseUrl);
+    const { client } = engram;
     const scope = { namespace: "onnx", userId: randomUUID() };
     for (const content of [
       "The user is allergic to peanuts",

@@ -3,16 +3,13 @@ import { readFileSync } from "node:fs";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SectionKind } from "../../src/gen/engram/v1/assembly_pb.js";
 import { GateDecider, MemorySourceKind, MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
-import { RememberRequestSchema, type MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
+import { RememberRequestSchema } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
-import { openClient } from "../support/clients.js";
 import { collect, expectStatus } from "../support/expect-status.js";
-import { serverBackends } from "../support/backends.js";
-import { startTestServer, type TestServer } from "../support/server-harness.js";
-import type { Client } from "@connectrpc/connect";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 
 /**
  * The memory policy as multi-session stories through the gRPC API, on the
@@ -32,13 +29,7 @@ function readmeRemember() {
 const ago = (days: number) => timestampFromDate(new Date(Date.now() - days * day));
 
 describe.each(backends)("memory policy on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    server = await startTestServer(backendEnv());
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  const { client } = startEngramOnBackend(backendEnv);
   const newScope = () => ({ namespace: "policy", userId: randomUUID() });
   const say = (scope: { namespace: string; userId: string }, sessionId: string, ...lines: string[]) =>
     client.appendMessages({ scope, sessionId, messages: lines.map((content) => ({ role: Role.USER, content })) });

@@ -8,8 +8,7 @@ import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { clientKinds, openClient, type ClientHandle } from "../support/clients.js";
 import { collect, expectStatus } from "../support/expect-status.js";
 import { sleep } from "../support/memory-fixtures.js";
-import { serverBackends } from "../support/backends.js";
-import { startTestServer, type TestServer } from "../support/server-harness.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 
 /**
@@ -21,21 +20,16 @@ import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js
 const backends = serverBackends();
 
 describe.each(backends)("on %s", (_, backendEnv) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({
-      ENGRAM_SESSION_TOKEN_LIMIT: "300",
-      ENGRAM_COMPACTION_KEEP_RECENT: "4",
-      ENGRAM_SUMMARY_MAX_TOKENS: "120",
-      ...backendEnv(),
-    });
+  const engram = startEngramOnBackend(backendEnv, {
+    ENGRAM_SESSION_TOKEN_LIMIT: "300",
+    ENGRAM_COMPACTION_KEEP_RECENT: "4",
+    ENGRAM_SUMMARY_MAX_TOKENS: "120",
   });
-  afterAll(() => server?.destroy());
 
   describe.each(clientKinds)("MemoryService over %s", (kind) => {
     let handle: ClientHandle<typeof MemoryService>;
     beforeAll(() => {
-      handle = openClient(kind, server.baseUrl);
+      handle = openClient(kind, engram.server.baseUrl);
     });
     afterAll(() => handle?.close());
     const client = () => handle.client;

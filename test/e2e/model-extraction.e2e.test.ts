@@ -4,11 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import type { Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
-import { serverBackends } from "../support/backends.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 import { openClient } from "../support/clients.js";
 import { startFakeModelServer, type FakeModelServer } from "../support/openai-compatible-server.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
@@ -46,13 +44,8 @@ const extractionRequests = () =>
   models.requests.filter((r) => JSON.stringify(r.body.response_format ?? {}).includes('"memory_extraction"')).length;
 
 describe.each(backends)("learning with a model on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    server = await startTestServer({ ...backendEnv(), ...env() });
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  const engram = startEngramOnBackend(backendEnv, env);
+  const { client } = engram;
 
   it("stores the corrected fact, not the one the user corrected", async () => {
     const scope = newScope();
@@ -123,7 +116,7 @@ describe.each(backends)("learning with a model on %s", (_, backendEnv) => {
         { role: Role.USER, content: "my favourite city is Kyoto" },
       ],
     });
-    const failuresBefore = metricTotal(await scrape(server), "engram_learning_failures_total");
+    const failuresBefore = metricTotal(await scrape(engram.server), "engram_learning_failures_total");
     const chatsBefore = chatRequests();
     // The first statement is valid, the second is not: nothing may be applied.
     models.rawChatReply = JSON.stringify({
@@ -147,7 +140,7 @@ describe.each(backends)("learning with a model on %s", (_, backendEnv) => {
     }
     expect(chatRequests() - chatsBefore).toBe(2);
     expect((await client.recall({ scope, query: "window seats favourite city" })).memories).toEqual([]);
-    const body = await scrape(server);
+    const body = await scrape(engram.server);
     expect(metricTotal(body, "engram_learning_failures_total") - failuresBefore).toBe(1);
     expect(body).toMatch(/engram_learning_failures_total\{trigger="end",kind="malformed"\} [1-9]/);
   });

@@ -1,13 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
-import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
-import { serverBackends } from "../support/backends.js";
-import { openClient } from "../support/clients.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 import { startFakeModelServer, type FakeModelServer } from "../support/openai-compatible-server.js";
-import { startTestServer, type TestServer } from "../support/server-harness.js";
 
 /**
  * With a model configured (our OpenAI-compatible test server), the model
@@ -27,19 +23,12 @@ afterAll(async () => {
 });
 
 describe.each(backends)("knowledge updates judged by a model on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    server = await startTestServer({
-      ...backendEnv(),
-      ENGRAM_MODEL_PROVIDER: "openai",
-      ENGRAM_OPENAI_BASE_URL: models.baseUrl,
-      ENGRAM_OPENAI_TIMEOUT_MS: "5000",
-      ENGRAM_OPENAI_MAX_RETRIES: "0",
-    });
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  const { client } = startEngramOnBackend(backendEnv, () => ({
+    ENGRAM_MODEL_PROVIDER: "openai",
+    ENGRAM_OPENAI_BASE_URL: models.baseUrl,
+    ENGRAM_OPENAI_TIMEOUT_MS: "5000",
+    ENGRAM_OPENAI_MAX_RETRIES: "0",
+  }));
   const newScope = () => ({ namespace: "model-knowledge", userId: randomUUID() });
   const session = async (scope: { namespace: string; userId: string }, ...lines: string[]) => {
     const sessionId = randomUUID();

@@ -1,11 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
-import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
-import { serverBackends } from "../support/backends.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 import { startFakeModelServer, type FakeModelServer } from "../support/openai-compatible-server.js";
 import { openClient } from "../support/clients.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
@@ -19,13 +17,7 @@ const backends = serverBackends();
 const day = 86_400_000;
 
 describe.each(backends)("recall ranking on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    server = await startTestServer(backendEnv());
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  const { client } = startEngramOnBackend(backendEnv);
   const newScope = () => ({ namespace: "ranking", userId: randomUUID() });
 
   it("finds the reply that answers, though it shares no word with the question, right after the turn that asked", async () => {

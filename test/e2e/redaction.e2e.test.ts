@@ -1,14 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { toJsonString } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
-import { ExportUserResponseSchema, type MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
+import { ExportUserResponseSchema } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
-import { serverBackends } from "../support/backends.js";
-import { openClient } from "../support/clients.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 import { collect } from "../support/expect-status.js";
-import { startTestServer, type TestServer } from "../support/server-harness.js";
 
 /**
  * Secrets people really paste never come back raw from Recall, ListMemories
@@ -46,13 +43,7 @@ const secrets: [sentence: string, secret: string][] = [
 const backends = serverBackends();
 
 describe.each(backends)("redaction on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    server = await startTestServer(backendEnv());
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  const { client } = startEngramOnBackend(backendEnv);
 
   it("no secret comes back raw from Recall, ListMemories or ExportUser, whatever the write path or field", async () => {
     const scope = { namespace: "redaction", userId: randomUUID() };

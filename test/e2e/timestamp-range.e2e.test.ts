@@ -1,14 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, type Client } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
 import { timestampRange } from "../../src/domain/validation.js";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
-import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
-import { serverBackends } from "../support/backends.js";
-import { openClient } from "../support/clients.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 import { expectStatus } from "../support/expect-status.js";
-import { startTestServer, type TestServer } from "../support/server-harness.js";
 
 /**
  * One range of timestamps on every backend: a time outside it is
@@ -20,13 +17,7 @@ const backends = serverBackends();
 const endOf9999 = { seconds: 253_402_300_799n, nanos: 999_999_999 };
 
 describe.each(backends)("timestamps on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    server = await startTestServer(backendEnv());
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  const { client } = startEngramOnBackend(backendEnv);
   const newScope = () => ({ namespace: "times", userId: randomUUID() });
 
   it("refuses a filter bound beyond the range with INVALID_ARGUMENT naming the field and the range", async () => {

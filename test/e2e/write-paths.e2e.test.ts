@@ -1,13 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { Code, type Client } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
-import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
-import { serverBackends } from "../support/backends.js";
-import { openClient } from "../support/clients.js";
+import { serverBackends, startEngramOnBackend } from "../support/backends.js";
 import { expectStatus } from "../support/expect-status.js";
-import { startTestServer, type TestServer } from "../support/server-harness.js";
 
 /**
  * Write paths hold the same line whichever way a write arrives, on the
@@ -19,13 +16,7 @@ import { startTestServer, type TestServer } from "../support/server-harness.js";
 const backends = serverBackends();
 
 describe.each(backends)("write paths on %s", (_, backendEnv) => {
-  let server: TestServer;
-  let client: Client<typeof MemoryService>;
-  beforeAll(async () => {
-    server = await startTestServer(backendEnv());
-    client = openClient("grpc", server.baseUrl).client;
-  });
-  afterAll(() => server?.destroy());
+  const { client } = startEngramOnBackend(backendEnv);
   const newScope = () => ({ namespace: "paths", userId: randomUUID() });
   const user = (content: string) => ({ role: Role.USER, content });
 

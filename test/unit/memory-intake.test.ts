@@ -92,4 +92,17 @@ describe("MemoryIntake", () => {
     const gated = await intake().intake.importMemories(scope, [item("ok thanks!")], { applyGate: true, caller: "t" });
     expect(gated[0]!.decision).toMatchObject({ stored: false, reason: "pleasantry", decidedBy: "rules" });
   });
+
+  it("leaves the time of a write that states none to settlement (undated), and a stated time as stated", async () => {
+    const { intake: subject, settlement } = intake();
+    const told = { ...item("I work at Acme"), importance: 0.5, applyGate: false, caller: "t" };
+    await subject.remember(scope, told);
+    await subject.remember(scope, { ...told, occurredAt: new Date("2026-05-01T00:00:00Z") });
+    await subject.importMemories(
+      scope,
+      [item("I work at Acme"), { ...item("I work at Acme"), createdAt: new Date("2026-05-01T00:00:00Z") }],
+      { applyGate: false, caller: "t" },
+    );
+    expect(settlement.written.map((w) => w.undated ?? false)).toEqual([true, false, true, false]);
+  });
 });

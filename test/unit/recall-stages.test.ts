@@ -4,31 +4,27 @@ import { rankRecallCandidates, type RecallRankingPolicy } from "../../src/domain
 import { liftReplies, retoldSince } from "../../src/domain/reply-lift.js";
 import { reorderByRerank, rerankDocument } from "../../src/domain/rerank.js";
 import { boostNamedSpeakers } from "../../src/domain/speaker-match.js";
-import { unknownSource, type Memory, type MemoryRecord } from "../../src/domain/types.js";
+import { unknownSource, withoutEmbedding, type Memory, type MemoryRecord } from "../../src/domain/types.js";
 import { ftsTermsQuery } from "../../src/storage/embedded/fts-query.js";
+import { memoryRecord } from "../support/memory-fixtures.js";
 
 const now = new Date("2026-06-01T12:00:00Z");
 const minutesAgo = (minutes: number) => new Date(now.getTime() - minutes * 60_000);
 
-const memory = (id: string, overrides: Partial<Memory> = {}): Memory => ({
-  id,
-  scope: { namespace: "n", userId: "u" },
-  type: "episodic",
-  content: id,
-  importance: 0.5,
-  metadata: {},
-  subject: "",
-  pinned: false,
-  occurredAt: now,
-  createdAt: now,
-  updatedAt: now,
-  lastAccessedAt: undefined,
-  accessCount: 0,
-  supersededBy: undefined,
-  validUntil: undefined,
-  source: unknownSource,
-  ...overrides,
-});
+const scope = { namespace: "n", userId: "u" };
+/** An episode named by its id, as told `now`; where it came from unknown. */
+const memory = (id: string, overrides: Partial<Memory> = {}): Memory =>
+  withoutEmbedding(
+    memoryRecord(scope, id, {
+      id,
+      type: "episodic",
+      occurredAt: now,
+      createdAt: now,
+      updatedAt: now,
+      source: unknownSource,
+      ...overrides,
+    }),
+  );
 const record = (m: Memory): MemoryRecord => ({ ...m, embedding: new Float32Array(0) });
 const ids = (list: readonly { memory: Memory }[]) => list.map((c) => c.memory.id);
 

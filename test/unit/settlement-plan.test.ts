@@ -80,6 +80,32 @@ describe("planSettlement", () => {
     expect(p.updates).toEqual([]);
   });
 
+  it("settles a write that states no time as told now: received before the stored one, it still updates it", () => {
+    // Two replicas: this write was received at 11:59:59 but embedded slowly; another replica received and
+    // settled its own at 11:59:59.5 meanwhile. The user's turn orders them: this one is the newer telling.
+    const stored = memoryRecord(scope, "I work at Initech", {
+      subject: "employer",
+      occurredAt: new Date("2026-06-01T11:59:59.500Z"),
+    });
+    const received = item("semantic", "I work at Acme", new Date("2026-06-01T11:59:59Z"), "employer");
+    const p = plan([{ ...received, undated: true }], [[{ record: stored, relevance: 0.7 }]]);
+    expect(p.results).toMatchObject([{ outcome: "updated", memory: { id: stored.id, content: "I work at Acme" } }]);
+    expect(p.updates).toMatchObject([{ id: stored.id, occurredAt: now, history: [{ content: "I work at Initech" }] }]);
+    expect(p.inserts).toEqual([]);
+    // The same time stated by the caller is history: it happened before what is stored.
+    expect(plan([received], [[{ record: stored, relevance: 0.7 }]]).results).toMatchObject([
+      { outcome: "stored_as_history" },
+    ]);
+  });
+
+  it("settles a write that states no time no earlier than what it is compared with (a replica's clock ahead)", () => {
+    const ahead = new Date(now.getTime() + 40);
+    const stored = memoryRecord(scope, "I work at Initech", { subject: "employer", occurredAt: ahead });
+    const undated = { ...item("semantic", "I work at Acme", now, "employer"), undated: true };
+    const p = plan([undated], [[{ record: stored, relevance: 0.7 }]]);
+    expect(p.results).toMatchObject([{ outcome: "updated", memory: { id: stored.id, occurredAt: ahead } }]);
+  });
+
   it("settles a batch in occurrence order, later items seeing earlier ones", () => {
     const p = plan([
       item("preference", "Switched to Go", day(4), "language"),

@@ -15,18 +15,36 @@ return 0
   "release",
 );
 
+/** Extends the lease only if this holder still owns it; 0 means it was lost. */
+const renewScript = new LuaScript(
+  `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`,
+  "renew",
+);
+
 export interface LeaseTiming {
   /** How long a lease lasts if its holder dies without releasing it. */
   readonly leaseMs: number;
   /** How long a holder-to-be waits for the lease before answering UNAVAILABLE. */
   readonly waitMs: number;
+  /**
+   * How long a live holder keeps renewing its lease (default ten leases). A
+   * section stuck longer than this (a call that never returns) stops renewing
+   * and loses the lease one lease later, so one hang cannot lock a user forever.
+   */
+  readonly maxHoldMs?: number;
 }
 
 /**
  * A lease on one Redis key shared by every replica: SET NX with a random
- * token and an expiry, released by a compare-and-delete script. A holder
- * that outlives its lease loses exclusivity, so a lease must be far longer
- * than the section it guards.
+ * token and an expiry, released by a compare-and-delete script. While its
+ * section runs, the holder renews the lease every third of its length, so a
+ * slow section (a large import under load) keeps exclusivity, while a holder
+ * that dies stops renewing and frees the key one lease later.
  */
 export class RedisLease {
   constructor(
@@ -38,13 +56,35 @@ export class RedisLease {
   async hold<T>(key: string, busy: string, section: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const token = randomUUID();
     await this.acquire(key, token, busy, signal);
+    const stopRenewing = this.keepRenewed(key, token);
     try {
       return await section();
     } finally {
+      stopRenewing();
       // A failed release (Redis just went away) is not the caller's failure:
       // the work is done, and the lease frees the lock in time.
       await releaseScript.run(this.redis, [key], [token]).catch(() => {});
     }
+  }
+
+  /** Renews the lease until stopped, lost, or held for `maxHoldMs`; returns the stop. */
+  private keepRenewed(key: string, token: string): () => void {
+    const { leaseMs } = this.timing;
+    const renewUntil = Date.now() + (this.timing.maxHoldMs ?? 10 * leaseMs);
+    const timer = setInterval(
+      () => {
+        if (Date.now() >= renewUntil) return clearInterval(timer);
+        renewScript.run(this.redis, [key], [token, leaseMs]).then(
+          (renewed) => {
+            if (renewed === 0) clearInterval(timer); // lost: someone else holds it now
+          },
+          () => {}, // Redis away for a moment: the next tick tries again while the lease lasts
+        );
+      },
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   private async acquire(key: string, token: string, busy: string, signal?: AbortSignal): Promise<void> {
