@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -10,6 +10,8 @@ export interface EngramProcess {
   readonly pid: number;
   /** The MCP port, when ENGRAM_MCP_ENABLED. */
   readonly mcpPort: number | undefined;
+  /** The server's SQLite file (ENGRAM_DATA_DIR/engram.db). */
+  readonly sqlitePath: string;
   /** With ENGRAM_STAGE_TIMINGS=true: the per-stage figures since the last call (SIGUSR2). */
   stageTimings(): Promise<Record<string, { count: number; mean: number; p50: number; p99: number }>>;
   /** Resident memory of the server process, MiB (Linux /proc). */
@@ -21,8 +23,11 @@ export async function startEngramProcess(
   env: Record<string, string> = {},
   /** Another build's entry point (e.g. the previous commit's, for a before/after figure in one run). */
   main = "dist/main.js",
+  /** A database file to start from (copied): e.g. memories seeded by an earlier run. */
+  options: { seed?: string } = {},
 ): Promise<EngramProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "engram-bench-"));
+  if (options.seed) copyFileSync(options.seed, join(dataDir, "engram.db"));
   const child: ChildProcess = spawn(process.execPath, [main, "serve"], {
     env: {
       ...process.env,
@@ -64,6 +69,7 @@ export async function startEngramProcess(
     baseUrl: `http://127.0.0.1:${port}`,
     pid: child.pid!,
     mcpPort,
+    sqlitePath: join(dataDir, "engram.db"),
     stageTimings: () =>
       new Promise((resolve) => {
         stagesWanted.push(resolve);

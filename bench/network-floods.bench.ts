@@ -9,13 +9,15 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MemoryType } from "../src/gen/engram/v1/long_term_pb.js";
 import { ExportUserRequestSchema, MemoryService } from "../src/gen/engram/v1/memory_service_pb.js";
 import { hashToken } from "../src/rpc/authentication.js";
-import { grpcMessage, rawGrpcCall } from "../test/support/raw-http2.js";
+import { randomWords } from "../test/support/adversarial-texts.js";
+import { grpcMessage, rawConnection, rawGrpcCall } from "../test/support/raw-http2.js";
 import { silentConnections } from "../test/support/network-probes.js";
 import { startEngramProcess, type EngramProcess } from "./engram-process.js";
 
 /**
  * Network floods against a separate Engram process on its DEFAULT limits
- * (issue 21, findings 2, 3, 5, 6): the server's RSS before, at the peak
+ * (issue 21, findings 2, 3, 5, 6, and the per-address connection cap and
+ * HTTP/1.1 slow readers): the server's RSS before, at the peak
  * and after, and whether a Ping on a new connection is answered after each
  * flood. The baseline is the RSS before each flood, in the same run.
  */
@@ -87,6 +89,88 @@ export async function benchNetworkFloods(): Promise<void> {
       return () => {
         for (const s of sessions) s.destroy();
         return `${reset} of 500 reset by the server within 60 s`;
+      };
+    });
+  } finally {
+    await engram.stop();
+  }
+  // The per-address cap and HTTP/1.1 slow readers, on this build and, as the baseline, on another
+  // build's entry point when BENCH_NETWORK_BEFORE_MAIN names one (e.g. main's dist/main.js).
+  const before = process.env.BENCH_NETWORK_BEFORE_MAIN;
+  if (before) await benchAddressAndSlowReaders(tokens, before, "before");
+  await benchAddressAndSlowReaders(tokens, "dist/main.js", "this build");
+}
+
+async function benchAddressAndSlowReaders(tokens: string, main: string, build: string): Promise<void> {
+  const engram = await startEngramProcess({ ENGRAM_AUTH_TOKENS_FILE: tokens }, main);
+  try {
+    const port = Number(new URL(engram.baseUrl).port);
+    const client = authenticatedClient(engram);
+    await row(engram, `5,000 silent TCP connections from one address (Ping from another), ${build}`, 2, async () => {
+      const { closed, sockets } = await silentConnections(port, 5_000, ["127.0.0.50"], 500);
+      // Counted before the 10 s headers timeout closes the held ones.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const heldAtOneSecond = 5_000 - closed();
+      return () => {
+        for (const socket of sockets) socket.destroy();
+        return `${heldAtOneSecond} held after 1 s (per-address cap 1024; the global cap alone let one address hold 4,096); ${5_000 - closed()} still open at the ping`;
+      };
+    });
+    // 16 MiB of working state for one user, exported over HTTP/1.1 by clients that never read.
+    const big = { namespace: "flood", userId: "big" };
+    for (let call = 0; call < 4; call++) {
+      const entries = Array.from({ length: 64 }, (_, i) => [`e${call}-${i}`, randomWords(i, 64 * 1024 - 16)]);
+      await client.setWorking({ scope: big, taskId: "draft", entries: Object.fromEntries(entries) });
+    }
+    const json = Buffer.from(JSON.stringify({ scope: big }));
+    const envelope = Buffer.alloc(5);
+    envelope.writeUInt32BE(json.length, 1);
+    const body = Buffer.concat([envelope, json]);
+    const request = Buffer.concat([
+      Buffer.from(
+        `POST /engram.v1.MemoryService/ExportUser HTTP/1.1\r\nHost: engram\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: application/connect+json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      ),
+      body,
+    ]);
+    // The baseline: the same 20 exports read to the end (what building the responses costs anyway).
+    await row(engram, `20 HTTP/1.1 Connect ExportUser calls of 16 MiB, read to the end, ${build}`, 10, async () => {
+      let done = 0;
+      const sockets = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          rawConnection(port).then((socket) => {
+            let received = 0;
+            socket.on("data", (chunk: Buffer) => {
+              received += chunk.length;
+              if (received > 16_000_000 && received - chunk.length <= 16_000_000) done++;
+            });
+            socket.write(request);
+            return socket;
+          }),
+        ),
+      );
+      return () => {
+        for (const socket of sockets) socket.destroy();
+        return `${done} of 20 read to the end within 10 s`;
+      };
+    });
+    await row(engram, `20 HTTP/1.1 Connect ExportUser calls of 16 MiB, never read, ${build}`, 40, async () => {
+      let cut = 0;
+      const sockets = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          rawConnection(port).then((socket) => {
+            socket.once("close", () => cut++);
+            socket.write(request);
+            return socket;
+          }),
+        ),
+      );
+      // A paused socket never sees the server close it: read at 37 s, so that a socket the server
+      // closed drains and closes by 40 s, and one it kept goes on receiving and stays open.
+      setTimeout(() => sockets.forEach((s) => s.resume()), 37_000).unref();
+      return () => {
+        for (const socket of sockets) socket.destroy();
+        return `${cut} of 20 closed by the server within 40 s (slow-reader timeout 30 s; before, only the 300 s idle timeout ended them)`;
       };
     });
   } finally {

@@ -1,6 +1,7 @@
 import { benchAgents } from "./agents.bench.js";
 import { benchBoundedWork } from "./bounded-work.bench.js";
 import { benchEmbedded } from "./embedded.bench.js";
+import { benchEmbedderMemory } from "./embedder-memory.bench.js";
 import { benchGhz } from "./ghz.bench.js";
 import { benchImport } from "./import.bench.js";
 import { benchLearning } from "./learning.bench.js";
@@ -11,13 +12,14 @@ import { benchRedis } from "./redis.bench.js";
 import { benchRedisSentinel } from "./redis-sentinel.bench.js";
 import { benchRemember } from "./remember.bench.js";
 import { benchWeaviate } from "./weaviate.bench.js";
+import { benchWeaviateRatio } from "./weaviate-ratio.bench.js";
 
 /**
  * `npm run bench`: prints latency percentiles and throughput for Engram's
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,network-floods,agents picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,network-floods,agents,weaviate-ratio,embedder-memory picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -30,6 +32,7 @@ const wanted = (name: string) => only === undefined || only.includes(name);
 if (wanted("ghz")) await benchGhz({ calls, concurrency });
 if (wanted("recall-speed")) await benchRecallSpeed({ memories, calls, concurrency });
 if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
+if (wanted("embedder-memory")) await benchEmbedderMemory();
 if (wanted("ranking")) await benchRanking({ calls });
 if (wanted("learning")) await benchLearning({ calls, concurrency });
 if (wanted("bounded-work")) await benchBoundedWork();
@@ -39,6 +42,9 @@ if (wanted("redis")) await benchRedis({ calls, concurrency });
 if (wanted("redis-sentinel")) await benchRedisSentinel({ calls, concurrency });
 if (wanted("remember")) await benchRemember({ calls, concurrency });
 if (wanted("import")) await benchImport({ memories });
+if (wanted("weaviate-ratio")) {
+  await benchWeaviateRatio({ calls, memories: Number(process.env.BENCH_BIG_TENANT ?? 100_000) });
+}
 if (wanted("weaviate")) {
   await benchWeaviate({
     calls,

@@ -115,13 +115,13 @@ export async function benchWeaviate(options: {
           const query = topics(i * 7 + 3);
           const memories = direct.collections.get(collection);
           // The query Engram sends for a top-10 Recall: ENGRAM_HYBRID_ALPHA's default, relative-score
-          // fusion, 40 candidates, current memories only, no vectors back.
+          // fusion, 50 candidates (what a top-10 Recall fetches per signal since #20), current memories only, no vectors back.
           return memories.withTenant(tenantName(scopeOf(i))).query.hybrid(query, {
             vector: Array.from(embedder.embedOne(query)),
             alpha: 0.7,
             fusionType: "RelativeScore",
             maxVectorDistance: 1 - 1e-6,
-            limit: 40,
+            limit: 50,
             returnMetadata: ["score"],
             filters: memories.filter.byProperty("superseded").equal(false),
           });

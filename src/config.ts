@@ -266,6 +266,12 @@ function readNetwork(read: EnvReader): NetworkLimits {
     Math.round(read.number(name, fallbackMs / 1000, 0.1, 86_400) * 1000);
   return {
     maxConnections: read.integer("ENGRAM_NET_MAX_CONNECTIONS", d.maxConnections, 1, 1_000_000),
+    maxConnectionsPerAddress: read.integer(
+      "ENGRAM_NET_MAX_CONNECTIONS_PER_ADDRESS",
+      d.maxConnectionsPerAddress,
+      0,
+      1_000_000,
+    ),
     maxStreams: read.integer("ENGRAM_NET_MAX_STREAMS", d.maxStreams, 1, 1_000_000),
     maxUnauthenticatedCalls: read.integer(
       "ENGRAM_NET_MAX_UNAUTHENTICATED_CALLS",
@@ -356,6 +362,7 @@ function readRedis(read: EnvReader): RedisConfig | undefined {
     keyPrefix,
     commandTimeoutMs: read.integer("ENGRAM_REDIS_COMMAND_TIMEOUT_MS", 2000, 10, 600_000),
     connectTimeoutMs: read.integer("ENGRAM_REDIS_CONNECT_TIMEOUT_MS", 2000, 10, 600_000),
+    erasureRewriteIntervalMs: read.integer("ENGRAM_REDIS_ERASURE_REWRITE_SECONDS", 300, 0, 30 * 86_400) * 1000,
     replicaAcknowledgement: {
       replicas: waitReplicas,
       timeoutMs: read.integer("ENGRAM_REDIS_WAIT_TIMEOUT_MS", 1000, 1, 60_000),

@@ -2,15 +2,12 @@ import type { Config } from "./config.js";
 import { Engram, type EngramEvents } from "./domain/engram.js";
 import { identityKey, type Embedder, type Extractor, type Summariser } from "./domain/models.js";
 import { LocalStatementClassifier, type GateClassifier } from "./domain/write-gate.js";
-import { createOpenAiClient, OpenAiEmbedder, OpenAiGateClassifier, OpenAiSummariser } from "./models/openai-models.js";
 import { LocalEmbedder } from "./models/local-embedder.js";
 import { OnnxEmbedder } from "./models/onnx-embedder.js";
-import { OpenAiExtractor } from "./models/openai-extractor.js";
 import { OpenAiCompatibleReranker } from "./models/openai-reranker.js";
 import { LocalSummariser } from "./models/local-summariser.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
-import { openRedisStores } from "./storage/redis/redis-stores.js";
-import { openWeaviateStores } from "./storage/weaviate/weaviate-store.js";
+import { createLogger } from "./observability/logger.js";
 import type { Stores } from "./domain/ports.js";
 import type { EvictionPolicy } from "./domain/types.js";
 import type { EngramMetrics } from "./observability/metrics.js";
@@ -91,6 +88,13 @@ export async function openConfiguredStores(
 ): Promise<Stores> {
   const redisConfig = config.store.redis;
   const weaviateConfig = config.store.weaviate;
+  // Loaded only when configured: their clients' code is tens of MiB the embedded default never uses.
+  const { openRedisStores } = redisConfig
+    ? await import("./storage/redis/redis-stores.js")
+    : { openRedisStores: undefined };
+  const { openWeaviateStores } = weaviateConfig
+    ? await import("./storage/weaviate/weaviate-store.js")
+    : { openWeaviateStores: undefined };
   const embedded =
     redisConfig && weaviateConfig
       ? undefined
@@ -101,15 +105,18 @@ export async function openConfiguredStores(
           ...(weaviateConfig ? {} : { ...(embedder !== undefined ? { embedder } : {}), ...options }),
         });
   const redis = redisConfig
-    ? openRedisStores({
-        ...redisConfig,
-        sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 },
-        retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxPerUser: config.quality.retrievalMaxPerUser },
-      })
+    ? openRedisStores!(
+        {
+          ...redisConfig,
+          sessionLease: { leaseMs: config.learning.leaseMs, waitMs: 30_000 },
+          retrievalLog: { ttlMs: config.quality.retrievalTtlMs, maxPerUser: config.quality.retrievalMaxPerUser },
+        },
+        createLogger(config.log.level),
+      )
     : undefined;
   try {
     const weaviate = weaviateConfig
-      ? await openWeaviateStores(weaviateConfig, dimensions, {
+      ? await openWeaviateStores!(weaviateConfig, dimensions, {
           ...(embedder !== undefined ? { embedder } : {}),
           ...options,
         })
@@ -172,6 +179,9 @@ export async function openModels(
       classifier: new LocalStatementClassifier(),
     };
   }
+  // Loaded only with the openai provider, like the stores above.
+  const [{ createOpenAiClient, OpenAiEmbedder, OpenAiGateClassifier, OpenAiSummariser }, { OpenAiExtractor }] =
+    await Promise.all([import("./models/openai-models.js"), import("./models/openai-extractor.js")]);
   const client = createOpenAiClient(openai);
   const dimensions = await OpenAiEmbedder.probeDimensions(client, openai);
   return {

@@ -98,9 +98,12 @@ export class MemoryRecall {
     const query = readRecallQuery(input.query);
     // The probe measures the live model: a cached vector would hide a model swapped under the same name.
     const queryEmbedder = input.purpose === "probe" ? this.embedder : this.queryEmbeddings;
-    const [embedding] = await queryEmbedder.embed([input.query], signal);
+    // Not awaited here: the store may start its lexical search while the model computes the vector.
+    const embedding = queryEmbedder.embed([input.query], signal).then(([vector]) => vector!);
+    // The store awaits it; a store failing before it does must not leave it unhandled.
+    embedding.catch(() => {});
     const search: CandidateSearch = {
-      embedding: embedding!,
+      embedding,
       terms: query.terms,
       types: input.types,
       // An explicit superseded filter decides; otherwise include_superseded does.

@@ -6,6 +6,8 @@
 export interface NetworkLimits {
   /** Open connections per listener (RPC, metrics, MCP); more are closed on accept. */
   readonly maxConnections: number;
+  /** Open connections per client address (IPv6: per /64) and listener; 0 turns the cap off. */
+  readonly maxConnectionsPerAddress: number;
   /** Open HTTP/2 streams across every connection of the RPC port; more are refused. */
   readonly maxStreams: number;
   /** Open calls needing no credentials (health, reflection) across every address. */
@@ -26,6 +28,7 @@ export interface NetworkLimits {
 
 export const defaultNetworkLimits: NetworkLimits = {
   maxConnections: 4096,
+  maxConnectionsPerAddress: 1024,
   maxStreams: 4096,
   maxUnauthenticatedCalls: 1024,
   headersTimeoutMs: 10_000,

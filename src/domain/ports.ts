@@ -242,7 +242,11 @@ export interface MemoryHit {
  * backend ranks the same way; a store only finds.
  */
 export interface CandidateSearch {
-  readonly embedding: Float32Array;
+  /**
+   * The query's vector, or its promise: a store may start what does not
+   * need it (the embedded full-text match) while the model computes it.
+   */
+  readonly embedding: Float32Array | Promise<Float32Array>;
   /**
    * Lexical terms, already lower-cased and without stop words
    * (domain/recall-query.ts): a memory containing any of them is a lexical
@@ -308,7 +312,12 @@ export interface LongTermStore {
    * through sees every memory that existed throughout exactly once.
    */
   list(scope: Scope, filter: MemoryFilter, after: ListCursor | undefined, limit: number): Promise<MemoryRecord[]>;
-  /** Adds each count to its memory's access count and moves last access to `at`. */
+  /**
+   * Adds each count to its memory's access count and moves last access to
+   * `at`; ids no longer stored are skipped. If it throws, nothing was
+   * applied, or it throws AccessWriteIncomplete (domain/pending-access.ts)
+   * naming what was not.
+   */
   recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void>;
   delete(scope: Scope, id: string): Promise<boolean>;
   deleteUser(scope: Scope): Promise<number>;

@@ -43,10 +43,11 @@ export function readRecallQuery(text: string): RecallQuery {
         .filter((w) => w.length > 1 && !ignoredTerms.has(w.toLowerCase())),
     ),
   ];
-  // Each word with its regular inflections (domain/word-forms.ts); names do not inflect.
+  // The query's words, then their regular inflections (domain/word-forms.ts; names do not inflect):
+  // a store bounding the terms it matches keeps the words before the forms.
   const named = new Set(names.map((n) => n.toLowerCase()));
   const words = (lower.match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !ignoredTerms.has(w));
-  const terms = [...new Set(words.flatMap((w) => (named.has(w) ? [w] : wordForms(w))))];
+  const terms = [...new Set([...words, ...words.flatMap((w) => (named.has(w) ? [] : wordForms(w)))])];
   const period = readQueryPeriod(text);
   return { text, terms, names, aboutRecency: recency.test(lower), ...(period ? { period } : {}) };
 }

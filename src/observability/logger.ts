@@ -1,5 +1,6 @@
 import { formatWithOptions } from "node:util";
 import type { LogLevel } from "../config.js";
+import { RepeatThrottle } from "./repeat-throttle.js";
 import { scrubSecrets } from "./secret-scrub.js";
 
 /**
@@ -50,19 +51,26 @@ function serialise(fields: LogFields | undefined): LogFields | undefined {
 /**
  * Routes what libraries print through `console` into the structured log, so
  * stdout stays one JSON object per line (weaviate-client, for one, warns on
- * every gRPC retry with a bare console.warn). Returns a function that puts
+ * every gRPC retry with a bare console.warn), lines alike throttled to one
+ * per interval. Returns a function that puts
  * the original console back.
  */
 export function captureConsole(logger: Logger): () => void {
   const methods = ["debug", "info", "log", "warn", "error"] as const;
   const originals = methods.map((method) => [method, console[method]] as const);
   const levelOf = { debug: "debug", info: "info", log: "info", warn: "warn", error: "error" } as const;
+  // A library may print once per failed call (connect-node: each call cut off by a network limit):
+  // the first of a run of lines alike is logged, then one summary per interval.
+  const throttle = new RepeatThrottle(10_000);
   for (const method of methods) {
-    console[method] = (...args: unknown[]) =>
-      logger[levelOf[method]]("library output", {
-        source: "console",
-        detail: scrubSecrets(formatWithOptions({ breakLength: Infinity, depth: 3 }, ...args)).slice(0, 4000),
-      });
+    console[method] = (...args: unknown[]) => {
+      const detail = scrubSecrets(formatWithOptions({ breakLength: Infinity, depth: 3 }, ...args)).slice(0, 4000);
+      const level = levelOf[method];
+      const first = throttle.admit(`${level} ${detail.split("\n", 1)[0]!.slice(0, 160)}`, (repeats) =>
+        logger[level]("library output repeated", { source: "console", detail: detail.slice(0, 400), repeats }),
+      );
+      if (first) logger[level]("library output", { source: "console", detail });
+    };
   }
   return () => {
     for (const [method, original] of originals) console[method] = original;

@@ -27,6 +27,10 @@ export type Stage =
   | "row load"
   /** A whole store read for recall (candidates) or a write's conflict check (search), and any wait. */
   | "store search"
+  /** Decoding a store's answer into records (Weaviate: the candidates' properties). */
+  | "candidate decoding"
+  /** One user's batch of access statistics written to the store (off the request path). */
+  | "access write"
   /** Ranking, access queueing and events after the search (the domain's own work). */
   | "ranking"
   /** The RPC handler from request to reply, before the framework serialises it. */

@@ -2,11 +2,13 @@ import type { IncomingMessage, ServerOptions as Http1ServerOptions, Server as Ht
 import type { Http2Session } from "node:http2";
 import type { Server as NetServer, Socket } from "node:net";
 import type { NetworkLimits } from "../domain/network-limits.js";
+import { ConnectionsPerAddress } from "./connections-per-address.js";
+import { watchHttp1Responses } from "./http1-slow-readers.js";
 import type { ListenerName, NetworkRefusals } from "./network-refusals.js";
 
 /**
  * Connection-level bounds shared by every listener (RPC, metrics, MCP): a
- * cap on open connections, a deadline for a new connection's first request,
+ * cap on open connections, in total and per client address, a deadline for a new connection's first request,
  * and an idle timeout. Without them ~20,000 silent TCP connections used up
  * the process's file descriptors and every port stopped answering.
  */
@@ -40,6 +42,18 @@ export function connectionGuard(
       // Node closes a connection past maxConnections on accept and emits "drop".
       server.maxConnections = limits.maxConnections;
       server.on("drop", () => refusals.record(listener, "connections"));
+      // First of the "connection" listeners: a socket over the per-address cap is closed before
+      // any protocol (sniffing, TLS, HTTP) sees it. Under TLS this is the raw TCP connection.
+      const perAddress = new ConnectionsPerAddress(limits.maxConnectionsPerAddress);
+      server.prependListener("connection", (socket: Socket) => {
+        const key = perAddress.admit(socket.remoteAddress);
+        if (key === false) {
+          refusals.record(listener, "connections-per-address");
+          socket.destroy();
+          return;
+        }
+        socket.once("close", () => perAddress.release(key));
+      });
       server.on(tls ? "secureConnection" : "connection", (socket: Timed) => {
         const timer = setTimeout(() => {
           socket[firstRequest] = undefined;
@@ -127,13 +141,14 @@ export function guardHttp1Listener(
   guardHttp1(server, limits, refusals, listener);
 }
 
-/** Applies the inactivity timeout to an HTTP/1.1 server and counts what it closes. */
+/** Applies the inactivity and slow-reader timeouts to an HTTP/1.1 server and counts what they close. */
 export function guardHttp1(
   server: Http1Server,
   limits: NetworkLimits,
   refusals: NetworkRefusals,
   listener: ListenerName,
 ) {
+  watchHttp1Responses(server, limits, refusals, listener);
   server.setTimeout(limits.idleTimeoutMs, (socket: Socket) => {
     refusals.record(listener, "idle-timeout");
     socket.destroy();

@@ -13,6 +13,7 @@ import { createServer as createNetServer, type Server, type Socket } from "node:
 import type { NativeStreamHandler } from "./native-grpc.js";
 import { guardHttp1, http1ServerOptions, tlsServerOptions, type ConnectionGuard } from "./connection-guard.js";
 import type { NetworkLimits } from "../domain/network-limits.js";
+import { watchHttp1Responses } from "./http1-slow-readers.js";
 import type { NetworkRefusals } from "./network-refusals.js";
 import type { StreamGuard } from "./stream-guard.js";
 
@@ -99,6 +100,8 @@ export function createListener(options: ListenerOptions): Listener {
   let server: Server;
   if (tls) {
     server = http2;
+    // HTTP/1.1 over TLS (ALPN) is served by the HTTP/2 server's compatibility layer.
+    watchHttp1Responses(http2, options.limits, options.refusals, "rpc");
   } else {
     http1 = createHttp1Server(http1ServerOptions(options.limits), http);
     guardHttp1(http1, options.limits, options.refusals, "rpc");

@@ -4,6 +4,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Engram } from "../domain/engram.js";
 import { authorize, type Permission } from "../domain/authorization.js";
 import { InvalidArgumentError } from "../domain/errors.js";
+import { stageTimings } from "../observability/stage-timings.js";
 import { callerKey } from "./authentication.js";
 import {
   AssembleContextResponseSchema,
@@ -144,6 +145,7 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
 
     recall: (req, ctx) =>
       run(ctx, async () => {
+        const started = stageTimings.begin();
         const scope = scopeOf(req, ctx, "read");
         const { memories, retrievalId } = await engram.recall(
           scope,
@@ -159,7 +161,9 @@ export function memoryServiceHandlers(engram: Engram): ServiceImpl<typeof Memory
           },
           ctx.signal,
         );
-        return { memories: memories.map(scoredMemoryToProto), retrievalId };
+        const reply = { memories: memories.map(scoredMemoryToProto), retrievalId };
+        stageTimings.end("recall handler", started);
+        return reply;
       }),
 
     getMemory: (req, ctx) =>

@@ -5,6 +5,7 @@ import { RepeatThrottle } from "../observability/repeat-throttle.js";
 /** Why the network layer closed or refused something; a closed set, so the metric's labels stay bounded. */
 export type NetworkRefusal =
   | "connections" // over ENGRAM_NET_MAX_CONNECTIONS
+  | "connections-per-address" // over ENGRAM_NET_MAX_CONNECTIONS_PER_ADDRESS
   | "headers-timeout" // no complete request headers in time
   | "body-timeout" // a request body not received whole in time
   | "idle-timeout" // a connection with no call open for too long

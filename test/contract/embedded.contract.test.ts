@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
 import { dimensions, embedder, freshScope, memoryRecord } from "../support/memory-fixtures.js";
 import { describeStorageContract } from "./storage-contract.js";
+import { randomWords } from "../support/adversarial-texts.js";
 
 const dir = mkdtempSync(join(tmpdir(), "engram-contract-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,6 +17,35 @@ describeStorageContract("embedded (SQLite file)", {
 });
 
 describe("embedded store specifics", () => {
+  it("stores a large batch whole, written in several short transactions (insertMany yields between them)", async () => {
+    const stores = openEmbeddedStores({ path: join(dir, "batch.db"), dimensions });
+    try {
+      const scope = freshScope();
+      const records = Array.from({ length: 300 }, (_, i) =>
+        memoryRecord(scope, `${randomWords(i + 1, 8 * 1024 - 16)} n${i}`),
+      );
+      let turns = 0;
+      const counting = setInterval(() => turns++, 0);
+      const { failed } = await stores.longTerm.insertMany(records);
+      clearInterval(counting);
+      expect(failed).toEqual([]);
+      expect(await stores.longTerm.count(scope)).toBe(300);
+      const [query] = await embedder.embed(["n299"]);
+      const found = await stores.longTerm.candidates(scope, {
+        embedding: query!,
+        terms: ["n299"],
+        types: [],
+        includeSuperseded: false,
+        limit: 5,
+      });
+      expect(found.lexical.map((h) => h.record.id)).toEqual([records[299]!.id]);
+      // Other work ran while the batch was written.
+      expect(turns).toBeGreaterThan(0);
+    } finally {
+      await stores.close();
+    }
+  });
+
   it("sees writes made through another connection to the same file (the evict CronJob)", async () => {
     const path = join(dir, "shared.db");
     const server = openEmbeddedStores({ path, dimensions });

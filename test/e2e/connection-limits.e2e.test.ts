@@ -79,10 +79,11 @@ describe("connection limits", () => {
       const flood = 400;
       const { allClosed, closed } = await silentConnections(port, flood);
       const rssPeak = Math.round(process.memoryUsage().rss / 2 ** 20);
-      // Every one ends: dropped on accept past the cap, or closed at the headers timeout. The bound is wide:
-      // a handshake whose last ACK met a full accept queue completes only at the kernel's next SYN-ACK
-      // retry (1, 3, 7, 15, 31 s...), and only then can the server see, and close, that connection.
-      await expect.poll(closed, { timeout: 90_000, interval: 100 }).toBe(flood);
+      // Every one ends: dropped on accept past the cap, or closed at the headers timeout (1 s). The bound
+      // is wide for a loaded machine. (The 1 of 400 "never closed" seen here was the probe's, not the
+      // server's: client sockets in CLOSE-WAIT that nobody read, so Node never saw the server's FIN, and a
+      // "close" listener added after the event; silentConnections now reads and listens at once.)
+      await expect.poll(closed, { timeout: 30_000, interval: 100 }).toBe(flood);
       await allClosed;
       const dropped = (await refusals(server, listener, "connections")) - before.connections;
       const timedOut = (await refusals(server, listener, "headers-timeout")) - before.timeout;

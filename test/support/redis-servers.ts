@@ -16,6 +16,8 @@ const run = promisify(execFile);
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** The data directory (--dir): its append-only and snapshot files. */
+  readonly dir: string;
   /** SIGKILL: no chance to save anything that was not already on disk. */
   kill(): Promise<void>;
   /** Starts again on the same port and data directory. */
@@ -37,6 +39,7 @@ export async function startRedis(options: { durable?: boolean } = {}): Promise<R
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    dir,
     kill: async () => {
       await terminate(child, "SIGKILL");
     },

@@ -102,6 +102,8 @@ export interface WeaviateServer {
   readonly grpcPort: number;
   readonly url: string;
   readonly grpcAddress: string;
+  /** PERSISTENCE_DATA_PATH: the files, to look for what should have been erased. */
+  readonly dataDir: string;
   kill(): Promise<void>;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -180,6 +182,7 @@ export async function startWeaviate(): Promise<WeaviateServer> {
     grpcPort,
     url: `http://127.0.0.1:${httpPort}`,
     grpcAddress: `127.0.0.1:${grpcPort}`,
+    dataDir,
     kill: () => terminate("SIGKILL"),
     restart: async () => {
       child = await launch();

@@ -21,6 +21,19 @@ describe("captureConsole", () => {
     expect(log).toMatchObject({ level: "info", detail: "plain text" });
   });
 
+  it("logs the first of many lines alike, not every one", () => {
+    const lines: string[] = [];
+    restore = captureConsole(createLogger("debug", (line) => lines.push(line)));
+    for (let i = 0; i < 100; i++) {
+      console.error("handler for rpc ExportUser of engram.v1.MemoryService failed", new Error("write ECANCELED"));
+    }
+    console.error("something else");
+    restore();
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain("handler for rpc ExportUser");
+    expect(lines[1]).toContain("something else");
+  });
+
   it("respects the log level and puts the console back", () => {
     const lines: string[] = [];
     const original = console.info;

@@ -7,6 +7,7 @@ describe("ENGRAM_NET_* network limits", () => {
     expect(loadConfig({}).network).toEqual(defaultNetworkLimits);
     expect(defaultNetworkLimits).toMatchObject({
       maxConnections: 4096,
+      maxConnectionsPerAddress: 1024,
       headersTimeoutMs: 10_000,
       bodyTimeoutMs: 60_000,
       idleTimeoutMs: 300_000,
@@ -19,7 +20,9 @@ describe("ENGRAM_NET_* network limits", () => {
       ENGRAM_NET_HEADERS_TIMEOUT_SECONDS: "1.5",
       ENGRAM_NET_MAX_BUFFERED_REQUEST_MIB: "64",
       ENGRAM_NET_MAX_STREAMS: "100",
+      ENGRAM_NET_MAX_CONNECTIONS_PER_ADDRESS: "0",
     }).network;
+    expect(network.maxConnectionsPerAddress).toBe(0);
     expect(network.headersTimeoutMs).toBe(1500);
     expect(network.maxBufferedRequestBytes).toBe(64 * 2 ** 20);
     expect(network.maxStreams).toBe(100);
@@ -27,6 +30,7 @@ describe("ENGRAM_NET_* network limits", () => {
 
   it.each([
     ["ENGRAM_NET_MAX_CONNECTIONS", "0"],
+    ["ENGRAM_NET_MAX_CONNECTIONS_PER_ADDRESS", "-1"],
     ["ENGRAM_NET_IDLE_TIMEOUT_SECONDS", "soon"],
     ["ENGRAM_NET_SLOW_READER_TIMEOUT_SECONDS", "0"],
     ["ENGRAM_NET_MAX_BUFFERED_REQUEST_MIB", "4"],

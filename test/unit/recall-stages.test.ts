@@ -33,11 +33,11 @@ describe("readRecallQuery", () => {
     expect(readRecallQuery("What did Caroline study in May 2023?").terms).toEqual([
       "caroline",
       "study",
+      "may",
+      "2023",
       "studies",
       "studied",
       "studying",
-      "may",
-      "2023",
     ]);
   });
 

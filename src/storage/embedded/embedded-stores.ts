@@ -22,20 +22,25 @@ export function openEmbeddedStores(options: {
   embedder?: string;
   /** Open whatever vectors the database holds (`engram reembed` replaces them). */
   anyVectors?: boolean;
+  /** Recall's full-text match on the read thread (default) or on the main connection (SqliteDatabase). */
+  readThread?: boolean;
 }): Stores {
-  const database = new SqliteDatabase(options.path);
+  const database = new SqliteDatabase(
+    options.path,
+    options.readThread === undefined ? {} : { readThread: options.readThread },
+  );
   const stored = database.get("SELECT length(embedding) / 4 AS dimensions FROM memories LIMIT 1")?.dimensions;
   const recorded = database.get("SELECT value FROM engram_meta WHERE key = 'embedder'")?.value;
   if (options.embedder !== undefined && !options.anyVectors) {
     if (recorded === undefined) {
       database.run("INSERT OR IGNORE INTO engram_meta (key, value) VALUES ('embedder', ?)", options.embedder);
     } else if (String(recorded) !== options.embedder) {
-      database.close();
+      void database.close();
       throw new EmbedderMismatchError(options.path, String(recorded), options.embedder);
     }
   }
   if (!options.anyVectors && stored !== undefined && Number(stored) !== options.dimensions) {
-    database.close();
+    void database.close();
     throw new Error(
       `${options.path} holds ${stored}-dimensional embeddings but the embedder makes ${options.dimensions}: ` +
         "set ENGRAM_EMBEDDING_DIMENSIONS (or the embedding model) back, or use a new database",
@@ -68,7 +73,7 @@ export function openEmbeddedStores(options: {
     ],
     close: async () => {
       clearInterval(sweeper);
-      database.close();
+      await database.close();
     },
   };
 }

@@ -16,12 +16,28 @@ export function ftsQuery(text: string): string | undefined {
     ).filter((w) => !stopWords.has(w)),
   );
   if (words.size === 0) return undefined;
-  return [...words].map((w) => `"${w}"`).join(" OR ");
+  return [...words]
+    .slice(0, maxMatchTerms)
+    .map((w) => `"${w}"`)
+    .join(" OR ");
 }
+
+/**
+ * The first distinct terms of a query that the full-text match uses, at
+ * most. A match costs about its terms times the memories each matches: an
+ * 8 KiB query is over 1,000 terms, and over 240 memories sharing its words
+ * 16 terms took 79 ms, 256 took 214 ms, and all of them seconds. A question
+ * has a few terms; past 64 the text is a document, and the vector search
+ * still reads all of it (up to the model's 256 tokens).
+ */
+export const maxMatchTerms = 64;
 
 /** The FTS5 query for terms already chosen by the domain (domain/recall-query.ts): each quoted, joined by OR. */
 export function ftsTermsQuery(terms: readonly string[]): string | undefined {
-  const words = terms.filter((t) => t !== "").map((t) => `"${t.replaceAll('"', '""')}"`);
+  const words = terms
+    .filter((t) => t !== "")
+    .slice(0, maxMatchTerms)
+    .map((t) => `"${t.replaceAll('"', '""')}"`);
   return words.length > 0 ? words.join(" OR ") : undefined;
 }
 

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { UnavailableError } from "../../domain/errors.js";
+import { SqliteReader } from "./sqlite-reader.js";
 
 /**
  * The embedded default's one database file, through Node's built-in SQLite
@@ -11,8 +12,19 @@ import { UnavailableError } from "../../domain/errors.js";
  */
 export class SqliteDatabase {
   readonly db: DatabaseSync;
+  private readonly reader: SqliteReader | undefined;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    options: {
+      /**
+       * Costly reads (readAll) on a read thread (true, the default for a
+       * file), or on this connection (an in-memory database, which no second
+       * connection can see; tests comparing the two paths).
+       */
+      readThread?: boolean;
+    } = {},
+  ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path, { timeout: 5000 });
     this.db.exec("PRAGMA journal_mode = WAL");
@@ -21,6 +33,7 @@ export class SqliteDatabase {
     // Deleted rows are overwritten with zeros, not left in free space (see `erase`).
     this.db.exec("PRAGMA secure_delete = ON");
     migrate(this.db);
+    if (path !== ":memory:" && options.readThread !== false) this.reader = new SqliteReader(path);
   }
 
   /**
@@ -79,12 +92,25 @@ export class SqliteDatabase {
     return Number(this.guard(() => this.db.prepare(sql).run(...params)).changes);
   }
 
+  /**
+   * A read-only query whose cost the caller sets (a Recall's full-text
+   * match): on the read thread's connection, so it leaves the event loop
+   * free; the same rows as `all` (same statement, same committed data).
+   */
+  async readAll(sql: string, ...params: SQLInputValue[]): Promise<Record<string, SQLInputValue>[]> {
+    if (!this.reader) return this.all(sql, ...params);
+    if (!this.db.isOpen) throw new UnavailableError("embedded store", "the database is closed");
+    return this.reader.all(sql, params);
+  }
+
   isOpen(): boolean {
     return this.db.isOpen;
   }
 
-  close(): void {
+  /** Closes the connection; the read thread ends after answering what it was sent. */
+  close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
+    return this.reader?.close() ?? Promise.resolve();
   }
 }
 

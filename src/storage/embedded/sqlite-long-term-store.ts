@@ -1,4 +1,5 @@
 import type { SQLInputValue } from "node:sqlite";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
 import type { MemoryRecord, MemorySource, MemoryType, MemoryVersion, Scope } from "../../domain/types.js";
 import type {
@@ -12,6 +13,7 @@ import type {
   RecallCandidates,
 } from "../../domain/ports.js";
 import { fuseRelativeScores, type ScoredId } from "../../domain/hybrid-fusion.js";
+import { stageTimings } from "../../observability/stage-timings.js";
 import { ftsQuery, ftsTermsQuery } from "./fts-query.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 import { UserVectorCache, type UserVectors, type VectorRow } from "./user-vector-cache.js";
@@ -75,19 +77,41 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 
   /**
-   * All the records in one transaction (one fsync, not one per record): an
-   * import of a thousand memories is one commit, and all or nothing, so
-   * there are never per-record failures to report here.
+   * The records in a few transactions, each holding the event loop for at
+   * most about `insertSliceMs` (with a yield between them), not one per
+   * record (an fsync each) nor one for the batch: a thousand 8 KiB memories
+   * with their full-text index entries are seconds of synchronous work,
+   * which froze every tenant (#21). A batch is therefore visible to readers
+   * part by part while it is written, and it is acknowledged only once all
+   * of it is committed. A failure in the first transaction fails the call
+   * (nothing was stored); a failure after some were committed reports the
+   * records not stored, as a backend refusing objects does.
    */
   async insertMany(records: readonly MemoryRecord[]): Promise<BulkInsertResult> {
-    if (records.length === 0) return { failed: [] };
-    this.database.transaction(() => {
-      const statement = this.database.db.prepare(insertSql);
-      for (const record of records) {
-        statement.run(record.scope.namespace, record.scope.userId, record.id, ...columnValues(record));
+    let start = 0;
+    while (start < records.length) {
+      if (start > 0) await nextTurn();
+      let end = start;
+      try {
+        this.database.transaction(() => {
+          const statement = this.database.db.prepare(insertSql);
+          const began = performance.now();
+          do {
+            const record = records[end]!;
+            statement.run(record.scope.namespace, record.scope.userId, record.id, ...columnValues(record));
+            end++;
+          } while (end < records.length && performance.now() - began < insertSliceMs);
+        });
+      } catch (error) {
+        if (start === 0 || !(error instanceof Error)) throw error;
+        return { failed: records.slice(start).map((r) => ({ id: r.id, error: error.message })) };
       }
-    });
-    for (const record of records) this.vectors.upsert(userKey(record.scope), vectorRow(record), this.dimensions);
+      for (let i = start; i < end; i++) {
+        const record = records[i]!;
+        this.vectors.upsert(userKey(record.scope), vectorRow(record), this.dimensions);
+      }
+      start = end;
+    }
     return { failed: [] };
   }
 
@@ -108,14 +132,15 @@ export class SqliteLongTermStore implements LongTermStore {
    */
   async search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
     // BM25 alone (alpha 0) takes no vector candidates, as Weaviate's hybrid does.
-    const vector = search.alpha > 0 ? this.vectorCandidates(scope, search).filter((v) => v.score > 0) : [];
+    // The full-text match runs on the read thread while this one scans the vectors.
+    const lexicalAnswer =
+      search.alpha >= 1 ? Promise.resolve([]) : this.lexicalCandidates(scope, search, ftsQuery(search.text));
+    // Awaited below: a failure must not count as unhandled while the vectors are scanned.
+    lexicalAnswer.catch(() => {});
+    const vector =
+      search.alpha > 0 ? this.vectorCandidates(scope, search, search.embedding).filter((v) => v.score > 0) : [];
     const scored =
-      search.alpha >= 1
-        ? vector
-        : fuseRelativeScores(vector, this.lexicalCandidates(scope, search, ftsQuery(search.text)), search.alpha).slice(
-            0,
-            search.limit,
-          );
+      search.alpha >= 1 ? vector : fuseRelativeScores(vector, await lexicalAnswer, search.alpha).slice(0, search.limit);
     if (scored.length === 0) return [];
     const rows = this.database.all(
       `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${scored.map(() => "?").join(", ")})`,
@@ -135,34 +160,46 @@ export class SqliteLongTermStore implements LongTermStore {
    * with their raw scores for the domain to fuse (domain/recall-ranking.ts).
    */
   async candidates(scope: Scope, search: CandidateSearch): Promise<RecallCandidates> {
-    const vector = this.vectorCandidates(scope, search).filter((v) => v.score > 0);
-    const lexical = this.lexicalCandidates(scope, search, ftsTermsQuery(search.terms));
+    // The full-text match runs on the read thread while this one scans the vectors.
+    const sent = stageTimings.begin();
+    // It needs no vector: it starts while the model may still be computing the query's.
+    const lexicalAnswer = this.lexicalCandidates(scope, search, ftsTermsQuery(search.terms));
+    lexicalAnswer.catch(() => {});
+    const embedding = await search.embedding;
+    let started = stageTimings.begin();
+    const vector = this.vectorCandidates(scope, search, embedding).filter((v) => v.score > 0);
+    stageTimings.end("vector search", started);
+    const lexical = await lexicalAnswer;
+    stageTimings.end("lexical search", sent);
     const ids = [...new Set([...vector, ...lexical].map((s) => s.id))];
     if (ids.length === 0) return { vector: [], lexical: [] };
+    started = stageTimings.begin();
+    // Every column but the vector, which candidates do not carry (up to 100 rows of 1.5 KiB each, copied for nothing).
     const rows = this.database.all(
-      `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
+      `SELECT ${candidateColumns} FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
       scope.namespace,
       scope.userId,
       ...ids,
     );
-    const byId = new Map(rows.map((row) => [String(row.id), { ...toRecord(row), embedding: new Float32Array(0) }]));
+    const byId = new Map(rows.map((row) => [String(row.id), toRecord(row)]));
     const hits = (list: readonly ScoredId[]) =>
       list.flatMap((s) => {
         const record = byId.get(s.id);
         return record ? [{ record, score: s.score }] : [];
       });
-    return { vector: hits(vector), lexical: hits(lexical) };
+    const found = { vector: hits(vector), lexical: hits(lexical) };
+    stageTimings.end("row load", started);
+    return found;
   }
 
   /** The user's `limit` nearest vectors by cosine (vectors are unit length), best first. */
-  private vectorCandidates(scope: Scope, search: CandidateSearch | MemorySearch): ScoredId[] {
+  private vectorCandidates(scope: Scope, search: CandidateSearch | MemorySearch, query: Float32Array): ScoredId[] {
     const user = this.userVectors(scope);
     const wanted = new Set(search.types);
     const allowed = this.matchingIds(scope, search.filter);
     const speakers = new Set(search.speakers ?? []);
     const best = new TopK(search.limit);
     const { matrix } = user;
-    const query = search.embedding;
     const d = this.dimensions;
     for (let i = 0; i < user.ids.length; i++) {
       if (wanted.size > 0 && !wanted.has(user.types[i]!)) continue;
@@ -182,36 +219,37 @@ export class SqliteLongTermStore implements LongTermStore {
    * bm25() is negated: higher is better). Every match is checked against
    * memories_search, an index of the columns the checks read: the planner
    * would otherwise read each matching row, vector and text included (75 ms
-   * against 12 ms for a query matching 10,000 memories).
+   * against 12 ms for a query matching 10,000 memories). On the read thread
+   * (SqliteDatabase.readAll): a long query's match is the costliest step of
+   * a Recall and the caller chooses it.
    */
-  private lexicalCandidates(
+  private async lexicalCandidates(
     scope: Scope,
     search: CandidateSearch | MemorySearch,
     match: string | undefined,
-  ): ScoredId[] {
+  ): Promise<ScoredId[]> {
     if (match === undefined) return [];
     const types = search.types.length > 0 ? `AND m.type IN (${search.types.map(() => "?").join(", ")})` : "";
     const current = search.includeSuperseded ? "" : "AND m.superseded_by IS NULL";
     const filter = filterSql(search.filter, "m");
     const speakers = search.speakers ?? [];
     const spoken = speakers.length > 0 ? `AND m.speaker IN (${speakers.map(() => "?").join(", ")})` : "";
-    return this.database
-      .all(
-        `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
+    const rows = await this.database.readAll(
+      `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
          JOIN memory_search_keys k ON k.key = memories_fts.rowid
          JOIN memories m INDEXED BY memories_search
            ON m.namespace = k.namespace AND m.user_id = k.user_id AND m.id = k.id
          WHERE memories_fts MATCH ? AND k.namespace = ? AND k.user_id = ? ${types} ${current} ${spoken}${filter.where}
          ORDER BY bm25(memories_fts) LIMIT ?`,
-        match,
-        scope.namespace,
-        scope.userId,
-        ...search.types,
-        ...speakers,
-        ...filter.params,
-        search.limit,
-      )
-      .map((row) => ({ id: String(row.id), score: Number(row.score) }));
+      match,
+      scope.namespace,
+      scope.userId,
+      ...search.types,
+      ...speakers,
+      ...filter.params,
+      search.limit,
+    );
+    return rows.map((row) => ({ id: String(row.id), score: Number(row.score) }));
   }
 
   /** Ids of the user's memories that pass the filter, or undefined when it filters nothing. */
@@ -385,6 +423,13 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 }
 
+/**
+ * How long one insertMany transaction may run before it commits and yields:
+ * well under the 250 ms bar on a loaded machine, and long enough that a batch
+ * pays a few commits (an fsync each), not one per record.
+ */
+const insertSliceMs = 20;
+
 const keyColumns = ["namespace", "user_id", "id"] as const;
 const valueColumns = [
   "type",
@@ -418,6 +463,9 @@ function vectorRow(record: MemoryRecord): VectorRow {
     embedding: record.embedding,
   };
 }
+
+/** The columns a recall candidate is read from: all but `embedding` (toRecord leaves it empty). */
+const candidateColumns = [...keyColumns, ...valueColumns.filter((c) => c !== "embedding")].join(", ");
 
 const insertSql = `INSERT INTO memories (${[...keyColumns, ...valueColumns].join(", ")})
   VALUES (${[...keyColumns, ...valueColumns].map(() => "?").join(", ")})`;
@@ -500,7 +548,7 @@ function toRecord(row: Record<string, SQLInputValue>): MemoryRecord {
     accessCount: Number(row.access_count),
     supersededBy: row.superseded_by === null ? undefined : String(row.superseded_by),
     validUntil: optionalDate(row.valid_until),
-    embedding: toVector(row.embedding),
+    embedding: row.embedding === undefined ? new Float32Array(0) : toVector(row.embedding),
     source: {
       kind: String(row.source_kind) as MemorySource["kind"],
       sessionId: String(row.source_session),

@@ -8,7 +8,9 @@ import type {
   WorkingStore,
 } from "../../domain/ports.js";
 import type { RetrievalLog } from "../../domain/retrieval-log.js";
+import type { Scope } from "../../domain/types.js";
 import type { RedisClient } from "./lua-script.js";
+import { RedisErasureRewrite, type ErasureRewriteLog } from "./redis-erasure-rewrite.js";
 import { RedisRetrievalLog } from "./redis-retrieval-log.js";
 import { requireReplicaAcknowledgement, type ReplicaAcknowledgement } from "./replica-acknowledgement.js";
 import { RedisKeys } from "./redis-keys.js";
@@ -37,6 +39,11 @@ export interface RedisConfig {
   readonly sessionLease?: { readonly leaseMs: number; readonly waitMs: number };
   /** Retrievals kept for ReportUsage: how long, and how many per user. */
   readonly retrievalLog?: { readonly ttlMs: number; readonly maxPerUser: number };
+  /**
+   * After ForgetUser, rewrite the persistence files (BGREWRITEAOF, BGSAVE) at
+   * most once per this interval; 0 leaves it to the operator.
+   */
+  readonly erasureRewriteIntervalMs?: number;
 }
 
 export interface RedisSentinelConfig {
@@ -79,7 +86,7 @@ export interface RedisStores {
  * reconnect, because a lost reply may belong to an append that did apply.
  * Reconnection itself is automatic, with backoff, forever.
  */
-export function openRedisStores(config: RedisConfig): RedisStores {
+export function openRedisStores(config: RedisConfig, logger: ErasureRewriteLog = silent): RedisStores {
   const options: RedisOptions = {
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -113,10 +120,12 @@ export function openRedisStores(config: RedisConfig): RedisStores {
       resolve(true);
     });
   });
+  const erasures = new RedisErasureRewrite(client, config.erasureRewriteIntervalMs ?? 300_000, logger);
+  const erased = () => erasures.erased();
   return {
     connected,
-    sessions: new RedisSessionStore(client, keys),
-    working: new RedisWorkingStore(client, keys),
+    sessions: afterErasure(new RedisSessionStore(client, keys), erased),
+    working: afterErasure(new RedisWorkingStore(client, keys), erased),
     userWriteLock: new RedisUserWriteLock(client, keys),
     learningQueue: new RedisLearningQueue(client, keys),
     sessionLease: new RedisSessionLease(client, keys, config.sessionLease ?? { leaseMs: 120_000, waitMs: 30_000 }),
@@ -139,9 +148,23 @@ export function openRedisStores(config: RedisConfig): RedisStores {
       },
     },
     close: async () => {
+      erasures.close();
       client.disconnect();
     },
   };
+}
+
+const silent: ErasureRewriteLog = { debug: () => {}, warn: () => {} };
+
+/** Reports each ForgetUser of a store once its keys are deleted. */
+function afterErasure<T extends { deleteUser(scope: Scope): Promise<number> }>(store: T, erased: () => void): T {
+  const deleteUser = store.deleteUser.bind(store);
+  store.deleteUser = async (scope) => {
+    const deleted = await deleteUser(scope);
+    erased();
+    return deleted;
+  };
+  return store;
 }
 
 function hostAndPort(node: string): { host: string; port: number } {

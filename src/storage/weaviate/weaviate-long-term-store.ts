@@ -15,6 +15,8 @@ import type {
   RecallCandidates,
 } from "../../domain/ports.js";
 import { UnavailableError } from "../../domain/errors.js";
+import { AccessWriteIncomplete } from "../../domain/pending-access.js";
+import { stageTimings, type Stage } from "../../observability/stage-timings.js";
 import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
 import { descriptionOf, embedderIn } from "./weaviate-schema.js";
 import type { WeaviateUserRegistry } from "./weaviate-user-registry.js";
@@ -260,30 +262,39 @@ export class WeaviateLongTermStore implements LongTermStore {
       const where = filters.length > 0 ? { filters: Filters.and(...filters) } : {};
       const tenant = this.tenant(scope);
       const none = new Float32Array(0);
+      const embedding = await search.embedding;
       try {
         const [near, lexical] = await Promise.all([
-          tenant.query.nearVector(Array.from(search.embedding), {
-            limit: search.limit,
-            // Only memories pointing the query's way (cosine > 0), as on the embedded store.
-            distance: 1 - 1e-6,
-            returnMetadata: ["distance"],
-            ...where,
-          }),
+          timed(
+            "vector search",
+            tenant.query.nearVector(Array.from(embedding), {
+              limit: search.limit,
+              // Only memories pointing the query's way (cosine > 0), as on the embedded store.
+              distance: 1 - 1e-6,
+              returnMetadata: ["distance"],
+              ...where,
+            }),
+          ),
           search.terms.length === 0
             ? undefined
-            : tenant.query.bm25(search.terms.join(" "), {
-                queryProperties: ["content"],
-                limit: search.limit,
-                returnMetadata: ["score"],
-                ...where,
-              }),
+            : timed(
+                "lexical search",
+                tenant.query.bm25(search.terms.join(" "), {
+                  queryProperties: ["content"],
+                  limit: search.limit,
+                  returnMetadata: ["score"],
+                  ...where,
+                }),
+              ),
         ]);
+        const decoding = stageTimings.begin();
         const vector: CandidateHit[] = near.objects
           .map((o) => ({ record: toRecord(o.uuid, o.properties, none), score: 1 - (o.metadata?.distance ?? 1) }))
           .filter((hit) => hit.score > 0);
         const bm25: CandidateHit[] = (lexical?.objects ?? [])
           .map((o) => ({ record: toRecord(o.uuid, o.properties, none), score: o.metadata?.score ?? 0 }))
           .filter((hit) => hit.score > 0);
+        stageTimings.end("candidate decoding", decoding);
         return { vector, lexical: bm25 };
       } catch (error) {
         if (isTenantNotFound(error)) return { vector: [], lexical: [] };
@@ -336,35 +347,65 @@ export class WeaviateLongTermStore implements LongTermStore {
   }
 
   /**
-   * One read and one batch write per flush, not two round trips per memory:
-   * the memories are fetched together and written back whole (a batch write
-   * replaces an object) with their new access statistics. Safe because
-   * flushes and updates of one user run under the user's write lock.
+   * One read of the memories' access statistics (no vectors, no other
+   * properties), then a merge (PATCH) of just those three properties per
+   * memory, a few at a time. Not a batch write of whole objects: Weaviate
+   * gives a replaced object a new document id and inserts its vector into
+   * the HNSW graph again (leaving the old one for tombstone cleanup), work
+   * that on a 100,000-memory tenant slowed the recalls beside it; a merge
+   * keeps the document id and the vector index untouched. A memory deleted
+   * between the read and its merge is skipped, never re-created. Safe
+   * against lost counts because flushes and updates of one user run under
+   * the user's write lock, and `update` never writes these properties.
    */
   recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
+    return timed("access write", this.recordAccessNow(scope, counts, at));
+  }
+
+  private recordAccessNow(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
     return this.call(async () => {
       const tenant = this.tenant(scope);
       const ids = [...counts.keys()];
-      const found = await tenant.query.fetchObjects({
-        limit: ids.length,
-        includeVector: true,
-        filters: this.collection.filter.byId().containsAny(ids),
-      });
-      if (found.objects.length === 0) return;
-      const objects = found.objects.map((o) => {
-        const record = toRecord(o.uuid, o.properties, vectorOf(o.vectors));
-        const previous = record.lastAccessedAt;
+      let found;
+      try {
+        found = await tenant.query.fetchObjects({
+          limit: ids.length,
+          returnProperties: ["accessCount", "lastAccessedAt"],
+          filters: this.collection.filter.byId().containsAny(ids),
+        });
+      } catch (error) {
+        if (isTenantNotFound(error)) return; // the user was forgotten in the meantime
+        throw error;
+      }
+      const merges = found.objects.map((o) => {
+        const previous = o.properties.lastAccessedAt instanceof Date ? o.properties.lastAccessedAt : undefined;
         const last = previous && previous.getTime() > at.getTime() ? previous : at;
-        const updated = {
-          ...record,
-          accessCount: record.accessCount + (counts.get(o.uuid) ?? 0),
-          lastAccessedAt: last,
+        return {
+          id: o.uuid,
+          properties: {
+            accessCount: Number(o.properties.accessCount ?? 0) + (counts.get(o.uuid) ?? 0),
+            lastAccessedAt: last,
+            lastUsedAt: last,
+          },
         };
-        return { id: o.uuid, properties: toProperties(updated) as never, vectors: Array.from(record.embedding) };
       });
-      const result = await tenant.data.insertMany(objects);
-      if (result.hasErrors) {
-        throw new Error(`access statistics: ${Object.values(result.errors)[0]?.message ?? "batch write failed"}`);
+      const unapplied = new Map<string, number>();
+      let failure: unknown;
+      await inParallel(merges, accessMergesInFlight, async (merge) => {
+        try {
+          await tenant.data.update({ id: merge.id, properties: merge.properties as never });
+        } catch (error) {
+          if (isNotFound(error)) return;
+          unapplied.set(merge.id, counts.get(merge.id) ?? 0);
+          failure ??= error;
+        }
+      });
+      if (unapplied.size > 0 && unapplied.size === merges.length) throw failure;
+      if (unapplied.size > 0) {
+        throw new AccessWriteIncomplete(
+          unapplied,
+          await translateWeaviateErrors(() => Promise.reject(failure)).catch((translated: unknown) => translated),
+        );
       }
     });
   }
@@ -496,6 +537,29 @@ export class WeaviateLongTermStore implements LongTermStore {
 /** Tenant names allow [A-Za-z0-9_-]{1,64}; user ids allow more, so the tenant is a digest of the scope. */
 export function tenantName(scope: Scope): string {
   return `u${createHash("sha256").update(`${scope.namespace}\u0000${scope.userId}`).digest("hex").slice(0, 40)}`;
+}
+
+/** Access-statistics merges sent at once by one flush: enough to overlap round trips, few enough to leave Weaviate to the queries. */
+const accessMergesInFlight = 4;
+
+/** `work`'s time as `stage` (ENGRAM_STAGE_TIMINGS), failed or not. */
+async function timed<T>(stage: Stage, work: Promise<T>): Promise<T> {
+  const started = stageTimings.begin();
+  try {
+    return await work;
+  } finally {
+    stageTimings.end(stage, started);
+  }
+}
+
+/** `work` over every item, at most `limit` at a time. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 /** Written only by recordAccess (and on insert), never by update. */
