@@ -23,10 +23,12 @@ RUN npm run build && npm prune --omit=dev
 RUN find node_modules/onnxruntime-node/bin -mindepth 2 -maxdepth 2 ! -name linux -exec rm -rf {} +
 
 FROM ${NODE_IMAGE} AS runtime
-# glibc's mmap threshold fixed at its default (128 KiB) instead of growing after large frees:
-# the model session then idles about 66 MiB smaller, same speed, same vectors (docs/performance.md, Memory).
-ENV MALLOC_MMAP_THRESHOLD_=131072
+# The runtime environment, in one block (test/e2e/operator.e2e.test.ts starts the server with it).
+# MALLOC_MMAP_THRESHOLD_: glibc's mmap threshold fixed at its default (128 KiB) instead of growing
+# after large frees: the model session then idles about 66 MiB smaller, same speed, same vectors
+# (docs/performance.md, Memory).
 ENV NODE_ENV=production \
+    MALLOC_MMAP_THRESHOLD_=131072 \
     ENGRAM_HOST=0.0.0.0 \
     ENGRAM_DATA_DIR=/var/lib/engram \
     ENGRAM_ONNX_MODEL_DIR=/opt/engram/model

@@ -11,6 +11,8 @@ import { benchRanking } from "./ranking.bench.js";
 import { benchRedis } from "./redis.bench.js";
 import { benchRedisSentinel } from "./redis-sentinel.bench.js";
 import { benchRemember } from "./remember.bench.js";
+import { benchWeaviateReplication } from "./weaviate-replication.bench.js";
+import { benchWeaviateTenants } from "./weaviate-tenants.bench.js";
 import { benchWeaviate } from "./weaviate.bench.js";
 import { benchWeaviateRatio } from "./weaviate-ratio.bench.js";
 
@@ -19,7 +21,7 @@ import { benchWeaviateRatio } from "./weaviate-ratio.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,bounded-work,network-floods,agents,weaviate-ratio,embedder-memory picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,tenants,weaviate-replication,bounded-work,network-floods,agents,weaviate-ratio,embedder-memory picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -42,6 +44,14 @@ if (wanted("redis")) await benchRedis({ calls, concurrency });
 if (wanted("redis-sentinel")) await benchRedisSentinel({ calls, concurrency });
 if (wanted("remember")) await benchRemember({ calls, concurrency });
 if (wanted("import")) await benchImport({ memories });
+if (wanted("weaviate-replication")) await benchWeaviateReplication({ calls, concurrency });
+if (wanted("tenants")) {
+  await benchWeaviateTenants({
+    tenants: Number(process.env.BENCH_SLEEPING_TENANTS ?? 10_000),
+    active: Number(process.env.BENCH_ACTIVE_TENANTS ?? 300),
+    samples: 100,
+  });
+}
 if (wanted("weaviate-ratio")) {
   await benchWeaviateRatio({ calls, memories: Number(process.env.BENCH_BIG_TENANT ?? 100_000) });
 }

@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { RedisConfig, RedisSentinelConfig } from "./storage/redis/redis-stores.js";
 import type { WeaviateConfig } from "./storage/weaviate/weaviate-store.js";
+import { consistencyLevels } from "./storage/weaviate/weaviate-replication.js";
 import type { OpenAiConfig } from "./models/openai-models.js";
 import type { RerankConfig } from "./models/openai-reranker.js";
 import type { OnnxEmbedderOptions } from "./models/onnx-embedder.js";
@@ -632,6 +633,11 @@ function readWeaviate(read: EnvReader): WeaviateConfig | undefined {
       idleMs: read.integer("ENGRAM_WEAVIATE_TENANT_IDLE_SECONDS", 86_400, 0, 365 * 86_400) * 1000,
       checkIntervalMs: read.integer("ENGRAM_WEAVIATE_TENANT_SLEEP_CHECK_SECONDS", 600, 1, 86_400) * 1000,
       restoreOnClose: false,
+    },
+    replication: {
+      factor: read.integer("ENGRAM_WEAVIATE_REPLICATION_FACTOR", 1, 1, 15),
+      consistency: read.oneOf("ENGRAM_WEAVIATE_CONSISTENCY_LEVEL", consistencyLevels, "QUORUM"),
+      asyncRepair: read.boolean("ENGRAM_WEAVIATE_ASYNC_REPAIR", true),
     },
   };
 }

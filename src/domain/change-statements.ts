@@ -31,11 +31,43 @@ const cues: readonly [ChangeKind, RegExp][] = [
   ],
 ];
 
+/**
+ * A stop said not to happen ("I won't quit", "I'm not giving up", "never
+ * quit"): it says what continues, so it changes nothing. On LoCoMo's dev set
+ * encouragement of this kind was the commonest false change: it replaced
+ * whatever the speaker had said about the thing they would not give up.
+ */
+const negatedStop =
+  /\b(?:\w+n't|not|never|cannot|wont)\s+(?:\w+\s+){0,2}?(?:quit(?:ting)?|stop(?:ping)?|giv(?:e|ing) up|gave up|given up|drop(?:ping)?)\b/gi;
+
+/**
+ * The sentences of a message that state something: a change is told, not
+ * asked ("Do you have any more recipes?" stops nothing).
+ */
+function statedPart(text: string): string {
+  return (text.match(/[^.!?]+[.!?]*/g) ?? []).filter((s) => !/\?\s*$/.test(s)).join(" ");
+}
+
 /** The kind of change a statement announces, or undefined when it announces none. */
 export function changeCue(content: string): ChangeKind | undefined {
-  const text = content.replace(/[’‘]/g, "'");
+  const text = statedPart(content.replace(/[’‘]/g, "'")).replace(negatedStop, " ");
   for (const [kind, pattern] of cues) if (pattern.test(text)) return kind;
   return undefined;
+}
+
+/**
+ * How many things a text says: its sentences of four words or more (asked
+ * or told). A memory that says several things ("I won my fourth tournament
+ * on Friday! It was awesome competing... I love it") is not replaced by a
+ * change of one of them: replacing it would hide the rest.
+ */
+export function statementCount(content: string): number {
+  return (content.match(/[^.!?]+[.!?]*/g) ?? []).filter((s) => s.trim().split(/\s+/).length >= 4).length;
+}
+
+/** Whether a memory says one thing, so that a change of that thing may replace it whole. */
+export function saysOneThing(content: string): boolean {
+  return statementCount(content) <= 1;
 }
 
 /** A subject of the user's world, and whether a statement about it is a fact or a preference. */

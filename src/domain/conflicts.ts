@@ -1,4 +1,11 @@
-import { changeCue, factSubject, sharesAnchor, type ChangeKind, type FactSubject } from "./change-statements.js";
+import {
+  changeCue,
+  factSubject,
+  saysOneThing,
+  sharesAnchor,
+  type ChangeKind,
+  type FactSubject,
+} from "./change-statements.js";
 import { informativeTokens, sameInformation } from "./informative-tokens.js";
 import type { MemoryRecord, MemoryType } from "./types.js";
 
@@ -93,7 +100,10 @@ export function isNearDuplicate(relevance: number, a: string, b: string): boolea
   if (relevance < paraphraseSimilarity) return false;
   const contained = !addsWords(a, b) || !addsWords(b, a);
   if (contained && relevance >= nearDuplicateSimilarity) return sameNegation(a, b) && !namesDiffer(a, b, true);
-  return sameInformation(a, b);
+  // A paraphrase is one statement said twice. Two messages that each say several things ("I won my first
+  // tournament last week - so exciting!" / "I've been preparing for other tournaments, so I've been busy")
+  // can be close in meaning and name the same things while saying different ones: merged, one would be lost.
+  return saysOneThing(a) && saysOneThing(b) && sameInformation(a, b);
 }
 
 function sameNegation(a: string, b: string): boolean {
@@ -150,8 +160,12 @@ export function resolveConflict(
   if (incoming.subject === "" || incoming.subject.startsWith("schedule:") || !supersedes(incoming)) {
     return { kind: "create" };
   }
+  // A memory that says several things is not replaced by a newer one of one of them: it would hide the rest.
   const sameSubject = own
-    .filter((s) => s.record.type === incoming.type && subjectOf(s.record) === incoming.subject)
+    .filter(
+      (s) =>
+        s.record.type === incoming.type && subjectOf(s.record) === incoming.subject && saysOneThing(s.record.content),
+    )
     .map((s) => s.record);
   if (sameSubject.length === 0) return { kind: "create" };
   return replacing(incoming, sameSubject, false, false);
@@ -218,10 +232,14 @@ export function changeTargets(
   // Events stay true whatever changes later ("I went to a pride parade" is not undone by "I moved"): only
   // state is replaced: facts, preferences, decisions and habits. Replacing episodes hid the evidence of one in
   // six questions on a real conversation set (LoCoMo dev: recall@10 0.717 -> 0.633, docs/recall-quality.md).
-  const replaceable = current.filter((s) => supersedes(s.record) || isHabit(s.record.content));
+  const state = current.filter((s) => supersedes(s.record) || isHabit(s.record.content));
+  // Only a memory that says one thing is replaced whole: "I won my fourth tournament on Friday! ... I love it"
+  // stays current after "now I make a living from gaming" (replacing it hid the tournament; LoCoMo dev).
+  const replaceable = state.filter((s) => saysOneThing(s.record.content));
   const targets = replaceable.filter((s) => bySubject(s.record) || byMeaning(s)).map((s) => s.record);
   if (targets.length > 0 || cue !== "correction") return targets;
-  const best = replaceable.reduce<(typeof current)[number] | undefined>(
+  // A correction applied word for word keeps everything the memory said: it may correct a longer one.
+  const best = state.reduce<(typeof current)[number] | undefined>(
     (a, b) => (a === undefined || b.relevance > a.relevance ? b : a),
     undefined,
   );

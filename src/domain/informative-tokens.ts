@@ -1,6 +1,6 @@
 /**
  * The words of a statement that carry information a merge could lose:
- * numbers (codes, amounts, times, dates), weekdays and months, names (a
+ * numbers (codes, amounts, times, dates; in words too: "five", "fourth"), weekdays and months, names (a
  * capitalised word inside a sentence, or any word after the first that a
  * sentence capitalises), people by their relation to the user (sister,
  * boss), and negation. Two statements that differ in none of these say the
@@ -11,6 +11,14 @@
 
 const weekdaysAndMonths =
   /^(monday|tuesday|wednesday|thursday|friday|saturday|sunday|mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays|january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|today|tomorrow|yesterday|weekend|weekends|morning|afternoon|evening|night)$/;
+
+/**
+ * Numbers in words, cardinal and ordinal: "five years" and "two years",
+ * "my first tournament" and "my fourth" differ as "5" and "2" do. ("one" is
+ * left out: it is far more often a pronoun, "the blue one".)
+ */
+const numberWords =
+  /^(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|dozen|dozens|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|twentieth|hundredth|half|twice|once)$/;
 
 /** People named by their relation to the speaker: "my sister" and "my brother" are different people. */
 const relations =
@@ -47,7 +55,7 @@ function scan(text: string): Set<string> {
     const words = sentence.match(/[\p{L}][\p{L}'-]*/gu) ?? [];
     words.forEach((word, i) => {
       const lower = word.toLowerCase().replace(/'s$/, "");
-      if (weekdaysAndMonths.test(lower) || relations.test(lower)) tokens.add(lower);
+      if (weekdaysAndMonths.test(lower) || relations.test(lower) || numberWords.test(lower)) tokens.add(lower);
       // A capitalised word that is not the sentence's first, nor "I": a name (Porto, Maya, Rust).
       else if (i > 0 && /^\p{Lu}/u.test(word) && !/^I('|$)/.test(word)) tokens.add(lower);
     });

@@ -1,4 +1,5 @@
 import { changeCue } from "./change-statements.js";
+import { isChitChat } from "./chit-chat.js";
 import { statementSubject } from "./conflicts.js";
 import type { MemoryType, Role } from "./types.js";
 
@@ -68,10 +69,11 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
   const text = content.trim();
   if (pleasantry.test(text)) return { action: "drop", reason: "pleasantry" };
   if (procedural.test(text) && !preference.test(text)) return { action: "drop", reason: "procedural" };
-  if (transientTask.test(text) && !preference.test(text) && !fact.test(text)) {
+  if (onlyTransient(text, transientTask) && !preference.test(text) && !fact.test(text)) {
     return { action: "drop", reason: "transient-task-state" };
   }
-  if (transientState.test(text) && !preference.test(text)) return { action: "drop", reason: "transient-state" };
+  if (onlyTransient(text, transientState) && !preference.test(text))
+    return { action: "drop", reason: "transient-state" };
   const about = /\?\s*$/.test(text) && !statesBeforeAsking(text) ? undefined : statementSubject(text);
   if (about) {
     // A statement about the user's own world, however short ("I'm vegan", "Standup is at 9:30"): a fact or
@@ -96,7 +98,24 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
     return { action: "store", type: "episodic", importance: incidentalImportance, reason: "change-statement" };
   }
   if (text.split(/\s+/).length < 4) return { action: "drop", reason: "too-short" };
+  if (isChitChat(text)) return { action: "drop", reason: "chit-chat" };
   return { action: "ambiguous" };
+}
+
+/**
+ * A message that only says how the speaker is or what they are busy with
+ * now ("I'm a bit tired today"): every sentence of it that states something
+ * (four words or more, not a question) says so. "I passed my driving
+ * test last Sunday! I'm so excited" is an event told with a feeling:
+ * the feeling passes, the event is what a later question asks about (on
+ * LoCoMo's dev set such messages were most of the evidence dropped as
+ * transient state).
+ */
+function onlyTransient(text: string, transient: RegExp): boolean {
+  if (!transient.test(text)) return false;
+  return (text.match(/[^.!?]+[.!?]*/g) ?? []).every(
+    (s) => transient.test(s) || /\?\s*$/.test(s) || s.trim().split(/\s+/).length < 4,
+  );
 }
 
 /**
@@ -105,16 +124,42 @@ export function gateByRules(candidate: GateCandidate): GateVerdict {
  * question needs, so the trailing question does not make it a question.
  * Found on LoCoMo, where it was the gate's largest loss of answers
  * (docs/recall-quality.md). A statement is a sentence of four words or more
- * not ending in "?".
+ * not ending in "?" that is not chit-chat: "Oh, Sam, that's lovely! What's
+ * your favourite hiking trail?" only asks.
  */
 function statesBeforeAsking(text: string): boolean {
-  return (text.match(/[^.!?]+[.!?]*/g) ?? []).some((s) => !/\?\s*$/.test(s) && s.trim().split(/\s+/).length >= 4);
+  return (text.match(/[^.!?]+[.!?]*/g) ?? []).some(
+    (s) => !/\?\s*$/.test(s) && s.trim().split(/\s+/).length >= 4 && !isChitChat(s),
+  );
 }
 
 /** The speaker talking about themselves or their own. */
-const firstPerson = /\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|our|ours|us)\b/i;
+const firstPerson = /\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|we've|our|ours|us|let's)\b/i;
+/**
+ * The speaker talking about themselves with the "I" left out, as people do
+ * in conversation: "Looking into pottery studios", "Been busy at the
+ * workshop", "Glad to be part of the choir", "Can't wait for the trip". A
+ * sentence that opens with a verb in -ing (not "nothing", "morning"), or
+ * with "been", "just", "glad", "can't wait", "gonna".
+ */
+const elidedSpeaker =
+  /(?:^|[.!?]\s+)(?:been|just|glad|can't wait|cannot wait|gonna|(?!(?:no|some|any|every)thing\b|morning\b|evening\b)\p{L}{2,}ing)\s+\p{L}/iu;
+/**
+ * The listener, or someone else, by pronoun: in a conversation between
+ * people, "You'll be a great teacher", "He had a rough year, moving twice"
+ * and "They mostly eat seeds and berries" are about someone's
+ * life as much as "I" is.
+ */
+const otherPerson =
+  /\b(you|you're|you've|you'll|you'd|your|yours|yourself|he|he's|him|his|she|she's|her|hers|they|they're|they've|them|their|theirs)\b/i;
 /** A name inside a sentence (a person, place or thing the user talks about): "an update on Maya". */
 const namedInside = /[\p{Ll}\p{N},:;]\s+\p{Lu}\p{Ll}+/u;
+
+/** A statement about someone: the speaker (said or left out), the listener, someone else, or someone named. */
+function aboutSomeone(content: string): boolean {
+  const text = content.replace(/[’‘]/g, "'");
+  return firstPerson.test(text) || elidedSpeaker.test(text) || otherPerson.test(text) || namedInside.test(text);
+}
 
 /** Importance of a statement kept without a rule naming why: forgetting prunes these first if unused. */
 export const incidentalImportance = 0.3;
@@ -136,7 +181,7 @@ export class LocalStatementClassifier implements GateClassifier {
 
   async classify(candidates: readonly GateCandidate[]): Promise<GateClassification[]> {
     return candidates.map((c) =>
-      firstPerson.test(c.content) || namedInside.test(c.content)
+      aboutSomeone(c.content)
         ? { id: c.id, store: true, type: "episodic", importance: incidentalImportance, reason: "incidental-statement" }
         : { id: c.id, store: false, type: "semantic", importance: 0, reason: "impersonal" },
     );

@@ -60,18 +60,23 @@ function spy(real: WeaviateClient) {
   const collections = {
     ...real.collections,
     get: (name: string) => {
-      const collection = real.collections.get(name);
-      return new Proxy(collection, {
-        get(object, property, receiver) {
-          if (property === "withTenant") {
-            return (tenant: string) => {
-              tenants.push(`${name}/${tenant}`);
-              return record("", object.withTenant(tenant));
-            };
-          }
-          return Reflect.get(object, property, receiver);
-        },
-      });
+      // A collection at a consistency level is spied on like the plain one.
+      const watch = (collection: ReturnType<WeaviateClient["collections"]["get"]>): typeof collection =>
+        new Proxy(collection, {
+          get(object, property, receiver) {
+            if (property === "withTenant") {
+              return (tenant: string) => {
+                tenants.push(`${name}/${tenant}`);
+                return record("", object.withTenant(tenant));
+              };
+            }
+            if (property === "withConsistency") {
+              return (level: Parameters<typeof object.withConsistency>[0]) => watch(object.withConsistency(level));
+            }
+            return Reflect.get(object, property, receiver);
+          },
+        });
+      return watch(real.collections.get(name));
     },
   };
   return { client: { ...real, collections } as WeaviateClient, tenants, calls };

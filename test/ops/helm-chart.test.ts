@@ -293,6 +293,35 @@ describe("helm chart", () => {
     expect(tooMany).toMatch(/waitReplicas/);
   });
 
+  it("wires a replicated Weaviate into a configuration the server accepts, and refuses impossible replication", async () => {
+    const config = byKind((await render("-f", production)).manifests, "ConfigMap")!.data!;
+    const weaviate = loadConfig({ ...config, ENGRAM_DATA_DIR: tmpdir() }).store.weaviate!;
+    expect(weaviate.replication).toEqual({ factor: 3, consistency: "QUORUM", asyncRepair: true });
+    const one = byKind(
+      (await render("-f", production, "--set", "weaviate.consistencyLevel=ONE")).manifests,
+      "ConfigMap",
+    )!.data!;
+    expect(loadConfig({ ...one, ENGRAM_DATA_DIR: tmpdir() }).store.weaviate!.replication?.consistency).toBe("ONE");
+    // The defaults: one node, so one replica; QUORUM (of one).
+    const single = byKind(
+      (await render(...minimal, "--set", "weaviate.url=http://weaviate:8080")).manifests,
+      "ConfigMap",
+    )!.data!;
+    expect(loadConfig({ ...single, ENGRAM_DATA_DIR: tmpdir() }).store.weaviate!.replication).toEqual({
+      factor: 1,
+      consistency: "QUORUM",
+      asyncRepair: true,
+    });
+
+    for (const [value, name] of [
+      ["weaviate.consistencyLevel=MOST", /consistencyLevel/],
+      ["weaviate.replicationFactor=0", /replicationFactor/],
+    ] as const) {
+      const failure = await render("-f", production, "--set", value).catch((e: { stderr: string }) => e.stderr);
+      expect(failure).toMatch(name);
+    }
+  });
+
   it("rejects values the schema forbids, naming them", async () => {
     const failure = await render(...minimal, "--set", "piiMode=sometimes").catch((e: { stderr: string }) => e.stderr);
     expect(failure).toMatch(/piiMode/);

@@ -104,6 +104,8 @@ export interface WeaviateServer {
   readonly grpcAddress: string;
   /** PERSISTENCE_DATA_PATH: the files, to look for what should have been erased. */
   readonly dataDir: string;
+  /** The live process id (changes on restart), for /proc figures in benchmarks. */
+  pid(): number | undefined;
   kill(): Promise<void>;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -183,6 +185,7 @@ export async function startWeaviate(): Promise<WeaviateServer> {
     url: `http://127.0.0.1:${httpPort}`,
     grpcAddress: `127.0.0.1:${grpcPort}`,
     dataDir,
+    pid: () => child.pid,
     kill: () => terminate("SIGKILL"),
     restart: async () => {
       child = await launch();

@@ -24,7 +24,7 @@ describe("gateByRules", () => {
     ["maybe later", "too-short"],
     ["I'm a bit tired today", "transient-state"],
     ["I feel really stressed", "transient-state"],
-    ["Wow! What got you into running?", "question"],
+    ["Oh nice! What got you into rowing?", "question"],
     ["Nope. What was it about? What made it so special?", "question"],
   ])("drops %j as %s", (content, reason) => {
     expect(gateByRules(user(content))).toEqual({ action: "drop", reason });

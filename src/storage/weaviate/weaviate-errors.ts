@@ -3,10 +3,12 @@ import { UnavailableError } from "../../domain/errors.js";
 /**
  * Translates weaviate-client failures into domain errors, in one place.
  * Connection, timeout and server-side transient failures (gRPC UNAVAILABLE,
- * DEADLINE_EXCEEDED, HTTP 5xx) become UnavailableError; the rest pass through.
+ * DEADLINE_EXCEEDED, HTTP 5xx) become UnavailableError, and so does a
+ * replicated call that found too few live replicas for its consistency
+ * level (whatever status Weaviate sent it with); the rest pass through.
  */
 const transient =
-  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|UNAVAILABLE|DEADLINE_EXCEEDED|timed? ?out|socket hang up|fetch failed|connect|status code: 5\d\d|code: 5\d\d|WeaviateStartUpError/i;
+  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|UNAVAILABLE|DEADLINE_EXCEEDED|timed? ?out|socket hang up|fetch failed|connect|status code: 5\d\d|code: 5\d\d|WeaviateStartUpError|cannot achieve consistency level|cannot reach enough replicas/i;
 
 export function isTenantNotFound(error: unknown): boolean {
   return (

@@ -21,6 +21,7 @@ import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviat
 import { descriptionOf, embedderIn } from "./weaviate-schema.js";
 import type { WeaviateUserRegistry } from "./weaviate-user-registry.js";
 import type { WeaviateTenantSleep } from "./weaviate-tenant-sleep.js";
+import type { ConsistencyLevel } from "./weaviate-replication.js";
 
 export interface WeaviateStoreOptions {
   /**
@@ -35,6 +36,8 @@ export interface WeaviateStoreOptions {
   readonly registry: WeaviateUserRegistry;
   /** Told of every tenant a call uses, so idle ones can be put to sleep. */
   readonly tenantSleep?: WeaviateTenantSleep;
+  /** The consistency level of every read and write (default QUORUM; see weaviate-replication.ts). */
+  readonly consistency?: ConsistencyLevel;
 }
 
 type Properties = Record<string, unknown>;
@@ -75,7 +78,9 @@ export class WeaviateLongTermStore implements LongTermStore {
     if (!this.options.reachable()) {
       throw new UnavailableError("weaviate", "not reachable (its last health check failed)");
     }
-    return (this.handle ??= this.client.collections.get(this.collectionName));
+    return (this.handle ??= this.client.collections
+      .get(this.collectionName)
+      .withConsistency(this.options.consistency ?? "QUORUM"));
   }
 
   private call<T>(work: () => Promise<T>): Promise<T> {

@@ -1,5 +1,11 @@
 import weaviate, { type WeaviateClient } from "weaviate-client";
 import { EmbedderMismatchError } from "../../domain/models.js";
+import {
+  replicationConfig,
+  replicationMismatch,
+  singleNode,
+  type WeaviateReplication,
+} from "./weaviate-replication.js";
 
 /**
  * The collection Engram owns in Weaviate. Engram brings its own vectors (no
@@ -76,7 +82,8 @@ export interface CollectionCheck {
 
 /**
  * Creates the collection if missing, else checks it: a different embedding
- * dimension or a missing property fails start-up with what differs. Safe
+ * dimension, replication factor or a missing property fails start-up with
+ * what differs. Safe
  * when several replicas start at once: a lost creation race is followed by
  * the same check.
  */
@@ -85,6 +92,7 @@ export async function ensureMemoryCollection(
   name: string,
   dimensions: number,
   check: CollectionCheck = {},
+  replication: WeaviateReplication = singleNode,
 ): Promise<void> {
   if (!(await client.collections.exists(name))) {
     try {
@@ -96,6 +104,7 @@ export async function ensureMemoryCollection(
           autoTenantCreation: true,
           autoTenantActivation: true,
         }),
+        replication: replicationConfig(replication),
         vectorizers: weaviate.configure.vectors.selfProvided({
           vectorIndexConfig: weaviate.configure.vectorIndex.hnsw({ distanceMetric: "cosine" }),
         }),
@@ -121,6 +130,8 @@ export async function ensureMemoryCollection(
     );
   }
   if (!config.multiTenancy.enabled) problems.push("multi-tenancy is not enabled");
+  const replicas = replicationMismatch(name, config.replication, replication);
+  if (replicas !== undefined) problems.push(replicas);
   const existing = new Map(config.properties.map((p) => [p.name, p.dataType]));
   for (const property of memoryProperties) {
     const found = existing.get(property.name);

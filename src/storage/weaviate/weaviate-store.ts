@@ -5,6 +5,7 @@ import { WeaviateUserRegistry } from "./weaviate-user-registry.js";
 import { WeaviateTenantSleep, type TenantSleepPolicy } from "./weaviate-tenant-sleep.js";
 import { EmbedderMismatchError } from "../../domain/models.js";
 import { ensureMemoryCollection, SchemaMismatchError, type CollectionCheck } from "./weaviate-schema.js";
+import { singleNode, type WeaviateReplication } from "./weaviate-replication.js";
 
 export interface WeaviateConfig {
   /** REST endpoint, e.g. http://weaviate:8080. */
@@ -21,6 +22,8 @@ export interface WeaviateConfig {
    * closes, the tenants that were asleep when it opened (`restoreOnClose`).
    */
   readonly tenantSleep?: TenantSleepPolicy & { readonly restoreOnClose: boolean };
+  /** Replication factor for the collections Engram creates, and the consistency of every call (one node: factor 1). */
+  readonly replication?: WeaviateReplication;
 }
 
 export interface WeaviateStores {
@@ -64,7 +67,8 @@ export async function openWeaviateStores(
   const readyUrl = `${rest.origin}${path}/v1/.well-known/ready`;
   let schemaChecked = false;
   let reachable = false;
-  const registry = new WeaviateUserRegistry(client, `${config.collection}Users`);
+  const replication = config.replication ?? singleNode;
+  const registry = new WeaviateUserRegistry(client, `${config.collection}Users`, replication);
   const tenantSleep = new WeaviateTenantSleep(
     () => client.collections.get(config.collection) as never,
     config.tenantSleep ?? { idleMs: 0, checkIntervalMs: 0 },
@@ -74,6 +78,7 @@ export async function openWeaviateStores(
     reachable: () => reachable,
     registry,
     tenantSleep,
+    consistency: replication.consistency,
   });
   const check = async (): Promise<boolean> => {
     reachable = await isReady(readyUrl, config);
@@ -81,7 +86,7 @@ export async function openWeaviateStores(
       try {
         // Known from now on (the client caches it), so no later call asks for it.
         await client.getWeaviateVersion();
-        await ensureMemoryCollection(client, config.collection, dimensions, collectionCheck);
+        await ensureMemoryCollection(client, config.collection, dimensions, collectionCheck, replication);
         // A store from before the registry: register the users it holds, once.
         if (await registry.ensure()) await longTerm.backfillRegistry();
         schemaChecked = true;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import weaviate, { generateUuid5, type Collection, type WeaviateClient } from "weaviate-client";
 import type { Scope } from "../../domain/types.js";
 import { isTenantNotFound } from "./weaviate-errors.js";
+import { replicationConfig, singleNode, type WeaviateReplication } from "./weaviate-replication.js";
 
 type AnyCollection = Collection<undefined, string>;
 
@@ -20,10 +21,12 @@ export class WeaviateUserRegistry {
   constructor(
     private readonly client: WeaviateClient,
     readonly name: string,
+    /** Replicated and read like the memories, so a user's registration survives what their memories survive. */
+    private readonly replication: WeaviateReplication = singleNode,
   ) {}
 
   private get collection(): AnyCollection {
-    return this.client.collections.get(this.name);
+    return this.client.collections.get(this.name).withConsistency(this.replication.consistency);
   }
 
   /** Creates the registry if missing; true if it was created now (an older store: fill it with `backfill`). */
@@ -38,6 +41,7 @@ export class WeaviateUserRegistry {
           autoTenantCreation: true,
           autoTenantActivation: true,
         }),
+        replication: replicationConfig(this.replication),
         properties: [
           { name: "namespace", dataType: "text", tokenization: "field", indexSearchable: false },
           { name: "userId", dataType: "text", tokenization: "field", indexSearchable: false },
