@@ -3,6 +3,8 @@ import type { CandidateHit } from "../src/domain/ports.js";
 import { rankMemories } from "../src/domain/ranking.js";
 import { defaultRecallStages, rankRecallCandidates } from "../src/domain/recall-ranking.js";
 import { readRecallQuery } from "../src/domain/recall-query.js";
+import { wordForms } from "../src/domain/word-forms.js";
+import { discountOutsidePeriod, withPeriodCandidates } from "../src/domain/period-match.js";
 import { liftReplies } from "../src/domain/reply-lift.js";
 import { boostNamedSpeakers } from "../src/domain/speaker-match.js";
 import { unknownSource, withoutEmbedding, type MemoryRecord } from "../src/domain/types.js";
@@ -55,6 +57,7 @@ export async function benchRanking(options: { calls: number; perList?: number })
     ).map((s) => ({ memory: memories.get(s.id)!, relevance: s.score }));
   const fused = fusedCandidates();
   const query = readRecallQuery(text);
+  const dated = readRecallQuery("What did Caroline paint by the lake in July 2023?");
   const rows = [
     await measure(
       "before: fuse, then type/recency/importance (baseline)",
@@ -78,8 +81,36 @@ export async function benchRanking(options: { calls: number; perList?: number })
       run,
     ),
     await measure(
+      "wordForms (each word of the query)",
+      sync(() => ["caroline", "paint", "lake", "last", "summer"].map(wordForms)),
+      run,
+    ),
+    await measure(
+      "discountOutsidePeriod (a query naming a month)",
+      sync(() => discountOutsidePeriod(fused, dated.period, 0.5)),
+      run,
+    ),
+    await measure(
+      "withPeriodCandidates (merging the period's search)",
+      sync(() => withPeriodCandidates({ vector, lexical }, { vector: vector.slice(10), lexical: lexical.slice(10) })),
+      run,
+    ),
+    await measure(
       "after: every stage (readRecallQuery + rankRecallCandidates)",
       sync(() => rankRecallCandidates(readRecallQuery(text), { vector, lexical }, now, policy, options10)),
+      run,
+    ),
+    await measure(
+      "after, a query naming a month (the period's search merged in)",
+      sync(() =>
+        rankRecallCandidates(
+          readRecallQuery(dated.text),
+          withPeriodCandidates({ vector, lexical }, { vector: vector.slice(10), lexical: lexical.slice(10) }),
+          now,
+          policy,
+          options10,
+        ),
+      ),
       run,
     ),
   ];

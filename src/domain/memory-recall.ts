@@ -3,7 +3,9 @@ import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import { limits } from "./limits.js";
 import type { Embedder } from "./models.js";
 import { validateFilter } from "./memory-management.js";
-import type { LongTermStore, MemoryFilter, RecallCandidates } from "./ports.js";
+import type { CandidateSearch, LongTermStore, MemoryFilter, RecallCandidates } from "./ports.js";
+import { withPeriodCandidates } from "./period-match.js";
+import type { QueryPeriod } from "./query-period.js";
 import type { RetrievalPurpose } from "./retrieval-log.js";
 import type { RankingPolicy } from "./ranking.js";
 import { defaultRecallStages, rankRecallCandidates, type RecallRankingPolicy } from "./recall-ranking.js";
@@ -100,7 +102,7 @@ export class MemoryRecall {
     const embedding = queryEmbedder.embed([input.query], signal).then(([vector]) => vector!);
     // The store awaits it; a store failing before it does must not leave it unhandled.
     embedding.catch(() => {});
-    const candidates = await this.store.candidates(scope, {
+    const search: CandidateSearch = {
       embedding,
       terms: query.terms,
       types: input.types,
@@ -109,7 +111,17 @@ export class MemoryRecall {
       speakers: requireSpeakers(input.speakers ?? []),
       limit: Math.max(Math.max(topK, this.rerank?.depth ?? 0) * candidateFactor, candidateFloor),
       ...(input.filter ? { filter: input.filter } : {}),
-    });
+    };
+    // A query naming a period also searches that period alone (domain/period-match.ts).
+    const periodFilter = query.period && withinPeriod(input.filter ?? {}, query.period);
+    const candidates = periodFilter
+      ? withPeriodCandidates(
+          ...(await Promise.all([
+            this.store.candidates(scope, search),
+            this.store.candidates(scope, { ...search, filter: periodFilter }),
+          ])),
+        )
+      : await this.store.candidates(scope, search);
     const now = this.clock();
     const ranked = await this.reranked(
       input.query,
@@ -174,4 +186,11 @@ function onlySignals(candidates: RecallCandidates, signals: RecallSignals): Reca
   if (signals === "vector") return { vector: candidates.vector, lexical: [] };
   if (signals === "lexical") return { vector: [], lexical: candidates.lexical };
   return candidates;
+}
+
+/** The filter narrowed to the period, or undefined when the two do not overlap. */
+function withinPeriod(filter: MemoryFilter, period: QueryPeriod): MemoryFilter | undefined {
+  const from = Math.max(filter.occurredFrom?.getTime() ?? -Infinity, period.from.getTime());
+  const before = Math.min(filter.occurredBefore?.getTime() ?? Infinity, period.before.getTime());
+  return from < before ? { ...filter, occurredFrom: new Date(from), occurredBefore: new Date(before) } : undefined;
 }

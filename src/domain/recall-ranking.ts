@@ -2,6 +2,7 @@ import { fuseRelativeScores } from "./hybrid-fusion.js";
 import type { RecallCandidates } from "./ports.js";
 import { rankMemories, type RankingPolicy } from "./ranking.js";
 import type { RecallQuery } from "./recall-query.js";
+import { discountOutsidePeriod } from "./period-match.js";
 import { liftReplies } from "./reply-lift.js";
 import { boostNamedSpeakers } from "./speaker-match.js";
 import { withoutEmbedding, type Memory, type ScoredMemory } from "./types.js";
@@ -16,14 +17,18 @@ import { withoutEmbedding, type Memory, type ScoredMemory } from "./types.js";
  *    weighted by `hybridAlpha`;
  * 2. who said it: memories of a speaker the query names gain
  *    `speakerBoost` (domain/speaker-match.ts);
- * 3. the neighbouring turn: a candidate lifts the one said right after it
+ * 3. when it was said: memories said outside the period the query names
+ *    lose `periodDiscount` of their relevance (domain/period-match.ts);
+ * 4. the neighbouring turn: a candidate lifts the one said right after it
  *    (domain/reply-lift.ts);
- * 4. type, recency (only for queries about recency) and importance
+ * 5. type, recency (only for queries about recency) and importance
  *    (domain/ranking.ts), then top_k and min_score.
  */
 export interface RecallRankingPolicy extends RankingPolicy {
   /** How far memories of a speaker the query names move towards relevance 1 (0..1). */
   readonly speakerBoost: number;
+  /** Share of relevance lost by memories said outside the period the query names (0..1). */
+  readonly periodDiscount: number;
   /** Share of a candidate's relevance lent to the candidate said right after it (0..1). */
   readonly replyShare: number;
   /** How close in time two memories of a session must be to count as neighbouring turns. */
@@ -32,6 +37,7 @@ export interface RecallRankingPolicy extends RankingPolicy {
 
 export const defaultRecallStages = {
   speakerBoost: 0.25,
+  periodDiscount: 0.5,
   replyShare: 0.5,
   replyWindowMs: 10 * 60_000,
 } as const;
@@ -52,6 +58,7 @@ export function rankRecallCandidates(
     (s) => ({ memory: memories.get(s.id)!, relevance: s.score }),
   );
   const spoken = boostNamedSpeakers(fused, query.names, policy.speakerBoost);
-  const lifted = liftReplies(spoken, policy.replyShare, policy.replyWindowMs);
+  const dated = discountOutsidePeriod(spoken, query.period, policy.periodDiscount);
+  const lifted = liftReplies(dated, policy.replyShare, policy.replyWindowMs);
   return rankMemories(lifted, now, policy, { ...options, aboutRecency: query.aboutRecency });
 }

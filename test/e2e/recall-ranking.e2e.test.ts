@@ -95,6 +95,31 @@ describe.each(backends)("recall ranking on %s", (_, backendEnv) => {
     const latest = await client.recall({ scope, query: "What did I run with my running club most recently?", topK: 1 });
     expect(latest.memories[0]?.memory?.content).toMatch(/training loop/);
   });
+
+  it("prefers what was said in the period a question names, though no word of the date was said", async () => {
+    const scope = newScope();
+    const remember = (content: string, occurredAt: string) =>
+      client.remember({
+        scope,
+        type: MemoryType.EPISODIC,
+        content,
+        occurredAt: timestampFromDate(new Date(occurredAt)),
+      });
+    // Two answers to the question, said months apart (and different enough not to merge).
+    const march = "I painted the lake at sunset in watercolours.";
+    // Told a few days into August about July: within the week a report may lag.
+    const july = "Finally painted our old barn in oils, red against the hills.";
+    await remember(march, "2023-03-10T12:00:00Z");
+    await remember(july, "2023-08-03T12:00:00Z");
+    await remember("Painting the fence took the whole weekend, with a break for lunch.", "2023-05-02T12:00:00Z");
+    await remember("We adopted a grey cat from the shelter.", "2023-07-20T12:00:00Z");
+    const first = async (query: string) =>
+      (await client.recall({ scope, query, topK: 1, skipAccessTracking: true })).memories[0]?.memory?.content;
+    expect(await first("What did I paint in March 2023?")).toBe(march);
+    expect(await first("What did I paint in July 2023?")).toBe(july);
+    expect(await first("What did I paint on 3 August, 2023?")).toBe(july);
+    expect(await first("What did I paint on 10 March, 2023?")).toBe(march);
+  });
 });
 
 describe("recall with a rerank stage (ENGRAM_RERANK_URL), embedded default", () => {

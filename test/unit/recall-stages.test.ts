@@ -30,12 +30,30 @@ const ids = (list: readonly { memory: Memory }[]) => list.map((c) => c.memory.id
 
 describe("readRecallQuery", () => {
   it("keeps the words worth matching, without stop words or the words of questions", () => {
-    expect(readRecallQuery("What did Caroline research in May 2023?").terms).toEqual([
+    expect(readRecallQuery("What did Caroline study in May 2023?").terms).toEqual([
       "caroline",
-      "research",
+      "study",
       "may",
       "2023",
+      "studies",
+      "studied",
+      "studying",
     ]);
+  });
+
+  it("drops a possessive's s and does not inflect names", () => {
+    expect(readRecallQuery("Who are Caroline's friends?").terms).toEqual([
+      "caroline",
+      "friends",
+      "friend",
+      "friended",
+      "friending",
+    ]);
+  });
+
+  it("reads the period the query names", () => {
+    expect(readRecallQuery("What did Caroline study in May 2023?").period?.from).toEqual(new Date("2023-05-01T00:00Z"));
+    expect(readRecallQuery("What did Caroline study?").period).toBeUndefined();
   });
 
   it("reads capitalised words as names that may be speakers, possessives trimmed", () => {
@@ -144,6 +162,7 @@ describe("rankRecallCandidates", () => {
     episodicHalfLifeHours: 720,
     hybridAlpha: 0.5,
     speakerBoost: 0.25,
+    periodDiscount: 0.25,
     replyShare: 0.5,
     replyWindowMs: 10 * 60_000,
   };
