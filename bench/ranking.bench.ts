@@ -3,7 +3,6 @@ import type { CandidateHit } from "../src/domain/ports.js";
 import { rankMemories } from "../src/domain/ranking.js";
 import { defaultRecallStages, rankRecallCandidates } from "../src/domain/recall-ranking.js";
 import { readRecallQuery } from "../src/domain/recall-query.js";
-import { wordForms } from "../src/domain/word-forms.js";
 import { discountOutsidePeriod, withPeriodCandidates } from "../src/domain/period-match.js";
 import { liftReplies } from "../src/domain/reply-lift.js";
 import { boostNamedSpeakers } from "../src/domain/speaker-match.js";
@@ -78,11 +77,6 @@ export async function benchRanking(options: { calls: number; perList?: number })
     await measure(
       "liftReplies",
       sync(() => liftReplies(fused, 0.5, 600_000)),
-      run,
-    ),
-    await measure(
-      "wordForms (each word of the query)",
-      sync(() => ["caroline", "paint", "lake", "last", "summer"].map(wordForms)),
       run,
     ),
     await measure(

@@ -1,4 +1,3 @@
-import { wordForms } from "./word-forms.js";
 import { readQueryPeriod, type QueryPeriod } from "./query-period.js";
 
 /**
@@ -9,8 +8,10 @@ import { readQueryPeriod, type QueryPeriod } from "./query-period.js";
  *   question is made of ("what", "did", "when", "how"...): in a
  *   conversation store those match every question anyone asked, so as BM25
  *   terms they rank the turns that ask questions, never the ones that answer.
- *   Each word comes with its regular inflections ("painted": "paint",
- *   "paints", "painting"; domain/word-forms.ts), names without.
+ *   The words as asked: adding their regular inflections ("painted":
+ *   "paint", "painting") gained 0.7 to 1.1 points on the real dev set but
+ *   cost the synthetic set two questions and 8 points of recall@1, since
+ *   each form is a separate BM25 term (docs/recall-quality.md).
  * - `names`: capitalised words that could name a speaker ("What did
  *   Caroline research?"), matched against memories' speakers by
  *   domain/speaker-match.ts.
@@ -43,11 +44,7 @@ export function readRecallQuery(text: string): RecallQuery {
         .filter((w) => w.length > 1 && !ignoredTerms.has(w.toLowerCase())),
     ),
   ];
-  // The query's words, then their regular inflections (domain/word-forms.ts; names do not inflect):
-  // a store bounding the terms it matches keeps the words before the forms.
-  const named = new Set(names.map((n) => n.toLowerCase()));
-  const words = (lower.match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !ignoredTerms.has(w));
-  const terms = [...new Set([...words, ...words.flatMap((w) => (named.has(w) ? [] : wordForms(w)))])];
+  const terms = [...new Set((lower.match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !ignoredTerms.has(w)))];
   const period = readQueryPeriod(text);
   return { text, terms, names, aboutRecency: recency.test(lower), ...(period ? { period } : {}) };
 }

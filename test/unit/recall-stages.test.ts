@@ -30,25 +30,11 @@ const ids = (list: readonly { memory: Memory }[]) => list.map((c) => c.memory.id
 
 describe("readRecallQuery", () => {
   it("keeps the words worth matching, without stop words or the words of questions", () => {
-    expect(readRecallQuery("What did Caroline study in May 2023?").terms).toEqual([
-      "caroline",
-      "study",
-      "may",
-      "2023",
-      "studies",
-      "studied",
-      "studying",
-    ]);
+    expect(readRecallQuery("What did Caroline study in May 2023?").terms).toEqual(["caroline", "study", "may", "2023"]);
   });
 
-  it("drops a possessive's s and does not inflect names", () => {
-    expect(readRecallQuery("Who are Caroline's friends?").terms).toEqual([
-      "caroline",
-      "friends",
-      "friend",
-      "friended",
-      "friending",
-    ]);
+  it("drops a possessive's s", () => {
+    expect(readRecallQuery("Who are Caroline's friends?").terms).toEqual(["caroline", "friends"]);
   });
 
   it("reads the period the query names", () => {
