@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -8,6 +7,7 @@ import { MemoryService } from "../src/gen/engram/v1/memory_service_pb.js";
 import { LocalEmbedder } from "../src/models/local-embedder.js";
 import { openWeaviateStores } from "../src/storage/weaviate/weaviate-store.js";
 import { tenantName } from "../src/storage/weaviate/weaviate-long-term-store.js";
+import { memoryRecord } from "../test/support/memory-fixtures.js";
 import { startWeaviate } from "../test/support/weaviate-server.js";
 import { topics } from "./corpus.js";
 import { startEngramProcess } from "./engram-process.js";
@@ -67,26 +67,7 @@ export async function benchWeaviateTenants(options: {
     const memories = direct.collections.get(collection).tenants;
     const record = (scope: Scope, i: number): MemoryRecord => {
       const content = topics(i);
-      const now = new Date();
-      return {
-        id: randomUUID(),
-        scope,
-        type: "semantic",
-        content,
-        importance: 0.5,
-        metadata: {},
-        subject: "",
-        pinned: false,
-        occurredAt: now,
-        createdAt: now,
-        updatedAt: now,
-        lastAccessedAt: undefined,
-        accessCount: 0,
-        supersededBy: undefined,
-        validUntil: undefined,
-        source: unknownSource,
-        embedding: embedder.embedOne(content),
-      };
+      return memoryRecord(scope, content, { source: unknownSource, embedding: embedder.embedOne(content) });
     };
     const users = Array.from({ length: options.tenants }, (_, i) => ({ namespace: "tenants", userId: `user-${i}` }));
     /** Creates these users' tenants (batched), writes a memory to each, and optionally puts them to sleep. */

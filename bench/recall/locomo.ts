@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { monthNames } from "../../src/domain/query-period.js";
 import type { Conversation, Dataset, Question, Turn } from "./dataset.js";
 
 /**
@@ -85,26 +86,11 @@ export function evidenceIds(raw: string): string[] {
     .map((m) => `D${m[1]}:${m[2]}`);
 }
 
-const months = [
-  "january",
-  "february",
-  "march",
-  "april",
-  "may",
-  "june",
-  "july",
-  "august",
-  "september",
-  "october",
-  "november",
-  "december",
-];
-
 /** "1:56 pm on 8 May, 2023" as UTC; the epoch when it cannot be read. */
 export function sessionDate(text: string): Date {
   const m = /(\d{1,2}):(\d{2})\s*(am|pm)\s+on\s+(\d{1,2})\s+(\w+),?\s+(\d{4})/i.exec(text);
   if (!m) return new Date(0);
-  const month = months.indexOf(m[5]!.toLowerCase());
+  const month = monthNames.indexOf(m[5]!.toLowerCase());
   const hour = (Number(m[1]) % 12) + (m[3]!.toLowerCase() === "pm" ? 12 : 0);
   return new Date(Date.UTC(Number(m[6]), Math.max(0, month), Number(m[4]), hour, Number(m[2])));
 }

@@ -20,7 +20,8 @@ export const reportLagDays = 7;
 
 const dayMs = 86_400_000;
 
-const monthNames = [
+/** English month names, January first (also how the recall bench reads LoCoMo's dates). */
+export const monthNames = [
   "january",
   "february",
   "march",
