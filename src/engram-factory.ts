@@ -116,10 +116,12 @@ export async function openConfiguredStores(
     : undefined;
   try {
     const weaviate = weaviateConfig
-      ? await openWeaviateStores!(weaviateConfig, dimensions, {
-          ...(embedder !== undefined ? { embedder } : {}),
-          ...options,
-        })
+      ? await openWeaviateStores!(
+          weaviateConfig,
+          dimensions,
+          { ...(embedder !== undefined ? { embedder } : {}), ...options },
+          createLogger(config.log.level),
+        )
       : undefined;
     await redis?.connected;
     return {

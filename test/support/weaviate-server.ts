@@ -14,7 +14,11 @@ import { sleep } from "./memory-fixtures.js";
  * temporary data directory.
  */
 const run = promisify(execFile);
-export const weaviateVersion = "v1.35.2";
+/**
+ * At least 1.37.12 / 1.38.3: earlier BM25 left matches out depending on when
+ * Weaviate had last flushed (src/storage/weaviate/weaviate-version.ts).
+ */
+export const weaviateVersion = "v1.38.11";
 
 function cacheDir(): string {
   return process.env.ENGRAM_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "engram");

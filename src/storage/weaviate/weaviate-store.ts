@@ -6,6 +6,7 @@ import { WeaviateTenantSleep, type TenantSleepPolicy } from "./weaviate-tenant-s
 import { EmbedderMismatchError } from "../../domain/models.js";
 import { ensureMemoryCollection, SchemaMismatchError, type CollectionCheck } from "./weaviate-schema.js";
 import { singleNode, type WeaviateReplication } from "./weaviate-replication.js";
+import { bm25Defect } from "./weaviate-version.js";
 
 export interface WeaviateConfig {
   /** REST endpoint, e.g. http://weaviate:8080. */
@@ -24,6 +25,11 @@ export interface WeaviateConfig {
   readonly tenantSleep?: TenantSleepPolicy & { readonly restoreOnClose: boolean };
   /** Replication factor for the collections Engram creates, and the consistency of every call (one node: factor 1). */
   readonly replication?: WeaviateReplication;
+}
+
+/** Where start-up tells of a Weaviate it can use, but not well (weaviate-version.ts). */
+export interface WeaviateWarnings {
+  warn(msg: string, fields?: Readonly<Record<string, unknown>>): void;
 }
 
 export interface WeaviateStores {
@@ -45,6 +51,7 @@ export async function openWeaviateStores(
   config: WeaviateConfig,
   dimensions: number,
   collectionCheck: CollectionCheck = {},
+  warnings: WeaviateWarnings = { warn: () => {} },
 ): Promise<WeaviateStores> {
   const rest = new URL(config.url);
   const [grpcHost, grpcPort] = (config.grpcAddress ?? `${rest.hostname}:50051`).split(":");
@@ -85,11 +92,14 @@ export async function openWeaviateStores(
     if (reachable && !schemaChecked) {
       try {
         // Known from now on (the client caches it), so no later call asks for it.
-        await client.getWeaviateVersion();
+        const version = (await client.getWeaviateVersion()).show();
         await ensureMemoryCollection(client, config.collection, dimensions, collectionCheck, replication);
         // A store from before the registry: register the users it holds, once.
         if (await registry.ensure()) await longTerm.backfillRegistry();
         schemaChecked = true;
+        // Once per process: serving goes on, with a lexical signal that misses some matches.
+        const defect = bm25Defect(version);
+        if (defect) warnings.warn("weaviate version leaves matches out of bm25", { weaviateVersion: version, defect });
       } catch (error) {
         reachable = false;
         if (error instanceof SchemaMismatchError || error instanceof EmbedderMismatchError) throw error;
