@@ -181,7 +181,9 @@ function readTls(tls: NonNullable<Config["auth"]["tls"]>) {
 /**
  * Runs `start`, which listens on a configured port; a port another process
  * holds fails start-up naming the variable, like any bad value, rather than
- * with a stack trace. A second `make start` (or a second clone's) meets it.
+ * with a stack trace. A second `make start` (or a second clone's) meets it;
+ * in the same clone it would also share the first one's SQLite file, which
+ * belongs to one process (docs/mcp.md).
  */
 async function claimed<T>(variable: string, host: string, port: number | undefined, start: () => Promise<T>) {
   try {
@@ -190,7 +192,8 @@ async function claimed<T>(variable: string, host: string, port: number | undefin
     if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
     throw new ConfigError(
       variable,
-      `${host}:${port} is already in use (another Engram?): stop what holds it, or set ${variable} to a free port (0 picks one)`,
+      `${host}:${port} is already in use (another Engram?): stop what holds it, or set ${variable} to a free port ` +
+        "(0 picks one); a second embedded server also needs its own ENGRAM_DATA_DIR",
     );
   }
 }

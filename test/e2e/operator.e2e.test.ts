@@ -87,7 +87,8 @@ describe("a port another process holds", () => {
     expect(code).toBe(2);
     expect(stderr).toBe(
       `engram: invalid configuration: ${variable}: 127.0.0.1:${held} is already in use (another Engram?): ` +
-        `stop what holds it, or set ${variable} to a free port (0 picks one)\n`,
+        `stop what holds it, or set ${variable} to a free port (0 picks one); ` +
+        "a second embedded server also needs its own ENGRAM_DATA_DIR\n",
     );
   });
 });
