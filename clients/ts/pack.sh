@@ -15,10 +15,10 @@ build="$(mktemp -d "${TMPDIR:-/tmp}/engram-memory-client.XXXXXX")"
 trap 'rm -rf "$build"' EXIT
 cp -R "$source_dir/package.json" "$source_dir/package-lock.json" "$source_dir/tsconfig.json" \
   "$source_dir/README.md" "$source_dir/src" "$build/"
-# npm ci installs the pinned build tools (none has an install script), then
-# the build runs by name: left to npm ci as the prepare step, npm 11 warns
-# that it is "not yet covered by allowScripts", in every newcomer's install.
-(cd "$build" && npm ci --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error >&2 &&
-  npm run --silent build >&2)
+# npm ci installs the pinned build tools and runs the package's prepare step (tsc).
+(cd "$build" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >&2)
+# The tarball ships dist/ built: its prepare step would only make npm 11 warn,
+# in the application's install, that it is "not yet covered by allowScripts".
+(cd "$build" && npm pkg delete scripts.prepare)
 tarball="$(cd "$build" && npm pack --ignore-scripts --silent --pack-destination "$destination" | tail -n 1)"
 echo "$destination/$tarball"
