@@ -23,12 +23,13 @@ export async function startEngramProcess(
   env: Record<string, string> = {},
   /** Another build's entry point (e.g. the previous commit's, for a before/after figure in one run). */
   main = "dist/main.js",
-  /** A database file to start from (copied): e.g. memories seeded by an earlier run. */
-  options: { seed?: string } = {},
+  /** seed: a database file to start from (copied), e.g. memories seeded by an earlier run; nodeFlags: for
+   * the server's node (e.g. --cpu-prof to find what holds its event loop). */
+  options: { seed?: string; nodeFlags?: readonly string[] } = {},
 ): Promise<EngramProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "engram-bench-"));
   if (options.seed) copyFileSync(options.seed, join(dataDir, "engram.db"));
-  const child: ChildProcess = spawn(process.execPath, [main, "serve"], {
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), main, "serve"], {
     env: {
       ...process.env,
       ENGRAM_PORT: "0",
@@ -45,6 +46,8 @@ export async function startEngramProcess(
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`engram exited with ${code}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
+      // Node's own traces (--trace-gc and the like) share stdout with the JSON log.
+      if (!line.startsWith("{")) return void process.stderr.write(`engram: ${line}\n`);
       const entry = JSON.parse(line) as {
         msg?: string;
         port?: number;
