@@ -3,6 +3,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { freePort } from "../test/support/free-port.js";
+import { heapAfterGc, type HeapAfterGc } from "./heap-probe.js";
 
 /** Engram as a separate process, so client and server do not share a CPU queue. */
 export interface EngramProcess {
@@ -16,6 +18,8 @@ export interface EngramProcess {
   stageTimings(): Promise<Record<string, { count: number; mean: number; p50: number; p99: number }>>;
   /** Resident memory of the server process, MiB (Linux /proc). */
   rssMiB(): number;
+  /** With the `heapProbe` option: memory after a full garbage collection (see heap-probe.ts). */
+  heapAfterGc(): Promise<HeapAfterGc>;
   stop(): Promise<void>;
 }
 
@@ -23,13 +27,18 @@ export async function startEngramProcess(
   env: Record<string, string> = {},
   /** Another build's entry point (e.g. the previous commit's, for a before/after figure in one run). */
   main = "dist/main.js",
-  /** seed: a database file to start from (copied), e.g. memories seeded by an earlier run; nodeFlags: for
-   * the server's node (e.g. --cpu-prof to find what holds its event loop). */
-  options: { seed?: string; nodeFlags?: readonly string[] } = {},
+  /**
+   * seed: a database file to start from (copied), e.g. memories seeded by an earlier run; nodeFlags: for
+   * the server's node (e.g. --cpu-prof to find what holds its event loop); heapProbe: start it with
+   * --expose-gc and an inspector on loopback, for `heapAfterGc`.
+   */
+  options: { seed?: string; nodeFlags?: readonly string[]; heapProbe?: boolean } = {},
 ): Promise<EngramProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "engram-bench-"));
+  const inspectorPort = options.heapProbe ? await freePort() : undefined;
+  const probeFlags = inspectorPort ? ["--expose-gc", `--inspect=127.0.0.1:${inspectorPort}`] : [];
   if (options.seed) copyFileSync(options.seed, join(dataDir, "engram.db"));
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), main, "serve"], {
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), ...probeFlags, main, "serve"], {
     env: {
       ...process.env,
       ENGRAM_PORT: "0",
@@ -38,7 +47,11 @@ export async function startEngramProcess(
       ENGRAM_LOG_LEVEL: "info",
       ...env,
     },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // The inspector announces itself on stderr; everything else the server prints there belongs in the output.
+  createInterface({ input: child.stderr! }).on("line", (line) => {
+    if (!/^(Debugger (listening|attached|ending)|For help, see)/.test(line)) process.stderr.write(`${line}\n`);
   });
   let mcpPort: number | undefined;
   let stagesWanted: ((stages: Record<string, { count: number; mean: number; p50: number; p99: number }>) => void)[] =
@@ -82,6 +95,8 @@ export async function startEngramProcess(
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
     },
+    heapAfterGc: () =>
+      inspectorPort ? heapAfterGc(inspectorPort) : Promise.reject(new Error("started without the heapProbe option")),
     stop: async () => {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");

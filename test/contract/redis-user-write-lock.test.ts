@@ -125,6 +125,29 @@ describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
     expect(otherInside).toBe(true);
   });
 
+  it("returns its section's result to a holder whose connection is gone, without waiting on the release", async () => {
+    // The lease would end within one lease anyway: the release is bounded by it, never a hang.
+    const dying = await replicaProcess({ leaseMs: 300, waitMs: 10_000 });
+    const scope = freshScope();
+    let finish!: () => void;
+    const held = dying.lock.hold(scope, async () => {
+      await new Promise<void>((resolve) => (finish = resolve));
+      return "written";
+    });
+    await expect.poll(() => finish !== undefined).toBe(true);
+    dying.die();
+    let otherInside = false;
+    await (
+      await replica()
+    ).hold(scope, async () => {
+      otherInside = true;
+    });
+    expect(otherInside).toBe(true);
+    // The section ends after the lease did (a slow write on a partitioned replica).
+    finish();
+    await expect(held).resolves.toBe("written");
+  });
+
   it("takes the lock from a holder stuck past its longest hold, and its late release frees nothing", async () => {
     const a = await replica({ leaseMs: 300, waitMs: 10_000, maxHoldMs: 600 });
     const b = await replica();
