@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { freePort } from "../test/support/free-port.js";
 import { heapAfterGc, type HeapAfterGc } from "./heap-probe.js";
@@ -18,6 +19,11 @@ export interface EngramProcess {
   stageTimings(): Promise<Record<string, { count: number; mean: number; p50: number; p99: number }>>;
   /** Resident memory of the server process, MiB (Linux /proc). */
   rssMiB(): number;
+  /**
+   * With the `loopProbe` option: since the last call, the event-loop tick that used the most CPU while
+   * late (the server's longest synchronous step, whatever the machine's load) and the latest tick.
+   */
+  eventLoopBlocks(): { longestOnCpuMs: number; latestMs: number };
   /** With the `heapProbe` option: memory after a full garbage collection (see heap-probe.ts). */
   heapAfterGc(): Promise<HeapAfterGc>;
   stop(): Promise<void>;
@@ -30,13 +36,18 @@ export async function startEngramProcess(
   /**
    * seed: a database file to start from (copied), e.g. memories seeded by an earlier run; nodeFlags: for
    * the server's node (e.g. --cpu-prof to find what holds its event loop); heapProbe: start it with
-   * --expose-gc and an inspector on loopback, for `heapAfterGc`.
+   * --expose-gc and an inspector on loopback, for `heapAfterGc`; loopProbe: load event-loop-probe.mjs,
+   * for `eventLoopBlocks`.
    */
-  options: { seed?: string; nodeFlags?: readonly string[]; heapProbe?: boolean } = {},
+  options: { seed?: string; nodeFlags?: readonly string[]; heapProbe?: boolean; loopProbe?: boolean } = {},
 ): Promise<EngramProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "engram-bench-"));
   const inspectorPort = options.heapProbe ? await freePort() : undefined;
-  const probeFlags = inspectorPort ? ["--expose-gc", `--inspect=127.0.0.1:${inspectorPort}`] : [];
+  const probeFlags = [
+    ...(inspectorPort ? ["--expose-gc", `--inspect=127.0.0.1:${inspectorPort}`] : []),
+    ...(options.loopProbe ? ["--import", fileURLToPath(new URL("./event-loop-probe.mjs", import.meta.url))] : []),
+  ];
+  let blocks = { longestOnCpuMs: 0, latestMs: 0 };
   if (options.seed) copyFileSync(options.seed, join(dataDir, "engram.db"));
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), ...probeFlags, main, "serve"], {
     env: {
@@ -67,7 +78,16 @@ export async function startEngramProcess(
         mcpPort?: number;
         level?: string;
         stages?: Record<string, { count: number; mean: number; p50: number; p99: number }>;
+        lateMs?: number;
+        cpuMs?: number;
       };
+      if (entry.msg === "event loop late") {
+        const late = entry.lateMs ?? 0;
+        // The CPU spent in the late interval, at most its length: the server's own work.
+        const onCpu = Math.min(entry.cpuMs ?? 0, late + 10);
+        blocks = { longestOnCpuMs: Math.max(blocks.longestOnCpuMs, onCpu), latestMs: Math.max(blocks.latestMs, late) };
+        return;
+      }
       if (entry.msg === "stage timings") {
         const waiting = stagesWanted;
         stagesWanted = [];
@@ -94,6 +114,11 @@ export async function startEngramProcess(
     rssMiB: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
+    },
+    eventLoopBlocks: () => {
+      const seen = blocks;
+      blocks = { longestOnCpuMs: 0, latestMs: 0 };
+      return seen;
     },
     heapAfterGc: () =>
       inspectorPort ? heapAfterGc(inspectorPort) : Promise.reject(new Error("started without the heapProbe option")),
