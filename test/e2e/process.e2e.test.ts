@@ -183,6 +183,9 @@ describe("one embedded server per data directory", () => {
       const second = serve(held);
       running.push(second);
       const evicting = run(engram[0], [...engram[1], "evict", "--dry-run"], { env: env({ ENGRAM_DATA_DIR: held }) });
+      const reembedding = run(engram[0], [...engram[1], "reembed"], { env: env({ ENGRAM_DATA_DIR: held }) }).catch(
+        (e: unknown) => e,
+      );
       expect(await second.started).toEqual({
         code: 2,
         stderr:
@@ -191,6 +194,11 @@ describe("one embedded server per data directory", () => {
           "ENGRAM_DATA_DIR; to share its memory, call that server (gRPC, or MCP over HTTP) instead of opening its file\n",
       });
       expect(JSON.parse((await evicting).stdout)).toMatchObject({ scanned: 1, dryRun: true });
+      // Re-embedding beside a writer would mix two embedders' vectors: reembed claims the database too.
+      expect(await reembedding).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(/ENGRAM_DATA_DIR: .* is in use/),
+      });
       expect(await stop(beside, "SIGTERM")).toBe(0);
 
       // kill -9: no shutdown hook runs, the kernel drops the lock with the process.
