@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
+/** USER_HZ: the unit of /proc's CPU times, 100 on Linux. */
+const clockTicks = 100;
+
 /** Engram as a separate process, so client and server do not share a CPU queue. */
 export interface EngramProcess {
   readonly baseUrl: string;
@@ -16,6 +19,12 @@ export interface EngramProcess {
   stageTimings(): Promise<Record<string, { count: number; mean: number; p50: number; p99: number }>>;
   /** Resident memory of the server process, MiB (Linux /proc). */
   rssMiB(): number;
+  /**
+   * CPU time the server process (all its threads) has used, ms (Linux
+   * /proc, 10 ms ticks): per call, the cost of a call that the machine's
+   * load does not inflate as it does wall time.
+   */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -78,6 +87,12 @@ export async function startEngramProcess(
     rssMiB: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
+    },
+    cpuMs: () => {
+      // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): user and system time in ticks.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
     },
     stop: async () => {
       const exited = new Promise((resolve) => child.once("exit", resolve));

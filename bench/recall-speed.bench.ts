@@ -148,6 +148,17 @@ export async function benchRecallSpeed(options: { calls: number; concurrency: nu
     `≤ 250 (#21): ${met(current.stall.worst <= 250)}`,
   );
   row("Pings answered during that burst", (f) => f.stall.pings, 0, 1, "", "");
+  // Load-proof: CPU per call is what the call costs the machine, however busy it is; 2 cores / it is the ceiling.
+  row(`Server CPU per Recall of ${small}, one at a time, ms`, (f) => f.cpu.recallSeq, 2, 1, "", "");
+  row(
+    `Server CPU per Recall of ${small}, ${concurrency} in flight, ms (2 cores: at most ${(2000 / current.cpu.recallConc).toFixed(0)} req/s)`,
+    (f) => f.cpu.recallConc,
+    2,
+    1,
+    "",
+    "",
+  );
+  row(`Server CPU per Recall of ${large}, one at a time, ms`, (f) => f.cpu.largeSeq, 2, 1, "", "");
   row("Server RSS idle (model loaded), MiB", (f) => f.idleRss, 0, 1, "", "");
   row(`Server RSS after the run (${small + large} memories cached), MiB`, (f) => f.busyRss, 0, 1, "", "");
 
@@ -200,6 +211,8 @@ interface BuildFigures {
   readonly stagesConc: Stages;
   readonly stagesLarge: Stages;
   readonly stall: { idleP50: number; worst: number; pings: number };
+  /** Server CPU ms per call (all threads): small one at a time, small in flight, large one at a time. */
+  readonly cpu: { recallSeq: number; recallConc: number; largeSeq: number };
 }
 
 /** One build's figures: `main` is its entry point; `stages` reads its stage timings (builds that have them). */
@@ -248,15 +261,20 @@ async function measureBuild(
 
     const ping = await sequential(calls, () => client.ping({}));
     const pingRate = await inFlight(calls, concurrency, () => client.ping({}));
-    const recallSeq = await sequential(calls, () => recall());
+    const cpuPerCall = async <T>(operation: () => Promise<T>) => {
+      const before = engram.cpuMs();
+      const result = await operation();
+      return { result, cpu: (engram.cpuMs() - before) / calls };
+    };
+    const { result: recallSeq, cpu: cpuSeq } = await cpuPerCall(() => sequential(calls, () => recall()));
     const stagesSeq = await timings();
-    const recallRate = await inFlight(calls, concurrency, () => recall());
+    const { result: recallRate, cpu: cpuConc } = await cpuPerCall(() => inFlight(calls, concurrency, () => recall()));
     const stagesConc = await timings();
     const assembleRate = await inFlight(calls, concurrency, assemble);
     await timings();
     for (let i = 0; i < 20; i++) await recall(largeUser);
     await timings();
-    const largeSeq = await sequential(calls, () => recall(largeUser));
+    const { result: largeSeq, cpu: cpuLarge } = await cpuPerCall(() => sequential(calls, () => recall(largeUser)));
     const stagesLarge = await timings();
     const stall = await burstStall(client, largeUser);
     return {
@@ -274,6 +292,7 @@ async function measureBuild(
       stagesConc,
       stagesLarge,
       stall,
+      cpu: { recallSeq: cpuSeq, recallConc: cpuConc, largeSeq: cpuLarge },
     };
   } finally {
     await engram.stop();
