@@ -152,6 +152,11 @@ describe("embedded store specifics", () => {
         [likes!.id, booked!.id, runs!.id, drinks!.id].sort(),
       );
       expect((await lexical(["user"])).length).toBe(4);
+      // The counts follow writes: with four more memories, "user" is in 4 of 9 and weighs again.
+      await stores.longTerm.insertMany(["a", "b", "c", "d"].map((x) => memoryRecord(scope, `plain note ${x}`)));
+      expect((await lexical(["user", "jazz"])).map((h) => h.id).sort()).toEqual(
+        [likes!.id, booked!.id, runs!.id, drinks!.id, night!.id].sort(),
+      );
     } finally {
       raw.close();
       await stores.close();

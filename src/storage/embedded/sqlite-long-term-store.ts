@@ -14,7 +14,7 @@ import type {
 import { fuseRelativeScores, type ScoredId } from "../../domain/hybrid-fusion.js";
 import { stageTimings } from "../../observability/stage-timings.js";
 import { ftsTerms } from "./fts-query.js";
-import { lexicalCandidates } from "./sqlite-lexical-search.js";
+import { IndexTermCounts, lexicalCandidates } from "./sqlite-lexical-search.js";
 import { filterSql } from "./sqlite-memory-filter.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
 import { UserVectorCache, type UserVectors } from "./user-vector-cache.js";
@@ -40,6 +40,7 @@ import { TopK } from "./top-k.js";
  */
 export class SqliteLongTermStore implements LongTermStore {
   private readonly vectors: UserVectorCache;
+  private readonly termCounts: IndexTermCounts;
 
   constructor(
     private readonly database: SqliteDatabase,
@@ -47,6 +48,7 @@ export class SqliteLongTermStore implements LongTermStore {
     options: { cachedVectors?: number } = {},
   ) {
     this.vectors = new UserVectorCache(options.cachedVectors ?? 262_144);
+    this.termCounts = new IndexTermCounts(database);
   }
 
   async embedderIdentity(): Promise<string | undefined> {
@@ -147,7 +149,9 @@ export class SqliteLongTermStore implements LongTermStore {
     // BM25 alone (alpha 0) takes no vector candidates, as Weaviate's hybrid does.
     // The full-text match runs on the read thread while this one scans the vectors.
     const lexicalAnswer =
-      search.alpha >= 1 ? Promise.resolve([]) : lexicalCandidates(this.database, scope, search, ftsTerms(search.text));
+      search.alpha >= 1
+        ? Promise.resolve([])
+        : lexicalCandidates(this.database, this.termCounts, scope, search, ftsTerms(search.text));
     // Awaited below: a failure must not count as unhandled while the vectors are scanned.
     lexicalAnswer.catch(() => {});
     const vector =
@@ -176,7 +180,7 @@ export class SqliteLongTermStore implements LongTermStore {
     // The full-text match runs on the read thread while this one scans the vectors.
     const sent = stageTimings.begin();
     // It needs no vector: it starts while the model may still be computing the query's.
-    const lexicalAnswer = lexicalCandidates(this.database, scope, search, search.terms);
+    const lexicalAnswer = lexicalCandidates(this.database, this.termCounts, scope, search, search.terms);
     lexicalAnswer.catch(() => {});
     const embedding = await search.embedding;
     let started = stageTimings.begin();
