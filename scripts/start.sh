@@ -4,6 +4,8 @@
 # Weaviate or API key). Configure with ENGRAM_* variables (see docs/configuration.md).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+# Said, since the build is silent for a while (about 20 s on a busy 2-core machine).
+echo "engram: building dist/ (tsc)" >&2
 npm run --silent build
 if [ "${ENGRAM_MODEL_PROVIDER:-local-onnx}" = "local-onnx" ] && [ -z "${ENGRAM_ONNX_MODEL_DIR:-}" ]; then
   bash scripts/fetch-embedding-model.sh >/dev/null

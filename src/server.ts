@@ -6,7 +6,7 @@ import {
 } from "node:http";
 import { readFileSync } from "node:fs";
 import type { AddressInfo, Server as NetServer } from "node:net";
-import { checkListenerSecurity, type Config } from "./config.js";
+import { checkListenerSecurity, ConfigError, type Config } from "./config.js";
 import type { Engram } from "./domain/engram.js";
 import { limits } from "./domain/limits.js";
 import type { Stores } from "./domain/ports.js";
@@ -111,16 +111,23 @@ export async function startServer(
     limits: config.network,
     refusals: networkRefusals,
   });
-  const port = await listen(listener.server, config.server.port, config.server.host);
-  const operations = await serveHttp(
-    operationsHandler(metrics, health),
-    config.server.metricsPort,
-    config.server.metricsHost,
-    (server) => guardHttp1Listener(server, config.network, networkRefusals, "metrics"),
-    http1ServerOptions(config.network),
+  const { host } = config.server;
+  const port = await claimed("ENGRAM_PORT", host, config.server.port, () =>
+    listen(listener.server, config.server.port, host),
+  );
+  const operations = await claimed("ENGRAM_METRICS_PORT", config.server.metricsHost, config.server.metricsPort, () =>
+    serveHttp(
+      operationsHandler(metrics, health),
+      config.server.metricsPort,
+      config.server.metricsHost,
+      (server) => guardHttp1Listener(server, config.network, networkRefusals, "metrics"),
+      http1ServerOptions(config.network),
+    ),
   );
   const mcp = config.mcp.enabled
-    ? await startMcpHttp(config, rpc.callInProcess, authenticator, logger, networkRefusals)
+    ? await claimed("ENGRAM_MCP_PORT", host, config.mcp.port, () =>
+        startMcpHttp(config, rpc.callInProcess, authenticator, logger, networkRefusals),
+      )
     : undefined;
 
   health.set(livenessService, HealthCheckResponse_ServingStatus.SERVING);
@@ -169,6 +176,26 @@ function readTls(tls: NonNullable<Config["auth"]["tls"]>) {
     key: readFileSync(tls.keyFile),
     ...(tls.clientCaFile ? { ca: readFileSync(tls.clientCaFile) } : {}),
   };
+}
+
+/**
+ * Runs `start`, which listens on a configured port; a port another process
+ * holds fails start-up naming the variable, like any bad value, rather than
+ * with a stack trace. A second `make start` in another clone meets it; in
+ * the same clone the first one's data directory is refused before, as the
+ * stores open (engram-factory.ts).
+ */
+async function claimed<T>(variable: string, host: string, port: number | undefined, start: () => Promise<T>) {
+  try {
+    return await start();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    throw new ConfigError(
+      variable,
+      `${host}:${port} is already in use (another Engram?): stop what holds it, or set ${variable} to a free port ` +
+        "(0 picks one); a second embedded server also needs its own ENGRAM_DATA_DIR",
+    );
+  }
 }
 
 /** Listens and resolves with the port bound (port 0 picks a free one). */

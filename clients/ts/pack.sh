@@ -17,5 +17,8 @@ cp -R "$source_dir/package.json" "$source_dir/package-lock.json" "$source_dir/ts
   "$source_dir/README.md" "$source_dir/src" "$build/"
 # npm ci installs the pinned build tools and runs the package's prepare step (tsc).
 (cd "$build" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >&2)
+# The tarball ships dist/ built: its prepare step would only make npm 11 warn,
+# in the application's install, that it is "not yet covered by allowScripts".
+(cd "$build" && npm pkg delete scripts.prepare)
 tarball="$(cd "$build" && npm pack --ignore-scripts --silent --pack-destination "$destination" | tail -n 1)"
 echo "$destination/$tarball"

@@ -1,5 +1,6 @@
 import { formatWithOptions } from "node:util";
 import type { LogLevel } from "../config.js";
+import { isClientGone } from "./client-gone.js";
 import { RepeatThrottle } from "./repeat-throttle.js";
 import { scrubSecrets } from "./secret-scrub.js";
 
@@ -52,8 +53,8 @@ function serialise(fields: LogFields | undefined): LogFields | undefined {
  * Routes what libraries print through `console` into the structured log, so
  * stdout stays one JSON object per line (weaviate-client, for one, warns on
  * every gRPC retry with a bare console.warn), lines alike throttled to one
- * per interval. Returns a function that puts
- * the original console back.
+ * per interval; a response the caller went away from is info, not error.
+ * Returns a function that puts the original console back.
  */
 export function captureConsole(logger: Logger): () => void {
   const methods = ["debug", "info", "log", "warn", "error"] as const;
@@ -65,7 +66,8 @@ export function captureConsole(logger: Logger): () => void {
   for (const method of methods) {
     console[method] = (...args: unknown[]) => {
       const detail = scrubSecrets(formatWithOptions({ breakLength: Infinity, depth: 3 }, ...args)).slice(0, 4000);
-      const level = levelOf[method];
+      // A response the caller left before receiving is no server fault (client-gone.ts).
+      const level = isClientGone(args) ? "info" : levelOf[method];
       const first = throttle.admit(`${level} ${detail.split("\n", 1)[0]!.slice(0, 160)}`, (repeats) =>
         logger[level]("library output repeated", { source: "console", detail: detail.slice(0, 400), repeats }),
       );

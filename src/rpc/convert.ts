@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type DescEnum } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "../domain/errors.js";
 import type * as domain from "../domain/types.js";
@@ -6,6 +6,7 @@ import { requireTimestampInRange } from "../domain/validation.js";
 import {
   AssemblySummarySchema,
   ContextFormat,
+  ContextFormatSchema,
   ContextSectionSchema,
   RenderedContextSchema,
   SectionKind,
@@ -19,11 +20,18 @@ import {
   MemorySourceKind,
   MemorySourceSchema,
   MemoryType,
+  MemoryTypeSchema,
   RememberOutcome,
   ScoredMemorySchema,
 } from "../gen/engram/v1/long_term_pb.js";
 import type { Scope } from "../gen/engram/v1/scope_pb.js";
-import { MessageSchema, Role, SessionSummarySchema, type MessageInput } from "../gen/engram/v1/short_term_pb.js";
+import {
+  MessageSchema,
+  Role,
+  RoleSchema,
+  SessionSummarySchema,
+  type MessageInput,
+} from "../gen/engram/v1/short_term_pb.js";
 import { WorkingStateSchema } from "../gen/engram/v1/working_pb.js";
 
 /**
@@ -46,7 +54,7 @@ const roleValues = new Map([...roles].map(([k, v]) => [v, k]));
 
 export function messageInputFromProto(input: MessageInput, field: string): domain.MessageInput {
   const role = roles.get(input.role);
-  if (!role) throw new InvalidArgumentError(`${field}.role`, enumProblem(input.role, "ROLE"));
+  if (!role) throw new InvalidArgumentError(`${field}.role`, enumProblem(input.role, RoleSchema, roles));
   return {
     role,
     content: input.content,
@@ -66,12 +74,18 @@ const memoryTypeValues = new Map([...memoryTypes].map(([k, v]) => [v, k]));
 
 export function memoryTypeFromProto(type: MemoryType, field: string): domain.MemoryType {
   const value = memoryTypes.get(type);
-  if (!value) throw new InvalidArgumentError(field, enumProblem(type, "MEMORY_TYPE"));
+  if (!value) throw new InvalidArgumentError(field, enumProblem(type, MemoryTypeSchema, memoryTypes));
   return value;
 }
 
-function enumProblem(value: number, prefix: string): string {
-  return value === 0 ? `is required (${prefix}_UNSPECIFIED is not allowed)` : `has unknown value ${value}`;
+/**
+ * What is wrong with an enum field, and the names it accepts: Connect's JSON
+ * reads a name it does not know ("preference") as unset, so "is required"
+ * alone would not tell a caller who did set the field what to send.
+ */
+function enumProblem(value: number, schema: DescEnum, accepted: ReadonlyMap<number, unknown>): string {
+  const names = schema.values.filter((v) => accepted.has(v.number)).map((v) => v.name);
+  return `${value === 0 ? "is required" : `has unknown value ${value}`}: one of ${names.join(", ")}`;
 }
 
 export function optionalDate(timestamp: Timestamp | undefined, field: string): Date | undefined {
@@ -182,7 +196,7 @@ const formats = new Map<ContextFormat, domain.ContextFormat>([
 
 export function contextFormatFromProto(format: ContextFormat, field: string): domain.ContextFormat {
   const value = formats.get(format);
-  if (!value) throw new InvalidArgumentError(field, `has unknown value ${format}`);
+  if (!value) throw new InvalidArgumentError(field, enumProblem(format, ContextFormatSchema, formats));
   return value;
 }
 

@@ -451,7 +451,7 @@ describe.each(backends)("on %s", (_, backendEnv) => {
         [
           "an unspecified role",
           () => client().appendMessages({ scope: newScope(), sessionId: "s", messages: [{ content: "x" }] }),
-          /^messages\[0\]\.role: is required/,
+          /^messages\[0\]\.role: is required: one of ROLE_USER, ROLE_ASSISTANT, ROLE_SYSTEM, ROLE_TOOL$/,
         ],
         [
           "an unknown role",
@@ -476,7 +476,7 @@ describe.each(backends)("on %s", (_, backendEnv) => {
         [
           "an unknown memory type",
           () => client().remember({ scope: newScope(), type: 7 as MemoryType, content: "x" }),
-          /^type: has unknown value 7/,
+          /^type: has unknown value 7: one of MEMORY_TYPE_EPISODIC, MEMORY_TYPE_SEMANTIC, MEMORY_TYPE_PREFERENCE$/,
         ],
         [
           "importance above 1",
@@ -556,6 +556,24 @@ describe.each(backends)("on %s", (_, backendEnv) => {
         );
         await expectStatus(client().getMessages({ scope, sessionId: "atomic" }), Code.NotFound);
       });
+    });
+  });
+
+  it("answers a JSON caller's misspelt enum name with the names it accepts", async () => {
+    // What `curl` sends over Connect: a name the contract does not have arrives as unset.
+    const response = await fetch(`${engram.server.baseUrl}/engram.v1.MemoryService/Remember`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        scope: { namespace: "e2e", userId: `json-${randomUUID()}` },
+        type: "preference",
+        content: "Prefers aisle seats",
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      code: "invalid_argument",
+      message: "type: is required: one of MEMORY_TYPE_EPISODIC, MEMORY_TYPE_SEMANTIC, MEMORY_TYPE_PREFERENCE",
     });
   });
 });

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
+import { createServer as createNetServer } from "node:net";
 import type { ClientSessionOptions } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,7 +19,7 @@ import { startTestServer } from "../support/server-harness.js";
 import { startWeaviate } from "../support/weaviate-server.js";
 import { onnxModelDir } from "../support/onnx-model.js";
 
-/** What an operator trips on: typos in variables, the rate limit without authentication, Weaviate behind a path. */
+/** What an operator trips on: typos in variables, a port already taken, the rate limit without authentication, Weaviate behind a path. */
 const engram = [process.execPath, ["--import", "tsx", "src/main.ts"]] as const;
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -58,6 +59,37 @@ describe("start-up logs", () => {
     expect(listening.tiers).toEqual({ sessions: "embedded", working: "embedded", longTerm: "embedded" });
     // The default embedder, with the digest of its weights.
     expect(listening.embedder).toMatch(/^local-onnx\/all-MiniLM-L6-v2-int8@[0-9a-f]{12}\/384$/);
+  });
+});
+
+describe("a port another process holds", () => {
+  // A second `make start` beside a running one: the refusal names the variable to change, not a stack trace.
+  it.each(["ENGRAM_PORT", "ENGRAM_METRICS_PORT"])("exits with code 2 naming %s", async (variable) => {
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+    const held = (holder.address() as AddressInfo).port;
+    const dataDir = mkdtempSync(join(tmpdir(), "engram-operator-"));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const child = spawn(engram[0], [...engram[1], "serve"], {
+      env: {
+        ...process.env,
+        ENGRAM_DATA_DIR: dataDir,
+        ENGRAM_PORT: "0",
+        ENGRAM_METRICS_PORT: "0",
+        [variable]: `${held}`,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `engram: invalid configuration: ${variable}: 127.0.0.1:${held} is already in use (another Engram?): ` +
+        `stop what holds it, or set ${variable} to a free port (0 picks one); ` +
+        "a second embedded server also needs its own ENGRAM_DATA_DIR\n",
+    );
   });
 });
 

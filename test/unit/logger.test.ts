@@ -34,6 +34,20 @@ describe("captureConsole", () => {
     expect(lines[1]).toContain("something else");
   });
 
+  it("logs a response the caller went away from as info, and a handler's own failure as error", () => {
+    const lines: string[] = [];
+    restore = captureConsole(createLogger("debug", (line) => lines.push(line)));
+    const cancelled = Object.assign(new Error("write ECANCELED"), { code: "ECANCELED" });
+    console.error(
+      "handler for rpc ExportUser of engram.v1.MemoryService failed",
+      new Error("[internal] write ECANCELED", { cause: cancelled }),
+    );
+    console.error("handler for rpc Recall of engram.v1.MemoryService failed", new TypeError("x is undefined"));
+    console.error("unrelated", cancelled);
+    restore();
+    expect(lines.map((line) => (JSON.parse(line) as { level: string }).level)).toEqual(["info", "error", "error"]);
+  });
+
   it("respects the log level and puts the console back", () => {
     const lines: string[] = [];
     const original = console.info;
