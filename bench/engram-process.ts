@@ -7,6 +7,9 @@ import { createInterface } from "node:readline";
 import { freePort } from "../test/support/free-port.js";
 import { heapAfterGc, type HeapAfterGc } from "./heap-probe.js";
 
+/** USER_HZ: the unit of /proc's CPU times, 100 on Linux. */
+const clockTicks = 100;
+
 /** Engram as a separate process, so client and server do not share a CPU queue. */
 export interface EngramProcess {
   readonly baseUrl: string;
@@ -26,6 +29,12 @@ export interface EngramProcess {
   eventLoopBlocks(): { longestOnCpuMs: number; latestMs: number };
   /** With the `heapProbe` option: memory after a full garbage collection (see heap-probe.ts). */
   heapAfterGc(): Promise<HeapAfterGc>;
+  /**
+   * CPU time the server process (all its threads) has used, ms (Linux
+   * /proc, 10 ms ticks): per call, the cost of a call that the machine's
+   * load does not inflate as it does wall time.
+   */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -122,6 +131,12 @@ export async function startEngramProcess(
     },
     heapAfterGc: () =>
       inspectorPort ? heapAfterGc(inspectorPort) : Promise.reject(new Error("started without the heapProbe option")),
+    cpuMs: () => {
+      // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): user and system time in ticks.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+    },
     stop: async () => {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
