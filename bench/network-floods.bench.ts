@@ -23,14 +23,16 @@ import { startEngramProcess, type EngramProcess } from "./engram-process.js";
  */
 export async function benchNetworkFloods(): Promise<void> {
   console.log("\nNetwork floods (default limits; server RSS in MiB from /proc)");
-  console.log("| flood | RSS before | RSS peak | RSS after | Ping after | notes |");
-  console.log("|---|---:|---:|---:|---|---|");
+  console.log(
+    "| flood | RSS before | RSS peak | RSS after | heap used + external after a full GC, before → after | Ping after | notes |",
+  );
+  console.log("|---|---:|---:|---:|---:|---|---|");
   const tokens = join(mkdtempSync(join(tmpdir(), "engram-floods-")), "tokens.json");
   const callers = [
     { name: "app", tokenSha256: hashToken(token), namespaces: ["*"], permissions: ["read", "write", "admin"] },
   ];
   writeFileSync(tokens, JSON.stringify({ callers }));
-  const engram = await startEngramProcess({ ENGRAM_AUTH_TOKENS_FILE: tokens });
+  const engram = await startEngramProcess({ ENGRAM_AUTH_TOKENS_FILE: tokens }, "dist/main.js", { heapProbe: true });
   try {
     const port = Number(new URL(engram.baseUrl).port);
     const client = authenticatedClient(engram);
@@ -102,7 +104,7 @@ export async function benchNetworkFloods(): Promise<void> {
 }
 
 async function benchAddressAndSlowReaders(tokens: string, main: string, build: string): Promise<void> {
-  const engram = await startEngramProcess({ ENGRAM_AUTH_TOKENS_FILE: tokens }, main);
+  const engram = await startEngramProcess({ ENGRAM_AUTH_TOKENS_FILE: tokens }, main, { heapProbe: true });
   try {
     const port = Number(new URL(engram.baseUrl).port);
     const client = authenticatedClient(engram);
@@ -215,8 +217,17 @@ function rssMiB(pid: number): number {
   return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
 }
 
-/** Runs a flood, samples the server's RSS while it lasts, then waits `settleSeconds` and pings on a new connection. */
+/**
+ * Runs a flood, samples the server's RSS while it lasts, then waits `settleSeconds` and pings on a new
+ * connection. Beside RSS, what the server still references after a full GC, before and after (the flood's
+ * clients closed): RSS keeps the allocator's and V8's high-water mark, the heap shows a leak.
+ */
 async function row(engram: EngramProcess, name: string, settleSeconds: number, flood: () => Promise<() => string>) {
+  const referenced = async () => {
+    const heap = await engram.heapAfterGc();
+    return heap.heapUsedMiB + heap.externalMiB;
+  };
+  const heapBefore = await referenced();
   const before = rssMiB(engram.pid);
   let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(engram.pid))), 200);
@@ -227,11 +238,14 @@ async function row(engram: EngramProcess, name: string, settleSeconds: number, f
   } finally {
     clearInterval(sampler);
   }
+  const after = rssMiB(engram.pid);
   const ping = await authenticatedClient(engram)
     .ping({}, { timeoutMs: 10_000 })
     .then(
       () => "answered",
       (error: unknown) => `failed (${String(error).slice(0, 60)})`,
     );
-  console.log(`| ${name} | ${before} | ${peak} | ${rssMiB(engram.pid)} | ${ping} | ${notes()} |`);
+  const note = notes();
+  const heapAfter = await referenced();
+  console.log(`| ${name} | ${before} | ${peak} | ${after} | ${heapBefore} → ${heapAfter} | ${ping} | ${note} |`);
 }

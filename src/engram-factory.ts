@@ -1,4 +1,4 @@
-import type { Config } from "./config.js";
+import { ConfigError, type Config } from "./config.js";
 import { Engram, type EngramEvents } from "./domain/engram.js";
 import { identityKey, type Embedder, type Extractor, type Summariser } from "./domain/models.js";
 import { LocalStatementClassifier, type GateClassifier } from "./domain/write-gate.js";
@@ -6,6 +6,7 @@ import { LocalEmbedder } from "./models/local-embedder.js";
 import { OnnxEmbedder } from "./models/onnx-embedder.js";
 import { OpenAiCompatibleReranker } from "./models/openai-reranker.js";
 import { LocalSummariser } from "./models/local-summariser.js";
+import { lockDatabase, DatabaseInUseError } from "./storage/embedded/data-dir-lock.js";
 import { openEmbeddedStores } from "./storage/embedded/embedded-stores.js";
 import { createLogger } from "./observability/logger.js";
 import type { Stores } from "./domain/ports.js";
@@ -83,8 +84,15 @@ export async function openConfiguredStores(
   dimensions: number,
   /** The embedder's identity key: long-term stores holding another embedder's vectors refuse to open. */
   embedder?: string,
-  /** Open whatever vectors long-term memory holds (`engram reembed`). */
-  options: { anyVectors?: boolean } = {},
+  options: {
+    /** Open whatever vectors long-term memory holds (`engram reembed`). */
+    anyVectors?: boolean;
+    /**
+     * A one-shot job beside a running server (`engram evict`, `engram probe`):
+     * opens the embedded database without claiming it (data-dir-lock.ts).
+     */
+    besideServer?: boolean;
+  } = {},
 ): Promise<Stores> {
   const redisConfig = config.store.redis;
   const weaviateConfig = config.store.weaviate;
@@ -95,15 +103,23 @@ export async function openConfiguredStores(
   const { openWeaviateStores } = weaviateConfig
     ? await import("./storage/weaviate/weaviate-store.js")
     : { openWeaviateStores: undefined };
-  const embedded =
-    redisConfig && weaviateConfig
+  const { besideServer, ...vectors } = options;
+  const opensFile = !(redisConfig && weaviateConfig);
+  const lock = opensFile && !besideServer ? claim(config.store.sqlitePath) : undefined;
+  let embedded: Stores | undefined;
+  try {
+    embedded = !opensFile
       ? undefined
       : openEmbeddedStores({
           path: config.store.sqlitePath,
           dimensions,
           // Long-term memory on Weaviate: the file holds no vectors to check.
-          ...(weaviateConfig ? {} : { ...(embedder !== undefined ? { embedder } : {}), ...options }),
+          ...(weaviateConfig ? {} : { ...(embedder !== undefined ? { embedder } : {}), ...vectors }),
         });
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const redis = redisConfig
     ? openRedisStores!(
         {
@@ -119,7 +135,7 @@ export async function openConfiguredStores(
       ? await openWeaviateStores!(
           weaviateConfig,
           dimensions,
-          { ...(embedder !== undefined ? { embedder } : {}), ...options },
+          { ...(embedder !== undefined ? { embedder } : {}), ...vectors },
           createLogger(config.log.level),
         )
       : undefined;
@@ -154,12 +170,33 @@ export async function openConfiguredStores(
         await redis?.close();
         await weaviate?.close();
         await embedded?.close();
+        lock?.release();
       },
     };
   } catch (error) {
     await redis?.close();
     await embedded?.close();
+    lock?.release();
     throw error;
+  }
+}
+
+/**
+ * One serving process per embedded database: a second one fails start-up
+ * like a bad value, naming the variable to change (a second `make start` in
+ * the same clone, or `engram mcp` pointed at a running server's directory).
+ */
+function claim(path: string) {
+  try {
+    return lockDatabase(path);
+  } catch (error) {
+    if (!(error instanceof DatabaseInUseError)) throw error;
+    throw new ConfigError(
+      "ENGRAM_DATA_DIR",
+      `${path} is in use by another Engram process (a running engram serve, engram mcp or engram reembed): ` +
+        "stop it, or give this one its own ENGRAM_DATA_DIR; to share its memory, call that server " +
+        "(gRPC, or MCP over HTTP) instead of opening its file",
+    );
   }
 }
 

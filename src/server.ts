@@ -181,9 +181,9 @@ function readTls(tls: NonNullable<Config["auth"]["tls"]>) {
 /**
  * Runs `start`, which listens on a configured port; a port another process
  * holds fails start-up naming the variable, like any bad value, rather than
- * with a stack trace. A second `make start` (or a second clone's) meets it;
- * in the same clone it would also share the first one's SQLite file, which
- * belongs to one process (docs/mcp.md).
+ * with a stack trace. A second `make start` in another clone meets it; in
+ * the same clone the first one's data directory is refused before, as the
+ * stores open (engram-factory.ts).
  */
 async function claimed<T>(variable: string, host: string, port: number | undefined, start: () => Promise<T>) {
   try {

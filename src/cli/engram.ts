@@ -143,9 +143,13 @@ async function mcpStdio(config: Config): Promise<number> {
     opened = await openEngram(config);
   } catch (error) {
     // A store that will not open (or a missing model) would otherwise be a dead pipe to the host.
-    await refuseMcp(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+    // ENGRAM_DATA_DIR held by a running server (or another agent's engram mcp) is a configuration error.
+    const configError = error instanceof ConfigError;
+    await refuseMcp(
+      `${configError ? "invalid configuration" : "could not start"}: ${error instanceof Error ? error.message : String(error)}`,
+    );
     await tracing?.shutdown();
-    return 1;
+    return configError ? 2 : 1;
   }
   const { engram, stores } = opened;
   // This process is the agent's whole Engram: it learns from sessions too.

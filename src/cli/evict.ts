@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import type { Config } from "../config.js";
-import { openEngram } from "../engram-factory.js";
+import { openConfiguredStores, openEngram } from "../engram-factory.js";
 import { EvictionRunMetrics } from "../observability/eviction-run-metrics.js";
 import { captureConsole, createLogger } from "../observability/logger.js";
 import { warnUnreadVariables } from "./warn-unread-variables.js";
@@ -28,9 +28,12 @@ export async function evict(config: Config, args: readonly string[]): Promise<nu
   captureConsole(logger);
   warnUnreadVariables(logger);
   const run = new EvictionRunMetrics();
-  const { engram, stores } = await openEngram(leaveTenantsAsleep(config), {
-    evicted: (counts) => run.recordEvicted(counts),
-  });
+  // The CronJob runs beside the server, on its file (SQLite's WAL lets two processes share it).
+  const { engram, stores } = await openEngram(
+    leaveTenantsAsleep(config),
+    { evicted: (counts) => run.recordEvicted(counts) },
+    (c, dimensions, embedder) => openConfiguredStores(c, dimensions, embedder, { besideServer: true }),
+  );
   const started = Date.now();
   let code: number;
   try {

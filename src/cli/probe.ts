@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { ConfigError, type Config } from "../config.js";
-import { openEngram } from "../engram-factory.js";
+import { openConfiguredStores, openEngram } from "../engram-factory.js";
 import { captureConsole, createLogger } from "../observability/logger.js";
 import { ProbeMetrics } from "../observability/probe-metrics.js";
 import type { ProbeSet } from "../domain/probe-set.js";
@@ -40,7 +40,10 @@ export async function probe(config: Config, args: readonly string[]): Promise<nu
     return 2;
   }
   const metrics = new ProbeMetrics();
-  const { engram, stores } = await openEngram(config);
+  // The CronJob runs beside the server, on its file (SQLite's WAL lets two processes share it).
+  const { engram, stores } = await openEngram(config, {}, (c, dimensions, embedder) =>
+    openConfiguredStores(c, dimensions, embedder, { besideServer: true }),
+  );
   let code: number;
   try {
     const run = await new RecallProbe(engram.longTerm, set, { namespace: config.quality.probe.namespace, topK }).run();

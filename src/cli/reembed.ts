@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import type { Config } from "../config.js";
+import { ConfigError, type Config } from "../config.js";
 import { identityKey } from "../domain/models.js";
 import { reembedStore } from "../domain/reembedding.js";
 import { openConfiguredStores, openModels } from "../engram-factory.js";
@@ -32,7 +32,15 @@ export async function reembed(config: Config, args: readonly string[]): Promise<
   captureConsole(logger);
   const { embedder } = await openModels(config);
   const target = identityKey(embedder.identity, embedder.dimensions);
-  const stores = await openConfiguredStores(config, embedder.dimensions, undefined, { anyVectors: true });
+  // Claims the embedded database like a server: re-embedding beside a writer would mix two embedders' vectors.
+  let stores: Awaited<ReturnType<typeof openConfiguredStores>>;
+  try {
+    stores = await openConfiguredStores(config, embedder.dimensions, undefined, { anyVectors: true });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${JSON.stringify({ error: `invalid configuration: ${error.message}` })}\n`);
+    return 2;
+  }
   const started = Date.now();
   try {
     const from = await stores.longTerm.embedderIdentity();

@@ -466,9 +466,14 @@ export class MemoryIntake {
       content: c.content,
       metadata: c.metadata,
     });
-    const rules: (GateVerdict | undefined)[] = candidates.map((c, i) =>
-      c.gated ? gateByRules(asGate(c, i)) : undefined,
-    );
+    // The rules run a few dozen expressions over up to 32 KiB per message, and a session's batch
+    // has no fixed size: in time slices, like the scan above.
+    const pause = timeSlicer(signal);
+    const rules: (GateVerdict | undefined)[] = [];
+    for (const [i, c] of candidates.entries()) {
+      await pause();
+      rules.push(c.gated ? gateByRules(asGate(c, i)) : undefined);
+    }
     const ambiguous = candidates.flatMap((c, i) => (rules[i]?.action === "ambiguous" ? [asGate(c, i)] : []));
     const answers = ambiguous.length > 0 ? await this.classifier.classify(ambiguous, signal) : [];
     const answerFor = new Map(answers.map((a) => [a.id, a]));

@@ -1,6 +1,7 @@
 import { changeCue } from "./change-statements.js";
 import { isChitChat } from "./chit-chat.js";
 import { statementSubject } from "./conflicts.js";
+import { timeSlicer } from "./time-slice.js";
 import type { MemoryType, Role } from "./types.js";
 
 /**
@@ -179,11 +180,24 @@ export const incidentalImportance = 0.3;
 export class LocalStatementClassifier implements GateClassifier {
   readonly decider = "rules";
 
-  async classify(candidates: readonly GateCandidate[]): Promise<GateClassification[]> {
-    return candidates.map((c) =>
-      aboutSomeone(c.content)
-        ? { id: c.id, store: true, type: "episodic", importance: incidentalImportance, reason: "incidental-statement" }
-        : { id: c.id, store: false, type: "semantic", importance: 0, reason: "impersonal" },
-    );
+  async classify(candidates: readonly GateCandidate[], signal?: AbortSignal): Promise<GateClassification[]> {
+    // A session's batch has no fixed size: in time slices, so other callers run in between.
+    const pause = timeSlicer(signal);
+    const answers: GateClassification[] = [];
+    for (const c of candidates) {
+      await pause();
+      answers.push(
+        aboutSomeone(c.content)
+          ? {
+              id: c.id,
+              store: true,
+              type: "episodic",
+              importance: incidentalImportance,
+              reason: "incidental-statement",
+            }
+          : { id: c.id, store: false, type: "semantic", importance: 0, reason: "impersonal" },
+      );
+    }
+    return answers;
   }
 }

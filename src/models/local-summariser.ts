@@ -1,3 +1,4 @@
+import { timeSlicer } from "../domain/time-slice.js";
 import { countTokensEach } from "../domain/tokenizer.js";
 import type { Summariser, SummaryLine } from "../domain/models.js";
 import { tokenize } from "./local-embedder.js";
@@ -21,18 +22,34 @@ export class LocalSummariser implements Summariser {
       .split("\n")
       .filter((l) => l.startsWith("- "))
       .map((l) => l.slice(2));
-    const fresh = lines.map((l) => `${l.role}: ${mostInformativeSentence(l.content)}`);
+    // A compaction may fold hundreds of 32 KiB messages: picking their sentences took half a
+    // second of event loop in one piece (#21), so the work yields between messages and lines.
+    const pause = timeSlicer(signal);
+    const fresh: string[] = [];
+    for (const l of lines) {
+      await pause();
+      fresh.push(`${l.role}: ${mostInformativeSentence(l.content)}`);
+    }
     const all = [...carried, ...fresh];
-    const weights = inverseFrequencies(all);
+    const frequency = new Map<string, number>();
+    for (const text of all) {
+      await pause();
+      countDocument(frequency, text);
+    }
+    const weights = inverseFrequencies(frequency, all.length);
     const header = "Summary of the earlier conversation:";
     const [headerTokens, ...lineTokens] = await countTokensEach([header, ...all.map((text) => `- ${text}\n`)], signal);
-    const scored = all.map((text, index) => ({
-      text,
-      index,
-      tokens: lineTokens[index]!,
-      // Favour rarer words per token, and newer lines slightly.
-      value: information(text, weights) + index / (all.length * 10),
-    }));
+    const scored: { text: string; index: number; tokens: number; value: number }[] = [];
+    for (const [index, text] of all.entries()) {
+      await pause();
+      scored.push({
+        text,
+        index,
+        tokens: lineTokens[index]!,
+        // Favour rarer words per token, and newer lines slightly.
+        value: information(text, weights) + index / (all.length * 10),
+      });
+    }
     let budget = maxTokens - headerTokens!;
     const kept = new Set<number>();
     for (const line of [...scored].sort((a, b) => b.value - a.value)) {
@@ -60,7 +77,9 @@ function mostInformativeSentence(content: string): string {
     .map((s) => s.trim())
     .filter((s) => s !== "");
   if (sentences.length === 0) return "";
-  const weights = inverseFrequencies(sentences);
+  const frequency = new Map<string, number>();
+  for (const sentence of sentences) countDocument(frequency, sentence);
+  const weights = inverseFrequencies(frequency, sentences.length);
   let best = sentences[0]!;
   let bestValue = -Infinity;
   for (const sentence of sentences) {
@@ -78,13 +97,14 @@ function mostInformativeSentence(content: string): string {
   return `${line.slice(0, cut)}…`;
 }
 
-function inverseFrequencies(texts: readonly string[]): Map<string, number> {
-  const documentFrequency = new Map<string, number>();
-  for (const text of texts) {
-    for (const word of new Set(tokenize(text))) documentFrequency.set(word, (documentFrequency.get(word) ?? 0) + 1);
-  }
+/** Adds one text to `frequency`: in how many texts each word appears. */
+function countDocument(frequency: Map<string, number>, text: string): void {
+  for (const word of new Set(tokenize(text))) frequency.set(word, (frequency.get(word) ?? 0) + 1);
+}
+
+function inverseFrequencies(frequency: ReadonlyMap<string, number>, texts: number): Map<string, number> {
   const weights = new Map<string, number>();
-  for (const [word, df] of documentFrequency) weights.set(word, Math.log(1 + texts.length / df));
+  for (const [word, df] of frequency) weights.set(word, Math.log(1 + texts / df));
   return weights;
 }
 

@@ -125,7 +125,11 @@ export class OnnxEmbedder implements Embedder {
     if (this.session.inputNames.includes("token_type_ids")) {
       feeds.token_type_ids = { data: new BigInt64Array(texts.length * width), dims: shape };
     }
+    // Per batch, so the bench shows whether concurrent queries share inferences (issue #24).
+    stageTimings.add("embedding batch size", texts.length);
+    const started = stageTimings.begin();
     const hidden = await this.session.run(feeds);
+    stageTimings.end("embedding inference", started);
     return meanPool(hidden.data, hidden.dims, encoded);
   }
 }

@@ -109,4 +109,57 @@ describe("embedded store specifics", () => {
       await reopened.close();
     }
   });
+  it("leaves out of the match the words in half the memories or more, which bm25() weighs at 1e-6: same order, same scores", async () => {
+    const path = join(dir, "common-words.db");
+    const stores = openEmbeddedStores({ path, dimensions });
+    const raw = new DatabaseSync(path, { readOnly: true });
+    try {
+      const scope = freshScope();
+      const [likes, booked, runs, drinks, night] = [
+        "the user likes jazz records",
+        "the user booked a flight to Lisbon",
+        "the user runs every morning",
+        "the user drinks dark roast",
+        "jazz at night",
+      ].map((content) => memoryRecord(scope, content));
+      await stores.longTerm.insertMany([likes!, booked!, runs!, drinks!, night!]);
+      const lexical = async (terms: string[]) => {
+        const found = await stores.longTerm.candidates(scope, {
+          embedding: embedder.embedOne(terms.join(" ")),
+          terms,
+          types: [],
+          includeSuperseded: false,
+          limit: 10,
+        });
+        return found.lexical.map((h) => ({ id: h.record.id, score: h.score }));
+      };
+      // "user" is in 4 of the 5 rows: only the memories with "jazz" are candidates.
+      const pruned = await lexical(["user", "jazz"]);
+      expect(pruned.map((h) => h.id)).toEqual([night!.id, likes!.id]);
+      // The match with every word ranks them alike, to within bm25()'s 1e-6 floor; the rest score about 0.
+      const whole = raw
+        .prepare(
+          `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
+           JOIN memory_search_keys k ON k.key = memories_fts.rowid
+           WHERE memories_fts MATCH '"user" OR "jazz"' ORDER BY bm25(memories_fts)`,
+        )
+        .all() as { id: string; score: number }[];
+      expect(whole.map((h) => h.id).slice(0, 2)).toEqual(pruned.map((h) => h.id));
+      whole.slice(0, 2).forEach((h, i) => expect(h.score).toBeCloseTo(pruned[i]!.score, 5));
+      expect(whole.slice(2).every((h) => h.score < 1e-5)).toBe(true);
+      // When every word is that common, the query is kept whole.
+      expect((await lexical(["user", "the"])).map((h) => h.id).sort()).toEqual(
+        [likes!.id, booked!.id, runs!.id, drinks!.id].sort(),
+      );
+      expect((await lexical(["user"])).length).toBe(4);
+      // The counts follow writes: with four more memories, "user" is in 4 of 9 and weighs again.
+      await stores.longTerm.insertMany(["a", "b", "c", "d"].map((x) => memoryRecord(scope, `plain note ${x}`)));
+      expect((await lexical(["user", "jazz"])).map((h) => h.id).sort()).toEqual(
+        [likes!.id, booked!.id, runs!.id, drinks!.id, night!.id].sort(),
+      );
+    } finally {
+      raw.close();
+      await stores.close();
+    }
+  });
 });

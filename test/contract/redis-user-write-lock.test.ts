@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UnavailableError } from "../../src/domain/errors.js";
 import { openRedisStores, type RedisStores } from "../../src/storage/redis/redis-stores.js";
@@ -49,12 +50,12 @@ describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
     return (await replicaProcess(timing)).lock;
   }
   /** A replica with its connection, so a test can make it die: no more renewals, no release. */
-  async function replicaProcess(timing: UserWriteLockTiming) {
+  async function replicaProcess(timing: UserWriteLockTiming, commandTimeoutMs = 5000) {
     const redis = openRedisStores({
       url: target().url,
       clusterNodes: target().clusterNodes ?? [],
       keyPrefix: prefix,
-      commandTimeoutMs: 5000,
+      commandTimeoutMs,
       connectTimeoutMs: 5000,
     });
     opened.push(redis);
@@ -65,6 +66,11 @@ describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
         // Not closed again at the end: a dead process's connection is gone.
         opened.splice(opened.indexOf(redis), 1);
         redis.client.disconnect();
+      },
+      /** The network goes quiet: the connection stays open, nothing comes back (a partition). */
+      partition: () => {
+        const client = redis.client;
+        for (const node of client instanceof Cluster ? client.nodes() : [client]) node.stream.pause();
       },
     };
   }
@@ -124,6 +130,33 @@ describe.each(deployments)("RedisUserWriteLock on %s", (_, target) => {
     });
     expect(otherInside).toBe(true);
   });
+
+  it.each(["closed", "silent"] as const)(
+    "returns its section's result to a holder whose connection is gone (%s), the release never hangs it",
+    async (how) => {
+      // A release that cannot reach Redis fails within the command timeout, and the lease ends on its own.
+      const dying = await replicaProcess({ leaseMs: 300, waitMs: 10_000 }, 500);
+      const scope = freshScope();
+      let finish!: () => void;
+      const held = dying.lock.hold(scope, async () => {
+        await new Promise<void>((resolve) => (finish = resolve));
+        return "written";
+      });
+      await expect.poll(() => finish !== undefined).toBe(true);
+      if (how === "closed") dying.die();
+      else dying.partition();
+      let otherInside = false;
+      await (
+        await replica()
+      ).hold(scope, async () => {
+        otherInside = true;
+      });
+      expect(otherInside).toBe(true);
+      // The section ends after the lease did (a slow write on a partitioned replica).
+      finish();
+      await expect(held).resolves.toBe("written");
+    },
+  );
 
   it("takes the lock from a holder stuck past its longest hold, and its late release frees nothing", async () => {
     const a = await replica({ leaseMs: 300, waitMs: 10_000, maxHoldMs: 600 });

@@ -299,6 +299,21 @@ describe("MCP over streamable HTTP (engram serve)", () => {
     await expect(connect({ authorization: "Bearer agent-token" })).rejects.toThrow(/engram-user-id/);
   });
 
+  it("refuses an engram mcp on this server's data directory, pointing at this server instead", async () => {
+    const client = new Client({ name: "engram-test", version: "1.0.0" });
+    const connecting = client.connect(
+      new StdioClientTransport({
+        command: engram[0],
+        args: [...engram[1], "mcp"],
+        env: { PATH: process.env.PATH ?? "", ENGRAM_DATA_DIR: server.dataDir, ENGRAM_MCP_USER_ID: "alice" },
+        stderr: "ignore",
+      }),
+    );
+    await expect(connecting).rejects.toThrow(
+      /invalid configuration: ENGRAM_DATA_DIR: .*engram\.db is in use by another Engram process .*call that server \(gRPC, or MCP over HTTP\)/,
+    );
+  });
+
   it("gives the gRPC PERMISSION_DENIED message for a missing permission or namespace", async () => {
     const reader = await as("reader-token");
     const outsider = await as("agent-token", "bob", { "engram-namespace": "billing" });

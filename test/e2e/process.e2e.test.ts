@@ -135,3 +135,83 @@ describe("engram evict", () => {
     });
   });
 });
+
+describe("one embedded server per data directory", () => {
+  /** `engram serve` in a separate process on `dir`: resolves with its port once it listens, or with its exit code. */
+  const serve = (dir: string) => {
+    const child = spawn(engram[0], [...engram[1], "serve"], {
+      env: { ...process.env, ENGRAM_DATA_DIR: dir, ENGRAM_PORT: "0", ENGRAM_METRICS_ENABLED: "false" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const started = new Promise<{ port: number } | { code: number | null; stderr: string }>((resolve) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        const entry = JSON.parse(line) as { msg: string; port: number };
+        if (entry.msg === "engram listening") resolve({ port: entry.port });
+      });
+      void exited.then((code) => resolve({ code, stderr }));
+    });
+    return { child, exited, started };
+  };
+  const port = async (server: ReturnType<typeof serve>) => {
+    const started = await server.started;
+    if (!("port" in started)) throw new Error(`engram serve exited ${started.code}: ${started.stderr}`);
+    return started.port;
+  };
+  const stop = async (server: ReturnType<typeof serve>, signal: NodeJS.Signals) => {
+    server.child.kill(signal);
+    return server.exited;
+  };
+
+  it("refuses a second server on a held directory, and never after a crash; another directory runs beside it", async () => {
+    const held = mkdtempSync(join(tmpdir(), "engram-held-"));
+    const other = mkdtempSync(join(tmpdir(), "engram-other-"));
+    const running: ReturnType<typeof serve>[] = [];
+    try {
+      // Two servers at once on two directories both run.
+      const first = serve(held);
+      const beside = serve(other);
+      running.push(first, beside);
+      const scope = { namespace: "lock", userId: "u1" };
+      const { client } = openClient("grpc", `http://127.0.0.1:${await port(first)}`);
+      const { memory } = await client.remember({ scope, type: MemoryType.SEMANTIC, content: "Lives in Lisbon" });
+      await openClient("grpc", `http://127.0.0.1:${await port(beside)}`).client.ping({});
+
+      // A second server on the first one's directory is refused; the eviction CronJob still runs beside it.
+      const second = serve(held);
+      running.push(second);
+      const evicting = run(engram[0], [...engram[1], "evict", "--dry-run"], { env: env({ ENGRAM_DATA_DIR: held }) });
+      const reembedding = run(engram[0], [...engram[1], "reembed"], { env: env({ ENGRAM_DATA_DIR: held }) }).catch(
+        (e: unknown) => e,
+      );
+      expect(await second.started).toEqual({
+        code: 2,
+        stderr:
+          `engram: invalid configuration: ENGRAM_DATA_DIR: ${join(held, "engram.db")} is in use by another Engram ` +
+          "process (a running engram serve, engram mcp or engram reembed): stop it, or give this one its own " +
+          "ENGRAM_DATA_DIR; to share its memory, call that server (gRPC, or MCP over HTTP) instead of opening its file\n",
+      });
+      expect(JSON.parse((await evicting).stdout)).toMatchObject({ scanned: 1, dryRun: true });
+      // Re-embedding beside a writer would mix two embedders' vectors: reembed claims the database too.
+      expect(await reembedding).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(/ENGRAM_DATA_DIR: .* is in use/),
+      });
+      expect(await stop(beside, "SIGTERM")).toBe(0);
+
+      // kill -9: no shutdown hook runs, the kernel drops the lock with the process.
+      expect(await stop(first, "SIGKILL")).toBe(null);
+      const restarted = serve(held);
+      running.push(restarted);
+      const again = openClient("grpc", `http://127.0.0.1:${await port(restarted)}`).client;
+      expect((await again.getMemory({ scope, memoryId: memory!.id })).memory?.content).toBe("Lives in Lisbon");
+      expect(await stop(restarted, "SIGTERM")).toBe(0);
+    } finally {
+      for (const server of running) if (server.child.exitCode === null) server.child.kill("SIGKILL");
+      rmSync(held, { recursive: true, force: true });
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+});

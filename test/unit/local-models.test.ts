@@ -3,6 +3,8 @@ import { countTokens } from "../../src/domain/tokenizer.js";
 import { cosine } from "../../src/domain/vectors.js";
 import { LocalEmbedder } from "../../src/models/local-embedder.js";
 import { LocalSummariser } from "../../src/models/local-summariser.js";
+import { randomWords } from "../support/adversarial-texts.js";
+import { countEventLoopTurns } from "../support/event-loop-turns.js";
 
 describe("LocalEmbedder", () => {
   const embedder = new LocalEmbedder(256);
@@ -49,6 +51,30 @@ describe("LocalSummariser", () => {
     const second = await summariser.summarise(first, [{ role: "user", content: "Window seat please." }], 200);
     expect(second).toContain("300 euros");
     expect(second).toContain("Window seat");
+  });
+
+  it("lets other callers run while it reads a large fold (it took 0.5 s of event loop in one piece, #21)", async () => {
+    // Each message records the event-loop turn in which the summariser reads it.
+    const turns = countEventLoopTurns();
+    const readIn: number[] = [];
+    const lines = Array.from({ length: 100 }, (_, i) => {
+      const content = randomWords(i + 1, 32 * 1024);
+      return {
+        role: "user",
+        get content() {
+          readIn.push(turns.turns);
+          return content;
+        },
+      };
+    });
+    try {
+      const summary = await summariser.summarise("", lines, 500);
+      expect(summary).toMatch(/^Summary of the earlier conversation:\n- user: /);
+    } finally {
+      turns.stop();
+    }
+    expect(readIn).toHaveLength(100);
+    expect(readIn.at(-1)).toBeGreaterThan(readIn[0]!);
   });
 
   it("stays within its token target", async () => {

@@ -3,6 +3,8 @@ import { MemoryIntake } from "../../src/domain/memory-intake.js";
 import type { GatedMemory, MemorySettlement, WriteResult } from "../../src/domain/memory-settlement.js";
 import type { Scope } from "../../src/domain/types.js";
 import { LocalStatementClassifier } from "../../src/domain/write-gate.js";
+import { randomWords } from "../support/adversarial-texts.js";
+import { countEventLoopTurns } from "../support/event-loop-turns.js";
 import { memoryRecord } from "../support/memory-fixtures.js";
 
 const scope: Scope = { namespace: "n", userId: "u" };
@@ -79,6 +81,44 @@ describe("MemoryIntake", () => {
       ["m1", false],
       ["m2", true],
     ]);
+  });
+
+  it("lets other callers run while the rules read a large session batch (they held the event loop for 0.3 s, #21)", async () => {
+    // The scan for personal data ends on the last message (the only one with an address), the
+    // classifier is called once the rules are done: the loop must have turned between the two.
+    const turns = countEventLoopTurns();
+    let scanEnded = -1;
+    let classifierCalled = -1;
+    const classifier = new LocalStatementClassifier();
+    const subject = new MemoryIntake(
+      recordingSettlement(),
+      {
+        classify: (candidates, signal) => {
+          classifierCalled = turns.turns;
+          return classifier.classify(candidates, signal);
+        },
+      },
+      { piiMode: "redact" },
+      { piiFound: () => (scanEnded = turns.turns) },
+      () => now,
+    );
+    const messages = Array.from({ length: 100 }, (_, i) => ({
+      id: `m${i}`,
+      sequence: i + 1,
+      role: "user" as const,
+      content: i === 99 ? "Write to me at jane.doe@example.com about the trip." : randomWords(i + 1, 32 * 1024),
+      metadata: {},
+      tokenCount: 5,
+      createdAt: now,
+      occurredAt: now,
+    }));
+    try {
+      expect(await subject.extract(scope, "s", messages)).toHaveLength(100);
+    } finally {
+      turns.stop();
+    }
+    expect(scanEnded).toBeGreaterThanOrEqual(0);
+    expect(classifierCalled).toBeGreaterThan(scanEnded);
   });
 
   it("drops what the rules drop and keeps the caller's type when the gate is skipped", async () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { randomWords } from "../support/adversarial-texts.js";
+import { countEventLoopTurns } from "../support/event-loop-turns.js";
 import {
   gateByRules,
   incidentalImportance,
@@ -98,6 +100,35 @@ describe("LocalStatementClassifier (the default with no model)", () => {
       });
     }
     expect(new LocalStatementClassifier().decider).toBe("rules");
+  });
+
+  it("lets other callers run while it classifies a large batch, and stops when its caller goes away", async () => {
+    // Each candidate records the event-loop turn in which the classifier reads it.
+    const turns = countEventLoopTurns();
+    const readIn: number[] = [];
+    const candidates = Array.from({ length: 200 }, (_, i) => {
+      const content = randomWords(i + 1, 32 * 1024);
+      return {
+        id: String(i),
+        role: "user" as const,
+        metadata: {},
+        get content() {
+          readIn.push(turns.turns);
+          return content;
+        },
+      };
+    });
+    try {
+      expect(await new LocalStatementClassifier().classify(candidates)).toHaveLength(200);
+      const abandoned = new AbortController();
+      setImmediate(() => abandoned.abort(new Error("caller went away")));
+      await expect(new LocalStatementClassifier().classify(candidates, abandoned.signal)).rejects.toThrow(
+        "caller went away",
+      );
+    } finally {
+      turns.stop();
+    }
+    expect(readIn.slice(0, 200).at(-1)).toBeGreaterThan(readIn[0]!);
   });
 
   it("drops impersonal remarks", async () => {

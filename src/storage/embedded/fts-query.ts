@@ -7,19 +7,21 @@
  * nearly everything and would only slow the query down.
  */
 export function ftsQuery(text: string): string | undefined {
-  const words = new Set(
-    (
-      text
-        .toLowerCase()
-        .normalize("NFKC")
-        .match(/[\p{L}\p{N}]+/gu) ?? []
-    ).filter((w) => !stopWords.has(w)),
-  );
-  if (words.size === 0) return undefined;
-  return [...words]
-    .slice(0, maxMatchTerms)
-    .map((w) => `"${w}"`)
-    .join(" OR ");
+  return ftsTermsQuery(ftsTerms(text));
+}
+
+/** A text's distinct words as `ftsQuery` matches them: lower-cased letters and digits, without stop words. */
+export function ftsTerms(text: string): string[] {
+  return [
+    ...new Set(
+      (
+        text
+          .toLowerCase()
+          .normalize("NFKC")
+          .match(/[\p{L}\p{N}]+/gu) ?? []
+      ).filter((w) => !stopWords.has(w)),
+    ),
+  ];
 }
 
 /**
@@ -34,11 +36,18 @@ export const maxMatchTerms = 64;
 
 /** The FTS5 query for terms already chosen by the domain (domain/recall-query.ts): each quoted, joined by OR. */
 export function ftsTermsQuery(terms: readonly string[]): string | undefined {
-  const words = terms
-    .filter((t) => t !== "")
-    .slice(0, maxMatchTerms)
-    .map((t) => `"${t.replaceAll('"', '""')}"`);
+  const words = matchedTerms(terms).map(ftsPhrase);
   return words.length > 0 ? words.join(" OR ") : undefined;
+}
+
+/** The terms a match uses: the first `maxMatchTerms` that are not empty. */
+export function matchedTerms(terms: readonly string[]): string[] {
+  return terms.filter((t) => t !== "").slice(0, maxMatchTerms);
+}
+
+/** One term as an FTS5 phrase: quoted, so no character of it is FTS5 syntax. */
+export function ftsPhrase(term: string): string {
+  return `"${term.replaceAll('"', '""')}"`;
 }
 
 /** Weaviate's (and Lucene's) English stop words. */

@@ -1,7 +1,6 @@
-import type { SQLInputValue } from "node:sqlite";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
-import type { MemoryRecord, MemorySource, MemoryType, MemoryVersion, Scope } from "../../domain/types.js";
+import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
 import type {
   BulkInsertResult,
   CandidateSearch,
@@ -14,9 +13,23 @@ import type {
 } from "../../domain/ports.js";
 import { fuseRelativeScores, type ScoredId } from "../../domain/hybrid-fusion.js";
 import { stageTimings } from "../../observability/stage-timings.js";
-import { ftsQuery, ftsTermsQuery } from "./fts-query.js";
+import { ftsTerms } from "./fts-query.js";
+import { IndexTermCounts, lexicalCandidates } from "./sqlite-lexical-search.js";
+import { filterSql } from "./sqlite-memory-filter.js";
 import type { SqliteDatabase } from "./sqlite-database.js";
-import { UserVectorCache, type UserVectors, type VectorRow } from "./user-vector-cache.js";
+import { UserVectorCache, type UserVectors } from "./user-vector-cache.js";
+import {
+  accessColumns,
+  candidateColumns,
+  columnValues,
+  insertSql,
+  toRecord,
+  toVector,
+  updatedColumns,
+  valueColumns,
+  vectorRow,
+} from "./sqlite-memory-rows.js";
+import { TopK } from "./top-k.js";
 
 /**
  * Long-term memory in the embedded database. Search is exact: it scores every
@@ -27,6 +40,7 @@ import { UserVectorCache, type UserVectors, type VectorRow } from "./user-vector
  */
 export class SqliteLongTermStore implements LongTermStore {
   private readonly vectors: UserVectorCache;
+  private readonly termCounts: IndexTermCounts;
 
   constructor(
     private readonly database: SqliteDatabase,
@@ -34,6 +48,7 @@ export class SqliteLongTermStore implements LongTermStore {
     options: { cachedVectors?: number } = {},
   ) {
     this.vectors = new UserVectorCache(options.cachedVectors ?? 262_144);
+    this.termCounts = new IndexTermCounts(database);
   }
 
   async embedderIdentity(): Promise<string | undefined> {
@@ -134,7 +149,9 @@ export class SqliteLongTermStore implements LongTermStore {
     // BM25 alone (alpha 0) takes no vector candidates, as Weaviate's hybrid does.
     // The full-text match runs on the read thread while this one scans the vectors.
     const lexicalAnswer =
-      search.alpha >= 1 ? Promise.resolve([]) : this.lexicalCandidates(scope, search, ftsQuery(search.text));
+      search.alpha >= 1
+        ? Promise.resolve([])
+        : lexicalCandidates(this.database, this.termCounts, scope, search, ftsTerms(search.text));
     // Awaited below: a failure must not count as unhandled while the vectors are scanned.
     lexicalAnswer.catch(() => {});
     const vector =
@@ -163,7 +180,7 @@ export class SqliteLongTermStore implements LongTermStore {
     // The full-text match runs on the read thread while this one scans the vectors.
     const sent = stageTimings.begin();
     // It needs no vector: it starts while the model may still be computing the query's.
-    const lexicalAnswer = this.lexicalCandidates(scope, search, ftsTermsQuery(search.terms));
+    const lexicalAnswer = lexicalCandidates(this.database, this.termCounts, scope, search, search.terms);
     lexicalAnswer.catch(() => {});
     const embedding = await search.embedding;
     let started = stageTimings.begin();
@@ -212,44 +229,6 @@ export class SqliteLongTermStore implements LongTermStore {
       best.offer(i, dot);
     }
     return best.sorted().map(({ index, score }) => ({ id: user.ids[index]!, score }));
-  }
-
-  /**
-   * The user's `limit` best BM25 matches for the query's words (FTS5's
-   * bm25() is negated: higher is better). Every match is checked against
-   * memories_search, an index of the columns the checks read: the planner
-   * would otherwise read each matching row, vector and text included (75 ms
-   * against 12 ms for a query matching 10,000 memories). On the read thread
-   * (SqliteDatabase.readAll): a long query's match is the costliest step of
-   * a Recall and the caller chooses it.
-   */
-  private async lexicalCandidates(
-    scope: Scope,
-    search: CandidateSearch | MemorySearch,
-    match: string | undefined,
-  ): Promise<ScoredId[]> {
-    if (match === undefined) return [];
-    const types = search.types.length > 0 ? `AND m.type IN (${search.types.map(() => "?").join(", ")})` : "";
-    const current = search.includeSuperseded ? "" : "AND m.superseded_by IS NULL";
-    const filter = filterSql(search.filter, "m");
-    const speakers = search.speakers ?? [];
-    const spoken = speakers.length > 0 ? `AND m.speaker IN (${speakers.map(() => "?").join(", ")})` : "";
-    const rows = await this.database.readAll(
-      `SELECT k.id AS id, -bm25(memories_fts) AS score FROM memories_fts
-         JOIN memory_search_keys k ON k.key = memories_fts.rowid
-         JOIN memories m INDEXED BY memories_search
-           ON m.namespace = k.namespace AND m.user_id = k.user_id AND m.id = k.id
-         WHERE memories_fts MATCH ? AND k.namespace = ? AND k.user_id = ? ${types} ${current} ${spoken}${filter.where}
-         ORDER BY bm25(memories_fts) LIMIT ?`,
-      match,
-      scope.namespace,
-      scope.userId,
-      ...search.types,
-      ...speakers,
-      ...filter.params,
-      search.limit,
-    );
-    return rows.map((row) => ({ id: String(row.id), score: Number(row.score) }));
   }
 
   /** Ids of the user's memories that pass the filter, or undefined when it filters nothing. */
@@ -430,174 +409,6 @@ export class SqliteLongTermStore implements LongTermStore {
  */
 const insertSliceMs = 20;
 
-const keyColumns = ["namespace", "user_id", "id"] as const;
-const valueColumns = [
-  "type",
-  "content",
-  "importance",
-  "metadata",
-  "subject",
-  "pinned",
-  "occurred_at",
-  "created_at",
-  "updated_at",
-  "last_accessed_at",
-  "access_count",
-  "superseded_by",
-  "valid_until",
-  "embedding",
-  "source_kind",
-  "source_session",
-  "source_message_ids",
-  "source_caller",
-  "history",
-  "speaker",
-] as const;
-
-function vectorRow(record: MemoryRecord): VectorRow {
-  return {
-    id: record.id,
-    type: record.type,
-    superseded: record.supersededBy !== undefined,
-    speaker: record.speaker ?? "",
-    embedding: record.embedding,
-  };
-}
-
-/** The columns a recall candidate is read from: all but `embedding` (toRecord leaves it empty). */
-const candidateColumns = [...keyColumns, ...valueColumns.filter((c) => c !== "embedding")].join(", ");
-
-const insertSql = `INSERT INTO memories (${[...keyColumns, ...valueColumns].join(", ")})
-  VALUES (${[...keyColumns, ...valueColumns].map(() => "?").join(", ")})`;
-
-/** Written only by recordAccess (and on insert), never by update. */
-const accessColumns: ReadonlySet<string> = new Set(["last_accessed_at", "access_count"]);
-const updatedColumns = valueColumns.filter((c) => !accessColumns.has(c));
-
-/** A record's values in `valueColumns` order. */
-function columnValues(record: MemoryRecord): SQLInputValue[] {
-  return [
-    record.type,
-    record.content,
-    record.importance,
-    JSON.stringify(record.metadata),
-    record.subject,
-    record.pinned ? 1 : 0,
-    record.occurredAt.getTime(),
-    record.createdAt.getTime(),
-    record.updatedAt.getTime(),
-    record.lastAccessedAt?.getTime() ?? null,
-    record.accessCount,
-    record.supersededBy ?? null,
-    record.validUntil?.getTime() ?? null,
-    new Uint8Array(record.embedding.buffer, record.embedding.byteOffset, record.embedding.byteLength),
-    record.source.kind,
-    record.source.sessionId,
-    JSON.stringify(record.source.messageIds),
-    record.source.caller,
-    JSON.stringify(record.history ?? []),
-    record.speaker ?? "",
-  ];
-}
-
-/** The k highest scores seen, kept sorted in a small array. */
-class TopK {
-  private readonly items: { index: number; score: number }[] = [];
-  constructor(private readonly k: number) {}
-
-  offer(index: number, score: number): void {
-    const items = this.items;
-    if (items.length === this.k && score <= items[items.length - 1]!.score) return;
-    let at = items.length;
-    while (at > 0 && items[at - 1]!.score < score) at--;
-    items.splice(at, 0, { index, score });
-    if (items.length > this.k) items.pop();
-  }
-
-  sorted(): readonly { index: number; score: number }[] {
-    return this.items;
-  }
-}
-
 function userKey(scope: Scope): string {
   return `${scope.namespace}\u0000${scope.userId}`;
-}
-
-function toVector(value: SQLInputValue | undefined): Float32Array {
-  const bytes = value as Uint8Array;
-  // Copy into an aligned buffer: a BLOB's bytes need not start on a 4-byte boundary.
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
-function toRecord(row: Record<string, SQLInputValue>): MemoryRecord {
-  const optionalDate = (value: SQLInputValue | undefined) =>
-    value === null || value === undefined ? undefined : new Date(Number(value));
-  return {
-    id: String(row.id),
-    scope: { namespace: String(row.namespace), userId: String(row.user_id) },
-    type: String(row.type) as MemoryType,
-    content: String(row.content),
-    importance: Number(row.importance),
-    metadata: JSON.parse(String(row.metadata)) as Record<string, string>,
-    subject: String(row.subject),
-    pinned: Number(row.pinned) === 1,
-    occurredAt: new Date(Number(row.occurred_at)),
-    createdAt: new Date(Number(row.created_at)),
-    updatedAt: new Date(Number(row.updated_at)),
-    lastAccessedAt: optionalDate(row.last_accessed_at),
-    accessCount: Number(row.access_count),
-    supersededBy: row.superseded_by === null ? undefined : String(row.superseded_by),
-    validUntil: optionalDate(row.valid_until),
-    embedding: row.embedding === undefined ? new Float32Array(0) : toVector(row.embedding),
-    source: {
-      kind: String(row.source_kind) as MemorySource["kind"],
-      sessionId: String(row.source_session),
-      messageIds: JSON.parse(String(row.source_message_ids)) as string[],
-      caller: String(row.source_caller),
-    },
-    history: parseHistory(row.history),
-    ...(row.speaker ? { speaker: String(row.speaker) } : {}),
-  };
-}
-
-function parseHistory(value: SQLInputValue | undefined): MemoryVersion[] {
-  const stored = JSON.parse(typeof value === "string" ? value : "[]") as Record<string, unknown>[];
-  return stored.map((v) => ({
-    content: String(v.content),
-    importance: Number(v.importance),
-    subject: String(v.subject ?? ""),
-    metadata: (v.metadata ?? {}) as Record<string, string>,
-    validFrom: new Date(String(v.validFrom)),
-    validUntil: new Date(String(v.validUntil)),
-    replacedAt: new Date(String(v.replacedAt)),
-  }));
-}
-
-/**
- * A filter as SQL conditions on the memories table and their parameters,
- * so a listing or a search only ever reads matching rows.
- */
-function filterSql(filter: MemoryFilter | undefined, table = ""): { where: string; params: SQLInputValue[] } {
-  const t = table ? `${table}.` : "";
-  const conditions: string[] = [];
-  const params: SQLInputValue[] = [];
-  const where = (condition: string, ...values: SQLInputValue[]) => {
-    conditions.push(condition);
-    params.push(...values);
-  };
-  if (filter?.types && filter.types.length > 0)
-    where(`${t}type IN (${filter.types.map(() => "?").join(", ")})`, ...filter.types);
-  if (filter?.subject !== undefined) where(`${t}subject = ?`, filter.subject);
-  if (filter?.pinned !== undefined) where(`${t}pinned = ?`, filter.pinned ? 1 : 0);
-  if (filter?.superseded !== undefined) where(`${t}superseded_by IS ${filter.superseded ? "NOT " : ""}NULL`);
-  if (filter?.supersededBy !== undefined) where(`${t}superseded_by = ?`, filter.supersededBy);
-  if (filter?.sourceSessionId !== undefined) where(`${t}source_session = ?`, filter.sourceSessionId);
-  for (const [key, value] of Object.entries(filter?.metadata ?? {})) {
-    where(`EXISTS (SELECT 1 FROM json_each(${t}metadata) WHERE json_each.key = ? AND json_each.value = ?)`, key, value);
-  }
-  if (filter?.occurredFrom) where(`${t}occurred_at >= ?`, filter.occurredFrom.getTime());
-  if (filter?.occurredBefore) where(`${t}occurred_at < ?`, filter.occurredBefore.getTime());
-  if (filter?.createdFrom) where(`${t}created_at >= ?`, filter.createdFrom.getTime());
-  if (filter?.createdBefore) where(`${t}created_at < ?`, filter.createdBefore.getTime());
-  return { where: conditions.map((c) => ` AND ${c}`).join(""), params };
 }

@@ -62,7 +62,11 @@ export class RedisLease {
     } finally {
       stopRenewing();
       // A failed release (Redis just went away) is not the caller's failure:
-      // the work is done, and the lease frees the lock in time.
+      // the work is done, and the lease frees the lock in time. It never hangs
+      // the caller: the command timeout (ENGRAM_REDIS_COMMAND_TIMEOUT_MS) starts
+      // before ioredis queues a command, on a Cluster node's connection too,
+      // whose offline queue ioredis always enables (contract test: "a holder
+      // whose connection is gone").
       await releaseScript.run(this.redis, [key], [token]).catch(() => {});
     }
   }
