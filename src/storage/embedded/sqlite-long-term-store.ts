@@ -30,6 +30,7 @@ import {
   vectorRow,
 } from "./sqlite-memory-rows.js";
 import { TopK } from "./top-k.js";
+import { allocateMatrix, dotProducts } from "./vector-matrix.js";
 
 /**
  * Long-term memory in the embedded database. Search is exact: it scores every
@@ -216,17 +217,14 @@ export class SqliteLongTermStore implements LongTermStore {
     const allowed = this.matchingIds(scope, search.filter);
     const speakers = new Set(search.speakers ?? []);
     const best = new TopK(search.limit);
-    const { matrix } = user;
-    const d = this.dimensions;
+    // Every row's score (SIMD where it can, vector-matrix.ts), then the filters over them.
+    const scores = dotProducts(user.matrix, user.ids.length, this.dimensions, query);
     for (let i = 0; i < user.ids.length; i++) {
       if (wanted.size > 0 && !wanted.has(user.types[i]!)) continue;
       if (!search.includeSuperseded && user.superseded[i]) continue;
       if (allowed && !allowed.has(user.ids[i]!)) continue;
       if (speakers.size > 0 && !speakers.has(user.speakers[i]!)) continue;
-      // An inlined dot product: this loop is the whole cost of a recall.
-      let dot = 0;
-      for (let j = 0, offset = i * d; j < d; j++) dot += query[j]! * matrix[offset + j]!;
-      best.offer(i, dot);
+      best.offer(i, scores[i]!);
     }
     return best.sorted().map(({ index, score }) => ({ id: user.ids[index]!, score }));
   }
@@ -274,7 +272,7 @@ export class SqliteLongTermStore implements LongTermStore {
       scope.namespace,
       scope.userId,
     );
-    const matrix = new Float32Array(rows.length * this.dimensions);
+    const matrix = allocateMatrix(rows.length, this.dimensions);
     rows.forEach((row, i) => matrix.set(toVector(row.embedding).subarray(0, this.dimensions), i * this.dimensions));
     const vectors: UserVectors = {
       ids: rows.map((r) => String(r.id)),

@@ -1,4 +1,5 @@
 import type { MemoryType } from "../../domain/types.js";
+import { growMatrix } from "./vector-matrix.js";
 
 /**
  * One user's memory vectors, packed for a fast exact scan. Row i of the
@@ -11,7 +12,11 @@ export interface UserVectors {
   readonly superseded: boolean[];
   /** Each row's speaker ("" for none), for the speaker filter. */
   readonly speakers: string[];
-  /** At least `ids.length × dimensions` floats, row-major. */
+  /**
+   * At least `ids.length × dimensions` floats, row-major (vector-matrix.ts:
+   * possibly a view on a WebAssembly memory, replaced when it grows; read it
+   * from here, never keep it).
+   */
   matrix: Float32Array;
 }
 
@@ -79,10 +84,8 @@ export class UserVectorCache {
       if (this.held >= this.maxVectors) return this.invalidate(key);
       index = entry.ids.length;
       if ((index + 1) * dimensions > entry.matrix.length) {
-        // Double the spare rows: appends cost amortised O(1) copies.
-        const grown = new Float32Array(Math.max(16, index * 2) * dimensions);
-        grown.set(entry.matrix.subarray(0, index * dimensions));
-        entry.matrix = grown;
+        // Double the spare rows: appends cost amortised O(1) copies (none where the memory grows in place).
+        entry.matrix = growMatrix(entry.matrix, Math.max(16, index * 2), dimensions, index * dimensions);
       }
       entry.ids.push(row.id);
       this.held++;
