@@ -24,8 +24,8 @@ import { compileDotProducts, type DotProductModule, type Dots, type SimdMemory }
 export const minimumSimdRows = 256;
 
 const page = 65_536;
-/** The compiled SIMD scan, or undefined where the engine has no WebAssembly SIMD. */
-export const simdScan: DotProductModule | undefined = compileDotProducts();
+/** The compiled SIMD scan, or null where the engine has no WebAssembly SIMD. */
+export const simdScan: DotProductModule | null = compileDotProducts() ?? null;
 
 /** The instance scanning one memory, and the scratch space after its matrix. */
 interface Scanner {
@@ -57,13 +57,9 @@ function view(memory: SimdMemory, dots: Dots, rows: number, dims: number): Float
 
 /**
  * A zeroed matrix of rows × dims: on a WebAssembly memory of its own when
- * `scan` (the SIMD scan, unless a test passes undefined) can scan it.
+ * `scan` (the SIMD scan; a test passes null for the fallback) can scan it.
  */
-export function allocateMatrix(
-  rows: number,
-  dims: number,
-  scan: DotProductModule | undefined = simdScan,
-): Float32Array {
+export function allocateMatrix(rows: number, dims: number, scan: DotProductModule | null = simdScan): Float32Array {
   if (scan && rows >= minimumSimdRows) {
     try {
       const { memory, dots } = scan.instantiate(Math.ceil(layout(rows, dims).bytes / page));
@@ -97,6 +93,11 @@ export function growMatrix(matrix: Float32Array, rows: number, dims: number, kee
   const grown = allocateMatrix(rows, dims);
   grown.set(matrix.subarray(0, keep));
   return grown;
+}
+
+/** Whether `matrix` lives on a WebAssembly memory, so `dotProducts` scans it with SIMD. */
+export function scannedWithSimd(matrix: Float32Array): boolean {
+  return scanners.has(matrix.buffer);
 }
 
 /**
