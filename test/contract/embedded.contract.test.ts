@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
+import type { MemoryType } from "../../src/domain/types.js";
 import { openEmbeddedStores } from "../../src/storage/embedded/embedded-stores.js";
 import { dimensions, embedder, freshScope, memoryRecord } from "../support/memory-fixtures.js";
 import { describeStorageContract } from "./storage-contract.js";
@@ -41,6 +42,54 @@ describe("embedded store specifics", () => {
       expect(found.lexical.map((h) => h.record.id)).toEqual([records[299]!.id]);
       // Other work ran while the batch was written.
       expect(turns).toBeGreaterThan(0);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it("scans a large user's cached vectors exactly (SIMD): the brute-force nearest, after appends grew the cached matrix and an update overwrote a row", async () => {
+    const stores = openEmbeddedStores({ path: join(dir, "simd-scan.db"), dimensions });
+    try {
+      const scope = freshScope();
+      const records = Array.from({ length: 700 }, (_, i) =>
+        memoryRecord(scope, `note ${i} ${randomWords(i + 1, 80)}`, { type: i % 3 === 0 ? "episodic" : "semantic" }),
+      );
+      const held = records.slice(0, 400);
+      expect((await stores.longTerm.insertMany(held)).failed).toEqual([]);
+      const [query] = await embedder.embed(["note 5 about the garden"]);
+      const nearest = async (types: MemoryType[]) =>
+        (
+          await stores.longTerm.candidates(scope, {
+            embedding: query!,
+            terms: [],
+            types,
+            includeSuperseded: false,
+            limit: 10,
+          })
+        ).vector.map((h) => ({ id: h.record.id, score: h.score }));
+      // Exact: every held vector scored in double precision, the best 10 with a positive score.
+      const bruteForce = (types: MemoryType[]) =>
+        held
+          .filter((r) => types.length === 0 || types.includes(r.type))
+          .map((r) => ({ id: r.id, score: r.embedding.reduce((sum, x, j) => sum + x * query![j]!, 0) }))
+          .filter((s) => s.score > 0)
+          .sort((a, b) => b.score - a.score)
+          .slice(0, 10);
+      const expectExact = (found: { id: string; score: number }[], expected: { id: string; score: number }[]) => {
+        expect(found.map((f) => f.id)).toEqual(expected.map((e) => e.id));
+        found.forEach((f, i) => expect(Math.abs(f.score - expected[i]!.score)).toBeLessThan(1e-5));
+      };
+      expectExact(await nearest([]), bruteForce([])); // caches the user's 400 vectors
+      for (const record of records.slice(400)) {
+        await stores.longTerm.insert(record); // appended to the cached matrix, which grows
+        held.push(record);
+      }
+      const moved = { ...held[17]!, embedding: query!, updatedAt: new Date() };
+      expect(await stores.longTerm.update(moved)).toBe(true); // overwrites its row in place
+      held[17] = moved;
+      expectExact(await nearest([]), bruteForce([]));
+      expect((await nearest([]))[0]!.id).toBe(moved.id);
+      expectExact(await nearest(["episodic"]), bruteForce(["episodic"]));
     } finally {
       await stores.close();
     }
