@@ -17,9 +17,10 @@ import { compileDotProducts, type DotProductModule, type Dots, type SimdMemory }
 
 /**
  * Below this many rows the scalar scan takes a fraction of a millisecond,
- * and each WebAssembly memory reserves gigabytes of address space (the
- * process gets some thousands of them), so small users keep plain arrays:
- * the cache's vector budget (262,144) then bounds memories to 1,024.
+ * and each WebAssembly memory reserves gigabytes of address space (Node 24
+ * refused the 16,360th in one process), so small users keep plain arrays:
+ * the cache's default budget of 262,144 vectors then holds at most 1,024
+ * such memories. A refusal is not an error: that user gets a plain array.
  */
 export const minimumSimdRows = 256;
 
