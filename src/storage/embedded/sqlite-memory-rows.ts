@@ -1,5 +1,6 @@
 import type { SQLInputValue } from "node:sqlite";
-import type { MemoryRecord, MemorySource, MemoryType, MemoryVersion } from "../../domain/types.js";
+import type { MemoryRecord, MemorySource, MemoryType } from "../../domain/types.js";
+import { parseMemoryHistory } from "../memory-history.js";
 import type { VectorRow } from "./user-vector-cache.js";
 
 /** How a memory is kept in the memories table: its columns, and a record to and from a row. */
@@ -106,20 +107,7 @@ export function toRecord(row: Record<string, SQLInputValue>): MemoryRecord {
       messageIds: JSON.parse(String(row.source_message_ids)) as string[],
       caller: String(row.source_caller),
     },
-    history: parseHistory(row.history),
+    history: parseMemoryHistory(typeof row.history === "string" ? row.history : undefined),
     ...(row.speaker ? { speaker: String(row.speaker) } : {}),
   };
-}
-
-function parseHistory(value: SQLInputValue | undefined): MemoryVersion[] {
-  const stored = JSON.parse(typeof value === "string" ? value : "[]") as Record<string, unknown>[];
-  return stored.map((v) => ({
-    content: String(v.content),
-    importance: Number(v.importance),
-    subject: String(v.subject ?? ""),
-    metadata: (v.metadata ?? {}) as Record<string, string>,
-    validFrom: new Date(String(v.validFrom)),
-    validUntil: new Date(String(v.validUntil)),
-    replacedAt: new Date(String(v.replacedAt)),
-  }));
 }

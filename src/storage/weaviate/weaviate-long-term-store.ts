@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { Filters, type Collection, type FilterValue, type WeaviateClient } from "weaviate-client";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
-import type { MemoryRecord, MemorySource, MemoryType, MemoryVersion, Metadata, Scope } from "../../domain/types.js";
+import type { MemoryRecord, MemorySource, MemoryType, Metadata, Scope } from "../../domain/types.js";
+import { parseMemoryHistory } from "../memory-history.js";
 import { cosine } from "../../domain/vectors.js";
 import type {
   BulkInsertResult,
@@ -639,19 +640,7 @@ function toRecord(id: string, p: Properties, embedding: Float32Array): MemoryRec
       messageIds: Array.isArray(p.sourceMessageIds) ? p.sourceMessageIds.map(String) : [],
       caller: String(p.sourceCaller ?? ""),
     },
-    history: (JSON.parse(String(p.history || "[]")) as Record<string, unknown>[]).map(toVersion),
+    history: parseMemoryHistory(p.history ? String(p.history) : undefined),
     ...(p.speaker ? { speaker: String(p.speaker) } : {}),
-  };
-}
-
-function toVersion(v: Record<string, unknown>): MemoryVersion {
-  return {
-    content: String(v.content),
-    importance: Number(v.importance),
-    subject: String(v.subject ?? ""),
-    metadata: (v.metadata ?? {}) as Record<string, string>,
-    validFrom: new Date(String(v.validFrom)),
-    validUntil: new Date(String(v.validUntil)),
-    replacedAt: new Date(String(v.replacedAt)),
   };
 }
