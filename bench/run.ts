@@ -6,6 +6,7 @@ import { benchGhz } from "./ghz.bench.js";
 import { benchImport } from "./import.bench.js";
 import { benchLearning } from "./learning.bench.js";
 import { benchNetworkFloods } from "./network-floods.bench.js";
+import { benchQueryEmbedding } from "./query-embedding.bench.js";
 import { benchRecallSpeed } from "./recall-speed.bench.js";
 import { benchRanking } from "./ranking.bench.js";
 import { benchVectorScan } from "./vector-scan.bench.js";
@@ -22,7 +23,7 @@ import { benchWeaviateRatio } from "./weaviate-ratio.bench.js";
  * hot RPCs, each beside a baseline measured in the same run. Figures depend
  * on the machine; the README records a run on the 2-core CI machine.
  */
-// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,tenants,weaviate-replication,bounded-work,network-floods,agents,weaviate-ratio,embedder-memory,vector-scan picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
+// BENCH_ONLY=ghz,recall-speed,embedded,ranking,learning,redis,redis-sentinel,remember,import,weaviate,tenants,weaviate-replication,bounded-work,network-floods,agents,weaviate-ratio,embedder-memory,vector-scan,query-embedding picks scenarios; BENCH_CALLS, BENCH_CONCURRENCY and
 // BENCH_MEMORIES size them.
 const calls = Number(process.env.BENCH_CALLS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -38,6 +39,7 @@ if (wanted("embedded")) await benchEmbedded({ memories, calls, concurrency });
 if (wanted("embedder-memory")) await benchEmbedderMemory();
 if (wanted("ranking")) await benchRanking({ calls });
 if (wanted("vector-scan")) await benchVectorScan({ rows: memories });
+if (wanted("query-embedding")) await benchQueryEmbedding({ queries: Number(process.env.BENCH_QUERIES ?? 320) });
 if (wanted("learning")) await benchLearning({ calls, concurrency });
 if (wanted("bounded-work")) await benchBoundedWork();
 if (wanted("network-floods")) await benchNetworkFloods();
