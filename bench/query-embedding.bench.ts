@@ -14,21 +14,18 @@ type SessionOptions = NonNullable<Parameters<Ort["InferenceSession"]["create"]>[
 
 /**
  * The query embedding alone, in this process (issue #24: the largest part
- * of a Recall's floor; `BENCH_ONLY=query-embedding`, `BENCH_QUERIES`
- * questions of the bench's corpus, BENCH_CORPUS). Configurations alternate
- * in blocks, in rotating order, so the machine's load falls on all alike:
+ * of a Recall's floor). Three questions, each answered over the bench's
+ * realistic questions (BENCH_CORPUS), configurations alternating in blocks
+ * so that the machine's load falls on all of them alike:
  *
  * 1. where `OnnxEmbedder.embed` spends a lone query's time: tokenizing, the
  *    int64 tensors, the model, pooling, the worker thread's round trip;
- * 2. onnxruntime's session options, the model alone on this thread, for a
- *    lone query and for batches of 16: intra-op threads 1 or 2, the pool's
- *    spinning, graph optimisation, single fusions, denormals; wall time, CPU
- *    per query (the whole process, which runs nothing else), CPU burnt in
- *    the idle second after a query, and each option's largest difference
- *    from the vectors of main's options;
- * 3. the whole path (OnnxEmbedder) per thread policy, lone and 16 in flight.
- *
- * `BENCH_QUERY_EMBEDDING=embedders` runs the third alone.
+ * 2. onnxruntime's session options for a lone query and for batches of 16:
+ *    intra-op threads 1 or 2, its pool's spinning on or off, graph
+ *    optimisation, denormals as zero; wall time, CPU per query (the whole
+ *    process, which runs nothing else) and CPU burnt while idle;
+ * 3. whether each option changes a vector (largest difference from the
+ *    default's, over every query).
  */
 export async function benchQueryEmbedding(options: { queries: number }): Promise<void> {
   const { queries } = options;
@@ -65,9 +62,9 @@ async function whereTheTimeGoes(
   texts: readonly string[],
   onnx: NonNullable<ReturnType<typeof loadConfig>["models"]["onnx"]>,
 ): Promise<void> {
-  const embedder = await OnnxEmbedder.open({ ...onnx, threads: 1 });
+  const embedder = await OnnxEmbedder.open({ ...onnx, threads: 1, loneThreads: 1 });
   const session = await ort.InferenceSession.create(modelPath, defaultOptions(1));
-  const thread = await OnnxInferenceThread.start(modelPath, 1);
+  const thread = await OnnxInferenceThread.start(modelPath, { threads: 1, loneThreads: 1 });
   const echo = echoWorker();
   const times: Record<string, number[]> = {
     "OnnxEmbedder.embed (the whole path)": [],
@@ -148,7 +145,7 @@ async function whereTheTimeGoes(
 }
 
 /**
- * 3. The whole path (OnnxEmbedder on its worker thread) with each thread
+ * 4. The whole path (OnnxEmbedder on its worker thread) with each thread
  * policy: lone queries (blocks alternating between embedders) and 16
  * concurrent queries (coalesced into one inference; rounds alternating),
  * and the vectors each gives against the one-thread embedder's.
@@ -161,11 +158,13 @@ async function embedders(
   onnx: NonNullable<ReturnType<typeof loadConfig>["models"]["onnx"]>,
 ): Promise<void> {
   const variants = [
-    { name: "1 thread (the default)", threads: 1 },
-    { name: "2 threads, no spinning", threads: 2 },
+    { name: "1 thread (the default)", threads: 1, loneThreads: 1 },
+    { name: "1 thread for batches, 2 for a lone query (two sessions)", threads: 1, loneThreads: 2 },
+    { name: "2 threads for all, no spinning (one session)", threads: 2, loneThreads: 2 },
   ];
   const opened: OnnxEmbedder[] = [];
-  for (const v of variants) opened.push(await OnnxEmbedder.open({ ...onnx, threads: v.threads }));
+  for (const v of variants)
+    opened.push(await OnnxEmbedder.open({ ...onnx, threads: v.threads, loneThreads: v.loneThreads }));
   // The reference: each text alone on a session with main's options (section 2's first row).
   const main = await ort.InferenceSession.create(modelPath, defaultOptions(1));
   const reference: Float32Array[] = [];
@@ -248,7 +247,7 @@ interface Variant {
   readonly options: SessionOptions;
 }
 
-/** 2. Session options: lone queries and batches of 16, wall and CPU time, idle CPU, vectors. */
+/** 2 and 3. Session options: lone queries and batches of 16, wall and CPU time, idle CPU, vectors. */
 async function sessionOptions(ort: Ort, modelPath: string, encoded: readonly number[][]): Promise<void> {
   const spinningOff = { session: { intra_op: { allow_spinning: "0" } } };
   const variants: Variant[] = [

@@ -602,6 +602,7 @@ function readOnnx(read: EnvReader): OnnxEmbedderOptions {
     modelDir: read.string("ENGRAM_ONNX_MODEL_DIR", join(cacheDir, "models", "all-minilm-l6-v2-int8")),
     batchSize: read.integer("ENGRAM_ONNX_BATCH_SIZE", 32, 1, 1024),
     threads: read.integer("ENGRAM_ONNX_THREADS", 1, 1, 64),
+    loneThreads: read.integer("ENGRAM_ONNX_LONE_QUERY_THREADS", 1, 1, 64),
   };
 }
 

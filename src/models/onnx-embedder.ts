@@ -6,6 +6,7 @@ import { timeSlicer } from "../domain/time-slice.js";
 import { stageTimings } from "../observability/stage-timings.js";
 import { InferenceBatcher } from "./inference-batcher.js";
 import { OnnxInferenceThread, type Int64Input } from "./onnx-inference-thread.js";
+import { sessionFor, type InferenceThreads } from "./onnx-session-choice.js";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
 
 export interface OnnxEmbedderOptions {
@@ -15,6 +16,8 @@ export interface OnnxEmbedderOptions {
   readonly batchSize: number;
   /** Threads one inference may use; the rest of the machine stays with the event loop and the stores. */
   readonly threads: number;
+  /** Threads a lone query's inference may use (onnx-session-choice.ts); equal to `threads`: one session. */
+  readonly loneThreads: number;
 }
 
 /** all-MiniLM-L6-v2 was trained on sequences of at most 256 tokens; longer texts are embedded by their start. */
@@ -37,6 +40,7 @@ export class OnnxEmbedder implements Embedder {
   private constructor(
     private readonly session: OnnxInferenceThread,
     private readonly tokenizer: WordPieceTokenizer,
+    private readonly threads: InferenceThreads,
     batchSize: number,
     readonly dimensions: number,
     readonly identity: EmbedderIdentity,
@@ -72,19 +76,20 @@ export class OnnxEmbedder implements Embedder {
     const tokenizer = new WordPieceTokenizer(
       JSON.parse(tokenizerJson) as ConstructorParameters<typeof WordPieceTokenizer>[0],
     );
-    const session = await OnnxInferenceThread.start(modelPath, options.threads);
+    const threads = { threads: options.threads, loneThreads: options.loneThreads };
+    const session = await OnnxInferenceThread.start(modelPath, threads);
     // The file's digest is its version: other weights under the same name are another embedder.
     const identity = {
       provider: "local-onnx",
       model: "all-MiniLM-L6-v2-int8",
       version: createHash("sha256").update(model).digest("hex").slice(0, 12),
     };
-    const embedder = new OnnxEmbedder(session, tokenizer, options.batchSize, 0, identity);
+    const embedder = new OnnxEmbedder(session, tokenizer, threads, options.batchSize, 0, identity);
     const [probe] = await embedder.run(["dimension probe"]).catch(async (cause: unknown) => {
       await session.close();
       throw cause;
     });
-    return new OnnxEmbedder(session, tokenizer, options.batchSize, probe!.length, identity);
+    return new OnnxEmbedder(session, tokenizer, threads, options.batchSize, probe!.length, identity);
   }
 
   async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
@@ -128,7 +133,7 @@ export class OnnxEmbedder implements Embedder {
     // Per batch, so the bench shows whether concurrent queries share inferences (issue #24).
     stageTimings.add("embedding batch size", texts.length);
     const started = stageTimings.begin();
-    const hidden = await this.session.run(feeds);
+    const hidden = await this.session.run(feeds, sessionFor(texts.length, this.threads));
     stageTimings.end("embedding inference", started);
     return meanPool(hidden.data, hidden.dims, encoded);
   }

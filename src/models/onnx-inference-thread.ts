@@ -1,5 +1,12 @@
 import { Worker } from "node:worker_threads";
-import type { CloseRequest, InferenceReply, InferenceWorkerData, ReadyMessage } from "./onnx-inference-worker.js";
+import type {
+  CloseRequest,
+  InferenceReply,
+  InferenceRequest,
+  InferenceWorkerData,
+  ReadyMessage,
+} from "./onnx-inference-worker.js";
+import { hasLoneSession, type InferenceSessionKind, type InferenceThreads } from "./onnx-session-choice.js";
 
 /** An int64 input tensor: its values and shape. */
 export interface Int64Input {
@@ -53,8 +60,13 @@ export class OnnxInferenceThread {
   }
 
   /** Starts the thread and loads the model there; rejects with the loader's error. */
-  static async start(modelPath: string, threads: number): Promise<OnnxInferenceThread> {
-    const worker = new Worker(workerUrl(), { workerData: { modelPath, threads } satisfies InferenceWorkerData });
+  static async start(modelPath: string, threads: InferenceThreads): Promise<OnnxInferenceThread> {
+    const workerData: InferenceWorkerData = {
+      modelPath,
+      threads: threads.threads,
+      loneThreads: hasLoneSession(threads) ? threads.loneThreads : undefined,
+    };
+    const worker = new Worker(workerUrl(), { workerData });
     const ready = await new Promise<ReadyMessage>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
@@ -72,7 +84,8 @@ export class OnnxInferenceThread {
     return new OnnxInferenceThread(worker, ready.inputNames, ready.outputNames);
   }
 
-  run(feeds: Readonly<Record<string, Int64Input>>): Promise<InferenceOutput> {
+  /** One inference; `session` picks the worker's session (onnx-session-choice.ts). */
+  run(feeds: Readonly<Record<string, Int64Input>>, session: InferenceSessionKind = "batch"): Promise<InferenceOutput> {
     if (this.failure || this.closed) return Promise.reject(this.failure ?? new Error("the embedder is closed"));
     const id = this.nextId++;
     return new Promise<InferenceOutput>((resolve, reject) => {
@@ -80,7 +93,7 @@ export class OnnxInferenceThread {
       this.pending.set(id, { resolve, reject });
       // The inputs are the caller's scratch arrays: moved, not copied.
       this.worker.postMessage(
-        { id, feeds },
+        { id, lone: session === "lone", feeds } satisfies InferenceRequest,
         Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer),
       );
     });

@@ -13,6 +13,8 @@ import { parentPort, workerData } from "node:worker_threads";
 /** What the main thread sends: one inference, its inputs as int64 tensors. */
 export interface InferenceRequest {
   readonly id: number;
+  /** Runs on the lone-query session (onnx-session-choice.ts), when the worker has one. */
+  readonly lone: boolean;
   readonly feeds: Readonly<Record<string, { readonly data: BigInt64Array; readonly dims: readonly number[] }>>;
 }
 
@@ -33,35 +35,40 @@ export type ReadyMessage =
 
 export interface InferenceWorkerData {
   readonly modelPath: string;
+  /** Intra-op threads of the session every batch runs on. */
   readonly threads: number;
+  /** Intra-op threads of a second session for lone texts; undefined: no second session. */
+  readonly loneThreads: number | undefined;
 }
 
 async function serve(): Promise<void> {
   const port = parentPort!;
-  const { modelPath, threads } = workerData as InferenceWorkerData;
+  const { modelPath, threads, loneThreads } = workerData as InferenceWorkerData;
   const ort = await import("onnxruntime-node");
-  let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
-  try {
-    session = await ort.InferenceSession.create(modelPath, {
-      intraOpNumThreads: threads,
+  const open = (intraOpNumThreads: number) =>
+    ort.InferenceSession.create(modelPath, {
+      intraOpNumThreads,
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
       // The arena keeps the peak of any batch for good: 20 texts of 256 tokens took RSS 345 -> 763 MiB
       // with it, 328 -> 374 MiB without (docs/performance.md); same speed, identical vectors.
       enableCpuMemArena: false,
       extra: {
-        // onnxruntime's pool threads spin after each run by default (ENGRAM_ONNX_THREADS above 1): with 2 threads
-        // the process burnt 28-30 ms of CPU in the idle second after a query, and a lone query took 13-14 ms
-        // p50 against 6.4-9.3 without spinning, on a loaded 2-core machine; bit-identical vectors. (One
-        // thread, the default, has no pool: nothing spins.)
+        // onnxruntime's pool threads spin after each run by default: with 2 threads the process burnt 28-30 ms
+        // of CPU in the idle second after a query, and a lone query took 13-14 ms p50 against 6.4-9.3 without
+        // spinning, on a loaded 2-core machine; bit-identical vectors. (One thread has no pool: nothing spins.)
         session: { intra_op: { allow_spinning: "0" } },
-        // SkipLayerNormalization, onnxruntime's fusion of Add + LayerNormalization, is slower on this model than
-        // the two nodes it replaces: without it a query costs 5-15 % less CPU, alone or in batches of 16
-        // (docs/performance.md), and vectors move by at most 1.6e-7 per dimension (test/e2e/local-onnx.e2e.test.ts
-        // holds them to main's within 1e-6).
+        // SkipLayerNormalization, the fused Add + LayerNormalization, is slower on this model than the two
+        // nodes it replaces: without it a query costs 5-10 % less CPU, alone or in batches of 16, and
+        // vectors move by at most 1.6e-7 per dimension (docs/performance.md; the tests pin vectors to 1e-6).
         optimization: { disable_specified_optimizers: "SkipLayerNormFusion" },
       },
     });
+  let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+  let lone: typeof session | undefined;
+  try {
+    session = await open(threads);
+    lone = loneThreads === undefined ? undefined : await open(loneThreads);
   } catch (cause) {
     port.postMessage({ ready: false, error: String(cause) } satisfies ReadyMessage);
     return;
@@ -69,15 +76,16 @@ async function serve(): Promise<void> {
   port.on("message", (request: InferenceRequest | CloseRequest) => {
     if ("close" in request) {
       // After the inferences queued before it: terminating the thread during a run aborts the process.
-      void session.release().finally(() => port.close());
+      void Promise.all([session.release(), lone?.release()]).finally(() => port.close());
       return;
     }
+    const runner = request.lone && lone ? lone : session;
     const feeds = Object.fromEntries(
       Object.entries(request.feeds).map(([name, t]) => [name, new ort.Tensor("int64", t.data, [...t.dims])]),
     );
-    session.run(feeds).then(
+    runner.run(feeds).then(
       (outputs) => {
-        const output = outputs[session.outputNames[0]!]!;
+        const output = outputs[runner.outputNames[0]!]!;
         // A copy the worker owns, so it can be transferred rather than cloned.
         const data = new Float32Array(output.data as Float32Array);
         const reply: InferenceReply = { id: request.id, data, dims: output.dims };

@@ -55,7 +55,7 @@ describe("the in-process recall probe", () => {
   it("exports recall@k of the shipped probe set with the default embedder, and it falls when the embedder is swapped", async () => {
     // The default embedder (MiniLM) behind an OpenAI-compatible endpoint, so it can be switched under the
     // same model name and dimension, as a re-pointed endpoint or a provider's model update would.
-    const minilm = await OnnxEmbedder.open({ modelDir: onnxModelDir, batchSize: 32, threads: 1 });
+    const minilm = await OnnxEmbedder.open({ modelDir: onnxModelDir, batchSize: 32, threads: 1, loneThreads: 1 });
     const models: FakeModelServer = await startFakeModelServer(minilm.dimensions);
     models.embedWith = (texts) => minilm.embed(texts);
     const server = await startTestServer({

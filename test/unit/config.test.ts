@@ -23,7 +23,12 @@ describe("loadConfig", () => {
   it("embeds with the local ONNX model by default, found in the scripts' cache", () => {
     expect(loadConfig({ HOME: "/home/ana" }).models).toMatchObject({
       provider: "local-onnx",
-      onnx: { modelDir: "/home/ana/.cache/engram/models/all-minilm-l6-v2-int8", batchSize: 32, threads: 1 },
+      onnx: {
+        modelDir: "/home/ana/.cache/engram/models/all-minilm-l6-v2-int8",
+        batchSize: 32,
+        threads: 1,
+        loneThreads: 1,
+      },
     });
     expect(loadConfig({ ENGRAM_CACHE_DIR: "/cache" }).models.onnx?.modelDir).toBe(
       "/cache/models/all-minilm-l6-v2-int8",
@@ -49,6 +54,7 @@ describe("loadConfig", () => {
     ["ENGRAM_LOG_LEVEL", "loud"],
     ["ENGRAM_MODEL_PROVIDER", "onnx"],
     ["ENGRAM_ONNX_THREADS", "0"],
+    ["ENGRAM_ONNX_LONE_QUERY_THREADS", "0"],
     ["ENGRAM_ONNX_BATCH_SIZE", "many"],
     ["ENGRAM_EVICTION_SCORE_THRESHOLD", "2"],
     ["ENGRAM_METRICS_ENABLED", "maybe"],
