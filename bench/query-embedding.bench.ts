@@ -1,12 +1,17 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { loadConfig } from "../src/config.js";
+import { MemoryType } from "../src/gen/engram/v1/long_term_pb.js";
+import { MemoryService } from "../src/gen/engram/v1/memory_service_pb.js";
 import { OnnxEmbedder, meanPool, onnxMaxTokens } from "../src/models/onnx-embedder.js";
 import { OnnxInferenceThread } from "../src/models/onnx-inference-thread.js";
 import { WordPieceTokenizer } from "../src/models/wordpiece-tokenizer.js";
 import { benchCorpus } from "./corpus.js";
+import { startEngramProcess } from "./engram-process.js";
 
 type Ort = typeof import("onnxruntime-node");
 type Session = Awaited<ReturnType<Ort["InferenceSession"]["create"]>>;
@@ -51,6 +56,7 @@ export async function benchQueryEmbedding(options: { queries: number }): Promise
     await sessionOptions(ort, modelPath, encoded);
   }
   await embedders(ort, modelPath, tokenizer, texts, onnx);
+  await serverIdleCpu(texts);
   console.log(`(load average ${loadAverage()} at the end)`);
 }
 
@@ -240,6 +246,45 @@ The whole path, OnnxEmbedder.embed on its worker thread, per thread policy (lone
         `${idle[i]!.toFixed(1)} | ${d.identical ? "bit-identical" : d.worst.toExponential(1)} |`,
     );
   });
+}
+
+/**
+ * 4. The server's CPU while idle: started from dist/ with each thread
+ * setting, asked 20 Recalls, then left alone for 10 s (its /proc CPU time,
+ * all threads): pool threads that spin would show here.
+ */
+async function serverIdleCpu(texts: readonly string[]): Promise<void> {
+  const settings: Record<string, string>[] = [
+    {},
+    { ENGRAM_ONNX_LONE_QUERY_THREADS: "2" },
+    { ENGRAM_ONNX_THREADS: "2", ENGRAM_ONNX_LONE_QUERY_THREADS: "2" },
+  ];
+  const rows: string[] = [];
+  for (const env of settings) {
+    const engram = await startEngramProcess({ ENGRAM_QUERY_EMBEDDING_CACHE: "0", ...env });
+    try {
+      const client = createClient(MemoryService, createGrpcTransport({ baseUrl: engram.baseUrl }));
+      const scope = { namespace: "bench", userId: "idle" };
+      await client.remember({ scope, type: MemoryType.SEMANTIC, content: texts[0]!, importance: 0.5 });
+      for (let i = 0; i < 20; i++) await client.recall({ scope, query: texts[i + 1]!, topK: 10 });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const before = engram.cpuMs();
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      rows.push(
+        `| ${
+          Object.entries(env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", ") || "the defaults"
+        } | ${(engram.cpuMs() - before).toFixed(0)} | ${engram.rssMiB().toFixed(0)} |`,
+      );
+    } finally {
+      await engram.stop();
+    }
+  }
+  console.log(`\nThe server idle for 10 s after 20 Recalls (dist/main.js; load ${loadAverage()})`);
+  console.log("| setting | CPU ms in 10 s idle | RSS MiB |");
+  console.log("|---|---:|---:|");
+  for (const row of rows) console.log(row);
 }
 
 interface Variant {

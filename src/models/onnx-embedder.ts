@@ -16,7 +16,7 @@ export interface OnnxEmbedderOptions {
   readonly batchSize: number;
   /** Threads one inference may use; the rest of the machine stays with the event loop and the stores. */
   readonly threads: number;
-  /** Threads a lone query's inference may use (onnx-session-choice.ts); equal to `threads`: one session. */
+  /** Threads a lone query's inference may use (onnx-session-choice.ts); at most `threads`: one session for all. */
   readonly loneThreads: number;
 }
 

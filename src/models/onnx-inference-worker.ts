@@ -54,13 +54,15 @@ async function serve(): Promise<void> {
       // with it, 328 -> 374 MiB without (docs/performance.md); same speed, identical vectors.
       enableCpuMemArena: false,
       extra: {
-        // onnxruntime's pool threads spin after each run by default: with 2 threads the process burnt 28-30 ms
-        // of CPU in the idle second after a query, and a lone query took 13-14 ms p50 against 6.4-9.3 without
-        // spinning, on a loaded 2-core machine; bit-identical vectors. (One thread has no pool: nothing spins.)
+        // onnxruntime's pool threads spin after each run by default: with 2 threads the process burnt 28-37 ms
+        // of CPU in the idle second after a query, and on a loaded 2-core machine a lone query took 13-14 ms
+        // p50 against 6.4-9.3 without spinning; bit-identical vectors (docs/performance.md). One thread has no
+        // pool: nothing spins there.
         session: { intra_op: { allow_spinning: "0" } },
         // SkipLayerNormalization, the fused Add + LayerNormalization, is slower on this model than the two
-        // nodes it replaces: without it a query costs 5-10 % less CPU, alone or in batches of 16, and
-        // vectors move by at most 1.6e-7 per dimension (docs/performance.md; the tests pin vectors to 1e-6).
+        // nodes it replaces: without it a query costs 5-15 % less CPU, alone or in batches of 16, and vectors
+        // move by at most 1.6e-7 per dimension (docs/performance.md; test/e2e/local-onnx.e2e.test.ts holds them
+        // to main's within 1e-6).
         optimization: { disable_specified_optimizers: "SkipLayerNormFusion" },
       },
     });
