@@ -12,7 +12,7 @@ import type { FilterBuilder } from "./weaviate-memory-filter.js";
  */
 type TenantOf = () => Collection<undefined, string>;
 
-/** Ids per by-id delete request, as the store has always sent them. */
+/** Ids per by-id delete request: well under what one bulk delete removes (QUERY_MAXIMUM_RESULTS, 10,000 by default). */
 const idsPerDelete = 1000;
 
 /** deleteMany removes at most the server's QUERY_MAXIMUM_RESULTS per call; loop until none match. */
