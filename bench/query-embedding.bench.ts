@@ -19,18 +19,23 @@ type SessionOptions = NonNullable<Parameters<Ort["InferenceSession"]["create"]>[
 
 /**
  * The query embedding alone, in this process (issue #24: the largest part
- * of a Recall's floor). Three questions, each answered over the bench's
- * realistic questions (BENCH_CORPUS), configurations alternating in blocks
- * so that the machine's load falls on all of them alike:
+ * of a Recall's floor; `BENCH_ONLY=query-embedding`, `BENCH_QUERIES`
+ * questions of the bench's corpus, BENCH_CORPUS). Configurations alternate
+ * in blocks, in rotating order, so the machine's load falls on all alike:
  *
  * 1. where `OnnxEmbedder.embed` spends a lone query's time: tokenizing, the
  *    int64 tensors, the model, pooling, the worker thread's round trip;
- * 2. onnxruntime's session options for a lone query and for batches of 16:
- *    intra-op threads 1 or 2, its pool's spinning on or off, graph
- *    optimisation, denormals as zero; wall time, CPU per query (the whole
- *    process, which runs nothing else) and CPU burnt while idle;
- * 3. whether each option changes a vector (largest difference from the
- *    default's, over every query).
+ * 2. onnxruntime's session options, the model alone on this thread, for a
+ *    lone query and for batches of 16: intra-op threads 1 or 2, the pool's
+ *    spinning, graph optimisation, single fusions, denormals; wall time, CPU
+ *    per query (the whole process, which runs nothing else), CPU burnt in
+ *    the idle second after a query, and each option's largest difference
+ *    from the vectors of main's options;
+ * 3. the whole path (OnnxEmbedder) per thread policy, lone and 16 in flight;
+ * 4. the server's CPU while idle, per thread setting (dist/: `npm run bench`
+ *    builds it).
+ *
+ * `BENCH_QUERY_EMBEDDING=embedders` runs the last two alone.
  */
 export async function benchQueryEmbedding(options: { queries: number }): Promise<void> {
   const { queries } = options;
@@ -151,10 +156,10 @@ async function whereTheTimeGoes(
 }
 
 /**
- * 4. The whole path (OnnxEmbedder on its worker thread) with each thread
+ * 3. The whole path (OnnxEmbedder on its worker thread) with each thread
  * policy: lone queries (blocks alternating between embedders) and 16
  * concurrent queries (coalesced into one inference; rounds alternating),
- * and the vectors each gives against the one-thread embedder's.
+ * and the vectors each gives against those of main's session options.
  */
 async function embedders(
   ort: Ort,
@@ -292,7 +297,7 @@ interface Variant {
   readonly options: SessionOptions;
 }
 
-/** 2 and 3. Session options: lone queries and batches of 16, wall and CPU time, idle CPU, vectors. */
+/** 2. Session options: lone queries and batches of 16, wall and CPU time, idle CPU, vectors. */
 async function sessionOptions(ort: Ort, modelPath: string, encoded: readonly number[][]): Promise<void> {
   const spinningOff = { session: { intra_op: { allow_spinning: "0" } } };
   const variants: Variant[] = [
@@ -385,7 +390,7 @@ async function sessionOptions(ort: Ort, modelPath: string, encoded: readonly num
       `lone queries alternate in blocks of ${block}, batches of 16 round by round; load ${loadAverage()})`,
   );
   console.log(
-    "| session | lone p50 ms | lone CPU ms/query | batch of 16: emb/s | batch of 16: CPU ms/query | idle CPU ms in the next 1 s | largest difference from the default's vectors |",
+    "| session | lone p50 ms | lone CPU ms/query | batch of 16: emb/s | batch of 16: CPU ms/query | idle CPU ms in the next 1 s | largest difference from the vectors of main's options |",
   );
   console.log("|---|---:|---:|---:|---:|---:|---|");
   variants.forEach((v, i) => {
