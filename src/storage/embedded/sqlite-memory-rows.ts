@@ -47,7 +47,7 @@ export const candidateColumns = [...keyColumns, ...valueColumns].join(", ");
 export const insertSql = `INSERT INTO memories (${[...keyColumns, ...valueColumns].join(", ")})
   VALUES (${[...keyColumns, ...valueColumns].map(() => "?").join(", ")})`;
 
-/** A memory's vector, written in the same transaction as its row (keys, then `vectorBytes`). */
+/** A memory's vector, written and replaced in the same transaction as its row. */
 export const insertVectorSql = "INSERT INTO memory_vectors (namespace, user_id, id, embedding) VALUES (?, ?, ?, ?)";
 export const updateVectorSql = "UPDATE memory_vectors SET embedding = ? WHERE namespace = ? AND user_id = ? AND id = ?";
 
