@@ -1,10 +1,11 @@
-import weaviate, { type WeaviateClient } from "weaviate-client";
+import type { WeaviateClient } from "weaviate-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Scope } from "../../src/domain/types.js";
 import { tenantName, WeaviateLongTermStore } from "../../src/storage/weaviate/weaviate-long-term-store.js";
 import { openWeaviateStores } from "../../src/storage/weaviate/weaviate-store.js";
 import { WeaviateUserRegistry } from "../../src/storage/weaviate/weaviate-user-registry.js";
 import { dimensions, memoryRecord } from "../support/memory-fixtures.js";
+import { connectToWeaviate } from "../support/weaviate-direct.js";
 import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
 
 /**
@@ -16,12 +17,7 @@ let server: WeaviateServer;
 let client: WeaviateClient;
 beforeAll(async () => {
   server = await startWeaviate();
-  client = await weaviate.connectToCustom({
-    httpHost: "127.0.0.1",
-    httpPort: server.httpPort,
-    grpcHost: "127.0.0.1",
-    grpcPort: server.grpcPort,
-  });
+  client = await connectToWeaviate(server);
 });
 afterAll(async () => {
   await client?.close();

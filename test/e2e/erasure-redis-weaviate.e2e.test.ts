@@ -4,10 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
+import { startRedisAndWeaviate } from "../support/backends.js";
 import { openClient } from "../support/clients.js";
-import { startRedis, type RedisServer } from "../support/redis-servers.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
-import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
 
 /**
  * Erasure on Redis + Weaviate, read as raw bytes of each server's files
@@ -20,21 +19,13 @@ import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.j
  * tenant's files. What ForgetMemory leaves in Weaviate is measured and
  * documented (docs/redaction-and-erasure.md), not promised.
  */
-let redis: RedisServer;
-let weaviate: WeaviateServer;
+const backend = startRedisAndWeaviate({ redis: { durable: true } });
 let server: TestServer;
 beforeAll(async () => {
-  [redis, weaviate] = await Promise.all([startRedis({ durable: true }), startWeaviate()]);
-  server = await startTestServer({
-    ENGRAM_REDIS_URL: redis.url,
-    ENGRAM_WEAVIATE_URL: weaviate.url,
-    ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
-  });
-}, 120_000);
+  server = await startTestServer(backend.env());
+});
 afterAll(async () => {
   await server?.destroy();
-  await redis?.stop();
-  await weaviate?.stop();
 });
 
 /** How many times `text` occurs in the bytes of every file under `dir`. */
@@ -71,14 +62,14 @@ describe("erasure on Redis + Weaviate", () => {
       for (let i = 0; i < 5; i++) {
         await client.remember({ scope, type: MemoryType.EPISODIC, content: `${secret} (note ${i})` });
       }
-      expect(copiesOnDisk(redis.dir, secret)).toBeGreaterThan(0);
+      expect(copiesOnDisk(backend.redis.dir, secret)).toBeGreaterThan(0);
       // Weaviate writes its write-ahead log as objects arrive.
-      expect(copiesOnDisk(weaviate.dataDir, secret)).toBeGreaterThan(0);
+      expect(copiesOnDisk(backend.weaviate.dataDir, secret)).toBeGreaterThan(0);
 
       await client.forgetUser({ scope });
 
-      await expect.poll(() => copiesOnDisk(redis.dir, secret), { timeout: 60_000, interval: 200 }).toBe(0);
-      expect(copiesOnDisk(weaviate.dataDir, secret)).toBe(0);
+      await expect.poll(() => copiesOnDisk(backend.redis.dir, secret), { timeout: 60_000, interval: 200 }).toBe(0);
+      expect(copiesOnDisk(backend.weaviate.dataDir, secret)).toBe(0);
       // The service still works, and holds nothing of the user.
       expect((await client.listMemories({ scope })).memories).toEqual([]);
     } finally {
@@ -94,7 +85,7 @@ describe("erasure on Redis + Weaviate", () => {
       const kept = phrase();
       const { memory } = await client.remember({ scope, type: MemoryType.EPISODIC, content: forgotten });
       await client.remember({ scope, type: MemoryType.EPISODIC, content: kept });
-      const before = copiesOnDisk(weaviate.dataDir, forgotten);
+      const before = copiesOnDisk(backend.weaviate.dataDir, forgotten);
       await client.forgetMemory({ scope, memoryId: memory!.id });
       const { memories } = await client.listMemories({ scope });
       expect(memories.map((m) => m.content)).toEqual([kept]);
@@ -102,10 +93,10 @@ describe("erasure on Redis + Weaviate", () => {
       // and drops its bytes when the tenant's segments are compacted, or with the tenant (ForgetUser).
       console.log(
         `[figures] Weaviate ForgetMemory: ${before} copies of the text on disk before, ` +
-          `${copiesOnDisk(weaviate.dataDir, forgotten)} right after`,
+          `${copiesOnDisk(backend.weaviate.dataDir, forgotten)} right after`,
       );
       await client.forgetUser({ scope });
-      expect(copiesOnDisk(weaviate.dataDir, forgotten)).toBe(0);
+      expect(copiesOnDisk(backend.weaviate.dataDir, forgotten)).toBe(0);
     } finally {
       close();
     }

@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
-import weaviate, { type WeaviateClient } from "weaviate-client";
+import type { WeaviateClient } from "weaviate-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { tenantName } from "../../src/storage/weaviate/weaviate-long-term-store.js";
 import type { Client } from "@connectrpc/connect";
-import { serverBackends, startEngramOnBackend } from "../support/backends.js";
+import { serverBackends, startEngramOnBackend, weaviateEnv } from "../support/backends.js";
 import { openClient } from "../support/clients.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
+import { connectToWeaviate } from "../support/weaviate-direct.js";
 import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
 
 /**
@@ -83,17 +84,8 @@ describe("the lexical signal on Weaviate, before and after Weaviate writes the m
 
   beforeAll(async () => {
     weaviateServer = await startWeaviate();
-    server = await startTestServer({
-      ENGRAM_WEAVIATE_URL: weaviateServer.url,
-      ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviateServer.grpcAddress,
-      ENGRAM_WEAVIATE_COLLECTION: collection,
-    });
-    direct = await weaviate.connectToCustom({
-      httpHost: "127.0.0.1",
-      httpPort: weaviateServer.httpPort,
-      grpcHost: "127.0.0.1",
-      grpcPort: weaviateServer.grpcPort,
-    });
+    server = await startTestServer({ ...weaviateEnv(weaviateServer), ENGRAM_WEAVIATE_COLLECTION: collection });
+    direct = await connectToWeaviate(weaviateServer);
   });
   afterAll(async () => {
     await server?.destroy();

@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryType, RememberOutcome } from "../../src/gen/engram/v1/long_term_pb.js";
 import type { MemoryService } from "../../src/gen/engram/v1/memory_service_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
+import { startRedisAndWeaviate } from "../support/backends.js";
 import { openClient } from "../support/clients.js";
-import { startRedis, type RedisServer } from "../support/redis-servers.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
-import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
 import type { Client } from "@connectrpc/connect";
 
 /**
@@ -16,25 +15,17 @@ import type { Client } from "@connectrpc/connect";
  * cannot see the other's writes, so only the shared per-user write lock
  * keeps concurrent copies of one fact from becoming several memories.
  */
-let redis: RedisServer;
-let weaviate: WeaviateServer;
+const backend = startRedisAndWeaviate();
 let replicas: TestServer[] = [];
 let clients: Client<typeof MemoryService>[] = [];
 
 beforeAll(async () => {
-  [redis, weaviate] = await Promise.all([startRedis(), startWeaviate()]);
-  const env = {
-    ENGRAM_REDIS_URL: redis.url,
-    ENGRAM_WEAVIATE_URL: weaviate.url,
-    ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
-  };
+  const env = backend.env();
   replicas = await Promise.all([startTestServer(env), startTestServer(env)]);
   clients = replicas.map((r) => openClient("grpc", r.baseUrl).client);
 });
 afterAll(async () => {
   await Promise.all(replicas.map((r) => r.destroy()));
-  await redis?.stop();
-  await weaviate?.stop();
 });
 
 const newScope = () => ({ namespace: "replicas", userId: `u-${randomUUID()}` });

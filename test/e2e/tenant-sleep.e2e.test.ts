@@ -3,15 +3,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import weaviate, { type WeaviateClient } from "weaviate-client";
+import type { WeaviateClient } from "weaviate-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import { tenantName } from "../../src/storage/weaviate/weaviate-long-term-store.js";
+import { startRedisAndWeaviate } from "../support/backends.js";
 import { openClient } from "../support/clients.js";
 import { onnxModelDir } from "../support/onnx-model.js";
-import { startRedis, type RedisServer } from "../support/redis-servers.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
-import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
+import { connectToWeaviate } from "../support/weaviate-direct.js";
 
 /**
  * Idle users' Weaviate tenants are put to sleep (INACTIVE: no open files, no
@@ -22,35 +22,24 @@ import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.j
 const run = promisify(execFile);
 const engram = [process.execPath, ["--import", "tsx", "src/main.ts"]] as const;
 const collection = "SleepyMemory";
-let redis: RedisServer;
-let weaviateServer: WeaviateServer;
+const servers = startRedisAndWeaviate();
 let server: TestServer | undefined;
 let direct: WeaviateClient;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  [redis, weaviateServer] = await Promise.all([startRedis(), startWeaviate()]);
   env = {
-    ENGRAM_REDIS_URL: redis.url,
-    ENGRAM_WEAVIATE_URL: weaviateServer.url,
-    ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviateServer.grpcAddress,
+    ...servers.env(),
     ENGRAM_WEAVIATE_COLLECTION: collection,
     ENGRAM_WEAVIATE_TENANT_IDLE_SECONDS: "1",
     ENGRAM_WEAVIATE_TENANT_SLEEP_CHECK_SECONDS: "1",
   };
   server = await startTestServer(env);
-  direct = await weaviate.connectToCustom({
-    httpHost: "127.0.0.1",
-    httpPort: weaviateServer.httpPort,
-    grpcHost: "127.0.0.1",
-    grpcPort: weaviateServer.grpcPort,
-  });
+  direct = await connectToWeaviate(servers.weaviate);
 });
 afterAll(async () => {
   await server?.destroy();
   await direct?.close();
-  await redis?.stop();
-  await weaviateServer?.stop();
 });
 
 const scope = (userId: string) => ({ namespace: "sleepy", userId });

@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
 import { Role } from "../../src/gen/engram/v1/short_term_pb.js";
 import { installTracing, type Tracing } from "../../src/observability/tracing.js";
+import { startRedisAndWeaviate } from "../support/backends.js";
 import { clientKinds, openClient } from "../support/clients.js";
 import { collect } from "../support/expect-status.js";
-import { startRedis, type RedisServer } from "../support/redis-servers.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
-import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
 
 /**
  * Traces through the public API on Redis + Weaviate, exported to memory:
@@ -20,16 +19,14 @@ import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.j
  */
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;
-let redis: RedisServer;
-let weaviate: WeaviateServer;
 let server: TestServer;
-beforeAll(async () => {
+beforeAll(() => {
   tracing = installTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  [redis, weaviate] = await Promise.all([startRedis(), startWeaviate()]);
+});
+const backend = startRedisAndWeaviate();
+beforeAll(async () => {
   server = await startTestServer({
-    ENGRAM_REDIS_URL: redis.url,
-    ENGRAM_WEAVIATE_URL: weaviate.url,
-    ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
+    ...backend.env(),
     ENGRAM_MCP_ENABLED: "true",
     ENGRAM_MCP_PORT: "0",
     ENGRAM_MCP_USER_ID: scope.userId,
@@ -38,8 +35,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.destroy();
-  await redis?.stop();
-  await weaviate?.stop();
   await tracing?.shutdown();
 });
 

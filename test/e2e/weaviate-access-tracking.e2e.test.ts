@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { MemoryType } from "../../src/gen/engram/v1/long_term_pb.js";
+import { startRedisAndWeaviate } from "../support/backends.js";
 import { openClient } from "../support/clients.js";
-import { startRedis, type RedisServer } from "../support/redis-servers.js";
 import { startTestServer, type TestServer } from "../support/server-harness.js";
-import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.js";
 
 /**
  * Access statistics on Redis + Weaviate (written by per-memory merges of
@@ -12,27 +11,15 @@ import { startWeaviate, type WeaviateServer } from "../support/weaviate-server.j
  * recall is counted, eventually, and what is queued when the server stops
  * is written before it exits.
  */
-let redis: RedisServer;
-let weaviate: WeaviateServer;
+const backend = startRedisAndWeaviate();
 const servers: TestServer[] = [];
-let env: Record<string, string>;
 
-beforeAll(async () => {
-  [redis, weaviate] = await Promise.all([startRedis(), startWeaviate()]);
-  env = {
-    ENGRAM_REDIS_URL: redis.url,
-    ENGRAM_WEAVIATE_URL: weaviate.url,
-    ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress,
-  };
-});
 afterAll(async () => {
   for (const server of servers) await server.destroy();
-  await redis?.stop();
-  await weaviate?.stop();
 });
 
 const start = async (extra: Record<string, string> = {}) => {
-  const server = await startTestServer({ ...env, ...extra });
+  const server = await startTestServer({ ...backend.env(), ...extra });
   servers.push(server);
   return { server, client: openClient("grpc", server.baseUrl).client };
 };

@@ -12,26 +12,56 @@ import { startWeaviate, type WeaviateServer } from "./weaviate-server.js";
  * is a name and the environment that configures Engram for it.
  */
 export function serverBackends(): [string, () => Record<string, string>][] {
+  const servers = startRedisAndWeaviate();
+  return [
+    ["embedded", () => ({})],
+    ["Redis + Weaviate", () => servers.env()],
+  ];
+}
+
+/** Redis and Weaviate for a test file (see startRedisAndWeaviate). */
+export interface RedisAndWeaviate {
+  /** The servers: read them in tests and hooks, once they have started. */
+  readonly redis: RedisServer;
+  readonly weaviate: WeaviateServer;
+  /** Engram's environment for running on these two servers. */
+  env(): Record<string, string>;
+}
+
+/**
+ * Starts a real Redis and a real Weaviate before the calling file's (or
+ * block's) tests and stops them after them. Call it before the hooks that
+ * start Engram on them: after-hooks run in reverse order, so Engram is
+ * stopped before its servers are.
+ */
+export function startRedisAndWeaviate(options: { redis?: Parameters<typeof startRedis>[0] } = {}): RedisAndWeaviate {
   let redis: RedisServer | undefined;
   let weaviate: WeaviateServer | undefined;
   beforeAll(async () => {
-    [redis, weaviate] = await Promise.all([startRedis(), startWeaviate()]);
+    [redis, weaviate] = await Promise.all([startRedis(options.redis), startWeaviate()]);
   });
   afterAll(async () => {
     await redis?.stop();
     await weaviate?.stop();
   });
-  return [
-    ["embedded", () => ({})],
-    [
-      "Redis + Weaviate",
-      () => ({
-        ENGRAM_REDIS_URL: redis!.url,
-        ENGRAM_WEAVIATE_URL: weaviate!.url,
-        ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate!.grpcAddress,
-      }),
-    ],
-  ];
+  const started = () => {
+    if (!redis || !weaviate) throw new Error("Redis and Weaviate have not started: use them inside a test or hook");
+    return { redis, weaviate };
+  };
+  return {
+    get redis() {
+      return started().redis;
+    },
+    get weaviate() {
+      return started().weaviate;
+    },
+    env: () => ({ ENGRAM_REDIS_URL: started().redis.url, ...weaviateEnv(started().weaviate) }),
+  };
+}
+
+/** Engram's environment for running its long-term memory on this Weaviate. */
+export function weaviateEnv(weaviate: WeaviateServer): Record<string, string> {
+  return { ENGRAM_WEAVIATE_URL: weaviate.url, ENGRAM_WEAVIATE_GRPC_ADDRESS: weaviate.grpcAddress };
 }
 
 /** One Engram server for the enclosing `describe` block (see startEngramOnBackend). */

@@ -118,9 +118,9 @@ export interface RedisSentinelGroup {
   failover(): Promise<void>;
   /** SIGKILL on the current primary: the sentinels notice it down and promote the replica (an unplanned failover). */
   killPrimary(): Promise<void>;
-  /** Starts a killed node again on its port, empty; the sentinels make it a replica of the current primary. */
+  /** Starts a killed node again on its port, empty, as a replica of the current primary; resolves once it is in sync. */
   restartNode(port: number): Promise<void>;
-  /** Resolves once the sentinels name a primary other than `oldPort`. */
+  /** Resolves once every sentinel names a primary other than `oldPort`, and it answers as one. */
   awaitNewPrimary(oldPort: number): Promise<number>;
   stop(): Promise<void>;
 }
@@ -128,7 +128,7 @@ export interface RedisSentinelGroup {
 /**
  * A primary, one replica and three sentinels (a quorum of two), as a small
  * production deployment runs them, with timings shortened for tests: a
- * primary is declared down after 1 s without a reply.
+ * primary is declared down after 2 s without a reply.
  */
 export async function startRedisSentinelGroup(): Promise<RedisSentinelGroup> {
   const dir = mkdtempSync(join(tmpdir(), "engram-redis-sentinel-"));
@@ -164,7 +164,7 @@ export async function startRedisSentinelGroup(): Promise<RedisSentinelGroup> {
         "protected-mode no",
         `dir ${dir}`,
         `sentinel monitor ${masterName} 127.0.0.1 ${primary} 2`,
-        `sentinel down-after-milliseconds ${masterName} 1000`,
+        `sentinel down-after-milliseconds ${masterName} 2000`,
         `sentinel failover-timeout ${masterName} 5000`,
         `sentinel parallel-syncs ${masterName} 1`,
         "",
@@ -207,16 +207,30 @@ export async function startRedisSentinelGroup(): Promise<RedisSentinelGroup> {
     if (ready) break;
     await sleep(100);
   }
+  const namedByEverySentinel = async () => {
+    const ports = await Promise.all(
+      sentinels.map((s) =>
+        run("redis-cli", ["-p", s.split(":")[1]!, "sentinel", "get-master-addr-by-name", masterName]).then(
+          (r) => Number(r.stdout.trim().split("\n")[1] ?? 0),
+          () => 0,
+        ),
+      ),
+    );
+    return ports.every((port) => port === ports[0]) ? ports[0]! : 0;
+  };
+  const answer = (port: number, ...args: string[]) =>
+    run("redis-cli", ["-p", String(port), ...args]).then(
+      (r) => r.stdout,
+      () => "",
+    );
+  // Once every sentinel names it, not just one: a sentinel that learns of the switch late can still
+  // hold the old view, and on a starved machine it once failed the new primary over again a second
+  // after the old node came back, promoting that node while it was still empty (every write before
+  // the kill lost). The sentinels' down-after is 2 s, not 1, for the same reason.
   const awaitNewPrimary = async (oldPort: number) => {
     for (;;) {
-      const port = await primaryPort();
-      if (port !== 0 && port !== oldPort) {
-        const role = await run("redis-cli", ["-p", String(port), "role"]).then(
-          (r) => r.stdout,
-          () => "",
-        );
-        if (role.startsWith("master")) return port;
-      }
+      const port = await namedByEverySentinel();
+      if (port !== 0 && port !== oldPort && (await answer(port, "role")).startsWith("master")) return port;
       await sleep(100);
     }
   };
@@ -234,6 +248,8 @@ export async function startRedisSentinelGroup(): Promise<RedisSentinelGroup> {
     },
     restartNode: async (port) => {
       await startNode(port, await replicaOfPrimary(port));
+      // Back once it holds the primary's data: until then it is an empty replica.
+      while (!(await answer(port, "info", "replication")).includes("master_link_status:up")) await sleep(100);
     },
     awaitNewPrimary,
     stop: async () => {
@@ -248,14 +264,15 @@ async function launch(args: readonly string[], port: number): Promise<ChildProce
   const child = spawn("redis-server", args, { stdio: "ignore" });
   let exited = false;
   child.once("exit", () => (exited = true));
-  // Ready once it answers PING (after loading any append-only file).
+  // Ready once it answers (after loading any append-only file), and it is this child that answers: a
+  // port freed by a killed server can be taken by another test's server before this one binds it.
   for (;;) {
-    if (exited) throw new Error(`redis-server on port ${port} exited at start-up`);
-    const reply = await run("redis-cli", ["-p", String(port), "ping"]).then(
-      (r) => r.stdout.trim(),
+    if (exited) throw new Error(`redis-server on port ${port} exited at start-up (is the port taken?)`);
+    const reply = await run("redis-cli", ["-p", String(port), "info", "server"]).then(
+      (r) => r.stdout,
       () => "",
     );
-    if (reply === "PONG") return child;
+    if (reply.includes(`process_id:${child.pid}\r`)) return child;
     await sleep(50);
   }
 }

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import { Filters, type Collection, type FilterValue, type WeaviateClient } from "weaviate-client";
+import { Filters, type Collection, type WeaviateClient } from "weaviate-client";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
-import type { MemoryRecord, MemorySource, MemoryType, Metadata, Scope } from "../../domain/types.js";
-import { parseMemoryHistory } from "../memory-history.js";
+import type { MemoryRecord, Scope } from "../../domain/types.js";
 import { cosine } from "../../domain/vectors.js";
 import type {
   BulkInsertResult,
@@ -16,9 +15,12 @@ import type {
   RecallCandidates,
 } from "../../domain/ports.js";
 import { UnavailableError } from "../../domain/errors.js";
-import { AccessWriteIncomplete } from "../../domain/pending-access.js";
 import { stageTimings, type Stage } from "../../observability/stage-timings.js";
+import { mergeAccessCounts } from "./weaviate-access-writes.js";
 import { isNotFound, isTenantNotFound, translateWeaviateErrors } from "./weaviate-errors.js";
+import { deleteBandMembers, deleteByIds, evictionCandidatePage } from "./weaviate-eviction.js";
+import { filterConditions, searchConditions } from "./weaviate-memory-filter.js";
+import { accessProperties, listKey, toProperties, toRecord, vectorOf } from "./weaviate-memory-properties.js";
 import { descriptionOf, embedderIn } from "./weaviate-schema.js";
 import type { WeaviateUserRegistry } from "./weaviate-user-registry.js";
 import type { WeaviateTenantSleep } from "./weaviate-tenant-sleep.js";
@@ -41,11 +43,7 @@ export interface WeaviateStoreOptions {
   readonly consistency?: ConsistencyLevel;
 }
 
-type Properties = Record<string, unknown>;
 type AnyCollection = Collection<undefined, string>;
-
-/** deleteMany removes at most the server's QUERY_MAXIMUM_RESULTS per call; loop until none match. */
-const deleteManyRounds = 1000;
 
 /**
  * Long-term memory in Weaviate, one tenant per namespace + user, so a
@@ -202,13 +200,7 @@ export class WeaviateLongTermStore implements LongTermStore {
 
   search(scope: Scope, search: MemorySearch): Promise<MemoryHit[]> {
     return this.call(async () => {
-      const filters = this.conditions(search.filter);
-      const f = this.collection.filter;
-      if (search.types.length > 0) filters.push(f.byProperty("type").containsAny([...search.types]));
-      if (!search.includeSuperseded) filters.push(f.byProperty("superseded").equal(false));
-      if (search.speakers && search.speakers.length > 0) {
-        filters.push(f.byProperty("speaker").containsAny([...search.speakers]));
-      }
+      const filters = searchConditions(this.collection.filter, search);
       try {
         const where = filters.length > 0 ? { filters: Filters.and(...filters) } : {};
         const tenant = this.tenant(scope);
@@ -258,13 +250,7 @@ export class WeaviateLongTermStore implements LongTermStore {
    */
   candidates(scope: Scope, search: CandidateSearch): Promise<RecallCandidates> {
     return this.call(async () => {
-      const filters = this.conditions(search.filter);
-      const f = this.collection.filter;
-      if (search.types.length > 0) filters.push(f.byProperty("type").containsAny([...search.types]));
-      if (!search.includeSuperseded) filters.push(f.byProperty("superseded").equal(false));
-      if (search.speakers && search.speakers.length > 0) {
-        filters.push(f.byProperty("speaker").containsAny([...search.speakers]));
-      }
+      const filters = searchConditions(this.collection.filter, search);
       const where = filters.length > 0 ? { filters: Filters.and(...filters) } : {};
       const tenant = this.tenant(scope);
       const none = new Float32Array(0);
@@ -311,7 +297,7 @@ export class WeaviateLongTermStore implements LongTermStore {
 
   list(scope: Scope, filter: MemoryFilter, after: ListCursor | undefined, limit: number): Promise<MemoryRecord[]> {
     return this.call(async () => {
-      const filters = this.conditions(filter);
+      const filters = filterConditions(this.collection.filter, filter);
       // Text compares lexically, and listKey's zero-padded time makes that the (createdAt, id) order.
       if (after) filters.push(this.collection.filter.byProperty("listKey").greaterThan(listKey(after) as never));
       try {
@@ -329,91 +315,12 @@ export class WeaviateLongTermStore implements LongTermStore {
     });
   }
 
-  /** A filter as Weaviate property conditions (to be and-ed), so the query itself filters. */
-  private conditions(filter: MemoryFilter | undefined): FilterValue[] {
-    const f = this.collection.filter;
-    const conditions: FilterValue[] = [];
-    if (!filter) return conditions;
-    if (filter.types && filter.types.length > 0) conditions.push(f.byProperty("type").containsAny([...filter.types]));
-    if (filter.subject !== undefined) conditions.push(f.byProperty("subject").equal(filter.subject));
-    if (filter.pinned !== undefined) conditions.push(f.byProperty("pinned").equal(filter.pinned));
-    if (filter.superseded !== undefined) conditions.push(f.byProperty("superseded").equal(filter.superseded));
-    if (filter.supersededBy !== undefined) conditions.push(f.byProperty("supersededBy").equal(filter.supersededBy));
-    if (filter.sourceSessionId !== undefined) {
-      conditions.push(f.byProperty("sourceSession").equal(filter.sourceSessionId));
-    }
-    for (const pair of metadataPairs(filter.metadata ?? {})) {
-      conditions.push(f.byProperty("metadataPairs").containsAny([pair]));
-    }
-    if (filter.occurredFrom) conditions.push(f.byProperty("occurredAt").greaterOrEqual(filter.occurredFrom));
-    if (filter.occurredBefore) conditions.push(f.byProperty("occurredAt").lessThan(filter.occurredBefore));
-    if (filter.createdFrom) conditions.push(f.byProperty("createdAt").greaterOrEqual(filter.createdFrom));
-    if (filter.createdBefore) conditions.push(f.byProperty("createdAt").lessThan(filter.createdBefore));
-    return conditions;
-  }
-
-  /**
-   * One read of the memories' access statistics (no vectors, no other
-   * properties), then a merge (PATCH) of just those three properties per
-   * memory, a few at a time. Not a batch write of whole objects: Weaviate
-   * gives a replaced object a new document id and inserts its vector into
-   * the HNSW graph again (leaving the old one for tombstone cleanup), work
-   * that on a 100,000-memory tenant slowed the recalls beside it; a merge
-   * keeps the document id and the vector index untouched. A memory deleted
-   * between the read and its merge is skipped, never re-created. Safe
-   * against lost counts because flushes and updates of one user run under
-   * the user's write lock, and `update` never writes these properties.
-   */
+  /** The access statistics' merge, timed as a stage (see weaviate-access-writes.ts for why merges). */
   recordAccess(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
-    return timed("access write", this.recordAccessNow(scope, counts, at));
-  }
-
-  private recordAccessNow(scope: Scope, counts: ReadonlyMap<string, number>, at: Date): Promise<void> {
-    return this.call(async () => {
-      const tenant = this.tenant(scope);
-      const ids = [...counts.keys()];
-      let found;
-      try {
-        found = await tenant.query.fetchObjects({
-          limit: ids.length,
-          returnProperties: ["accessCount", "lastAccessedAt"],
-          filters: this.collection.filter.byId().containsAny(ids),
-        });
-      } catch (error) {
-        if (isTenantNotFound(error)) return; // the user was forgotten in the meantime
-        throw error;
-      }
-      const merges = found.objects.map((o) => {
-        const previous = o.properties.lastAccessedAt instanceof Date ? o.properties.lastAccessedAt : undefined;
-        const last = previous && previous.getTime() > at.getTime() ? previous : at;
-        return {
-          id: o.uuid,
-          properties: {
-            accessCount: Number(o.properties.accessCount ?? 0) + (counts.get(o.uuid) ?? 0),
-            lastAccessedAt: last,
-            lastUsedAt: last,
-          },
-        };
-      });
-      const unapplied = new Map<string, number>();
-      let failure: unknown;
-      await inParallel(merges, accessMergesInFlight, async (merge) => {
-        try {
-          await tenant.data.update({ id: merge.id, properties: merge.properties as never });
-        } catch (error) {
-          if (isNotFound(error)) return;
-          unapplied.set(merge.id, counts.get(merge.id) ?? 0);
-          failure ??= error;
-        }
-      });
-      if (unapplied.size > 0 && unapplied.size === merges.length) throw failure;
-      if (unapplied.size > 0) {
-        throw new AccessWriteIncomplete(
-          unapplied,
-          await translateWeaviateErrors(() => Promise.reject(failure)).catch((translated: unknown) => translated),
-        );
-      }
-    });
+    return timed(
+      "access write",
+      this.call(() => mergeAccessCounts(this.tenant(scope), this.collection.filter, counts, at)),
+    );
   }
 
   delete(scope: Scope, id: string): Promise<boolean> {
@@ -475,68 +382,23 @@ export class WeaviateLongTermStore implements LongTermStore {
     const tenant = this.tenant(scope);
     let after: string | undefined;
     for (;;) {
-      const page = await this.call(async () => {
-        try {
-          return await tenant.query.fetchObjects({
-            limit: batchSize,
-            ...(after ? { after } : {}),
-            returnProperties: ["importance", "pinned", "createdAt", "lastAccessedAt", "accessCount"],
-          });
-        } catch (error) {
-          if (isTenantNotFound(error)) return { objects: [] };
-          throw error;
-        }
-      });
-      if (page.objects.length === 0) return;
-      yield page.objects.map((o) => ({
-        id: o.uuid,
-        importance: Number(o.properties.importance),
-        pinned: o.properties.pinned === true,
-        createdAt: o.properties.createdAt as Date,
-        lastAccessedAt: (o.properties.lastAccessedAt as Date | undefined) ?? undefined,
-        accessCount: Number(o.properties.accessCount ?? 0),
-      }));
-      after = page.objects.at(-1)!.uuid;
-      if (page.objects.length < batchSize) return;
+      const page = await this.call(() => evictionCandidatePage(tenant, batchSize, after));
+      if (page.length === 0) return;
+      yield page;
+      after = page.at(-1)!.id;
+      if (page.length < batchSize) return;
     }
   }
 
   deleteMany(scope: Scope, ids: readonly string[]): Promise<number> {
-    return this.call(async () => {
-      let deleted = 0;
-      for (let i = 0; i < ids.length; i += 1000) {
-        const chunk = ids.slice(i, i + 1000);
-        const result = await this.tenant(scope).data.deleteMany(this.collection.filter.byId().containsAny(chunk));
-        deleted += result.successful;
-      }
-      return deleted;
-    });
+    return this.call(() => deleteByIds(() => this.tenant(scope), this.collection.filter, ids));
   }
 
   deleteBand(scope: Scope, band: EvictionBand): Promise<{ deleted: number; ids: string[] }> {
-    return this.call(async () => {
-      const f = this.collection.filter;
-      const where = Filters.and(
-        f.byProperty("pinned").equal(false),
-        f.byProperty("accessCount").equal(0),
-        f.byProperty("importance").greaterOrEqual(band.importanceFrom),
-        f.byProperty("importance").lessThan(band.importanceBelow),
-        f.byProperty("lastUsedAt").lessThan(band.lastUsedBefore),
-        f.byProperty("createdAt").lessThan(band.createdBefore),
-      );
-      let deleted = 0;
-      try {
-        // Counts only: weaviate-client cannot decode verbose results of large deletes.
-        for (let round = 0; round < deleteManyRounds; round++) {
-          const result = await this.tenant(scope).data.deleteMany(where);
-          deleted += result.successful;
-          if (result.matches === 0 || result.successful === 0) break;
-        }
-      } catch (error) {
-        if (!isTenantNotFound(error)) throw error;
-      }
-      return { deleted, ids: [] };
-    });
+    return this.call(async () => ({
+      deleted: await deleteBandMembers(() => this.tenant(scope), this.collection.filter, band),
+      ids: [],
+    }));
   }
 }
 
@@ -544,9 +406,6 @@ export class WeaviateLongTermStore implements LongTermStore {
 export function tenantName(scope: Scope): string {
   return `u${createHash("sha256").update(`${scope.namespace}\u0000${scope.userId}`).digest("hex").slice(0, 40)}`;
 }
-
-/** Access-statistics merges sent at once by one flush: enough to overlap round trips, few enough to leave Weaviate to the queries. */
-const accessMergesInFlight = 4;
 
 /** `work`'s time as `stage` (ENGRAM_STAGE_TIMINGS), failed or not. */
 async function timed<T>(stage: Stage, work: Promise<T>): Promise<T> {
@@ -556,91 +415,4 @@ async function timed<T>(stage: Stage, work: Promise<T>): Promise<T> {
   } finally {
     stageTimings.end(stage, started);
   }
-}
-
-/** `work` over every item, at most `limit` at a time. */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
-
-/** Written only by recordAccess (and on insert), never by update. */
-const accessProperties = ["accessCount", "lastAccessedAt", "lastUsedAt"] as const;
-
-function toProperties(record: MemoryRecord): Properties {
-  return {
-    namespace: record.scope.namespace,
-    userId: record.scope.userId,
-    type: record.type,
-    content: record.content,
-    importance: record.importance,
-    metadata: JSON.stringify(record.metadata),
-    subject: record.subject,
-    pinned: record.pinned,
-    superseded: record.supersededBy !== undefined,
-    supersededBy: record.supersededBy ?? "",
-    occurredAt: record.occurredAt,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    ...(record.lastAccessedAt ? { lastAccessedAt: record.lastAccessedAt } : {}),
-    lastUsedAt: record.lastAccessedAt ?? record.createdAt,
-    accessCount: record.accessCount,
-    ...(record.validUntil ? { validUntil: record.validUntil } : {}),
-    sourceKind: record.source.kind,
-    sourceSession: record.source.sessionId,
-    sourceMessageIds: [...record.source.messageIds],
-    sourceCaller: record.source.caller,
-    history: JSON.stringify(record.history ?? []),
-    listKey: listKey(record),
-    metadataPairs: metadataPairs(record.metadata),
-    speaker: record.speaker ?? "",
-    speakerWords: record.speaker ?? "",
-  };
-}
-
-function listKey(at: { readonly createdAt: Date; readonly id: string }): string {
-  return `${String(at.createdAt.getTime()).padStart(15, "0")}:${at.id}`;
-}
-
-function metadataPairs(metadata: Metadata): string[] {
-  return Object.entries(metadata).map(([key, value]) => `${key}=${value}`);
-}
-
-function vectorOf(vectors: unknown): Float32Array {
-  const v = (vectors as Record<string, unknown> | undefined)?.default;
-  return Float32Array.from((Array.isArray(v) ? v : []) as number[]);
-}
-
-function toRecord(id: string, p: Properties, embedding: Float32Array): MemoryRecord {
-  const date = (value: unknown) => (value instanceof Date ? value : value ? new Date(String(value)) : undefined);
-  return {
-    id,
-    scope: { namespace: String(p.namespace), userId: String(p.userId) },
-    type: String(p.type) as MemoryType,
-    content: String(p.content),
-    importance: Number(p.importance),
-    metadata: JSON.parse(String(p.metadata ?? "{}")) as Record<string, string>,
-    subject: String(p.subject ?? ""),
-    pinned: p.pinned === true,
-    occurredAt: date(p.occurredAt)!,
-    createdAt: date(p.createdAt)!,
-    updatedAt: date(p.updatedAt)!,
-    lastAccessedAt: date(p.lastAccessedAt),
-    accessCount: Number(p.accessCount ?? 0),
-    supersededBy: p.supersededBy ? String(p.supersededBy) : undefined,
-    validUntil: date(p.validUntil),
-    embedding,
-    source: {
-      kind: p.sourceKind ? (String(p.sourceKind) as MemorySource["kind"]) : "unknown",
-      sessionId: String(p.sourceSession ?? ""),
-      messageIds: Array.isArray(p.sourceMessageIds) ? p.sourceMessageIds.map(String) : [],
-      caller: String(p.sourceCaller ?? ""),
-    },
-    history: parseMemoryHistory(p.history ? String(p.history) : undefined),
-    ...(p.speaker ? { speaker: String(p.speaker) } : {}),
-  };
 }
