@@ -76,7 +76,9 @@ export async function benchRecallSpeed(options: { calls: number; concurrency: nu
   const measured = { ...options, small, large, seed: seeded.path, corpus };
   const current = await measureBuild("dist/main.js", true, measured);
   const baselineMain = process.env.BENCH_BASELINE_MAIN;
-  const baseline = baselineMain ? await measureBuild(baselineMain, false, measured) : undefined;
+  // BENCH_BASELINE_STAGES=true: the baseline prints its stage timings too (only a build that has them: USR2 ends one that does not).
+  const baselineStages = process.env.BENCH_BASELINE_STAGES === "true";
+  const baseline = baselineMain ? await measureBuild(baselineMain, baselineStages, measured) : undefined;
 
   console.log(
     `\nRecall speed, embedded default with the ONNX model (Engram in its own process, loopback gRPC; ` +
@@ -173,7 +175,18 @@ export async function benchRecallSpeed(options: { calls: number; concurrency: nu
 
   const rankingMs = measureRanking();
   const serialiseMs = measureSerialisation();
-  console.log("\nWhere a Recall's time goes on the server (ms, mean / p50 per call; ENGRAM_STAGE_TIMINGS)");
+  printStages("", current, { small, large, concurrency, rankingMs, serialiseMs });
+  if (baseline && baselineStages)
+    printStages(` of the baseline (${baselineMain})`, baseline, { small, large, concurrency, rankingMs, serialiseMs });
+}
+
+function printStages(
+  of: string,
+  figures: BuildFigures,
+  sizes: { small: number; large: number; concurrency: number; rankingMs: number; serialiseMs: number },
+): void {
+  const { small, large, concurrency, rankingMs, serialiseMs } = sizes;
+  console.log(`\nWhere a Recall's time goes on the server${of} (ms, mean / p50 per call; ENGRAM_STAGE_TIMINGS)`);
   console.log(`| stage | ${small}, one at a time | ${small}, ${concurrency} in flight | ${large}, one at a time |`);
   console.log("|---|---:|---:|---:|");
   const stages = [
@@ -192,13 +205,13 @@ export async function benchRecallSpeed(options: { calls: number; concurrency: nu
   };
   for (const stage of stages) {
     console.log(
-      `| ${stage} | ${cell(current.stagesSeq, stage)} | ${cell(current.stagesConc, stage)} | ${cell(current.stagesLarge, stage)} |`,
+      `| ${stage} | ${cell(figures.stagesSeq, stage)} | ${cell(figures.stagesConc, stage)} | ${cell(figures.stagesLarge, stage)} |`,
     );
   }
   console.log(`| ranking (in-process, 40 candidates) | ${rankingMs.toFixed(3)} | | |`);
   console.log(`| reply serialisation (in-process, 10 memories) | ${serialiseMs.toFixed(3)} | | |`);
   console.log(
-    `| client-observed call | ${current.recallP50.toFixed(2)} (p50) | ${((1000 * concurrency) / current.recallRate).toFixed(2)} (wall time per call) | ${current.largeP50.toFixed(2)} (p50) |`,
+    `| client-observed call | ${figures.recallP50.toFixed(2)} (p50) | ${((1000 * concurrency) / figures.recallRate).toFixed(2)} (wall time per call) | ${figures.largeP50.toFixed(2)} (p50) |`,
   );
 }
 

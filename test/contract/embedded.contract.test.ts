@@ -123,41 +123,6 @@ describe("embedded store specifics", () => {
     }
   });
 
-  it("indexes the memories of a database made before lexical search when it opens it (migration)", async () => {
-    const path = join(dir, "before-fts.db");
-    const scope = freshScope();
-    const first = openEmbeddedStores({ path, dimensions });
-    const [elsewhere] = await embedder.embed(["tax forms and invoices"]);
-    const quokka = memoryRecord(scope, "visited the quokka sanctuary", { embedding: elsewhere! });
-    await first.longTerm.insert(quokka);
-    await first.close();
-    // Back to schema version 3: the same tables without the lexical index (nor later columns and tables).
-    const old = new DatabaseSync(path);
-    old.exec(`DROP TRIGGER memories_fts_insert; DROP TRIGGER memories_fts_update; DROP TRIGGER memories_fts_delete;
-      DROP TABLE memories_fts; DROP TABLE memory_search_keys; ALTER TABLE session_appends DROP COLUMN fingerprint;
-      DROP INDEX memories_search; DROP INDEX memories_listing; ALTER TABLE memories DROP COLUMN history;
-      DROP TABLE learning_jobs; DROP INDEX sessions_activity;
-      ALTER TABLE sessions DROP COLUMN extracted_through; ALTER TABLE sessions DROP COLUMN updated_at;
-      ALTER TABLE memories DROP COLUMN speaker; ALTER TABLE messages DROP COLUMN name;
-      DROP TABLE engram_meta;
-      PRAGMA user_version = 3;`);
-    old.close();
-    const reopened = openEmbeddedStores({ path, dimensions });
-    try {
-      const [query] = await embedder.embed(["quokka"]);
-      const hits = await reopened.longTerm.search(scope, {
-        embedding: query!,
-        text: "quokka",
-        alpha: 0,
-        types: [],
-        includeSuperseded: false,
-        limit: 5,
-      });
-      expect(hits.map((h) => h.record.id)).toEqual([quokka.id]);
-    } finally {
-      await reopened.close();
-    }
-  });
   it("leaves out of the match the words in half the memories or more, which bm25() weighs at 1e-6: same order, same scores", async () => {
     const path = join(dir, "common-words.db");
     const stores = openEmbeddedStores({ path, dimensions });

@@ -29,7 +29,7 @@ export function openEmbeddedStores(options: {
     options.path,
     options.readThread === undefined ? {} : { readThread: options.readThread },
   );
-  const stored = database.get("SELECT length(embedding) / 4 AS dimensions FROM memories LIMIT 1")?.dimensions;
+  const stored = database.get("SELECT length(embedding) / 4 AS dimensions FROM memory_vectors LIMIT 1")?.dimensions;
   const recorded = database.get("SELECT value FROM engram_meta WHERE key = 'embedder'")?.value;
   if (options.embedder !== undefined && !options.anyVectors) {
     if (recorded === undefined) {

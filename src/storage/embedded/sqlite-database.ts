@@ -303,16 +303,101 @@ const migrations: readonly string[] = [
   INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', 1);
   INSERT INTO memories_fts (memories_fts) VALUES ('optimize');
   `,
+  // Vectors in a table of their own. A memory's 1.5 KiB vector made its row
+  // overflow onto other pages, and the columns added since (source_*,
+  // history, speaker) were stored after it: loading a recall's ~90 candidate
+  // rows walked those overflow pages, 1.4 ms of the row load against 0.1 ms
+  // for their keys. Moving the vector last in a rebuilt table would do for
+  // now, but every later ADD COLUMN would land after it again. The table is
+  // rebuilt without the column, rows packed afresh in key order (ALTER TABLE
+  // DROP COLUMN rewrites each row where it is, leaving the pages it shrank
+  // sparsely filled), with its indexes and triggers as the migrations above
+  // left them; the full-text index and memory_search_keys
+  // are keyed by (namespace, user_id, id) and stay as they are. Deleting a
+  // memory deletes its vector by trigger, so every delete path (ForgetMemory,
+  // ForgetUser, eviction) keeps the two tables together, in its transaction.
+  `
+  CREATE TABLE memory_vectors (
+    namespace TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    PRIMARY KEY (namespace, user_id, id)
+  ) WITHOUT ROWID;
+  INSERT INTO memory_vectors (namespace, user_id, id, embedding) SELECT namespace, user_id, id, embedding FROM memories;
+  CREATE TABLE memories_rebuilt (
+    namespace TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    importance REAL NOT NULL,
+    metadata TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    pinned INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_accessed_at INTEGER,
+    access_count INTEGER NOT NULL,
+    superseded_by TEXT,
+    valid_until INTEGER,
+    source_kind TEXT NOT NULL DEFAULT 'unknown',
+    source_session TEXT NOT NULL DEFAULT '',
+    source_message_ids TEXT NOT NULL DEFAULT '[]',
+    source_caller TEXT NOT NULL DEFAULT '',
+    history TEXT NOT NULL DEFAULT '[]',
+    speaker TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (namespace, user_id, id)
+  ) WITHOUT ROWID;
+  INSERT INTO memories_rebuilt
+    SELECT namespace, user_id, id, type, content, importance, metadata, subject, pinned, occurred_at, created_at,
+      updated_at, last_accessed_at, access_count, superseded_by, valid_until, source_kind, source_session,
+      source_message_ids, source_caller, history, speaker
+    FROM memories;
+  DROP TRIGGER memories_fts_insert;
+  DROP TRIGGER memories_fts_update;
+  DROP TRIGGER memories_fts_delete;
+  DROP TABLE memories;
+  ALTER TABLE memories_rebuilt RENAME TO memories;
+  CREATE INDEX memories_listing ON memories (namespace, user_id, created_at, id);
+  CREATE INDEX memories_search ON memories (namespace, user_id, id, type, superseded_by, speaker);
+  CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+    INSERT INTO memory_search_keys (namespace, user_id, id) VALUES (new.namespace, new.user_id, new.id);
+    INSERT INTO memories_fts (rowid, content) VALUES (last_insert_rowid(), new.speaker || ' ' || new.content);
+  END;
+  CREATE TRIGGER memories_fts_update AFTER UPDATE OF content, speaker ON memories BEGIN
+    DELETE FROM memories_fts WHERE rowid = (
+      SELECT key FROM memory_search_keys WHERE namespace = old.namespace AND user_id = old.user_id AND id = old.id);
+    INSERT INTO memories_fts (rowid, content) SELECT key, new.speaker || ' ' || new.content FROM memory_search_keys
+      WHERE namespace = new.namespace AND user_id = new.user_id AND id = new.id;
+  END;
+  CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
+    DELETE FROM memories_fts WHERE rowid = (
+      SELECT key FROM memory_search_keys WHERE namespace = old.namespace AND user_id = old.user_id AND id = old.id);
+    DELETE FROM memory_search_keys WHERE namespace = old.namespace AND user_id = old.user_id AND id = old.id;
+  END;
+  CREATE TRIGGER memory_vectors_delete AFTER DELETE ON memories BEGIN
+    DELETE FROM memory_vectors WHERE namespace = old.namespace AND user_id = old.user_id AND id = old.id;
+  END;
+  `,
 ];
 
-function migrate(db: DatabaseSync): void {
+/** The schema version this code writes (`PRAGMA user_version` once migrated). */
+export const schemaVersion = migrations.length;
+
+/**
+ * Brings the schema to version `through` (this code's, unless an upgrade
+ * test asks for a database as an earlier release left it).
+ */
+export function migrate(db: DatabaseSync, through = schemaVersion): void {
   // Each step re-reads the version under the write lock, so replicas or the
   // evict CLI opening the same file at once migrate it exactly once.
   for (;;) {
     db.exec("BEGIN IMMEDIATE");
     try {
       const { user_version: version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
-      const next = migrations[version];
+      const next = version < through ? migrations[version] : undefined;
       if (next !== undefined) {
         db.exec(next);
         db.exec(`PRAGMA user_version = ${version + 1}`);

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { EvictionBand, EvictionCandidate } from "../../domain/forgetting.js";
-import type { MemoryRecord, MemoryType, Scope } from "../../domain/types.js";
+import type { MemoryRecord, Scope } from "../../domain/types.js";
 import type {
   BulkInsertResult,
   CandidateSearch,
@@ -23,14 +23,18 @@ import {
   candidateColumns,
   columnValues,
   insertSql,
+  insertVectorSql,
+  recordSelect,
   toRecord,
-  toVector,
+  updateVectorSql,
   updatedColumns,
   valueColumns,
+  vectorBytes,
   vectorRow,
 } from "./sqlite-memory-rows.js";
+import { readUserVectors } from "./sqlite-user-vectors.js";
 import { TopK } from "./top-k.js";
-import { allocateMatrix, dotProducts } from "./vector-matrix.js";
+import { dotProducts } from "./vector-matrix.js";
 
 /**
  * Long-term memory in the embedded database. Search is exact: it scores every
@@ -65,7 +69,7 @@ export class SqliteLongTermStore implements LongTermStore {
   }
 
   async insert(record: MemoryRecord): Promise<void> {
-    this.database.run(insertSql, record.scope.namespace, record.scope.userId, record.id, ...columnValues(record));
+    this.database.transaction(() => this.rowWriter()(record));
     this.vectors.upsert(userKey(record.scope), vectorRow(record), this.dimensions);
   }
 
@@ -79,15 +83,34 @@ export class SqliteLongTermStore implements LongTermStore {
     );
   }
 
+  /** Writes a memory's row and its vector; called inside a transaction, so that neither is ever written alone. */
+  private rowWriter(): (record: MemoryRecord) => void {
+    const row = this.database.db.prepare(insertSql);
+    const vector = this.database.db.prepare(insertVectorSql);
+    return (record) => {
+      const { namespace, userId } = record.scope;
+      row.run(namespace, userId, record.id, ...columnValues(record));
+      vector.run(namespace, userId, record.id, vectorBytes(record));
+    };
+  }
+
   async update(record: MemoryRecord): Promise<boolean> {
-    const changed =
-      this.database.run(
-        `UPDATE memories SET ${updatedColumns.map((c) => `${c} = ?`).join(", ")} WHERE namespace = ? AND user_id = ? AND id = ?`,
-        ...columnValues(record).filter((_, i) => !accessColumns.has(valueColumns[i]!)),
-        record.scope.namespace,
-        record.scope.userId,
-        record.id,
-      ) > 0;
+    const { namespace, userId } = record.scope;
+    const changed = this.database.transaction(() => {
+      const rows = this.database.db
+        .prepare(
+          `UPDATE memories SET ${updatedColumns.map((c) => `${c} = ?`).join(", ")} WHERE namespace = ? AND user_id = ? AND id = ?`,
+        )
+        .run(
+          ...columnValues(record).filter((_, i) => !accessColumns.has(valueColumns[i]!)),
+          namespace,
+          userId,
+          record.id,
+        );
+      if (Number(rows.changes) === 0) return false;
+      this.database.db.prepare(updateVectorSql).run(vectorBytes(record), namespace, userId, record.id);
+      return true;
+    });
     if (changed) this.vectors.upsert(userKey(record.scope), vectorRow(record), this.dimensions);
     return changed;
   }
@@ -110,11 +133,10 @@ export class SqliteLongTermStore implements LongTermStore {
       let end = start;
       try {
         this.database.transaction(() => {
-          const statement = this.database.db.prepare(insertSql);
+          const write = this.rowWriter();
           const began = performance.now();
           do {
-            const record = records[end]!;
-            statement.run(record.scope.namespace, record.scope.userId, record.id, ...columnValues(record));
+            write(records[end]!);
             end++;
           } while (end < records.length && performance.now() - began < insertSliceMs);
         });
@@ -133,7 +155,7 @@ export class SqliteLongTermStore implements LongTermStore {
 
   async get(scope: Scope, id: string): Promise<MemoryRecord | undefined> {
     const row = this.database.get(
-      "SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id = ?",
+      recordSelect("m.namespace = ? AND m.user_id = ? AND m.id = ?"),
       scope.namespace,
       scope.userId,
       id,
@@ -160,8 +182,9 @@ export class SqliteLongTermStore implements LongTermStore {
     const scored =
       search.alpha >= 1 ? vector : fuseRelativeScores(vector, await lexicalAnswer, search.alpha).slice(0, search.limit);
     if (scored.length === 0) return [];
+    const where = `m.namespace = ? AND m.user_id = ? AND m.id IN (${scored.map(() => "?").join(", ")})`;
     const rows = this.database.all(
-      `SELECT * FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${scored.map(() => "?").join(", ")})`,
+      search.withEmbeddings === false ? `SELECT m.* FROM memories m WHERE ${where}` : recordSelect(where),
       scope.namespace,
       scope.userId,
       ...scored.map((s) => s.id),
@@ -192,7 +215,7 @@ export class SqliteLongTermStore implements LongTermStore {
     const ids = [...new Set([...vector, ...lexical].map((s) => s.id))];
     if (ids.length === 0) return { vector: [], lexical: [] };
     started = stageTimings.begin();
-    // Every column but the vector, which candidates do not carry (up to 100 rows of 1.5 KiB each, copied for nothing).
+    // Not the vector, which candidates do not carry (up to 100 rows of 1.5 KiB each, copied for nothing).
     const rows = this.database.all(
       `SELECT ${candidateColumns} FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
       scope.namespace,
@@ -248,10 +271,10 @@ export class SqliteLongTermStore implements LongTermStore {
     after: ListCursor | undefined,
     limit: number,
   ): Promise<MemoryRecord[]> {
-    const { where, params } = filterSql(filter);
+    const { where, params } = filterSql(filter, "m");
     const rows = this.database.all(
-      `SELECT * FROM memories WHERE namespace = ? AND user_id = ?${where}
-       ${after ? "AND (created_at, id) > (?, ?)" : ""} ORDER BY created_at, id LIMIT ?`,
+      `${recordSelect(`m.namespace = ? AND m.user_id = ?${where}`)}
+       ${after ? "AND (m.created_at, m.id) > (?, ?)" : ""} ORDER BY m.created_at, m.id LIMIT ?`,
       scope.namespace,
       scope.userId,
       ...params,
@@ -267,20 +290,7 @@ export class SqliteLongTermStore implements LongTermStore {
     const key = userKey(scope);
     const cached = this.vectors.get(key);
     if (cached) return cached;
-    const rows = this.database.all(
-      "SELECT id, type, superseded_by IS NOT NULL AS superseded, speaker, embedding FROM memories WHERE namespace = ? AND user_id = ?",
-      scope.namespace,
-      scope.userId,
-    );
-    const matrix = allocateMatrix(rows.length, this.dimensions);
-    rows.forEach((row, i) => matrix.set(toVector(row.embedding).subarray(0, this.dimensions), i * this.dimensions));
-    const vectors: UserVectors = {
-      ids: rows.map((r) => String(r.id)),
-      types: rows.map((r) => String(r.type) as MemoryType),
-      superseded: rows.map((r) => Number(r.superseded) === 1),
-      speakers: rows.map((r) => String(r.speaker ?? "")),
-      matrix,
-    };
+    const vectors = readUserVectors(this.database, scope, this.dimensions);
     this.vectors.set(key, vectors);
     return vectors;
   }

@@ -3,7 +3,10 @@ import type { MemoryRecord, MemorySource, MemoryType } from "../../domain/types.
 import { parseMemoryHistory } from "../memory-history.js";
 import type { VectorRow } from "./user-vector-cache.js";
 
-/** How a memory is kept in the memories table: its columns, and a record to and from a row. */
+/**
+ * How a memory is kept: its columns in the memories table, its vector in
+ * memory_vectors (same key), and a record to and from a row.
+ */
 
 export const keyColumns = ["namespace", "user_id", "id"] as const;
 export const valueColumns = [
@@ -20,7 +23,6 @@ export const valueColumns = [
   "access_count",
   "superseded_by",
   "valid_until",
-  "embedding",
   "source_kind",
   "source_session",
   "source_message_ids",
@@ -39,11 +41,26 @@ export function vectorRow(record: MemoryRecord): VectorRow {
   };
 }
 
-/** The columns a recall candidate is read from: all but `embedding` (toRecord leaves it empty). */
-export const candidateColumns = [...keyColumns, ...valueColumns.filter((c) => c !== "embedding")].join(", ");
+/** The columns a recall candidate is read from: every column of memories (toRecord leaves the embedding empty). */
+export const candidateColumns = [...keyColumns, ...valueColumns].join(", ");
 
 export const insertSql = `INSERT INTO memories (${[...keyColumns, ...valueColumns].join(", ")})
   VALUES (${[...keyColumns, ...valueColumns].map(() => "?").join(", ")})`;
+
+/** A memory's vector, written and replaced in the same transaction as its row. */
+export const insertVectorSql = "INSERT INTO memory_vectors (namespace, user_id, id, embedding) VALUES (?, ?, ?, ?)";
+export const updateVectorSql = "UPDATE memory_vectors SET embedding = ? WHERE namespace = ? AND user_id = ? AND id = ?";
+
+/**
+ * A whole record: the row with its vector (LEFT JOIN: a row without one
+ * still reads, with an empty embedding, rather than vanish). `where` is on
+ * `m`, the memories table.
+ */
+export function recordSelect(where: string): string {
+  return `SELECT m.*, v.embedding AS embedding FROM memories m
+    LEFT JOIN memory_vectors v ON v.namespace = m.namespace AND v.user_id = m.user_id AND v.id = m.id
+    WHERE ${where}`;
+}
 
 /** Written only by recordAccess (and on insert), never by update. */
 export const accessColumns: ReadonlySet<string> = new Set(["last_accessed_at", "access_count"]);
@@ -65,7 +82,6 @@ export function columnValues(record: MemoryRecord): SQLInputValue[] {
     record.accessCount,
     record.supersededBy ?? null,
     record.validUntil?.getTime() ?? null,
-    new Uint8Array(record.embedding.buffer, record.embedding.byteOffset, record.embedding.byteLength),
     record.source.kind,
     record.source.sessionId,
     JSON.stringify(record.source.messageIds),
@@ -73,6 +89,10 @@ export function columnValues(record: MemoryRecord): SQLInputValue[] {
     JSON.stringify(record.history ?? []),
     record.speaker ?? "",
   ];
+}
+
+export function vectorBytes(record: MemoryRecord): Uint8Array {
+  return new Uint8Array(record.embedding.buffer, record.embedding.byteOffset, record.embedding.byteLength);
 }
 
 export function toVector(value: SQLInputValue | undefined): Float32Array {
@@ -100,7 +120,7 @@ export function toRecord(row: Record<string, SQLInputValue>): MemoryRecord {
     accessCount: Number(row.access_count),
     supersededBy: row.superseded_by === null ? undefined : String(row.superseded_by),
     validUntil: optionalDate(row.valid_until),
-    embedding: row.embedding === undefined ? new Float32Array(0) : toVector(row.embedding),
+    embedding: row.embedding === undefined || row.embedding === null ? new Float32Array(0) : toVector(row.embedding),
     source: {
       kind: String(row.source_kind) as MemorySource["kind"],
       sessionId: String(row.source_session),
