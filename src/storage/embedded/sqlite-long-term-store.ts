@@ -205,24 +205,23 @@ export class SqliteLongTermStore implements LongTermStore {
     const sent = stageTimings.begin();
     // It needs no vector: it starts while the model may still be computing the query's.
     const lexicalAnswer = lexicalCandidates(this.database, this.termCounts, scope, search, search.terms);
-    lexicalAnswer.catch(() => {});
+    // Its rows are read as soon as it answers, while this thread would otherwise wait for the model:
+    // only the vector candidates it did not find are left to read after the scan (the chain's last step).
+    const lexicalRows = lexicalAnswer.then((lexical) => this.candidateRows(scope, lexical));
+    lexicalRows.catch(() => {});
     const embedding = await search.embedding;
     let started = stageTimings.begin();
     const vector = this.vectorCandidates(scope, search, embedding).filter((v) => v.score > 0);
     stageTimings.end("vector search", started);
     const lexical = await lexicalAnswer;
     stageTimings.end("lexical search", sent);
-    const ids = [...new Set([...vector, ...lexical].map((s) => s.id))];
-    if (ids.length === 0) return { vector: [], lexical: [] };
+    const byId = await lexicalRows;
     started = stageTimings.begin();
-    // Not the vector, which candidates do not carry (up to 100 rows of 1.5 KiB each, copied for nothing).
-    const rows = this.database.all(
-      `SELECT ${candidateColumns} FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${ids.map(() => "?").join(", ")})`,
-      scope.namespace,
-      scope.userId,
-      ...ids,
+    const unread = this.candidateRows(
+      scope,
+      vector.filter((v) => !byId.has(v.id)),
     );
-    const byId = new Map(rows.map((row) => [String(row.id), toRecord(row)]));
+    for (const [id, record] of unread) byId.set(id, record);
     const hits = (list: readonly ScoredId[]) =>
       list.flatMap((s) => {
         const record = byId.get(s.id);
@@ -231,6 +230,18 @@ export class SqliteLongTermStore implements LongTermStore {
     const found = { vector: hits(vector), lexical: hits(lexical) };
     stageTimings.end("row load", started);
     return found;
+  }
+
+  /** The rows of `candidates` by id, without their vectors, which candidates do not carry. */
+  private candidateRows(scope: Scope, candidates: readonly ScoredId[]): Map<string, MemoryRecord> {
+    if (candidates.length === 0) return new Map();
+    const rows = this.database.all(
+      `SELECT ${candidateColumns} FROM memories WHERE namespace = ? AND user_id = ? AND id IN (${candidates.map(() => "?").join(", ")})`,
+      scope.namespace,
+      scope.userId,
+      ...candidates.map((c) => c.id),
+    );
+    return new Map(rows.map((row) => [String(row.id), toRecord(row)]));
   }
 
   /** The user's `limit` nearest vectors by cosine (vectors are unit length), best first. */
