@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 import { loadConfig } from "../src/config.js";
 import { MemoryType } from "../src/gen/engram/v1/long_term_pb.js";
 import { MemoryService } from "../src/gen/engram/v1/memory_service_pb.js";
-import { OnnxEmbedder, meanPool, onnxMaxTokens } from "../src/models/onnx-embedder.js";
+import { OnnxEmbedder, meanPool, onnxMaxTokens, paddedFeeds } from "../src/models/onnx-embedder.js";
 import { OnnxInferenceThread } from "../src/models/onnx-inference-thread.js";
 import { WordPieceTokenizer } from "../src/models/wordpiece-tokenizer.js";
 import { benchCorpus } from "./corpus.js";
@@ -411,22 +411,11 @@ function defaultOptions(threads: number): SessionOptions {
   return { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", enableCpuMemArena: false };
 }
 
+/** The embedder's padded feeds (onnx-embedder.ts) as onnxruntime tensors. */
 function int64Feeds(ort: Ort, rows: readonly number[][]) {
-  const width = Math.max(...rows.map((r) => r.length));
-  const ids = new BigInt64Array(rows.length * width);
-  const mask = new BigInt64Array(rows.length * width);
-  rows.forEach((row, r) =>
-    row.forEach((id, c) => {
-      ids[r * width + c] = BigInt(id);
-      mask[r * width + c] = 1n;
-    }),
+  return Object.fromEntries(
+    Object.entries(paddedFeeds(rows, true)).map(([name, t]) => [name, new ort.Tensor("int64", t.data, [...t.dims])]),
   );
-  const dims = [rows.length, width];
-  return {
-    input_ids: new ort.Tensor("int64", ids, dims),
-    attention_mask: new ort.Tensor("int64", mask, dims),
-    token_type_ids: new ort.Tensor("int64", new BigInt64Array(rows.length * width), dims),
-  };
 }
 
 function compare(a: Float32Array, b: Float32Array, into: { worst: number; identical: boolean }): void {

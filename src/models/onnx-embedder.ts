@@ -113,23 +113,7 @@ export class OnnxEmbedder implements Embedder {
       await pause();
       encoded.push(this.tokenizer.encode(text, onnxMaxTokens).ids);
     }
-    const width = Math.max(...encoded.map((ids) => ids.length));
-    const ids = new BigInt64Array(texts.length * width);
-    const mask = new BigInt64Array(texts.length * width);
-    encoded.forEach((row, r) =>
-      row.forEach((id, c) => {
-        ids[r * width + c] = BigInt(id);
-        mask[r * width + c] = 1n;
-      }),
-    );
-    const shape = [texts.length, width];
-    const feeds: Record<string, Int64Input> = {
-      input_ids: { data: ids, dims: shape },
-      attention_mask: { data: mask, dims: shape },
-    };
-    if (this.session.inputNames.includes("token_type_ids")) {
-      feeds.token_type_ids = { data: new BigInt64Array(texts.length * width), dims: shape };
-    }
+    const feeds = paddedFeeds(encoded, this.session.inputNames.includes("token_type_ids"));
     // Per batch, so the bench shows whether concurrent queries share inferences (issue #24).
     stageTimings.add("embedding batch size", texts.length);
     const started = stageTimings.begin();
@@ -137,6 +121,30 @@ export class OnnxEmbedder implements Embedder {
     stageTimings.end("embedding inference", started);
     return meanPool(hidden.data, hidden.dims, encoded);
   }
+}
+
+/**
+ * A batch of token ids as the model's int64 inputs, padded to its longest
+ * row: ids, an attention mask of 1 over each row's real tokens, and (for
+ * models that take it) all-zero token types.
+ */
+export function paddedFeeds(encoded: readonly (readonly number[])[], tokenTypes: boolean): Record<string, Int64Input> {
+  const width = Math.max(...encoded.map((ids) => ids.length));
+  const ids = new BigInt64Array(encoded.length * width);
+  const mask = new BigInt64Array(encoded.length * width);
+  encoded.forEach((row, r) =>
+    row.forEach((id, c) => {
+      ids[r * width + c] = BigInt(id);
+      mask[r * width + c] = 1n;
+    }),
+  );
+  const dims = [encoded.length, width];
+  const feeds: Record<string, Int64Input> = {
+    input_ids: { data: ids, dims },
+    attention_mask: { data: mask, dims },
+  };
+  if (tokenTypes) feeds.token_type_ids = { data: new BigInt64Array(encoded.length * width), dims };
+  return feeds;
 }
 
 /**

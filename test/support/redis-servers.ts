@@ -176,29 +176,17 @@ export async function startRedisSentinelGroup(): Promise<RedisSentinelGroup> {
   }
   const askSentinel = async (...args: string[]) => {
     for (const sentinel of sentinels) {
-      const port = sentinel.split(":")[1]!;
-      const reply = await run("redis-cli", ["-p", port, ...args]).then(
-        (r) => r.stdout.trim(),
-        () => "",
-      );
+      const reply = (await redisCli(sentinelPort(sentinel), ...args)).trim();
       if (reply !== "" && !reply.startsWith("ERR") && !reply.startsWith("Could not connect")) return reply;
     }
     return "";
   };
-  const primaryPort = async () => {
-    const reply = await askSentinel("sentinel", "get-master-addr-by-name", masterName);
-    return Number(reply.split("\n")[1] ?? 0);
-  };
+  /** The port in a `get-master-addr-by-name` reply (0 for none). */
+  const portOf = (reply: string) => Number(reply.trim().split("\n")[1] ?? 0);
+  const primaryPort = async () => portOf(await askSentinel("sentinel", "get-master-addr-by-name", masterName));
   // Ready once every sentinel knows the primary and has discovered the replica and the other sentinels.
   for (;;) {
-    const views = await Promise.all(
-      sentinels.map((s) =>
-        run("redis-cli", ["-p", s.split(":")[1]!, "sentinel", "master", masterName]).then(
-          (r) => r.stdout,
-          () => "",
-        ),
-      ),
-    );
+    const views = await Promise.all(sentinels.map((s) => redisCli(sentinelPort(s), "sentinel", "master", masterName)));
     const ready = views.every((view) => {
       const fields = view.trim().split("\n");
       const value = (name: string) => fields[fields.indexOf(name) + 1];
@@ -209,20 +197,12 @@ export async function startRedisSentinelGroup(): Promise<RedisSentinelGroup> {
   }
   const namedByEverySentinel = async () => {
     const ports = await Promise.all(
-      sentinels.map((s) =>
-        run("redis-cli", ["-p", s.split(":")[1]!, "sentinel", "get-master-addr-by-name", masterName]).then(
-          (r) => Number(r.stdout.trim().split("\n")[1] ?? 0),
-          () => 0,
-        ),
+      sentinels.map(async (s) =>
+        portOf(await redisCli(sentinelPort(s), "sentinel", "get-master-addr-by-name", masterName)),
       ),
     );
     return ports.every((port) => port === ports[0]) ? ports[0]! : 0;
   };
-  const answer = (port: number, ...args: string[]) =>
-    run("redis-cli", ["-p", String(port), ...args]).then(
-      (r) => r.stdout,
-      () => "",
-    );
   // Once every sentinel names it, not just one: a sentinel that learns of the switch late can still
   // hold the old view, and on a starved machine it once failed the new primary over again a second
   // after the old node came back, promoting that node while it was still empty (every write before
@@ -230,7 +210,7 @@ export async function startRedisSentinelGroup(): Promise<RedisSentinelGroup> {
   const awaitNewPrimary = async (oldPort: number) => {
     for (;;) {
       const port = await namedByEverySentinel();
-      if (port !== 0 && port !== oldPort && (await answer(port, "role")).startsWith("master")) return port;
+      if (port !== 0 && port !== oldPort && (await redisCli(port, "role")).startsWith("master")) return port;
       await sleep(100);
     }
   };
@@ -249,7 +229,7 @@ export async function startRedisSentinelGroup(): Promise<RedisSentinelGroup> {
     restartNode: async (port) => {
       await startNode(port, await replicaOfPrimary(port));
       // Back once it holds the primary's data: until then it is an empty replica.
-      while (!(await answer(port, "info", "replication")).includes("master_link_status:up")) await sleep(100);
+      while (!(await redisCli(port, "info", "replication")).includes("master_link_status:up")) await sleep(100);
     },
     awaitNewPrimary,
     stop: async () => {
@@ -268,13 +248,22 @@ async function launch(args: readonly string[], port: number): Promise<ChildProce
   // port freed by a killed server can be taken by another test's server before this one binds it.
   for (;;) {
     if (exited) throw new Error(`redis-server on port ${port} exited at start-up (is the port taken?)`);
-    const reply = await run("redis-cli", ["-p", String(port), "info", "server"]).then(
-      (r) => r.stdout,
-      () => "",
-    );
+    const reply = await redisCli(port, "info", "server");
     if (reply.includes(`process_id:${child.pid}\r`)) return child;
     await sleep(50);
   }
+}
+
+/** What `redis-cli -p port ...args` prints, or "" when it fails (nothing listening yet, or gone). */
+function redisCli(port: number | string, ...args: string[]): Promise<string> {
+  return run("redis-cli", ["-p", String(port), ...args]).then(
+    (r) => r.stdout,
+    () => "",
+  );
+}
+
+function sentinelPort(sentinel: string): string {
+  return sentinel.split(":")[1]!;
 }
 
 function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
